@@ -1,0 +1,58 @@
+//! `pctl install` arguments.
+use crate::ops::install::{InstallOptions, run as op};
+
+/// Install a profile into the GitOps repository as one commit.
+///
+/// SOURCE is a Git URL (https://, http://, ssh://, git://, file://, git@host:org/repo)
+/// with an optional //SUBDIR and @REF, where REF is a tag, a branch, a commit or a
+/// semver constraint (1.2.3, ^1.2, ~1.2, ">=1.0, <2", 1.x, latest) over SUBDIR/vX.Y.Z
+/// tags; or a local directory (./DIR) inside a Git repository, whose HEAD commit is
+/// recorded. Without @REF the newest stable version tag is used, else the default
+/// branch.
+///
+/// Writes <install-path>/<NAME>/ with profile-installation.yaml (the record and lock),
+/// a kustomization.yaml and one artifacts/<id>/ directory per artifact, each wrapped in
+/// a Flux Kustomization. Nothing changes unless everything succeeds.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Profile to install: URL[//SUBDIR][@REF] or ./DIR.
+    source: String,
+    /// Name of the installation (a DNS-1123 label, unique in the repository).
+    #[arg(long)]
+    name: String,
+    /// Namespace for the profile's workloads.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// Directory for the installation [default: installPath of .pctl/config.yaml].
+    #[arg(long)]
+    path: Option<String>,
+    /// GitOps repository: a directory, or a URL to clone, commit to and push
+    /// [default: the Git repository containing the current directory].
+    #[arg(long)]
+    repo: Option<String>,
+    /// Commit message [default: "pctl: install PROFILE VERSION as NAME"].
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Use cached upstream repositories only; never fetch.
+    #[arg(long)]
+    offline: bool,
+    /// Accept a local profile directory with uncommitted changes or outside Git.
+    #[arg(long)]
+    allow_dirty: bool,
+    #[command(flatten)]
+    write: super::WriteFlags,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    op(InstallOptions {
+        source: a.source,
+        name: a.name,
+        namespace: a.namespace,
+        path: a.path,
+        repo: a.repo,
+        mode: a.write.mode(),
+        message: a.message,
+        offline: a.offline,
+        allow_dirty: a.allow_dirty,
+    })
+}

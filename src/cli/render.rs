@@ -1,0 +1,37 @@
+//! `pctl render` arguments.
+use crate::ops::render::{RenderOptions, run as op};
+
+/// Print the manifests a profile would install, as multi-document YAML on stdout.
+///
+/// Takes the same SOURCE forms as `pctl install`; needs no GitOps repository.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Profile to render: URL[//SUBDIR][@REF] or ./DIR.
+    source: String,
+    /// Installation name used for object names [default: the profile's name].
+    #[arg(long)]
+    name: Option<String>,
+    /// Namespace for the profile's workloads.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// Install path used in generated Flux paths.
+    #[arg(long, default_value = "clusters/default/profiles")]
+    install_path: String,
+    /// Use cached upstream repositories only; never fetch.
+    #[arg(long)]
+    offline: bool,
+    /// Accept a local profile directory with uncommitted changes or outside Git.
+    #[arg(long)]
+    allow_dirty: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    op(RenderOptions {
+        source: a.source,
+        name: a.name,
+        namespace: a.namespace,
+        install_path: a.install_path,
+        offline: a.offline,
+        allow_dirty: a.allow_dirty,
+    })
+}

@@ -1,0 +1,26 @@
+//! `pctl uninstall` arguments.
+use crate::ops::uninstall::{UninstallOptions, run as op};
+
+/// Remove an installation (its directory and its kustomization entry) in one commit.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Name of the installation.
+    name: String,
+    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
+    #[arg(long)]
+    repo: Option<String>,
+    /// Commit message [default: "pctl: uninstall NAME"].
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    #[command(flatten)]
+    write: super::WriteFlags,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    op(UninstallOptions {
+        name: a.name,
+        repo: a.repo,
+        mode: a.write.mode(),
+        message: a.message,
+    })
+}

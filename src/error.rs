@@ -1,0 +1,146 @@
+//! Error kinds that decide the exit code (SPEC §9) and hints attached to errors.
+//!
+//! Errors travel as `anyhow::Error`. A [`Hint`] layer added with [`HintExt::hint`] is
+//! printed as `hint: …` instead of as a cause; a [`Bug`] anywhere in the chain makes
+//! the exit code 2 and a [`Conflict`] makes it 3; everything else is a user or input
+//! error (exit 1).
+use std::fmt;
+
+/// An error message with a suggestion printed after it as `hint: …`; its causes are
+/// those of the error it wraps, if any.
+#[derive(Debug)]
+pub struct Hint {
+    msg: String,
+    pub hint: String,
+    inner: Option<anyhow::Error>,
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Hint {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.as_ref().and_then(|e| e.source())
+    }
+}
+
+/// An internal error: pctl produced something it should not have (exit 2).
+#[derive(Debug)]
+pub struct Bug(pub String);
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "internal error: {}", self.0)
+    }
+}
+impl std::error::Error for Bug {}
+
+/// A merge stopped on conflicts (exit 3).
+#[derive(Debug)]
+pub struct Conflict(pub String);
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Conflict {}
+
+/// Attach a hint to an error or a result.
+pub trait HintExt<T> {
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E> HintExt<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| with_hint(e.into(), hint))
+    }
+}
+
+/// `err` with a hint layered on top. The message stays the same.
+pub fn with_hint(err: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hint {
+        msg: err.to_string(),
+        hint: hint.into(),
+        inner: Some(err),
+    })
+}
+
+/// A user error with a message and a hint.
+pub fn user(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hint {
+        msg: msg.into(),
+        hint: hint.into(),
+        inner: None,
+    })
+}
+
+/// The exit code for an error chain: 2 for a bug, 3 for a conflict, else 1.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.chain().any(|e| e.is::<Bug>()) {
+        2
+    } else if err.chain().any(|e| e.is::<Conflict>()) {
+        3
+    } else {
+        1
+    }
+}
+
+/// Message lines for an error: the top message, then causes (deduplicated, hints left
+/// out), then the hints.
+pub fn describe(err: &anyhow::Error) -> (String, Vec<String>, Vec<String>) {
+    let mut causes: Vec<String> = Vec::new();
+    let mut hints = Vec::new();
+    let top = err.to_string();
+    for e in err.chain() {
+        if let Some(h) = e.downcast_ref::<Hint>()
+            && !hints.contains(&h.hint)
+        {
+            hints.push(h.hint.clone());
+        }
+        let s = e.to_string();
+        if s != top && !causes.contains(&s) {
+            causes.push(s);
+        }
+    }
+    (top, causes, hints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn hint_is_separated_from_causes() {
+        let r: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
+        let err = r
+            .context("cannot write x.yaml")
+            .hint("free some space")
+            .unwrap_err();
+        let (top, causes, hints) = describe(&err);
+        assert_eq!(top, "cannot write x.yaml");
+        assert_eq!(causes, vec!["disk full".to_string()]);
+        assert_eq!(hints, vec!["free some space".to_string()]);
+        assert_eq!(exit_code(&err), 1);
+    }
+
+    #[test]
+    fn exit_codes_follow_markers() {
+        let bug = anyhow::Error::new(Bug("graph".into())).context("checking");
+        assert_eq!(exit_code(&bug), 2);
+        let c = anyhow::Error::new(Conflict("2 files".into()));
+        assert_eq!(exit_code(&c), 3);
+        let u = user("bad", "fix it");
+        assert_eq!(exit_code(&u), 1);
+        let (top, causes, hints) = describe(&u);
+        assert_eq!((top.as_str(), causes.len()), ("bad", 0));
+        assert_eq!(hints, vec!["fix it".to_string()]);
+    }
+}

@@ -1,0 +1,1429 @@
+//! All Git access: the user's Git configuration (credentials, `insteadOf`), upstream
+//! repositories cached as bare mirrors, reading profile files from commits or
+//! directories with path-safety checks, and the all-or-nothing commit into a GitOps
+//! repository (local, or remote through a cached clone and a push).
+use crate::error::{Bug, HintExt, user};
+use crate::printer::printer;
+use anyhow::{Context, Result, anyhow, bail};
+use git2::{Oid, Repository};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+// ------------------------------------------------------------------ config
+
+/// The user's Git configuration: system (unless `GIT_CONFIG_NOSYSTEM`), global
+/// (`GIT_CONFIG_GLOBAL`, else `~/.gitconfig` and `$XDG_CONFIG_HOME/git/config`).
+pub fn user_config() -> Result<git2::Config> {
+    let mut cfg = git2::Config::new().context("cannot create a Git configuration")?;
+    let nosystem =
+        std::env::var_os("GIT_CONFIG_NOSYSTEM").is_some_and(|v| !v.is_empty() && v != "0");
+    if !nosystem && let Ok(p) = git2::Config::find_system() {
+        let _ = cfg.add_file(&p, git2::ConfigLevel::System, false);
+    }
+    match std::env::var_os("GIT_CONFIG_GLOBAL") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            if p.is_file() {
+                cfg.add_file(&p, git2::ConfigLevel::Global, false)
+                    .with_context(|| format!("cannot read Git configuration {}", p.display()))?;
+            }
+        }
+        _ => {
+            if let Ok(p) = git2::Config::find_xdg() {
+                let _ = cfg.add_file(&p, git2::ConfigLevel::XDG, false);
+            }
+            if let Ok(p) = git2::Config::find_global() {
+                let _ = cfg.add_file(&p, git2::ConfigLevel::Global, false);
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Apply `url.<base>.insteadOf` (or `pushInsteadOf` when `push`) rewrites: the longest
+/// matching prefix wins, as in Git.
+pub fn rewrite_url(cfg: &git2::Config, url: &str, push: bool) -> String {
+    let mut best: Option<(usize, String)> = None;
+    let key = if push { "pushinsteadof" } else { "insteadof" };
+    if let Ok(mut entries) = cfg.entries(Some(r"^url\..*\.(push)?insteadof$")) {
+        while let Some(Ok(e)) = entries.next() {
+            let (Ok(name), Ok(prefix)) = (e.name(), e.value()) else {
+                continue;
+            };
+            let lname = name.to_ascii_lowercase();
+            if !lname.ends_with(&format!(".{key}")) {
+                continue;
+            }
+            let base = &name["url.".len()..name.len() - key.len() - 1];
+            if url.starts_with(prefix) && best.as_ref().is_none_or(|(l, _)| prefix.len() > *l) {
+                best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
+            }
+        }
+    }
+    match best {
+        Some((_, u)) => u,
+        None if push => rewrite_url(cfg, url, false),
+        None => url.to_string(),
+    }
+}
+
+/// Callbacks for a fetch or push: credentials from the SSH agent and keys, token
+/// variables and credential helpers; progress on a terminal.
+fn callbacks<'a>(
+    cfg: &'a git2::Config,
+    url: &'a str,
+    pb: Option<&'a indicatif::ProgressBar>,
+) -> git2::RemoteCallbacks<'a> {
+    let mut cb = git2::RemoteCallbacks::new();
+    let mut attempts = 0u32;
+    cb.credentials(move |u, username, allowed| {
+        attempts += 1;
+        if attempts > 6 {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        let username = username.unwrap_or("git");
+        if allowed.contains(git2::CredentialType::SSH_KEY) {
+            if attempts == 1 {
+                return git2::Cred::ssh_key_from_agent(username);
+            }
+            let home = dirs::home_dir().unwrap_or_default();
+            for key in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                let p = home.join(".ssh").join(key);
+                if p.is_file() && attempts == 2 {
+                    return git2::Cred::ssh_key(username, None, &p, None);
+                }
+            }
+            return git2::Cred::ssh_key_from_agent(username);
+        }
+        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+            for var in [
+                "PCTL_GIT_TOKEN",
+                "GITHUB_TOKEN",
+                "GITLAB_TOKEN",
+                "GITEA_TOKEN",
+            ] {
+                if let Ok(token) = std::env::var(var)
+                    && !token.is_empty()
+                    && attempts <= 2
+                {
+                    let user = if var == "GITLAB_TOKEN" {
+                        "oauth2"
+                    } else {
+                        "x-access-token"
+                    };
+                    return git2::Cred::userpass_plaintext(user, &token);
+                }
+            }
+            return git2::Cred::credential_helper(cfg, u, Some(username).filter(|s| !s.is_empty()));
+        }
+        if allowed.contains(git2::CredentialType::USERNAME) {
+            return git2::Cred::username(username);
+        }
+        git2::Cred::default()
+    });
+    cb.certificate_check(|_, _| Ok(git2::CertificateCheckStatus::CertificatePassthrough));
+    let _ = url;
+    if let Some(pb) = pb {
+        cb.transfer_progress(move |p| {
+            pb.set_length(p.total_objects() as u64);
+            pb.set_position(p.received_objects() as u64);
+            true
+        });
+    }
+    cb
+}
+
+fn short_url(url: &str) -> String {
+    url.rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or(url)
+        .to_string()
+}
+
+/// A directory name for a URL in the cache: readable part plus a hash.
+fn cache_key(url: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(url.as_bytes());
+    let hex: String = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let readable: String = short_url(url)
+        .trim_end_matches(".git")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    format!("{readable}-{hex}")
+}
+
+/// The pctl cache directory: `$XDG_CACHE_HOME/pctl` (or the platform equivalent).
+pub fn cache_dir() -> Result<PathBuf> {
+    let base = dirs::cache_dir()
+        .ok_or_else(|| user("cannot find the user cache directory", "set XDG_CACHE_HOME"))?;
+    Ok(base.join("pctl"))
+}
+
+// ------------------------------------------------------------------ upstreams
+
+/// Upstream profile repositories for one command: each URL fetched at most once.
+pub struct Upstreams {
+    root: PathBuf,
+    offline: bool,
+    config: git2::Config,
+    opened: RefCell<BTreeMap<String, Rc<Upstream>>>,
+}
+
+/// A bare mirror of one upstream repository.
+pub struct Upstream {
+    /// The URL as written by the user or the profile (before `insteadOf`).
+    pub url: String,
+    pub repo: Rc<Repository>,
+}
+
+/// A version tag or any tag: its name, the commit it points to, and the message of
+/// an annotated tag.
+#[derive(Debug, Clone)]
+pub struct TagInfo {
+    pub name: String,
+    pub commit: Oid,
+    pub message: Option<String>,
+}
+
+impl Upstreams {
+    pub fn new(offline: bool) -> Result<Self> {
+        Ok(Upstreams {
+            root: cache_dir()?.join("mirrors"),
+            offline,
+            config: user_config()?,
+            opened: RefCell::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn config(&self) -> &git2::Config {
+        &self.config
+    }
+
+    /// The mirror of `url`, fetched once in this command unless offline.
+    pub fn open(&self, url: &str) -> Result<Rc<Upstream>> {
+        if let Some(u) = self.opened.borrow().get(url) {
+            return Ok(u.clone());
+        }
+        let dir = self.root.join(format!("{}.git", cache_key(url)));
+        let fetch_url = rewrite_url(&self.config, url, false);
+        let exists = dir.join("HEAD").is_file();
+        if self.offline && !exists {
+            bail!(user(
+                format!(
+                    "{url} is not in the cache ({}) and --offline forbids fetching it",
+                    dir.display()
+                ),
+                "run the same command once without --offline",
+            ));
+        }
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create {}", self.root.display()))?;
+        let repo = if exists {
+            Repository::open_bare(&dir)
+                .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?
+        } else {
+            let tmp = tempfile::Builder::new()
+                .prefix(".mirror-")
+                .tempdir_in(&self.root)
+                .context("cannot create a mirror in the cache")?;
+            Repository::init_bare(tmp.path()).context("cannot create a mirror in the cache")?;
+            let staged = tmp.keep();
+            // Another process may have created it meanwhile: then use theirs.
+            if std::fs::rename(&staged, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&staged);
+            }
+            Repository::open_bare(&dir)
+                .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?
+        };
+        if !self.offline {
+            let _lock = lock_file(&dir.join("pctl-fetch.lock"))?;
+            fetch_mirror(&repo, &self.config, url, &fetch_url)?;
+        }
+        let up = Rc::new(Upstream {
+            url: url.to_string(),
+            repo: Rc::new(repo),
+        });
+        self.opened.borrow_mut().insert(url.to_string(), up.clone());
+        Ok(up)
+    }
+}
+
+fn fetch_mirror(repo: &Repository, cfg: &git2::Config, url: &str, fetch_url: &str) -> Result<()> {
+    let pb = printer().progress(&format!("fetching {}", short_url(url)));
+    let mut remote = repo
+        .remote_anonymous(fetch_url)
+        .with_context(|| format!("invalid Git URL {url}"))?;
+    let mut fo = git2::FetchOptions::new();
+    fo.remote_callbacks(callbacks(cfg, fetch_url, Some(&pb)));
+    fo.prune(git2::FetchPrune::On);
+    fo.download_tags(git2::AutotagOption::None);
+    let shown = if fetch_url == url {
+        url.to_string()
+    } else {
+        format!("{url} (as {fetch_url})")
+    };
+    remote
+        .fetch(&["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], Some(&mut fo), None)
+        .with_context(|| format!("cannot fetch {shown}"))
+        .hint("check the URL and your network or credentials (SSH agent, credential helper, PCTL_GIT_TOKEN); --offline uses the cache only")?;
+    pb.finish_and_clear();
+    if let Ok(buf) = remote.default_branch()
+        && let Ok(name) = buf.as_str()
+    {
+        let _ = repo.set_head(name);
+    }
+    Ok(())
+}
+
+impl Upstream {
+    /// Every tag with the commit it points to.
+    pub fn tags(&self) -> Result<Vec<TagInfo>> {
+        let mut out = Vec::new();
+        let names = self.repo.tag_names(None).context("cannot list tags")?;
+        for name in names.iter().flatten().flatten() {
+            let Ok(r) = self.repo.find_reference(&format!("refs/tags/{name}")) else {
+                continue;
+            };
+            let message = r
+                .peel_to_tag()
+                .ok()
+                .and_then(|t| t.message().ok().flatten().map(str::to_string));
+            let Ok(commit) = r.peel_to_commit() else {
+                continue;
+            };
+            out.push(TagInfo {
+                name: name.to_string(),
+                commit: commit.id(),
+                message,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn tag(&self, name: &str) -> Option<TagInfo> {
+        let r = self
+            .repo
+            .find_reference(&format!("refs/tags/{name}"))
+            .ok()?;
+        let message = r
+            .peel_to_tag()
+            .ok()
+            .and_then(|t| t.message().ok().flatten().map(str::to_string));
+        Some(TagInfo {
+            name: name.to_string(),
+            commit: r.peel_to_commit().ok()?.id(),
+            message,
+        })
+    }
+
+    pub fn branch(&self, name: &str) -> Option<Oid> {
+        let r = self
+            .repo
+            .find_reference(&format!("refs/heads/{name}"))
+            .ok()?;
+        Some(r.peel_to_commit().ok()?.id())
+    }
+
+    /// The remote's default branch and its commit.
+    pub fn default_branch(&self) -> Result<(String, Oid)> {
+        if let Ok(head) = self.repo.head()
+            && let (Ok(name), Ok(c)) = (head.shorthand(), head.peel_to_commit())
+        {
+            return Ok((name.to_string(), c.id()));
+        }
+        for b in ["main", "master"] {
+            if let Some(oid) = self.branch(b) {
+                return Ok((b.to_string(), oid));
+            }
+        }
+        Err(user(
+            format!("{} has no default branch", self.url),
+            "name a tag, branch or commit with @REF",
+        ))
+    }
+
+    /// A commit named by a full or abbreviated hash.
+    pub fn commit(&self, hex: &str) -> Option<Oid> {
+        if hex.len() < 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let obj = self.repo.revparse_single(hex).ok()?;
+        Some(obj.peel_to_commit().ok()?.id())
+    }
+
+    pub fn snapshot(&self, commit: Oid) -> Result<Snapshot> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .with_context(|| format!("cannot read commit {commit} of {}", self.url))?;
+        Ok(Snapshot::Tree {
+            repo: self.repo.clone(),
+            tree: tree.id(),
+        })
+    }
+}
+
+// ------------------------------------------------------------------ snapshots
+
+/// The files of a profile repository at one state: a commit, or a directory on disk.
+#[derive(Clone)]
+pub enum Snapshot {
+    Tree { repo: Rc<Repository>, tree: Oid },
+    Dir { root: PathBuf },
+}
+
+/// One entry of a snapshot, symlinks not followed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    File(Vec<u8>),
+    Dir(Vec<String>),
+    Link(String),
+}
+
+const MAX_LINKS: usize = 40;
+
+impl Snapshot {
+    /// The entry at a normalized repository-relative path ("" is the root).
+    pub fn entry(&self, rel: &str) -> Result<Option<Entry>> {
+        match self {
+            Snapshot::Tree { repo, tree } => {
+                let tree = repo.find_tree(*tree)?;
+                let (obj_id, mode) = if rel.is_empty() {
+                    (tree.id(), 0o040000)
+                } else {
+                    match tree.get_path(Path::new(rel)) {
+                        Ok(e) => (e.id(), e.filemode()),
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                match mode {
+                    0o040000 => {
+                        let t = repo.find_tree(obj_id)?;
+                        Ok(Some(Entry::Dir(
+                            t.iter()
+                                .filter_map(|e| e.name().ok().map(str::to_string))
+                                .collect(),
+                        )))
+                    }
+                    0o120000 => {
+                        let b = repo.find_blob(obj_id)?;
+                        Ok(Some(Entry::Link(
+                            String::from_utf8_lossy(b.content()).into_owned(),
+                        )))
+                    }
+                    0o160000 => Ok(None), // submodule: not part of this repository
+                    _ => Ok(Some(Entry::File(
+                        repo.find_blob(obj_id)?.content().to_vec(),
+                    ))),
+                }
+            }
+            Snapshot::Dir { root } => {
+                let p = if rel.is_empty() {
+                    root.clone()
+                } else {
+                    root.join(rel)
+                };
+                let meta = match std::fs::symlink_metadata(&p) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => {
+                        return Err(anyhow!(e).context(format!("cannot read {}", p.display())));
+                    }
+                };
+                if meta.file_type().is_symlink() {
+                    let t = std::fs::read_link(&p)
+                        .with_context(|| format!("cannot read link {}", p.display()))?;
+                    Ok(Some(Entry::Link(t.to_string_lossy().into_owned())))
+                } else if meta.is_dir() {
+                    let mut names = Vec::new();
+                    for e in std::fs::read_dir(&p)
+                        .with_context(|| format!("cannot list {}", p.display()))?
+                    {
+                        let name = e?.file_name().to_string_lossy().into_owned();
+                        if name != ".git" {
+                            names.push(name);
+                        }
+                    }
+                    Ok(Some(Entry::Dir(names)))
+                } else {
+                    Ok(Some(Entry::File(std::fs::read(&p).with_context(|| {
+                        format!("cannot read {}", p.display())
+                    })?)))
+                }
+            }
+        }
+    }
+
+    /// Resolve `rel` (relative to the directory `base`, both repository-relative) to a
+    /// normalized repository-relative path with no symlink in it. `..` and symlinks may
+    /// move around inside the repository but never out of it; absolute paths are refused.
+    pub fn resolve(&self, base: &str, rel: &str) -> std::result::Result<String, String> {
+        if rel.starts_with('/')
+            || rel.starts_with('\\')
+            || rel.contains(':') && rel.len() > 1 && rel.as_bytes()[1] == b':'
+        {
+            return Err(format!(
+                "{rel:?} is an absolute path; paths are relative to the profile directory"
+            ));
+        }
+        let mut pending: Vec<String> = rel.split('/').rev().map(str::to_string).collect();
+        let mut done: Vec<String> = base
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut links = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    if done.pop().is_none() {
+                        return Err(format!("{rel:?} leaves the repository"));
+                    }
+                }
+                name => {
+                    done.push(name.to_string());
+                    let here = done.join("/");
+                    if let Ok(Some(Entry::Link(target))) = self.entry(&here) {
+                        links += 1;
+                        if links > MAX_LINKS {
+                            return Err(format!("{rel:?}: too many levels of symbolic links"));
+                        }
+                        if target.starts_with('/') {
+                            return Err(format!(
+                                "{rel:?}: symlink {here} points outside the repository (to {target})"
+                            ));
+                        }
+                        done.pop();
+                        let mut depth = done.len() as i64;
+                        for t in target.split('/') {
+                            match t {
+                                "" | "." => {}
+                                ".." => depth -= 1,
+                                _ => depth += 1,
+                            }
+                            if depth < 0 {
+                                return Err(format!(
+                                    "{rel:?}: symlink {here} points outside the repository (to {target})"
+                                ));
+                            }
+                        }
+                        pending.extend(target.split('/').rev().map(str::to_string));
+                    }
+                }
+            }
+        }
+        Ok(done.join("/"))
+    }
+
+    /// Read a file at a resolved path.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.entry(path)? {
+            Some(Entry::File(b)) => Ok(Some(b)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a resolved path is a directory.
+    pub fn is_dir(&self, path: &str) -> Result<bool> {
+        Ok(matches!(self.entry(path)?, Some(Entry::Dir(_))))
+    }
+
+    /// Every file below the resolved directory `dir`, keyed by its path relative to
+    /// `dir`, symlinks followed (and checked to stay inside the repository).
+    pub fn files_below(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        self.collect(dir, "", &mut out, &mut seen, 0)?;
+        Ok(out)
+    }
+
+    fn collect(
+        &self,
+        real: &str,
+        shown: &str,
+        out: &mut BTreeMap<String, Vec<u8>>,
+        seen: &mut BTreeSet<String>,
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_LINKS || !seen.insert(real.to_string()) {
+            return Ok(());
+        }
+        let Some(Entry::Dir(mut names)) = self.entry(real)? else {
+            return Ok(());
+        };
+        names.sort();
+        for name in names {
+            let child_real = if real.is_empty() {
+                name.clone()
+            } else {
+                format!("{real}/{name}")
+            };
+            let child_shown = if shown.is_empty() {
+                name.clone()
+            } else {
+                format!("{shown}/{name}")
+            };
+            let target = match self.entry(&child_real)? {
+                Some(Entry::Link(_)) => {
+                    let parent = real;
+                    self.resolve(parent, &name)
+                        .map_err(|e| anyhow!("{child_real}: {e}"))?
+                }
+                _ => child_real.clone(),
+            };
+            match self.entry(&target)? {
+                Some(Entry::File(b)) => {
+                    out.insert(child_shown, b);
+                }
+                Some(Entry::Dir(_)) => self.collect(&target, &child_shown, out, seen, depth + 1)?,
+                Some(Entry::Link(_)) | None => {}
+            }
+        }
+        seen.remove(real);
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ local profile repositories
+
+/// The Git repository containing `dir`, if any: (repository root, repository).
+pub fn discover(dir: &Path) -> Option<(PathBuf, Repository)> {
+    let repo = Repository::discover(dir).ok()?;
+    let root = repo.workdir()?.to_path_buf();
+    Some((root, repo))
+}
+
+/// HEAD's commit of a repository, if born.
+pub fn head_commit(repo: &Repository) -> Option<Oid> {
+    repo.head().ok()?.peel_to_commit().ok().map(|c| c.id())
+}
+
+/// Repository-relative paths under `prefix` that differ from HEAD (modified, staged,
+/// untracked, deleted).
+pub fn dirty_paths(repo: &Repository, prefix: &str) -> Result<Vec<String>> {
+    let mut so = git2::StatusOptions::new();
+    so.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
+    if !prefix.is_empty() {
+        so.pathspec(prefix);
+        so.disable_pathspec_match(false);
+    }
+    let statuses = repo
+        .statuses(Some(&mut so))
+        .context("cannot read the repository status")?;
+    let mut out = Vec::new();
+    for s in statuses.iter() {
+        if s.status() == git2::Status::CURRENT || s.status().contains(git2::Status::IGNORED) {
+            continue;
+        }
+        if let Ok(p) = s.path() {
+            let inside = prefix.is_empty()
+                || p == prefix
+                || p.starts_with(&format!("{}/", prefix.trim_end_matches('/')));
+            if inside {
+                out.push(p.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The URL to record for a local repository: its `origin` remote, else a file:// URL.
+pub fn recorded_url(repo: &Repository, root: &Path) -> String {
+    if let Ok(r) = repo.find_remote("origin")
+        && let Ok(u) = r.url()
+    {
+        return u.to_string();
+    }
+    format!("file://{}", root.display())
+}
+
+/// A snapshot of HEAD in a local repository.
+pub fn head_snapshot(repo: Repository) -> Result<(Oid, Snapshot)> {
+    let commit = head_commit(&repo).ok_or_else(|| {
+        user(
+            "the profile repository has no commit yet",
+            "commit the profile first, or pass --allow-dirty",
+        )
+    })?;
+    let tree = repo.find_commit(commit)?.tree()?.id();
+    Ok((
+        commit,
+        Snapshot::Tree {
+            repo: Rc::new(repo),
+            tree,
+        },
+    ))
+}
+
+// ------------------------------------------------------------------ GitOps workspace
+
+/// A read-only view of the GitOps repository's files at the state a change builds on.
+pub struct TreeView {
+    snapshot: Option<Snapshot>,
+}
+
+impl TreeView {
+    pub fn empty() -> Self {
+        TreeView { snapshot: None }
+    }
+
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match &self.snapshot {
+            Some(s) => s.read(path),
+            None => Ok(None),
+        }
+    }
+
+    pub fn read_string(&self, path: &str) -> Result<Option<String>> {
+        self.read(path)?
+            .map(|b| String::from_utf8(b).map_err(|_| anyhow!("{path} is not UTF-8 text")))
+            .transpose()
+    }
+
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        Ok(match &self.snapshot {
+            Some(s) => s.entry(path)?.is_some(),
+            None => false,
+        })
+    }
+
+    /// Every file below `dir` (repository-relative), keyed by full repository path.
+    pub fn files_below(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+        let Some(s) = &self.snapshot else {
+            return Ok(BTreeMap::new());
+        };
+        let mut out = BTreeMap::new();
+        for (k, v) in s.files_below(dir)? {
+            out.insert(
+                if dir.is_empty() {
+                    k
+                } else {
+                    format!("{dir}/{k}")
+                },
+                v,
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// What a command wants to write: repository-relative path to new content (None =
+/// delete), and directories that must have no uncommitted change.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub files: BTreeMap<String, Option<Vec<u8>>>,
+    pub guard: Vec<String>,
+}
+
+/// How a change is finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Commit,
+    NoCommit,
+    DryRun,
+}
+
+/// What happened.
+#[derive(Debug)]
+pub struct Outcome {
+    pub commit: Option<Oid>,
+    /// Unified diff of the change (always computed; printed for dry runs).
+    pub diff: String,
+    pub changed: usize,
+}
+
+/// A GitOps repository: a local work tree, or a remote reached through a bare clone
+/// in the cache.
+pub enum Workspace {
+    Local {
+        repo: Repository,
+        root: PathBuf,
+    },
+    Remote {
+        url: String,
+        repo: Repository,
+        config: git2::Config,
+    },
+}
+
+fn is_url(s: &str) -> bool {
+    s.contains("://")
+        || (s.contains('@') && s.contains(':') && !s.starts_with('/') && !s.starts_with('.'))
+}
+
+impl Workspace {
+    /// `--repo`: a URL, a directory, or (None) the repository containing the cwd.
+    pub fn open(repo: Option<&str>) -> Result<Workspace> {
+        match repo {
+            Some(u) if is_url(u) => Self::open_remote(u),
+            Some(dir) => Self::open_local(Path::new(dir)),
+            None => Self::open_local(Path::new(".")),
+        }
+    }
+
+    fn open_local(dir: &Path) -> Result<Workspace> {
+        let repo = Repository::discover(dir)
+            .with_context(|| format!("{} is not inside a Git repository", dir.display()))
+            .hint("run `pctl init DIR` to create a GitOps repository, or pass --repo DIR")?;
+        let root = repo
+            .workdir()
+            .ok_or_else(|| {
+                user(
+                    format!("{} is a bare repository", dir.display()),
+                    "pass a work tree or a URL with --repo",
+                )
+            })?
+            .to_path_buf();
+        Ok(Workspace::Local { repo, root })
+    }
+
+    fn open_remote(url: &str) -> Result<Workspace> {
+        let config = user_config()?;
+        let dir = cache_dir()?
+            .join("gitops")
+            .join(format!("{}.git", cache_key(url)));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let repo = if dir.join("HEAD").is_file() {
+            Repository::open_bare(&dir)?
+        } else {
+            Repository::init_bare(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?
+        };
+        Ok(Workspace::Remote {
+            url: url.to_string(),
+            repo,
+            config,
+        })
+    }
+
+    /// A description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Workspace::Local { root, .. } => root.display().to_string(),
+            Workspace::Remote { url, .. } => url.clone(),
+        }
+    }
+
+    /// The local work tree, if any.
+    pub fn root(&self) -> Option<&Path> {
+        match self {
+            Workspace::Local { root, .. } => Some(root),
+            Workspace::Remote { .. } => None,
+        }
+    }
+
+    /// A view of HEAD (local) or of the remote default branch after a fetch.
+    pub fn view(&self) -> Result<TreeView> {
+        match self {
+            Workspace::Local { repo, .. } => local_view(repo),
+            Workspace::Remote { url, repo, config } => {
+                let (_, commit) = remote_sync(repo, config, url)?;
+                view_of(repo, commit)
+            }
+        }
+    }
+
+    /// Build the change with `build` from the current state and apply it all or
+    /// nothing; `message` is the commit message. Concurrent pctl processes on one
+    /// local repository serialize on a lock; a remote that moved is fetched and the
+    /// change rebuilt and retried.
+    pub fn apply(
+        &self,
+        message: &str,
+        mode: Mode,
+        mut build: impl FnMut(&TreeView) -> Result<Changes>,
+    ) -> Result<Outcome> {
+        match self {
+            Workspace::Local { repo, root } => {
+                let _lock = if mode == Mode::DryRun {
+                    None
+                } else {
+                    Some(lock_file(&repo.path().join("pctl.lock"))?)
+                };
+                let view = local_view(repo)?;
+                let changes = build(&view)?;
+                let changes = drop_noops(&view, changes)?;
+                let diff = unified_diff(&view, &changes)?;
+                let changed = changes.files.len();
+                if mode == Mode::DryRun || changed == 0 {
+                    return Ok(Outcome {
+                        commit: None,
+                        diff,
+                        changed,
+                    });
+                }
+                check_clean(repo, &changes)?;
+                let commit = apply_local(repo, root, &changes, message, mode)?;
+                Ok(Outcome {
+                    commit,
+                    diff,
+                    changed,
+                })
+            }
+            Workspace::Remote { url, repo, config } => {
+                let mut last_err = None;
+                for _attempt in 0..5 {
+                    let (branch, head) = remote_sync(repo, config, url)?;
+                    let view = view_of(repo, head)?;
+                    let changes = drop_noops(&view, build(&view)?)?;
+                    let diff = unified_diff(&view, &changes)?;
+                    let changed = changes.files.len();
+                    if mode != Mode::Commit || changed == 0 {
+                        if mode == Mode::NoCommit {
+                            bail!(user(
+                                "--no-commit needs a local GitOps repository",
+                                "clone it and pass --repo DIR"
+                            ));
+                        }
+                        return Ok(Outcome {
+                            commit: None,
+                            diff,
+                            changed,
+                        });
+                    }
+                    let parent = if head.is_zero() { None } else { Some(head) };
+                    let tree = build_tree(repo, parent, &changes)?;
+                    let commit = make_commit(repo, tree, parent, message)?;
+                    fault("after-write")?;
+                    match push(repo, config, url, &branch, commit) {
+                        Ok(()) => {
+                            return Ok(Outcome {
+                                commit: Some(commit),
+                                diff,
+                                changed,
+                            });
+                        }
+                        Err(PushError::Moved(e)) => {
+                            printer().info(&format!(
+                                "{url} moved while pctl worked ({e}); fetching and retrying"
+                            ));
+                            last_err = Some(e);
+                        }
+                        Err(PushError::Other(e)) => return Err(e),
+                    }
+                }
+                Err(user(
+                    format!(
+                        "cannot push to {url}: the remote kept moving ({})",
+                        last_err.unwrap_or_default()
+                    ),
+                    "try again later",
+                ))
+            }
+        }
+    }
+}
+
+/// A test hook: `PCTL_FAULT=<point>` makes pctl fail at that point, to prove that a
+/// failure after files were written leaves the repository as it was.
+pub fn fault(point: &str) -> Result<()> {
+    if std::env::var("PCTL_FAULT").is_ok_and(|v| v == point) {
+        return Err(anyhow::Error::new(Bug(format!(
+            "fault injected at {point} (PCTL_FAULT)"
+        ))));
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a file, held until dropped.
+pub struct FileLock(#[allow(dead_code)] std::fs::File);
+
+pub fn lock_file(path: &Path) -> Result<FileLock> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open lock {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(FileLock(f))
+}
+
+fn local_view(repo: &Repository) -> Result<TreeView> {
+    match head_commit(repo) {
+        Some(c) => view_of(repo, c),
+        None => Ok(TreeView::empty()),
+    }
+}
+
+fn view_of(repo: &Repository, commit: Oid) -> Result<TreeView> {
+    if commit.is_zero() {
+        return Ok(TreeView::empty());
+    }
+    let tree = repo.find_commit(commit)?.tree()?.id();
+    // A second handle: Snapshot owns its repository.
+    let handle = Repository::open(repo.path())?;
+    Ok(TreeView {
+        snapshot: Some(Snapshot::Tree {
+            repo: Rc::new(handle),
+            tree,
+        }),
+    })
+}
+
+fn drop_noops(view: &TreeView, mut changes: Changes) -> Result<Changes> {
+    let mut keep = BTreeMap::new();
+    for (path, content) in std::mem::take(&mut changes.files) {
+        let old = view.read(&path)?;
+        if old != content {
+            keep.insert(path, content);
+        }
+    }
+    changes.files = keep;
+    Ok(changes)
+}
+
+/// A unified diff (`git diff` style) of a change against a view.
+pub fn unified_diff(view: &TreeView, changes: &Changes) -> Result<String> {
+    let mut out = String::new();
+    for (path, new) in &changes.files {
+        let old = view.read(path)?;
+        let old_s = old
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let new_s = new
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let (a, b) = (
+            if old.is_some() {
+                format!("a/{path}")
+            } else {
+                "/dev/null".into()
+            },
+            if new.is_some() {
+                format!("b/{path}")
+            } else {
+                "/dev/null".into()
+            },
+        );
+        out.push_str(&format!("diff --git a/{path} b/{path}\n"));
+        let diff = similar::TextDiff::from_lines(old_s.as_ref(), new_s.as_ref());
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&a, &b)
+                .to_string(),
+        );
+    }
+    Ok(out)
+}
+
+fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
+    let mut dirty = BTreeSet::new();
+    let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
+    prefixes.extend(changes.files.keys().map(String::as_str));
+    for p in prefixes {
+        for d in dirty_paths(repo, p)? {
+            dirty.insert(d);
+        }
+    }
+    if !dirty.is_empty() {
+        let list: Vec<String> = dirty.into_iter().collect();
+        bail!(user(
+            format!(
+                "uncommitted changes where pctl would write: {}",
+                list.join(", ")
+            ),
+            "commit or stash them (git stash -u) and run the command again",
+        ));
+    }
+    Ok(())
+}
+
+fn build_tree(repo: &Repository, parent: Option<Oid>, changes: &Changes) -> Result<Oid> {
+    let base = match parent {
+        Some(p) => repo.find_commit(p)?.tree()?,
+        None => {
+            let empty = repo.treebuilder(None)?.write()?;
+            repo.find_tree(empty)?
+        }
+    };
+    let mut ub = git2::build::TreeUpdateBuilder::new();
+    for (path, content) in &changes.files {
+        match content {
+            Some(bytes) => {
+                let blob = repo.blob(bytes)?;
+                ub.upsert(path.as_str(), blob, git2::FileMode::Blob);
+            }
+            None => {
+                ub.remove(path.as_str());
+            }
+        }
+    }
+    Ok(ub.create_updated(repo, &base)?)
+}
+
+fn signature(repo: &Repository, who: &str) -> git2::Signature<'static> {
+    let env = |k: &str| {
+        std::env::var(format!("GIT_{who}_{k}"))
+            .ok()
+            .filter(|s| !s.is_empty())
+    };
+    let from_cfg = repo.signature().ok();
+    let name = env("NAME")
+        .or_else(|| {
+            from_cfg
+                .as_ref()
+                .and_then(|s| s.name().ok().map(str::to_string))
+        })
+        .unwrap_or_else(|| "pctl".into());
+    let email = env("EMAIL")
+        .or_else(|| {
+            from_cfg
+                .as_ref()
+                .and_then(|s| s.email().ok().map(str::to_string))
+        })
+        .unwrap_or_else(|| "pctl@localhost".into());
+    if let Some(date) = env("DATE").and_then(|d| parse_git_date(&d))
+        && let Ok(s) = git2::Signature::new(&name, &email, &date)
+    {
+        return s;
+    }
+    git2::Signature::now(&name, &email)
+        .or_else(|_| git2::Signature::now("pctl", "pctl@localhost"))
+        .unwrap_or_else(|_| unreachable_signature())
+}
+
+fn unreachable_signature() -> git2::Signature<'static> {
+    // Signature::new only fails on names with '<' or '>' and the literal is fine.
+    git2::Signature::new("pctl", "pctl@localhost", &git2::Time::new(0, 0))
+        .unwrap_or_else(|_| std::process::abort())
+}
+
+/// `@<seconds> [+hhmm]` or `<seconds> [+hhmm]` (Git's internal date format).
+fn parse_git_date(s: &str) -> Option<git2::Time> {
+    let s = s.trim().trim_start_matches('@');
+    let mut it = s.split_whitespace();
+    let secs: i64 = it.next()?.parse().ok()?;
+    let tz = it.next().unwrap_or("+0000");
+    let sign = if tz.starts_with('-') { -1 } else { 1 };
+    let digits = tz.trim_start_matches(['+', '-']);
+    let (h, m) = (
+        digits.get(0..2)?.parse::<i32>().ok()?,
+        digits.get(2..4)?.parse::<i32>().ok()?,
+    );
+    Some(git2::Time::new(secs, sign * (h * 60 + m)))
+}
+
+fn make_commit(repo: &Repository, tree: Oid, parent: Option<Oid>, message: &str) -> Result<Oid> {
+    let tree = repo.find_tree(tree)?;
+    let author = signature(repo, "AUTHOR");
+    let committer = signature(repo, "COMMITTER");
+    let parents: Vec<git2::Commit> = match parent {
+        Some(p) => vec![repo.find_commit(p)?],
+        None => vec![],
+    };
+    let refs: Vec<&git2::Commit> = parents.iter().collect();
+    Ok(repo.commit(None, &author, &committer, message, &tree, &refs)?)
+}
+
+/// Everything needed to put a work tree and index back as they were.
+struct Backup {
+    index: Option<Vec<u8>>,
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl Backup {
+    fn restore(&self, repo: &Repository) {
+        for (p, content) in self.files.iter().rev() {
+            match content {
+                Some(b) => {
+                    if let Some(parent) = p.parent() {
+                        let _ = std::fs::create_dir_all(parent);
+                    }
+                    let _ = std::fs::write(p, b);
+                }
+                None => {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+        for d in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        let index_path = repo.path().join("index");
+        match &self.index {
+            Some(b) => {
+                let _ = std::fs::write(&index_path, b);
+            }
+            None => {
+                let _ = std::fs::remove_file(&index_path);
+            }
+        }
+    }
+}
+
+fn apply_local(
+    repo: &Repository,
+    root: &Path,
+    changes: &Changes,
+    message: &str,
+    mode: Mode,
+) -> Result<Option<Oid>> {
+    let head_ref = repo.find_reference("HEAD").context("cannot read HEAD")?;
+    let target_ref = head_ref
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .map(str::to_string);
+    let parent = head_commit(repo);
+    let new_commit = if mode == Mode::Commit {
+        let tree = build_tree(repo, parent, changes)?;
+        Some(make_commit(repo, tree, parent, message)?)
+    } else {
+        None
+    };
+
+    let mut backup = Backup {
+        index: std::fs::read(repo.path().join("index")).ok(),
+        files: Vec::new(),
+        created_dirs: Vec::new(),
+    };
+    let result = (|| -> Result<()> {
+        let mut index = repo.index().context("cannot read the index")?;
+        for (path, content) in &changes.files {
+            let full = root.join(path);
+            backup.files.push((full.clone(), std::fs::read(&full).ok()));
+            match content {
+                Some(bytes) => {
+                    let mut missing = Vec::new();
+                    let mut d = full.parent();
+                    while let Some(dir) = d {
+                        if dir.exists() {
+                            break;
+                        }
+                        missing.push(dir.to_path_buf());
+                        d = dir.parent();
+                    }
+                    for dir in missing.iter().rev() {
+                        std::fs::create_dir(dir)
+                            .with_context(|| format!("cannot create {}", dir.display()))?;
+                        backup.created_dirs.push(dir.clone());
+                    }
+                    std::fs::write(&full, bytes)
+                        .with_context(|| format!("cannot write {}", full.display()))?;
+                    index
+                        .add_path(Path::new(path))
+                        .with_context(|| format!("cannot stage {path}"))?;
+                }
+                None => {
+                    if full.exists() {
+                        std::fs::remove_file(&full)
+                            .with_context(|| format!("cannot remove {}", full.display()))?;
+                    }
+                    let _ = index.remove_path(Path::new(path));
+                    let mut d = full.parent();
+                    while let Some(dir) = d {
+                        if dir == root || std::fs::remove_dir(dir).is_err() {
+                            break;
+                        }
+                        d = dir.parent();
+                    }
+                }
+            }
+        }
+        index.write().context("cannot write the index")?;
+        fault("after-write")?;
+        if let Some(commit) = new_commit {
+            let log = format!("commit: {}", message.lines().next().unwrap_or(""));
+            match (&target_ref, parent) {
+                (Some(name), Some(old)) => {
+                    repo.reference_matching(name, commit, true, old, &log)
+                        .with_context(|| format!("{name} moved while pctl worked"))
+                        .hint("run the command again")?;
+                }
+                (Some(name), None) => {
+                    repo.reference(name, commit, false, &log)
+                        .with_context(|| format!("{name} was created while pctl worked"))
+                        .hint("run the command again")?;
+                }
+                (None, _) => {
+                    repo.set_head_detached(commit)
+                        .context("cannot move the detached HEAD")?;
+                }
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        backup.restore(repo);
+        return Err(e);
+    }
+    Ok(new_commit)
+}
+
+/// Fetch the remote GitOps repository into the cached bare clone; returns its default
+/// branch and head (zero for an empty remote).
+fn remote_sync(repo: &Repository, config: &git2::Config, url: &str) -> Result<(String, Oid)> {
+    let fetch_url = rewrite_url(config, url, false);
+    let mut remote = repo
+        .remote_anonymous(&fetch_url)
+        .with_context(|| format!("invalid Git URL {url}"))?;
+    let mut fo = git2::FetchOptions::new();
+    fo.remote_callbacks(callbacks(config, &fetch_url, None));
+    fo.download_tags(git2::AutotagOption::None);
+    remote
+        .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut fo), None)
+        .with_context(|| format!("cannot fetch the GitOps repository {url}"))
+        .hint("check the URL and your credentials")?;
+    let branch = remote
+        .default_branch()
+        .ok()
+        .and_then(|b| {
+            b.as_str()
+                .ok()
+                .map(|s| s.trim_start_matches("refs/heads/").to_string())
+        })
+        .unwrap_or_else(|| "main".to_string());
+    let head = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .ok()
+        .and_then(|r| r.peel_to_commit().ok())
+        .map(|c| c.id())
+        .unwrap_or(Oid::ZERO_SHA1);
+    Ok((branch, head))
+}
+
+enum PushError {
+    Moved(String),
+    Other(anyhow::Error),
+}
+
+fn push(
+    repo: &Repository,
+    config: &git2::Config,
+    url: &str,
+    branch: &str,
+    commit: Oid,
+) -> std::result::Result<(), PushError> {
+    let refname = format!("refs/heads/{branch}");
+    repo.reference(
+        &format!("refs/pctl/push/{branch}"),
+        commit,
+        true,
+        "pctl push",
+    )
+    .map_err(|e| PushError::Other(e.into()))?;
+    let push_url = rewrite_url(config, url, true);
+    let mut remote = repo
+        .remote_anonymous(&push_url)
+        .map_err(|e| PushError::Other(e.into()))?;
+    let rejected: RefCell<Option<String>> = RefCell::new(None);
+    let mut cb = callbacks(config, &push_url, None);
+    cb.push_update_reference(|r, status| {
+        if let Some(msg) = status {
+            *rejected.borrow_mut() = Some(format!("{r}: {msg}"));
+        }
+        Ok(())
+    });
+    let mut po = git2::PushOptions::new();
+    po.remote_callbacks(cb);
+    let res = remote.push(
+        &[format!("refs/pctl/push/{branch}:{refname}").as_str()],
+        Some(&mut po),
+    );
+    drop(po);
+    let _ = repo
+        .find_reference(&format!("refs/pctl/push/{branch}"))
+        .and_then(|mut r| r.delete());
+    match res {
+        Err(e) => {
+            let msg = e.message().to_string();
+            if msg.contains("non-fast")
+                || msg.contains("fastforward")
+                || msg.contains("fetch first")
+            {
+                Err(PushError::Moved(msg))
+            } else {
+                Err(PushError::Other(
+                    anyhow!(e).context(format!("cannot push to {url}")),
+                ))
+            }
+        }
+        Ok(()) => match rejected.into_inner() {
+            Some(msg)
+                if msg.contains("non-fast")
+                    || msg.contains("fetch first")
+                    || msg.contains("stale") =>
+            {
+                Err(PushError::Moved(msg))
+            }
+            Some(msg) => Err(PushError::Other(user(
+                format!("{url} rejected the push: {msg}"),
+                "check the branch protection and your permissions",
+            ))),
+            None => {
+                let _ = repo.reference(&refname, commit, true, "pctl push");
+                Ok(())
+            }
+        },
+    }
+}
+
+// ------------------------------------------------------------------ init
+
+/// Open or create a repository at `dir` (created with branch `main`).
+pub fn init_or_open(dir: &Path) -> Result<(Repository, bool)> {
+    if let Ok(repo) = Repository::open(dir) {
+        return Ok((repo, false));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut opts = git2::RepositoryInitOptions::new();
+    opts.initial_head("main");
+    let repo = Repository::init_opts(dir, &opts)
+        .with_context(|| format!("cannot create a Git repository in {}", dir.display()))?;
+    Ok((repo, true))
+}
+
+/// Open the local workspace of a repository already opened.
+pub fn workspace_of(repo: Repository) -> Result<Workspace> {
+    let root = repo
+        .workdir()
+        .ok_or_else(|| {
+            user(
+                "a bare repository cannot be initialized as a GitOps work tree",
+                "use a clone",
+            )
+        })?
+        .to_path_buf();
+    Ok(Workspace::Local { repo, root })
+}
+
+impl TreeView {
+    /// Repository paths of every file named `name`, in path order.
+    pub fn find_named(&self, name: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        if let Some(Snapshot::Tree { repo, tree }) = &self.snapshot {
+            let tree = repo.find_tree(*tree)?;
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.name().ok() == Some(name) && entry.kind() == Some(git2::ObjectType::Blob) {
+                    out.push(format!("{dir}{name}"));
+                }
+                git2::TreeWalkResult::Ok
+            })?;
+        }
+        out.sort();
+        Ok(out)
+    }
+}

@@ -1,0 +1,342 @@
+//! The GitOps repository's own files: `.pctl/config.yaml`, `.sourceignore`, and the
+//! chain of `kustomization.yaml` files that makes every installation reachable by Flux
+//! from the sync path.
+use crate::error::user;
+use crate::git::{Changes, TreeView};
+use crate::yaml::{self, Map, Value};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const CONFIG_PATH: &str = ".pctl/config.yaml";
+pub const SOURCEIGNORE: &str = ".sourceignore";
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// `.pctl/config.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    pub git_repository: GitRepositoryRef,
+    pub sync_path: String,
+    pub install_path: String,
+    /// Pull-request settings (`type`, `apiURL`), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<Map>,
+}
+
+/// The Flux GitRepository that syncs the GitOps repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GitRepositoryRef {
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            git_repository: GitRepositoryRef {
+                name: "flux-system".into(),
+                namespace: "flux-system".into(),
+            },
+            sync_path: "clusters/default".into(),
+            install_path: "clusters/default/profiles".into(),
+            forge: None,
+        }
+    }
+}
+
+/// Normalize a repository-relative directory: no leading `./` or `/`, no trailing `/`.
+pub fn norm_dir(p: &str) -> Result<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    bail!(user(
+                        format!("path {p:?} leaves the repository"),
+                        "give a path inside the GitOps repository"
+                    ));
+                }
+            }
+            x => parts.push(x),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Read `.pctl/config.yaml` from a view of the GitOps repository.
+pub fn load(view: &TreeView, repo_desc: &str) -> Result<Config> {
+    let Some(text) = view.read_string(CONFIG_PATH)? else {
+        bail!(user(
+            format!(
+                "{repo_desc} is not a pctl GitOps repository: {CONFIG_PATH} is missing from HEAD"
+            ),
+            "run `pctl init` in it first (and commit, if you made it by hand)",
+        ));
+    };
+    let mut c: Config = yaml::from_str(CONFIG_PATH, &text)?;
+    c.sync_path = norm_dir(&c.sync_path).with_context(|| format!("{CONFIG_PATH}: syncPath"))?;
+    c.install_path =
+        norm_dir(&c.install_path).with_context(|| format!("{CONFIG_PATH}: installPath"))?;
+    Ok(c)
+}
+
+/// The view of a repository plus the changes made so far in this command.
+pub struct Overlay<'v> {
+    pub view: &'v TreeView,
+    pub changes: Changes,
+}
+
+impl<'v> Overlay<'v> {
+    pub fn new(view: &'v TreeView) -> Self {
+        Overlay {
+            view,
+            changes: Changes::default(),
+        }
+    }
+
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.changes.files.get(path) {
+            Some(c) => Ok(c.clone()),
+            None => self.view.read(path),
+        }
+    }
+
+    pub fn read_string(&self, path: &str) -> Result<Option<String>> {
+        self.read(path)?
+            .map(|b| String::from_utf8(b).with_context(|| format!("{path} is not UTF-8 text")))
+            .transpose()
+    }
+
+    pub fn write(&mut self, path: &str, content: Vec<u8>) {
+        self.changes.files.insert(path.to_string(), Some(content));
+    }
+
+    pub fn delete(&mut self, path: &str) {
+        self.changes.files.insert(path.to_string(), None);
+    }
+
+    /// Whether a directory holds any file (committed or pending).
+    fn has_files(&self, dir: &str) -> Result<bool> {
+        let prefix = format!("{dir}/");
+        if self
+            .changes
+            .files
+            .iter()
+            .any(|(k, v)| v.is_some() && (dir.is_empty() || k.starts_with(&prefix)))
+        {
+            return Ok(true);
+        }
+        let committed = self.view.files_below(dir)?;
+        Ok(committed
+            .keys()
+            .any(|k| !matches!(self.changes.files.get(k), Some(None))))
+    }
+
+    fn kustomization_of(&self, dir: &str) -> Result<Option<String>> {
+        for name in KUSTOMIZATION_NAMES {
+            let p = join(dir, name);
+            if self.read(&p)?.is_some() {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
+    }
+}
+
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// A new `kustomization.yaml` listing `resources`.
+pub fn kustomization(resources: &[String]) -> Result<Vec<u8>> {
+    let mut m = Map::new();
+    m.insert(
+        "apiVersion".into(),
+        Value::String("kustomize.config.k8s.io/v1beta1".into()),
+    );
+    m.insert("kind".into(), Value::String("Kustomization".into()));
+    m.insert(
+        "resources".into(),
+        Value::Array(resources.iter().cloned().map(Value::String).collect()),
+    );
+    Ok(yaml::to_string(&Value::Object(m))?.into_bytes())
+}
+
+/// Make `dir/<kustomization>` list `entry` (creating the file if needed). Returns
+/// whether it changed anything.
+fn list_entry(o: &mut Overlay, dir: &str, entry: &str) -> Result<()> {
+    match o.kustomization_of(dir)? {
+        None => {
+            let content = kustomization(&[entry.to_string()])?;
+            o.write(&join(dir, KUSTOMIZATION), content);
+        }
+        Some(path) => {
+            let text = o.read_string(&path)?.unwrap_or_default();
+            let mut doc: Value = yaml::from_str(&path, &text)?;
+            let Some(m) = doc.as_object_mut() else {
+                bail!(user(
+                    format!("{path} is not a mapping"),
+                    "fix the kustomization file"
+                ));
+            };
+            let resources = m
+                .entry("resources")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            let Some(list) = resources.as_array_mut() else {
+                bail!(user(
+                    format!("{path}: resources is not a list"),
+                    "fix the kustomization file"
+                ));
+            };
+            let present = list.iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| norm_dir(s).ok().as_deref() == Some(entry))
+            });
+            if !present {
+                list.push(Value::String(entry.to_string()));
+                o.write(&path, yaml::to_string(&doc)?.into_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remove `entry` from `dir`'s kustomization resources, if listed.
+pub fn unlist_entry(o: &mut Overlay, dir: &str, entry: &str) -> Result<()> {
+    let Some(path) = o.kustomization_of(dir)? else {
+        return Ok(());
+    };
+    let text = o.read_string(&path)?.unwrap_or_default();
+    let mut doc: Value = yaml::from_str(&path, &text)?;
+    if let Some(list) = doc.get_mut("resources").and_then(Value::as_array_mut) {
+        let before = list.len();
+        list.retain(|v| {
+            v.as_str()
+                .is_none_or(|s| norm_dir(s).ok().as_deref() != Some(entry))
+        });
+        if list.len() != before {
+            o.write(&path, yaml::to_string(&doc)?.into_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// Make the directory `dir` (which holds, or will hold, a kustomization.yaml) reachable
+/// by Flux from the sync path: each directory between them that has a kustomization
+/// lists the next one; a directory outside the sync path gets a Flux Kustomization in
+/// the sync path.
+pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<()> {
+    let sync = config.sync_path.as_str();
+    if dir == sync {
+        if o.kustomization_of(sync)?.is_none() && !o.has_files(sync)? {
+            o.write(&join(sync, KUSTOMIZATION), kustomization(&[])?);
+        }
+        return Ok(());
+    }
+    let rest = if sync.is_empty() {
+        Some(dir)
+    } else {
+        dir.strip_prefix(&format!("{sync}/"))
+    };
+    match rest {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.split('/').collect();
+            let mut here = sync.to_string();
+            for (i, part) in parts.iter().enumerate() {
+                let child = join(&here, part);
+                let here_has_k = o.kustomization_of(&here)?.is_some();
+                if here_has_k || !o.has_files(&here)? {
+                    list_entry(o, &here, part)?;
+                    if i + 1 < parts.len() && o.kustomization_of(&child)?.is_none() {
+                        o.write(&join(&child, KUSTOMIZATION), kustomization(&[])?);
+                    }
+                }
+                here = child;
+            }
+            Ok(())
+        }
+        None => {
+            // Outside the sync path: a Flux Kustomization in the sync path points at it.
+            let id = crate::names::fit(&format!("pctl-{}", crate::names::sanitize(dir)), 63);
+            let file = format!("{id}.yaml");
+            let doc = flux_kustomization(&id, config, dir);
+            o.write(&join(sync, &file), yaml::to_string(&doc)?.into_bytes());
+            if o.kustomization_of(sync)?.is_some() || !o.has_files(sync)? {
+                list_entry(o, sync, &file)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A Flux Kustomization syncing `path` from the GitOps repository.
+fn flux_kustomization(name: &str, config: &Config, path: &str) -> Value {
+    serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": config.git_repository.namespace},
+        "spec": {
+            "interval": "10m0s",
+            "path": format!("./{path}"),
+            "prune": true,
+            "sourceRef": {
+                "kind": "GitRepository",
+                "name": config.git_repository.name,
+                "namespace": config.git_repository.namespace,
+            },
+        }
+    })
+}
+
+/// Add the installation directory `parent/name` to `parent`'s kustomization and make
+/// `parent` reachable from the sync path.
+pub fn link_installation(o: &mut Overlay, config: &Config, parent: &str, name: &str) -> Result<()> {
+    list_entry(o, parent, name)?;
+    ensure_reachable(o, config, parent)
+}
+
+/// The changes `pctl init` makes: config, `.sourceignore`, sync and install paths.
+pub fn init_changes(view: &TreeView, wanted: &Config) -> Result<(Config, Changes)> {
+    let mut o = Overlay::new(view);
+    let config = match view.read_string(CONFIG_PATH)? {
+        Some(_) => load(view, "the repository")?,
+        None => {
+            let mut body = String::from(
+                "# pctl settings for this GitOps repository (see `pctl init --help`).\n",
+            );
+            body.push_str(&yaml::to_string(wanted)?);
+            o.write(CONFIG_PATH, body.into_bytes());
+            wanted.clone()
+        }
+    };
+    let ignore = o.read_string(SOURCEIGNORE)?.unwrap_or_default();
+    if !ignore
+        .lines()
+        .any(|l| matches!(l.trim(), ".pctl/" | ".pctl" | "/.pctl/" | "/.pctl"))
+    {
+        let mut s = ignore;
+        if !s.is_empty() && !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str("# pctl's own files are not Kubernetes objects\n.pctl/\n");
+        o.write(SOURCEIGNORE, s.into_bytes());
+    }
+    if o.kustomization_of(&config.install_path)?.is_none() {
+        o.write(
+            &join(&config.install_path, KUSTOMIZATION),
+            kustomization(&[])?,
+        );
+    }
+    ensure_reachable(&mut o, &config, &config.install_path)?;
+    Ok((config, o.changes))
+}
+
+/// Files keyed by repository path, for tests and callers that build trees by hand.
+pub type Files = BTreeMap<String, Option<Vec<u8>>>;

@@ -1,0 +1,71 @@
+//! `pctl init`: create or adopt a Git repository as a GitOps repository.
+use crate::error::HintExt;
+use crate::git::{self, Mode};
+use crate::gitops::{self, Config, GitRepositoryRef};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+pub struct InitOptions {
+    pub dir: PathBuf,
+    pub sync_path: String,
+    pub install_path: Option<String>,
+    pub git_repository: String,
+    pub mode: Mode,
+}
+
+pub fn run(opts: InitOptions) -> Result<()> {
+    let (namespace, name) = opts
+        .git_repository
+        .split_once('/')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .filter(|(a, b)| crate::names::is_dns1123_label(a) && !b.is_empty())
+        .ok_or_else(|| {
+            crate::error::user(
+                format!(
+                    "--git-repository {:?} is not NAMESPACE/NAME",
+                    opts.git_repository
+                ),
+                "for example flux-system/flux-system",
+            )
+        })?;
+    let sync_path = gitops::norm_dir(&opts.sync_path).context("--sync-path")?;
+    let install_path = match &opts.install_path {
+        Some(p) => gitops::norm_dir(p).context("--install-path")?,
+        None => gitops::join(&sync_path, "profiles"),
+    };
+    if sync_path.is_empty() || install_path.is_empty() {
+        return Err(crate::error::user(
+            "--sync-path and --install-path must name directories below the repository root",
+            "for example clusters/default",
+        ));
+    }
+    let wanted = Config {
+        git_repository: GitRepositoryRef { name, namespace },
+        sync_path,
+        install_path,
+        forge: None,
+    };
+    let (repo, created) = git::init_or_open(&opts.dir).hint("pass a directory you can write to")?;
+    let ws = git::workspace_of(repo)?;
+    let mut config = None;
+    let outcome = ws.apply("pctl: init", opts.mode, |view| {
+        let (c, changes) = gitops::init_changes(view, &wanted)?;
+        config = Some(c);
+        Ok(changes)
+    })?;
+    let p = crate::printer::printer();
+    if created {
+        p.info(&format!("created Git repository {}", opts.dir.display()));
+    }
+    if let Some(c) = config {
+        if c != wanted && !created {
+            p.info(&format!("kept the existing {}", gitops::CONFIG_PATH));
+        }
+        p.info(&format!(
+            "sync path {}, installations in {}",
+            c.sync_path, c.install_path
+        ));
+    }
+    crate::ops::report(&outcome, opts.mode, "init");
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `pctl install`: resolve a profile, render it and commit it into the GitOps
+//! repository as one installation.
+use crate::error::user;
+use crate::git::{Mode, Upstreams, Workspace};
+use crate::gitops::{self, Overlay};
+use crate::printer::printer;
+use crate::resolve::{self, Resolver};
+use crate::{check, render, source};
+use anyhow::{Result, bail};
+
+pub struct InstallOptions {
+    pub source: String,
+    pub name: String,
+    pub namespace: String,
+    pub path: Option<String>,
+    pub repo: Option<String>,
+    pub mode: Mode,
+    pub message: Option<String>,
+    pub offline: bool,
+    pub allow_dirty: bool,
+}
+
+pub fn run(opts: InstallOptions) -> Result<()> {
+    let spec = source::parse(&opts.source)?;
+    if !crate::names::is_dns1123_label(&opts.name) {
+        bail!(user(
+            format!("--name {:?} is not a DNS-1123 label", opts.name),
+            "use lower-case letters, digits and '-', at most 63 characters",
+        ));
+    }
+    let ws = Workspace::open(opts.repo.as_deref())?;
+    let view = ws.view()?;
+    let config = gitops::load(&view, &ws.describe())?;
+    let parent = match &opts.path {
+        Some(p) => gitops::norm_dir(p)?,
+        None => config.install_path.clone(),
+    };
+    let install_dir = gitops::join(&parent, &opts.name);
+
+    let upstreams = Upstreams::new(opts.offline)?;
+    let mut resolver = Resolver::new(
+        &upstreams,
+        resolve::Options {
+            allow_dirty: opts.allow_dirty,
+            channel: None,
+        },
+    );
+    let resolved = resolver.resolve(&spec)?;
+    for w in &resolver.warnings {
+        printer().warn(w);
+    }
+    let rendered = render::render(
+        &resolved,
+        &render::Options {
+            name: opts.name.clone(),
+            namespace: opts.namespace.clone(),
+            install_dir: install_dir.clone(),
+            git_repository: config.git_repository.clone(),
+        },
+    )?;
+    check::check(&rendered, &install_dir, &config.git_repository.name)?;
+
+    let version = rendered.record.version_label();
+    let message = opts.message.clone().unwrap_or_else(|| {
+        format!(
+            "pctl: install {} {} as {}",
+            resolved.def.name, version, opts.name
+        )
+    });
+    let outcome = ws.apply(&message, opts.mode, |view| {
+        // Re-read under the lock: another pctl may have committed meanwhile.
+        let config = gitops::load(view, &ws.describe())?;
+        if view.exists(&install_dir)? {
+            bail!(user(
+                format!(
+                    "installation {:?} already exists at {install_dir}",
+                    opts.name
+                ),
+                "choose another --name, or `pctl uninstall` it first",
+            ));
+        }
+        let existing = crate::ops::installations(view)?;
+        if let Some((dir, _)) = existing.iter().find(|(_, i)| i.metadata.name == opts.name) {
+            bail!(user(
+                format!(
+                    "an installation named {:?} already exists at {dir}",
+                    opts.name
+                ),
+                "installation names are unique in a GitOps repository: choose another --name",
+            ));
+        }
+        let mut o = Overlay::new(view);
+        for (rel, bytes) in &rendered.files {
+            o.write(&gitops::join(&install_dir, rel), bytes.clone());
+        }
+        gitops::link_installation(&mut o, &config, &parent, &opts.name)?;
+        o.changes.guard.push(install_dir.clone());
+        Ok(o.changes)
+    })?;
+    let what = format!("install {} {} as {}", resolved.def.name, version, opts.name);
+    crate::ops::report(&outcome, opts.mode, &what);
+    if opts.mode != Mode::DryRun {
+        printer().info(&format!(
+            "{} artifact(s) in {install_dir}",
+            rendered.leaves.len()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `profile-installation.yaml`: the record and lock of one installation (SPEC §5).
+use crate::yaml::{self, Value};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FILE: &str = "profile-installation.yaml";
+pub const API_VERSION: &str = "pctl.dev/v1alpha1";
+pub const KIND: &str = "ProfileInstallation";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: Spec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    /// Namespace the workloads are installed into.
+    pub namespace: String,
+    /// Repository-relative directory of the installation.
+    pub path: String,
+    /// The installed profile's name (metadata.name of its definition).
+    pub profile: String,
+    pub source: SourceRecord,
+    /// Nested profiles, in resolution order, keyed by artifact id path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<NestedRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartRecord>,
+    /// Non-secret values with the level they came from.
+    #[serde(default)]
+    pub values: BTreeMap<String, ValueRecord>,
+    /// Names of secret parameters (never their values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_profiles: Vec<String>,
+    /// SHA-256 of every file pctl generated, by path relative to the installation.
+    pub files: BTreeMap<String, String>,
+    pub generated_by: String,
+}
+
+/// Where a profile came from, as requested and as resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRecord {
+    pub url: String,
+    /// Directory of the profile in the repository ("" = root).
+    #[serde(default)]
+    pub path: String,
+    /// What was asked for: a constraint, tag, branch or commit (absent = default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// The resolved version, when the commit is a version tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The tag or branch that was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The commit the files came from (absent for an uncommitted directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// True when files came from a work tree with uncommitted changes (--allow-dirty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NestedRecord {
+    /// Artifact id of the nested profile (joined nesting path).
+    pub artifact: String,
+    pub profile: String,
+    pub source: SourceRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartRecord {
+    pub artifact: String,
+    /// Repository URL (https:// or oci://), or "local" for a chart copied in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub name: String,
+    /// The version or range written to the HelmRelease (Flux resolves ranges).
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueRecord {
+    pub value: Value,
+    pub source: String,
+}
+
+impl Installation {
+    pub fn to_yaml(&self) -> Result<String> {
+        let mut s = String::from(
+            "# Written by pctl: the record and lock of this installation. Flux does not apply it.\n",
+        );
+        s.push_str(&yaml::to_string(self)?);
+        Ok(s)
+    }
+
+    pub fn from_yaml(origin: &str, text: &str) -> Result<Self> {
+        yaml::from_str(origin, text)
+    }
+
+    /// The version to show: the resolved version, else the reference, else a short commit.
+    pub fn version_label(&self) -> String {
+        self.spec.source.label()
+    }
+}
+
+impl SourceRecord {
+    pub fn label(&self) -> String {
+        if let Some(v) = &self.version {
+            return v.clone();
+        }
+        if let Some(r) = &self.reference {
+            return r.clone();
+        }
+        match &self.commit {
+            Some(c) => c.chars().take(12).collect(),
+            None => "dirty".into(),
+        }
+    }
+
+    /// URL with `//path` when the profile is in a subdirectory.
+    pub fn display(&self) -> String {
+        if self.path.is_empty() {
+            self.url.clone()
+        } else {
+            format!("{}//{}", self.url, self.path)
+        }
+    }
+}
+
+/// SHA-256 in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

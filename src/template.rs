@@ -1,0 +1,223 @@
+//! Tera templating (SPEC §3): renders `defaultValues`, `with` bindings and the YAML
+//! files of `template: true` artifacts, with errors that name the origin and line.
+
+use anyhow::anyhow;
+use std::error::Error as _;
+
+/// Renders `text` (the contents of `origin`, e.g. "observability/profile.yaml
+/// (artifact prometheus defaultValues)" or "dashboards/cm.yaml") with Tera 1.x
+/// using `context` (a JSON object with keys params, profile, install). Undefined
+/// variables are errors (tera's default). Autoescape OFF (this is YAML, not HTML).
+/// Text without "{{" and "{%" and "{#" is returned unchanged without invoking Tera
+/// (fast path).
+///
+/// On error: the message is "cannot render template {origin}: {reason}", where
+/// reason is the whole tera error chain joined with ": ". When the problem is an
+/// undefined variable `x.y` the message ends with " (line N)", N being the 1-based
+/// line of the first occurrence of that variable inside a `{{`/`{%` block of
+/// `text`. Parse errors keep tera's own line/column.
+pub fn render(origin: &str, text: &str, context: &serde_json::Value) -> anyhow::Result<String> {
+    if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
+        return Ok(text.to_string());
+    }
+    let fail = |reason: String| anyhow!("cannot render template {origin}: {reason}");
+    if !context.is_object() {
+        return Err(fail(
+            "the template context is not a JSON object".to_string(),
+        ));
+    }
+    let ctx = tera::Context::from_value(context.clone()).map_err(|e| fail(chain(&e)))?;
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template(origin, text)
+        .map_err(|e| fail(chain(&e)))?;
+    tera.render(origin, &ctx).map_err(|e| {
+        let reason = chain(&e);
+        match undefined_variable(&reason).and_then(|var| variable_line(text, var)) {
+            Some(line) => fail(format!("{reason} (line {line})")),
+            None => fail(reason),
+        }
+    })
+}
+
+/// The tera error and all its sources, joined with ": ".
+fn chain(e: &tera::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// The variable named in tera's "Variable `x.y` not found in context" message.
+fn undefined_variable(reason: &str) -> Option<&str> {
+    let start = reason.find("Variable `")? + "Variable `".len();
+    let len = reason[start..].find('`')?;
+    let var = &reason[start..start + len];
+    reason[start + len..]
+        .starts_with("` not found in context")
+        .then_some(var)
+}
+
+/// The 1-based line of the first occurrence of `var` as a whole name inside a
+/// `{{ }}` or `{% %}` block of `text`.
+fn variable_line(text: &str, var: &str) -> Option<usize> {
+    if var.is_empty() {
+        return None;
+    }
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let mut pos = 0;
+    while let Some(found) = find_block(&text[pos..]) {
+        let (open, close) = (pos + found.0, pos + found.1);
+        let block = &text[open..close];
+        let mut from = 0;
+        while let Some(i) = block[from..].find(var) {
+            let at = from + i;
+            let before = block[..at].chars().next_back();
+            let after = block[at + var.len()..].chars().next();
+            if !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char) {
+                return Some(text[..open + at].matches('\n').count() + 1);
+            }
+            from = at + var.len().max(1);
+        }
+        pos = close;
+    }
+    None
+}
+
+/// Byte range of the first `{{ ... }}` or `{% ... %}` block in `text` (the end
+/// is the end of `text` when the block is unterminated).
+fn find_block(text: &str) -> Option<(usize, usize)> {
+    let expr = text.find("{{").map(|i| (i, "}}"));
+    let stmt = text.find("{%").map(|i| (i, "%}"));
+    let (open, closer) = match (expr, stmt) {
+        (Some(a), Some(b)) => {
+            if a.0 <= b.0 {
+                a
+            } else {
+                b
+            }
+        }
+        (a, b) => a.or(b)?,
+    };
+    let body = open + 2;
+    let close = text[body..]
+        .find(closer)
+        .map_or(text.len(), |i| body + i + 2);
+    Some((open, close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> serde_json::Value {
+        json!({
+            "params": {"replicas": 3, "domain": "example.com", "tags": ["a", "b"]},
+            "profile": {"name": "observability", "version": "1.4.0"},
+            "install": {"name": "obs", "namespace": "monitoring", "path": "clusters/default/profiles/obs"},
+        })
+    }
+
+    #[test]
+    fn fast_path_returns_text_unchanged() {
+        let text = "a: <b> & {c}\nd: '{ e }'\n";
+        assert_eq!(render("x.yaml", text, &ctx()).unwrap(), text);
+        // Even with a context that Tera would refuse.
+        assert_eq!(render("x.yaml", text, &json!(null)).unwrap(), text);
+    }
+
+    #[test]
+    fn substitutes_params_profile_and_install() {
+        let text = "replicas: {{ params.replicas }}\nhost: grafana.{{ params.domain }}\n\
+                    name: {{ profile.name }}-{{ profile.version }}\nns: {{ install.namespace }}\n\
+                    {% for t in params.tags %}- {{ t | upper }}\n{% endfor %}{# comment #}";
+        let out = render("values", text, &ctx()).unwrap();
+        assert_eq!(
+            out,
+            "replicas: 3\nhost: grafana.example.com\nname: observability-1.4.0\nns: monitoring\n- A\n- B\n"
+        );
+    }
+
+    #[test]
+    fn autoescape_is_off() {
+        let c = json!({"params": {"s": "<a href=\"x\">&'</a>"}});
+        let out = render("page.html", "v: {{ params.s }}", &c).unwrap();
+        assert_eq!(out, "v: <a href=\"x\">&'</a>");
+    }
+
+    #[test]
+    fn undefined_variable_names_origin_variable_and_line() {
+        let text = "a: 1\nb: {{ params.replicas }}\nc: {{ params.missing }}\n";
+        let err = render("dashboards/cm.yaml", text, &ctx())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot render template dashboards/cm.yaml: "),
+            "{err}"
+        );
+        assert!(err.contains("`params.missing`"), "{err}");
+        assert!(err.ends_with(" (line 3)"), "{err}");
+    }
+
+    #[test]
+    fn undefined_variable_line_skips_plain_text_and_prefixes() {
+        // "params.mis" occurs in plain text on line 1 and as a prefix on line 2.
+        let text = "# params.mis is optional\nx: {{ params.missing | default(value=1) }}\n\n{% if true %}{{ params.mis }}{% endif %}\n";
+        let err = render("o", text, &ctx()).unwrap_err().to_string();
+        assert!(err.contains("`params.mis`"), "{err}");
+        assert!(err.ends_with(" (line 4)"), "{err}");
+    }
+
+    #[test]
+    fn undefined_variable_in_for_loop() {
+        let text = "items:\n{% for x in params.nothing %}\n- {{ x }}\n{% endfor %}\n";
+        let err = render("o", text, &ctx()).unwrap_err().to_string();
+        assert!(err.contains("params.nothing"), "{err}");
+        assert!(err.ends_with(" (line 2)"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_origin_and_position() {
+        let text = "a: 1\nb: {{ params.replicas + }}\nc: 2\n";
+        let err = render("profile.yaml (artifact p defaultValues)", text, &ctx())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot render template profile.yaml (artifact p defaultValues): "),
+            "{err}"
+        );
+        assert!(err.contains("--> 2:"), "tera's line/column kept: {err}");
+    }
+
+    #[test]
+    fn non_object_context_is_an_error() {
+        let err = render("o", "{{ x }}", &json!([1])).unwrap_err().to_string();
+        assert!(err.starts_with("cannot render template o: "), "{err}");
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(
+            undefined_variable(
+                "Failed to render 'x': Variable `a.b` not found in context while rendering 'x'"
+            ),
+            Some("a.b")
+        );
+        assert_eq!(undefined_variable("Variable `a` is weird"), None);
+        assert_eq!(variable_line("{{ ab }}\n{{ a }}", "a"), Some(2));
+        assert_eq!(variable_line("a\n{{ b }}", "a"), None);
+        assert_eq!(find_block("x {% y %} {{ z }}"), Some((2, 9)));
+    }
+}

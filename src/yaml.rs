@@ -1,0 +1,63 @@
+//! YAML reading and writing (serde-saphyr), and the generic value type used for
+//! free-form YAML (`serde_json::Value`, insertion-ordered).
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub type Value = serde_json::Value;
+pub type Map = serde_json::Map<String, Value>;
+
+/// Serialize to YAML. Strings that a YAML 1.1 reader would take for another type
+/// (`yes`, `on`, `NO`, `0755`, `1.10`, `null`, `~`) are quoted by serde-saphyr.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(value).context("cannot serialize YAML")
+}
+
+/// Parse one YAML document from `text`; `origin` names the file in errors.
+pub fn from_str<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T> {
+    serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {}", clean(&e.to_string())))
+}
+
+/// Parse every document of a multi-document YAML stream, skipping empty ones.
+pub fn documents(origin: &str, text: &str) -> Result<Vec<Value>> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+        .map_err(|e| anyhow::anyhow!("{origin}: {}", clean(&e.to_string())))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// serde-saphyr's messages start with `error: ` and carry a source snippet; keep the
+/// first line (it holds the line and column) and drop the prefix.
+fn clean(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or(msg);
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ambiguous_strings_are_quoted() {
+        let mut m = Map::new();
+        for s in ["yes", "on", "NO", "0755", "1.10", "null", "~", ""] {
+            m.insert(format!("k{}", m.len()), Value::String(s.into()));
+        }
+        let text = to_string(&Value::Object(m.clone())).unwrap();
+        let back: Value = from_str("t", &text).unwrap();
+        assert_eq!(back, Value::Object(m));
+        assert!(text.contains("\"yes\""), "{text}");
+    }
+
+    #[test]
+    fn errors_name_origin_and_line() {
+        let err = from_str::<Value>("a/profile.yaml", "a: [1,\nb: c").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("a/profile.yaml: line 1"), "{msg}");
+    }
+
+    #[test]
+    fn multi_documents() {
+        let d = documents("x", "a: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(d.len(), 2);
+    }
+}
