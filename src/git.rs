@@ -815,7 +815,7 @@ impl Workspace {
     /// A description for messages.
     pub fn describe(&self) -> String {
         match self {
-            Workspace::Local { root, .. } => root.display().to_string(),
+            Workspace::Local { root, .. } => root.display().to_string().trim_end_matches('/').to_string(),
             Workspace::Remote { url, .. } => url.clone(),
         }
     }
