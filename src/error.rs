@@ -64,7 +64,11 @@ where
 }
 
 /// `err` with a hint layered on top. The message stays the same.
+/// An error that already carries a hint keeps its own, more specific one.
 pub fn with_hint(err: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    if err.downcast_ref::<Hint>().is_some() {
+        return err;
+    }
     anyhow::Error::new(Hint {
         msg: err.to_string(),
         hint: hint.into(),
@@ -129,6 +133,14 @@ mod tests {
         assert_eq!(causes, vec!["disk full".to_string()]);
         assert_eq!(hints, vec!["free some space".to_string()]);
         assert_eq!(exit_code(&err), 1);
+    }
+
+    #[test]
+    fn the_specific_hint_wins() {
+        let inner: anyhow::Result<()> = Err(user("x is inside y", "run pctl init y"));
+        let err = inner.hint("pass a directory you can write to").unwrap_err();
+        let (_, _, hints) = describe(&err);
+        assert_eq!(hints, vec!["run pctl init y".to_string()]);
     }
 
     #[test]

@@ -815,7 +815,9 @@ impl Workspace {
     /// A description for messages.
     pub fn describe(&self) -> String {
         match self {
-            Workspace::Local { root, .. } => root.display().to_string().trim_end_matches('/').to_string(),
+            Workspace::Local { root, .. } => {
+                root.display().to_string().trim_end_matches('/').to_string()
+            }
             Workspace::Remote { url, .. } => url.clone(),
         }
     }
@@ -1387,6 +1389,22 @@ fn push(
 pub fn init_or_open(dir: &Path) -> Result<(Repository, bool)> {
     if let Ok(repo) = Repository::open(dir) {
         return Ok((repo, false));
+    }
+    if dir.exists()
+        && let Ok(outer) = Repository::discover(dir)
+        && let Some(root) = outer.workdir()
+    {
+        bail!(user(
+            format!(
+                "{} is inside the Git repository {} but is not its root",
+                dir.display(),
+                root.display()
+            ),
+            format!(
+                "a GitOps repository is a whole repository: run `pctl init {}`, or choose a directory outside it",
+                root.display()
+            ),
+        ));
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut opts = git2::RepositoryInitOptions::new();

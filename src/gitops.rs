@@ -234,10 +234,9 @@ pub fn unlist_entry(o: &mut Overlay, dir: &str, entry: &str) -> Result<()> {
 /// the sync path.
 pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<()> {
     let sync = config.sync_path.as_str();
+    // pctl never creates <syncPath>/kustomization.yaml: without one, kustomize-controller
+    // applies every directory below the sync path, flux bootstrap's flux-system/ included.
     if dir == sync {
-        if o.kustomization_of(sync)?.is_none() && !o.has_files(sync)? {
-            o.write(&join(sync, KUSTOMIZATION), kustomization(&[])?);
-        }
         return Ok(());
     }
     let rest = if sync.is_empty() {
@@ -252,7 +251,7 @@ pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<(
             for (i, part) in parts.iter().enumerate() {
                 let child = join(&here, part);
                 let here_has_k = o.kustomization_of(&here)?.is_some();
-                if here_has_k || !o.has_files(&here)? {
+                if here_has_k || (here != sync && !o.has_files(&here)?) {
                     list_entry(o, &here, part)?;
                     if i + 1 < parts.len() && o.kustomization_of(&child)?.is_none() {
                         o.write(&join(&child, KUSTOMIZATION), kustomization(&[])?);
@@ -268,7 +267,7 @@ pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<(
             let file = format!("{id}.yaml");
             let doc = flux_kustomization(&id, config, dir);
             o.write(&join(sync, &file), yaml::to_string(&doc)?.into_bytes());
-            if o.kustomization_of(sync)?.is_some() || !o.has_files(sync)? {
+            if o.kustomization_of(sync)?.is_some() {
                 list_entry(o, sync, &file)?;
             }
             Ok(())
@@ -340,3 +339,87 @@ pub fn init_changes(view: &TreeView, wanted: &Config) -> Result<(Config, Changes
 
 /// Files keyed by repository path, for tests and callers that build trees by hand.
 pub type Files = BTreeMap<String, Option<Vec<u8>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(o: &Overlay, p: &str) -> String {
+        o.read_string(p).unwrap().unwrap_or_default()
+    }
+
+    #[test]
+    fn init_on_an_empty_repository() {
+        let view = TreeView::empty();
+        let (config, changes) = init_changes(&view, &Config::default()).unwrap();
+        assert_eq!(config, Config::default());
+        let keys: Vec<&str> = changes.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ".pctl/config.yaml",
+                ".sourceignore",
+                "clusters/default/profiles/kustomization.yaml"
+            ]
+        );
+        let ignore = String::from_utf8(changes.files[".sourceignore"].clone().unwrap()).unwrap();
+        assert!(ignore.lines().any(|l| l == ".pctl/"));
+    }
+
+    #[test]
+    fn a_sync_kustomization_lists_the_next_directory() {
+        let view = TreeView::empty();
+        let mut o = Overlay::new(&view);
+        o.write(
+            "clusters/prod/kustomization.yaml",
+            kustomization(&["flux-system".into()]).unwrap(),
+        );
+        let config = Config {
+            sync_path: "clusters/prod".into(),
+            install_path: "clusters/prod/apps/profiles".into(),
+            ..Config::default()
+        };
+        link_installation(&mut o, &config, "clusters/prod/apps/profiles", "web").unwrap();
+        assert!(text(&o, "clusters/prod/kustomization.yaml").contains("- flux-system\n- apps\n"));
+        assert!(text(&o, "clusters/prod/apps/kustomization.yaml").contains("- profiles\n"));
+        assert!(text(&o, "clusters/prod/apps/profiles/kustomization.yaml").contains("- web\n"));
+        // Idempotent: listing again adds nothing.
+        let before = o.changes.files.clone();
+        link_installation(&mut o, &config, "clusters/prod/apps/profiles", "web").unwrap();
+        assert_eq!(before, o.changes.files);
+        unlist_entry(&mut o, "clusters/prod/apps/profiles", "web").unwrap();
+        assert!(!text(&o, "clusters/prod/apps/profiles/kustomization.yaml").contains("web"));
+    }
+
+    #[test]
+    fn outside_the_sync_path_gets_a_flux_kustomization() {
+        let view = TreeView::empty();
+        let mut o = Overlay::new(&view);
+        link_installation(&mut o, &Config::default(), "apps/team-a", "web").unwrap();
+        let k = text(&o, "clusters/default/pctl-apps-team-a.yaml");
+        assert!(
+            k.contains("kind: Kustomization") && k.contains("path: ./apps/team-a\n"),
+            "{k}"
+        );
+        // No sync kustomization is created (Flux generates one) ...
+        assert_eq!(o.read("clusters/default/kustomization.yaml").unwrap(), None);
+        // ... but an existing one lists the new file.
+        let mut o = Overlay::new(&view);
+        o.write(
+            "clusters/default/kustomization.yaml",
+            kustomization(&["flux-system".into()]).unwrap(),
+        );
+        link_installation(&mut o, &Config::default(), "apps/team-a", "web").unwrap();
+        assert!(
+            text(&o, "clusters/default/kustomization.yaml")
+                .contains("- flux-system\n- pctl-apps-team-a.yaml\n")
+        );
+    }
+
+    #[test]
+    fn paths_are_normalized_and_kept_inside() {
+        assert_eq!(norm_dir("./a//b/").unwrap(), "a/b");
+        assert_eq!(norm_dir("a/../b").unwrap(), "b");
+        assert!(norm_dir("../x").is_err());
+    }
+}
