@@ -758,6 +758,8 @@ pub enum Workspace {
         url: String,
         repo: Repository,
         config: git2::Config,
+        /// Held while the cached clone is fetched into, committed to and pushed from.
+        lock: PathBuf,
     },
 }
 
@@ -794,13 +796,16 @@ impl Workspace {
 
     fn open_remote(url: &str) -> Result<Workspace> {
         let config = user_config()?;
-        let dir = cache_dir()?
-            .join("gitops")
-            .join(format!("{}.git", cache_key(url)));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let parent = cache_dir()?.join("gitops");
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let key = cache_key(url);
+        let dir = parent.join(format!("{key}.git"));
+        let lock = parent.join(format!("{key}.lock"));
+        // Creating the clone is serialized with every other use of it.
+        let _guard = lock_file(&lock)?;
         let repo = if dir.join("HEAD").is_file() {
-            Repository::open_bare(&dir)?
+            Repository::open_bare(&dir).with_context(|| format!("cannot open {}", dir.display()))?
         } else {
             Repository::init_bare(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?
@@ -809,6 +814,7 @@ impl Workspace {
             url: url.to_string(),
             repo,
             config,
+            lock,
         })
     }
 
@@ -834,7 +840,13 @@ impl Workspace {
     pub fn view(&self) -> Result<TreeView> {
         match self {
             Workspace::Local { repo, .. } => local_view(repo),
-            Workspace::Remote { url, repo, config } => {
+            Workspace::Remote {
+                url,
+                repo,
+                config,
+                lock,
+            } => {
+                let _guard = lock_file(lock)?;
                 let (_, commit) = remote_sync(repo, config, url)?;
                 view_of(repo, commit)
             }
@@ -878,7 +890,13 @@ impl Workspace {
                     changed,
                 })
             }
-            Workspace::Remote { url, repo, config } => {
+            Workspace::Remote {
+                url,
+                repo,
+                config,
+                lock,
+            } => {
+                let _guard = lock_file(lock)?;
                 let mut last_err = None;
                 for _attempt in 0..5 {
                     let (branch, head) = remote_sync(repo, config, url)?;

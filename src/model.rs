@@ -281,6 +281,10 @@ struct LegacyDefinition {
 struct LegacySpec {
     #[serde(default)]
     name: Option<String>,
+    /// Informational in the legacy schema; versions come from Git tags.
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<String>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -433,7 +437,7 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let mut hint = match best {
         Some((_, c)) => format!("did you mean `{c}`?"),
-        None => format!("`{field}` is not a field here"),
+        None => format!("`{field}` is not a field here."),
     };
     if !expected.is_empty() {
         hint.push_str(&format!(" Allowed: {}", expected.join(", ")));
