@@ -78,24 +78,31 @@ fn callbacks<'a>(
 ) -> git2::RemoteCallbacks<'a> {
     let mut cb = git2::RemoteCallbacks::new();
     let mut attempts = 0u32;
-    cb.credentials(move |u, username, allowed| {
+    let mut ssh_tries = 0usize;
+    cb.credentials(move |u, url_user, allowed| {
         attempts += 1;
         if attempts > 6 {
             return Err(git2::Error::from_str("authentication failed"));
         }
-        let username = username.unwrap_or("git");
+        let username = url_user.unwrap_or("git");
         if allowed.contains(git2::CredentialType::SSH_KEY) {
-            if attempts == 1 {
+            // The agent (all its keys), then each default key file in turn, as ssh does.
+            ssh_tries += 1;
+            if ssh_tries == 1 {
                 return git2::Cred::ssh_key_from_agent(username);
             }
             let home = dirs::home_dir().unwrap_or_default();
-            for key in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-                let p = home.join(".ssh").join(key);
-                if p.is_file() && attempts == 2 {
-                    return git2::Cred::ssh_key(username, None, &p, None);
-                }
-            }
-            return git2::Cred::ssh_key_from_agent(username);
+            let key = ["id_ed25519", "id_ecdsa", "id_rsa"]
+                .iter()
+                .map(|k| home.join(".ssh").join(k))
+                .filter(|p| p.is_file())
+                .nth(ssh_tries - 2);
+            return match key {
+                Some(p) => git2::Cred::ssh_key(username, None, &p, None),
+                None => Err(git2::Error::from_str(
+                    "no SSH key was accepted (tried the SSH agent and ~/.ssh/id_ed25519, id_ecdsa, id_rsa)",
+                )),
+            };
         }
         if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
             for var in [
@@ -116,7 +123,9 @@ fn callbacks<'a>(
                     return git2::Cred::userpass_plaintext(user, &token);
                 }
             }
-            return git2::Cred::credential_helper(cfg, u, Some(username).filter(|s| !s.is_empty()));
+            // Only a username from the URL: the helper answers with the username
+            // it stored (a made-up "git" would hide every stored credential).
+            return git2::Cred::credential_helper(cfg, u, url_user.filter(|s| !s.is_empty()));
         }
         if allowed.contains(git2::CredentialType::USERNAME) {
             return git2::Cred::username(username);
@@ -274,8 +283,14 @@ fn fetch_mirror(repo: &Repository, cfg: &git2::Config, url: &str, fetch_url: &st
     };
     remote
         .fetch(&["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], Some(&mut fo), None)
-        .with_context(|| format!("cannot fetch {shown}"))
-        .hint("check the URL and your network or credentials (SSH agent, credential helper, PCTL_GIT_TOKEN); --offline uses the cache only")?;
+        .map_err(|e| {
+            let hint = if e.message().contains("hostkey") {
+                "the SSH host is not in ~/.ssh/known_hosts: check its fingerprint, then add it (ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts)"
+            } else {
+                "check the URL and your network or credentials (SSH agent, credential helper, PCTL_GIT_TOKEN); --offline uses the cache only"
+            };
+            crate::error::with_hint(anyhow!(e).context(format!("cannot fetch {shown}")), hint)
+        })?;
     pb.finish_and_clear();
     if let Ok(buf) = remote.default_branch()
         && let Ok(name) = buf.as_str()

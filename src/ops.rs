@@ -55,3 +55,201 @@ pub fn report(outcome: &crate::git::Outcome, mode: crate::git::Mode, what: &str)
         }
     }
 }
+
+/// Which `--set` flag a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagKind {
+    Set,
+    SetString,
+    SetFile,
+    SetEnv,
+}
+
+impl FlagKind {
+    fn flag(&self) -> &'static str {
+        match self {
+            FlagKind::Set => "--set",
+            FlagKind::SetString => "--set-string",
+            FlagKind::SetFile => "--set-file",
+            FlagKind::SetEnv => "--set-env",
+        }
+    }
+}
+
+/// One `--set`-family flag as written.
+#[derive(Debug, Clone)]
+pub struct ValueFlag {
+    pub kind: FlagKind,
+    pub text: String,
+}
+
+/// Values given on the command line and in the GitOps repository.
+#[derive(Debug, Clone, Default)]
+pub struct ValueOptions {
+    pub flags: Vec<ValueFlag>,
+    pub files: Vec<std::path::PathBuf>,
+    pub preset: Option<String>,
+    pub values_profiles: Vec<String>,
+    /// `PARAM=SECRET/KEY` as written.
+    pub secret_refs: Vec<String>,
+}
+
+impl ValueOptions {
+    /// `--secret-ref` parsed: parameter key -> (Secret name, key in it).
+    pub fn secret_refs(&self) -> Result<std::collections::BTreeMap<String, (String, String)>> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.secret_refs {
+            let parsed = r
+                .split_once('=')
+                .and_then(|(p, rest)| rest.split_once('/').map(|(s, k)| (p, s, k)))
+                .filter(|(p, s, k)| {
+                    !p.is_empty() && crate::names::is_dns1123_label(s) && !k.is_empty()
+                });
+            let Some((param, secret, key)) = parsed else {
+                anyhow::bail!(crate::error::user(
+                    format!("--secret-ref {r:?} is not PARAM=SECRET/KEY"),
+                    "for example --secret-ref token=grafana-admin/password (SECRET must be a DNS-1123 name)",
+                ));
+            };
+            out.insert(param.to_string(), (secret.to_string(), key.to_string()));
+        }
+        Ok(out)
+    }
+}
+
+/// Read every value source into `values::Inputs`: files and environment variables are
+/// read here; value profiles and `global.yaml` come from the GitOps repository view.
+pub fn gather_values(
+    opts: &ValueOptions,
+    view: Option<&TreeView>,
+) -> Result<crate::values::Inputs> {
+    use crate::error::user;
+    use crate::values::{Given, Level, Origin, Raw, parse_values_file};
+    let mut inputs = crate::values::Inputs {
+        preset: opts.preset.clone(),
+        values_profile_names: opts.values_profiles.clone(),
+        ..Default::default()
+    };
+    for (i, f) in opts.flags.iter().enumerate() {
+        let Some((key, rest)) = f.text.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            anyhow::bail!(user(
+                format!(
+                    "{} {:?} is not NAME=VALUE",
+                    f.kind.flag(),
+                    if f.kind == FlagKind::Set || f.kind == FlagKind::SetString {
+                        "<value hidden>"
+                    } else {
+                        f.text.as_str()
+                    }
+                ),
+                format!(
+                    "write {} NAME={}",
+                    f.kind.flag(),
+                    if f.kind == FlagKind::SetEnv {
+                        "VAR"
+                    } else if f.kind == FlagKind::SetFile {
+                        "PATH"
+                    } else {
+                        "VALUE"
+                    }
+                ),
+            ));
+        };
+        let (value, secret_ok) = match f.kind {
+            FlagKind::Set => (Raw::Text(rest.to_string()), false),
+            FlagKind::SetString => (Raw::String(rest.to_string()), false),
+            FlagKind::SetFile => {
+                let text = std::fs::read_to_string(rest).map_err(|e| {
+                    user(
+                        format!("--set-file {key}={rest}: cannot read {rest}: {e}"),
+                        "give a readable UTF-8 file",
+                    )
+                })?;
+                let text = text
+                    .strip_suffix('\n')
+                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                    .unwrap_or(&text)
+                    .to_string();
+                (Raw::Text(text), true)
+            }
+            FlagKind::SetEnv => {
+                let v = std::env::var(rest).map_err(|_| {
+                    user(
+                        format!(
+                            "--set-env {key}={rest}: the environment variable {rest} is not set"
+                        ),
+                        format!("export {rest} before running pctl"),
+                    )
+                })?;
+                (Raw::Text(v), true)
+            }
+        };
+        inputs.flags.push(Given {
+            key: key.to_string(),
+            value,
+            origin: Origin::new(Level::Flag, format!("{} {key}", f.kind.flag())),
+            secret_ok,
+            group: i,
+        });
+    }
+    for (i, path) in opts.files.iter().enumerate() {
+        let label = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            user(
+                format!("-f {label}: cannot read it: {e}"),
+                "give a readable YAML values file",
+            )
+        })?;
+        inputs
+            .files
+            .extend(parse_values_file(&label, &text, Level::File, i)?);
+    }
+    inputs.secret_refs = opts.secret_refs()?.into_keys().collect();
+    let needs_repo = !opts.values_profiles.is_empty();
+    match view {
+        Some(view) => {
+            for (i, name) in opts.values_profiles.iter().enumerate() {
+                let path = format!(".pctl/values/{name}.yaml");
+                let Some(text) = view.read_string(&path)? else {
+                    let known: Vec<String> = view
+                        .files_below(".pctl/values")?
+                        .keys()
+                        .filter_map(|k| {
+                            k.strip_prefix(".pctl/values/")?
+                                .strip_suffix(".yaml")
+                                .map(str::to_string)
+                        })
+                        .filter(|k| k != "global")
+                        .collect();
+                    anyhow::bail!(user(
+                        format!(
+                            "--values-profile {name}: {path} does not exist in the GitOps repository"
+                        ),
+                        if known.is_empty() {
+                            "create it and commit it".to_string()
+                        } else {
+                            format!("value profiles: {}", known.join(", "))
+                        },
+                    ));
+                };
+                let label = format!("values profile {name} ({path})");
+                inputs.values_profiles.extend(parse_values_file(
+                    &label,
+                    &text,
+                    Level::ValuesProfile,
+                    i,
+                )?);
+            }
+            if let Some(text) = view.read_string(".pctl/values/global.yaml")? {
+                inputs.global =
+                    parse_values_file(".pctl/values/global.yaml", &text, Level::Global, 0)?;
+            }
+        }
+        None if needs_repo => anyhow::bail!(user(
+            "--values-profile needs a GitOps repository",
+            "run inside one or pass --repo DIR",
+        )),
+        None => {}
+    }
+    Ok(inputs)
+}

@@ -94,7 +94,7 @@ impl Printer {
         }
         let pb = indicatif::ProgressBar::new(0);
         let style = indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} [{bar:30}] {pos}/{len} objects, {bytes}",
+            "{spinner} {msg} [{bar:30}] {pos}/{len} objects",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> ");

@@ -24,6 +24,40 @@ pub struct Options {
     /// Repository-relative directory of the installation.
     pub install_dir: String,
     pub git_repository: GitRepositoryRef,
+    /// Values from every level (command line, files, presets, value profiles …).
+    pub inputs: crate::values::Inputs,
+    /// The GitOps repository's `.sops.yaml`, when it has one.
+    pub sops_yaml: Option<String>,
+    /// `--secret-ref PARAM=SECRET/KEY`: secrets the user creates in the cluster.
+    pub secret_refs: BTreeMap<String, (String, String)>,
+}
+
+/// Marks where a secret appeared in rendered text (followed by the parameter key in
+/// hex and SECRET_END); safe in any YAML scalar; never written anywhere.
+const SECRET_MARK: &str = "PCTL-SECRET-";
+const SECRET_END: &str = "-END";
+
+fn marker(key: &str) -> String {
+    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{SECRET_MARK}{hex}{SECRET_END}")
+}
+
+/// The parameter key of the marker at the start of `s`, and the rest of `s`.
+fn parse_marker(s: &str) -> Option<(String, &str)> {
+    let after = s.strip_prefix(SECRET_MARK)?;
+    let end = after.find(SECRET_END)?;
+    let hex = &after[..end];
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    Some((
+        String::from_utf8(bytes?).ok()?,
+        &after[end + SECRET_END.len()..],
+    ))
 }
 
 /// One artifact that produces objects (nested profiles are flattened into these).
@@ -41,6 +75,8 @@ pub struct Rendered {
     pub files: BTreeMap<String, Vec<u8>>,
     pub record: Installation,
     pub leaves: Vec<Leaf>,
+    /// Things the user must do (for example `kubectl create secret` for --secret-ref).
+    pub notes: Vec<String>,
 }
 
 /// Render an installation.
@@ -67,33 +103,29 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         nested: Vec::new(),
         charts: Vec::new(),
         ids: BTreeMap::new(),
+        values: BTreeMap::new(),
+        secrets: Vec::new(),
+        secret_values: BTreeMap::new(),
+        notes: Vec::new(),
     };
-    let params = params_of(root, &Map::new(), "")?;
-    let values: BTreeMap<String, ValueRecord> = root
-        .def
-        .parameters
-        .iter()
-        .filter(|p| p.kind != ParamType::Secret)
-        .filter_map(|p| {
-            params.get(&p.name).map(|v| {
-                (
-                    p.name.clone(),
-                    ValueRecord {
-                        value: v.clone(),
-                        source: "default".into(),
-                    },
-                )
-            })
-        })
-        .collect();
-    let secrets = root
-        .def
-        .parameters
-        .iter()
-        .filter(|p| p.kind == ParamType::Secret)
-        .map(|p| p.name.clone())
-        .collect();
-    r.profile(root, "", &BTreeSet::new(), &params)?;
+    let mut declared = Vec::new();
+    declared_tree(root, "", &mut declared);
+    crate::values::check_unknown(&opts.inputs, &declared)?;
+    for key in opts.secret_refs.keys() {
+        if !declared
+            .iter()
+            .any(|d| d.params.iter().any(|p| join_path(&d.path, p) == *key))
+        {
+            bail!(crate::error::user(
+                format!(
+                    "--secret-ref {key}: no profile in this installation declares a parameter {key:?}"
+                ),
+                "name a secret parameter (ARTIFACT.NAME for a nested profile)",
+            ));
+        }
+    }
+    let params = r.params(root, "", None)?;
+    r.profile(root, "", "", &BTreeSet::new(), &params)?;
 
     let resources: Vec<String> = r
         .leaves
@@ -122,9 +154,9 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
             source: root.source.clone(),
             nested: r.nested,
             charts: r.charts,
-            values,
-            secrets,
-            values_profiles: Vec::new(),
+            values: r.values,
+            secrets: r.secrets,
+            values_profiles: opts.inputs.values_profile_names.clone(),
             files: file_hashes,
             generated_by: format!("pctl {}", env!("CARGO_PKG_VERSION")),
         },
@@ -135,57 +167,87 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         files: r.files,
         record: installation,
         leaves: r.leaves,
+        notes: r.notes,
     })
 }
 
-/// Parameter values for a profile: defaults overlaid with the parent's bindings.
-/// (Layered values from the command line and files arrive with issue 3.)
-fn params_of(p: &Resolved, with: &Map, at: &str) -> Result<Map> {
-    let mut out = Map::new();
-    for param in &p.def.parameters {
-        if let Some(d) = &param.default {
-            out.insert(param.name.clone(), d.clone());
+/// Every parameter of the tree with its type, final value (secrets masked) and source,
+/// without rendering any file (`render --explain`, `show`).
+pub fn explain(root: &Resolved, opts: &Options) -> Result<Vec<Vec<String>>> {
+    let mut declared = Vec::new();
+    declared_tree(root, "", &mut declared);
+    crate::values::check_unknown(&opts.inputs, &declared)?;
+    let mut rows = Vec::new();
+    explain_walk(root, "", None, opts, &mut rows)?;
+    Ok(rows)
+}
+
+fn explain_walk(
+    p: &Resolved,
+    path: &str,
+    binding: Option<&Map>,
+    opts: &Options,
+    rows: &mut Vec<Vec<String>>,
+) -> Result<()> {
+    let scope = crate::values::Scope {
+        def: &p.def,
+        path,
+        binding,
+    };
+    let pv = crate::values::resolve(&scope, &opts.inputs)?;
+    rows.extend(crate::values::explain(&p.def, path, &pv));
+    let ctx = context(p, &pv.values, opts);
+    for a in &p.artifacts {
+        if let ResolvedKind::Profile { profile, with } = &a.kind {
+            let origin = format!("{} artifact {:?} `with`", p.def.name, a.name);
+            let bound = render_value(&origin, &Value::Object(with.clone()), &ctx)?;
+            let empty = Map::new();
+            explain_walk(
+                profile,
+                &join_path(path, &a.name),
+                Some(bound.as_object().unwrap_or(&empty)),
+                opts,
+                rows,
+            )?;
         }
     }
-    for (k, v) in with {
-        if !p.def.parameters.iter().any(|x| &x.name == k) {
-            bail!(crate::error::user(
-                format!(
-                    "{}: `with` binds {k:?}, which profile {:?} does not declare",
-                    if at.is_empty() { "profile" } else { at },
-                    p.def.name
-                ),
-                format!(
-                    "declared parameters: {}",
-                    p.def
-                        .parameters
-                        .iter()
-                        .map(|x| x.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+    Ok(())
+}
+
+/// The Tera context of a profile: `params`, `profile`, `install`.
+fn context(p: &Resolved, params: &Map, opts: &Options) -> Value {
+    json!({
+        "params": params,
+        "profile": {"name": p.def.name, "version": p.source.label()},
+        "install": {
+            "name": opts.name,
+            "namespace": opts.namespace,
+            "path": opts.install_dir,
+        },
+    })
+}
+
+/// Every profile of the tree with its artifact path and parameters.
+fn declared_tree(p: &Resolved, path: &str, out: &mut Vec<crate::values::Declared>) {
+    out.push(crate::values::Declared {
+        profile: p.def.name.clone(),
+        path: path.to_string(),
+        params: p.def.parameters.iter().map(|x| x.name.clone()).collect(),
+    });
+    for a in &p.artifacts {
+        if let ResolvedKind::Profile { profile, .. } = &a.kind {
+            declared_tree(profile, &join_path(path, &a.name), out);
         }
-        out.insert(k.clone(), v.clone());
     }
-    let missing: Vec<&str> = p
-        .def
-        .parameters
-        .iter()
-        .filter(|x| x.required && !out.contains_key(&x.name))
-        .map(|x| x.name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        bail!(crate::error::user(
-            format!(
-                "profile {:?} needs a value for required parameter(s): {}",
-                p.def.name,
-                missing.join(", ")
-            ),
-            "give them a default in profile.yaml or bind them with `with` in the parent",
-        ));
+}
+
+/// Command-line address of a nested profile: artifact names joined with '.'.
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
     }
-    Ok(out)
 }
 
 struct Renderer<'o> {
@@ -196,6 +258,19 @@ struct Renderer<'o> {
     charts: Vec<ChartRecord>,
     /// artifact id -> where it came from, to report collisions.
     ids: BTreeMap<String, String>,
+    values: BTreeMap<String, ValueRecord>,
+    secrets: Vec<String>,
+    /// Secret parameter key -> its value (None: only a --secret-ref).
+    secret_values: BTreeMap<String, Option<String>>,
+    notes: Vec<String>,
+}
+
+/// Chart values with secrets taken out.
+struct ChartValues {
+    values: Map,
+    values_from: Vec<Value>,
+    /// stringData of the SOPS-encrypted Secret the chart reads, when one is needed.
+    secret_data: Map,
 }
 
 fn join_id(prefix: &str, name: &str) -> String {
@@ -221,25 +296,67 @@ fn leaf_objects(install: &str, a: &ResolvedArtifact, prefix: &str) -> Vec<String
 
 impl Renderer<'_> {
     fn context(&self, p: &Resolved, params: &Map) -> Value {
-        json!({
-            "params": params,
-            "profile": {"name": p.def.name, "version": p.source.label()},
-            "install": {
-                "name": self.opts.name,
-                "namespace": self.opts.namespace,
-                "path": self.opts.install_dir,
-            },
-        })
+        context(p, params, self.opts)
+    }
+
+    /// Resolve one profile's parameters and remember them for the record.
+    fn params(&mut self, p: &Resolved, path: &str, binding: Option<&Map>) -> Result<Map> {
+        let scope = crate::values::Scope {
+            def: &p.def,
+            path,
+            binding,
+        };
+        let pv = crate::values::resolve(&scope, &self.opts.inputs)?;
+        for param in &p.def.parameters {
+            let key = join_path(path, &param.name);
+            if param.kind == ParamType::Secret {
+                let v = pv.values.get(&param.name).map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                });
+                if v.is_some() || self.opts.secret_refs.contains_key(&key) {
+                    self.secret_values.insert(key.clone(), v);
+                }
+                self.secrets.push(key);
+            } else if let (Some(v), Some(o)) =
+                (pv.values.get(&param.name), pv.origins.get(&param.name))
+            {
+                self.values.insert(
+                    key,
+                    ValueRecord {
+                        value: v.clone(),
+                        source: o.record_label(),
+                    },
+                );
+            }
+        }
+        Ok(pv.values)
     }
 
     fn profile(
         &mut self,
         p: &Resolved,
         prefix: &str,
+        path: &str,
         inherited: &BTreeSet<String>,
         params: &Map,
     ) -> Result<()> {
         let ctx = self.context(p, params);
+        // Files and chart values see a marker instead of each secret.
+        let mut masked = params.clone();
+        for param in p
+            .def
+            .parameters
+            .iter()
+            .filter(|x| x.kind == ParamType::Secret)
+        {
+            let key = join_path(path, &param.name);
+            if self.secret_values.contains_key(&key) {
+                masked.insert(param.name.clone(), Value::String(marker(&key)));
+            }
+        }
+        let file_ctx = self.context(p, &masked);
         for a in &p.artifacts {
             let id = join_id(prefix, &a.name);
             let mut deps = inherited.clone();
@@ -251,14 +368,19 @@ impl Renderer<'_> {
             if let ResolvedKind::Profile { profile, with } = &a.kind {
                 let origin = format!("{} artifact {:?} `with`", p.def.name, a.name);
                 let bound = render_value(&origin, &Value::Object(with.clone()), &ctx)?;
-                let child_params =
-                    params_of(profile, bound.as_object().unwrap_or(&Map::new()), &id)?;
+                let child_path = join_path(path, &a.name);
+                let empty = Map::new();
+                let child_params = self.params(
+                    profile,
+                    &child_path,
+                    Some(bound.as_object().unwrap_or(&empty)),
+                )?;
                 self.nested.push(NestedRecord {
                     artifact: id.clone(),
                     profile: profile.def.name.clone(),
                     source: profile.source.clone(),
                 });
-                self.profile(profile, &id, &deps, &child_params)?;
+                self.profile(profile, &id, &child_path, &deps, &child_params)?;
                 continue;
             }
             let where_from = format!("artifact {:?} of profile {:?}", a.name, p.def.name);
@@ -271,7 +393,7 @@ impl Renderer<'_> {
             let object = names::object_name(&self.opts.name, &id);
             let mut deps: Vec<String> = deps.into_iter().filter(|d| d != &object).collect();
             deps.sort();
-            self.leaf(p, a, &id, &object, &deps, &ctx)?;
+            self.leaf(p, a, &id, &object, &deps, &file_ctx)?;
         }
         Ok(())
     }
@@ -290,6 +412,7 @@ impl Renderer<'_> {
         let flux_ns = self.opts.git_repository.namespace.clone();
         let mut resources: Vec<String> = Vec::new();
         let mut target_namespace = None;
+        let mut decrypt = false;
         let kind: &'static str;
         match &a.kind {
             ResolvedKind::RemoteChart {
@@ -314,7 +437,8 @@ impl Renderer<'_> {
                     "spec": spec,
                 });
                 self.put(&format!("{dir}/helm-repository.yaml"), &repo)?;
-                let values = self.values(p, a, default_values.as_deref(), ctx)?;
+                let values = self.values(p, a, id, object, default_values.as_deref(), ctx)?;
+                decrypt |= self.chart_secret(&dir, object, &values.secret_data, &mut resources)?;
                 let hr = self.helm_release(id, object, json!({
                     "chart": name,
                     "version": version,
@@ -343,7 +467,8 @@ impl Renderer<'_> {
                     self.files
                         .insert(format!("{dir}/chart/{rel}"), bytes.clone());
                 }
-                let values = self.values(p, a, default_values.as_deref(), ctx)?;
+                let values = self.values(p, a, id, object, default_values.as_deref(), ctx)?;
+                decrypt |= self.chart_secret(&dir, object, &values.secret_data, &mut resources)?;
                 let hr = self.helm_release(
                     id,
                     object,
@@ -392,7 +517,18 @@ impl Renderer<'_> {
                         let text = String::from_utf8(bytes.clone())
                             .with_context(|| format!("{dir}/{rel}: not UTF-8 text"))?;
                         let origin = format!("{} ({} artifact {:?})", rel, p.def.name, a.name);
-                        crate::template::render(&origin, &text, ctx)?.into_bytes()
+                        let out = crate::template::render(&origin, &text, ctx)?;
+                        if out.contains(SECRET_MARK) {
+                            decrypt = true;
+                            self.protect_secrets(
+                                &format!("{rel} of profile {:?} artifact {:?}", p.def.name, a.name),
+                                &format!("{}/{dir}/{rel}", self.opts.install_dir),
+                                &out,
+                            )?
+                            .into_bytes()
+                        } else {
+                            out.into_bytes()
+                        }
                     } else {
                         bytes.clone()
                     };
@@ -437,6 +573,10 @@ impl Renderer<'_> {
         if let Some(ns) = target_namespace {
             spec["targetNamespace"] = json!(ns);
         }
+        if decrypt {
+            spec["decryption"] =
+                json!({"provider": "sops", "secretRef": {"name": SOPS_KEY_SECRET}});
+        }
         if !deps.is_empty() {
             spec["dependsOn"] = Value::Array(deps.iter().map(|d| json!({"name": d})).collect());
         }
@@ -466,14 +606,21 @@ impl Renderer<'_> {
     }
 
     fn values(
-        &self,
+        &mut self,
         p: &Resolved,
         a: &ResolvedArtifact,
+        id: &str,
+        object: &str,
         default_values: Option<&str>,
         ctx: &Value,
-    ) -> Result<Map> {
+    ) -> Result<ChartValues> {
+        let mut out = ChartValues {
+            values: Map::new(),
+            values_from: Vec::new(),
+            secret_data: Map::new(),
+        };
         let Some(text) = default_values else {
-            return Ok(Map::new());
+            return Ok(out);
         };
         let origin = format!(
             "profile {:?} artifact {:?} defaultValues",
@@ -483,19 +630,172 @@ impl Renderer<'_> {
         let v: Value = if rendered.trim().is_empty() {
             Value::Null
         } else {
-            yaml::from_str(&origin, &rendered)?
+            // Parse errors quote the text: never with a secret in it.
+            yaml::from_str(&origin, &rendered).map_err(|e| {
+                if rendered.contains(SECRET_MARK) {
+                    crate::error::user(
+                        format!("{origin}: not valid YAML once rendered"),
+                        "check the YAML around the secret parameter",
+                    )
+                } else {
+                    e
+                }
+            })?
         };
-        match v {
-            Value::Null => Ok(Map::new()),
-            Value::Object(m) => Ok(m),
+        let mut values = match v {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
             _ => bail!(crate::error::user(
                 format!("{origin}: is not a YAML mapping"),
                 "defaultValues holds chart values: a mapping"
             )),
+        };
+        let mut found = Vec::new();
+        take_secrets(&mut values, "", &origin, &mut found)?;
+        for (key, target_path) in found {
+            if let Some((secret, secret_key)) = self.opts.secret_refs.get(&key) {
+                out.values_from.push(json!({"kind": "Secret", "name": secret, "valuesKey": secret_key, "targetPath": target_path}));
+                let note = format!(
+                    "create the Secret the chart of artifact {id} reads: kubectl create secret generic {secret} --namespace {} --from-file={secret_key}=<file holding {key}>",
+                    self.opts.git_repository.namespace
+                );
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+                continue;
+            }
+            let Some(Some(value)) = self.secret_values.get(&key) else {
+                bail!(crate::error::user(
+                    format!("{origin}: secret parameter {key} has no value"),
+                    format!(
+                        "pass it with --set-file {key}=PATH or --set-env {key}=VAR, or --secret-ref {key}=SECRET/KEY"
+                    ),
+                ));
+            };
+            let data_key = key.replace('.', "_");
+            out.secret_data
+                .insert(data_key.clone(), Value::String(value.clone()));
+            out.values_from.push(json!({"kind": "Secret", "name": format!("{}-secrets", names::fit(object, 55)), "valuesKey": data_key, "targetPath": target_path}));
         }
+        out.values = values;
+        Ok(out)
     }
 
-    fn helm_release(&self, id: &str, object: &str, chart_spec: Value, values: Map) -> Value {
+    /// Write the SOPS-encrypted Secret a chart reads its secret values from. Returns
+    /// whether the wrapper must decrypt.
+    fn chart_secret(
+        &mut self,
+        dir: &str,
+        object: &str,
+        data: &Map,
+        resources: &mut Vec<String>,
+    ) -> Result<bool> {
+        if data.is_empty() {
+            return Ok(false);
+        }
+        let path = format!("{}/{dir}/secret-values.yaml", self.opts.install_dir);
+        let recipients = self.recipients(&path, &format!("chart values of {object}"))?;
+        let doc = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": format!("{}-secrets", names::fit(object, 55)), "namespace": self.opts.git_repository.namespace},
+            "type": "Opaque",
+            "stringData": data,
+        });
+        let plain = yaml::to_string(&doc)?;
+        let encrypted = crate::sops::encrypt_secret(&plain, &recipients)?;
+        self.files
+            .insert(format!("{dir}/secret-values.yaml"), encrypted.into_bytes());
+        resources.push("secret-values.yaml".into());
+        Ok(true)
+    }
+
+    /// The age recipients for a file, or an error naming what needed them.
+    fn recipients(&self, path: &str, what: &str) -> Result<Vec<String>> {
+        let found = match &self.opts.sops_yaml {
+            Some(text) => crate::sops::age_recipients(text, path)?,
+            None => None,
+        };
+        found.filter(|r| !r.is_empty()).ok_or_else(|| {
+            crate::error::user(
+                format!("{what} use a secret, but the GitOps repository has no .sops.yaml rule with age recipients for {path}"),
+                "add a .sops.yaml with `creation_rules: [{age: age1…}]` so pctl can encrypt it, or pass --secret-ref PARAM=SECRET/KEY and create the Secret yourself",
+            )
+        })
+    }
+
+    /// A templated YAML file that uses secrets: they may appear only in the `data` or
+    /// `stringData` of a Kubernetes Secret, which is then SOPS-encrypted.
+    fn protect_secrets(&self, label: &str, path: &str, text: &str) -> Result<String> {
+        let refuse = |why: &str| {
+            crate::error::user(
+                format!("{label}: a secret parameter is used {why}"),
+                "secrets may appear only in the data or stringData of a Kubernetes Secret (which pctl encrypts with SOPS); pass other values as plain parameters",
+            )
+        };
+        let docs = yaml::documents(label, text)
+            .map_err(|_| refuse("in a file that is not valid YAML once rendered"))?;
+        let mut out = Vec::new();
+        for mut doc in docs {
+            if !doc.to_string().contains(SECRET_MARK) {
+                out.push(yaml::to_string(&doc)?);
+                continue;
+            }
+            if doc.get("kind").and_then(Value::as_str) != Some("Secret")
+                || doc.get("apiVersion").and_then(Value::as_str) != Some("v1")
+            {
+                return Err(refuse("outside a Kubernetes Secret"));
+            }
+            for (field, b64) in [("stringData", false), ("data", true)] {
+                if let Some(Value::Object(m)) = doc.get_mut(field) {
+                    for v in m.values_mut() {
+                        let Some(s) = v.as_str() else { continue };
+                        if !s.contains(SECRET_MARK) {
+                            continue;
+                        }
+                        let plain = self.unmask(s).ok_or_else(|| refuse("without a value"))?;
+                        *v = Value::String(if b64 {
+                            base64_encode(plain.as_bytes())
+                        } else {
+                            plain
+                        });
+                    }
+                }
+            }
+            if doc.to_string().contains(SECRET_MARK) {
+                return Err(refuse("in a Secret outside its data and stringData"));
+            }
+            move_data_to_string_data(&mut doc);
+            let recipients = self.recipients(path, label)?;
+            out.push(crate::sops::encrypt_secret(
+                &yaml::to_string(&doc)?,
+                &recipients,
+            )?);
+        }
+        Ok(out.join("---\n"))
+    }
+
+    /// Replace every secret marker in `s` with its value (None when one has none).
+    fn unmask(&self, s: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(SECRET_MARK) {
+            out.push_str(&rest[..i]);
+            let (key, after) = parse_marker(&rest[i..])?;
+            out.push_str(self.secret_values.get(&key)?.as_deref()?);
+            rest = after;
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    fn helm_release(
+        &self,
+        id: &str,
+        object: &str,
+        chart_spec: Value,
+        values: ChartValues,
+    ) -> Value {
         let mut spec = json!({
             "interval": INTERVAL,
             "releaseName": names::release_name(&self.opts.name, id),
@@ -504,8 +804,11 @@ impl Renderer<'_> {
             "install": {"createNamespace": true},
             "chart": {"spec": chart_spec},
         });
-        if !values.is_empty() {
-            spec["values"] = Value::Object(values);
+        if !values.values_from.is_empty() {
+            spec["valuesFrom"] = Value::Array(values.values_from);
+        }
+        if !values.values.is_empty() {
+            spec["values"] = Value::Object(values.values);
         }
         json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
@@ -520,6 +823,119 @@ impl Renderer<'_> {
             .insert(path.to_string(), yaml::to_string(doc)?.into_bytes());
         Ok(())
     }
+}
+
+/// The Secret in the Flux namespace holding the cluster's age key (Flux's convention).
+pub const SOPS_KEY_SECRET: &str = "sops-age";
+
+/// Take secret markers out of chart values: each becomes (parameter key, targetPath).
+/// A secret must be a whole value (not part of a longer string) and not in a list.
+fn take_secrets(
+    m: &mut Map,
+    at: &str,
+    origin: &str,
+    found: &mut Vec<(String, String)>,
+) -> Result<()> {
+    let keys: Vec<String> = m.keys().cloned().collect();
+    for k in keys {
+        let path = if at.is_empty() {
+            strvals_key(&k)
+        } else {
+            format!("{at}.{}", strvals_key(&k))
+        };
+        let Some(v) = m.get_mut(&k) else { continue };
+        match v {
+            Value::String(s) if s.contains(SECRET_MARK) => {
+                let whole = parse_marker(s).filter(|(_, rest)| rest.is_empty());
+                let Some(key) = whole.map(|(k, _)| k) else {
+                    bail!(crate::error::user(
+                        format!("{origin}: a secret parameter is part of a longer value at {path}"),
+                        "use the secret as a whole value (`key: {{ params.token }}`) so it can be passed through valuesFrom",
+                    ));
+                };
+                found.push((key, path));
+                m.remove(&k);
+            }
+            Value::Object(inner) => take_secrets(inner, &path, origin, found)?,
+            Value::Array(items)
+                if Value::Array(items.clone())
+                    .to_string()
+                    .contains(SECRET_MARK) =>
+            {
+                bail!(crate::error::user(
+                    format!("{origin}: a secret parameter is used inside the list at {path}"),
+                    "Helm's valuesFrom targetPath cannot address list items reliably: move the secret to a mapping key",
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A key in Helm's strvals syntax (valuesFrom `targetPath`): `.`, `[`, `]`, `,`,
+/// `=` and `\` are escaped with a backslash, so `grafana.ini` stays one key.
+fn strvals_key(k: &str) -> String {
+    let mut out = String::with_capacity(k.len());
+    for c in k.chars() {
+        if matches!(c, '.' | '[' | ']' | ',' | '=' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Before encryption, `data` entries that are UTF-8 move to `stringData` (decoded):
+/// an encrypted `data` value is not base64, and validators of Secrets reject it.
+fn move_data_to_string_data(doc: &mut Value) {
+    use base64::Engine;
+    let Some(Value::Object(data)) = doc.get("data").cloned() else {
+        return;
+    };
+    let mut keep = Map::new();
+    let mut moved = Map::new();
+    for (k, v) in data {
+        let decoded = v
+            .as_str()
+            .and_then(|s| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(s.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok());
+        match decoded {
+            Some(text) => {
+                moved.insert(k, Value::String(text));
+            }
+            None => {
+                keep.insert(k, v);
+            }
+        }
+    }
+    let Some(obj) = doc.as_object_mut() else {
+        return;
+    };
+    if keep.is_empty() {
+        obj.remove("data");
+    } else {
+        obj.insert("data".into(), Value::Object(keep));
+    }
+    if !moved.is_empty() {
+        let sd = obj
+            .entry("stringData")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(sd) = sd.as_object_mut() {
+            for (k, v) in moved {
+                sd.entry(k).or_insert(v);
+            }
+        }
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn is_yaml(path: &str) -> bool {
@@ -651,6 +1067,9 @@ mod tests {
                 name: "flux-system".into(),
                 namespace: "flux-system".into(),
             },
+            inputs: crate::values::Inputs::default(),
+            sops_yaml: None,
+            secret_refs: BTreeMap::new(),
         }
     }
 

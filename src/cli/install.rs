@@ -40,11 +40,14 @@ pub struct Args {
     #[arg(long)]
     allow_dirty: bool,
     #[command(flatten)]
+    values: super::ValueFlags,
+    #[command(flatten)]
     write: super::WriteFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     op(InstallOptions {
+        values: a.values.options(m),
         source: a.source,
         name: a.name,
         namespace: a.namespace,

@@ -6,7 +6,7 @@ mod list;
 mod render;
 mod uninstall;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 const ABOUT: &str = "GitOps package manager for Kubernetes: installs versioned, parameterised profiles \
 into the Git repository that Flux syncs to your clusters.";
@@ -55,9 +55,82 @@ impl WriteFlags {
     }
 }
 
+/// Parameter values from the command line (SPEC §2), shared by install and render.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ValueFlags {
+    /// Set a parameter, coerced to its declared type: NAME=VALUE. A nested profile's
+    /// parameter is ARTIFACT.NAME. Not for secrets. A later flag beats an earlier one.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Set a parameter to a string, never coerced: NAME=VALUE.
+    #[arg(long = "set-string", value_name = "NAME=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a parameter (secrets too) to the contents of a file, without one trailing newline: NAME=PATH.
+    #[arg(long = "set-file", value_name = "NAME=PATH")]
+    pub set_file: Vec<String>,
+    /// Set a parameter (secrets too) from an environment variable: NAME=VAR.
+    #[arg(long = "set-env", value_name = "NAME=VAR")]
+    pub set_env: Vec<String>,
+    /// YAML values file: `param: value` or `profile.param: value`. A later file beats an earlier one.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<std::path::PathBuf>,
+    /// Apply one of the profile's presets (below files and recorded values).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Apply .pctl/values/NAME.yaml of the GitOps repository; the first named wins.
+    #[arg(long = "values-profile", value_name = "NAME")]
+    pub values_profiles: Vec<String>,
+    /// Read a secret parameter from a Secret you create in the cluster (in the Flux
+    /// namespace) instead of writing it encrypted: PARAM=SECRET/KEY.
+    #[arg(long = "secret-ref", value_name = "PARAM=SECRET/KEY")]
+    pub secret_refs: Vec<String>,
+}
+
+impl ValueFlags {
+    /// The values options for an operation, flags in command-line order.
+    pub fn options(&self, m: &clap::ArgMatches) -> crate::ops::ValueOptions {
+        crate::ops::ValueOptions {
+            flags: self.ordered(m),
+            files: self.values.clone(),
+            preset: self.preset.clone(),
+            values_profiles: self.values_profiles.clone(),
+            secret_refs: self.secret_refs.clone(),
+        }
+    }
+
+    /// The --set family in command-line order, for "a later flag beats an earlier one".
+    pub fn ordered(&self, m: &clap::ArgMatches) -> Vec<crate::ops::ValueFlag> {
+        use crate::ops::FlagKind;
+        let mut out: Vec<(usize, crate::ops::ValueFlag)> = Vec::new();
+        for (id, kind, vals) in [
+            ("set", FlagKind::Set, &self.set),
+            ("set_string", FlagKind::SetString, &self.set_string),
+            ("set_file", FlagKind::SetFile, &self.set_file),
+            ("set_env", FlagKind::SetEnv, &self.set_env),
+        ] {
+            let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
+            for (n, v) in vals.iter().enumerate() {
+                let at = idx.get(n).copied().unwrap_or(usize::MAX - vals.len() + n);
+                out.push((
+                    at,
+                    crate::ops::ValueFlag {
+                        kind,
+                        text: v.clone(),
+                    },
+                ));
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
 /// Parse the command line, run the command, print any error; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -65,10 +138,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
     let result = match cli.command {
         Command::Init(a) => init::run(a),
-        Command::Install(a) => install::run(a),
-        Command::Render(a) => render::run(a),
+        Command::Install(a) => install::run(a, &sub),
+        Command::Render(a) => render::run(a, &sub),
         Command::List(a) => list::run(a),
         Command::Uninstall(a) => uninstall::run(a),
     };

@@ -23,10 +23,23 @@ pub struct Args {
     /// Accept a local profile directory with uncommitted changes or outside Git.
     #[arg(long)]
     allow_dirty: bool,
+    /// Instead of manifests, print every parameter with its type, final value (secrets
+    /// masked) and the level it came from.
+    #[arg(long)]
+    explain: bool,
+    /// GitOps repository for --values-profile and .pctl/values/global.yaml
+    /// [default: the repository of the current directory, when it is one].
+    #[arg(long)]
+    repo: Option<String>,
+    #[command(flatten)]
+    values: super::ValueFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     op(RenderOptions {
+        explain: a.explain,
+        repo: a.repo,
+        values: a.values.options(m),
         source: a.source,
         name: a.name,
         namespace: a.namespace,

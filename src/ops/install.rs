@@ -18,6 +18,7 @@ pub struct InstallOptions {
     pub message: Option<String>,
     pub offline: bool,
     pub allow_dirty: bool,
+    pub values: crate::ops::ValueOptions,
 }
 
 pub fn run(opts: InstallOptions) -> Result<()> {
@@ -37,6 +38,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     };
     let install_dir = gitops::join(&parent, &opts.name);
 
+    let inputs = crate::ops::gather_values(&opts.values, Some(&view))?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -56,6 +58,9 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             namespace: opts.namespace.clone(),
             install_dir: install_dir.clone(),
             git_repository: config.git_repository.clone(),
+            inputs,
+            sops_yaml: view.read_string(".sops.yaml")?,
+            secret_refs: opts.values.secret_refs()?,
         },
     )?;
     check::check(&rendered, &install_dir, &config.git_repository.name)?;
@@ -104,6 +109,9 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             "{} artifact(s) in {install_dir}",
             rendered.leaves.len()
         ));
+    }
+    for note in &rendered.notes {
+        printer().info(&format!("next: {note}"));
     }
     Ok(())
 }

@@ -14,10 +14,22 @@ pub struct RenderOptions {
     pub install_path: String,
     pub offline: bool,
     pub allow_dirty: bool,
+    pub explain: bool,
+    pub repo: Option<String>,
+    pub values: crate::ops::ValueOptions,
 }
 
 pub fn run(opts: RenderOptions) -> Result<()> {
     let spec = source::parse(&opts.source)?;
+    // The GitOps repository, when there is one, supplies value profiles and global.yaml.
+    let view = match &opts.repo {
+        Some(r) => Some(crate::git::Workspace::open(Some(r))?.view()?),
+        None => crate::git::Workspace::open(None)
+            .ok()
+            .and_then(|ws| ws.view().ok())
+            .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
+    };
+    let inputs = crate::ops::gather_values(&opts.values, view.as_ref())?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -39,16 +51,28 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         name: "flux-system".into(),
         namespace: "flux-system".into(),
     };
-    let rendered = render::render(
-        &resolved,
-        &render::Options {
-            name,
-            namespace: opts.namespace.clone(),
-            install_dir: install_dir.clone(),
-            git_repository: git_repository.clone(),
+    let render_opts = render::Options {
+        name: name.clone(),
+        namespace: opts.namespace.clone(),
+        install_dir: install_dir.clone(),
+        git_repository: git_repository.clone(),
+        inputs: inputs.clone(),
+        sops_yaml: match &view {
+            Some(v) => v.read_string(".sops.yaml")?,
+            None => None,
         },
-    )?;
+        secret_refs: opts.values.secret_refs()?,
+    };
+    if opts.explain {
+        let rows = render::explain(&resolved, &render_opts)?;
+        printer().table(&["PARAMETER", "TYPE", "VALUE", "SOURCE"], &rows);
+        return Ok(());
+    }
+    let rendered = render::render(&resolved, &render_opts)?;
     crate::check::check(&rendered, &install_dir, &git_repository.name)?;
     printer().data(&render::manifests(&rendered));
+    for note in &rendered.notes {
+        printer().info(&format!("next: {note}"));
+    }
     Ok(())
 }

@@ -903,6 +903,50 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
     }
 }
 
+/// `s` quoted for a POSIX shell.
+pub fn shell_quote(s: &OsStr) -> String {
+    format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"))
+}
+
+/// Runs `cmd` (program, arguments, environment changes and cwd) under a
+/// pseudo-terminal with `script -qec CMD /dev/null` (util-linux), so that its
+/// stdin, stdout and stderr are a terminal. Everything it wrote comes back in
+/// `stdout` (stdout and stderr interleaved, lines ending in `\r\n`); `stderr`
+/// holds what `script` itself said; the status is the command's.
+pub fn run_in_pty(cmd: &Command, limit: Duration) -> Output {
+    let mut line = shell_quote(cmd.get_program());
+    for a in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    let mut pty = Command::new("script");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => pty.env(k, v),
+            None => pty.env_remove(k),
+        };
+    }
+    // script runs the command with $SHELL -c.
+    pty.env("SHELL", "/bin/sh");
+    if let Some(dir) = cmd.get_current_dir() {
+        pty.current_dir(dir);
+    }
+    pty.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
+    run_with_timeout(pty, limit)
+}
+
+impl Env {
+    /// Runs `pctl ARGS` from `self.work` under a pseudo-terminal (see
+    /// [`run_in_pty`]): stderr is a terminal, as for a user at a shell.
+    pub fn pctl_tty<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run_in_pty(&self.command(args), Duration::from_secs(120))
+    }
+}
+
 /// Waits for a spawned process and collects its output.
 pub fn wait_output(child: Child) -> Output {
     child.wait_with_output().unwrap()
@@ -1340,6 +1384,8 @@ pub struct Server {
     kind: ServerKind,
     pub log: PathBuf,
     requests: Arc<Mutex<Vec<String>>>,
+    /// Usernames of the HTTP Basic credentials the server accepted (http only).
+    auth_users: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -1351,6 +1397,12 @@ impl Server {
     /// Requests seen so far (http only): `METHOD target -> status`.
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Usernames of the HTTP Basic credentials accepted so far (http with
+    /// [`HttpOptions::basic_auth`] only), one per authenticated request.
+    pub fn auth_users(&self) -> Vec<String> {
+        self.auth_users.lock().unwrap().clone()
     }
 
     /// What the server logged (stderr of git daemon / http-backend).
@@ -1428,6 +1480,7 @@ pub fn git_daemon(root: &Path) -> Server {
                     kind: ServerKind::Daemon(child),
                     log,
                     requests: Default::default(),
+                    auth_users: Default::default(),
                 };
             }
             if Instant::now() > deadline {
@@ -1449,6 +1502,39 @@ pub fn git_daemon(root: &Path) -> Server {
 /// GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL and http.receivepack enabled.
 /// Repositories are `http://127.0.0.1:PORT/<dir>` relative to `root`.
 pub fn http_backend(root: &Path) -> Server {
+    http_backend_with(root, HttpOptions::default())
+}
+
+/// HTTP Basic authentication required by [`http_backend_with`].
+#[derive(Debug, Clone, Default)]
+pub struct BasicAuth {
+    /// The username the server insists on; `None` accepts any username (as
+    /// GitHub, GitLab and Gitea do for tokens).
+    pub user: Option<String>,
+    pub password: String,
+}
+
+/// Slows responses down: the body is written `chunk` bytes at a time with
+/// `delay` before each chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    pub chunk: usize,
+    pub delay: Duration,
+}
+
+/// Options of the smart-HTTP test server.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Every request must carry these credentials, else `401` with
+    /// `WWW-Authenticate: Basic realm="git"`.
+    pub basic_auth: Option<BasicAuth>,
+    /// Throttles the `git-upload-pack` responses (the pack data), so that a
+    /// fetch takes a while.
+    pub throttle: Option<Throttle>,
+}
+
+/// [`http_backend`] with authentication and/or throttling.
+pub fn http_backend_with(root: &Path, opts: HttpOptions) -> Server {
     static N: AtomicUsize = AtomicUsize::new(0);
     let log = root.with_file_name(format!(
         "http-backend-{}-{}.log",
@@ -1460,22 +1546,35 @@ pub fn http_backend(root: &Path) -> Server {
     let port = listener.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
     let requests: Arc<Mutex<Vec<String>>> = Default::default();
+    let auth_users: Arc<Mutex<Vec<String>>> = Default::default();
     {
-        let (stop, root, log, requests) = (
+        let (stop, root, log, requests, users) = (
             stop.clone(),
             root.to_path_buf(),
             log.clone(),
             requests.clone(),
+            auth_users.clone(),
         );
+        let opts = Arc::new(opts);
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = conn else { continue };
-                let (root, log, requests) = (root.clone(), log.clone(), requests.clone());
+                let (root, log, requests, users, opts) = (
+                    root.clone(),
+                    log.clone(),
+                    requests.clone(),
+                    users.clone(),
+                    opts.clone(),
+                );
                 thread::spawn(move || {
-                    if let Err(e) = serve_http_connection(stream, &root, &log, &requests) {
+                    let extra = HttpExtra {
+                        opts: &opts,
+                        users: &users,
+                    };
+                    if let Err(e) = serve_http_connection(stream, &root, &log, &requests, &extra) {
                         append_log(&log, &format!("connection error: {e}\n"));
                     }
                 });
@@ -1489,7 +1588,61 @@ pub fn http_backend(root: &Path) -> Server {
         kind: ServerKind::Http(stop),
         log,
         requests,
+        auth_users,
     }
+}
+
+/// Options and records of [`http_backend_with`] for one connection.
+struct HttpExtra<'a> {
+    opts: &'a HttpOptions,
+    users: &'a Mutex<Vec<String>>,
+}
+
+/// Standard base64 (with or without padding); `None` when invalid.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.trim().bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// `Ok(username)` when an `Authorization: Basic` value matches `auth`.
+fn check_basic_auth(value: Option<&str>, auth: &BasicAuth) -> Result<String, String> {
+    let Some(value) = value else {
+        return Err("no Authorization header".into());
+    };
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err("not Basic authorization".into());
+    };
+    let decoded = base64_decode(encoded).ok_or("invalid base64")?;
+    let decoded = String::from_utf8(decoded).map_err(|_| "credentials are not UTF-8")?;
+    let (user, password) = decoded.split_once(':').ok_or("no ':' in credentials")?;
+    if password != auth.password {
+        return Err(format!("wrong password for {user:?}"));
+    }
+    if auth.user.as_deref().is_some_and(|u| u != user) {
+        return Err(format!("wrong username {user:?}"));
+    }
+    Ok(user.to_string())
 }
 
 fn append_log(log: &Path, text: &str) {
@@ -1559,6 +1712,7 @@ fn serve_http_connection(
     root: &Path,
     log: &Path,
     requests: &Mutex<Vec<String>>,
+    extra: &HttpExtra,
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
@@ -1613,6 +1767,36 @@ fn serve_http_connection(
         };
         let keep_alive = version == "HTTP/1.1"
             && !header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+
+        if let Some(auth) = &extra.opts.basic_auth {
+            match check_basic_auth(header("Authorization").as_deref(), auth) {
+                Ok(user) => extra.users.lock().unwrap().push(user),
+                Err(why) => {
+                    append_log(log, &format!("{method} {target}: 401 ({why})\n"));
+                    requests
+                        .lock()
+                        .unwrap()
+                        .push(format!("{method} {target} -> 401 Unauthorized"));
+                    let body = b"authentication required\n";
+                    let msg = format!(
+                        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{}\r\n",
+                        body.len(),
+                        if keep_alive {
+                            "Connection: keep-alive\r\n"
+                        } else {
+                            "Connection: close\r\n"
+                        }
+                    );
+                    writer.write_all(msg.as_bytes())?;
+                    writer.write_all(body)?;
+                    writer.flush()?;
+                    if !keep_alive {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
+        }
 
         let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
         let mut cmd = Command::new("git");
@@ -1702,7 +1886,17 @@ fn serve_http_connection(
             "Connection: close\r\n\r\n"
         });
         writer.write_all(msg.as_bytes())?;
-        writer.write_all(resp_body)?;
+        match extra.opts.throttle {
+            Some(t) if path.ends_with("/git-upload-pack") => {
+                writer.flush()?;
+                for chunk in resp_body.chunks(t.chunk.max(1)) {
+                    thread::sleep(t.delay);
+                    writer.write_all(chunk)?;
+                    writer.flush()?;
+                }
+            }
+            _ => writer.write_all(resp_body)?,
+        }
         writer.flush()?;
         if !keep_alive {
             return Ok(());

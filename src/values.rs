@@ -1,0 +1,974 @@
+//! Parameter values (SPEC §2): the values given at every precedence level, matched to
+//! the parameters of each profile in a tree, coerced to their declared types and
+//! checked against their constraints, with the level each final value came from.
+//! Pure: reading files and the environment happens in the callers.
+use crate::model::{ParamType, Parameter, ProfileDefinition};
+use crate::yaml::{self, Map, Value};
+use anyhow::{Result, bail};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Where a value came from, highest precedence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Flag,
+    File,
+    Recorded,
+    Preset,
+    Binding,
+    ValuesProfile,
+    Global,
+    Default,
+}
+
+impl Level {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Level::Flag => "flag",
+            Level::File => "values-file",
+            Level::Recorded => "recorded",
+            Level::Preset => "preset",
+            Level::Binding => "binding",
+            Level::ValuesProfile => "values-profile",
+            Level::Global => "global",
+            Level::Default => "default",
+        }
+    }
+}
+
+/// The level and a precise description (flag, file and line, value profile …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub level: Level,
+    pub detail: String,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl Origin {
+    pub fn new(level: Level, detail: impl Into<String>) -> Self {
+        Origin {
+            level,
+            detail: detail.into(),
+        }
+    }
+
+    /// The short label kept in the installation record (no machine-specific paths).
+    pub fn record_label(&self) -> String {
+        match self.level {
+            // "--preset NAME" and "values profile NAME (…)": keep the name.
+            Level::Preset => format!(
+                "preset:{}",
+                self.detail.split_whitespace().nth(1).unwrap_or_default()
+            ),
+            Level::ValuesProfile => format!(
+                "values-profile:{}",
+                self.detail.split_whitespace().nth(2).unwrap_or_default()
+            ),
+            _ => self.level.as_str().to_string(),
+        }
+    }
+}
+
+/// A value as given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    /// Text from the command line, coerced to the declared type (`--set`, `--set-file`, `--set-env`).
+    Text(String),
+    /// Text that must stay a string (`--set-string`).
+    String(String),
+    /// A typed YAML value (values files, presets, bindings, records).
+    Typed(Value),
+}
+
+/// One value given for a key at some level.
+#[derive(Debug, Clone)]
+pub struct Given {
+    /// `param`, `profile.param`, `artifact.param` (nested: `a.b.param`), or a profile
+    /// or artifact name whose value is a mapping of parameters.
+    pub key: String,
+    pub value: Raw,
+    pub origin: Origin,
+    /// May carry a secret (not `--set`/`--set-string`).
+    pub secret_ok: bool,
+    /// Values with the same group come from one file; within a group a specific key
+    /// (`profile.param`) beats a bare one (`param`).
+    pub group: usize,
+}
+
+/// Everything the user gave, before it is matched to profiles.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Command-line flags in command-line order (a later one wins).
+    pub flags: Vec<Given>,
+    /// `-f` files in order (a later file wins).
+    pub files: Vec<Given>,
+    /// Values recorded in the installation (upgrade and re-render).
+    pub recorded: Vec<Given>,
+    pub preset: Option<String>,
+    /// Value profiles in the order named (an earlier one wins).
+    pub values_profiles: Vec<Given>,
+    pub values_profile_names: Vec<String>,
+    /// `.pctl/values/global.yaml`.
+    pub global: Vec<Given>,
+    /// Secret parameters (keys as on the command line) read from a Secret the user
+    /// creates (`--secret-ref`): they need no value.
+    pub secret_refs: BTreeSet<String>,
+}
+
+/// A profile in the tree whose parameters are being resolved.
+pub struct Scope<'a> {
+    pub def: &'a ProfileDefinition,
+    /// Artifact path of a nested profile (`ingress`, `ingress.tls`); "" for the root.
+    pub path: &'a str,
+    /// The parent's `with` binding, already rendered.
+    pub binding: Option<&'a Map>,
+}
+
+/// The final values of one profile's parameters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamValues {
+    /// Every parameter that has a value, typed (secrets included, for rendering).
+    pub values: Map,
+    pub origins: BTreeMap<String, Origin>,
+    /// Names of the secret parameters.
+    pub secrets: BTreeSet<String>,
+}
+
+const MASK: &str = "<redacted>";
+
+fn describe_value(p: &Parameter, v: &Raw) -> String {
+    if p.kind == ParamType::Secret {
+        return MASK.into();
+    }
+    match v {
+        Raw::Text(s) | Raw::String(s) => format!("{s:?}"),
+        Raw::Typed(v) => v.to_string(),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
+    }
+}
+
+fn expected(p: &Parameter) -> String {
+    match p.kind {
+        ParamType::Enum => format!(
+            "one of {}",
+            p.allowed
+                .iter()
+                .map(|v| v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ParamType::Object => "a mapping".into(),
+        ParamType::Secret => "a string".into(),
+        k => format!(
+            "{} {}",
+            if k == ParamType::Integer { "an" } else { "a" },
+            k.as_str()
+        ),
+    }
+}
+
+/// Coerce a given value to the parameter's type and check its constraints.
+/// The error says what was expected, never showing a secret.
+pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
+    let v = match (p.kind, raw) {
+        (ParamType::String | ParamType::Secret, Raw::Text(s) | Raw::String(s)) => {
+            Value::String(s.clone())
+        }
+        (ParamType::Integer, Raw::Text(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("expected an integer, got {}", describe_value(p, raw)))?,
+        (ParamType::Number, Raw::Text(s)) => {
+            let t = s.trim();
+            if let Ok(i) = t.parse::<i64>() {
+                Value::from(i)
+            } else {
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("expected a number, got {}", describe_value(p, raw)))?
+            }
+        }
+        (ParamType::Boolean, Raw::Text(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Value::Bool(true),
+            "false" | "no" | "off" | "0" => Value::Bool(false),
+            _ => {
+                return Err(format!(
+                    "expected a boolean (true or false), got {}",
+                    describe_value(p, raw)
+                ));
+            }
+        },
+        (ParamType::Enum, Raw::Text(s) | Raw::String(s)) => p
+            .allowed
+            .iter()
+            .find(|a| {
+                a.as_str() == Some(s.as_str())
+                    || (!matches!(raw, Raw::String(_)) && a.to_string() == *s)
+            })
+            .cloned()
+            .ok_or_else(|| format!("expected {}, got {}", expected(p), describe_value(p, raw)))?,
+        (ParamType::Object, Raw::Text(s)) => match yaml::from_str::<Value>("value", s) {
+            Ok(Value::Object(m)) => Value::Object(m),
+            _ => {
+                return Err(format!(
+                    "expected a mapping (YAML or JSON), got {}",
+                    describe_value(p, raw)
+                ));
+            }
+        },
+        (_, Raw::String(_)) => {
+            return Err(format!(
+                "expected {}, got the string {} from --set-string",
+                expected(p),
+                describe_value(p, raw)
+            ));
+        }
+        (kind, Raw::Typed(v)) => {
+            let ok = match kind {
+                ParamType::String | ParamType::Secret => v.is_string(),
+                ParamType::Integer => v.is_i64() || v.is_u64(),
+                ParamType::Number => v.is_number(),
+                ParamType::Boolean => v.is_boolean(),
+                ParamType::Enum => p.allowed.contains(v),
+                ParamType::Object => v.is_object(),
+            };
+            if !ok {
+                let mut msg = format!(
+                    "expected {}, got {} {}",
+                    expected(p),
+                    type_name(v),
+                    describe_value(p, raw)
+                );
+                if matches!(kind, ParamType::String | ParamType::Secret)
+                    && !v.is_object()
+                    && !v.is_array()
+                {
+                    msg.push_str(" (quote it in YAML to make it a string)");
+                }
+                return Err(msg);
+            }
+            v.clone()
+        }
+    };
+    check_constraints(p, &v)?;
+    Ok(v)
+}
+
+fn check_constraints(p: &Parameter, v: &Value) -> std::result::Result<(), String> {
+    if let (Some(pattern), Some(s)) = (&p.pattern, v.as_str()) {
+        let re = regex::Regex::new(pattern).map_err(|e| {
+            format!("its pattern {pattern:?} is not a valid regular expression: {e}")
+        })?;
+        if !re.is_match(s) {
+            let shown = if p.kind == ParamType::Secret {
+                MASK.to_string()
+            } else {
+                format!("{s:?}")
+            };
+            return Err(format!("{shown} does not match the pattern {pattern:?}"));
+        }
+    }
+    if let Some(n) = v.as_f64().filter(|_| v.is_number()) {
+        if let Some(min) = p.minimum
+            && n < min
+        {
+            return Err(format!("{v} is below the minimum {min}"));
+        }
+        if let Some(max) = p.maximum
+            && n > max
+        {
+            return Err(format!("{v} is above the maximum {max}"));
+        }
+    }
+    Ok(())
+}
+
+/// Split a values mapping into one `Given` per top-level key. `text` is used to find
+/// the line of each key for messages.
+pub fn givens_from_map(
+    map: &Map,
+    text: Option<&str>,
+    level: Level,
+    label: &str,
+    group: usize,
+) -> Vec<Given> {
+    map.iter()
+        .map(|(k, v)| {
+            let line = text.and_then(|t| line_of(t, k));
+            let detail = match line {
+                Some(n) => format!("{label} line {n}"),
+                None => label.to_string(),
+            };
+            Given {
+                key: k.clone(),
+                value: Raw::Typed(v.clone()),
+                origin: Origin::new(level, detail),
+                secret_ok: true,
+                group,
+            }
+        })
+        .collect()
+}
+
+/// Parse a values file (a YAML mapping) into `Given`s.
+pub fn parse_values_file(
+    label: &str,
+    text: &str,
+    level: Level,
+    group: usize,
+) -> Result<Vec<Given>> {
+    let v: Value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        yaml::from_str(label, text)?
+    };
+    match v {
+        Value::Object(m) => Ok(givens_from_map(&m, Some(text), level, label, group)),
+        Value::Null => Ok(Vec::new()),
+        other => bail!(crate::error::user(
+            format!(
+                "{label}: a values file is a mapping of parameter names to values, not a {}",
+                type_name(&other)
+            ),
+            "write `param: value` or `profile.param: value` lines",
+        )),
+    }
+}
+
+/// The 1-based line where `key:` first appears at the start of a line.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            let t = t
+                .strip_prefix('"')
+                .and_then(|r| r.strip_prefix(key))
+                .and_then(|r| r.strip_prefix('"'))
+                .or_else(|| {
+                    t.strip_prefix('\'')
+                        .and_then(|r| r.strip_prefix(key))
+                        .and_then(|r| r.strip_prefix('\''))
+                })
+                .or_else(|| t.strip_prefix(key));
+            t.is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+/// How specifically a key names a parameter of a scope: 2 = `profile.param` or
+/// `artifact-path.param` (or nested mapping), 1 = bare `param`, None = no match.
+fn match_key(
+    scope: &Scope,
+    g: &Given,
+    param: &str,
+    bare_allowed: bool,
+) -> Option<(u8, Raw, Origin)> {
+    let names: Vec<String> = {
+        let mut v = vec![scope.def.name.clone()];
+        if !scope.path.is_empty() {
+            v.push(scope.path.to_string());
+        }
+        v
+    };
+    for n in &names {
+        if g.key == format!("{n}.{param}") {
+            return Some((2, g.value.clone(), g.origin.clone()));
+        }
+        if &g.key == n
+            && let Raw::Typed(Value::Object(m)) = &g.value
+            && let Some(v) = m.get(param)
+        {
+            let mut origin = g.origin.clone();
+            origin.detail = format!("{} ({n}.{param})", origin.detail);
+            return Some((2, Raw::Typed(v.clone()), origin));
+        }
+    }
+    if bare_allowed && g.key == param {
+        return Some((1, g.value.clone(), g.origin.clone()));
+    }
+    None
+}
+
+/// The winning value among `givens` for `param`: groups are searched in the order
+/// given by `later_wins`; within a group a specific key beats a bare one.
+fn pick(
+    scope: &Scope,
+    givens: &[Given],
+    param: &str,
+    bare_allowed: bool,
+    later_wins: bool,
+) -> Option<(Raw, Origin, bool)> {
+    let mut groups: Vec<usize> = Vec::new();
+    for g in givens {
+        if !groups.contains(&g.group) {
+            groups.push(g.group);
+        }
+    }
+    if later_wins {
+        groups.reverse();
+    }
+    for group in groups {
+        let mut best: Option<(u8, Raw, Origin, bool)> = None;
+        for g in givens.iter().filter(|g| g.group == group) {
+            if let Some((rank, raw, origin)) = match_key(scope, g, param, bare_allowed) {
+                // Within a group the later of two equally specific keys wins.
+                if best.as_ref().is_none_or(|b| rank >= b.0) {
+                    best = Some((rank, raw, origin, g.secret_ok));
+                }
+            }
+        }
+        if let Some((_, raw, origin, ok)) = best {
+            return Some((raw, origin, ok));
+        }
+    }
+    None
+}
+
+/// Resolve the parameters of one profile of the tree. Reports every problem at once.
+pub fn resolve(scope: &Scope, inputs: &Inputs) -> Result<ParamValues> {
+    let def = scope.def;
+    let root = scope.path.is_empty();
+    let mut out = ParamValues::default();
+    let mut problems: Vec<String> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
+    let preset = match (&inputs.preset, root) {
+        (Some(name), true) => match def.presets.get(name) {
+            Some(m) => Some((name.clone(), m.clone())),
+            None => {
+                let names: Vec<&str> = def.presets.keys().map(String::as_str).collect();
+                bail!(crate::error::user(
+                    format!(
+                        "--preset {name:?}: profile {:?} has no such preset",
+                        def.name
+                    ),
+                    if names.is_empty() {
+                        "this profile defines no presets".to_string()
+                    } else {
+                        format!("presets: {}", names.join(", "))
+                    },
+                ));
+            }
+        },
+        _ => None,
+    };
+    if let Some((name, m)) = &preset {
+        for k in m.keys() {
+            if !def.parameters.iter().any(|p| &p.name == k) {
+                problems.push(format!(
+                    "preset {name:?} sets {k:?}, which profile {:?} does not declare",
+                    def.name
+                ));
+            }
+        }
+    }
+    for p in &def.parameters {
+        if p.kind == ParamType::Secret {
+            out.secrets.insert(p.name.clone());
+        }
+        let name = p.name.as_str();
+        let found = pick(scope, &inputs.flags, name, root, true)
+            .or_else(|| pick(scope, &inputs.files, name, true, true))
+            .or_else(|| pick(scope, &inputs.recorded, name, root, true))
+            .or_else(|| {
+                preset.as_ref().and_then(|(pname, m)| {
+                    m.get(name).map(|v| {
+                        (
+                            Raw::Typed(v.clone()),
+                            Origin::new(Level::Preset, format!("--preset {pname}")),
+                            true,
+                        )
+                    })
+                })
+            })
+            .or_else(|| {
+                // A binding rendered by Tera is text: coerce it like a command-line value.
+                scope.binding.and_then(|b| b.get(name)).map(|v| {
+                    (
+                        match v {
+                            Value::String(s) => Raw::Text(s.clone()),
+                            other => Raw::Typed(other.clone()),
+                        },
+                        Origin::new(
+                            Level::Binding,
+                            format!("`with` of the parent profile (artifact {})", scope.path),
+                        ),
+                        true,
+                    )
+                })
+            })
+            .or_else(|| pick(scope, &inputs.values_profiles, name, true, false))
+            .or_else(|| pick(scope, &inputs.global, name, true, false))
+            .or_else(|| {
+                p.default.as_ref().map(|d| {
+                    (
+                        Raw::Typed(d.clone()),
+                        Origin::new(Level::Default, "default"),
+                        true,
+                    )
+                })
+            });
+        let Some((raw, origin, secret_ok)) = found else {
+            let key = if root {
+                name.to_string()
+            } else {
+                format!("{}.{name}", scope.path)
+            };
+            if p.required && !(p.kind == ParamType::Secret && inputs.secret_refs.contains(&key)) {
+                missing.push(name);
+            }
+            continue;
+        };
+        let shown = if root {
+            name.to_string()
+        } else {
+            format!("{}.{name}", scope.path)
+        };
+        if p.kind == ParamType::Secret && !secret_ok {
+            problems.push(format!(
+                "parameter {shown} is a secret and cannot be set with {} (it would show in process lists and shell history)",
+                origin.detail.split_whitespace().next().unwrap_or("--set")
+            ));
+            continue;
+        }
+        match coerce(p, &raw) {
+            Ok(v) => {
+                out.values.insert(p.name.clone(), v);
+                out.origins.insert(p.name.clone(), origin);
+            }
+            Err(e) => problems.push(format!("parameter {shown} from {origin}: {e}")),
+        }
+    }
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .map(|m| {
+                if root {
+                    m.to_string()
+                } else {
+                    format!("{}.{m}", scope.path)
+                }
+            })
+            .collect();
+        problems.push(format!(
+            "profile {:?} needs a value for required parameter(s): {}",
+            def.name,
+            shown.join(", ")
+        ));
+    }
+    if !problems.is_empty() {
+        let secret_hint = problems.iter().any(|p| p.contains("is a secret"));
+        let missing_secret = missing.iter().any(|m| {
+            def.parameters
+                .iter()
+                .any(|p| p.name == *m && p.kind == ParamType::Secret)
+        });
+        let hint = if secret_hint {
+            "pass secrets with --set-file NAME=PATH, --set-env NAME=VAR or a values file (-f)"
+        } else if missing_secret {
+            "set them with --set NAME=VALUE or -f values.yaml; secrets with --set-file NAME=PATH, --set-env NAME=VAR, a values file, or --secret-ref NAME=SECRET/KEY"
+        } else if !missing.is_empty() {
+            "set them with --set NAME=VALUE or -f values.yaml"
+        } else {
+            "fix the values named above"
+        };
+        bail!(crate::error::user(problems.join("\n  "), hint));
+    }
+    Ok(out)
+}
+
+/// A profile of the tree and the parameters it declares, for the unknown-key check.
+pub struct Declared {
+    pub profile: String,
+    pub path: String,
+    pub params: BTreeSet<String>,
+}
+
+/// Keys that name no parameter of any profile in the tree are errors naming their
+/// source. Command-line and recorded bare keys name the root profile only.
+pub fn check_unknown(inputs: &Inputs, tree: &[Declared]) -> Result<()> {
+    let mut problems = Vec::new();
+    let known = |g: &Given, bare_root_only: bool| -> bool {
+        tree.iter().any(|d| {
+            let root = d.path.is_empty();
+            let names: Vec<&str> = if root { vec![d.profile.as_str()] } else { vec![d.profile.as_str(), d.path.as_str()] };
+            if d.params.contains(&g.key) && (root || !bare_root_only) {
+                return true;
+            }
+            names.iter().any(|n| {
+                g.key
+                    .strip_prefix(&format!("{n}."))
+                    .is_some_and(|p| d.params.contains(p))
+                    || (g.key == *n && matches!(&g.value, Raw::Typed(Value::Object(m)) if m.keys().all(|k| d.params.contains(k))))
+            })
+        })
+    };
+    for g in inputs.flags.iter().chain(inputs.recorded.iter()) {
+        if !known(g, true) {
+            problems.push(format!("unknown parameter {:?} from {}", g.key, g.origin));
+        }
+    }
+    for g in inputs
+        .files
+        .iter()
+        .chain(inputs.values_profiles.iter())
+        .chain(inputs.global.iter())
+    {
+        if !known(g, false) {
+            problems.push(format!("unknown parameter {:?} from {}", g.key, g.origin));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut all: Vec<String> = Vec::new();
+    for d in tree {
+        for p in &d.params {
+            all.push(if d.path.is_empty() {
+                p.clone()
+            } else {
+                format!("{}.{p}", d.path)
+            });
+        }
+    }
+    bail!(crate::error::user(
+        problems.join("\n  "),
+        if all.is_empty() {
+            "this profile declares no parameters".to_string()
+        } else {
+            format!("parameters: {}", all.join(", "))
+        },
+    ))
+}
+
+/// Rows for `--explain` and `show`: NAME, TYPE, VALUE (secrets masked), SOURCE.
+pub fn explain(def: &ProfileDefinition, path: &str, pv: &ParamValues) -> Vec<Vec<String>> {
+    def.parameters
+        .iter()
+        .map(|p| {
+            let name = if path.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{path}.{}", p.name)
+            };
+            let (value, source) = match (pv.values.get(&p.name), pv.origins.get(&p.name)) {
+                (Some(_), Some(o)) if p.kind == ParamType::Secret => {
+                    (MASK.to_string(), o.detail.clone())
+                }
+                (Some(v), Some(o)) => (
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                    o.detail.clone(),
+                ),
+                _ => (
+                    "".to_string(),
+                    if p.required {
+                        "missing (required)".into()
+                    } else {
+                        "unset".into()
+                    },
+                ),
+            };
+            vec![name, p.kind.as_str().to_string(), value, source]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def() -> ProfileDefinition {
+        let text = r#"
+apiVersion: weave.works/v1alpha1
+kind: ProfileDefinition
+metadata: {name: obs}
+spec:
+  parameters:
+    - {name: domain, type: string, required: true, pattern: '^[a-z0-9.-]+$'}
+    - {name: replicas, type: integer, default: 2, minimum: 1, maximum: 9}
+    - {name: size, type: enum, enum: [small, large], default: small}
+    - {name: ratio, type: number}
+    - {name: debug, type: boolean, default: false}
+    - {name: token, type: secret}
+    - {name: labels, type: object}
+  presets:
+    ha: {replicas: 3, size: large}
+  artifacts: []
+"#;
+        crate::model::parse("t", text, None).unwrap().0
+    }
+
+    fn flag(key: &str, v: &str, i: usize) -> Given {
+        Given {
+            key: key.into(),
+            value: Raw::Text(v.into()),
+            origin: Origin::new(Level::Flag, format!("--set {key}")),
+            secret_ok: false,
+            group: i,
+        }
+    }
+
+    fn file(label: &str, text: &str, level: Level, group: usize) -> Vec<Given> {
+        parse_values_file(label, text, level, group).unwrap()
+    }
+
+    fn base() -> Inputs {
+        Inputs {
+            flags: vec![flag("domain", "example.com", 0)],
+            ..Default::default()
+        }
+    }
+
+    fn scope(d: &ProfileDefinition) -> Scope<'_> {
+        Scope {
+            def: d,
+            path: "",
+            binding: None,
+        }
+    }
+
+    fn value_and_level(inputs: &Inputs, key: &str) -> (Value, Level) {
+        let d = def();
+        let pv = resolve(&scope(&d), inputs).unwrap();
+        (pv.values[key].clone(), pv.origins[key].level)
+    }
+
+    #[test]
+    fn every_level_beats_the_one_below() {
+        let mut i = base();
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(2), Level::Default)
+        );
+        i.global = file("global.yaml", "replicas: 4\n", Level::Global, 0);
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(4), Level::Global)
+        );
+        i.values_profiles = file("team.yaml", "replicas: 5\n", Level::ValuesProfile, 0);
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(5), Level::ValuesProfile)
+        );
+        i.preset = Some("ha".into());
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(3), Level::Preset)
+        );
+        i.recorded = file("record", "replicas: 6\n", Level::Recorded, 0);
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(6), Level::Recorded)
+        );
+        i.files = file("values.yaml", "replicas: 7\n", Level::File, 0);
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(7), Level::File)
+        );
+        i.flags.push(flag("replicas", "8", 1));
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(8), Level::Flag)
+        );
+    }
+
+    #[test]
+    fn later_flags_and_files_win_earlier_value_profiles_win() {
+        let mut i = base();
+        i.flags.push(flag("replicas", "3", 1));
+        i.flags.push(flag("replicas", "4", 2));
+        assert_eq!(value_and_level(&i, "replicas").0, Value::from(4));
+        let mut i = base();
+        i.files = file("a.yaml", "replicas: 3\n", Level::File, 0);
+        i.files
+            .extend(file("b.yaml", "replicas: 4\n", Level::File, 1));
+        assert_eq!(value_and_level(&i, "replicas").0, Value::from(4));
+        let mut i = base();
+        i.values_profiles = file("a.yaml", "replicas: 3\n", Level::ValuesProfile, 0);
+        i.values_profiles
+            .extend(file("b.yaml", "replicas: 4\n", Level::ValuesProfile, 1));
+        assert_eq!(value_and_level(&i, "replicas").0, Value::from(3));
+    }
+
+    #[test]
+    fn profile_param_beats_bare_param_in_one_file() {
+        let mut i = base();
+        i.global = file(
+            "global.yaml",
+            "obs.replicas: 5\nreplicas: 4\n",
+            Level::Global,
+            0,
+        );
+        assert_eq!(value_and_level(&i, "replicas").0, Value::from(5));
+        i.global = file(
+            "global.yaml",
+            "replicas: 4\nobs: {replicas: 6}\n",
+            Level::Global,
+            0,
+        );
+        assert_eq!(value_and_level(&i, "replicas").0, Value::from(6));
+    }
+
+    #[test]
+    fn coercion_and_constraints() {
+        let mut i = base();
+        i.flags.extend([
+            flag("ratio", "1.10", 1),
+            flag("debug", "yes", 2),
+            flag("size", "large", 3),
+            flag("labels", "{a: b}", 4),
+        ]);
+        let d = def();
+        let pv = resolve(&scope(&d), &i).unwrap();
+        assert_eq!(pv.values["ratio"], serde_json::json!(1.1));
+        assert_eq!(pv.values["debug"], Value::Bool(true));
+        assert_eq!(pv.values["size"], Value::from("large"));
+        assert_eq!(pv.values["labels"], serde_json::json!({"a": "b"}));
+    }
+
+    #[test]
+    fn all_problems_are_reported_with_their_source() {
+        let i = Inputs {
+            flags: vec![flag("replicas", "ten", 0), flag("size", "huge", 1)],
+            files: file("vals.yaml", "# c\nratio: fast\n", Level::File, 0),
+            ..Default::default()
+        };
+        let d = def();
+        let err = resolve(&scope(&d), &i).unwrap_err().to_string();
+        assert!(
+            err.contains("parameter replicas from --set replicas: expected an integer"),
+            "{err}"
+        );
+        assert!(
+            err.contains("parameter size from --set size: expected one of small, large"),
+            "{err}"
+        );
+        assert!(
+            err.contains("parameter ratio from vals.yaml line 2: expected a number"),
+            "{err}"
+        );
+        assert!(err.contains("required parameter(s): domain"), "{err}");
+        let mut i = base();
+        i.flags.push(flag("replicas", "0", 1));
+        let err = resolve(&scope(&d), &i).unwrap_err().to_string();
+        assert!(err.contains("below the minimum 1"), "{err}");
+        let i = Inputs {
+            flags: vec![flag("domain", "Bad Domain", 0)],
+            ..Default::default()
+        };
+        let err = resolve(&scope(&d), &i).unwrap_err().to_string();
+        assert!(err.contains("does not match the pattern"), "{err}");
+    }
+
+    #[test]
+    fn secrets_refuse_set_and_are_never_shown() {
+        let mut i = base();
+        i.flags.push(flag("token", "s3cr3t-canary", 1));
+        let d = def();
+        let err = resolve(&scope(&d), &i).unwrap_err();
+        let (top, _, hints) = crate::error::describe(&err);
+        assert!(
+            top.contains("token is a secret") && !top.contains("s3cr3t"),
+            "{top}"
+        );
+        assert!(hints[0].contains("--set-file"), "{hints:?}");
+        let mut i = base();
+        i.files = file("s.yaml", "token: s3cr3t-canary\n", Level::File, 0);
+        let pv = resolve(&scope(&d), &i).unwrap();
+        assert!(pv.secrets.contains("token"));
+        let rows = explain(&d, "", &pv);
+        let row = rows.iter().find(|r| r[0] == "token").unwrap();
+        assert_eq!(row[2], MASK);
+        // A bad secret is reported without its value.
+        let mut i = base();
+        i.files = file("s.yaml", "token: 42\n", Level::File, 0);
+        let err = resolve(&scope(&d), &i).unwrap_err().to_string();
+        assert!(err.contains("token") && !err.contains("42"), "{err}");
+    }
+
+    #[test]
+    fn yaml_typed_values_keep_their_type() {
+        let mut i = Inputs {
+            files: file("v.yaml", "domain: 'yes'\n", Level::File, 0),
+            ..Default::default()
+        };
+        assert_eq!(value_and_level(&i, "domain").0, Value::from("yes"));
+        i.files = file("v.yaml", "domain: 1.10\n", Level::File, 0);
+        let d = def();
+        let err = resolve(&scope(&d), &i).unwrap_err().to_string();
+        assert!(err.contains("quote it"), "{err}");
+    }
+
+    #[test]
+    fn nested_scopes_use_artifact_path_and_binding() {
+        let d = def();
+        let binding: Map =
+            serde_json::from_value(serde_json::json!({"domain": "bound.example", "replicas": 4}))
+                .unwrap();
+        let s = Scope {
+            def: &d,
+            path: "ingress",
+            binding: Some(&binding),
+        };
+        // A bare --set names the root only, so it does not reach the nested profile.
+        let i = Inputs {
+            flags: vec![flag("replicas", "7", 0), flag("ingress.size", "large", 1)],
+            values_profiles: file("team.yaml", "replicas: 9\n", Level::ValuesProfile, 0),
+            ..Default::default()
+        };
+        let pv = resolve(&s, &i).unwrap();
+        assert_eq!(pv.values["replicas"], Value::from(4));
+        assert_eq!(pv.origins["replicas"].level, Level::Binding);
+        assert_eq!(pv.values["size"], Value::from("large"));
+        assert_eq!(pv.values["domain"], Value::from("bound.example"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let d = def();
+        let tree = vec![Declared {
+            profile: d.name.clone(),
+            path: String::new(),
+            params: d.parameters.iter().map(|p| p.name.clone()).collect(),
+        }];
+        let mut i = base();
+        i.flags.push(flag("replica", "3", 1));
+        let err = check_unknown(&i, &tree).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown parameter \"replica\" from --set replica"),
+            "{err}"
+        );
+        let mut i = base();
+        i.files = file(
+            "v.yaml",
+            "obs.replicas: 3\nobs: {size: large}\n",
+            Level::File,
+            0,
+        );
+        check_unknown(&i, &tree).unwrap();
+    }
+}
