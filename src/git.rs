@@ -1478,3 +1478,88 @@ impl TreeView {
         Ok(out)
     }
 }
+
+// ------------------------------------------------------------------ catalog scanning
+//
+// Added for the catalog (issue 4): listing tag refs without peeling them, and reading
+// one tag (its commit, message, date and one file) only when the index has not seen it.
+
+/// A tag reference and the object it names (an annotated tag object or a commit),
+/// read without peeling: cheap enough to list thousands of tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRef {
+    pub name: String,
+    pub target: Oid,
+}
+
+/// What the catalog keeps of one tag: its commit, the annotated message, and the
+/// tagger date (the commit date for a lightweight tag), in seconds since the epoch.
+#[derive(Debug, Clone)]
+pub struct TagDetail {
+    pub commit: Oid,
+    pub message: Option<String>,
+    pub time: i64,
+}
+
+impl Upstream {
+    /// Every `refs/tags/*` reference with its unpeeled target, sorted by name.
+    pub fn tag_refs(&self) -> Result<Vec<TagRef>> {
+        let mut out = Vec::new();
+        let refs = self
+            .repo
+            .references_glob("refs/tags/*")
+            .with_context(|| format!("cannot list the tags of {}", self.url))?;
+        for r in refs.flatten() {
+            let (Ok(name), Some(target)) = (r.name(), r.target()) else {
+                continue;
+            };
+            out.push(TagRef {
+                name: name.trim_start_matches("refs/tags/").to_string(),
+                target,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The commit, message and date of one tag.
+    pub fn tag_detail(&self, name: &str) -> Result<TagDetail> {
+        let r = self
+            .repo
+            .find_reference(&format!("refs/tags/{name}"))
+            .with_context(|| format!("{}: no tag {name}", self.url))?;
+        let commit = r
+            .peel_to_commit()
+            .with_context(|| format!("{}: tag {name} does not point to a commit", self.url))?;
+        let (message, time) = match r.peel_to_tag() {
+            Ok(t) => (
+                t.message().ok().flatten().map(str::to_string),
+                t.tagger()
+                    .map(|s| s.when().seconds())
+                    .unwrap_or_else(|| commit.time().seconds()),
+            ),
+            Err(_) => (None, commit.time().seconds()),
+        };
+        Ok(TagDetail {
+            commit: commit.id(),
+            message,
+            time,
+        })
+    }
+
+    /// The bytes of the file at repository path `path` in `commit`, if it is a file.
+    pub fn file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        self.snapshot(commit)?.read(path)
+    }
+}
+
+/// Open a local repository (a work tree or a bare one) as an [`Upstream`] recorded
+/// under `url`, without fetching: for `pctl show ./DIR`.
+pub fn local_upstream(path: &Path, url: &str) -> Result<Upstream> {
+    let repo = Repository::open(path)
+        .with_context(|| format!("cannot open the Git repository {}", path.display()))?;
+    Ok(Upstream {
+        url: url.to_string(),
+        repo: Rc::new(repo),
+    })
+}

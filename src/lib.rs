@@ -1,4 +1,5 @@
 //! pctl: a GitOps package manager for Kubernetes profiles (the library behind the `pctl` binary).
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod resolve;
 pub mod sops;
 pub mod source;
 pub mod template;
+pub mod tracking;
 pub mod values;
 pub mod version;
 pub mod yaml;

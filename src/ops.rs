@@ -1,9 +1,14 @@
 //! Operations: one module per command that does real work, each taking an options
 //! struct built by its command file in `cli/`.
+pub mod catalog;
 pub mod init;
 pub mod install;
 pub mod list;
+pub mod outdated;
 pub mod render;
+pub mod search;
+pub mod show;
+pub mod status;
 pub mod uninstall;
 
 use crate::git::TreeView;

@@ -73,6 +73,12 @@ pub struct SourceRecord {
     /// True when files came from a work tree with uncommitted changes (--allow-dirty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dirty: bool,
+    /// `CATALOG/PROFILE` when installed from a catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    /// The channel allowed besides stable (`--channel`), used again by `outdated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -77,6 +77,9 @@ pub struct Resolver<'a> {
     upstreams: &'a Upstreams,
     opts: Options,
     pub warnings: Vec<String>,
+    /// The GitOps repository (`--repo`) whose `.pctl/catalogs.yaml` resolves
+    /// `CATALOG/PROFILE` sources; None = the repository of the current directory.
+    pub catalog_repo: Option<String>,
 }
 
 /// One step of the chain of profiles, for messages and cycle detection.
@@ -92,6 +95,7 @@ impl<'a> Resolver<'a> {
             upstreams,
             opts,
             warnings: Vec::new(),
+            catalog_repo: None,
         }
     }
 
@@ -112,10 +116,25 @@ impl<'a> Resolver<'a> {
                 let dir = crate::gitops::norm_dir(subdir)?;
                 self.git_place(up, &dir, wanted)?
             }
-            SourceSpec::Catalog { catalog, .. } => bail!(user(
-                format!("no catalog named {catalog:?} is configured"),
-                "install from a Git URL (https://host/org/repo//DIR@VERSION) or a directory (./DIR)",
-            )),
+            SourceSpec::Catalog {
+                catalog,
+                profile,
+                constraint,
+            } => {
+                let catalogs = crate::catalog::Catalogs::load(
+                    crate::catalog::RepoScope::from_flag(self.catalog_repo.as_deref()),
+                )?;
+                let found = crate::catalog::locate(&catalogs, catalog, profile, self.upstreams)?;
+                let up = self.upstreams.open(&found.url)?;
+                let wanted = match constraint {
+                    Some(c) if version::looks_like_constraint(c) => Wanted::Constraint(c.clone()),
+                    Some(r) => Wanted::Any(r.clone()),
+                    None => Wanted::Default,
+                };
+                let mut place = self.git_place(up, &found.path, wanted)?;
+                place.record.catalog = Some(format!("{catalog}/{profile}"));
+                place
+            }
         };
         self.resolve_place(place, &mut Vec::new())
     }
@@ -231,6 +250,8 @@ impl<'a> Resolver<'a> {
                 reference: sel.reference,
                 commit: Some(sel.commit.to_string()),
                 dirty: false,
+                channel: self.opts.channel.clone(),
+                ..Default::default()
             },
         })
     }

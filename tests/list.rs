@@ -3,7 +3,16 @@ mod common;
 
 use common::*;
 
-const COLUMNS: [&str; 6] = ["NAME", "NAMESPACE", "PROFILE", "VERSION", "SOURCE", "PATH"];
+const COLUMNS: [&str; 8] = [
+    "NAME",
+    "NAMESPACE",
+    "PROFILE",
+    "VERSION",
+    "SOURCE",
+    "PATH",
+    "UPDATE",
+    "DRIFT",
+];
 
 fn fleet() -> (Env, std::path::PathBuf) {
     let platform = shared_repo("platform");
@@ -38,7 +47,16 @@ fn list_json_reports_every_installation_with_its_fields() {
         keys.sort();
         assert_eq!(
             keys,
-            ["name", "namespace", "path", "profile", "source", "version"],
+            [
+                "drift",
+                "name",
+                "namespace",
+                "path",
+                "profile",
+                "source",
+                "update",
+                "version"
+            ],
             "{e}"
         );
         assert!(

@@ -15,7 +15,7 @@ use crate::ops::install::{InstallOptions, run as op};
 /// a Flux Kustomization. Nothing changes unless everything succeeds.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Profile to install: URL[//SUBDIR][@REF] or ./DIR.
+    /// Profile to install: CATALOG/PROFILE[@CONSTRAINT], URL[//SUBDIR][@REF] or ./DIR.
     source: String,
     /// Name of the installation (a DNS-1123 label, unique in the repository).
     #[arg(long)]
@@ -39,6 +39,10 @@ pub struct Args {
     /// Accept a local profile directory with uncommitted changes or outside Git.
     #[arg(long)]
     allow_dirty: bool,
+    /// Let version constraints also pick versions of this channel (beta, rc, ...);
+    /// without it they pick only stable versions.
+    #[arg(long)]
+    channel: Option<String>,
     #[command(flatten)]
     values: super::ValueFlags,
     #[command(flatten)]
@@ -57,5 +61,6 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         message: a.message,
         offline: a.offline,
         allow_dirty: a.allow_dirty,
+        channel: a.channel,
     })
 }

@@ -1,9 +1,14 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
 //! arguments into an options struct and calls one operation.
+mod catalog;
 mod init;
 mod install;
 mod list;
+mod outdated;
 mod render;
+mod search;
+mod show;
+mod status;
 mod uninstall;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -30,6 +35,11 @@ enum Command {
     Render(render::Args),
     List(list::Args),
     Uninstall(uninstall::Args),
+    Status(status::Args),
+    Outdated(outdated::Args),
+    Search(search::Args),
+    Show(show::Args),
+    Catalog(catalog::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -148,6 +158,11 @@ pub fn main() -> i32 {
         Command::Render(a) => render::run(a, &sub),
         Command::List(a) => list::run(a),
         Command::Uninstall(a) => uninstall::run(a),
+        Command::Status(a) => status::run(a),
+        Command::Outdated(a) => outdated::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Catalog(a) => catalog::run(a),
     };
     match result {
         Ok(()) => 0,

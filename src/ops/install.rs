@@ -18,6 +18,8 @@ pub struct InstallOptions {
     pub message: Option<String>,
     pub offline: bool,
     pub allow_dirty: bool,
+    /// Channel allowed besides stable when resolving a constraint (`--channel`).
+    pub channel: Option<String>,
     pub values: crate::ops::ValueOptions,
 }
 
@@ -44,9 +46,10 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         &upstreams,
         resolve::Options {
             allow_dirty: opts.allow_dirty,
-            channel: None,
+            channel: opts.channel.clone(),
         },
     );
+    resolver.catalog_repo = opts.repo.clone();
     let resolved = resolver.resolve(&spec)?;
     for w in &resolver.warnings {
         printer().warn(w);

@@ -18,22 +18,49 @@ struct Row {
     version: String,
     source: String,
     path: String,
+    /// The newest version the installation's constraint allows, when newer than the
+    /// installed one (checked against the cached upstream mirrors; `pctl outdated`
+    /// fetches them).
+    update: Option<String>,
+    /// Files added, removed or edited by hand since pctl wrote them.
+    drift: crate::tracking::Drift,
 }
 
 pub fn run(opts: ListOptions) -> Result<()> {
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
-    let rows: Vec<Row> = crate::ops::installations(&view)?
-        .into_iter()
-        .map(|(dir, i)| Row {
+    // Cached mirrors only: listing never waits on the network. A local (file://)
+    // upstream that is not cached yet is fetched, which costs no network.
+    let cached = crate::git::Upstreams::new(true)?;
+    let local = crate::git::Upstreams::new(false)?;
+    let mut unknown = 0;
+    let mut rows: Vec<Row> = Vec::new();
+    for (dir, i) in crate::ops::installations(&view)? {
+        let mut info = crate::tracking::update_info(&cached, &i.spec.source);
+        if info.error.is_some() && i.spec.source.url.starts_with("file://") {
+            info = crate::tracking::update_info(&local, &i.spec.source);
+        }
+        if info.error.is_some() {
+            unknown += 1;
+        }
+        let files = crate::tracking::current_files(&ws, &view, &dir)?;
+        rows.push(Row {
             version: i.version_label(),
             source: i.spec.source.display(),
+            update: if info.behind() {
+                info.wanted.clone()
+            } else if info.error.is_some() {
+                Some("?".into())
+            } else {
+                None
+            },
+            drift: crate::tracking::drift(&i, &files),
             name: i.metadata.name,
             namespace: i.spec.namespace,
             profile: i.spec.profile,
             path: dir,
-        })
-        .collect();
+        });
+    }
     let p = printer();
     match opts.format {
         Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
@@ -41,15 +68,44 @@ pub fn run(opts: ListOptions) -> Result<()> {
         Format::Table => {
             let table: Vec<Vec<String>> = rows
                 .into_iter()
-                .map(|r| vec![r.name, r.namespace, r.profile, r.version, r.source, r.path])
+                .map(|r| {
+                    vec![
+                        r.name,
+                        r.namespace,
+                        r.profile,
+                        r.version,
+                        r.source,
+                        r.path,
+                        r.update.unwrap_or_else(|| "-".into()),
+                        if r.drift.is_empty() {
+                            "-".into()
+                        } else {
+                            r.drift.summary().replace(", ", ",")
+                        },
+                    ]
+                })
                 .collect();
             if table.is_empty() {
                 p.info("no installations");
             } else {
                 p.table(
-                    &["NAME", "NAMESPACE", "PROFILE", "VERSION", "SOURCE", "PATH"],
+                    &[
+                        "NAME",
+                        "NAMESPACE",
+                        "PROFILE",
+                        "VERSION",
+                        "SOURCE",
+                        "PATH",
+                        "UPDATE",
+                        "DRIFT",
+                    ],
                     &table,
                 );
+                if unknown > 0 {
+                    p.info(&format!(
+                        "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
+                    ));
+                }
             }
         }
     }

@@ -1,0 +1,44 @@
+//! `pctl show` arguments.
+use crate::ops::show::{ShowOptions, run as op};
+use crate::printer::Format;
+
+/// Show a profile: description, maintainer, versions (channel, date), parameters
+/// (type, default, required), artifacts and changelog.
+///
+/// SOURCE is CATALOG/PROFILE[@VERSION] (from a catalog's index), or any SOURCE that
+/// `pctl install` takes: URL[//SUBDIR][@REF] (read from Git) or ./DIR. VERSION is an
+/// exact version or a constraint (^1.2, ~1.2, 1.x, latest); without it the newest
+/// stable version is shown. The changelog is the annotated tags' messages; a version's
+/// channel is its tag's `Channel:` trailer, else its pre-release name, else stable.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// CATALOG/PROFILE[@VERSION], URL[//SUBDIR][@REF] or ./DIR.
+    source: String,
+    /// Also consider versions of this channel (beta, rc, ...) when choosing a version.
+    #[arg(long)]
+    channel: Option<String>,
+    /// GitOps repository whose .pctl/catalogs.yaml adds catalogs
+    /// [default: the repository of the current directory, if any].
+    #[arg(long)]
+    repo: Option<String>,
+    /// Use cached upstream repositories only; never fetch.
+    #[arg(long)]
+    offline: bool,
+    /// Show a local profile directory with uncommitted changes without a note.
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    op(ShowOptions {
+        source: a.source,
+        channel: a.channel,
+        repo: a.repo,
+        offline: a.offline,
+        allow_dirty: a.allow_dirty,
+        format: a.output,
+    })
+}

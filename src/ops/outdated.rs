@@ -1,0 +1,162 @@
+//! `pctl outdated`: every installation with its current version, the newest version
+//! its constraint allows and the newest overall, and how many installations of each
+//! profile are behind.
+use crate::git::{Upstreams, Workspace};
+use crate::printer::{Format, printer};
+use crate::tracking::{self, UpdateInfo, UpdateState};
+use crate::yaml;
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub struct OutdatedOptions {
+    pub repo: Option<String>,
+    pub offline: bool,
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    name: String,
+    profile: String,
+    path: String,
+    source: String,
+    #[serde(flatten)]
+    info: UpdateInfo,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    profile: String,
+    installations: usize,
+    behind: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    installations: Vec<Row>,
+    summary: Vec<Summary>,
+}
+
+pub fn run(opts: OutdatedOptions) -> Result<()> {
+    let ws = Workspace::open(opts.repo.as_deref())?;
+    let view = ws.view()?;
+    let upstreams = Upstreams::new(opts.offline)?;
+    let p = printer();
+    let mut rows: Vec<Row> = Vec::new();
+    for (dir, inst) in crate::ops::installations(&view)? {
+        let info = tracking::update_info(&upstreams, &inst.spec.source);
+        if let Some(e) = &info.error {
+            p.warn(&format!(
+                "{}: cannot read {}: {e}",
+                inst.metadata.name, inst.spec.source.url
+            ));
+        }
+        rows.push(Row {
+            name: inst.metadata.name.clone(),
+            profile: inst.spec.profile.clone(),
+            path: dir,
+            source: inst
+                .spec
+                .source
+                .catalog
+                .clone()
+                .unwrap_or_else(|| inst.spec.source.display()),
+            info,
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut by_profile: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in &rows {
+        let e = by_profile.entry(r.profile.clone()).or_default();
+        e.0 += 1;
+        if r.info.behind() {
+            e.1 += 1;
+        }
+    }
+    let report = Report {
+        summary: by_profile
+            .into_iter()
+            .map(|(profile, (installations, behind))| Summary {
+                profile,
+                installations,
+                behind,
+            })
+            .collect(),
+        installations: rows,
+    };
+    match opts.format {
+        Format::Json => p.data(&serde_json::to_string_pretty(&report)?),
+        Format::Yaml => p.data(&yaml::to_string(&report)?),
+        Format::Table => {
+            if report.installations.is_empty() {
+                p.info("no installations");
+                return Ok(());
+            }
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            let table: Vec<Vec<String>> = report
+                .installations
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.profile.clone(),
+                        r.info.current.clone(),
+                        dash(&r.info.wanted),
+                        dash(&r.info.latest),
+                        r.info.constraint.clone(),
+                        r.info.state.as_str().to_string(),
+                    ]
+                })
+                .collect();
+            let mut out = crate::printer::format_table(
+                &[
+                    "NAME",
+                    "PROFILE",
+                    "CURRENT",
+                    "WANTED",
+                    "LATEST",
+                    "CONSTRAINT",
+                    "STATUS",
+                ],
+                &table,
+            );
+            out.push('\n');
+            let summary: Vec<Vec<String>> = report
+                .summary
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.profile.clone(),
+                        s.installations.to_string(),
+                        s.behind.to_string(),
+                    ]
+                })
+                .collect();
+            out.push_str(&crate::printer::format_table(
+                &["PROFILE", "INSTALLATIONS", "BEHIND"],
+                &summary,
+            ));
+            p.data(&out);
+            let behind: usize = report.summary.iter().map(|s| s.behind).sum();
+            let unknown = report
+                .installations
+                .iter()
+                .filter(|r| r.info.state == UpdateState::Unknown)
+                .count();
+            p.info(&format!(
+                "{behind} of {} installation(s) behind the newest version their constraint allows{}",
+                report.installations.len(),
+                if unknown > 0 {
+                    format!("; {unknown} could not be checked")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    Ok(())
+}

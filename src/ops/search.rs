@@ -1,0 +1,122 @@
+//! `pctl search [QUERY]`: profiles of every catalog, ranked by name, keyword and
+//! description matches.
+use crate::catalog::index::{self, IndexKind, Refresh};
+use crate::catalog::{Catalogs, RepoScope, search};
+use crate::git::Upstreams;
+use crate::printer::{Format, printer};
+use crate::yaml;
+use anyhow::Result;
+use serde::Serialize;
+
+pub struct SearchOptions {
+    pub query: String,
+    pub channel: Option<String>,
+    pub repo: Option<String>,
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    catalog: String,
+    profile: String,
+    /// Newest version in channel stable (plus --channel); null when there is none.
+    version: Option<String>,
+    channel: Option<String>,
+    description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    keywords: Vec<String>,
+    url: String,
+    path: String,
+    versions: usize,
+    #[serde(skip)]
+    score: u32,
+}
+
+pub fn run(opts: SearchOptions) -> Result<()> {
+    let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
+    let upstreams = Upstreams::new(false)?;
+    let terms = search::terms(&opts.query);
+    let channel = opts.channel.as_deref();
+    let p = printer();
+    let mut rows = Vec::new();
+    for s in &catalogs.sources {
+        let idx = index::for_source(s, &upstreams, Refresh::IfMissing)?;
+        match idx.kind {
+            IndexKind::Shipped => p.info(&format!(
+                "catalog {}: using the index shipped with pctl (never scanned on this machine); `pctl catalog update {}` refreshes it",
+                s.name(),
+                s.name()
+            )),
+            IndexKind::Missing => p.warn(&format!(
+                "catalog {}: no index yet; `pctl catalog update {}` scans it",
+                s.name(),
+                s.name()
+            )),
+            _ => {}
+        }
+        for prof in &idx.index.profiles {
+            let Some(score) = search::score(s.name(), prof, &terms) else {
+                continue;
+            };
+            let newest = prof.newest(channel);
+            rows.push(Row {
+                catalog: s.name().to_string(),
+                profile: prof.name.clone(),
+                version: newest.map(|v| v.version.clone()),
+                channel: newest.map(|v| v.channel.clone()),
+                description: prof.description.clone(),
+                keywords: prof.keywords.clone(),
+                url: prof
+                    .url
+                    .clone()
+                    .or_else(|| s.url().map(str::to_string))
+                    .unwrap_or_default(),
+                path: prof.path.clone(),
+                versions: prof.versions.len(),
+                score,
+            });
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.profile.cmp(&b.profile))
+            .then_with(|| a.catalog.cmp(&b.catalog))
+    });
+    match opts.format {
+        Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
+        Format::Yaml => p.data(&yaml::to_string(&rows)?),
+        Format::Table => {
+            if rows.is_empty() {
+                p.info(&if opts.query.trim().is_empty() {
+                    "no profiles in any catalog".to_string()
+                } else {
+                    format!("no profile matches {:?}", opts.query.trim())
+                });
+                return Ok(());
+            }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        format!("{}/{}", r.catalog, r.profile),
+                        r.version.clone().unwrap_or_else(|| "-".into()),
+                        r.description.clone(),
+                    ]
+                })
+                .collect();
+            p.table(&["CATALOG/PROFILE", "VERSION", "DESCRIPTION"], &table);
+            if rows.iter().any(|r| r.version.is_none()) {
+                p.info(&format!(
+                    "VERSION - : no {} version; `pctl show CATALOG/PROFILE` lists every version",
+                    match channel {
+                        Some(c) => format!("stable or {c}"),
+                        None => "stable".into(),
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
