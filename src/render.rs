@@ -194,7 +194,7 @@ fn explain_walk(
         path,
         binding,
     };
-    let pv = crate::values::resolve(&scope, &opts.inputs)?;
+    let pv = crate::values::resolve_allow_missing(&scope, &opts.inputs)?;
     rows.extend(crate::values::explain(&p.def, path, &pv));
     let ctx = context(p, &pv.values, opts);
     for a in &p.artifacts {

@@ -449,6 +449,16 @@ fn pick(
 
 /// Resolve the parameters of one profile of the tree. Reports every problem at once.
 pub fn resolve(scope: &Scope, inputs: &Inputs) -> Result<ParamValues> {
+    resolve_with(scope, inputs, false)
+}
+
+/// As [`resolve`], but a missing required parameter is left unset instead of being an
+/// error (for `--explain` and `show`, which report it as missing).
+pub fn resolve_allow_missing(scope: &Scope, inputs: &Inputs) -> Result<ParamValues> {
+    resolve_with(scope, inputs, true)
+}
+
+fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<ParamValues> {
     let def = scope.def;
     let root = scope.path.is_empty();
     let mut out = ParamValues::default();
@@ -536,7 +546,10 @@ pub fn resolve(scope: &Scope, inputs: &Inputs) -> Result<ParamValues> {
             } else {
                 format!("{}.{name}", scope.path)
             };
-            if p.required && !(p.kind == ParamType::Secret && inputs.secret_refs.contains(&key)) {
+            if p.required
+                && !allow_missing
+                && !(p.kind == ParamType::Secret && inputs.secret_refs.contains(&key))
+            {
                 missing.push(name);
             }
             continue;

@@ -1002,3 +1002,92 @@ fn templates_see_params_profile_and_install_and_charts_stay_verbatim() {
     );
     flux_dry_run(&g);
 }
+
+/// `pctl show SOURCE` prints the same final values and levels as `render --explain`
+/// (the GitOps repository's value profiles and global.yaml included), secrets redacted.
+#[test]
+fn show_prints_final_values_with_their_levels() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "persistence: true\nmessage: global greeting\n",
+    );
+    env.set_var("PCTL_TEST_SESSION_KEY", "show-canary-9a8b7c");
+    let common = [
+        "--repo",
+        &arg(&g),
+        "--set",
+        "domain=shop.example.com",
+        "--preset",
+        "ha",
+        "--set-env",
+        "session_key=PCTL_TEST_SESSION_KEY",
+    ];
+    let mut args = vec!["show".to_string(), webapp()];
+    args.extend(common.iter().map(|s| s.to_string()));
+    let out = env.pctl(&args);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        !text.contains("show-canary") && !stderr(&out).contains("show-canary"),
+        "{}",
+        describe(&out)
+    );
+    let section = text
+        .split("Values (final, with the level each came from):")
+        .nth(1)
+        .and_then(|s| s.split("\nArtifacts:").next())
+        .unwrap_or_else(|| panic!("no Values section\n{text}"));
+    let rows = explain_rows(section);
+    let find = |name: &str| {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing\n{section}"))
+    };
+    assert_eq!(
+        find("domain"),
+        ["domain", "string", "shop.example.com", "--set domain"]
+    );
+    assert_eq!(find("tier"), ["tier", "enum", "large", "--preset ha"]);
+    assert_eq!(
+        find("message"),
+        [
+            "message",
+            "string",
+            "global greeting",
+            ".pctl/values/global.yaml line 2"
+        ]
+    );
+    assert_eq!(
+        find("session_key"),
+        [
+            "session_key",
+            "secret",
+            "<redacted>",
+            "--set-env session_key"
+        ]
+    );
+    // The same rows as render --explain.
+    let mut args = vec!["render".to_string(), webapp(), "--explain".into()];
+    args.extend(common.iter().map(|s| s.to_string()));
+    let explain = env.pctl(&args);
+    assert_success(&explain);
+    let explained = explain_rows(&stdout(&explain));
+    assert_eq!(
+        explained[1..],
+        rows[1..],
+        "show and render --explain differ"
+    );
+    // A bad value is an error of show too (exit 1), naming its source.
+    let out = env.pctl(["show", &webapp(), "--set", "replicas=many"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("parameter replicas from --set replicas"),
+        "{}",
+        describe(&out)
+    );
+}

@@ -161,7 +161,7 @@ pub fn main() -> i32 {
         Command::Status(a) => status::run(a),
         Command::Outdated(a) => outdated::run(a),
         Command::Search(a) => search::run(a),
-        Command::Show(a) => show::run(a),
+        Command::Show(a) => show::run(a, &sub),
         Command::Catalog(a) => catalog::run(a),
     };
     match result {

@@ -30,10 +30,13 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     output: Format,
+    #[command(flatten)]
+    values: super::ValueFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     op(ShowOptions {
+        values: a.values.options(m),
         source: a.source,
         channel: a.channel,
         repo: a.repo,

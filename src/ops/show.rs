@@ -20,6 +20,18 @@ pub struct ShowOptions {
     pub offline: bool,
     pub allow_dirty: bool,
     pub format: Format,
+    /// Values to explain the final parameter values with (as for install).
+    pub values: crate::ops::ValueOptions,
+}
+
+/// One parameter's final value and where it came from.
+#[derive(Serialize)]
+struct ValueRow {
+    parameter: String,
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+    source: String,
 }
 
 #[derive(Serialize)]
@@ -48,6 +60,11 @@ struct Shown {
     definition: Option<Definition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// Every parameter of the tree with its final value (secrets redacted) and level;
+    /// null when the profile could not be resolved (see `valuesNote`).
+    values: Option<Vec<ValueRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values_note: Option<String>,
 }
 
 pub fn run(opts: ShowOptions) -> Result<()> {
@@ -71,7 +88,71 @@ pub fn run(opts: ShowOptions) -> Result<()> {
         }
         SourceSpec::Local { path } => from_dir(path, opts.allow_dirty)?,
     };
+    let mut shown = shown;
+    match explain_values(&opts, &spec, &upstreams) {
+        Ok(Ok(rows)) => shown.values = Some(rows),
+        Ok(Err(why)) => shown.values_note = Some(why),
+        Err(e) => return Err(e),
+    }
     print(&shown, opts.format)
+}
+
+/// Final values as `install` would compute them: the value flags given, the GitOps
+/// repository's value profiles and global.yaml, presets, bindings and defaults.
+/// The outer error is a bad value (an error of the command); the inner one says why
+/// the profile could not be resolved (shown as a note).
+fn explain_values(
+    opts: &ShowOptions,
+    spec: &SourceSpec,
+    upstreams: &Upstreams,
+) -> Result<std::result::Result<Vec<ValueRow>, String>> {
+    let view = match &opts.repo {
+        Some(r) => crate::git::Workspace::open(Some(r))
+            .and_then(|ws| ws.view())
+            .ok(),
+        None => crate::git::Workspace::open(None)
+            .ok()
+            .and_then(|ws| ws.view().ok())
+            .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
+    };
+    let inputs = crate::ops::gather_values(&opts.values, view.as_ref())?;
+    let mut resolver = crate::resolve::Resolver::new(
+        upstreams,
+        crate::resolve::Options {
+            allow_dirty: true,
+            channel: opts.channel.clone(),
+        },
+    );
+    resolver.catalog_repo = opts.repo.clone();
+    let resolved = match resolver.resolve(spec) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("final values not computed: {e}"))),
+    };
+    let name = resolved.def.name.clone();
+    let rows = crate::render::explain(
+        &resolved,
+        &crate::render::Options {
+            install_dir: format!("clusters/default/profiles/{name}"),
+            name,
+            namespace: "default".into(),
+            git_repository: crate::gitops::Config::default().git_repository,
+            inputs,
+            sops_yaml: None,
+            secret_refs: opts.values.secret_refs()?,
+        },
+    )?;
+    Ok(Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut it = r.into_iter();
+            ValueRow {
+                parameter: it.next().unwrap_or_default(),
+                kind: it.next().unwrap_or_default(),
+                value: it.next().unwrap_or_default(),
+                source: it.next().unwrap_or_default(),
+            }
+        })
+        .collect()))
 }
 
 fn from_catalog(
@@ -145,6 +226,8 @@ fn from_catalog(
         versions: entry.versions.iter().rev().cloned().collect(),
         definition,
         note,
+        values: None,
+        values_note: None,
     })
 }
 
@@ -292,6 +375,8 @@ fn from_git(
         versions: versions.into_iter().map(|(v, _)| v).collect(),
         definition: Some(def),
         note: None,
+        values: None,
+        values_note: None,
     })
 }
 
@@ -342,6 +427,8 @@ fn from_dir(path: &str, allow_dirty: bool) -> Result<Shown> {
         versions: Vec::new(),
         definition: Some(def),
         note: None,
+        values: None,
+        values_note: None,
     };
     if let Some((root, repo)) = crate::git::discover(&abs) {
         let root = std::fs::canonicalize(&root).unwrap_or(root);
@@ -389,6 +476,9 @@ fn print(s: &Shown, format: Format) -> Result<()> {
         Format::Table => p.data(&render_text(s)),
     }
     if let Some(n) = &s.note {
+        p.info(&format!("note: {n}"));
+    }
+    if let Some(n) = &s.values_note {
         p.info(&format!("note: {n}"));
     }
     Ok(())
@@ -500,6 +590,27 @@ fn render_text(s: &Shown) -> String {
                 out.push_str(&format!("  Presets: {}\n", d.presets.join(", ")));
             }
         }
+    }
+
+    if let Some(values) = &s.values
+        && !values.is_empty()
+    {
+        out.push_str("\nValues (final, with the level each came from):\n");
+        let rows: Vec<Vec<String>> = values
+            .iter()
+            .map(|v| {
+                vec![
+                    v.parameter.clone(),
+                    v.kind.clone(),
+                    v.value.clone(),
+                    v.source.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&indent(&format_table(
+            &["PARAMETER", "TYPE", "VALUE", "SOURCE"],
+            &rows,
+        )));
     }
 
     out.push_str("\nArtifacts:\n");
