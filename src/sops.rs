@@ -623,10 +623,14 @@ data:
         let doc: Value = yaml::from_str("out", &out).unwrap();
         let pw = doc["stringData"]["password"].as_str().unwrap();
         let token = doc["data"]["token"].as_str().unwrap();
+        // The placeholder cannot occur in the output (base64 and YAML never hold NUL);
+        // a printable one could appear by chance inside random ciphertext.
+        let hole = "\u{0}swap\u{0}";
+        assert!(!out.contains(hole));
         let swapped = out
-            .replace(pw, "PW")
+            .replace(pw, hole)
             .replace(token, pw)
-            .replace("PW", token);
+            .replace(hole, token);
         assert!(
             decrypt(&swapped, &id)
                 .unwrap_err()
