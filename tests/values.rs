@@ -233,33 +233,44 @@ fn later_values_file_beats_earlier_one() {
 }
 
 /// Level 3 beats level 4: values recorded in the installation beat `--preset` when
-/// the installation is rendered again. The only command that renders an existing
-/// installation today is `pctl render --repo DIR --name NAME`; `pctl upgrade`/`sync`
-/// (issue 5) are not built yet, so nothing reads the record's values back.
+/// the installation is rendered again, on `pctl upgrade` (`webstack` of the
+/// `upgrade` fixture repository, 1.0.0 -> 1.1.0). The preset still sets what the
+/// record does not hold a given value for.
 #[test]
-#[ignore = "recorded values (level 3) are read back by nothing yet: upgrade/sync are issue 5"]
 fn recorded_values_beat_preset_on_rerender() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    let mut a = REQUIRED.to_vec();
-    a.extend(["--set", "replicas=5"]);
-    install_ok(&env, &g, &webapp(), "web", &a);
+    let webstack = shared_repo("upgrade").source("webstack", Some("1.0.0"));
+    install_ok(&env, &g, &webstack, "web", &["--set", "replicas=5"]);
+    assert_recorded(&g, "web", "replicas", json!(5), "flag");
     let out = env.pctl([
-        "render",
-        &webapp(),
-        "--repo",
-        &arg(&g),
-        "--name",
+        "upgrade",
         "web",
+        "--to",
+        "1.1.0",
         "--preset",
         "ha",
-        "--explain",
+        "--repo",
+        &arg(&g),
     ]);
     assert_success(&out);
-    let rows = explain_rows(&stdout(&out));
-    let replicas = rows.iter().find(|r| r[0] == "replicas").unwrap();
-    assert_eq!(replicas[2], "5", "{rows:?}");
-    assert!(replicas[3].contains("record"), "{rows:?}");
+    let rec = record(&g, "web");
+    assert_eq!(rec["spec"]["source"]["version"], "1.1.0");
+    let replicas = &rec["spec"]["values"]["replicas"];
+    assert_eq!(replicas["value"], json!(5), "{}", rec["spec"]["values"]);
+    assert_ne!(replicas["source"], "preset:ha", "{}", rec["spec"]["values"]);
+    // ha = {replicas: 3, log_level: warn}: log_level was not given at install.
+    assert_recorded(&g, "web", "log_level", json!("warn"), "preset:ha");
+    let deploy = yaml_file(&install_dir(&g, "web").join("artifacts/app/deployment.yaml"));
+    assert_eq!(deploy["spec"]["replicas"], json!(5));
+    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert!(
+        container["command"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--level=warn")),
+        "{deploy}"
+    );
 }
 
 /// Level 4 beats level 5 for the root profile: `--preset` beats `--values-profile`.
