@@ -233,11 +233,9 @@ fn later_values_file_beats_earlier_one() {
 }
 
 /// Level 3 beats level 4: values recorded in the installation beat `--preset` when
-/// the installation is rendered again. The only command that renders an existing
-/// installation today is `pctl render --repo DIR --name NAME`; `pctl upgrade`/`sync`
-/// (issue 5) are not built yet, so nothing reads the record's values back.
+/// the installation is rendered again (`pctl render --repo DIR --name NAME`; upgrade
+/// and sync are covered in tests/upgrade.rs).
 #[test]
-#[ignore = "recorded values (level 3) are read back by nothing yet: upgrade/sync are issue 5"]
 fn recorded_values_beat_preset_on_rerender() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
