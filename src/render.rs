@@ -88,16 +88,16 @@ pub struct Rendered {
 pub struct Sealed {
     /// SHA-256 of the plaintext of every document, before encryption.
     pub plain_sha256: String,
-    /// Whether a secret kept from the installation ([`crate::values::KEPT_SECRET`])
-    /// stands in the plaintext: then the encrypted bytes must not be used.
-    pub kept: bool,
+    /// The secrets kept from the installation ([`crate::values::KEPT_SECRET`]) that
+    /// stand in the plaintext: then the encrypted bytes must not be used.
+    pub kept: BTreeSet<String>,
 }
 
 impl Sealed {
     fn of(plain: &str) -> Sealed {
         Sealed {
             plain_sha256: record::sha256(plain.as_bytes()),
-            kept: plain.contains(crate::values::KEPT_SECRET),
+            kept: crate::values::kept_secrets_in(plain),
         }
     }
 }

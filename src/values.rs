@@ -94,6 +94,26 @@ impl Origin {
 /// encrypted file it wrote before (see `ops::upgrade`). Never written anywhere.
 pub const KEPT_SECRET: &str = "PCTL-KEPT-SECRET-7f3a";
 
+/// The stand-in for the kept secret `key`: `KEPT_SECRET[key]`.
+pub fn kept_secret(key: &str) -> String {
+    format!("{KEPT_SECRET}[{key}]")
+}
+
+/// Whether a given value is a kept secret's stand-in.
+pub fn is_kept_secret(raw: &Raw) -> bool {
+    matches!(raw, Raw::String(s) if s.starts_with(KEPT_SECRET))
+}
+
+/// The keys of the kept secrets whose stand-ins appear in `text`.
+pub fn kept_secrets_in(text: &str) -> BTreeSet<String> {
+    text.match_indices(KEPT_SECRET)
+        .filter_map(|(i, _)| {
+            let rest = text[i + KEPT_SECRET.len()..].strip_prefix('[')?;
+            rest.find(']').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
 /// A value as given.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Raw {
@@ -586,11 +606,13 @@ fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<P
             ));
             continue;
         }
-        let kept = p.kind == ParamType::Secret
-            && origin.level == Level::Recorded
-            && raw == Raw::String(KEPT_SECRET.to_string());
+        let kept =
+            p.kind == ParamType::Secret && origin.level == Level::Recorded && is_kept_secret(&raw);
         match if kept {
-            Ok(Value::String(KEPT_SECRET.to_string()))
+            Ok(Value::String(match &raw {
+                Raw::String(s) => s.clone(),
+                _ => KEPT_SECRET.to_string(),
+            }))
         } else {
             coerce(p, &raw)
         } {

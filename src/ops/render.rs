@@ -54,9 +54,7 @@ pub fn run(opts: RenderOptions) -> Result<()> {
             let keys = render::parameter_keys(&resolved);
             inputs.recorded = crate::ops::upgrade::recorded_givens(inst, dir, &keys, false)
                 .into_iter()
-                .filter(|g| {
-                    g.value != crate::values::Raw::String(crate::values::KEPT_SECRET.into())
-                })
+                .filter(|g| !crate::values::is_kept_secret(&g.value))
                 .collect();
             printer().info(&format!(
                 "using the values recorded for installation {wanted} in {dir}/{}",

@@ -8,7 +8,7 @@
 //! theirs = the target rendered with the values the user gave (recorded flags and
 //! files, the recorded preset and value profiles, new flags) over today's value
 //! profiles, `global.yaml` and defaults. Secrets cannot be decrypted: a secret kept
-//! from the installation renders as [`KEPT_SECRET`] and the encrypted file pctl wrote
+//! from the installation renders as [`crate::values::KEPT_SECRET`] and the encrypted file pctl wrote
 //! is kept as long as its plaintext would not change.
 use crate::error::{conflict, user};
 use crate::git::{Changes, Mode, Outcome, TreeView, Upstreams, Workspace};
@@ -20,7 +20,7 @@ use crate::record::{self, Installation};
 use crate::render::{self, Rendered};
 use crate::resolve::{self, Resolved, Resolver};
 use crate::source::SourceSpec;
-use crate::values::{Given, KEPT_SECRET, Origin, Raw};
+use crate::values::{Given, Origin, Raw, is_kept_secret, kept_secret};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -558,9 +558,9 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     let secret_refs = flags.secret_refs()?;
     let mut inputs = crate::ops::gather_values(&flags, Some(ctx.view))?;
     inputs.recorded = recorded_givens(inst, dir, &keys, false);
-    inputs.recorded.retain(|g| {
-        !(g.value == Raw::String(KEPT_SECRET.into()) && secret_refs.contains_key(&g.key))
-    });
+    inputs
+        .recorded
+        .retain(|g| !(is_kept_secret(&g.value) && secret_refs.contains_key(&g.key)));
     for (k, v) in &inst.spec.values {
         if !keys.contains_key(k) && user_given(&v.source) {
             printer().warn(&format!(
@@ -672,14 +672,19 @@ fn seal(
         }
     }
     for (path, sealed) in &theirs.sealed {
-        if sealed.kept && t.get(path) != ours.get(path) {
+        if !sealed.kept.is_empty() && t.get(path) != ours.get(path) {
             bail!(user(
                 format!(
                     "{name}: the encrypted file {path} changes in this version and holds secrets kept from the installation, which pctl cannot decrypt"
                 ),
                 format!(
-                    "pass the secret parameters again (--set-file NAME=PATH or --set-env NAME=VAR): {}",
-                    theirs.record.spec.secrets.join(", ")
+                    "pass {} again with --set-file NAME=PATH or --set-env NAME=VAR",
+                    sealed
+                        .kept
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             ));
         }
@@ -734,7 +739,7 @@ pub fn recorded_givens(
         if keys.get(k) == Some(&true) && !inst.spec.secret_refs.contains_key(k) {
             out.push(Given {
                 key: k.clone(),
-                value: Raw::String(KEPT_SECRET.into()),
+                value: Raw::String(kept_secret(k)),
                 origin: Origin::recorded(detail.clone(), "recorded"),
                 secret_ok: true,
                 group: 0,
