@@ -78,6 +78,8 @@ struct Planned {
     /// Annotated tag messages of the versions after `from` up to `to`.
     changelog: Vec<(String, String)>,
     changed: usize,
+    /// Fingerprint of the installation's files the merge started from.
+    ours: String,
 }
 
 impl Planned {
@@ -284,7 +286,18 @@ fn finish(
         .collect::<Vec<_>>()
         .join(", ");
     if conflicted.is_empty() || mode == Mode::DryRun {
-        let outcome: Outcome = ws.apply(message, mode, |_| Ok(changes.clone()))?;
+        let outcome: Outcome = ws.apply(message, mode, |view| {
+            // Under the lock (or after a remote moved): the merge must still apply.
+            for p in plans {
+                if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+                    bail!(user(
+                        format!("{} changed while pctl worked on it", p.dir),
+                        "run the command again",
+                    ));
+                }
+            }
+            Ok(changes.clone())
+        })?;
         crate::ops::report(&outcome, mode, &format!("{command} {what}"));
         if !conflicted.is_empty() {
             list_conflicts(&conflicted);
@@ -574,6 +587,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs)?;
 
     let ours_all = ctx.view.files_below(dir)?;
+    let fingerprint = fingerprint(&ours_all);
     let prefix = format!("{dir}/");
     let mut ours: BTreeMap<String, Vec<u8>> = ours_all
         .into_iter()
@@ -622,6 +636,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
         merges: repo_merges,
         changelog,
         changed,
+        ours: fingerprint,
     })
 }
 
@@ -690,6 +705,17 @@ fn seal(
         }
     }
     Ok((b, t))
+}
+
+/// A digest of an installation's files, to notice a change made while pctl worked.
+fn fingerprint(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut all = Vec::new();
+    for (k, v) in files {
+        all.extend_from_slice(k.as_bytes());
+        all.push(0);
+        all.extend_from_slice(record::sha256(v).as_bytes());
+    }
+    record::sha256(&all)
 }
 
 /// The commits of the installed profile and of every nested profile.
