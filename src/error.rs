@@ -85,11 +85,31 @@ pub fn user(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     })
 }
 
+/// A merge that stopped on conflicts (exit 3), with a hint.
+pub fn conflict(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    let msg = msg.into();
+    anyhow::Error::new(Hint {
+        msg: msg.clone(),
+        hint: hint.into(),
+        inner: Some(anyhow::Error::new(Conflict(msg))),
+    })
+}
+
+/// Whether an error of type `T` is in the chain, looking inside hint layers too.
+fn has<T: std::error::Error + Send + Sync + 'static>(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<T>()
+            || e.downcast_ref::<Hint>()
+                .and_then(|h| h.inner.as_ref())
+                .is_some_and(has::<T>)
+    })
+}
+
 /// The exit code for an error chain: 2 for a bug, 3 for a conflict, else 1.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.chain().any(|e| e.is::<Bug>()) {
+    if has::<Bug>(err) {
         2
-    } else if err.chain().any(|e| e.is::<Conflict>()) {
+    } else if has::<Conflict>(err) {
         3
     } else {
         1
@@ -151,6 +171,9 @@ mod tests {
         assert_eq!(exit_code(&c), 3);
         let u = user("bad", "fix it");
         assert_eq!(exit_code(&u), 1);
+        let hinted = conflict("3 files", "resolve them");
+        assert_eq!(exit_code(&hinted), 3);
+        assert_eq!(exit_code(&with_hint(bug, "try again")), 2);
         let (top, causes, hints) = describe(&u);
         assert_eq!((top.as_str(), causes.len()), ("bad", 0));
         assert_eq!(hints, vec!["fix it".to_string()]);

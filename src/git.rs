@@ -743,6 +743,9 @@ impl TreeView {
 pub struct Changes {
     pub files: BTreeMap<String, Option<Vec<u8>>>,
     pub guard: Vec<String>,
+    /// Paths a stopped upgrade left in the work tree, committed now by
+    /// `upgrade --continue`: their changes are pctl's own, not the user's.
+    pub own: BTreeSet<String>,
 }
 
 /// How a change is finished.
@@ -887,6 +890,9 @@ impl Workspace {
                 };
                 let view = local_view(repo)?;
                 let changes = build(&view)?;
+                if mode != Mode::DryRun && changes.own.is_empty() {
+                    refuse_if_pending(repo)?;
+                }
                 let changes = drop_noops(&view, changes)?;
                 let diff = unified_diff(&view, &changes)?;
                 let changed = changes.files.len();
@@ -962,6 +968,195 @@ impl Workspace {
                 ))
             }
         }
+    }
+}
+
+// ------------------------------------------------------------------ stopped merges
+
+/// Where a stopped (conflicted) upgrade or sync keeps its state, inside `.git`.
+const PENDING_FILE: &str = "pctl-merge.yaml";
+
+fn refuse_if_pending(repo: &Repository) -> Result<()> {
+    if repo.path().join(PENDING_FILE).exists() {
+        bail!(user(
+            format!(
+                "an upgrade with conflicts is in progress in {}",
+                repo.workdir().unwrap_or(repo.path()).display()
+            ),
+            "resolve the conflicts and run `pctl upgrade --continue`, or `pctl upgrade --abort`",
+        ));
+    }
+    Ok(())
+}
+
+impl Workspace {
+    /// The state of a stopped upgrade, if one is in progress (local repositories only).
+    pub fn pending(&self) -> Result<Option<Vec<u8>>> {
+        match self {
+            Workspace::Local { repo, .. } => {
+                let path = repo.path().join(PENDING_FILE);
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(anyhow!(e).context(format!("cannot read {}", path.display()))),
+                }
+            }
+            Workspace::Remote { .. } => Ok(None),
+        }
+    }
+
+    /// Stop a merge with conflicts: write `changes` into the work tree only (the index
+    /// and HEAD stay as they are) and save `state(created directories)` as the pending
+    /// merge. All or nothing: on error the work tree is put back.
+    pub fn stop_with_conflicts(
+        &self,
+        changes: &Changes,
+        state: impl FnOnce(&[String]) -> Result<Vec<u8>>,
+    ) -> Result<()> {
+        let Workspace::Local { repo, root } = self else {
+            bail!(Bug("stop_with_conflicts on a remote workspace".into()));
+        };
+        let _lock = lock_file(&repo.path().join("pctl.lock"))?;
+        refuse_if_pending(repo)?;
+        check_clean(repo, changes)?;
+        let mut backup = Backup {
+            index: std::fs::read(repo.path().join("index")).ok(),
+            files: Vec::new(),
+            created_dirs: Vec::new(),
+        };
+        let result = (|| -> Result<()> {
+            for (path, content) in &changes.files {
+                let full = root.join(path);
+                backup.files.push((full.clone(), std::fs::read(&full).ok()));
+                match content {
+                    Some(bytes) => {
+                        let mut missing = Vec::new();
+                        let mut d = full.parent();
+                        while let Some(dir) = d {
+                            if dir.exists() {
+                                break;
+                            }
+                            missing.push(dir.to_path_buf());
+                            d = dir.parent();
+                        }
+                        for dir in missing.iter().rev() {
+                            std::fs::create_dir(dir)
+                                .with_context(|| format!("cannot create {}", dir.display()))?;
+                            backup.created_dirs.push(dir.clone());
+                        }
+                        std::fs::write(&full, bytes)
+                            .with_context(|| format!("cannot write {}", full.display()))?;
+                    }
+                    None => {
+                        if full.exists() {
+                            std::fs::remove_file(&full)
+                                .with_context(|| format!("cannot remove {}", full.display()))?;
+                        }
+                    }
+                }
+            }
+            let created: Vec<String> = backup
+                .created_dirs
+                .iter()
+                .filter_map(|d| d.strip_prefix(root).ok())
+                .map(|d| d.to_string_lossy().replace('\\', "/"))
+                .collect();
+            let bytes = state(&created)?;
+            fault("after-write")?;
+            let path = repo.path().join(PENDING_FILE);
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            backup.restore(repo);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// End a stopped merge: put `paths` back as HEAD has them (content and mode; a
+    /// path HEAD lacks is removed), remove the directories the merge created, and
+    /// forget the pending state.
+    pub fn abort_pending(&self, paths: &[String], created_dirs: &[String]) -> Result<()> {
+        let Workspace::Local { repo, root } = self else {
+            bail!(Bug("abort_pending on a remote workspace".into()));
+        };
+        let _lock = lock_file(&repo.path().join("pctl.lock"))?;
+        let tree = match head_commit(repo) {
+            Some(c) => Some(repo.find_commit(c)?.tree()?),
+            None => None,
+        };
+        for path in paths {
+            let full = root.join(path);
+            let entry = tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok());
+            match entry {
+                Some(e) => {
+                    let blob = repo
+                        .find_blob(e.id())
+                        .with_context(|| format!("cannot read {path} from HEAD"))?;
+                    if let Some(parent) = full.parent() {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("cannot create {}", parent.display()))?;
+                    }
+                    std::fs::write(&full, blob.content())
+                        .with_context(|| format!("cannot write {}", full.display()))?;
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = if e.filemode() == i32::from(git2::FileMode::BlobExecutable) {
+                            0o755
+                        } else {
+                            0o644
+                        };
+                        let _ =
+                            std::fs::set_permissions(&full, std::fs::Permissions::from_mode(mode));
+                    }
+                }
+                None => {
+                    if full.exists() {
+                        std::fs::remove_file(&full)
+                            .with_context(|| format!("cannot remove {}", full.display()))?;
+                    }
+                }
+            }
+        }
+        let mut dirs: Vec<&String> = created_dirs.iter().collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
+        for d in dirs {
+            let _ = std::fs::remove_dir(root.join(d));
+        }
+        self.forget_pending()
+    }
+
+    /// Forget a stopped merge's state (after `--continue` committed it).
+    pub fn forget_pending(&self) -> Result<()> {
+        if let Workspace::Local { repo, .. } = self {
+            let path = repo.path().join(PENDING_FILE);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The contents of `paths` in the work tree (None = absent), for `--continue`.
+    pub fn worktree_files(&self, paths: &[String]) -> Result<BTreeMap<String, Option<Vec<u8>>>> {
+        let Workspace::Local { root, .. } = self else {
+            bail!(Bug("worktree_files on a remote workspace".into()));
+        };
+        let mut out = BTreeMap::new();
+        for p in paths {
+            let full = root.join(p);
+            let content = match std::fs::read(&full) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(anyhow!(e).context(format!("cannot read {}", full.display()))),
+            };
+            out.insert(p.clone(), content);
+        }
+        Ok(out)
     }
 }
 
@@ -1069,7 +1264,9 @@ fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
     prefixes.extend(changes.files.keys().map(String::as_str));
     for p in prefixes {
         for d in dirty_paths(repo, p)? {
-            dirty.insert(d);
+            if !changes.own.contains(&d) {
+                dirty.insert(d);
+            }
         }
     }
     if !dirty.is_empty() {

@@ -10,6 +10,7 @@ pub mod search;
 pub mod show;
 pub mod status;
 pub mod uninstall;
+pub mod upgrade;
 
 use crate::git::TreeView;
 use crate::record::{self, Installation};

@@ -40,9 +40,16 @@ pub struct Spec {
     /// Non-secret values with the level they came from.
     #[serde(default)]
     pub values: BTreeMap<String, ValueRecord>,
-    /// Names of secret parameters (never their values).
+    /// Names of the secret parameters that were given a value or a `--secret-ref`
+    /// (never their values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// Secret parameters read from a Secret the user creates: key -> `SECRET/KEY`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_refs: BTreeMap<String, String>,
+    /// The preset applied (`--preset`), applied again on upgrade and sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_profiles: Vec<String>,
     /// SHA-256 of every file pctl generated, by path relative to the installation.

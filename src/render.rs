@@ -77,6 +77,29 @@ pub struct Rendered {
     pub leaves: Vec<Leaf>,
     /// Things the user must do (for example `kubectl create secret` for --secret-ref).
     pub notes: Vec<String>,
+    /// Files holding SOPS-encrypted documents, by path relative to the installation:
+    /// what their plaintext was. Encryption is randomized, so upgrade and sync compare
+    /// these instead of the bytes.
+    pub sealed: BTreeMap<String, Sealed>,
+}
+
+/// The plaintext behind an encrypted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// SHA-256 of the plaintext of every document, before encryption.
+    pub plain_sha256: String,
+    /// The secrets kept from the installation ([`crate::values::KEPT_SECRET`]) that
+    /// stand in the plaintext: then the encrypted bytes must not be used.
+    pub kept: BTreeSet<String>,
+}
+
+impl Sealed {
+    fn of(plain: &str) -> Sealed {
+        Sealed {
+            plain_sha256: record::sha256(plain.as_bytes()),
+            kept: crate::values::kept_secrets_in(plain),
+        }
+    }
 }
 
 /// Render an installation.
@@ -107,6 +130,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         secrets: Vec::new(),
         secret_values: BTreeMap::new(),
         notes: Vec::new(),
+        sealed: BTreeMap::new(),
     };
     let mut declared = Vec::new();
     declared_tree(root, "", &mut declared);
@@ -156,6 +180,12 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
             charts: r.charts,
             values: r.values,
             secrets: r.secrets,
+            secret_refs: opts
+                .secret_refs
+                .iter()
+                .map(|(k, (secret, key))| (k.clone(), format!("{secret}/{key}")))
+                .collect(),
+            preset: opts.inputs.preset.clone(),
             values_profiles: opts.inputs.values_profile_names.clone(),
             files: file_hashes,
             generated_by: format!("pctl {}", env!("CARGO_PKG_VERSION")),
@@ -168,6 +198,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         record: installation,
         leaves: r.leaves,
         notes: r.notes,
+        sealed: r.sealed,
     })
 }
 
@@ -241,6 +272,24 @@ fn declared_tree(p: &Resolved, path: &str, out: &mut Vec<crate::values::Declared
     }
 }
 
+/// Every parameter of the tree as addressed on the command line (`param`,
+/// `artifact.param`), with whether it is a secret.
+pub fn parameter_keys(root: &Resolved) -> BTreeMap<String, bool> {
+    fn walk(p: &Resolved, path: &str, out: &mut BTreeMap<String, bool>) {
+        for x in &p.def.parameters {
+            out.insert(join_path(path, &x.name), x.kind == ParamType::Secret);
+        }
+        for a in &p.artifacts {
+            if let ResolvedKind::Profile { profile, .. } = &a.kind {
+                walk(profile, &join_path(path, &a.name), out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, "", &mut out);
+    out
+}
+
 /// Command-line address of a nested profile: artifact names joined with '.'.
 fn join_path(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
@@ -263,6 +312,7 @@ struct Renderer<'o> {
     /// Secret parameter key -> its value (None: only a --secret-ref).
     secret_values: BTreeMap<String, Option<String>>,
     notes: Vec<String>,
+    sealed: BTreeMap<String, Sealed>,
 }
 
 /// Chart values with secrets taken out.
@@ -317,8 +367,8 @@ impl Renderer<'_> {
                 });
                 if v.is_some() || self.opts.secret_refs.contains_key(&key) {
                     self.secret_values.insert(key.clone(), v);
+                    self.secrets.push(key);
                 }
-                self.secrets.push(key);
             } else if let (Some(v), Some(o)) =
                 (pv.values.get(&param.name), pv.origins.get(&param.name))
             {
@@ -520,12 +570,14 @@ impl Renderer<'_> {
                         let out = crate::template::render(&origin, &text, ctx)?;
                         if out.contains(SECRET_MARK) {
                             decrypt = true;
-                            self.protect_secrets(
+                            let (sealed, plain) = self.protect_secrets(
                                 &format!("{rel} of profile {:?} artifact {:?}", p.def.name, a.name),
                                 &format!("{}/{dir}/{rel}", self.opts.install_dir),
                                 &out,
-                            )?
-                            .into_bytes()
+                            )?;
+                            self.sealed
+                                .insert(format!("{dir}/{rel}"), Sealed::of(&plain));
+                            sealed.into_bytes()
                         } else {
                             out.into_bytes()
                         }
@@ -704,6 +756,8 @@ impl Renderer<'_> {
         });
         let plain = yaml::to_string(&doc)?;
         let encrypted = crate::sops::encrypt_secret(&plain, &recipients)?;
+        self.sealed
+            .insert(format!("{dir}/secret-values.yaml"), Sealed::of(&plain));
         self.files
             .insert(format!("{dir}/secret-values.yaml"), encrypted.into_bytes());
         resources.push("secret-values.yaml".into());
@@ -725,8 +779,9 @@ impl Renderer<'_> {
     }
 
     /// A templated YAML file that uses secrets: they may appear only in the `data` or
-    /// `stringData` of a Kubernetes Secret, which is then SOPS-encrypted.
-    fn protect_secrets(&self, label: &str, path: &str, text: &str) -> Result<String> {
+    /// `stringData` of a Kubernetes Secret, which is then SOPS-encrypted. Returns the
+    /// file and its plaintext.
+    fn protect_secrets(&self, label: &str, path: &str, text: &str) -> Result<(String, String)> {
         let refuse = |why: &str| {
             crate::error::user(
                 format!("{label}: a secret parameter is used {why}"),
@@ -736,9 +791,11 @@ impl Renderer<'_> {
         let docs = yaml::documents(label, text)
             .map_err(|_| refuse("in a file that is not valid YAML once rendered"))?;
         let mut out = Vec::new();
+        let mut plain = Vec::new();
         for mut doc in docs {
             if !doc.to_string().contains(SECRET_MARK) {
                 out.push(yaml::to_string(&doc)?);
+                plain.push(yaml::to_string(&doc)?);
                 continue;
             }
             if doc.get("kind").and_then(Value::as_str) != Some("Secret")
@@ -767,12 +824,11 @@ impl Renderer<'_> {
             }
             move_data_to_string_data(&mut doc);
             let recipients = self.recipients(path, label)?;
-            out.push(crate::sops::encrypt_secret(
-                &yaml::to_string(&doc)?,
-                &recipients,
-            )?);
+            let text = yaml::to_string(&doc)?;
+            out.push(crate::sops::encrypt_secret(&text, &recipients)?);
+            plain.push(text);
         }
-        Ok(out.join("---\n"))
+        Ok((out.join("---\n"), plain.join("---\n")))
     }
 
     /// Replace every secret marker in `s` with its value (None when one has none).

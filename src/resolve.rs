@@ -80,6 +80,9 @@ pub struct Resolver<'a> {
     /// The GitOps repository (`--repo`) whose `.pctl/catalogs.yaml` resolves
     /// `CATALOG/PROFILE` sources; None = the repository of the current directory.
     pub catalog_repo: Option<String>,
+    /// Commits to use instead of resolving references, by (URL, profile directory):
+    /// re-rendering an installed version exactly as recorded (upgrade's base).
+    pub pins: BTreeMap<(String, String), String>,
 }
 
 /// One step of the chain of profiles, for messages and cycle detection.
@@ -96,6 +99,7 @@ impl<'a> Resolver<'a> {
             opts,
             warnings: Vec::new(),
             catalog_repo: None,
+            pins: BTreeMap::new(),
         }
     }
 
@@ -236,7 +240,24 @@ impl<'a> Resolver<'a> {
 
     fn git_place(&mut self, up: Rc<Upstream>, dir: &str, wanted: Wanted) -> Result<Place> {
         let requested = wanted.requested();
-        let sel = select(&up, dir, &wanted, self.opts.channel.as_deref())?;
+        let pinned = self.pins.get(&(up.url.clone(), dir.to_string())).cloned();
+        let sel = match pinned {
+            Some(hex) => {
+                let commit = up.commit(&hex).ok_or_else(|| {
+                    user(
+                        format!("{}: the recorded commit {hex} is gone", up.url),
+                        "the upstream history was rewritten; reinstall the profile",
+                    )
+                })?;
+                let at = version_at(&up, dir, commit)?;
+                Selection {
+                    commit,
+                    version: at.as_ref().map(|c| c.version.to_string()),
+                    reference: at.map(|c| c.tag).or_else(|| requested.clone()),
+                }
+            }
+            None => select(&up, dir, &wanted, self.opts.channel.as_deref())?,
+        };
         let snapshot = up.snapshot(sel.commit)?;
         Ok(Place {
             snapshot,

@@ -41,6 +41,9 @@ impl Level {
 pub struct Origin {
     pub level: Level,
     pub detail: String,
+    /// For a recorded value: the label it was recorded with, kept when it is
+    /// recorded again (upgrade and sync do not turn `flag` into `recorded`).
+    pub recorded_as: Option<String>,
 }
 
 impl fmt::Display for Origin {
@@ -54,11 +57,23 @@ impl Origin {
         Origin {
             level,
             detail: detail.into(),
+            recorded_as: None,
+        }
+    }
+
+    /// A value read back from an installation record, where it had `label`.
+    pub fn recorded(detail: impl Into<String>, label: &str) -> Self {
+        Origin {
+            recorded_as: Some(label.to_string()),
+            ..Origin::new(Level::Recorded, detail)
         }
     }
 
     /// The short label kept in the installation record (no machine-specific paths).
     pub fn record_label(&self) -> String {
+        if let Some(label) = &self.recorded_as {
+            return label.clone();
+        }
         match self.level {
             // "--preset NAME" and "values profile NAME (…)": keep the name.
             Level::Preset => format!(
@@ -72,6 +87,31 @@ impl Origin {
             _ => self.level.as_str().to_string(),
         }
     }
+}
+
+/// The stand-in for a secret kept from an installation on upgrade and sync: pctl
+/// cannot decrypt the value it wrote, so it renders this instead and keeps the
+/// encrypted file it wrote before (see `ops::upgrade`). Never written anywhere.
+pub const KEPT_SECRET: &str = "PCTL-KEPT-SECRET-7f3a";
+
+/// The stand-in for the kept secret `key`: `KEPT_SECRET[key]`.
+pub fn kept_secret(key: &str) -> String {
+    format!("{KEPT_SECRET}[{key}]")
+}
+
+/// Whether a given value is a kept secret's stand-in.
+pub fn is_kept_secret(raw: &Raw) -> bool {
+    matches!(raw, Raw::String(s) if s.starts_with(KEPT_SECRET))
+}
+
+/// The keys of the kept secrets whose stand-ins appear in `text`.
+pub fn kept_secrets_in(text: &str) -> BTreeSet<String> {
+    text.match_indices(KEPT_SECRET)
+        .filter_map(|(i, _)| {
+            let rest = text[i + KEPT_SECRET.len()..].strip_prefix('[')?;
+            rest.find(']').map(|end| rest[..end].to_string())
+        })
+        .collect()
 }
 
 /// A value as given.
@@ -566,7 +606,16 @@ fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<P
             ));
             continue;
         }
-        match coerce(p, &raw) {
+        let kept =
+            p.kind == ParamType::Secret && origin.level == Level::Recorded && is_kept_secret(&raw);
+        match if kept {
+            Ok(Value::String(match &raw {
+                Raw::String(s) => s.clone(),
+                _ => KEPT_SECRET.to_string(),
+            }))
+        } else {
+            coerce(p, &raw)
+        } {
             Ok(v) => {
                 out.values.insert(p.name.clone(), v);
                 out.origins.insert(p.name.clone(), origin);

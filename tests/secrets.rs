@@ -866,3 +866,121 @@ fn missing_secret_hint_names_the_flags_that_accept_secrets() {
         describe(&out)
     );
 }
+
+/// Upgrade and sync cannot decrypt what pctl encrypted: a secret given at install is
+/// kept byte for byte while the Secret holding it would not change; when a new version
+/// changes that Secret, pctl asks for the secret again (exit 1, nothing written), and
+/// with it given the file is encrypted anew. No secret leaks anywhere on the way.
+#[test]
+fn upgrade_and_sync_keep_encrypted_secrets_and_ask_again_when_they_change() {
+    let upstream = build_repo("params");
+    let env = Env::new();
+    let g = sops_gitops(&env, "gitops");
+    let repo = arg(&g);
+    let admin = canary("Admin");
+    let db = canary("Db");
+    let db2 = canary("DbNew");
+    std::fs::write(env.path("admin.txt"), &admin).unwrap();
+    std::fs::write(env.path("db.txt"), &db).unwrap();
+    std::fs::write(env.path("db2.txt"), &db2).unwrap();
+    let file_flag = |k: &str, f: &str| format!("{k}={}", env.path(f).display());
+    let mut outputs = Vec::new();
+    let out = env.pctl([
+        "install",
+        &upstream.source("secure-app", Some("1.0.0")),
+        "--name",
+        "grafana",
+        "--repo",
+        &repo,
+        "--set-file",
+        &file_flag("admin_password", "admin.txt"),
+        "--set-file",
+        &file_flag("db_password", "db.txt"),
+    ]);
+    assert_success(&out);
+    outputs.push(("install".to_string(), out));
+    let dir = install_dir(&g, "grafana");
+    let sealed = |p: &str| std::fs::read(dir.join(p)).unwrap();
+    let chart_secret = sealed("artifacts/grafana/secret-values.yaml");
+    let db_secret = sealed("artifacts/db-credentials/database.yaml");
+
+    // Nothing changed: sync commits nothing.
+    let before = head(&g);
+    let out = env.pctl(["sync", "--repo", &repo]);
+    assert_success(&out);
+    assert_eq!(head(&g), before, "{}", describe(&out));
+    outputs.push(("sync".to_string(), out));
+
+    // A plain value changes: the encrypted files stay byte for byte.
+    let out = env.pctl([
+        "upgrade",
+        "grafana",
+        "--repo",
+        &repo,
+        "--set",
+        "admin_user=root",
+    ]);
+    assert_success(&out);
+    assert_ne!(head(&g), before);
+    assert!(sealed("artifacts/grafana/secret-values.yaml") == chart_secret);
+    assert!(sealed("artifacts/db-credentials/database.yaml") == db_secret);
+    let release = std::fs::read_to_string(dir.join("artifacts/grafana/helm-release.yaml")).unwrap();
+    assert!(release.contains("adminUser: root"), "{release}");
+    outputs.push(("upgrade --set".to_string(), out));
+
+    // Upstream changes the Secret that holds db_password.
+    let manifest = upstream.path().join("secure-app/manifests/database.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "  username: grafana\n",
+            "  username: grafana\n  port: \"5432\"\n",
+        ),
+    )
+    .unwrap();
+    upstream.git(&["commit", "-qam", "secure-app: database port in the Secret"]);
+    upstream.git(&["tag", "-a", "secure-app/v1.1.0", "-m", "secure-app 1.1.0"]);
+    let state = snapshot(&g);
+    let out = env.pctl(["upgrade", "grafana", "--repo", &repo, "--to", "^1.0"]);
+    assert_error(&out, 1);
+    // That Secret holds both passwords (the chart's does not change).
+    assert_stderr_mentions(
+        &out,
+        &[
+            "artifacts/db-credentials/database.yaml",
+            "pass admin_password and db_password again",
+        ],
+    );
+    assert_unchanged(&state, &snapshot(&g));
+    outputs.push(("upgrade refused".to_string(), out));
+
+    let out = env.pctl([
+        "upgrade",
+        "grafana",
+        "--repo",
+        &repo,
+        "--to",
+        "^1.0",
+        "--set-file",
+        &file_flag("db_password", "db2.txt"),
+        "--set-file",
+        &file_flag("admin_password", "admin.txt"),
+    ]);
+    assert_success(&out);
+    assert_eq!(head_subject(&g), "pctl: upgrade grafana 1.0.0 -> 1.1.0");
+    assert!(sealed("artifacts/db-credentials/database.yaml") != db_secret);
+    outputs.push(("upgrade with the secret".to_string(), out));
+    if sops_tools() {
+        let docs = sops_decrypt(&env, &dir.join("artifacts/db-credentials/database.yaml"));
+        let secret = docs
+            .iter()
+            .map(|(_, d)| d)
+            .find(|d| d["kind"] == "Secret")
+            .unwrap();
+        assert_eq!(secret["stringData"]["password"], json!(db2));
+        assert_eq!(secret["stringData"]["port"], json!("5432"));
+        assert_eq!(secret["stringData"]["admin-password"], json!(admin));
+    }
+    assert_no_leak(&[&g], &outputs, &[&admin, &db, &db2]);
+}

@@ -233,44 +233,31 @@ fn later_values_file_beats_earlier_one() {
 }
 
 /// Level 3 beats level 4: values recorded in the installation beat `--preset` when
-/// the installation is rendered again, on `pctl upgrade` (`webstack` of the
-/// `upgrade` fixture repository, 1.0.0 -> 1.1.0). The preset still sets what the
-/// record does not hold a given value for.
+/// the installation is rendered again (`pctl render --repo DIR --name NAME`; upgrade
+/// and sync are covered in tests/upgrade.rs).
 #[test]
 fn recorded_values_beat_preset_on_rerender() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    let webstack = shared_repo("upgrade").source("webstack", Some("1.0.0"));
-    install_ok(&env, &g, &webstack, "web", &["--set", "replicas=5"]);
-    assert_recorded(&g, "web", "replicas", json!(5), "flag");
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--set", "replicas=5"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
     let out = env.pctl([
-        "upgrade",
-        "web",
-        "--to",
-        "1.1.0",
-        "--preset",
-        "ha",
+        "render",
+        &webapp(),
         "--repo",
         &arg(&g),
+        "--name",
+        "web",
+        "--preset",
+        "ha",
+        "--explain",
     ]);
     assert_success(&out);
-    let rec = record(&g, "web");
-    assert_eq!(rec["spec"]["source"]["version"], "1.1.0");
-    let replicas = &rec["spec"]["values"]["replicas"];
-    assert_eq!(replicas["value"], json!(5), "{}", rec["spec"]["values"]);
-    assert_ne!(replicas["source"], "preset:ha", "{}", rec["spec"]["values"]);
-    // ha = {replicas: 3, log_level: warn}: log_level was not given at install.
-    assert_recorded(&g, "web", "log_level", json!("warn"), "preset:ha");
-    let deploy = yaml_file(&install_dir(&g, "web").join("artifacts/app/deployment.yaml"));
-    assert_eq!(deploy["spec"]["replicas"], json!(5));
-    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
-    assert!(
-        container["command"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("--level=warn")),
-        "{deploy}"
-    );
+    let rows = explain_rows(&stdout(&out));
+    let replicas = rows.iter().find(|r| r[0] == "replicas").unwrap();
+    assert_eq!(replicas[2], "5", "{rows:?}");
+    assert!(replicas[3].contains("record"), "{rows:?}");
 }
 
 /// Level 4 beats level 5 for the root profile: `--preset` beats `--values-profile`.

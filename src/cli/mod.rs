@@ -10,6 +10,7 @@ mod search;
 mod show;
 mod status;
 mod uninstall;
+mod upgrade;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Render(render::Args),
     List(list::Args),
     Uninstall(uninstall::Args),
+    Upgrade(upgrade::Args),
+    Sync(upgrade::SyncArgs),
     Status(status::Args),
     Outdated(outdated::Args),
     Search(search::Args),
@@ -158,6 +161,8 @@ pub fn main() -> i32 {
         Command::Render(a) => render::run(a, &sub),
         Command::List(a) => list::run(a),
         Command::Uninstall(a) => uninstall::run(a),
+        Command::Upgrade(a) => upgrade::run(a, &sub),
+        Command::Sync(a) => upgrade::sync(a),
         Command::Status(a) => status::run(a),
         Command::Outdated(a) => outdated::run(a),
         Command::Search(a) => search::run(a),

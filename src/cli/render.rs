@@ -8,7 +8,8 @@ use crate::ops::render::{RenderOptions, run as op};
 pub struct Args {
     /// Profile to render: URL[//SUBDIR][@REF] or ./DIR.
     source: String,
-    /// Installation name used for object names [default: the profile's name].
+    /// Installation name used for object names [default: the profile's name]. When the
+    /// GitOps repository has an installation of that name, its recorded values apply.
     #[arg(long)]
     name: Option<String>,
     /// Namespace for the profile's workloads.
@@ -27,8 +28,8 @@ pub struct Args {
     /// masked) and the level it came from.
     #[arg(long)]
     explain: bool,
-    /// GitOps repository for --values-profile and .pctl/values/global.yaml
-    /// [default: the repository of the current directory, when it is one].
+    /// GitOps repository for --values-profile, .pctl/values/global.yaml and recorded
+    /// values [default: the repository of the current directory, when it is one].
     #[arg(long)]
     repo: Option<String>,
     #[command(flatten)]

@@ -46,6 +46,22 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| resolved.def.name.clone());
+    let mut inputs = inputs;
+    // Rendering an existing installation again: the values it recorded apply (level 3).
+    if let (Some(view), Some(wanted)) = (&view, &opts.name) {
+        let existing = crate::ops::installations(view)?;
+        if let Some((dir, inst)) = existing.iter().find(|(_, i)| &i.metadata.name == wanted) {
+            let keys = render::parameter_keys(&resolved);
+            inputs.recorded = crate::ops::upgrade::recorded_givens(inst, dir, &keys, false)
+                .into_iter()
+                .filter(|g| !crate::values::is_kept_secret(&g.value))
+                .collect();
+            printer().info(&format!(
+                "using the values recorded for installation {wanted} in {dir}/{}",
+                crate::record::FILE
+            ));
+        }
+    }
     let install_dir = crate::gitops::join(&crate::gitops::norm_dir(&opts.install_path)?, &name);
     let git_repository = GitRepositoryRef {
         name: "flux-system".into(),

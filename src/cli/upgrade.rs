@@ -1,0 +1,137 @@
+//! `pctl upgrade` and `pctl sync` arguments.
+use crate::merge::Strategy;
+use crate::ops::upgrade::{SyncOptions, UpgradeOptions};
+
+/// How `--strategy` resolves conflicts.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum StrategyArg {
+    /// Stop on conflicts: leave markers in the files, list them, exit 3.
+    #[default]
+    Merge,
+    /// Resolve every conflict with the repository's version (your edits).
+    Ours,
+    /// Resolve every conflict with the new upstream version.
+    Theirs,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(s: StrategyArg) -> Strategy {
+        match s {
+            StrategyArg::Merge => Strategy::Merge,
+            StrategyArg::Ours => Strategy::Ours,
+            StrategyArg::Theirs => Strategy::Theirs,
+        }
+    }
+}
+
+/// Upgrade an installation to a newer version, keeping your edits.
+///
+/// A three-way merge: base = the installed version rendered again with the recorded
+/// values, ours = the installation's files now (with your edits), theirs = the target
+/// version rendered with the values you gave at install (recorded) plus any new value
+/// flags. YAML documents are merged by structure (matched by apiVersion, kind,
+/// namespace and name; lists of named items by name), other files line by line.
+///
+/// Without --to the target is the newest version the recorded constraint allows (a
+/// branch moves to its tip). On conflicts nothing is committed: the files keep
+/// <<<<<<< ours / ======= / >>>>>>> theirs markers, the paths are listed and the exit
+/// code is 3; edit them and run `pctl upgrade --continue`, or `pctl upgrade --abort`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Name of the installation.
+    #[arg(required_unless_present_any = ["all", "continue_", "abort"])]
+    name: Option<String>,
+    /// Upgrade every installation that is behind the newest version its constraint allows.
+    #[arg(long, conflicts_with_all = ["name", "to", "latest"])]
+    all: bool,
+    /// Target: a version constraint (^2.0, 2.1.0, latest), tag, branch or commit;
+    /// recorded as the installation's new constraint.
+    #[arg(long, value_name = "CONSTRAINT")]
+    to: Option<String>,
+    /// Target the newest version of the channel, whatever the recorded constraint
+    /// (which is then dropped).
+    #[arg(long, conflicts_with = "to")]
+    latest: bool,
+    /// How conflicts are resolved.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
+    strategy: StrategyArg,
+    /// Commit a stopped upgrade once no conflict markers remain.
+    #[arg(long = "continue", conflicts_with_all = ["name", "all", "abort", "to", "latest"])]
+    continue_: bool,
+    /// Give up a stopped upgrade: restore the files as they were before it.
+    #[arg(long, conflicts_with_all = ["name", "all", "to", "latest"])]
+    abort: bool,
+    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
+    #[arg(long)]
+    repo: Option<String>,
+    /// Commit message [default: "pctl: upgrade NAME FROM -> TO"].
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Use cached upstream repositories only; never fetch.
+    #[arg(long)]
+    offline: bool,
+    /// Let constraints also pick versions of this channel [default: the recorded one].
+    #[arg(long)]
+    channel: Option<String>,
+    #[command(flatten)]
+    values: super::ValueFlags,
+    #[command(flatten)]
+    write: super::WriteFlags,
+}
+
+pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
+    if a.continue_ {
+        return crate::ops::upgrade::continue_pending(a.repo.as_deref());
+    }
+    if a.abort {
+        return crate::ops::upgrade::abort_pending(a.repo.as_deref());
+    }
+    crate::ops::upgrade::run(UpgradeOptions {
+        values: a.values.options(m),
+        name: a.name,
+        all: a.all,
+        to: a.to,
+        latest: a.latest,
+        strategy: a.strategy.into(),
+        repo: a.repo,
+        mode: a.write.mode(),
+        message: a.message,
+        offline: a.offline,
+        channel: a.channel,
+    })
+}
+
+/// Re-render every installation whose inputs changed without a version change.
+///
+/// After an edit to a value profile (.pctl/values/NAME.yaml) or to
+/// .pctl/values/global.yaml, each installation is rendered again at its recorded
+/// version with the values you gave at install, and merged with its files as
+/// `pctl upgrade` does; all changes go in one commit. Conflicts stop the same way
+/// (finish with `pctl upgrade --continue` or `--abort`).
+#[derive(clap::Args, Debug)]
+pub struct SyncArgs {
+    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
+    #[arg(long)]
+    repo: Option<String>,
+    /// How conflicts are resolved.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
+    strategy: StrategyArg,
+    /// Commit message [default: "pctl: sync NAMES"].
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Use cached upstream repositories only; never fetch.
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    write: super::WriteFlags,
+}
+
+pub fn sync(a: SyncArgs) -> anyhow::Result<()> {
+    crate::ops::upgrade::sync(SyncOptions {
+        repo: a.repo,
+        strategy: a.strategy.into(),
+        mode: a.write.mode(),
+        message: a.message,
+        offline: a.offline,
+    })
+}

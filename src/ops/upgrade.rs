@@ -1,0 +1,824 @@
+//! `pctl upgrade` and `pctl sync` (SPEC §7): re-render installations at a new version
+//! or with changed inputs, three-way merge the result with the files in the GitOps
+//! repository (the user's edits), and commit; on conflicts, stop with markers in the
+//! work tree until `pctl upgrade --continue` or `--abort`.
+//!
+//! base = the recorded version rendered with every recorded value (at the recorded
+//! commits, nested profiles included); ours = the installation's files at HEAD;
+//! theirs = the target rendered with the values the user gave (recorded flags and
+//! files, the recorded preset and value profiles, new flags) over today's value
+//! profiles, `global.yaml` and defaults. Secrets cannot be decrypted: a secret kept
+//! from the installation renders as [`crate::values::KEPT_SECRET`] and the encrypted file pctl wrote
+//! is kept as long as its plaintext would not change.
+use crate::error::{conflict, user};
+use crate::git::{Changes, Mode, Outcome, TreeView, Upstreams, Workspace};
+use crate::gitops::{self, Config};
+use crate::merge::{self, FileMerge, Strategy};
+use crate::ops::ValueOptions;
+use crate::printer::printer;
+use crate::record::{self, Installation};
+use crate::render::{self, Rendered};
+use crate::resolve::{self, Resolved, Resolver};
+use crate::source::SourceSpec;
+use crate::values::{Given, Origin, Raw, is_kept_secret, kept_secret};
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub struct UpgradeOptions {
+    /// The installation to upgrade (None with `all`).
+    pub name: Option<String>,
+    /// Every installation behind the newest version its constraint allows.
+    pub all: bool,
+    /// A new constraint, tag, branch or commit (recorded as the new request).
+    pub to: Option<String>,
+    /// The newest version of the channel, whatever the constraint.
+    pub latest: bool,
+    pub strategy: Strategy,
+    pub repo: Option<String>,
+    pub mode: Mode,
+    pub message: Option<String>,
+    pub offline: bool,
+    /// Channel allowed besides stable (default: the recorded one).
+    pub channel: Option<String>,
+    pub values: ValueOptions,
+}
+
+pub struct SyncOptions {
+    pub repo: Option<String>,
+    pub strategy: Strategy,
+    pub mode: Mode,
+    pub message: Option<String>,
+    pub offline: bool,
+}
+
+/// What theirs is rendered from.
+#[derive(Debug, Clone)]
+struct Target {
+    /// Reference to resolve (None: the newest stable version, else the default branch).
+    reference: Option<String>,
+    /// What the new record keeps as requested.
+    requested: Option<String>,
+    /// Resolve at the recorded commits (sync: same versions, new inputs).
+    pinned: bool,
+    channel: Option<String>,
+}
+
+/// The merge of one installation, ready to write.
+struct Planned {
+    name: String,
+    /// Repository-relative directory of the installation.
+    dir: String,
+    from: String,
+    to: String,
+    /// Repository paths to new content (None = delete), the record included.
+    files: BTreeMap<String, Option<Vec<u8>>>,
+    /// Per-file merges with repository paths, for conflicts and resolutions.
+    merges: Vec<FileMerge>,
+    /// Annotated tag messages of the versions after `from` up to `to`.
+    changelog: Vec<(String, String)>,
+    changed: usize,
+    /// Fingerprint of the installation's files the merge started from.
+    ours: String,
+}
+
+impl Planned {
+    fn conflicted(&self) -> impl Iterator<Item = &FileMerge> {
+        self.merges.iter().filter(|m| !m.conflicts.is_empty())
+    }
+
+    fn describe(&self) -> String {
+        if self.from == self.to {
+            format!("{} {} (re-rendered)", self.name, self.from)
+        } else {
+            format!("{} {} -> {}", self.name, self.from, self.to)
+        }
+    }
+}
+
+/// State of a merge stopped on conflicts, kept in `.git/pctl-merge.yaml`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pending {
+    /// `upgrade` or `sync`.
+    command: String,
+    message: String,
+    /// Every repository path the merge wrote or deleted.
+    paths: Vec<String>,
+    /// Conflicted paths and what conflicts in each.
+    conflicts: BTreeMap<String, Vec<String>>,
+    /// Directories the merge created (removed again by --abort).
+    created_dirs: Vec<String>,
+}
+
+/// Everything shared by the installations of one command.
+struct Ctx<'a> {
+    view: &'a TreeView,
+    config: Config,
+    upstreams: Upstreams,
+    flags: &'a ValueOptions,
+    strategy: Strategy,
+}
+
+pub fn run(opts: UpgradeOptions) -> Result<()> {
+    let ws = Workspace::open(opts.repo.as_deref())?;
+    if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
+        bail!(user(
+            "an upgrade with conflicts is in progress",
+            "resolve the conflicts and run `pctl upgrade --continue`, or `pctl upgrade --abort`",
+        ));
+    }
+    let view = ws.view()?;
+    let ctx = Ctx {
+        view: &view,
+        config: gitops::load(&view, &ws.describe())?,
+        upstreams: Upstreams::new(opts.offline)?,
+        flags: &opts.values,
+        strategy: opts.strategy,
+    };
+    let all = crate::ops::installations(&view)?;
+    let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
+    if opts.all {
+        for (dir, inst) in all {
+            let info = crate::tracking::update_info(&ctx.upstreams, &inst.spec.source);
+            if let Some(e) = &info.error {
+                printer().warn(&format!(
+                    "{}: cannot read {}: {e}",
+                    inst.metadata.name, inst.spec.source.url
+                ));
+            }
+            if info.behind() {
+                let target = target_of(&inst, None, false, opts.channel.as_deref());
+                chosen.push((dir, inst, target));
+            }
+        }
+        if chosen.is_empty() {
+            printer().info("every installation is at the newest version its constraint allows");
+            return Ok(());
+        }
+    } else {
+        let name = opts.name.clone().unwrap_or_default();
+        let Some((dir, inst)) = all.into_iter().find(|(_, i)| i.metadata.name == name) else {
+            return Err(unknown_installation(&name, &view, &ws));
+        };
+        let target = target_of(
+            &inst,
+            opts.to.as_deref(),
+            opts.latest,
+            opts.channel.as_deref(),
+        );
+        let target = match (&target.reference, opts.latest) {
+            (None, true) => latest_target(&ctx, &inst, target)?,
+            _ => target,
+        };
+        chosen.push((dir, inst, target));
+    }
+
+    let mut plans = Vec::new();
+    for (dir, inst, target) in &chosen {
+        let p = plan(&ctx, dir, inst, target)?;
+        if p.changed == 0 {
+            printer().info(&format!(
+                "{}: already at {}; nothing to change",
+                p.name, p.from
+            ));
+            continue;
+        }
+        plans.push(p);
+    }
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let message = opts.message.clone().unwrap_or_else(|| {
+        let mut m = if plans.len() == 1 {
+            format!("pctl: upgrade {}\n", plans[0].describe())
+        } else {
+            let mut m = format!("pctl: upgrade {} installations\n\n", plans.len());
+            for p in &plans {
+                m.push_str(&format!("- {}\n", p.describe()));
+            }
+            m
+        };
+        for p in &plans {
+            for (tag, text) in &p.changelog {
+                m.push_str(&format!("\n{tag}:\n{text}\n"));
+            }
+        }
+        m
+    });
+    finish(&ws, "upgrade", &message, opts.mode, &plans)
+}
+
+pub fn sync(opts: SyncOptions) -> Result<()> {
+    let ws = Workspace::open(opts.repo.as_deref())?;
+    if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
+        bail!(user(
+            "an upgrade or sync with conflicts is in progress",
+            "resolve the conflicts and run `pctl upgrade --continue`, or `pctl upgrade --abort`",
+        ));
+    }
+    let view = ws.view()?;
+    let flags = ValueOptions::default();
+    let ctx = Ctx {
+        view: &view,
+        config: gitops::load(&view, &ws.describe())?,
+        upstreams: Upstreams::new(opts.offline)?,
+        flags: &flags,
+        strategy: opts.strategy,
+    };
+    let mut plans = Vec::new();
+    for (dir, inst) in crate::ops::installations(&view)? {
+        if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
+            printer().warn(&format!(
+                "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
+                inst.metadata.name
+            ));
+            continue;
+        }
+        let target = Target {
+            reference: inst.spec.source.requested.clone(),
+            requested: inst.spec.source.requested.clone(),
+            pinned: true,
+            channel: inst.spec.source.channel.clone(),
+        };
+        let p = plan(&ctx, &dir, &inst, &target)?;
+        if p.changed > 0 {
+            plans.push(p);
+        }
+    }
+    if plans.is_empty() {
+        printer().info("every installation matches its inputs; nothing to sync");
+        return Ok(());
+    }
+    let message = opts.message.clone().unwrap_or_else(|| {
+        let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+        let mut m = format!("pctl: sync {}\n\n", names.join(", "));
+        m.push_str("Re-rendered with the current value profiles and .pctl/values/global.yaml.\n");
+        m
+    });
+    finish(&ws, "sync", &message, opts.mode, &plans)
+}
+
+/// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
+fn finish(
+    ws: &Workspace,
+    command: &str,
+    message: &str,
+    mode: Mode,
+    plans: &[Planned],
+) -> Result<()> {
+    let mut changes = Changes::default();
+    for p in plans {
+        changes
+            .files
+            .extend(p.files.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    changes.guard = plans.iter().map(|p| p.dir.clone()).collect();
+    for m in plans.iter().flat_map(|p| p.merges.iter()) {
+        for r in &m.resolved {
+            printer().info(&format!("resolved {}: {r}", m.path));
+        }
+    }
+    let conflicted: Vec<&FileMerge> = plans.iter().flat_map(|p| p.conflicted()).collect();
+    let what = plans
+        .iter()
+        .map(Planned::describe)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if conflicted.is_empty() || mode == Mode::DryRun {
+        let outcome: Outcome = ws.apply(message, mode, |view| {
+            // Under the lock (or after a remote moved): the merge must still apply.
+            for p in plans {
+                if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+                    bail!(user(
+                        format!("{} changed while pctl worked on it", p.dir),
+                        "run the command again",
+                    ));
+                }
+            }
+            Ok(changes.clone())
+        })?;
+        crate::ops::report(&outcome, mode, &format!("{command} {what}"));
+        if !conflicted.is_empty() {
+            list_conflicts(&conflicted);
+            return Err(conflict(
+                format!(
+                    "dry run: {command} would stop on conflicts in {} file(s)",
+                    conflicted.len()
+                ),
+                "pass --strategy ours or --strategy theirs to resolve them automatically, or run without --dry-run and resolve them by hand",
+            ));
+        }
+        return Ok(());
+    }
+    list_conflicts(&conflicted);
+    if ws.root().is_none() {
+        return Err(conflict(
+            format!(
+                "{command} of {what} stopped on conflicts in {} file(s); nothing was pushed",
+                conflicted.len()
+            ),
+            "run it in a local clone (--repo DIR) to resolve them by hand, or pass --strategy ours|theirs",
+        ));
+    }
+    let pending_conflicts: BTreeMap<String, Vec<String>> = conflicted
+        .iter()
+        .map(|m| (m.path.clone(), m.conflicts.clone()))
+        .collect();
+    let paths: Vec<String> = changes.files.keys().cloned().collect();
+    ws.stop_with_conflicts(&changes, |created| {
+        let state = Pending {
+            command: command.to_string(),
+            message: message.to_string(),
+            paths: paths.clone(),
+            conflicts: pending_conflicts.clone(),
+            created_dirs: created.to_vec(),
+        };
+        Ok(crate::yaml::to_string(&state)?.into_bytes())
+    })?;
+    Err(conflict(
+        format!(
+            "{command} of {what} stopped on conflicts in {} file(s); nothing was committed",
+            conflicted.len()
+        ),
+        "edit the files listed above (remove the <<<<<<< ======= >>>>>>> blocks), then run `pctl upgrade --continue`; or `pctl upgrade --abort` to go back",
+    ))
+}
+
+fn list_conflicts(conflicted: &[&FileMerge]) {
+    for m in conflicted {
+        for c in &m.conflicts {
+            printer().warn(&format!("CONFLICT {}: {c}", m.path));
+        }
+    }
+}
+
+/// `pctl upgrade --continue`: commit a stopped merge once no markers remain.
+pub fn continue_pending(repo: Option<&str>) -> Result<()> {
+    let ws = Workspace::open(repo)?;
+    let state = load_pending(&ws)?;
+    let now = ws.worktree_files(&state.paths)?;
+    let left: Vec<&String> = state
+        .conflicts
+        .keys()
+        .filter(|p| {
+            now.get(*p)
+                .and_then(|c| c.as_deref())
+                .is_some_and(merge::has_conflict_markers)
+        })
+        .collect();
+    if !left.is_empty() {
+        for p in &left {
+            printer().warn(&format!("still has conflict markers: {p}"));
+        }
+        return Err(conflict(
+            format!(
+                "{} file(s) still hold conflict markers: {}",
+                left.len(),
+                left.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "remove every <<<<<<< ======= >>>>>>> block, then run `pctl upgrade --continue` again",
+        ));
+    }
+    let changes = Changes {
+        own: state.paths.iter().cloned().collect(),
+        files: now,
+        guard: Vec::new(),
+    };
+    let outcome = ws.apply(&state.message, Mode::Commit, |_| Ok(changes.clone()))?;
+    ws.forget_pending()?;
+    let what = state.message.lines().next().unwrap_or_default();
+    crate::ops::report(
+        &outcome,
+        Mode::Commit,
+        what.strip_prefix("pctl: ").unwrap_or(what),
+    );
+    Ok(())
+}
+
+/// `pctl upgrade --abort`: put the work tree back as it was before the merge.
+pub fn abort_pending(repo: Option<&str>) -> Result<()> {
+    let ws = Workspace::open(repo)?;
+    let state = load_pending(&ws)?;
+    ws.abort_pending(&state.paths, &state.created_dirs)?;
+    printer().success(&format!(
+        "{} aborted: {} file(s) restored",
+        state.command,
+        state.paths.len()
+    ));
+    Ok(())
+}
+
+fn load_pending(ws: &Workspace) -> Result<Pending> {
+    let Some(bytes) = ws.pending()? else {
+        bail!(user(
+            format!(
+                "no upgrade with conflicts is in progress in {}",
+                ws.describe()
+            ),
+            "`pctl upgrade NAME` starts one",
+        ));
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    crate::yaml::from_str(".git/pctl-merge.yaml", &text)
+}
+
+fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::Error {
+    let names: Vec<String> = crate::ops::installations(view)
+        .map(|v| v.into_iter().map(|(_, i)| i.metadata.name).collect())
+        .unwrap_or_default();
+    user(
+        format!("no installation named {name:?} in {}", ws.describe()),
+        if names.is_empty() {
+            "`pctl list` shows installations; there are none".to_string()
+        } else {
+            format!("installed: {}", names.join(", "))
+        },
+    )
+}
+
+/// What an upgrade without `--to` aims at: the newest version the recorded request
+/// allows (a pinned tag or commit stays; a branch moves to its tip).
+fn target_of(inst: &Installation, to: Option<&str>, latest: bool, channel: Option<&str>) -> Target {
+    let src = &inst.spec.source;
+    let channel = channel.map(str::to_string).or_else(|| src.channel.clone());
+    if latest {
+        return Target {
+            reference: None,
+            requested: None,
+            pinned: false,
+            channel,
+        };
+    }
+    let reference = to.map(str::to_string).or_else(|| src.requested.clone());
+    Target {
+        requested: reference.clone(),
+        reference,
+        pinned: false,
+        channel,
+    }
+}
+
+/// `--latest`: the newest version in the channel, whatever the constraint.
+fn latest_target(ctx: &Ctx, inst: &Installation, mut t: Target) -> Result<Target> {
+    let src = &inst.spec.source;
+    let up = ctx.upstreams.open(&src.url)?;
+    let cands: Vec<crate::version::Candidate> = resolve::candidates(&up, &src.path)?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let Some(newest) = crate::version::select(
+        &cands,
+        &crate::version::Constraint::Latest,
+        t.channel.as_deref(),
+    ) else {
+        bail!(user(
+            format!("{}: no version tags for {}", src.url, inst.spec.profile),
+            "--latest needs version tags; use --to REF",
+        ));
+    };
+    t.reference = Some(newest.tag.clone());
+    Ok(t)
+}
+
+/// Re-render one installation and merge it with the repository's files.
+fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Planned> {
+    let name = inst.metadata.name.clone();
+    let src = &inst.spec.source;
+    if src.dirty || src.commit.is_none() {
+        bail!(user(
+            format!(
+                "{name} was installed from a directory with uncommitted changes: the installed files cannot be rendered again to merge with"
+            ),
+            "reinstall it from a commit (pctl uninstall, then pctl install)",
+        ));
+    }
+    let spec_of = |reference: Option<String>| SourceSpec::Git {
+        url: src.url.clone(),
+        subdir: src.path.clone(),
+        reference,
+    };
+    let pins = pins_of(inst);
+
+    // base: exactly what was installed.
+    let mut r = Resolver::new(
+        &ctx.upstreams,
+        resolve::Options {
+            allow_dirty: false,
+            channel: src.channel.clone(),
+        },
+    );
+    r.pins = pins.clone();
+    let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
+    let base_keys = render::parameter_keys(&base_tree);
+    let base_inputs = crate::values::Inputs {
+        recorded: recorded_givens(inst, dir, &base_keys, true),
+        secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
+        ..Default::default()
+    };
+    let base = render_with(
+        ctx,
+        dir,
+        inst,
+        &base_tree,
+        base_inputs,
+        &recorded_refs(inst)?,
+    )?;
+
+    // theirs: the target with the values the user gave.
+    let mut r = Resolver::new(
+        &ctx.upstreams,
+        resolve::Options {
+            allow_dirty: false,
+            channel: target.channel.clone(),
+        },
+    );
+    if target.pinned {
+        r.pins = pins;
+    }
+    r.catalog_repo = None;
+    let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
+    for w in &r.warnings {
+        printer().warn(w);
+    }
+    theirs_tree.source.requested = target.requested.clone();
+    theirs_tree.source.catalog = src.catalog.clone();
+    theirs_tree.source.channel = target.channel.clone();
+    let keys = render::parameter_keys(&theirs_tree);
+    let mut flags = ctx.flags.clone();
+    if flags.preset.is_none() {
+        flags.preset = inst
+            .spec
+            .preset
+            .clone()
+            .or_else(|| preset_from_labels(inst));
+    }
+    if flags.values_profiles.is_empty() {
+        flags.values_profiles = inst.spec.values_profiles.clone();
+    }
+    let mut refs: Vec<String> = inst
+        .spec
+        .secret_refs
+        .iter()
+        .filter(|(k, _)| keys.get(*k) == Some(&true))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    refs.extend(flags.secret_refs.iter().cloned());
+    flags.secret_refs = refs;
+    let secret_refs = flags.secret_refs()?;
+    let mut inputs = crate::ops::gather_values(&flags, Some(ctx.view))?;
+    inputs.recorded = recorded_givens(inst, dir, &keys, false);
+    inputs
+        .recorded
+        .retain(|g| !(is_kept_secret(&g.value) && secret_refs.contains_key(&g.key)));
+    for (k, v) in &inst.spec.values {
+        if !keys.contains_key(k) && user_given(&v.source) {
+            printer().warn(&format!(
+                "{name}: the value of {k} (from {}) is dropped: {} {} no longer declares it",
+                v.source,
+                theirs_tree.def.name,
+                theirs_tree.source.label()
+            ));
+        }
+    }
+    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs)?;
+
+    let ours_all = ctx.view.files_below(dir)?;
+    let fingerprint = fingerprint(&ours_all);
+    let prefix = format!("{dir}/");
+    let mut ours: BTreeMap<String, Vec<u8>> = ours_all
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
+        .collect();
+    ours.remove(record::FILE);
+    let (base_files, theirs_files) = seal(&name, &base, &theirs, &ours)?;
+    let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
+
+    let mut record = theirs.record.clone();
+    record.spec.files = theirs_files
+        .iter()
+        .map(|(k, v)| (k.clone(), record::sha256(v)))
+        .collect();
+    let record_bytes = record.to_yaml()?.into_bytes();
+
+    let mut files = BTreeMap::new();
+    let mut changed = 0;
+    let mut repo_merges = Vec::new();
+    for m in merges {
+        let path = gitops::join(dir, &m.path);
+        if m.result.as_deref() != ours.get(&m.path).map(Vec::as_slice) {
+            changed += 1;
+            files.insert(path.clone(), m.result.clone());
+        }
+        repo_merges.push(FileMerge { path, ..m });
+    }
+    let record_path = gitops::join(dir, record::FILE);
+    if ctx.view.read(&record_path)?.as_deref() != Some(record_bytes.as_slice()) {
+        changed += 1;
+        files.insert(record_path, Some(record_bytes));
+    }
+    let from = inst.version_label();
+    let to = record.version_label();
+    let changelog = if from != to {
+        changelog(ctx, inst, &record)?
+    } else {
+        Vec::new()
+    };
+    Ok(Planned {
+        name,
+        dir: dir.to_string(),
+        from,
+        to,
+        files,
+        merges: repo_merges,
+        changelog,
+        changed,
+        ours: fingerprint,
+    })
+}
+
+fn render_with(
+    ctx: &Ctx,
+    dir: &str,
+    inst: &Installation,
+    tree: &Resolved,
+    inputs: crate::values::Inputs,
+    secret_refs: &BTreeMap<String, (String, String)>,
+) -> Result<Rendered> {
+    let rendered = render::render(
+        tree,
+        &render::Options {
+            name: inst.metadata.name.clone(),
+            namespace: inst.spec.namespace.clone(),
+            install_dir: dir.to_string(),
+            git_repository: ctx.config.git_repository.clone(),
+            inputs,
+            sops_yaml: ctx.view.read_string(".sops.yaml")?,
+            secret_refs: secret_refs.clone(),
+        },
+    )?;
+    crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
+    Ok(rendered)
+}
+
+/// Encrypted files cannot be compared by their bytes (every encryption differs) and
+/// kept secrets cannot be encrypted again: where base and theirs encrypt the same
+/// plaintext, both take the bytes in the repository, so the file stays as it is.
+/// Returns base's and theirs' files without the record.
+#[allow(clippy::type_complexity)]
+fn seal(
+    name: &str,
+    base: &Rendered,
+    theirs: &Rendered,
+    ours: &BTreeMap<String, Vec<u8>>,
+) -> Result<(BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>)> {
+    let mut b = base.files.clone();
+    let mut t = theirs.files.clone();
+    b.remove(record::FILE);
+    t.remove(record::FILE);
+    for (path, sealed) in &base.sealed {
+        let Some(mine) = ours.get(path) else { continue };
+        b.insert(path.clone(), mine.clone());
+        if theirs.sealed.get(path).map(|s| &s.plain_sha256) == Some(&sealed.plain_sha256) {
+            t.insert(path.clone(), mine.clone());
+        }
+    }
+    for (path, sealed) in &theirs.sealed {
+        if !sealed.kept.is_empty() && t.get(path) != ours.get(path) {
+            bail!(user(
+                format!(
+                    "{name}: the encrypted file {path} changes in this version and holds secrets kept from the installation, which pctl cannot decrypt"
+                ),
+                format!(
+                    "pass {} again with --set-file NAME=PATH or --set-env NAME=VAR",
+                    sealed
+                        .kept
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
+    }
+    Ok((b, t))
+}
+
+/// A digest of an installation's files, to notice a change made while pctl worked.
+fn fingerprint(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut all = Vec::new();
+    for (k, v) in files {
+        all.extend_from_slice(k.as_bytes());
+        all.push(0);
+        all.extend_from_slice(record::sha256(v).as_bytes());
+    }
+    record::sha256(&all)
+}
+
+/// The commits of the installed profile and of every nested profile.
+fn pins_of(inst: &Installation) -> BTreeMap<(String, String), String> {
+    let mut pins = BTreeMap::new();
+    let mut add = |s: &record::SourceRecord| {
+        if let Some(c) = &s.commit {
+            pins.insert((s.url.clone(), s.path.clone()), c.clone());
+        }
+    };
+    add(&inst.spec.source);
+    for n in &inst.spec.nested {
+        add(&n.source);
+    }
+    pins
+}
+
+/// Labels of values the user gave (as opposed to presets, value profiles, global
+/// values, bindings and defaults, which are read afresh).
+fn user_given(label: &str) -> bool {
+    matches!(label, "flag" | "values-file" | "recorded")
+}
+
+/// Recorded values as level-3 inputs: all of them for base (`all`), else those the
+/// user gave; plus a stand-in for every recorded secret. Only keys of `keys`.
+pub fn recorded_givens(
+    inst: &Installation,
+    dir: &str,
+    keys: &BTreeMap<String, bool>,
+    all: bool,
+) -> Vec<Given> {
+    let detail = format!("recorded in {dir}/{}", record::FILE);
+    let mut out: Vec<Given> = inst
+        .spec
+        .values
+        .iter()
+        .filter(|(k, v)| keys.get(*k) == Some(&false) && (all || user_given(&v.source)))
+        .map(|(k, v)| Given {
+            key: k.clone(),
+            value: Raw::Typed(v.value.clone()),
+            origin: Origin::recorded(detail.clone(), &v.source),
+            secret_ok: false,
+            group: 0,
+        })
+        .collect();
+    for k in &inst.spec.secrets {
+        if keys.get(k) == Some(&true) && !inst.spec.secret_refs.contains_key(k) {
+            out.push(Given {
+                key: k.clone(),
+                value: Raw::String(kept_secret(k)),
+                origin: Origin::recorded(detail.clone(), "recorded"),
+                secret_ok: true,
+                group: 0,
+            });
+        }
+    }
+    out
+}
+
+fn recorded_refs(inst: &Installation) -> Result<BTreeMap<String, (String, String)>> {
+    ValueOptions {
+        secret_refs: inst
+            .spec
+            .secret_refs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        ..Default::default()
+    }
+    .secret_refs()
+}
+
+/// The preset of a record written before presets were recorded by name.
+fn preset_from_labels(inst: &Installation) -> Option<String> {
+    inst.spec
+        .values
+        .values()
+        .find_map(|v| v.source.strip_prefix("preset:").map(str::to_string))
+}
+
+/// Changelog entries (tag name, message) after the installed version up to the
+/// target, oldest first.
+fn changelog(ctx: &Ctx, old: &Installation, new: &Installation) -> Result<Vec<(String, String)>> {
+    let src = &new.spec.source;
+    let parse = |v: &Option<String>| v.as_deref().and_then(|v| semver::Version::parse(v).ok());
+    let (Some(from), Some(to)) = (parse(&old.spec.source.version), parse(&src.version)) else {
+        return Ok(Vec::new());
+    };
+    let up = ctx.upstreams.open(&src.url)?;
+    let messages: BTreeMap<String, String> = up
+        .tags()?
+        .into_iter()
+        .filter_map(|t| t.message.map(|m| (t.name, m)))
+        .collect();
+    let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+    Ok(resolve::candidates(&up, &src.path)?
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.version > lo && c.version <= hi)
+        .filter_map(|c| {
+            messages
+                .get(&c.tag)
+                .map(|m| (c.tag.clone(), m.trim().to_string()))
+        })
+        .collect())
+}
