@@ -865,6 +865,15 @@ fn dry_run_prints_a_unified_diff_and_writes_nothing() {
         has("--- ", "artifacts/ingress/ingress.yaml"),
         "the removed artifact is not in the diff:\n{diff}"
     );
+
+    // A dry run that would stop on a conflict says so (exit 3) and writes nothing.
+    edit_memory_limit(&gitops);
+    commit_all(&env, &gitops, "web: more memory");
+    let before = snapshot(&gitops);
+    let out = upgrade(&env, &gitops, &[NAME, "--to", "1.2.0", "--dry-run"]);
+    assert_exit(&out, 3);
+    assert_stderr_mentions(&out, &[DEPLOYMENT]);
+    assert_unchanged(&before, &snapshot(&gitops));
 }
 
 /// Without `--to`, the target is the newest version the recorded constraint allows
@@ -1047,6 +1056,30 @@ fn recorded_values_are_reused_without_repeating_the_flags() {
     assert_eq!(values["replicas"]["value"], 3);
     assert_eq!(values["message"]["value"], "Hello from the shop");
     assert_ne!(values["replicas"]["source"], "default");
+}
+
+/// Level 3 beats level 4 on upgrade: a value given at install beats a `--preset`
+/// given to the upgrade, and the preset sets what was not given (ha = {replicas: 3,
+/// log_level: warn}).
+#[test]
+fn recorded_values_beat_a_preset_given_on_upgrade() {
+    let (env, gitops) = installed(upstream(), "1.0.0", &["--set", "replicas=5"]);
+    let out = upgrade(&env, &gitops, &[NAME, "--to", "1.1.0", "--preset", "ha"]);
+    assert_success(&out);
+    let d = deployment(&gitops);
+    assert_eq!(d["spec"]["replicas"], 5);
+    assert!(
+        container(&d)["command"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--level=warn")),
+        "{d}"
+    );
+    let values = &record(&gitops, NAME)["spec"]["values"];
+    assert_eq!(values["replicas"]["value"], 5, "{values}");
+    assert_ne!(values["replicas"]["source"], "preset:ha", "{values}");
+    assert_eq!(values["log_level"]["value"], "warn", "{values}");
+    assert_eq!(values["log_level"]["source"], "preset:ha", "{values}");
 }
 
 // ---------------------------------------------------------------------------

@@ -810,6 +810,15 @@ impl Env {
         run_git(self.git_command(dir), dir, args)
     }
 
+    /// Any other program (`kpt`, `kubectl`, …) under this sandbox's HOME, XDG
+    /// directories and Git configuration, run in `dir`.
+    pub fn tool_command(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        self.apply(&mut cmd);
+        cmd.current_dir(dir).stdin(Stdio::null());
+        cmd
+    }
+
     /// `pctl init <root>/<name>`: a fresh GitOps repository with the default
     /// layout. Panics unless it succeeds.
     pub fn init_gitops(&self, name: &str) -> PathBuf {
