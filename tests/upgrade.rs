@@ -414,6 +414,18 @@ fn a_user_edit_to_a_field_upstream_did_not_change_is_kept() {
     assert_eq!(v["master"]["persistence"]["size"], "2Gi");
     assert_eq!(v["master"]["resources"]["limits"]["memory"], "512Mi");
     assert_no_markers(&gitops, NAME);
+    // The lock holds what pctl generated: the kept edits are still drift, and
+    // every other file matches it.
+    let st = env.pctl(["status", NAME, "--repo", &arg(&gitops), "-o", "json"]);
+    assert_success(&st);
+    let st: Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(
+        st["drift"]["modified"],
+        json!([DEPLOYMENT, CHART_RELEASE]),
+        "{st}"
+    );
+    assert_eq!(st["drift"]["added"], json!([]), "{st}");
+    assert_eq!(st["drift"]["removed"], json!([]), "{st}");
     check_installation(&gitops, NAME);
     flux_dry_run(&gitops);
 }
@@ -1012,6 +1024,49 @@ fn upgrade_all_upgrades_every_installation_behind_its_constraint() {
     assert_unchanged(&state, &snapshot(&gitops));
 }
 
+/// `-m` sets the commit message; `--no-commit` writes and stages the merge without
+/// committing; `--offline` upgrades from the mirror the install cached.
+#[test]
+fn message_no_commit_and_offline() {
+    let (env, gitops) = installed(upstream(), "1.0.0", &[]);
+    let before = head(&gitops);
+    let out = upgrade(
+        &env,
+        &gitops,
+        &[NAME, "--to", "1.1.0", "--offline", "--no-commit"],
+    );
+    assert_success(&out);
+    assert_eq!(head(&gitops), before, "--no-commit must not commit");
+    assert!(
+        git(&gitops, &["diff", "--name-only"]).is_empty(),
+        "--no-commit must stage everything it wrote"
+    );
+    let staged = git(&gitops, &["diff", "--cached", "--name-only"]);
+    assert!(
+        staged.contains("artifacts/route/httproute.yaml") && staged.contains(INGRESS),
+        "{staged}"
+    );
+    assert_eq!(record(&gitops, NAME)["spec"]["source"]["version"], "1.1.0");
+    // Back to the committed state; then -m.
+    env.git(&gitops, &["reset", "-q", "--hard", "HEAD"]);
+    env.git(&gitops, &["clean", "-q", "-fd"]);
+    let out = upgrade(
+        &env,
+        &gitops,
+        &[
+            NAME,
+            "--to",
+            "1.1.0",
+            "--offline",
+            "-m",
+            "web: webstack 1.1.0",
+        ],
+    );
+    assert_success(&out);
+    assert_one_commit(&gitops, &before, "web: webstack 1.1.0");
+    assert_eq!(record(&gitops, NAME)["spec"]["source"]["version"], "1.1.0");
+}
+
 // ---------------------------------------------------------------------------
 // Values
 // ---------------------------------------------------------------------------
@@ -1173,6 +1228,38 @@ fn sync_rerenders_after_global_values_change() {
     let state = snapshot(&gitops);
     assert_success(&sync(&env, &gitops, &[]));
     assert_unchanged(&state, &snapshot(&gitops));
+}
+
+/// A value change that meets a user edit of the same field stops `sync` like an
+/// upgrade (exit 3, markers, no commit); `pctl upgrade --continue` finishes it.
+#[test]
+fn sync_stops_on_a_conflict_and_continue_finishes_it() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    assert_success(&env.install(&gitops, &webstack(upstream(), "1.0.0"), NAME, &[]));
+    edit(&gitops, DEPLOYMENT, "  replicas: 2\n", "  replicas: 5\n");
+    commit_all(&env, &gitops, "web: five replicas");
+    commit_file(&env, &gitops, ".pctl/values/global.yaml", "replicas: 3\n");
+    let before = head(&gitops);
+
+    let out = sync(&env, &gitops, &[]);
+    assert_conflict(&out, &gitops, &before, &[DEPLOYMENT]);
+    let blocks = conflict_blocks(&read(&gitops, DEPLOYMENT));
+    assert_eq!(blocks.len(), 1);
+    assert!(blocks[0].0.contains("replicas: 5") && blocks[0].1.contains("replicas: 3"));
+
+    let resolved = resolve(&read(&gitops, DEPLOYMENT), Side::Theirs);
+    std::fs::write(file_of(&gitops, NAME, DEPLOYMENT), resolved).unwrap();
+    let out = upgrade(&env, &gitops, &["--continue"]);
+    assert_success(&out);
+    assert_eq!(git(&gitops, &["rev-parse", "HEAD~1"]), before);
+    assert!(head_subject(&gitops).starts_with("pctl: sync"));
+    assert!(is_clean(&gitops));
+    assert_eq!(deployment(&gitops)["spec"]["replicas"], 3);
+    let v = &record(&gitops, NAME)["spec"]["values"]["replicas"];
+    assert_eq!(v["value"], 3);
+    assert_eq!(v["source"], "global");
+    flux_dry_run(&gitops);
 }
 
 /// Editing a value profile re-renders only the installations that use it.
