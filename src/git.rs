@@ -1550,18 +1550,31 @@ fn push(
     commit: Oid,
 ) -> std::result::Result<(), PushError> {
     let refname = format!("refs/heads/{branch}");
-    repo.reference(
-        &format!("refs/pctl/push/{branch}"),
-        commit,
-        true,
-        "pctl push",
-    )
-    .map_err(|e| PushError::Other(e.into()))?;
+    push_commit(repo, config, url, commit, &refname, false)?;
+    let _ = repo.reference(&refname, commit, true, "pctl push");
+    Ok(())
+}
+
+/// Push `commit` to the full ref name `dst` of `url` (through a temporary ref in
+/// `refs/pctl/push/`, deleted afterwards), forced when `force`. A ref update the server
+/// refuses (a hook, branch protection) is an error quoting what it said.
+fn push_commit(
+    repo: &Repository,
+    config: &git2::Config,
+    url: &str,
+    commit: Oid,
+    dst: &str,
+    force: bool,
+) -> std::result::Result<(), PushError> {
+    let tmp = format!("refs/pctl/push/{}", dst.trim_start_matches("refs/heads/"));
+    repo.reference(&tmp, commit, true, "pctl push")
+        .map_err(|e| PushError::Other(e.into()))?;
     let push_url = rewrite_url(config, url, true);
     let mut remote = repo
         .remote_anonymous(&push_url)
         .map_err(|e| PushError::Other(e.into()))?;
     let rejected: RefCell<Option<String>> = RefCell::new(None);
+    let said: RefCell<String> = RefCell::new(String::new());
     let mut cb = callbacks(config, &push_url, None);
     cb.push_update_reference(|r, status| {
         if let Some(msg) = status {
@@ -1569,47 +1582,379 @@ fn push(
         }
         Ok(())
     });
+    cb.sideband_progress(|data| {
+        said.borrow_mut().push_str(&String::from_utf8_lossy(data));
+        true
+    });
     let mut po = git2::PushOptions::new();
     po.remote_callbacks(cb);
-    let res = remote.push(
-        &[format!("refs/pctl/push/{branch}:{refname}").as_str()],
-        Some(&mut po),
-    );
+    let spec = format!("{}{tmp}:{dst}", if force { "+" } else { "" });
+    let res = remote.push(&[spec.as_str()], Some(&mut po));
     drop(po);
-    let _ = repo
-        .find_reference(&format!("refs/pctl/push/{branch}"))
-        .and_then(|mut r| r.delete());
+    let _ = repo.find_reference(&tmp).and_then(|mut r| r.delete());
+    // What the server printed (hook output), without progress lines.
+    let said: Vec<String> = said
+        .into_inner()
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let said = if said.is_empty() {
+        String::new()
+    } else {
+        format!(" (the server said: {})", said.join(" / "))
+    };
     match res {
         Err(e) => {
             let msg = e.message().to_string();
-            if msg.contains("non-fast")
-                || msg.contains("fastforward")
-                || msg.contains("fetch first")
+            if !force
+                && (msg.contains("non-fast")
+                    || msg.contains("fastforward")
+                    || msg.contains("fetch first"))
             {
                 Err(PushError::Moved(msg))
             } else {
-                Err(PushError::Other(
-                    anyhow!(e).context(format!("cannot push to {url}")),
-                ))
+                Err(PushError::Other(anyhow!(e).context(format!(
+                    "cannot push to {}{said}",
+                    redact_url(url)
+                ))))
             }
         }
         Ok(()) => match rejected.into_inner() {
             Some(msg)
-                if msg.contains("non-fast")
-                    || msg.contains("fetch first")
-                    || msg.contains("stale") =>
+                if !force
+                    && (msg.contains("non-fast")
+                        || msg.contains("fetch first")
+                        || msg.contains("stale")) =>
             {
                 Err(PushError::Moved(msg))
             }
             Some(msg) => Err(PushError::Other(user(
-                format!("{url} rejected the push: {msg}"),
-                "check the branch protection and your permissions",
+                format!("{} rejected the push: {msg}{said}", redact_url(url)),
+                "check the branch protection, the server's hooks and your permissions",
             ))),
-            None => {
-                let _ = repo.reference(&refname, commit, true, "pctl push");
-                Ok(())
-            }
+            None => Ok(()),
         },
+    }
+}
+
+// ------------------------------------------------------------------ pull-request branches
+//
+// Added for `--create-pr` (issue 5). The change is built on the tip of the remote's
+// base branch, committed and force-pushed to a branch of its own. A local
+// repository's HEAD, branches, index and work tree are never touched: the fetch writes
+// no ref (not even FETCH_HEAD) and the commit exists only as objects and on the
+// remote.
+
+/// What [`Workspace::apply_on_branch`] did.
+#[derive(Debug)]
+pub struct BranchOutcome {
+    /// The commit pushed to the branch; None when the change is empty (nothing pushed).
+    pub commit: Option<Oid>,
+    /// The branch the commit is built on, and its tip.
+    pub base_branch: String,
+    pub base_commit: Oid,
+    /// Unified diff of the change against the base.
+    pub diff: String,
+    /// How many files the change writes or removes.
+    pub changed: usize,
+    /// Line counts per file, in path order.
+    pub stats: Vec<FileStat>,
+}
+
+/// How one file changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    Added,
+    Modified,
+    Removed,
+}
+
+/// One file of a change with its added and removed lines (0 for binary files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStat {
+    pub path: String,
+    pub change: FileChange,
+    pub added: usize,
+    pub removed: usize,
+    pub binary: bool,
+}
+
+/// Line counts of a change against a view, per file (as `git diff --numstat`).
+pub fn diff_stats(view: &TreeView, changes: &Changes) -> Result<Vec<FileStat>> {
+    let mut out = Vec::new();
+    for (path, new) in &changes.files {
+        let old = view.read(path)?;
+        let change = match (&old, new) {
+            (None, Some(_)) => FileChange::Added,
+            (Some(_), None) => FileChange::Removed,
+            (Some(_), Some(_)) => FileChange::Modified,
+            (None, None) => continue,
+        };
+        let text = |b: &Option<Vec<u8>>| match b {
+            None => Some(String::new()),
+            Some(b) => String::from_utf8(b.clone()).ok(),
+        };
+        let (added, removed, binary) = match (text(&old), text(new)) {
+            (Some(a), Some(b)) => {
+                let diff = similar::TextDiff::from_lines(&a, &b);
+                let (mut plus, mut minus) = (0, 0);
+                for c in diff.iter_all_changes() {
+                    match c.tag() {
+                        similar::ChangeTag::Insert => plus += 1,
+                        similar::ChangeTag::Delete => minus += 1,
+                        similar::ChangeTag::Equal => {}
+                    }
+                }
+                (plus, minus, false)
+            }
+            _ => (0, 0, true),
+        };
+        out.push(FileStat {
+            path: path.clone(),
+            change,
+            added,
+            removed,
+            binary,
+        });
+    }
+    Ok(out)
+}
+
+/// A URL for messages: any password or token in it (`https://user:TOKEN@host/...`)
+/// replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Fetch the base branch (`base`, else the remote's default branch) of `url` into
+/// `repo` without writing any ref; returns its name and tip.
+fn fetch_base(
+    repo: &Repository,
+    config: &git2::Config,
+    url: &str,
+    base: Option<&str>,
+) -> Result<(String, Oid)> {
+    let fetch_url = rewrite_url(config, url, false);
+    let mut remote = repo
+        .remote_anonymous(&fetch_url)
+        .with_context(|| format!("invalid Git URL {}", redact_url(url)))?;
+    let url = redact_url(url);
+    // List the remote's refs first: a missing branch is then a clear error.
+    let heads: Vec<(String, Oid)>;
+    let default: Option<String>;
+    {
+        let conn = remote
+            .connect_auth(
+                git2::Direction::Fetch,
+                Some(callbacks(config, &fetch_url, None)),
+                None,
+            )
+            .with_context(|| format!("cannot reach the remote {url}"))
+            .hint("check the remote URL and your credentials (SSH agent, credential helper, token variables)")?;
+        heads = conn
+            .list()
+            .with_context(|| format!("cannot list the branches of {url}"))?
+            .iter()
+            .map(|h| (h.name().to_string(), h.oid()))
+            .collect();
+        default = conn
+            .default_branch()
+            .ok()
+            .and_then(|b| b.as_str().ok().map(str::to_string));
+    }
+    let branch = match base {
+        Some(b) => b.trim_start_matches("refs/heads/").to_string(),
+        None => default
+            .map(|d| d.trim_start_matches("refs/heads/").to_string())
+            .ok_or_else(|| {
+                user(
+                    format!("{url} has no default branch (is it empty?)"),
+                    "push the GitOps repository's main branch first, or name the base with --pr-base BRANCH",
+                )
+            })?,
+    };
+    let want = format!("refs/heads/{branch}");
+    let Some(&(_, tip)) = heads.iter().find(|(n, _)| *n == want) else {
+        let names: Vec<&str> = heads
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix("refs/heads/"))
+            .collect();
+        bail!(user(
+            format!("{url} has no branch {branch:?} to open the pull request against"),
+            if names.is_empty() {
+                "push a base branch first".to_string()
+            } else {
+                format!("--pr-base BRANCH; its branches: {}", names.join(", "))
+            },
+        ));
+    };
+    if repo.find_commit(tip).is_err() {
+        let mut fo = git2::FetchOptions::new();
+        fo.remote_callbacks(callbacks(config, &fetch_url, None));
+        fo.download_tags(git2::AutotagOption::None);
+        fo.update_fetchhead(false);
+        remote
+            .fetch(&[want.as_str()], Some(&mut fo), None)
+            .with_context(|| format!("cannot fetch {branch} from {url}"))
+            .hint("check the remote URL and your credentials")?;
+        repo.find_commit(tip).with_context(|| {
+            format!("fetching {branch} from {url} did not bring its commit {tip}")
+        })?;
+    }
+    Ok((branch, tip))
+}
+
+impl Workspace {
+    /// The URL of the remote `name` of a local GitOps repository (its push URL when it
+    /// has one), or the URL of a remote workspace (`--repo URL`), whatever `name`.
+    pub fn remote_url(&self, name: &str) -> Result<String> {
+        match self {
+            Workspace::Remote { url, .. } => Ok(url.clone()),
+            Workspace::Local { repo, root } => {
+                let remote = repo.find_remote(name).map_err(|_| {
+                    let names: Vec<String> = repo
+                        .remotes()
+                        .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
+                        .unwrap_or_default();
+                    user(
+                        format!("{} has no remote named {name:?}", root.display()),
+                        if names.is_empty() {
+                            format!("add one: git remote add {name} URL")
+                        } else {
+                            format!("--remote NAME; its remotes: {}", names.join(", "))
+                        },
+                    )
+                })?;
+                let url = remote
+                    .pushurl()
+                    .ok()
+                    .flatten()
+                    .or(remote.url().ok())
+                    .ok_or_else(|| {
+                        user(
+                            format!("the remote {name:?} of {} has no URL", root.display()),
+                            format!("set one: git remote set-url {name} URL"),
+                        )
+                    })?;
+                Ok(url.to_string())
+            }
+        }
+    }
+
+    /// Build the change with `build` on the tip of the remote's `base` branch (default:
+    /// its default branch), commit it with `message` and force-push it to
+    /// `refs/heads/<branch>` of the remote `remote` (for `--repo URL`, that URL), so a
+    /// second run moves the same branch. A local repository is left exactly as it
+    /// was: only Git objects are added to it.
+    pub fn apply_on_branch(
+        &self,
+        remote: &str,
+        base: Option<&str>,
+        branch: &str,
+        message: &str,
+        mut build: impl FnMut(&TreeView) -> Result<Changes>,
+    ) -> Result<BranchOutcome> {
+        let dst = format!("refs/heads/{branch}");
+        if !git2::Reference::is_valid_name(&dst) {
+            bail!(user(
+                format!("{branch:?} is not a valid branch name"),
+                "choose a name without spaces, '..', '~', '^', ':' or '\\'",
+            ));
+        }
+        let url = self.remote_url(remote)?;
+        let local_config;
+        let (repo, config, _guard) = match self {
+            Workspace::Local { repo, .. } => {
+                let mut c = user_config()?;
+                let _ = c.add_file(&repo.path().join("config"), git2::ConfigLevel::Local, false);
+                local_config = c;
+                (repo, &local_config, None)
+            }
+            Workspace::Remote {
+                repo, config, lock, ..
+            } => (repo, config, Some(lock_file(lock)?)),
+        };
+        let (base_branch, base_commit) = match self {
+            Workspace::Local { .. } => fetch_base(repo, config, &url, base)?,
+            Workspace::Remote { .. } => {
+                let (default, head) = remote_sync(repo, config, &url)?;
+                let name = base
+                    .map(|b| b.trim_start_matches("refs/heads/").to_string())
+                    .unwrap_or(default);
+                let tip = repo
+                    .find_reference(&format!("refs/heads/{name}"))
+                    .ok()
+                    .and_then(|r| r.peel_to_commit().ok())
+                    .map(|c| c.id())
+                    .or((base.is_none() && !head.is_zero()).then_some(head))
+                    .ok_or_else(|| {
+                        user(
+                            format!(
+                                "{} has no branch {name:?} to open the pull request against",
+                                redact_url(&url)
+                            ),
+                            "push it first, or name another base with --pr-base BRANCH",
+                        )
+                    })?;
+                (name, tip)
+            }
+        };
+        if base_branch == branch {
+            bail!(user(
+                format!("the pull request branch {branch} is its own base"),
+                "choose another --pr-base",
+            ));
+        }
+        let view = view_of(repo, base_commit)?;
+        let changes = drop_noops(&view, build(&view)?)?;
+        let diff = unified_diff(&view, &changes)?;
+        let stats = diff_stats(&view, &changes)?;
+        let changed = changes.files.len();
+        if changed == 0 {
+            return Ok(BranchOutcome {
+                commit: None,
+                base_branch,
+                base_commit,
+                diff,
+                changed,
+                stats,
+            });
+        }
+        let tree = build_tree(repo, Some(base_commit), &changes)?;
+        let commit = make_commit(repo, tree, Some(base_commit), message)?;
+        fault("after-write")?;
+        match push_commit(repo, config, &url, commit, &dst, true) {
+            Ok(()) => {}
+            Err(PushError::Other(e)) => return Err(e),
+            Err(PushError::Moved(m)) => bail!(user(
+                format!("{} rejected the push to {branch}: {m}", redact_url(&url)),
+                "check the branch protection and your permissions",
+            )),
+        }
+        if let Workspace::Remote { .. } = self {
+            let _ = repo.reference(&dst, commit, true, "pctl push");
+        }
+        Ok(BranchOutcome {
+            commit: Some(commit),
+            base_branch,
+            base_commit,
+            diff,
+            changed,
+            stats,
+        })
     }
 }
 

@@ -3,6 +3,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod error;
+pub mod forge;
 pub mod git;
 pub mod gitops;
 pub mod merge;

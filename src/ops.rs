@@ -5,6 +5,7 @@ pub mod init;
 pub mod install;
 pub mod list;
 pub mod outdated;
+pub mod pr;
 pub mod render;
 pub mod search;
 pub mod show;

@@ -13,6 +13,10 @@ use crate::ops::install::{InstallOptions, run as op};
 /// Writes <install-path>/<NAME>/ with profile-installation.yaml (the record and lock),
 /// a kustomization.yaml and one artifacts/<id>/ directory per artifact, each wrapped in
 /// a Flux Kustomization. Nothing changes unless everything succeeds.
+///
+/// With --create-pr the commit goes to the branch pctl/install-<NAME>-<version> on the
+/// remote instead, and a pull request (body: the version's changelog and a summary of
+/// the files) is opened or updated; the pull request's URL is printed.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Profile to install: CATALOG/PROFILE[@CONSTRAINT], URL[//SUBDIR][@REF] or ./DIR.
@@ -47,6 +51,8 @@ pub struct Args {
     values: super::ValueFlags,
     #[command(flatten)]
     write: super::WriteFlags,
+    #[command(flatten)]
+    pr: super::PrFlags,
 }
 
 pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
@@ -62,5 +68,6 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         offline: a.offline,
         allow_dirty: a.allow_dirty,
         channel: a.channel,
+        pr: a.pr.options(),
     })
 }

@@ -68,6 +68,44 @@ impl WriteFlags {
     }
 }
 
+/// Pull-request flags shared by the commands that write to a GitOps repository
+/// (SPEC §7): commit on a branch of its own, push it and open a pull request.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PrFlags {
+    /// Commit on the branch pctl/<verb>-<NAME>-<version> (built on the remote's base
+    /// branch; the local branch, index and files are left alone), force-push it and
+    /// open a pull request on GitHub, GitLab or Gitea/Forgejo, or update the one
+    /// already open for that branch. The forge is PCTL_FORGE (API at
+    /// PCTL_FORGE_API_URL), else forge.type/forge.apiURL of .pctl/config.yaml, else
+    /// detected from the remote URL's host. The token comes from GITHUB_TOKEN,
+    /// GITLAB_TOKEN or GITEA_TOKEN and is checked before anything is pushed. Prints the
+    /// pull request's URL.
+    #[arg(long, conflicts_with_all = ["dry_run", "no_commit"])]
+    pub create_pr: bool,
+    /// Remote of the local GitOps repository to push the branch to (with --create-pr;
+    /// --repo URL pushes to that URL).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "origin",
+        requires = "create_pr"
+    )]
+    pub remote: String,
+    /// Branch the pull request targets [default: the remote's default branch].
+    #[arg(long, value_name = "BRANCH", requires = "create_pr")]
+    pub pr_base: Option<String>,
+}
+
+impl PrFlags {
+    /// The pull-request options when --create-pr is given.
+    pub fn options(&self) -> Option<crate::ops::pr::PrOptions> {
+        self.create_pr.then(|| crate::ops::pr::PrOptions {
+            remote: self.remote.clone(),
+            base: self.pr_base.clone(),
+        })
+    }
+}
+
 /// Parameter values from the command line (SPEC §2), shared by install and render.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ValueFlags {

@@ -2,6 +2,10 @@
 use crate::ops::uninstall::{UninstallOptions, run as op};
 
 /// Remove an installation (its directory and its kustomization entry) in one commit.
+///
+/// With --create-pr the commit goes to the branch pctl/uninstall-<NAME>-<version> on
+/// the remote instead, and a pull request listing the removed files is opened or
+/// updated; the pull request's URL is printed.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Name of the installation.
@@ -14,6 +18,8 @@ pub struct Args {
     message: Option<String>,
     #[command(flatten)]
     write: super::WriteFlags,
+    #[command(flatten)]
+    pr: super::PrFlags,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -22,5 +28,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         repo: a.repo,
         mode: a.write.mode(),
         message: a.message,
+        pr: a.pr.options(),
     })
 }

@@ -56,10 +56,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
     strategy: StrategyArg,
     /// Commit a stopped upgrade once no conflict markers remain.
-    #[arg(long = "continue", conflicts_with_all = ["name", "all", "abort", "to", "latest"])]
+    #[arg(long = "continue", conflicts_with_all = ["name", "all", "abort", "to", "latest", "create_pr"])]
     continue_: bool,
     /// Give up a stopped upgrade: restore the files as they were before it.
-    #[arg(long, conflicts_with_all = ["name", "all", "to", "latest"])]
+    #[arg(long, conflicts_with_all = ["name", "all", "to", "latest", "create_pr"])]
     abort: bool,
     /// GitOps repository: a directory or a URL [default: the repository of the cwd].
     #[arg(long)]
@@ -77,6 +77,8 @@ pub struct Args {
     values: super::ValueFlags,
     #[command(flatten)]
     write: super::WriteFlags,
+    #[command(flatten)]
+    pr: super::PrFlags,
 }
 
 pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
@@ -98,6 +100,7 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         message: a.message,
         offline: a.offline,
         channel: a.channel,
+        pr: a.pr.options(),
     })
 }
 
@@ -124,6 +127,8 @@ pub struct SyncArgs {
     offline: bool,
     #[command(flatten)]
     write: super::WriteFlags,
+    #[command(flatten)]
+    pr: super::PrFlags,
 }
 
 pub fn sync(a: SyncArgs) -> anyhow::Result<()> {
@@ -133,5 +138,6 @@ pub fn sync(a: SyncArgs) -> anyhow::Result<()> {
         mode: a.write.mode(),
         message: a.message,
         offline: a.offline,
+        pr: a.pr.options(),
     })
 }

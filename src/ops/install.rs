@@ -1,7 +1,7 @@
 //! `pctl install`: resolve a profile, render it and commit it into the GitOps
 //! repository as one installation.
 use crate::error::user;
-use crate::git::{Mode, Upstreams, Workspace};
+use crate::git::{Changes, Mode, TreeView, Upstreams, Workspace};
 use crate::gitops::{self, Overlay};
 use crate::printer::printer;
 use crate::resolve::{self, Resolver};
@@ -21,6 +21,8 @@ pub struct InstallOptions {
     /// Channel allowed besides stable when resolving a constraint (`--channel`).
     pub channel: Option<String>,
     pub values: crate::ops::ValueOptions,
+    /// `--create-pr`: commit on a branch of its own and open a pull request.
+    pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
 pub fn run(opts: InstallOptions) -> Result<()> {
@@ -75,7 +77,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             resolved.def.name, version, opts.name
         )
     });
-    let outcome = ws.apply(&message, opts.mode, |view| {
+    let build = |view: &TreeView| -> Result<Changes> {
         // Re-read under the lock: another pctl may have committed meanwhile.
         let config = gitops::load(view, &ws.describe())?;
         if view.exists(&install_dir)? {
@@ -104,7 +106,23 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         gitops::link_installation(&mut o, &config, &parent, &opts.name)?;
         o.changes.guard.push(install_dir.clone());
         Ok(o.changes)
-    })?;
+    };
+    if let Some(pr) = &opts.pr {
+        let req = crate::ops::pr::PrRequest {
+            verb: "install".into(),
+            name: opts.name.clone(),
+            version: version.clone(),
+            title: message.clone(),
+            changelog: changelog(&spec, &upstreams, &resolved.source),
+            conflicts: Vec::new(),
+        };
+        crate::ops::pr::open(&ws, pr, &req, build)?;
+        for note in &rendered.notes {
+            printer().info(&format!("next: {note}"));
+        }
+        return Ok(());
+    }
+    let outcome = ws.apply(&message, opts.mode, build)?;
     let what = format!("install {} {} as {}", resolved.def.name, version, opts.name);
     crate::ops::report(&outcome, opts.mode, &what);
     if opts.mode != Mode::DryRun {
@@ -117,4 +135,29 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         printer().info(&format!("next: {note}"));
     }
     Ok(())
+}
+
+/// The annotated tag message of the installed version, when it was installed from a
+/// version tag: the pull request's changelog.
+fn changelog(
+    spec: &source::SourceSpec,
+    upstreams: &Upstreams,
+    rec: &crate::record::SourceRecord,
+) -> Option<String> {
+    rec.version.as_ref()?;
+    let tag = rec.reference.as_deref()?;
+    let message = match spec {
+        source::SourceSpec::Local { path } => {
+            let (_, repo) = crate::git::discover(std::path::Path::new(path))?;
+            crate::git::Upstream {
+                url: rec.url.clone(),
+                repo: std::rc::Rc::new(repo),
+            }
+            .tag(tag)?
+            .message
+        }
+        // Opened (and fetched) by the resolver already: no second fetch.
+        _ => upstreams.open(&rec.url).ok()?.tag(tag)?.message,
+    }?;
+    Some(message.trim().to_string()).filter(|m| !m.is_empty())
 }

@@ -1,6 +1,6 @@
 //! `pctl uninstall`: remove an installation's directory and its entry, in one commit.
 use crate::error::user;
-use crate::git::{Mode, Workspace};
+use crate::git::{Changes, Mode, TreeView, Workspace};
 use crate::gitops::{self, Overlay};
 use anyhow::{Result, bail};
 
@@ -9,6 +9,8 @@ pub struct UninstallOptions {
     pub repo: Option<String>,
     pub mode: Mode,
     pub message: Option<String>,
+    /// `--create-pr`: commit on a branch of its own and open a pull request.
+    pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
 pub fn run(opts: UninstallOptions) -> Result<()> {
@@ -17,7 +19,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         .message
         .clone()
         .unwrap_or_else(|| format!("pctl: uninstall {}", opts.name));
-    let outcome = ws.apply(&message, opts.mode, |view| {
+    let build = |view: &TreeView| -> Result<Changes> {
         gitops::load(view, &ws.describe())?;
         let all = crate::ops::installations(view)?;
         let Some((dir, _)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
@@ -39,7 +41,27 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         gitops::unlist_entry(&mut o, parent, entry)?;
         o.changes.guard.push(dir.clone());
         Ok(o.changes)
-    })?;
+    };
+    if let Some(pr) = &opts.pr {
+        // The version being removed names the branch: read it from the repository.
+        let view = ws.view()?;
+        let version = crate::ops::installations(&view)?
+            .into_iter()
+            .find(|(_, i)| i.metadata.name == opts.name)
+            .map(|(_, i)| i.version_label())
+            .unwrap_or_default();
+        let req = crate::ops::pr::PrRequest {
+            verb: "uninstall".into(),
+            name: opts.name.clone(),
+            version,
+            title: message.clone(),
+            changelog: None,
+            conflicts: Vec::new(),
+        };
+        crate::ops::pr::open(&ws, pr, &req, build)?;
+        return Ok(());
+    }
+    let outcome = ws.apply(&message, opts.mode, build)?;
     crate::ops::report(&outcome, opts.mode, &format!("uninstall {}", opts.name));
     Ok(())
 }

@@ -42,6 +42,8 @@ pub struct UpgradeOptions {
     /// Channel allowed besides stable (default: the recorded one).
     pub channel: Option<String>,
     pub values: ValueOptions,
+    /// `--create-pr`: commit on a branch of its own and open a pull request.
+    pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
 pub struct SyncOptions {
@@ -50,6 +52,7 @@ pub struct SyncOptions {
     pub mode: Mode,
     pub message: Option<String>,
     pub offline: bool,
+    pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
 /// What theirs is rendered from.
@@ -206,7 +209,14 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         }
         m
     });
-    finish(&ws, "upgrade", &message, opts.mode, &plans)
+    finish(
+        &ws,
+        "upgrade",
+        &message,
+        opts.mode,
+        opts.pr.as_ref(),
+        &plans,
+    )
 }
 
 pub fn sync(opts: SyncOptions) -> Result<()> {
@@ -256,7 +266,7 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         m.push_str("Re-rendered with the current value profiles and .pctl/values/global.yaml.\n");
         m
     });
-    finish(&ws, "sync", &message, opts.mode, &plans)
+    finish(&ws, "sync", &message, opts.mode, opts.pr.as_ref(), &plans)
 }
 
 /// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
@@ -265,6 +275,7 @@ fn finish(
     command: &str,
     message: &str,
     mode: Mode,
+    pr: Option<&crate::ops::pr::PrOptions>,
     plans: &[Planned],
 ) -> Result<()> {
     let mut changes = Changes::default();
@@ -285,6 +296,9 @@ fn finish(
         .map(Planned::describe)
         .collect::<Vec<_>>()
         .join(", ");
+    if let Some(pr) = pr {
+        return pull_request(ws, pr, command, message, plans, &changes, &conflicted);
+    }
     if conflicted.is_empty() || mode == Mode::DryRun {
         let outcome: Outcome = ws.apply(message, mode, |view| {
             // Under the lock (or after a remote moved): the merge must still apply.
@@ -343,6 +357,72 @@ fn finish(
         ),
         "edit the files listed above (remove the <<<<<<< ======= >>>>>>> blocks), then run `pctl upgrade --continue`; or `pctl upgrade --abort` to go back",
     ))
+}
+
+/// `--create-pr`: the merge goes on a branch built on the remote's base branch, which
+/// must hold the installations as they were merged; conflicts are committed with their
+/// markers and listed in the pull request for review (exit 3).
+fn pull_request(
+    ws: &Workspace,
+    pr: &crate::ops::pr::PrOptions,
+    command: &str,
+    message: &str,
+    plans: &[Planned],
+    changes: &Changes,
+    conflicted: &[&FileMerge],
+) -> Result<()> {
+    let (name, version) = match plans {
+        [one] => (one.name.clone(), one.to.clone()),
+        _ => {
+            let what: Vec<String> = plans.iter().map(Planned::describe).collect();
+            let digest = record::sha256(what.join("\n").as_bytes());
+            ("all".to_string(), digest[..8].to_string())
+        }
+    };
+    let changelog: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.changelog.iter())
+        .map(|(tag, text)| format!("### {tag}\n\n{text}"))
+        .collect();
+    let mut conflicts = Vec::new();
+    for m in conflicted {
+        for c in &m.conflicts {
+            conflicts.push(format!("{}: {c}", m.path));
+        }
+    }
+    list_conflicts(conflicted);
+    let req = crate::ops::pr::PrRequest {
+        verb: command.to_string(),
+        name,
+        version,
+        title: message.lines().next().unwrap_or(message).to_string(),
+        changelog: (!changelog.is_empty()).then(|| changelog.join("\n\n")),
+        conflicts,
+    };
+    crate::ops::pr::open(ws, pr, &req, |view| {
+        for p in plans {
+            if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+                bail!(user(
+                    format!(
+                        "{} differs between the GitOps repository here and the pull request's base branch",
+                        p.dir
+                    ),
+                    "pull (or push) so both hold the same installation, then run the command again",
+                ));
+            }
+        }
+        Ok(changes.clone())
+    })?;
+    if !conflicted.is_empty() {
+        return Err(conflict(
+            format!(
+                "the pull request holds conflicts in {} file(s), marked <<<<<<< ours / >>>>>>> theirs",
+                conflicted.len()
+            ),
+            "resolve them on the pull request's branch before merging it, or run again with --strategy ours|theirs",
+        ));
+    }
+    Ok(())
 }
 
 fn list_conflicts(conflicted: &[&FileMerge]) {

@@ -13,7 +13,11 @@
 //! - [`snapshot`] / [`assert_unchanged`]: the all-or-nothing checks.
 //! - [`flux_dry_run`]: walks a GitOps tree as Flux would (and keeps it for CI
 //!   when `PCTL_KEEP_TREES` is set).
+//! - [`forge::ForgeServer`]: a GitHub, GitLab or Gitea API on 127.0.0.1 that holds
+//!   pctl to each forge's REST contract (pull-request tests).
 #![allow(dead_code)]
+
+pub mod forge;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,886 @@
+//! A forge API on 127.0.0.1 for the pull-request tests: GitHub, GitLab or Gitea, each
+//! held to its documented REST contract.
+//!
+//! The server (std only, a thread per connection) checks what the forge checks — the
+//! method and path, the authentication header and token (`Authorization: Bearer` for
+//! GitHub, `PRIVATE-TOKEN` for GitLab, `Authorization: token` for Gitea), GitHub's
+//! `Accept`, `X-GitHub-Api-Version` and `User-Agent`, the JSON body's fields and
+//! types, that the head branch exists in the served bare repository — and answers a
+//! violation with the status and JSON the forge would send. It keeps the pull requests
+//! it opened (so a second run finds and updates the open one), records every request,
+//! and can be told to fail the next request of a method.
+use super::{git_cmd, percent_decode, read_chunked};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// Which forge the server plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forge {
+    GitHub,
+    GitLab,
+    Gitea,
+}
+
+impl Forge {
+    /// The value of `PCTL_FORGE`.
+    pub fn env_name(self) -> &'static str {
+        match self {
+            Forge::GitHub => "github",
+            Forge::GitLab => "gitlab",
+            Forge::Gitea => "gitea",
+        }
+    }
+
+    /// The variable pctl reads the token from.
+    pub fn token_var(self) -> &'static str {
+        match self {
+            Forge::GitHub => "GITHUB_TOKEN",
+            Forge::GitLab => "GITLAB_TOKEN",
+            Forge::Gitea => "GITEA_TOKEN",
+        }
+    }
+
+    /// The API path below the server root (GitHub Enterprise's `/api/v3`).
+    pub fn api_prefix(self) -> &'static str {
+        match self {
+            Forge::GitHub => "/api/v3",
+            Forge::GitLab => "/api/v4",
+            Forge::Gitea => "/api/v1",
+        }
+    }
+}
+
+/// A pull (merge) request held by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pr {
+    pub number: u64,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    pub open: bool,
+    /// How many times it was edited after creation.
+    pub updates: usize,
+}
+
+/// One request as received, with the status it was answered with.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The path as sent (percent-encoding kept), without the query.
+    pub path: String,
+    /// Query parameters, decoded.
+    pub query: Vec<(String, String)>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub status: u16,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// `METHOD path -> status`, for assertion messages.
+    pub fn line(&self) -> String {
+        format!("{} {} -> {}", self.method, self.path, self.status)
+    }
+}
+
+struct Failure {
+    method: String,
+    status: u16,
+    body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    prs: Vec<Pr>,
+    requests: Vec<Request>,
+    failures: Vec<Failure>,
+}
+
+struct Ctx {
+    kind: Forge,
+    port: u16,
+    token: String,
+    /// `owner/name` (the GitLab project path).
+    repo: String,
+    git_dir: Option<PathBuf>,
+}
+
+/// The forge API server; stopped on drop.
+pub struct ForgeServer {
+    pub kind: Forge,
+    pub port: u16,
+    ctx: Arc<Ctx>,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ForgeServer {
+    /// A server for the repository `owner/name` that accepts only `token`. With
+    /// `git_dir` (the served bare repository), a pull request's head and base must be
+    /// branches there.
+    pub fn start(kind: Forge, repo: &str, token: &str, git_dir: Option<&Path>) -> ForgeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let ctx = Arc::new(Ctx {
+            kind,
+            port,
+            token: token.to_string(),
+            repo: repo.to_string(),
+            git_dir: git_dir.map(Path::to_path_buf),
+        });
+        let state: Arc<Mutex<State>> = Default::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (ctx, state, stop) = (ctx.clone(), state.clone(), stop.clone());
+            thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = conn else { continue };
+                    let (ctx, state) = (ctx.clone(), state.clone());
+                    thread::spawn(move || {
+                        let _ = serve(stream, &ctx, &state);
+                    });
+                }
+            });
+        }
+        ForgeServer {
+            kind,
+            port,
+            ctx,
+            state,
+            stop,
+        }
+    }
+
+    /// What `PCTL_FORGE_API_URL` must be.
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, self.kind.api_prefix())
+    }
+
+    /// The web page of pull request `number`, as the forge's JSON gives it.
+    pub fn web_url(&self, number: u64) -> String {
+        web_url(&self.ctx, number)
+    }
+
+    pub fn prs(&self) -> Vec<Pr> {
+        self.state.lock().unwrap().prs.clone()
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// `METHOD path -> status` for every request so far.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests().iter().map(Request::line).collect()
+    }
+
+    /// The next request with `method` is answered `status` with `body`, whatever it is.
+    pub fn fail_next(&self, method: &str, status: u16, body: Value) {
+        self.state.lock().unwrap().failures.push(Failure {
+            method: method.to_string(),
+            status,
+            body,
+        });
+    }
+
+    /// Opens a pull request as if someone had (for "another one is already open").
+    pub fn seed_pr(&self, head: &str, base: &str, title: &str) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        let number = next_number(&st);
+        st.prs.push(Pr {
+            number,
+            head: head.into(),
+            base: base.into(),
+            title: title.into(),
+            body: String::new(),
+            open: true,
+            updates: 0,
+        });
+        number
+    }
+}
+
+impl Drop for ForgeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn next_number(st: &State) -> u64 {
+    // Issues and pull requests share numbers on GitHub and Gitea: start past 1.
+    st.prs.iter().map(|p| p.number).max().unwrap_or(6) + 1
+}
+
+fn web_url(ctx: &Ctx, number: u64) -> String {
+    let base = format!("http://127.0.0.1:{}/{}", ctx.port, ctx.repo);
+    match ctx.kind {
+        Forge::GitHub => format!("{base}/pull/{number}"),
+        Forge::GitLab => format!("{base}/-/merge_requests/{number}"),
+        Forge::Gitea => format!("{base}/pulls/{number}"),
+    }
+}
+
+fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(());
+    }
+    let mut parts = line.trim_end().splitn(3, ' ');
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("/").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 {
+            return Ok(());
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let body = if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        read_chunked(&mut reader)?
+    } else if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        let mut b = vec![0; n];
+        reader.read_exact(&mut b)?;
+        b
+    } else {
+        Vec::new()
+    };
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let query: Vec<(String, String)> = query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            )
+        })
+        .collect();
+    let mut req = Request {
+        method,
+        path: path.to_string(),
+        query,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: 0,
+    };
+    let (status, answer) = {
+        let mut st = state.lock().unwrap();
+        let injected = st
+            .failures
+            .iter()
+            .position(|f| f.method == req.method)
+            .map(|i| st.failures.remove(i));
+        match injected {
+            Some(f) => (f.status, f.body),
+            None => handle(ctx, &mut st, &req),
+        }
+    };
+    req.status = status;
+    state.lock().unwrap().requests.push(req);
+    let text = answer.to_string();
+    let reason = match status {
+        200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        _ => "Error",
+    };
+    write!(
+        writer,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )?;
+    writer.flush()
+}
+
+type Answer = (u16, Value);
+
+fn handle(ctx: &Ctx, st: &mut State, req: &Request) -> Answer {
+    if let Some(refused) = check_auth(ctx, req) {
+        return refused;
+    }
+    let Some(rest) = req.path.strip_prefix(ctx.kind.api_prefix()) else {
+        return not_found(ctx.kind);
+    };
+    let body = if matches!(req.method.as_str(), "POST" | "PATCH" | "PUT") {
+        let ct = req.header("content-type").unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return match ctx.kind {
+                Forge::GitHub => (
+                    415,
+                    json!({"message": format!("Unsupported Media Type: Content-Type {ct:?} is not application/json")}),
+                ),
+                Forge::GitLab => (415, json!({"error": "415 Unsupported Media Type"})),
+                Forge::Gitea => (
+                    422,
+                    json!({"message": "Content-Type must be application/json"}),
+                ),
+            };
+        }
+        match serde_json::from_str::<Value>(&req.body) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => {
+                return (400, json!({"message": "Problems parsing JSON"}));
+            }
+        }
+    } else {
+        None
+    };
+    match ctx.kind {
+        Forge::GitHub => github(ctx, st, req, rest, body),
+        Forge::GitLab => gitlab(ctx, st, req, rest, body),
+        Forge::Gitea => gitea(ctx, st, req, rest, body),
+    }
+}
+
+fn not_found(kind: Forge) -> Answer {
+    match kind {
+        Forge::GitHub => (
+            404,
+            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}),
+        ),
+        Forge::GitLab => (404, json!({"error": "404 Not Found"})),
+        Forge::Gitea => (
+            404,
+            json!({"message": "The target couldn't be found.", "errors": []}),
+        ),
+    }
+}
+
+fn check_auth(ctx: &Ctx, req: &Request) -> Option<Answer> {
+    match ctx.kind {
+        Forge::GitHub => {
+            if req.header("user-agent").is_none_or(str::is_empty) {
+                return Some((
+                    403,
+                    json!({"message": "Request forbidden by administrative rules. Please make sure your request has a User-Agent header."}),
+                ));
+            }
+            match req.header("authorization") {
+                None => return Some((401, json!({"message": "Requires authentication", "documentation_url": "https://docs.github.com/rest", "status": "401"}))),
+                Some(a) if a != format!("Bearer {}", ctx.token) => {
+                    return Some((401, json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})));
+                }
+                _ => {}
+            }
+            if req.header("x-github-api-version") != Some("2022-11-28") {
+                return Some((
+                    400,
+                    json!({"message": format!("Unsupported 'X-GitHub-Api-Version' header: {:?}; this contract requires 2022-11-28", req.header("x-github-api-version"))}),
+                ));
+            }
+            if req.header("accept") != Some("application/vnd.github+json") {
+                return Some((
+                    415,
+                    json!({"message": format!("Unsupported 'Accept' header: {:?}; use application/vnd.github+json", req.header("accept"))}),
+                ));
+            }
+            None
+        }
+        Forge::GitLab => (req.header("private-token") != Some(ctx.token.as_str()))
+            .then(|| (401, json!({"message": "401 Unauthorized"}))),
+        Forge::Gitea => (req.header("authorization") != Some(format!("token {}", ctx.token).as_str()))
+            .then(|| (401, json!({"message": "token is required or invalid", "url": "http://127.0.0.1/api/swagger"}))),
+    }
+}
+
+fn branch_sha(ctx: &Ctx, branch: &str) -> Option<String> {
+    let dir = ctx.git_dir.as_ref()?;
+    let out = git_cmd(dir)
+        .arg("--git-dir")
+        .arg(dir)
+        .args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("refs/heads/{branch}^{{commit}}"),
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn branch_exists(ctx: &Ctx, branch: &str) -> bool {
+    ctx.git_dir.is_none() || branch_sha(ctx, branch).is_some()
+}
+
+/// A field that must be a string when present: Err(field) when it is another type.
+fn string_field(
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, String> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(key.to_string()),
+    }
+}
+
+fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
+    let owner = ctx.repo.split('/').next().unwrap_or("");
+    let sha = branch_sha(ctx, &p.head).unwrap_or_default();
+    match ctx.kind {
+        Forge::GitLab => json!({
+            "id": 5000 + p.number,
+            "iid": p.number,
+            "project_id": 42,
+            "title": p.title,
+            "description": p.body,
+            "state": if p.open { "opened" } else { "closed" },
+            "source_branch": p.head,
+            "target_branch": p.base,
+            "sha": sha,
+            "web_url": web_url(ctx, p.number),
+        }),
+        _ => json!({
+            "id": 1000 + p.number,
+            "number": p.number,
+            "state": if p.open { "open" } else { "closed" },
+            "title": p.title,
+            "body": p.body,
+            "html_url": web_url(ctx, p.number),
+            "url": format!("http://127.0.0.1:{}{}/repos/{}/pulls/{}", ctx.port, ctx.kind.api_prefix(), ctx.repo, p.number),
+            "head": {"ref": p.head, "label": format!("{owner}:{}", p.head), "sha": sha},
+            "base": {"ref": p.base, "label": format!("{owner}:{}", p.base)},
+        }),
+    }
+}
+
+fn github(
+    ctx: &Ctx,
+    st: &mut State,
+    req: &Request,
+    rest: &str,
+    body: Option<serde_json::Map<String, Value>>,
+) -> Answer {
+    let owner = ctx.repo.split('/').next().unwrap_or("");
+    let Some(tail) = rest.strip_prefix(&format!("/repos/{}/pulls", ctx.repo)) else {
+        return not_found(Forge::GitHub);
+    };
+    let invalid = |msg: String| {
+        (
+            422,
+            json!({"message": format!("Invalid request.\n\n{msg}"), "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422"}),
+        )
+    };
+    match (req.method.as_str(), tail) {
+        ("GET", "") => {
+            let state = req.param("state").unwrap_or("open");
+            let head = match req.param("head") {
+                None => None,
+                Some(h) => match h.split_once(':') {
+                    Some((o, b)) if o == owner => Some(b.to_string()),
+                    Some(_) => Some("\0no such head".to_string()),
+                    None => {
+                        return (
+                            422,
+                            json!({"message": "Validation Failed", "errors": [{"resource": "Search", "field": "head", "code": "invalid"}], "status": "422"}),
+                        );
+                    }
+                },
+            };
+            let list: Vec<Value> = st
+                .prs
+                .iter()
+                .filter(|p| match state {
+                    "open" => p.open,
+                    "closed" => !p.open,
+                    _ => true,
+                })
+                .filter(|p| head.as_ref().is_none_or(|h| *h == p.head))
+                .filter(|p| req.param("base").is_none_or(|b| b == p.base))
+                .map(|p| pr_json(ctx, p))
+                .collect();
+            (200, Value::Array(list))
+        }
+        ("POST", "") => {
+            let body = body.unwrap_or_default();
+            let mut fields = Vec::new();
+            for key in ["title", "head", "base", "body"] {
+                match string_field(&body, key) {
+                    Err(k) => {
+                        return invalid(format!(
+                            "For 'properties/{k}', {} is not a string.",
+                            body[&k]
+                        ));
+                    }
+                    Ok(v) => fields.push(v),
+                }
+            }
+            let (Some(head), Some(base)) = (fields[1].clone(), fields[2].clone()) else {
+                return invalid("\"head\" and \"base\" weren't supplied.".into());
+            };
+            let Some(title) = fields[0].clone().filter(|t| !t.is_empty()) else {
+                return invalid("\"title\" wasn't supplied.".into());
+            };
+            let head = head
+                .strip_prefix(&format!("{owner}:"))
+                .unwrap_or(&head)
+                .to_string();
+            for (field, b) in [("head", &head), ("base", &base)] {
+                if !branch_exists(ctx, b) {
+                    return (
+                        422,
+                        json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": field, "code": "invalid"}], "status": "422"}),
+                    );
+                }
+            }
+            if st
+                .prs
+                .iter()
+                .any(|p| p.open && p.head == head && p.base == base)
+            {
+                return (
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {owner}:{head}.")}], "status": "422"}),
+                );
+            }
+            let pr = Pr {
+                number: next_number(st),
+                head,
+                base,
+                title,
+                body: fields[3].clone().unwrap_or_default(),
+                open: true,
+                updates: 0,
+            };
+            st.prs.push(pr.clone());
+            (201, pr_json(ctx, &pr))
+        }
+        ("PATCH", n) => {
+            let Some(number) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
+                return not_found(Forge::GitHub);
+            };
+            let body = body.unwrap_or_default();
+            let (title, text) = match (string_field(&body, "title"), string_field(&body, "body")) {
+                (Ok(t), Ok(b)) => (t, b),
+                (Err(k), _) | (_, Err(k)) => {
+                    return invalid(format!(
+                        "For 'properties/{k}', {} is not a string.",
+                        body[&k]
+                    ));
+                }
+            };
+            let Some(pr) = st.prs.iter_mut().find(|p| p.number == number) else {
+                return not_found(Forge::GitHub);
+            };
+            if let Some(t) = title {
+                pr.title = t;
+            }
+            if let Some(b) = text {
+                pr.body = b;
+            }
+            pr.updates += 1;
+            let pr = pr.clone();
+            (200, pr_json(ctx, &pr))
+        }
+        _ => not_found(Forge::GitHub),
+    }
+}
+
+fn gitlab(
+    ctx: &Ctx,
+    st: &mut State,
+    req: &Request,
+    rest: &str,
+    body: Option<serde_json::Map<String, Value>>,
+) -> Answer {
+    // /projects/:id/merge_requests[/:iid] with :id the URL-encoded project path.
+    let Some(after) = rest.strip_prefix("/projects/") else {
+        return not_found(Forge::GitLab);
+    };
+    let Some((id, tail)) = after.split_once("/merge_requests") else {
+        return not_found(Forge::GitLab);
+    };
+    if id.contains('/') {
+        return not_found(Forge::GitLab);
+    }
+    if percent_decode(id) != ctx.repo {
+        return (404, json!({"message": "404 Project Not Found"}));
+    }
+    match (req.method.as_str(), tail) {
+        ("GET", "") => {
+            let state = req.param("state").unwrap_or("all");
+            let list: Vec<Value> = st
+                .prs
+                .iter()
+                .filter(|p| match state {
+                    "opened" => p.open,
+                    "closed" => !p.open,
+                    _ => true,
+                })
+                .filter(|p| req.param("source_branch").is_none_or(|b| b == p.head))
+                .filter(|p| req.param("target_branch").is_none_or(|b| b == p.base))
+                .map(|p| pr_json(ctx, p))
+                .collect();
+            (200, Value::Array(list))
+        }
+        ("POST", "") => {
+            let body = body.unwrap_or_default();
+            let mut missing = Vec::new();
+            let mut vals = Vec::new();
+            for key in ["source_branch", "target_branch", "title", "description"] {
+                match string_field(&body, key) {
+                    Err(k) => return (400, json!({"error": format!("{k} is invalid")})),
+                    Ok(None) if key != "description" => missing.push(format!("{key} is missing")),
+                    Ok(v) => vals.push(v.unwrap_or_default()),
+                }
+            }
+            if !missing.is_empty() {
+                return (400, json!({"error": missing.join(", ")}));
+            }
+            let (head, base, title, text) = (
+                vals[0].clone(),
+                vals[1].clone(),
+                vals[2].clone(),
+                vals[3].clone(),
+            );
+            if !branch_exists(ctx, &head) {
+                return (
+                    422,
+                    json!({"message": [format!("Source branch \"{head}\" does not exist")]}),
+                );
+            }
+            if !branch_exists(ctx, &base) {
+                return (
+                    422,
+                    json!({"message": [format!("Target branch \"{base}\" does not exist")]}),
+                );
+            }
+            if let Some(p) = st.prs.iter().find(|p| p.open && p.head == head) {
+                return (
+                    409,
+                    json!({"message": [format!("Another open merge request already exists for this source branch: !{}", p.number)]}),
+                );
+            }
+            let pr = Pr {
+                number: next_number(st),
+                head,
+                base,
+                title,
+                body: text,
+                open: true,
+                updates: 0,
+            };
+            st.prs.push(pr.clone());
+            (201, pr_json(ctx, &pr))
+        }
+        ("PUT", n) => {
+            let Some(iid) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
+                return not_found(Forge::GitLab);
+            };
+            let body = body.unwrap_or_default();
+            let (title, text) = match (
+                string_field(&body, "title"),
+                string_field(&body, "description"),
+            ) {
+                (Ok(t), Ok(d)) => (t, d),
+                (Err(k), _) | (_, Err(k)) => {
+                    return (400, json!({"error": format!("{k} is invalid")}));
+                }
+            };
+            if title.is_none() && text.is_none() {
+                return (
+                    400,
+                    json!({"error": "assignee_id, assignee_ids, ..., title, description, ... are missing, at least one parameter must be provided"}),
+                );
+            }
+            let Some(pr) = st.prs.iter_mut().find(|p| p.number == iid) else {
+                return (404, json!({"message": "404 Not found"}));
+            };
+            if let Some(t) = title {
+                pr.title = t;
+            }
+            if let Some(d) = text {
+                pr.body = d;
+            }
+            pr.updates += 1;
+            let pr = pr.clone();
+            (200, pr_json(ctx, &pr))
+        }
+        _ => not_found(Forge::GitLab),
+    }
+}
+
+fn gitea(
+    ctx: &Ctx,
+    st: &mut State,
+    req: &Request,
+    rest: &str,
+    body: Option<serde_json::Map<String, Value>>,
+) -> Answer {
+    let Some(tail) = rest.strip_prefix(&format!("/repos/{}/pulls", ctx.repo)) else {
+        return not_found(Forge::Gitea);
+    };
+    let swagger = format!("http://127.0.0.1:{}/api/swagger", ctx.port);
+    match (req.method.as_str(), tail) {
+        ("GET", "") => {
+            let state = req.param("state").unwrap_or("open");
+            let page: usize = match req.param("page").map(str::parse::<usize>) {
+                None => 1,
+                Some(Ok(p)) if p >= 1 => p,
+                _ => {
+                    return (
+                        422,
+                        json!({"message": "page must be a positive integer", "url": swagger}),
+                    );
+                }
+            };
+            let limit: usize = match req.param("limit").map(str::parse::<usize>) {
+                None => 30,
+                Some(Ok(l)) if l >= 1 => l.min(50),
+                _ => {
+                    return (
+                        422,
+                        json!({"message": "limit must be a positive integer", "url": swagger}),
+                    );
+                }
+            };
+            let all: Vec<&Pr> = st
+                .prs
+                .iter()
+                .filter(|p| match state {
+                    "open" => p.open,
+                    "closed" => !p.open,
+                    _ => true,
+                })
+                .collect();
+            let list: Vec<Value> = all
+                .iter()
+                .skip((page - 1) * limit)
+                .take(limit)
+                .map(|p| pr_json(ctx, p))
+                .collect();
+            (200, Value::Array(list))
+        }
+        ("POST", "") => {
+            let body = body.unwrap_or_default();
+            let mut vals = Vec::new();
+            for key in ["head", "base", "title", "body"] {
+                match string_field(&body, key) {
+                    Err(k) => {
+                        return (
+                            422,
+                            json!({"message": format!("[{k}]: must be a string"), "url": swagger}),
+                        );
+                    }
+                    Ok(v) => vals.push(v),
+                }
+            }
+            let Some(title) = vals[2].clone().filter(|t| !t.is_empty()) else {
+                return (422, json!({"message": "[Title]: Required", "url": swagger}));
+            };
+            let (Some(head), Some(base)) = (vals[0].clone(), vals[1].clone()) else {
+                return (
+                    422,
+                    json!({"message": "[Head]: Required; [Base]: Required", "url": swagger}),
+                );
+            };
+            if !branch_exists(ctx, &head) || !branch_exists(ctx, &base) {
+                return (
+                    404,
+                    json!({"message": "The target couldn't be found.", "errors": [], "url": swagger}),
+                );
+            }
+            if let Some(p) = st
+                .prs
+                .iter()
+                .find(|p| p.open && p.head == head && p.base == base)
+            {
+                return (
+                    409,
+                    json!({"message": format!("pull request already exists for these targets [id: {}, issue_id: {}, head_repo_id: 1, base_repo_id: 1, head_branch: {head}, base_branch: {base}]", 1000 + p.number, p.number), "url": swagger}),
+                );
+            }
+            let pr = Pr {
+                number: next_number(st),
+                head,
+                base,
+                title,
+                body: vals[3].clone().unwrap_or_default(),
+                open: true,
+                updates: 0,
+            };
+            st.prs.push(pr.clone());
+            (201, pr_json(ctx, &pr))
+        }
+        ("PATCH", n) => {
+            let Some(index) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
+                return not_found(Forge::Gitea);
+            };
+            let body = body.unwrap_or_default();
+            let (title, text) = match (string_field(&body, "title"), string_field(&body, "body")) {
+                (Ok(t), Ok(b)) => (t, b),
+                (Err(k), _) | (_, Err(k)) => {
+                    return (
+                        422,
+                        json!({"message": format!("[{k}]: must be a string"), "url": swagger}),
+                    );
+                }
+            };
+            let Some(pr) = st.prs.iter_mut().find(|p| p.number == index) else {
+                return not_found(Forge::Gitea);
+            };
+            if let Some(t) = title {
+                pr.title = t;
+            }
+            if let Some(b) = text {
+                pr.body = b;
+            }
+            pr.updates += 1;
+            let pr = pr.clone();
+            // Gitea answers an edit with 201 Created.
+            (201, pr_json(ctx, &pr))
+        }
+        _ => not_found(Forge::Gitea),
+    }
+}
