@@ -701,6 +701,7 @@ fn strategy_ours_resolves_every_conflict_with_the_local_side() {
         "changes without conflict still come from upstream"
     );
     assert_eq!(read(&gitops, INGRESS), edited_ingress);
+    assert_stderr_mentions(&out, &["artifacts/ingress/", "Flux no longer applies them"]);
     assert_eq!(record(&gitops, NAME)["spec"]["source"]["version"], "1.2.0");
     assert!(file_of(&gitops, NAME, "artifacts/route/httproute.yaml").is_file());
     flux_dry_run(&gitops);

@@ -339,7 +339,15 @@ fn finish(
         .iter()
         .map(|m| (m.path.clone(), m.conflicts.clone()))
         .collect();
-    let paths: Vec<String> = changes.files.keys().cloned().collect();
+    // A whole-file conflict may leave the file as it is: --continue must still read it
+    // (the user may delete it to accept upstream's removal) and --abort restore it.
+    let mut paths: Vec<String> = changes.files.keys().cloned().collect();
+    for p in pending_conflicts.keys() {
+        if !paths.contains(p) {
+            paths.push(p.clone());
+        }
+    }
+    paths.sort();
     ws.stop_with_conflicts(&changes, |created| {
         let state = Pending {
             command: command.to_string(),
@@ -677,6 +685,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     let (base_files, theirs_files) = seal(&name, &base, &theirs, &ours)?;
     let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
 
+    warn_orphans(&name, dir, &merges);
     let mut record = theirs.record.clone();
     record.spec.files = theirs_files
         .iter()
@@ -785,6 +794,33 @@ fn seal(
         }
     }
     Ok((b, t))
+}
+
+/// Files kept in an artifact directory whose wrapper is gone (an artifact removed
+/// upstream whose files were edited here, kept by a conflict or `--strategy ours`):
+/// Flux no longer applies them, so say so.
+fn warn_orphans(name: &str, dir: &str, merges: &[FileMerge]) {
+    let kept: std::collections::BTreeSet<&str> = merges
+        .iter()
+        .filter(|m| m.result.is_some())
+        .map(|m| m.path.as_str())
+        .collect();
+    let mut warned = std::collections::BTreeSet::new();
+    for path in &kept {
+        let Some(id) = path
+            .strip_prefix("artifacts/")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(id, _)| id)
+        else {
+            continue;
+        };
+        let wrapper = format!("artifacts/{id}/{}", render::WRAPPER_FILE);
+        if !kept.contains(wrapper.as_str()) && warned.insert(id) {
+            printer().warn(&format!(
+                "{name}: {dir}/artifacts/{id}/ keeps files of an artifact the new version removed; Flux no longer applies them (delete the directory, or move what you need elsewhere)"
+            ));
+        }
+    }
 }
 
 /// A digest of an installation's files, to notice a change made while pctl worked.
