@@ -358,6 +358,33 @@ fn show(v: &Option<String>) -> String {
 
 #[test]
 fn pctl_keeps_every_edit_kpt_keeps_and_reports_no_more_conflicts() {
+    let (pctl_reported, kpt_reported) = compare(user_edits(), "all six edits");
+    // Two edits meet upstream changes: kpt decides both silently (losing one), pctl
+    // reports both (and keeps both edits).
+    assert_eq!((pctl_reported, kpt_reported), (2, 0));
+}
+
+/// The user's edits that no upstream change touches: neither tool reports a
+/// conflict, both keep every edit and apply every upstream change.
+#[test]
+fn with_edits_upstream_does_not_touch_neither_reports_a_conflict() {
+    let edits: Vec<Edit> = user_edits()
+        .into_iter()
+        .filter(|(p, _)| !p.what.starts_with("memory") && !p.what.starts_with("ingress"))
+        .collect();
+    assert_eq!(edits.len(), 4);
+    let (pctl_reported, kpt_reported) = compare(edits, "the four edits upstream does not touch");
+    assert_eq!(kpt_reported, 0);
+    assert!(
+        pctl_reported <= kpt_reported,
+        "pctl reported {pctl_reported}"
+    );
+}
+
+/// Run both tools on the same trees with `edits`, print the table, and check that
+/// pctl keeps every edit and applies every upstream change kpt does, and reports
+/// conflicts only where kpt had to decide one. Returns the conflicts each reported.
+fn compare(edits: Vec<Edit>, label: &str) -> (usize, usize) {
     let kpt_version = require_kpt();
     let repo = shared_repo("upgrade");
     let env = Env::new();
@@ -400,7 +427,6 @@ fn pctl_keeps_every_edit_kpt_keeps_and_reports_no_more_conflicts() {
     let kpt_pkg = local.join(NAME);
 
     // The same edits on both sides, committed.
-    let edits = user_edits();
     for (_, apply) in &edits {
         apply(&installed);
         apply(&kpt_pkg);
@@ -554,7 +580,7 @@ fn pctl_keeps_every_edit_kpt_keeps_and_reports_no_more_conflicts() {
 
     let mut table = format!(
         "\npctl upgrade vs {kpt_version} pkg update --strategy resource-merge \
-         (webstack 1.0.0 -> 1.2.0, the same edits)\n"
+         (webstack 1.0.0 -> 1.2.0, the same edits: {label})\n"
     );
     let head = [
         "edit / change".to_string(),
@@ -605,4 +631,5 @@ fn pctl_keeps_every_edit_kpt_keeps_and_reports_no_more_conflicts() {
         pctl_conflicts, kpt_decided,
         "pctl must report every conflict kpt decided silently\n{table}"
     );
+    (pctl_conflicts.len(), kpt_reported)
 }
