@@ -17,6 +17,11 @@ const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 const TOKEN: &str = "PctlCaptureParam";
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// Files by relative path.
+pub type Files = BTreeMap<String, Vec<u8>>;
+/// Reads the files below a repository directory (None: no such directory).
+pub type ReadDir<'a> = dyn Fn(&str) -> Result<Option<Files>> + 'a;
+
 /// What to capture.
 pub struct Input<'a> {
     /// Every file below DIR, by path relative to DIR.
@@ -31,7 +36,7 @@ pub struct Input<'a> {
     pub git_repository: GitRepositoryRef,
     /// Files below a directory of the GitOps repository (repository-relative), keyed
     /// relative to it; None when there is no such directory.
-    pub read_dir: &'a dyn Fn(&str) -> Result<Option<BTreeMap<String, Vec<u8>>>>,
+    pub read_dir: &'a ReadDir<'a>,
 }
 
 /// A captured profile.
@@ -766,7 +771,7 @@ impl Capture<'_> {
                     "{label}: OCIRepository {name} pins a digest; the chart artifact uses version {version}"
                 ));
             }
-            let from = format!("{} + {}", self.origin_of(hr), self.origin(&at.0));
+            let from = both(self.origin_of(hr), self.origin(&at.0));
             return Ok(ChartFrom::Chart {
                 chart: json!({"url": base, "name": chart, "version": version}),
                 source: Some(at),
@@ -807,7 +812,7 @@ impl Capture<'_> {
                     return Ok(ChartFrom::Kept { source: Some(at) });
                 };
                 let version = s(&cs, &["version"]).unwrap_or("*").to_string();
-                let from = format!("{} + {}", self.origin_of(hr), self.origin(&at.0));
+                let from = both(self.origin_of(hr), self.origin(&at.0));
                 Ok(ChartFrom::Chart {
                     chart: json!({"url": url, "name": chart, "version": version}),
                     source: Some(at),
@@ -1714,6 +1719,11 @@ enum ChartFrom {
     },
 }
 
+/// Where a release and its source were: one file, or both.
+fn both(a: String, b: String) -> String {
+    if a == b { a } else { format!("{a} + {b}") }
+}
+
 /// Put `block` as a literal block scalar where `token` stands as a plain scalar.
 fn insert_block(text: &str, token: &str, block: &str) -> String {
     let mut out = String::new();
@@ -1929,7 +1939,7 @@ fn walk_candidates(
             if key.is_some_and(|k| k.to_ascii_lowercase().ends_with("image")) {
                 if let Some((at, tag, base)) = image_tag(s) {
                     let base = base.to_string();
-                    if let Some(t) = f(Cand::Tag, &tag.to_string(), &base) {
+                    if let Some(t) = f(Cand::Tag, tag, &base) {
                         *v = Value::String(format!("{}{t}", &s[..at]));
                     }
                 }
@@ -1949,7 +1959,7 @@ fn walk_candidates(
                 let host_end = rest.find([':', '/', '?', '#']).unwrap_or(rest.len());
                 let host = &rest[..host_end];
                 if is_domain(host)
-                    && let Some(t) = f(Cand::Domain, &host.to_string(), "")
+                    && let Some(t) = f(Cand::Domain, host, "")
                 {
                     let start = scheme.len() + 3;
                     *v = Value::String(format!("{}{t}{}", &s[..start], &s[start + host_end..]));

@@ -68,7 +68,7 @@ pub fn run(opts: CaptureOptions) -> Result<()> {
 
     let p = printer();
     p.data(&format!(
-        "profile {} captured from {} into {}\n",
+        "profile {} captured from {} into {}\n\n",
         opts.name,
         shown(&rel),
         opts.output.display()
@@ -87,7 +87,7 @@ pub fn run(opts: CaptureOptions) -> Result<()> {
         .collect();
     p.table(&["ARTIFACT", "KIND", "DETAIL", "FROM"], &rows);
     if !captured.parameters.is_empty() {
-        p.data("");
+        p.data("\n");
         let rows: Vec<Vec<String>> = captured
             .parameters
             .iter()
