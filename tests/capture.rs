@@ -139,11 +139,19 @@ resources:
   - secret.yaml
 ";
 
+/// The release also reads the password through `valuesFrom`.
+fn helm_with_values_from() -> String {
+    HELM.replace(
+        "  values:\n",
+        "  valuesFrom:\n    - kind: Secret\n      name: web-creds\n      valuesKey: password\n      targetPath: auth.password\n  values:\n",
+    )
+}
+
 /// A GitOps repository with `apps/web` committed.
 fn gitops_with_app(env: &Env, password: &str, token: &str) -> PathBuf {
     let g = env.init_gitops("gitops");
     let dir = g.join("apps/web");
-    write(&dir, "helm.yaml", HELM);
+    write(&dir, "helm.yaml", &helm_with_values_from());
     write(&dir, "app.yaml", APP);
     write(&dir, "config.yaml", CONFIG);
     write(&dir, "secret.yaml", &secret_yaml(password, token));
@@ -267,9 +275,13 @@ fn normalised(docs: Vec<Value>, repos: &BTreeMap<String, String>) -> BTreeMap<St
                     .get(spec["sourceRef"]["name"].as_str().unwrap())
                     .cloned()
                     .unwrap_or_default();
+                // pctl takes secrets out of the values into valuesFrom and may leave an
+                // empty mapping where one was: the same values once Helm merges them.
+                let mut values = d["spec"]["values"].clone();
+                prune_empty(&mut values);
                 out.insert(
                     format!("HelmRelease/{chart}"),
-                    json!({"chart": chart, "version": spec["version"], "url": repo, "values": d["spec"]["values"]}),
+                    json!({"chart": chart, "version": spec["version"], "url": repo, "values": values}),
                 );
             }
             "Secret" => {
@@ -281,6 +293,16 @@ fn normalised(docs: Vec<Value>, repos: &BTreeMap<String, String>) -> BTreeMap<St
         }
     }
     out
+}
+
+/// Remove mappings left empty (Helm merges them into the chart's values as no-ops).
+fn prune_empty(v: &mut Value) {
+    if let Value::Object(m) = v {
+        for x in m.values_mut() {
+            prune_empty(x);
+        }
+        m.retain(|_, x| !x.as_object().is_some_and(|o| o.is_empty()));
+    }
 }
 
 fn helm_repositories(docs: &[Value]) -> BTreeMap<String, String> {
@@ -433,6 +455,25 @@ fn a_captured_directory_installs_elsewhere_as_the_same_objects_and_keeps_no_secr
             }
         })
         .collect();
+    // The release's valuesFrom Secret is now pctl's own, encrypted, at the same path.
+    let release = installed
+        .iter()
+        .find(|d| d["kind"] == "HelmRelease")
+        .unwrap();
+    assert_eq!(
+        release["spec"]["valuesFrom"],
+        json!([{"kind": "Secret", "name": "shop-podinfo-secrets", "valuesKey": "web_creds_password", "targetPath": "auth.password"}])
+    );
+    let (chart_secret, installed): (Vec<Value>, Vec<Value>) = installed
+        .into_iter()
+        .partition(|d| d["kind"] == "Secret" && name_of(d) == "shop-podinfo-secrets");
+    assert_eq!(chart_secret.len(), 1);
+    if have_tools {
+        assert_eq!(
+            chart_secret[0]["stringData"]["web_creds_password"],
+            json!(password)
+        );
+    }
     let mut a = normalised(original.clone(), &helm_repositories(&original));
     let mut b = normalised(installed.clone(), &helm_repositories(&installed));
     if !have_tools {
