@@ -2,6 +2,7 @@
 //! as a deterministic `.tar.gz` with a manifest (`pctl-export.yaml`) of where each
 //! profile came from; rewriting nested `source` references to point inside the bundle;
 //! and the checks that make unpacking a bundle safe. Pure: no Git, no file system.
+use crate::model::{ArtifactKind, Chart, NestedSource, ProfileDefinition};
 use crate::record::SourceRecord;
 use crate::yaml::{self, Map, Value};
 use anyhow::{Context, Result, bail};
@@ -127,8 +128,9 @@ pub struct NewSource {
 
 /// `profile.yaml` with the `source` of each nested-profile artifact named in
 /// `rewrites` pointing inside the bundle (same repository, bundle path, version tag).
-/// Legacy artifacts (`kind: Profile`) get a `profile.source` in place of `url`,
-/// `path` and `version`.
+/// The definition is written again from what pctl reads of it (comments and unknown
+/// metadata are lost; a legacy definition comes out in the current schema), so that
+/// nothing a YAML reader could retype (`1.10`, `on`) changes on the way.
 pub fn rewrite_nested(
     origin: &str,
     text: &str,
@@ -137,39 +139,21 @@ pub fn rewrite_nested(
     if rewrites.is_empty() {
         return Ok(text.to_string());
     }
-    let mut doc: Value = yaml::from_str(origin, text)?;
+    let (mut def, _) = crate::model::parse(origin, text, None)?;
     let mut done = BTreeSet::new();
-    if let Some(Value::Array(arts)) = doc.get_mut("spec").and_then(|s| s.get_mut("artifacts")) {
-        for a in arts.iter_mut() {
-            let Some(name) = a.get("name").and_then(Value::as_str).map(str::to_string) else {
-                continue;
+    for a in def.artifacts.iter_mut() {
+        let Some(new) = rewrites.get(&a.name) else {
+            continue;
+        };
+        if let ArtifactKind::Profile { source, .. } = &mut a.kind {
+            *source = NestedSource {
+                url: None,
+                tag: new.tag.clone(),
+                branch: None,
+                version: None,
+                path: new.path.clone(),
             };
-            let Some(new) = rewrites.get(&name) else {
-                continue;
-            };
-            let Some(m) = a.as_object_mut() else { continue };
-            let mut source = Map::new();
-            source.insert("path".into(), json!(new.path));
-            if let Some(t) = &new.tag {
-                source.insert("tag".into(), json!(t));
-            }
-            if m.get("kind").and_then(Value::as_str) == Some("Profile") {
-                for k in ["url", "path", "version"] {
-                    m.remove(k);
-                }
-            }
-            let with = m
-                .get("profile")
-                .and_then(|p| p.get("with"))
-                .cloned()
-                .filter(|w| w.as_object().is_some_and(|o| !o.is_empty()));
-            let mut profile = Map::new();
-            profile.insert("source".into(), Value::Object(source));
-            if let Some(w) = with {
-                profile.insert("with".into(), w);
-            }
-            m.insert("profile".into(), Value::Object(profile));
-            done.insert(name);
+            done.insert(a.name.clone());
         }
     }
     if let Some(missing) = rewrites.keys().find(|k| !done.contains(*k)) {
@@ -179,8 +163,134 @@ pub fn rewrite_nested(
     }
     Ok(format!(
         "# Vendored by pctl export: nested profiles come from this repository.\n{}",
-        yaml::to_string(&doc)?
+        yaml::to_string(&definition(&def))?
     ))
+}
+
+/// A definition as `profile.yaml` (the current schema).
+fn definition(def: &ProfileDefinition) -> Value {
+    let mut spec = Map::new();
+    let mut put = |k: &str, v: Value, keep: bool| {
+        if keep {
+            spec.insert(k.into(), v);
+        }
+    };
+    put(
+        "description",
+        json!(def.description),
+        !def.description.is_empty(),
+    );
+    put(
+        "maintainer",
+        json!(def.maintainer),
+        !def.maintainer.is_empty(),
+    );
+    put(
+        "prerequisites",
+        json!(def.prerequisites),
+        !def.prerequisites.is_empty(),
+    );
+    put("keywords", json!(def.keywords), !def.keywords.is_empty());
+    let params: Vec<Value> = def
+        .parameters
+        .iter()
+        .map(|p| {
+            let mut m = Map::new();
+            m.insert("name".into(), json!(p.name));
+            m.insert("type".into(), json!(p.kind.as_str()));
+            if p.required {
+                m.insert("required".into(), json!(true));
+            }
+            if let Some(d) = &p.default {
+                m.insert("default".into(), d.clone());
+            }
+            if !p.allowed.is_empty() {
+                m.insert("enum".into(), json!(p.allowed));
+            }
+            if let Some(x) = &p.pattern {
+                m.insert("pattern".into(), json!(x));
+            }
+            if let Some(x) = p.minimum {
+                m.insert("minimum".into(), json!(x));
+            }
+            if let Some(x) = p.maximum {
+                m.insert("maximum".into(), json!(x));
+            }
+            if !p.description.is_empty() {
+                m.insert("description".into(), json!(p.description));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    put(
+        "parameters",
+        Value::Array(params.clone()),
+        !params.is_empty(),
+    );
+    put("presets", json!(def.presets), !def.presets.is_empty());
+    let artifacts: Vec<Value> = def
+        .artifacts
+        .iter()
+        .map(|a| {
+            let mut m = Map::new();
+            m.insert("name".into(), json!(a.name));
+            match &a.kind {
+                ArtifactKind::Chart {
+                    chart,
+                    default_values,
+                } => {
+                    let mut c = match chart {
+                        Chart::Local { path } => json!({"path": path}),
+                        Chart::Remote { url, name, version } => {
+                            json!({"url": url, "name": name, "version": version})
+                        }
+                    };
+                    if let (Some(v), Some(o)) = (default_values, c.as_object_mut()) {
+                        o.insert("defaultValues".into(), json!(v));
+                    }
+                    m.insert("chart".into(), c);
+                }
+                ArtifactKind::Kustomize { path } => {
+                    m.insert("kustomize".into(), json!({"path": path}));
+                }
+                ArtifactKind::Profile { source, with } => {
+                    let mut s = Map::new();
+                    for (k, v) in [
+                        ("url", &source.url),
+                        ("tag", &source.tag),
+                        ("branch", &source.branch),
+                        ("version", &source.version),
+                    ] {
+                        if let Some(v) = v {
+                            s.insert(k.into(), json!(v));
+                        }
+                    }
+                    s.insert("path".into(), json!(source.path));
+                    let mut p = Map::new();
+                    p.insert("source".into(), Value::Object(s));
+                    if !with.is_empty() {
+                        p.insert("with".into(), Value::Object(with.clone()));
+                    }
+                    m.insert("profile".into(), Value::Object(p));
+                }
+            }
+            if a.template {
+                m.insert("template".into(), json!(true));
+            }
+            if !a.depends_on.is_empty() {
+                let d: Vec<Value> = a.depends_on.iter().map(|n| json!({"name": n})).collect();
+                m.insert("dependsOn".into(), Value::Array(d));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    spec.insert("artifacts".into(), Value::Array(artifacts));
+    json!({
+        "apiVersion": crate::model::API_VERSION,
+        "kind": crate::model::KIND,
+        "metadata": {"name": def.name},
+        "spec": spec,
+    })
 }
 
 /// A deterministic `.tar.gz` of `files` under the directory `top`: entries sorted,
@@ -425,6 +535,8 @@ spec:
       profile:
         source: {url: https://git.example.com/addons.git, tag: external-dns/v0.15.0}
         with: {domain: x}
+    - name: 'on'
+      chart: {url: https://o, name: o, version: 1.10}
 ";
         let out = rewrite_nested(
             "p",
@@ -451,6 +563,10 @@ spec:
             }
             k => panic!("{k:?}"),
         }
+        // Nothing is retyped on the way: the definition reads the same.
+        let (before, _) = crate::model::parse("p", text, None).unwrap();
+        assert_eq!(def.artifacts[0], before.artifacts[0]);
+        assert_eq!(def.artifacts[2], before.artifacts[2]);
         let legacy = "apiVersion: profiles.fluxcd.io/v1alpha1
 kind: Profile
 metadata:
