@@ -744,3 +744,46 @@ fn bad_input_is_refused_and_nothing_is_written() {
     ]));
     assert!(empty.join("profile.yaml").is_file());
 }
+
+#[test]
+fn a_chart_the_gitops_repository_serves_itself_is_captured_as_a_local_chart() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let platform = shared_repo("platform");
+    assert_success(&env.install(
+        &gitops,
+        &platform.source("podinfo", Some("podinfo/6.0.0")),
+        "demo",
+        &[],
+    ));
+    let profile = env.root.join("demo");
+    let out = env.pctl_in(
+        &gitops,
+        [
+            "capture",
+            &format!("{INSTALL_PATH}/demo"),
+            "--name",
+            "demo",
+            "-o",
+            &arg(&profile),
+        ],
+    );
+    assert_success(&out);
+    let def = yaml_file(&profile.join("profile.yaml"));
+    let chart = &def["spec"]["artifacts"][0]["chart"];
+    let path = chart["path"].as_str().expect("a local chart").to_string();
+    // Copied byte for byte, the vendored binary subchart included.
+    let src = repo_files_at(platform.path(), "podinfo/6.0.0", "podinfo/chart");
+    assert!(src.keys().any(|k| k.ends_with(".tgz")));
+    let copied = tree_files(&profile.join(&path));
+    assert_eq!(copied, src);
+    let values = chart["defaultValues"].as_str().unwrap();
+    assert!(values.contains("message: Deployed by pctl"), "{values}");
+    // The chart is not copied a second time as raw YAML, and nothing else is left.
+    assert_eq!(
+        def["spec"]["artifacts"].as_array().unwrap().len(),
+        1,
+        "{def:#?}"
+    );
+    assert!(!profile.join("manifests").exists());
+}
