@@ -1486,6 +1486,35 @@ impl Capture<'_> {
             }
         }
         let in_gone_dir = |p: &str| gone_dirs.iter().any(|d| p.starts_with(&format!("{d}/")));
+        // Bases outside DIR cannot come along.
+        let mut outside = Vec::new();
+        for kfile in &kfiles {
+            let kdir = parent_dir(kfile);
+            let Some(doc) = self.yaml.get(kfile).and_then(|f| f.docs.first()) else {
+                continue;
+            };
+            for field in ["resources", "components"] {
+                for r in doc
+                    .value
+                    .get(field)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if !r.contains("://") && lexical(kdir, r).is_none() {
+                        outside.push(format!(
+                            "{}: {field} entry {r:?} is outside {}: not captured, so this kustomization will not build in the profile; copy what it needs into the profile by hand",
+                            self.origin(kfile),
+                            shown(&self.input.dir)
+                        ));
+                    }
+                }
+            }
+        }
+        for n in outside {
+            self.note(n);
+        }
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut objects = 0;
         for (rel, f) in &self.yaml {

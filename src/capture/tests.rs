@@ -460,6 +460,24 @@ fn directories_without_manifests_are_refused() {
     ))
     .unwrap_err();
     assert!(err.to_string().contains("no Kubernetes manifests"), "{err}");
+    let c = capture(&input(
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+            ),
+            ("kustomization.yaml", "resources: [cm.yaml, ../../base]\n"),
+        ],
+        false,
+    ))
+    .unwrap();
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("\"../../base\" is outside")),
+        "{:?}",
+        c.notes
+    );
     let err = capture(&input(&[("bad.yaml", "a: [1,\n")], false)).unwrap_err();
     assert!(err.to_string().contains("apps/web/bad.yaml"), "{err}");
 }
