@@ -2105,3 +2105,56 @@ pub fn local_upstream(path: &Path, url: &str) -> Result<Upstream> {
         repo: Rc::new(repo),
     })
 }
+
+// ------------------------------------------------------------------ export and import
+//
+// Added for `pctl export` / `pctl import` (issue 6): the annotated message of a version
+// tag (a bundle keeps it as the version's changelog), and a new profile repository made
+// of one commit of files already on disk plus annotated version tags.
+
+impl Upstream {
+    /// The annotated message of a tag, if it is an annotated tag.
+    pub fn tag_message(&self, name: &str) -> Option<String> {
+        self.tag(name).and_then(|t| t.message)
+    }
+}
+
+/// Make `dir` (holding `files`, written by the caller) a new Git repository: branch
+/// `main` with one commit of exactly those files, and an annotated tag per
+/// `(name, message)`. Identities and dates follow `GIT_AUTHOR_*`/`GIT_COMMITTER_*`,
+/// else the user's configuration. Returns the commit.
+pub fn create_with_tags(
+    dir: &Path,
+    files: &[String],
+    message: &str,
+    tags: &[(String, String)],
+) -> Result<Oid> {
+    let mut opts = git2::RepositoryInitOptions::new();
+    opts.initial_head("main");
+    let repo = Repository::init_opts(dir, &opts)
+        .with_context(|| format!("cannot create a Git repository in {}", dir.display()))?;
+    let mut index = repo.index()?;
+    for f in files {
+        // add_path does not consult .gitignore: every file of the bundle is committed.
+        index
+            .add_path(Path::new(f))
+            .with_context(|| format!("cannot add {f} to the new repository"))?;
+    }
+    index.write()?;
+    let tree = index.write_tree()?;
+    let commit = make_commit(&repo, tree, None, message)?;
+    repo.reference("refs/heads/main", commit, true, "pctl import")?;
+    let tagger = signature(&repo, "COMMITTER");
+    let target = repo.find_object(commit, Some(git2::ObjectType::Commit))?;
+    for (name, msg) in tags {
+        if !git2::Reference::is_valid_name(&format!("refs/tags/{name}")) {
+            bail!(user(
+                format!("{name:?} is not a valid tag name"),
+                "the bundle's manifest is damaged",
+            ));
+        }
+        repo.tag(name, &target, &tagger, msg, false)
+            .with_context(|| format!("cannot create tag {name}"))?;
+    }
+    Ok(commit)
+}

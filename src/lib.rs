@@ -1,4 +1,6 @@
 //! pctl: a GitOps package manager for Kubernetes profiles (the library behind the `pctl` binary).
+pub mod bundle;
+pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;

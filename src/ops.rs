@@ -1,6 +1,9 @@
 //! Operations: one module per command that does real work, each taking an options
 //! struct built by its command file in `cli/`.
+pub mod capture;
 pub mod catalog;
+pub mod export;
+pub mod import;
 pub mod init;
 pub mod install;
 pub mod list;

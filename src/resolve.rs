@@ -83,6 +83,29 @@ pub struct Resolver<'a> {
     /// Commits to use instead of resolving references, by (URL, profile directory):
     /// re-rendering an installed version exactly as recorded (upgrade's base).
     pub pins: BTreeMap<(String, String), String>,
+    /// Where every profile of the tree was read from, by [`visit_key`]: `pctl export`
+    /// reads the same files again to vendor them.
+    pub visited: BTreeMap<(String, String, String), Visited>,
+}
+
+/// The files a resolved profile came from.
+#[derive(Clone)]
+pub struct Visited {
+    pub snapshot: Snapshot,
+    /// Its repository (for tags), when it is one.
+    pub upstream: Option<Rc<Upstream>>,
+}
+
+/// The key of a resolved profile in [`Resolver::visited`]: URL, directory, commit.
+pub fn visit_key(source: &SourceRecord) -> (String, String, String) {
+    (
+        source.url.clone(),
+        source.path.clone(),
+        source
+            .commit
+            .clone()
+            .unwrap_or_else(|| "worktree".to_string()),
+    )
 }
 
 /// One step of the chain of profiles, for messages and cycle detection.
@@ -100,6 +123,7 @@ impl<'a> Resolver<'a> {
             warnings: Vec::new(),
             catalog_repo: None,
             pins: BTreeMap::new(),
+            visited: BTreeMap::new(),
         }
     }
 
@@ -320,6 +344,13 @@ impl<'a> Resolver<'a> {
                 "check for a cycle through changing versions"
             ));
         }
+        self.visited.insert(
+            visit_key(&place.record),
+            Visited {
+                snapshot: place.snapshot.clone(),
+                upstream: place.upstream.clone(),
+            },
+        );
         chain.push(step);
         let result = self.resolve_definition(&place, &file, &origin, chain);
         let result = result.map_err(|e| {

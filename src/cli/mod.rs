@@ -1,6 +1,8 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
 //! arguments into an options struct and calls one operation.
+mod capture;
 mod catalog;
+mod export;
 mod init;
 mod install;
 mod list;
@@ -43,6 +45,9 @@ enum Command {
     Search(search::Args),
     Show(show::Args),
     Catalog(catalog::Args),
+    Capture(capture::Args),
+    Export(export::ExportArgs),
+    Import(export::ImportArgs),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -206,6 +211,9 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Show(a) => show::run(a, &sub),
         Command::Catalog(a) => catalog::run(a),
+        Command::Capture(a) => capture::run(a),
+        Command::Export(a) => export::run_export(a),
+        Command::Import(a) => export::run_import(a),
     };
     match result {
         Ok(()) => 0,
