@@ -5,6 +5,7 @@ pub mod cli;
 pub mod error;
 pub mod git;
 pub mod gitops;
+pub mod lint;
 pub mod merge;
 pub mod model;
 pub mod names;

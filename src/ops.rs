@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod init;
 pub mod install;
+pub mod lint;
 pub mod list;
 pub mod outdated;
 pub mod render;

@@ -3,6 +3,7 @@
 mod catalog;
 mod init;
 mod install;
+mod lint;
 mod list;
 mod outdated;
 mod render;
@@ -43,6 +44,7 @@ enum Command {
     Search(search::Args),
     Show(show::Args),
     Catalog(catalog::Args),
+    Lint(lint::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -168,6 +170,7 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Show(a) => show::run(a, &sub),
         Command::Catalog(a) => catalog::run(a),
+        Command::Lint(a) => lint::run(a),
     };
     match result {
         Ok(()) => 0,
