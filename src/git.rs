@@ -1760,3 +1760,27 @@ pub fn local_upstream(path: &Path, url: &str) -> Result<Upstream> {
         repo: Rc::new(repo),
     })
 }
+
+// ------------------------------------------------------------------ authoring (lint, diff, publish)
+//
+// Added for issue 6: `pctl diff ./DIR` reads the local repository in place.
+
+impl Upstreams {
+    /// Use the local repository at `root` as the upstream `url` for this command,
+    /// without copying it into the cache: its own branches, tags and commits
+    /// (`pctl diff ./DIR FROM TO`).
+    pub fn register_local(&self, url: &str, root: &Path) -> Result<()> {
+        let up = local_upstream(root, url)?;
+        self.opened
+            .borrow_mut()
+            .insert(url.to_string(), Rc::new(up));
+        Ok(())
+    }
+}
+
+/// The commit a revision (`HEAD`, `HEAD~1`, `@{u}`) names in the repository at `root`.
+pub fn local_revision(root: &Path, rev: &str) -> Option<String> {
+    let repo = Repository::open(root).ok()?;
+    let obj = repo.revparse_single(rev).ok()?;
+    Some(obj.peel_to_commit().ok()?.id().to_string())
+}

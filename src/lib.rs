@@ -2,6 +2,7 @@
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod git;
 pub mod gitops;

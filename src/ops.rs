@@ -1,6 +1,7 @@
 //! Operations: one module per command that does real work, each taking an options
 //! struct built by its command file in `cli/`.
 pub mod catalog;
+pub mod diff;
 pub mod init;
 pub mod install;
 pub mod lint;

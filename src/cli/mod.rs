@@ -1,6 +1,7 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
 //! arguments into an options struct and calls one operation.
 mod catalog;
+mod diff;
 mod init;
 mod install;
 mod lint;
@@ -45,6 +46,7 @@ enum Command {
     Show(show::Args),
     Catalog(catalog::Args),
     Lint(lint::Args),
+    Diff(diff::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -171,6 +173,7 @@ pub fn main() -> i32 {
         Command::Show(a) => show::run(a, &sub),
         Command::Catalog(a) => catalog::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::Diff(a) => diff::run(a, &sub),
     };
     match result {
         Ok(()) => 0,
