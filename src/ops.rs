@@ -7,6 +7,7 @@ pub mod install;
 pub mod lint;
 pub mod list;
 pub mod outdated;
+pub mod publish;
 pub mod render;
 pub mod search;
 pub mod show;

@@ -7,6 +7,7 @@ mod install;
 mod lint;
 mod list;
 mod outdated;
+mod publish;
 mod render;
 mod search;
 mod show;
@@ -47,6 +48,9 @@ enum Command {
     Catalog(catalog::Args),
     Lint(lint::Args),
     Diff(diff::Args),
+    // `--version` is the version to publish here, not pctl's own.
+    #[command(disable_version_flag = true)]
+    Publish(publish::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -174,6 +178,7 @@ pub fn main() -> i32 {
         Command::Catalog(a) => catalog::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a, &sub),
+        Command::Publish(a) => publish::run(a),
     };
     match result {
         Ok(()) => 0,
