@@ -51,6 +51,7 @@ fn publish_tags_head_and_install_picks_the_new_version() {
     assert_success(&env.install(&gitops, &src, "web", &["--set", "domain=example.com"]));
     let list = env.list_json(&gitops);
     assert_eq!(list_entry(&list, "web")["version"], "1.2.0");
+    flux_dry_run(&gitops);
     // ...and show lists it with its changelog.
     let out = env.pctl(["show", &repo.source("webapp", None)]);
     assert_success(&out);

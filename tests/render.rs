@@ -39,6 +39,7 @@ fn render_o_writes_exactly_what_install_commits() {
     assert_success(&env.install(&gitops, &src, "webapp", &["--set", "domain=example.com"]));
     let installed = tree_files(&install_dir(&gitops, "webapp"));
     assert_eq!(rendered, installed);
+    flux_dry_run(&gitops);
     // Nothing but DIR was created beside it (no temporary directories left).
     let beside: Vec<String> = std::fs::read_dir(env.path("out"))
         .unwrap()
