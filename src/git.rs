@@ -2158,3 +2158,196 @@ pub fn create_with_tags(
     }
     Ok(commit)
 }
+
+// ------------------------------------------------------------------ authoring (lint, diff, publish)
+//
+// Added for issue 6: `pctl diff ./DIR` reads the local repository in place, and
+// `pctl publish` reads the tags of a repository and of its remote, creates an
+// annotated version tag and pushes it.
+
+impl Upstreams {
+    /// Use the local repository at `root` as the upstream `url` for this command,
+    /// without copying it into the cache: its own branches, tags and commits
+    /// (`pctl diff ./DIR FROM TO`).
+    pub fn register_local(&self, url: &str, root: &Path) -> Result<()> {
+        let up = local_upstream(root, url)?;
+        self.opened
+            .borrow_mut()
+            .insert(url.to_string(), Rc::new(up));
+        Ok(())
+    }
+}
+
+/// The commit a revision (`HEAD`, `HEAD~1`, `@{u}`) names in the repository at `root`.
+pub fn local_revision(root: &Path, rev: &str) -> Option<String> {
+    let repo = Repository::open(root).ok()?;
+    let obj = repo.revparse_single(rev).ok()?;
+    Some(obj.peel_to_commit().ok()?.id().to_string())
+}
+
+/// Whether the repository-relative `path` is a file in HEAD's tree.
+pub fn file_at_head(repo: &Repository, path: &str) -> Result<bool> {
+    let Some(head) = head_commit(repo) else {
+        return Ok(false);
+    };
+    let tree = repo.find_commit(head)?.tree()?;
+    Ok(tree
+        .get_path(Path::new(path))
+        .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob)))
+}
+
+/// The URL of remote `name` (its push URL when `push`).
+pub fn remote_url(repo: &Repository, name: &str, push: bool) -> Result<String> {
+    let remote = repo.find_remote(name).map_err(|_| {
+        let names: Vec<String> = repo
+            .remotes()
+            .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
+            .unwrap_or_default();
+        user(
+            format!("the repository has no remote named {name:?}"),
+            if names.is_empty() {
+                "add one with `git remote add origin URL`".to_string()
+            } else {
+                format!("remotes: {} (--remote NAME)", names.join(", "))
+            },
+        )
+    })?;
+    let url = if push {
+        remote.pushurl().ok().flatten().or(remote.url().ok())
+    } else {
+        remote.url().ok()
+    };
+    url.map(str::to_string).ok_or_else(|| {
+        user(
+            format!("remote {name:?} has no URL"),
+            "set it with `git remote set-url`",
+        )
+    })
+}
+
+/// The tags of remote `name`, with their commits and annotated messages. They are
+/// fetched into a private namespace of the local repository and removed again, so
+/// the user's tags are left alone.
+pub fn remote_tags(repo: &Repository, name: &str) -> Result<Vec<TagInfo>> {
+    let url = remote_url(repo, name, false)?;
+    let config = user_config()?;
+    let fetch_url = rewrite_url(&config, &url, false);
+    let ns = format!("refs/pctl/remote-tags/{}", std::process::id());
+    let mut remote = repo
+        .remote_anonymous(&fetch_url)
+        .with_context(|| format!("invalid Git URL {url}"))?;
+    let mut fo = git2::FetchOptions::new();
+    fo.remote_callbacks(callbacks(&config, &fetch_url, None));
+    fo.download_tags(git2::AutotagOption::None);
+    fo.update_fetchhead(false);
+    let fetched = remote.fetch(
+        &[format!("+refs/tags/*:{ns}/*").as_str()],
+        Some(&mut fo),
+        None,
+    );
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    if let Ok(refs) = repo.references_glob(&format!("{ns}/*")) {
+        for r in refs.flatten() {
+            let Ok(full) = r.name().map(str::to_string) else {
+                continue;
+            };
+            names.push(full.clone());
+            let message = r
+                .peel_to_tag()
+                .ok()
+                .and_then(|t| t.message().ok().flatten().map(str::to_string));
+            if let Ok(c) = r.peel_to_commit() {
+                out.push(TagInfo {
+                    name: full[ns.len() + 1..].to_string(),
+                    commit: c.id(),
+                    message,
+                });
+            }
+        }
+    }
+    for n in names {
+        if let Ok(mut r) = repo.find_reference(&n) {
+            let _ = r.delete();
+        }
+    }
+    fetched.map_err(|e| {
+        crate::error::with_hint(
+            anyhow!(e).context(format!("cannot read the tags of remote {name} ({url})")),
+            "check the remote's URL and your network or credentials",
+        )
+    })?;
+    Ok(out)
+}
+
+/// Write an annotated tag object named `name` for the commit `target`, tagged by the
+/// committer identity (`GIT_COMMITTER_*`, else `user.name`/`user.email`), without a
+/// reference yet.
+pub fn tag_object(repo: &Repository, name: &str, target: Oid, message: &str) -> Result<Oid> {
+    let obj = repo.find_object(target, Some(git2::ObjectType::Commit))?;
+    let tagger = signature(repo, "COMMITTER");
+    repo.tag_annotation_create(name, &obj, &tagger, message)
+        .with_context(|| format!("cannot create the tag {name}"))
+}
+
+/// Point `refs/tags/NAME` at a tag object; refused when the tag exists.
+pub fn create_tag_ref(repo: &Repository, name: &str, tag: Oid) -> Result<()> {
+    repo.reference(&format!("refs/tags/{name}"), tag, false, "pctl publish")
+        .map_err(|e| {
+            if e.code() == git2::ErrorCode::Exists {
+                user(
+                    format!("tag {name} already exists"),
+                    "publish another version",
+                )
+            } else {
+                anyhow!(e).context(format!("cannot create the tag {name}"))
+            }
+        })?;
+    Ok(())
+}
+
+/// Push a tag object as `refs/tags/NAME` to remote `remote` (never forced). A
+/// rejection by the server (the tag exists there, a hook refused it) is an error
+/// that quotes the server.
+pub fn push_tag(repo: &Repository, remote: &str, name: &str, tag: Oid) -> Result<()> {
+    let url = remote_url(repo, remote, true)?;
+    let config = user_config()?;
+    let push_url = rewrite_url(&config, &url, true);
+    let tmp = format!("refs/pctl/publish/{}", std::process::id());
+    repo.reference(&tmp, tag, true, "pctl publish")?;
+    let result = (|| -> Result<()> {
+        let mut r = repo
+            .remote_anonymous(&push_url)
+            .with_context(|| format!("invalid Git URL {url}"))?;
+        let rejected: RefCell<Option<String>> = RefCell::new(None);
+        let mut cb = callbacks(&config, &push_url, None);
+        cb.push_update_reference(|r, status| {
+            if let Some(msg) = status {
+                *rejected.borrow_mut() = Some(format!("{r}: {msg}"));
+            }
+            Ok(())
+        });
+        let mut po = git2::PushOptions::new();
+        po.remote_callbacks(cb);
+        let res = r.push(&[format!("{tmp}:refs/tags/{name}").as_str()], Some(&mut po));
+        drop(po);
+        match res {
+            Err(e) => Err(crate::error::with_hint(
+                anyhow!(e.message().to_string())
+                    .context(format!("cannot push the tag {name} to {remote} ({url})")),
+                "check the remote's URL and your network or credentials; nothing was tagged",
+            )),
+            Ok(()) => match rejected.into_inner() {
+                Some(msg) => Err(user(
+                    format!("{remote} ({url}) rejected the tag {name}: {msg}"),
+                    "the server refused it (the tag exists there, or a hook or protection rule forbids it); nothing was tagged",
+                )),
+                None => Ok(()),
+            },
+        }
+    })();
+    if let Ok(mut r) = repo.find_reference(&tmp) {
+        let _ = r.delete();
+    }
+    result
+}

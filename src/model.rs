@@ -425,6 +425,12 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
                 .collect()
         })
         .unwrap_or_default();
+    Some(field_hint(field, &expected))
+}
+
+/// "did you mean `chart`? Allowed: …" for an unknown field, given the fields allowed
+/// where it appeared (used by `parse` and by `pctl lint`).
+pub fn field_hint(field: &str, expected: &[&str]) -> String {
     let best = expected
         .iter()
         .map(|c| {
@@ -442,7 +448,7 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
     if !expected.is_empty() {
         hint.push_str(&format!(" Allowed: {}", expected.join(", ")));
     }
-    Some(hint)
+    hint
 }
 
 fn convert(origin: &str, name: String, spec: RawSpec) -> Result<ProfileDefinition> {

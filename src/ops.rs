@@ -2,13 +2,16 @@
 //! struct built by its command file in `cli/`.
 pub mod capture;
 pub mod catalog;
+pub mod diff;
 pub mod export;
 pub mod import;
 pub mod init;
 pub mod install;
+pub mod lint;
 pub mod list;
 pub mod outdated;
 pub mod pr;
+pub mod publish;
 pub mod render;
 pub mod search;
 pub mod show;

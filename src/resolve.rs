@@ -83,6 +83,13 @@ pub struct Resolver<'a> {
     /// Commits to use instead of resolving references, by (URL, profile directory):
     /// re-rendering an installed version exactly as recorded (upgrade's base).
     pub pins: BTreeMap<(String, String), String>,
+    /// `pctl lint`: collect the errors of the root profile's artifacts in `skipped`
+    /// (artifact name, error) and leave those artifacts out instead of failing.
+    pub lenient: bool,
+    pub skipped: Vec<(String, anyhow::Error)>,
+    /// `pctl lint`: read a local profile directory from the work tree even when it
+    /// has no uncommitted change (needs `allow_dirty`).
+    pub worktree: bool,
     /// Where every profile of the tree was read from, by [`visit_key`]: `pctl export`
     /// reads the same files again to vendor them.
     pub visited: BTreeMap<(String, String, String), Visited>,
@@ -123,6 +130,9 @@ impl<'a> Resolver<'a> {
             warnings: Vec::new(),
             catalog_repo: None,
             pins: BTreeMap::new(),
+            lenient: false,
+            skipped: Vec::new(),
+            worktree: false,
             visited: BTreeMap::new(),
         }
     }
@@ -199,7 +209,7 @@ impl<'a> Resolver<'a> {
                     url: url.clone(),
                     repo: Rc::new(git2::Repository::open(repo.path())?),
                 });
-                if !dirty.is_empty() || head.is_none() {
+                if !dirty.is_empty() || head.is_none() || (self.worktree && self.opts.allow_dirty) {
                     if !self.opts.allow_dirty {
                         let what = if head.is_none() {
                             "has no commit".to_string()
@@ -402,92 +412,15 @@ impl<'a> Resolver<'a> {
         self.warnings.extend(warnings);
         let mut artifacts = Vec::new();
         for a in &def.artifacts {
-            let kind = match &a.kind {
-                ArtifactKind::Chart {
-                    chart: Chart::Remote { url, name, version },
-                    default_values,
-                } => ResolvedKind::RemoteChart {
-                    url: url.clone(),
-                    name: name.clone(),
-                    version: version.clone(),
-                    default_values: default_values.clone(),
-                },
-                ArtifactKind::Chart {
-                    chart: Chart::Local { path },
-                    default_values,
-                } => {
-                    let dir = self.artifact_dir(place, origin, &a.name, path)?;
-                    let files = place
-                        .snapshot
-                        .files_below(&dir)
-                        .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?;
-                    let Some(chart_yaml) = files.get("Chart.yaml") else {
-                        bail!(user(
-                            format!(
-                                "{origin}: artifact {:?}: chart path {path:?} has no Chart.yaml",
-                                a.name
-                            ),
-                            "a local chart is a Helm chart directory",
-                        ));
-                    };
-                    let name = chart_name(chart_yaml).unwrap_or_else(|| a.name.clone());
-                    ResolvedKind::LocalChart {
-                        name,
-                        files,
-                        default_values: default_values.clone(),
-                    }
+            let kind = match self.resolve_artifact(place, origin, a, chain) {
+                Ok(k) => k,
+                // Lint: an artifact of the profile being linted that cannot be
+                // resolved is reported and left out; the others are still checked.
+                Err(e) if self.lenient && chain.len() == 1 => {
+                    self.skipped.push((a.name.clone(), e));
+                    continue;
                 }
-                ArtifactKind::Kustomize { path } => {
-                    let resolved = place.snapshot.resolve(&place.dir, path).map_err(|e| {
-                        user(
-                            format!("{origin}: artifact {:?}: path {e}", a.name),
-                            "keep paths inside the profile's repository",
-                        )
-                    })?;
-                    let files = match place.snapshot.entry(&resolved)? {
-                        Some(crate::git::Entry::Dir(_)) => place
-                            .snapshot
-                            .files_below(&resolved)
-                            .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?,
-                        Some(crate::git::Entry::File(b)) => {
-                            let name = resolved
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or("resource.yaml")
-                                .to_string();
-                            BTreeMap::from([(name, b)])
-                        }
-                        _ => bail!(user(
-                            format!(
-                                "{origin}: artifact {:?}: path {path:?} does not exist",
-                                a.name
-                            ),
-                            "paths are relative to the profile directory",
-                        )),
-                    };
-                    if files.contains_key(crate::render::WRAPPER_FILE) {
-                        bail!(user(
-                            format!(
-                                "{origin}: artifact {:?}: {path}/{} is a name pctl reserves",
-                                a.name,
-                                crate::render::WRAPPER_FILE
-                            ),
-                            "rename the file",
-                        ));
-                    }
-                    ResolvedKind::Kustomize { files }
-                }
-                ArtifactKind::Profile { source, with } => {
-                    let child_place = self.nested_place(place, source).map_err(|e| {
-                        let msg = format!("{origin}: artifact {:?}: {e}", a.name);
-                        e.context(msg)
-                    })?;
-                    let child = self.resolve_place(child_place, chain)?;
-                    ResolvedKind::Profile {
-                        profile: Box::new(child),
-                        with: with.clone(),
-                    }
-                }
+                Err(e) => return Err(e),
             };
             artifacts.push(ResolvedArtifact {
                 name: a.name.clone(),
@@ -501,6 +434,104 @@ impl<'a> Resolver<'a> {
             source: place.record.clone(),
             artifacts,
         })
+    }
+
+    /// The files or nested profile of one artifact.
+    fn resolve_artifact(
+        &mut self,
+        place: &Place,
+        origin: &str,
+        a: &model::Artifact,
+        chain: &mut Vec<Step>,
+    ) -> Result<ResolvedKind> {
+        let kind = match &a.kind {
+            ArtifactKind::Chart {
+                chart: Chart::Remote { url, name, version },
+                default_values,
+            } => ResolvedKind::RemoteChart {
+                url: url.clone(),
+                name: name.clone(),
+                version: version.clone(),
+                default_values: default_values.clone(),
+            },
+            ArtifactKind::Chart {
+                chart: Chart::Local { path },
+                default_values,
+            } => {
+                let dir = self.artifact_dir(place, origin, &a.name, path)?;
+                let files = place
+                    .snapshot
+                    .files_below(&dir)
+                    .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?;
+                let Some(chart_yaml) = files.get("Chart.yaml") else {
+                    bail!(user(
+                        format!(
+                            "{origin}: artifact {:?}: chart path {path:?} has no Chart.yaml",
+                            a.name
+                        ),
+                        "a local chart is a Helm chart directory",
+                    ));
+                };
+                let name = chart_name(chart_yaml).unwrap_or_else(|| a.name.clone());
+                ResolvedKind::LocalChart {
+                    name,
+                    files,
+                    default_values: default_values.clone(),
+                }
+            }
+            ArtifactKind::Kustomize { path } => {
+                let resolved = place.snapshot.resolve(&place.dir, path).map_err(|e| {
+                    user(
+                        format!("{origin}: artifact {:?}: path {e}", a.name),
+                        "keep paths inside the profile's repository",
+                    )
+                })?;
+                let files = match place.snapshot.entry(&resolved)? {
+                    Some(crate::git::Entry::Dir(_)) => place
+                        .snapshot
+                        .files_below(&resolved)
+                        .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?,
+                    Some(crate::git::Entry::File(b)) => {
+                        let name = resolved
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or("resource.yaml")
+                            .to_string();
+                        BTreeMap::from([(name, b)])
+                    }
+                    _ => bail!(user(
+                        format!(
+                            "{origin}: artifact {:?}: path {path:?} does not exist",
+                            a.name
+                        ),
+                        "paths are relative to the profile directory",
+                    )),
+                };
+                if files.contains_key(crate::render::WRAPPER_FILE) {
+                    bail!(user(
+                        format!(
+                            "{origin}: artifact {:?}: {path}/{} is a name pctl reserves",
+                            a.name,
+                            crate::render::WRAPPER_FILE
+                        ),
+                        "rename the file",
+                    ));
+                }
+                ResolvedKind::Kustomize { files }
+            }
+            ArtifactKind::Profile { source, with } => {
+                let child_place = self.nested_place(place, source).map_err(|e| {
+                    let msg = format!("{origin}: artifact {:?}: {e}", a.name);
+                    e.context(msg)
+                })?;
+                let child = self.resolve_place(child_place, chain)?;
+                ResolvedKind::Profile {
+                    profile: Box::new(child),
+                    with: with.clone(),
+                }
+            }
+        };
+        Ok(kind)
     }
 
     fn artifact_dir(

@@ -183,6 +183,14 @@ fn parse_recipient(r: &str) -> Result<age::x25519::Recipient> {
     })
 }
 
+/// A `.sops.yaml` naming a freshly generated age recipient whose identity is thrown
+/// away at once: `pctl lint` and `pctl diff` render profiles that use secrets with
+/// it, without a GitOps repository. Nothing it encrypts can ever be decrypted.
+pub fn throwaway_sops_yaml() -> String {
+    let id = age::x25519::Identity::generate();
+    format!("creation_rules:\n  - age: {}\n", id.to_public())
+}
+
 /// Encrypt a Kubernetes Secret manifest (YAML text of one document with `stringData`
 /// and/or `data`) into the SOPS YAML format, encrypting only the values under `data`
 /// and `stringData` (SOPS `encrypted_regex: ^(data|stringData)$`), for the given age

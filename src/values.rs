@@ -346,6 +346,58 @@ fn check_constraints(p: &Parameter, v: &Value) -> std::result::Result<(), String
     Ok(())
 }
 
+/// The origin detail of a placeholder value (see [`placeholder`]).
+pub const PLACEHOLDER: &str = "placeholder";
+
+/// A value of the parameter's type that satisfies its constraints, for rendering a
+/// profile whose required parameter has no value and no default (`pctl lint`, `pctl
+/// diff`). None when no candidate fits (a pattern that none of them matches).
+pub fn placeholder(p: &Parameter) -> Option<Value> {
+    let bounds = || {
+        let mut v: Vec<f64> = Vec::new();
+        v.extend(p.minimum.map(f64::ceil));
+        v.extend(p.maximum.map(f64::floor));
+        v.extend([1.0, 0.0]);
+        v
+    };
+    let candidates: Vec<Value> = match p.kind {
+        ParamType::String | ParamType::Secret => [
+            "placeholder",
+            "example.com",
+            "placeholder-0123456789",
+            "example",
+            "a",
+            "x",
+            "1",
+            "0",
+            "1.0.0",
+            "v1.0.0",
+            "10.0.0.1",
+            "user@example.com",
+            "https://example.com",
+            "Placeholder-0123456789",
+        ]
+        .iter()
+        .map(|s| Value::String(s.to_string()))
+        .collect(),
+        ParamType::Integer => bounds()
+            .into_iter()
+            .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+            .map(|f| Value::from(f as i64))
+            .collect(),
+        ParamType::Number => bounds()
+            .into_iter()
+            .filter_map(|f| serde_json::Number::from_f64(f).map(Value::Number))
+            .collect(),
+        ParamType::Boolean => vec![Value::Bool(false)],
+        ParamType::Enum => p.allowed.clone(),
+        ParamType::Object => vec![Value::Object(Map::new())],
+    };
+    candidates
+        .into_iter()
+        .find(|c| coerce(p, &Raw::Typed(c.clone())).is_ok())
+}
+
 /// Split a values mapping into one `Given` per top-level key. `text` is used to find
 /// the line of each key for messages.
 pub fn givens_from_map(
@@ -1007,6 +1059,25 @@ spec:
         assert_eq!(pv.origins["replicas"].level, Level::Binding);
         assert_eq!(pv.values["size"], Value::from("large"));
         assert_eq!(pv.values["domain"], Value::from("bound.example"));
+    }
+
+    #[test]
+    fn placeholders_fit_type_and_constraints() {
+        let d = def();
+        let by = |n: &str| d.parameters.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(placeholder(by("domain")), Some(Value::from("placeholder")));
+        assert_eq!(placeholder(by("replicas")), Some(Value::from(1)));
+        assert_eq!(placeholder(by("size")), Some(Value::from("small")));
+        assert_eq!(placeholder(by("debug")), Some(Value::Bool(false)));
+        assert_eq!(placeholder(by("labels")), Some(serde_json::json!({})));
+        let mut p = by("domain").clone();
+        p.pattern = Some(r"^\S{12,}$".into());
+        assert_eq!(placeholder(&p), Some(Value::from("placeholder-0123456789")));
+        p.pattern = Some("^zz[0-9]$".into());
+        assert_eq!(placeholder(&p), None);
+        let mut p = by("replicas").clone();
+        p.minimum = Some(3.5);
+        assert_eq!(placeholder(&p), Some(Value::from(4)));
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! arguments into an options struct and calls one operation.
 mod capture;
 mod catalog;
+mod diff;
 mod export;
 mod init;
 mod install;
+mod lint;
 mod list;
 mod outdated;
+mod publish;
 mod render;
 mod search;
 mod show;
@@ -48,6 +51,11 @@ enum Command {
     Capture(capture::Args),
     Export(export::ExportArgs),
     Import(export::ImportArgs),
+    Lint(lint::Args),
+    Diff(diff::Args),
+    // `--version` is the version to publish here, not pctl's own.
+    #[command(disable_version_flag = true)]
+    Publish(publish::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -214,6 +222,9 @@ pub fn main() -> i32 {
         Command::Capture(a) => capture::run(a),
         Command::Export(a) => export::run_export(a),
         Command::Import(a) => export::run_import(a),
+        Command::Lint(a) => lint::run(a),
+        Command::Diff(a) => diff::run(a, &sub),
+        Command::Publish(a) => publish::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -1,9 +1,13 @@
 //! `pctl render` arguments.
 use crate::ops::render::{RenderOptions, run as op};
 
-/// Print the manifests a profile would install, as multi-document YAML on stdout.
+/// Print the manifests a profile would install, as multi-document YAML on stdout, or
+/// write the installation's files into a directory with -o DIR.
 ///
-/// Takes the same SOURCE forms as `pctl install`; needs no GitOps repository.
+/// Takes the same SOURCE forms as `pctl install`; needs no GitOps repository. With
+/// -o DIR the files are exactly those install writes under <installPath>/<NAME>/
+/// (record included); DIR must be new, empty, or an unchanged earlier -o output,
+/// which is replaced.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Profile to render: URL[//SUBDIR][@REF] or ./DIR.
@@ -26,8 +30,11 @@ pub struct Args {
     allow_dirty: bool,
     /// Instead of manifests, print every parameter with its type, final value (secrets
     /// masked) and the level it came from.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     explain: bool,
+    /// Write the installation's files into DIR instead of printing the manifests.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    output: Option<std::path::PathBuf>,
     /// GitOps repository for --values-profile, .pctl/values/global.yaml and recorded
     /// values [default: the repository of the current directory, when it is one].
     #[arg(long)]
@@ -40,6 +47,7 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     op(RenderOptions {
         explain: a.explain,
         repo: a.repo,
+        output: a.output,
         values: a.values.options(m),
         source: a.source,
         name: a.name,

@@ -1461,13 +1461,21 @@ pub fn git_daemon(root: &Path) -> Server {
     for _attempt in 0..10 {
         let port = free_port();
         let logf = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new("git");
+        // Run git-daemon itself, not through the `git` wrapper: killing the wrapper
+        // on drop would leave the daemon running (and listening) as an orphan.
+        let daemon = Path::new(&git(root, &["--exec-path"])).join("git-daemon");
+        let mut cmd = if daemon.is_file() {
+            Command::new(&daemon)
+        } else {
+            let mut c = Command::new("git");
+            c.arg("daemon");
+            c
+        };
         scrub_env(&mut cmd);
         cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", "/nonexistent")
             .args([
-                "daemon",
                 "--export-all",
                 "--reuseaddr",
                 "--informative-errors",

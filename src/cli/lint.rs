@@ -1,0 +1,37 @@
+//! `pctl lint` arguments.
+use crate::ops::lint::{LintOptions, run as op};
+use crate::printer::Format;
+
+/// Check a profile directory and report every problem at once.
+///
+/// Checks the schema of profile.yaml (unknown fields with "did you mean"), its
+/// parameters (types, defaults, enums, patterns, ranges, presets), paths (they exist
+/// and stay inside the repository), nested profiles (resolvable, fetched, no cycle),
+/// templates (rendered with the defaults and with each preset; required parameters
+/// without a default get a placeholder, reported as info) and the Flux objects the
+/// profile generates (graph and schema). Each finding reads
+/// `FILE:LINE: error|warning|info: message`. DIR may be inside a Git repository or
+/// not; its files are read as they are on disk. Exit code 1 when there is an error.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The profile directory (the one holding profile.yaml).
+    dir: String,
+    /// Output format: table (one finding a line), json or yaml.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Use cached upstream repositories only for nested profiles; never fetch.
+    #[arg(long)]
+    offline: bool,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    strict: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    op(LintOptions {
+        dir: a.dir,
+        format: a.output,
+        offline: a.offline,
+        strict: a.strict,
+    })
+}
