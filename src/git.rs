@@ -1019,41 +1019,10 @@ impl Workspace {
         let _lock = lock_file(&repo.path().join("pctl.lock"))?;
         refuse_if_pending(repo)?;
         check_clean(repo, changes)?;
-        let mut backup = Backup {
-            index: std::fs::read(repo.path().join("index")).ok(),
-            files: Vec::new(),
-            created_dirs: Vec::new(),
-        };
+        let mut backup = Backup::of(repo);
         let result = (|| -> Result<()> {
             for (path, content) in &changes.files {
-                let full = root.join(path);
-                backup.files.push((full.clone(), std::fs::read(&full).ok()));
-                match content {
-                    Some(bytes) => {
-                        let mut missing = Vec::new();
-                        let mut d = full.parent();
-                        while let Some(dir) = d {
-                            if dir.exists() {
-                                break;
-                            }
-                            missing.push(dir.to_path_buf());
-                            d = dir.parent();
-                        }
-                        for dir in missing.iter().rev() {
-                            std::fs::create_dir(dir)
-                                .with_context(|| format!("cannot create {}", dir.display()))?;
-                            backup.created_dirs.push(dir.clone());
-                        }
-                        std::fs::write(&full, bytes)
-                            .with_context(|| format!("cannot write {}", full.display()))?;
-                    }
-                    None => {
-                        if full.exists() {
-                            std::fs::remove_file(&full)
-                                .with_context(|| format!("cannot remove {}", full.display()))?;
-                        }
-                    }
-                }
+                backup.put(&root.join(path), content.as_deref())?;
             }
             let created: Vec<String> = backup
                 .created_dirs
@@ -1377,6 +1346,49 @@ struct Backup {
 }
 
 impl Backup {
+    /// Nothing written yet; the index as it is now.
+    fn of(repo: &Repository) -> Backup {
+        Backup {
+            index: std::fs::read(repo.path().join("index")).ok(),
+            files: Vec::new(),
+            created_dirs: Vec::new(),
+        }
+    }
+
+    /// Write a work-tree file (creating its directories), or remove it for `None`,
+    /// remembering what was there.
+    fn put(&mut self, full: &Path, content: Option<&[u8]>) -> Result<()> {
+        self.files
+            .push((full.to_path_buf(), std::fs::read(full).ok()));
+        match content {
+            Some(bytes) => {
+                let mut missing = Vec::new();
+                let mut d = full.parent();
+                while let Some(dir) = d {
+                    if dir.exists() {
+                        break;
+                    }
+                    missing.push(dir.to_path_buf());
+                    d = dir.parent();
+                }
+                for dir in missing.iter().rev() {
+                    std::fs::create_dir(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    self.created_dirs.push(dir.clone());
+                }
+                std::fs::write(full, bytes)
+                    .with_context(|| format!("cannot write {}", full.display()))?;
+            }
+            None => {
+                if full.exists() {
+                    std::fs::remove_file(full)
+                        .with_context(|| format!("cannot remove {}", full.display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn restore(&self, repo: &Repository) {
         for (p, content) in self.files.iter().rev() {
             match content {
@@ -1427,43 +1439,19 @@ fn apply_local(
         None
     };
 
-    let mut backup = Backup {
-        index: std::fs::read(repo.path().join("index")).ok(),
-        files: Vec::new(),
-        created_dirs: Vec::new(),
-    };
+    let mut backup = Backup::of(repo);
     let result = (|| -> Result<()> {
         let mut index = repo.index().context("cannot read the index")?;
         for (path, content) in &changes.files {
             let full = root.join(path);
-            backup.files.push((full.clone(), std::fs::read(&full).ok()));
+            backup.put(&full, content.as_deref())?;
             match content {
-                Some(bytes) => {
-                    let mut missing = Vec::new();
-                    let mut d = full.parent();
-                    while let Some(dir) = d {
-                        if dir.exists() {
-                            break;
-                        }
-                        missing.push(dir.to_path_buf());
-                        d = dir.parent();
-                    }
-                    for dir in missing.iter().rev() {
-                        std::fs::create_dir(dir)
-                            .with_context(|| format!("cannot create {}", dir.display()))?;
-                        backup.created_dirs.push(dir.clone());
-                    }
-                    std::fs::write(&full, bytes)
-                        .with_context(|| format!("cannot write {}", full.display()))?;
+                Some(_) => {
                     index
                         .add_path(Path::new(path))
                         .with_context(|| format!("cannot stage {path}"))?;
                 }
                 None => {
-                    if full.exists() {
-                        std::fs::remove_file(&full)
-                            .with_context(|| format!("cannot remove {}", full.display()))?;
-                    }
                     let _ = index.remove_path(Path::new(path));
                     let mut d = full.parent();
                     while let Some(dir) = d {
