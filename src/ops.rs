@@ -16,10 +16,11 @@ use crate::git::TreeView;
 use crate::record::{self, Installation};
 use anyhow::Result;
 
-/// Every installation recorded in a view of the GitOps repository.
+/// Every installation recorded in a view of the GitOps repository (installations do
+/// not nest: the directories inside one are not searched).
 pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
     let mut out = Vec::new();
-    for path in view.find_named(record::FILE)? {
+    for path in view.find_outermost(record::FILE)? {
         let Some(text) = view.read_string(&path)? else {
             continue;
         };
@@ -31,6 +32,26 @@ pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
         out.push((dir, inst));
     }
     Ok(out)
+}
+
+/// The directory of the installation named `name`, if any. Reads each record only as
+/// far as its `metadata.name` when pctl wrote it (a full parse otherwise): `install`
+/// checks this on every run, in repositories of hundreds of installations.
+pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>> {
+    for path in view.find_outermost(record::FILE)? {
+        let Some(text) = view.read_string(&path)? else {
+            continue;
+        };
+        let found = match record::quick_name(&text) {
+            Some(n) => n == name,
+            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
+        };
+        if found {
+            let dir = path.trim_end_matches(record::FILE).trim_end_matches('/');
+            return Ok(Some(dir.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 /// Print the outcome of a write: the diff for a dry run, else a summary.
