@@ -77,6 +77,13 @@ pub fn start_libgit2() {
         }
         let _ = TLS_BUNDLE.set(bundle);
     }
+    // Trees up to 1 MiB stay in libgit2's object cache (the default, 4 KiB, leaves
+    // out the directory listing hundreds of installations, which every path lookup
+    // under it then inflates again); objects read are not re-hashed on every read,
+    // as the git CLI does not (`git fsck` checks them).
+    // SAFETY: sets a libgit2 global option before any other thread exists.
+    let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20) };
+    git2::opts::strict_hash_verification(false);
 }
 
 /// Load the CA bundle [`start_libgit2`] left out, before the first HTTPS connection.
@@ -1821,18 +1828,21 @@ impl TreeView {
     /// holding one already (installations do not nest), in path order. Reads only the
     /// directories outside those: the cost does not grow with the files inside them.
     pub fn find_outermost(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.outermost(name)?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    fn outermost(&self, name: &str) -> Result<Vec<(String, Oid)>> {
         fn walk(
             repo: &Repository,
             tree: &git2::Tree,
             prefix: &str,
             name: &str,
-            out: &mut Vec<String>,
+            out: &mut Vec<(String, Oid)>,
         ) -> Result<()> {
-            if tree
-                .get_name(name)
-                .is_some_and(|e| e.kind() == Some(git2::ObjectType::Blob))
+            if let Some(e) = tree.get_name(name)
+                && e.kind() == Some(git2::ObjectType::Blob)
             {
-                out.push(format!("{prefix}{name}"));
+                out.push((format!("{prefix}{name}"), e.id()));
                 return Ok(());
             }
             for e in tree.iter() {
@@ -1850,6 +1860,19 @@ impl TreeView {
             walk(repo, &tree, "", name, &mut out)?;
         }
         out.sort();
+        Ok(out)
+    }
+
+    /// [`TreeView::find_outermost`] with each file's content, read by its blob id
+    /// (no path lookup from the root for each).
+    pub fn read_outermost(&self, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let Some(Snapshot::Tree { repo, .. }) = &self.snapshot else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (path, oid) in self.outermost(name)? {
+            out.push((path, repo.find_blob(oid)?.content().to_vec()));
+        }
         Ok(out)
     }
 

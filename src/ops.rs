@@ -20,10 +20,9 @@ use anyhow::Result;
 /// not nest: the directories inside one are not searched).
 pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
     let mut out = Vec::new();
-    for path in view.find_outermost(record::FILE)? {
-        let Some(text) = view.read_string(&path)? else {
-            continue;
-        };
+    for (path, bytes) in view.read_outermost(record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
         let inst = Installation::from_yaml(&path, &text)?;
         let dir = path
             .trim_end_matches(record::FILE)
@@ -38,10 +37,9 @@ pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
 /// far as its `metadata.name` when pctl wrote it (a full parse otherwise): `install`
 /// checks this on every run, in repositories of hundreds of installations.
 pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>> {
-    for path in view.find_outermost(record::FILE)? {
-        let Some(text) = view.read_string(&path)? else {
-            continue;
-        };
+    for (path, bytes) in view.read_outermost(record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
         let found = match record::quick_name(&text) {
             Some(n) => n == name,
             None => Installation::from_yaml(&path, &text)?.metadata.name == name,
