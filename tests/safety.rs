@@ -894,3 +894,60 @@ fn an_upstream_that_disconnects_mid_fetch_leaves_the_cache_usable() {
     check_installation(&gitops, "ingress");
     git(&mirrors[0], &["fsck", "--no-progress"]);
 }
+
+#[test]
+fn an_upgrade_stopped_on_conflicts_is_journaled_and_aborts_or_continues_cleanly() {
+    let env = Env::new();
+    let upstream = app_repo(&env, 2);
+    let gitops = env.init_gitops("gitops");
+    let g = gitops.display().to_string();
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    assert_success(&env.install(&gitops, &src, "one", &[]));
+    // An edit to the very line upstream changes next.
+    let file = walk(&install_dir(&gitops, "one"))
+        .into_keys()
+        .find(|k| k.ends_with("cm-00.yaml") && k.contains("config"))
+        .map(|k| install_dir(&gitops, "one").join(k))
+        .expect("cm-00.yaml was installed");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("\"1.0.0\"", "\"1.0.0-mine\"")).unwrap();
+    git(&gitops, &["commit", "-q", "-a", "-m", "my edit"]);
+    bump(&upstream);
+    let before = snapshot(&gitops);
+
+    let out = env.pctl(["upgrade", "one", "--repo", &g]);
+    assert_exit(&out, 3);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("<<<<<<< ours")
+    );
+    assert!(gitops.join(".git/pctl-merge.yaml").exists());
+    assert!(!gitops.join(".git/pctl-journal").exists());
+    assert_eq!(leftovers(&gitops), Vec::<String>::new());
+    assert_success(&env.pctl(["upgrade", "--abort", "--repo", &g]));
+    assert_unchanged(&before, &snapshot(&gitops));
+
+    assert_exit(&env.pctl(["upgrade", "one", "--repo", &g]), 3);
+    let resolved = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !l.starts_with("<<<<<<<")
+                && !l.starts_with("=======")
+                && !l.starts_with(">>>>>>>")
+                && !l.contains("1.0.0-mine")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    std::fs::write(&file, resolved).unwrap();
+    assert_success(&env.pctl(["upgrade", "--continue", "--repo", &g]));
+    assert!(head_subject(&gitops).starts_with("pctl: upgrade one"));
+    assert!(
+        is_clean(&gitops),
+        "{}",
+        git(&gitops, &["status", "--porcelain"])
+    );
+    assert!(!gitops.join(".git/pctl-journal").exists());
+    git(&gitops, &["fsck", "--no-progress"]);
+}
