@@ -65,6 +65,7 @@ fn run_bounded(mut cmd: Command, limit: Duration) -> (Output, u64) {
 #[track_caller]
 fn pctl_bounded(env: &Env, args: &[&str], mib: u64) -> Output {
     let (out, rss) = run_bounded(env.command(args), Duration::from_secs(120));
+    eprintln!("pctl {}: peak RSS {rss} MiB", args.join(" "));
     assert!(
         out.status.code().is_some(),
         "pctl was killed by a signal (crash or stack overflow)\n{}",
@@ -281,8 +282,9 @@ fn a_100_mb_file_in_a_profile_is_copied_byte_for_byte_in_bounded_memory() {
             "--repo",
             &gitops.display().to_string(),
         ],
-        // Bounded: a small multiple of the file's size.
-        700,
+        // Bounded: a small multiple of the file's size (337 MiB measured: the file
+        // as read from Git, as rendered and as staged).
+        500,
     );
     assert_success(&out);
     let dir = install_dir(&gitops, "big");
