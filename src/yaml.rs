@@ -31,17 +31,17 @@ pub fn documents(origin: &str, text: &str) -> Result<Vec<Value>> {
 fn error(origin: &str, raw: &str) -> anyhow::Error {
     let msg = clean(raw);
     let limit = if msg.contains("Depth {") || msg.contains("recursion limit") {
-        Some("nested too deeply")
+        Some("is nested too deeply")
     } else if msg.contains("Nodes {") || msg.contains("Alias") {
-        Some("too many nodes once aliases are expanded (an alias bomb?)")
+        Some("has too many nodes once aliases are expanded (an alias bomb?)")
     } else if msg.contains("budget breached") {
-        Some("too large")
+        Some("is too large")
     } else {
         None
     };
     match limit {
         Some(what) => crate::error::user(
-            format!("{origin}: the YAML is {what}: {msg}"),
+            format!("{origin}: the YAML {what}: {msg}"),
             "pctl reads YAML nested at most 64 levels deep and with at most 250,000 nodes (aliases expanded): simplify the file",
         ),
         None => anyhow::anyhow!("{origin}: {msg}"),
@@ -94,7 +94,7 @@ mod tests {
         ] {
             let err = from_str::<Value>("v.yaml", text).unwrap_err();
             let (top, _, hints) = crate::error::describe(&err);
-            assert!(top.starts_with("v.yaml: the YAML is"), "{top}");
+            assert!(top.starts_with("v.yaml: the YAML "), "{top}");
             assert!(top.contains(what), "{top}");
             assert_eq!(hints.len(), 1);
         }
