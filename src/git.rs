@@ -1132,8 +1132,9 @@ impl Workspace {
             }
             let bytes = state(writer.created_dirs())?;
             fault("after-write")?;
+            // Its appearance finishes the change (see the journal): whole or absent.
             let path = repo.path().join(PENDING_FILE);
-            std::fs::write(&path, bytes)
+            journal::write_atomic(&path, &bytes)
                 .with_context(|| format!("cannot write {}", path.display()))
                 .map_err(journal::full_hint)?;
             Ok(())

@@ -166,7 +166,7 @@ pub(super) fn storage_error(path: &str, e: git2::Error) -> anyhow::Error {
 }
 
 /// Write `bytes` to `NAME.pctl-tmp` beside `path`, then rename it into place.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_os_string();
     tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
