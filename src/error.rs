@@ -85,6 +85,14 @@ pub fn user(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     })
 }
 
+/// `err` restated as `msg` (which already tells what `err` said), keeping its hint.
+pub fn restate(msg: String, err: &anyhow::Error) -> anyhow::Error {
+    match err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
+        Some(h) => user(msg, h.hint.clone()),
+        None => anyhow::anyhow!(msg),
+    }
+}
+
 /// A merge that stopped on conflicts (exit 3), with a hint.
 pub fn conflict(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     let msg = msg.into();

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+mod journal;
+
 // ------------------------------------------------------------------ config
 
 /// The user's Git configuration: system (unless `GIT_CONFIG_NOSYSTEM`), global
@@ -40,6 +42,67 @@ pub fn user_config() -> Result<git2::Config> {
         }
     }
     Ok(cfg)
+}
+
+/// The CA bundle OpenSSL would have read at libgit2's start, loaded when an
+/// `https://` URL is first used (see [`start_libgit2`]).
+static TLS_BUNDLE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+static TLS_LOADED: std::sync::Once = std::sync::Once::new();
+
+/// Start libgit2 without having OpenSSL parse the system's whole CA bundle, which
+/// libgit2 does eagerly and which costs more than half the instructions of a local
+/// install; the bundle is loaded when an `https://` URL is first used. Call first
+/// thing in `main`, before any other thread exists.
+pub fn start_libgit2() {
+    #[cfg(all(unix, not(target_os = "macos"), not(target_os = "ios")))]
+    {
+        let previous = std::env::var_os("SSL_CERT_FILE");
+        let bundle = previous
+            .as_ref()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .or_else(|| openssl_probe::probe().cert_file);
+        if bundle.is_some() {
+            // SAFETY: called before any other thread exists (see above).
+            unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+        }
+        // Any call initialises libgit2 and OpenSSL, which reads SSL_CERT_FILE now.
+        let _ = git2::Config::new();
+        // SAFETY: as above; children (credential helpers) see the user's setting.
+        unsafe {
+            match previous {
+                Some(v) => std::env::set_var("SSL_CERT_FILE", v),
+                None => std::env::remove_var("SSL_CERT_FILE"),
+            }
+        }
+        let _ = TLS_BUNDLE.set(bundle);
+    }
+    // Trees up to 1 MiB stay in libgit2's object cache (the default, 4 KiB, leaves
+    // out the directory listing hundreds of installations, which every path lookup
+    // under it then inflates again); objects read are not re-hashed on every read,
+    // as the git CLI does not (`git fsck` checks them).
+    // SAFETY: sets a libgit2 global option before any other thread exists.
+    let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20) };
+    git2::opts::strict_hash_verification(false);
+}
+
+/// Load the CA bundle [`start_libgit2`] left out, before the first HTTPS connection.
+fn load_tls_certificates(url: &str) {
+    if !url.starts_with("https://") {
+        return;
+    }
+    TLS_LOADED.call_once(|| {
+        if let Some(Some(file)) = TLS_BUNDLE.get() {
+            // SAFETY: sets a libgit2 global option; pctl's Git work is single-threaded.
+            if let Err(e) = unsafe { git2::opts::set_ssl_cert_file(file.as_path()) } {
+                printer().warn(&format!(
+                    "cannot load the CA certificates {}: {}",
+                    file.display(),
+                    e.message()
+                ));
+            }
+        }
+    });
 }
 
 /// Apply `url.<base>.insteadOf` (or `pushInsteadOf` when `push`) rewrites: the longest
@@ -76,6 +139,7 @@ fn callbacks<'a>(
     url: &'a str,
     pb: Option<&'a indicatif::ProgressBar>,
 ) -> git2::RemoteCallbacks<'a> {
+    load_tls_certificates(url);
     let mut cb = git2::RemoteCallbacks::new();
     let mut attempts = 0u32;
     let mut ssh_tries = 0usize;
@@ -133,7 +197,6 @@ fn callbacks<'a>(
         git2::Cred::default()
     });
     cb.certificate_check(|_, _| Ok(git2::CertificateCheckStatus::CertificatePassthrough));
-    let _ = url;
     if let Some(pb) = pb {
         cb.transfer_progress(move |p| {
             pb.set_length(p.total_objects() as u64);
@@ -407,6 +470,8 @@ pub enum Entry {
 }
 
 const MAX_LINKS: usize = 40;
+/// How deep `files_below` descends.
+const MAX_DEPTH: usize = 64;
 
 impl Snapshot {
     /// The entry at a normalized repository-relative path ("" is the root).
@@ -426,9 +491,11 @@ impl Snapshot {
                 match mode {
                     0o040000 => {
                         let t = repo.find_tree(obj_id)?;
+                        // A name that is not UTF-8 is listed lossily: it is then not
+                        // found, and `collect` reports it.
                         Ok(Some(Entry::Dir(
                             t.iter()
-                                .filter_map(|e| e.name().ok().map(str::to_string))
+                                .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
                                 .collect(),
                         )))
                     }
@@ -573,8 +640,19 @@ impl Snapshot {
         seen: &mut BTreeSet<String>,
         depth: usize,
     ) -> Result<()> {
-        if depth > MAX_LINKS || !seen.insert(real.to_string()) {
-            return Ok(());
+        if depth > MAX_DEPTH {
+            bail!(user(
+                format!("{real}: directories nested more than {MAX_DEPTH} levels deep"),
+                "flatten the profile's directories",
+            ));
+        }
+        if !seen.insert(real.to_string()) {
+            bail!(user(
+                format!(
+                    "{real} is reached again through {shown}: a symbolic link loops back to a directory that contains it"
+                ),
+                "remove the symbolic link loop from the profile",
+            ));
         }
         let Some(Entry::Dir(mut names)) = self.entry(real)? else {
             return Ok(());
@@ -604,6 +682,10 @@ impl Snapshot {
                     out.insert(child_shown, b);
                 }
                 Some(Entry::Dir(_)) => self.collect(&target, &child_shown, out, seen, depth + 1)?,
+                None if name.contains(char::REPLACEMENT_CHARACTER) => bail!(user(
+                    format!("{child_real}: the file name is not valid UTF-8"),
+                    "rename the file: pctl writes file names into Kubernetes manifests as UTF-8 text",
+                )),
                 Some(Entry::Link(_)) | None => {}
             }
         }
@@ -809,6 +891,13 @@ impl Workspace {
                 )
             })?
             .to_path_buf();
+        if journal::pending(&repo) {
+            // A pctl process died while writing: finish or undo its change now, unless
+            // another pctl holds the lock (it recovers before it writes).
+            if let Ok(Some(_lock)) = try_lock_file(&repo.path().join("pctl.lock")) {
+                recover(&repo, &root)?;
+            }
+        }
         Ok(Workspace::Local { repo, root })
     }
 
@@ -886,7 +975,9 @@ impl Workspace {
                 let _lock = if mode == Mode::DryRun {
                     None
                 } else {
-                    Some(lock_file(&repo.path().join("pctl.lock"))?)
+                    let lock = lock_file(&repo.path().join("pctl.lock"))?;
+                    recover(repo, root)?;
+                    Some(lock)
                 };
                 let view = local_view(repo)?;
                 let changes = build(&view)?;
@@ -1017,31 +1108,47 @@ impl Workspace {
             bail!(Bug("stop_with_conflicts on a remote workspace".into()));
         };
         let _lock = lock_file(&repo.path().join("pctl.lock"))?;
+        recover(repo, root)?;
         refuse_if_pending(repo)?;
         check_clean(repo, changes)?;
-        let mut backup = Backup::of(repo);
+        let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
+        let finish = journal::Finish::Stop {
+            pending: PENDING_FILE.to_string(),
+        };
+        let mut writer = journal::begin(repo, root, &paths, finish, false)?;
         let result = (|| -> Result<()> {
             for (path, content) in &changes.files {
-                backup.put(&root.join(path), content.as_deref())?;
+                match content {
+                    Some(bytes) => writer.write(path, bytes)?,
+                    None => {
+                        let full = root.join(path);
+                        if full.symlink_metadata().is_ok() {
+                            std::fs::remove_file(&full)
+                                .with_context(|| format!("cannot remove {}", full.display()))?;
+                        }
+                    }
+                }
+                slow_write();
             }
-            let created: Vec<String> = backup
-                .created_dirs
-                .iter()
-                .filter_map(|d| d.strip_prefix(root).ok())
-                .map(|d| d.to_string_lossy().replace('\\', "/"))
-                .collect();
-            let bytes = state(&created)?;
+            let bytes = state(writer.created_dirs())?;
             fault("after-write")?;
+            // Its appearance finishes the change (see the journal): whole or absent.
             let path = repo.path().join(PENDING_FILE);
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            journal::write_atomic(&path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(journal::full_hint)?;
             Ok(())
         })();
-        if let Err(e) = result {
-            backup.restore(repo);
-            return Err(e);
+        match result {
+            Ok(()) => {
+                writer.finish();
+                Ok(())
+            }
+            Err(e) => {
+                writer.rollback();
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// End a stopped merge: put `paths` back as HEAD has them (content and mode; a
@@ -1052,6 +1159,7 @@ impl Workspace {
             bail!(Bug("abort_pending on a remote workspace".into()));
         };
         let _lock = lock_file(&repo.path().join("pctl.lock"))?;
+        recover(repo, root)?;
         let tree = match head_commit(repo) {
             Some(c) => Some(repo.find_commit(c)?.tree()?),
             None => None,
@@ -1140,6 +1248,23 @@ pub fn fault(point: &str) -> Result<()> {
     Ok(())
 }
 
+/// `PCTL_FAULT=slow-write`: pause after each file written into a work tree, so that
+/// the tests can kill pctl in the middle of a write.
+fn slow_write() {
+    if std::env::var("PCTL_FAULT").is_ok_and(|v| v == "slow-write") {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Finish or undo the change of a pctl process that died while writing to this work
+/// tree (see `git/journal.rs`); the caller holds the repository lock.
+fn recover(repo: &Repository, root: &Path) -> Result<()> {
+    if let Some(msg) = journal::recover(repo, root)? {
+        printer().warn(&msg);
+    }
+    Ok(())
+}
+
 /// An exclusive lock on a file, held until dropped.
 pub struct FileLock(#[allow(dead_code)] std::fs::File);
 
@@ -1153,6 +1278,23 @@ pub fn lock_file(path: &Path) -> Result<FileLock> {
     f.lock()
         .with_context(|| format!("cannot lock {}", path.display()))?;
     Ok(FileLock(f))
+}
+
+/// [`lock_file`] without waiting: None when another process holds the lock.
+pub fn try_lock_file(path: &Path) -> Result<Option<FileLock>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open lock {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(FileLock(f))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow!(e).context(format!("cannot lock {}", path.display())))
+        }
+    }
 }
 
 fn local_view(repo: &Repository) -> Result<TreeView> {
@@ -1189,11 +1331,42 @@ fn drop_noops(view: &TreeView, mut changes: Changes) -> Result<Changes> {
     Ok(changes)
 }
 
+/// Files larger than this get no line diff.
+const DIFF_MAX_BYTES: usize = 8 << 20;
+
 /// A unified diff (`git diff` style) of a change against a view.
 pub fn unified_diff(view: &TreeView, changes: &Changes) -> Result<String> {
     let mut out = String::new();
     for (path, new) in &changes.files {
         let old = view.read(path)?;
+        // As git does: no line diff of binary files; nor of huge ones (bounded memory).
+        let special = [old.as_deref(), new.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(|b| {
+                if b.iter().take(8000).any(|&c| c == 0) {
+                    Some("Binary files")
+                } else if b.len() > DIFF_MAX_BYTES {
+                    Some("Large files")
+                } else {
+                    None
+                }
+            });
+        if let Some(kind) = special {
+            let side = |b: &Option<Vec<u8>>, pre: &str| {
+                if b.is_some() {
+                    format!("{pre}/{path}")
+                } else {
+                    "/dev/null".to_string()
+                }
+            };
+            out.push_str(&format!(
+                "diff --git a/{path} b/{path}\n{kind} {} and {} differ\n",
+                side(&old, "a"),
+                side(new, "b")
+            ));
+            continue;
+        }
         let old_s = old
             .as_deref()
             .map(String::from_utf8_lossy)
@@ -1231,7 +1404,18 @@ fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
     let mut dirty = BTreeSet::new();
     let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
     prefixes.extend(changes.files.keys().map(String::as_str));
+    // One status per prefix not already below another one (a guarded installation
+    // directory covers every file written into it): a status is a walk.
+    let mut outermost: Vec<&str> = Vec::new();
     for p in prefixes {
+        let covered = outermost.iter().any(|q| {
+            q.is_empty() || p == *q || p.strip_prefix(*q).is_some_and(|r| r.starts_with('/'))
+        });
+        if !covered {
+            outermost.push(p);
+        }
+    }
+    for p in outermost {
         for d in dirty_paths(repo, p)? {
             if !changes.own.contains(&d) {
                 dirty.insert(d);
@@ -1251,7 +1435,62 @@ fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
     Ok(())
 }
 
+/// Store the content of every file a change writes; its blob by path.
+fn write_blobs<'c>(repo: &Repository, changes: &'c Changes) -> Result<BTreeMap<&'c str, Oid>> {
+    let mut out = BTreeMap::new();
+    for (path, content) in &changes.files {
+        if let Some(bytes) = content {
+            let oid = repo
+                .blob(bytes)
+                .map_err(|e| journal::storage_error(path, e))?;
+            out.insert(path.as_str(), oid);
+        }
+    }
+    Ok(out)
+}
+
+/// Stage a file just written with the blob already stored for it: `add_path` would
+/// read and hash the file again.
+fn stage(index: &mut git2::Index, root: &Path, path: &str, oid: Oid) -> Result<()> {
+    let meta = std::fs::symlink_metadata(root.join(path))?;
+    #[cfg(unix)]
+    let entry = {
+        use std::os::unix::fs::MetadataExt;
+        git2::IndexEntry {
+            ctime: git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32),
+            mtime: git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32),
+            dev: meta.dev() as u32,
+            ino: meta.ino() as u32,
+            mode: u32::from(git2::FileMode::Blob),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            file_size: meta.size() as u32,
+            id: oid,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        }
+    };
+    #[cfg(not(unix))]
+    let entry = {
+        let _ = (meta, oid);
+        return Ok(index.add_path(Path::new(path))?);
+    };
+    index.add(&entry)?;
+    Ok(())
+}
+
 fn build_tree(repo: &Repository, parent: Option<Oid>, changes: &Changes) -> Result<Oid> {
+    let blobs = write_blobs(repo, changes)?;
+    build_tree_of(repo, parent, changes, &blobs)
+}
+
+fn build_tree_of(
+    repo: &Repository,
+    parent: Option<Oid>,
+    changes: &Changes,
+    blobs: &BTreeMap<&str, Oid>,
+) -> Result<Oid> {
     let base = match parent {
         Some(p) => repo.find_commit(p)?.tree()?,
         None => {
@@ -1262,8 +1501,11 @@ fn build_tree(repo: &Repository, parent: Option<Oid>, changes: &Changes) -> Resu
     let mut ub = git2::build::TreeUpdateBuilder::new();
     for (path, content) in &changes.files {
         match content {
-            Some(bytes) => {
-                let blob = repo.blob(bytes)?;
+            Some(_) => {
+                let blob = blobs
+                    .get(path.as_str())
+                    .copied()
+                    .ok_or_else(|| Bug(format!("no blob for {path}")))?;
                 ub.upsert(path.as_str(), blob, git2::FileMode::Blob);
             }
             None => {
@@ -1271,7 +1513,8 @@ fn build_tree(repo: &Repository, parent: Option<Oid>, changes: &Changes) -> Resu
             }
         }
     }
-    Ok(ub.create_updated(repo, &base)?)
+    ub.create_updated(repo, &base)
+        .map_err(|e| journal::storage_error("the new tree", e))
 }
 
 fn signature(repo: &Repository, who: &str) -> git2::Signature<'static> {
@@ -1338,86 +1581,6 @@ fn make_commit(repo: &Repository, tree: Oid, parent: Option<Oid>, message: &str)
     Ok(repo.commit(None, &author, &committer, message, &tree, &refs)?)
 }
 
-/// Everything needed to put a work tree and index back as they were.
-struct Backup {
-    index: Option<Vec<u8>>,
-    files: Vec<(PathBuf, Option<Vec<u8>>)>,
-    created_dirs: Vec<PathBuf>,
-}
-
-impl Backup {
-    /// Nothing written yet; the index as it is now.
-    fn of(repo: &Repository) -> Backup {
-        Backup {
-            index: std::fs::read(repo.path().join("index")).ok(),
-            files: Vec::new(),
-            created_dirs: Vec::new(),
-        }
-    }
-
-    /// Write a work-tree file (creating its directories), or remove it for `None`,
-    /// remembering what was there.
-    fn put(&mut self, full: &Path, content: Option<&[u8]>) -> Result<()> {
-        self.files
-            .push((full.to_path_buf(), std::fs::read(full).ok()));
-        match content {
-            Some(bytes) => {
-                let mut missing = Vec::new();
-                let mut d = full.parent();
-                while let Some(dir) = d {
-                    if dir.exists() {
-                        break;
-                    }
-                    missing.push(dir.to_path_buf());
-                    d = dir.parent();
-                }
-                for dir in missing.iter().rev() {
-                    std::fs::create_dir(dir)
-                        .with_context(|| format!("cannot create {}", dir.display()))?;
-                    self.created_dirs.push(dir.clone());
-                }
-                std::fs::write(full, bytes)
-                    .with_context(|| format!("cannot write {}", full.display()))?;
-            }
-            None => {
-                if full.exists() {
-                    std::fs::remove_file(full)
-                        .with_context(|| format!("cannot remove {}", full.display()))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn restore(&self, repo: &Repository) {
-        for (p, content) in self.files.iter().rev() {
-            match content {
-                Some(b) => {
-                    if let Some(parent) = p.parent() {
-                        let _ = std::fs::create_dir_all(parent);
-                    }
-                    let _ = std::fs::write(p, b);
-                }
-                None => {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-        }
-        for d in self.created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-        let index_path = repo.path().join("index");
-        match &self.index {
-            Some(b) => {
-                let _ = std::fs::write(&index_path, b);
-            }
-            None => {
-                let _ = std::fs::remove_file(&index_path);
-            }
-        }
-    }
-}
-
 fn apply_local(
     repo: &Repository,
     root: &Path,
@@ -1432,36 +1595,42 @@ fn apply_local(
         .flatten()
         .map(str::to_string);
     let parent = head_commit(repo);
+    let blobs = write_blobs(repo, changes)?;
     let new_commit = if mode == Mode::Commit {
-        let tree = build_tree(repo, parent, changes)?;
+        let tree = build_tree_of(repo, parent, changes, &blobs)?;
         Some(make_commit(repo, tree, parent, message)?)
     } else {
         None
     };
 
-    let mut backup = Backup::of(repo);
+    let finish = match new_commit {
+        Some(c) => journal::Finish::Commit {
+            reference: target_ref.clone(),
+            commit: c.to_string(),
+        },
+        None => journal::Finish::Stage,
+    };
+    let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
+    let mut writer = journal::begin(repo, root, &paths, finish, true)?;
     let result = (|| -> Result<()> {
         let mut index = repo.index().context("cannot read the index")?;
         for (path, content) in &changes.files {
-            let full = root.join(path);
-            backup.put(&full, content.as_deref())?;
             match content {
-                Some(_) => {
-                    index
-                        .add_path(Path::new(path))
+                Some(bytes) => {
+                    writer.write(path, bytes)?;
+                    let oid = blobs
+                        .get(path.as_str())
+                        .copied()
+                        .ok_or_else(|| Bug(format!("no blob for {path}")))?;
+                    stage(&mut index, root, path, oid)
                         .with_context(|| format!("cannot stage {path}"))?;
                 }
                 None => {
+                    writer.remove(path)?;
                     let _ = index.remove_path(Path::new(path));
-                    let mut d = full.parent();
-                    while let Some(dir) = d {
-                        if dir == root || std::fs::remove_dir(dir).is_err() {
-                            break;
-                        }
-                        d = dir.parent();
-                    }
                 }
             }
+            slow_write();
         }
         index.write().context("cannot write the index")?;
         fault("after-write")?;
@@ -1486,11 +1655,16 @@ fn apply_local(
         }
         Ok(())
     })();
-    if let Err(e) = result {
-        backup.restore(repo);
-        return Err(e);
+    match result {
+        Ok(()) => {
+            writer.finish();
+            Ok(new_commit)
+        }
+        Err(e) => {
+            writer.rollback();
+            Err(e)
+        }
     }
-    Ok(new_commit)
 }
 
 /// Fetch the remote GitOps repository into the cached bare clone; returns its default
@@ -1610,11 +1784,15 @@ fn push_commit(
             }
         }
         Ok(()) => match rejected.into_inner() {
+            // "failed to update ref": the server's compare-and-swap of the branch lost a
+            // race with another writer after it advertised the old head.
             Some(msg)
                 if !force
                     && (msg.contains("non-fast")
                         || msg.contains("fetch first")
-                        || msg.contains("stale")) =>
+                        || msg.contains("stale")
+                        || msg.contains("failed to update ref")
+                        || msg.contains("cannot lock ref")) =>
             {
                 Err(PushError::Moved(msg))
             }
@@ -1992,6 +2170,58 @@ pub fn workspace_of(repo: Repository) -> Result<Workspace> {
 }
 
 impl TreeView {
+    /// Repository paths of the files named `name` that are not below a directory
+    /// holding one already (installations do not nest), in path order. Reads only the
+    /// directories outside those: the cost does not grow with the files inside them.
+    pub fn find_outermost(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.outermost(name)?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    fn outermost(&self, name: &str) -> Result<Vec<(String, Oid)>> {
+        fn walk(
+            repo: &Repository,
+            tree: &git2::Tree,
+            prefix: &str,
+            name: &str,
+            out: &mut Vec<(String, Oid)>,
+        ) -> Result<()> {
+            if let Some(e) = tree.get_name(name)
+                && e.kind() == Some(git2::ObjectType::Blob)
+            {
+                out.push((format!("{prefix}{name}"), e.id()));
+                return Ok(());
+            }
+            for e in tree.iter() {
+                if e.kind() == Some(git2::ObjectType::Tree) {
+                    let sub = repo.find_tree(e.id())?;
+                    let dir = String::from_utf8_lossy(e.name_bytes());
+                    walk(repo, &sub, &format!("{prefix}{dir}/"), name, out)?;
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        if let Some(Snapshot::Tree { repo, tree }) = &self.snapshot {
+            let tree = repo.find_tree(*tree)?;
+            walk(repo, &tree, "", name, &mut out)?;
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// [`TreeView::find_outermost`] with each file's content, read by its blob id
+    /// (no path lookup from the root for each).
+    pub fn read_outermost(&self, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let Some(Snapshot::Tree { repo, .. }) = &self.snapshot else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (path, oid) in self.outermost(name)? {
+            out.push((path, repo.find_blob(oid)?.content().to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Repository paths of every file named `name`, in path order.
     pub fn find_named(&self, name: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();

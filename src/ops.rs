@@ -23,13 +23,13 @@ use crate::git::TreeView;
 use crate::record::{self, Installation};
 use anyhow::Result;
 
-/// Every installation recorded in a view of the GitOps repository.
+/// Every installation recorded in a view of the GitOps repository (installations do
+/// not nest: the directories inside one are not searched).
 pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
     let mut out = Vec::new();
-    for path in view.find_named(record::FILE)? {
-        let Some(text) = view.read_string(&path)? else {
-            continue;
-        };
+    for (path, bytes) in view.read_outermost(record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
         let inst = Installation::from_yaml(&path, &text)?;
         let dir = path
             .trim_end_matches(record::FILE)
@@ -38,6 +38,25 @@ pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
         out.push((dir, inst));
     }
     Ok(out)
+}
+
+/// The directory of the installation named `name`, if any. Reads each record only as
+/// far as its `metadata.name` when pctl wrote it (a full parse otherwise): `install`
+/// checks this on every run, in repositories of hundreds of installations.
+pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>> {
+    for (path, bytes) in view.read_outermost(record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+        let found = match record::quick_name(&text) {
+            Some(n) => n == name,
+            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
+        };
+        if found {
+            let dir = path.trim_end_matches(record::FILE).trim_end_matches('/');
+            return Ok(Some(dir.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 /// Print the outcome of a write: the diff for a dry run, else a summary.

@@ -134,6 +134,16 @@ impl Installation {
     }
 }
 
+/// `metadata.name` of a record laid out as pctl writes it (a `metadata:` line, then
+/// `  name: NAME` with a DNS-1123 NAME), without parsing the rest; None for any other
+/// layout, which then needs [`Installation::from_yaml`].
+pub fn quick_name(text: &str) -> Option<String> {
+    let mut lines = text.lines().skip_while(|l| *l != "metadata:");
+    lines.next()?;
+    let name = lines.next()?.strip_prefix("  name: ")?;
+    crate::names::is_dns1123_label(name).then(|| name.to_string())
+}
+
 impl SourceRecord {
     pub fn label(&self) -> String {
         if let Some(v) = &self.version {
@@ -165,4 +175,21 @@ pub fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_name_reads_what_to_yaml_writes_and_nothing_else() {
+        let text = "apiVersion: pctl.dev/v1alpha1\nkind: ProfileInstallation\nmetadata: {name: web-1}\nspec:\n  namespace: default\n  path: p/web-1\n  profile: web\n  source: {url: 'file:///r'}\n  files: {}\n  generatedBy: pctl\n";
+        let inst = Installation::from_yaml("t", text).unwrap();
+        assert_eq!(quick_name(text), None, "flow mappings need the full parse");
+        let written = inst.to_yaml().unwrap();
+        assert_eq!(quick_name(&written).as_deref(), Some("web-1"), "{written}");
+        assert_eq!(quick_name("metadata:\n  name: \"quoted\"\n"), None);
+        assert_eq!(quick_name("metadata:\n  labels: {}\n  name: x\n"), None);
+        assert_eq!(quick_name("kind: X\n"), None);
+    }
 }

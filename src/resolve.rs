@@ -459,10 +459,9 @@ impl<'a> Resolver<'a> {
                 default_values,
             } => {
                 let dir = self.artifact_dir(place, origin, &a.name, path)?;
-                let files = place
-                    .snapshot
-                    .files_below(&dir)
-                    .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?;
+                let files = place.snapshot.files_below(&dir).map_err(|e| {
+                    crate::error::restate(format!("{origin}: artifact {:?}: {e}", a.name), &e)
+                })?;
                 let Some(chart_yaml) = files.get("Chart.yaml") else {
                     bail!(user(
                         format!(
@@ -487,10 +486,14 @@ impl<'a> Resolver<'a> {
                     )
                 })?;
                 let files = match place.snapshot.entry(&resolved)? {
-                    Some(crate::git::Entry::Dir(_)) => place
-                        .snapshot
-                        .files_below(&resolved)
-                        .map_err(|e| anyhow!("{origin}: artifact {:?}: {e}", a.name))?,
+                    Some(crate::git::Entry::Dir(_)) => {
+                        place.snapshot.files_below(&resolved).map_err(|e| {
+                            crate::error::restate(
+                                format!("{origin}: artifact {:?}: {e}", a.name),
+                                &e,
+                            )
+                        })?
+                    }
                     Some(crate::git::Entry::File(b)) => {
                         let name = resolved
                             .rsplit('/')

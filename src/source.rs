@@ -52,6 +52,7 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
         // The authority ends at the first '/' after the scheme (file:// has none).
         let path_start = s[after..].find('/').map(|i| after + i).unwrap_or(s.len());
         let (url, subdir, reference) = split_path(&s[..path_start], &s[path_start..]);
+        check_subdir(s, &subdir)?;
         return Ok(SourceSpec::Git {
             url,
             subdir,
@@ -64,6 +65,7 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
     {
         let colon = userhost.len() + 1;
         let (url, subdir, reference) = split_path(&s[..colon], &s[colon..]);
+        check_subdir(s, &subdir)?;
         return Ok(SourceSpec::Git {
             url,
             subdir,
@@ -94,6 +96,18 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
             "give a Git URL (https://host/org/repo//DIR@REF), a directory (./DIR) or CATALOG/PROFILE",
         )),
     }
+}
+
+/// A `//SUBDIR` names the profile's directory from the repository root: `..` has no
+/// place in it (it could only climb out of the repository or take a detour).
+fn check_subdir(source: &str, subdir: &str) -> Result<()> {
+    if subdir.split('/').any(|part| part == ".." || part == ".") || subdir.contains('\\') {
+        bail!(crate::error::user(
+            format!("SOURCE {source:?}: the subdirectory {subdir:?} contains '.', '..' or '\\'"),
+            "write the profile's directory from the repository root, for example URL//profiles/nginx",
+        ));
+    }
+    Ok(())
 }
 
 /// Split `prefix` + `path` into the repository URL, the `//SUBDIR` and the `@REF`.
@@ -189,5 +203,22 @@ mod tests {
         );
         assert!(parse("ftp://x/y").is_err());
         assert!(parse("a/b/c").is_err());
+    }
+
+    #[test]
+    fn dot_dot_in_a_subdirectory_is_refused() {
+        for s in [
+            "https://github.com/org/profiles//../etc@v1",
+            "file:///tmp/repo//a/../../b",
+            "file:///tmp/repo//a/..",
+            "git@github.com:org/repo//./x@v1",
+            "ssh://git@host/org/repo.git//x/..\\y",
+        ] {
+            let err = parse(s).unwrap_err().to_string();
+            assert!(err.contains("subdirectory"), "{s}: {err}");
+        }
+        // `..` in the repository path itself is the server's business.
+        assert!(parse("https://host/org/../repo//x").is_ok());
+        assert!(parse("file:///tmp/a/../repo").is_ok());
     }
 }

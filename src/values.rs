@@ -185,9 +185,15 @@ fn describe_value(p: &Parameter, v: &Raw) -> String {
     if p.kind == ParamType::Secret {
         return MASK.into();
     }
-    match v {
+    let shown = match v {
         Raw::Text(s) | Raw::String(s) => format!("{s:?}"),
         Raw::Typed(v) => v.to_string(),
+    };
+    // A value of any size is named, not echoed whole.
+    const MAX: usize = 80;
+    match shown.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &shown[..cut], shown.len()),
+        None => shown,
     }
 }
 
@@ -834,6 +840,20 @@ spec:
   artifacts: []
 "#;
         crate::model::parse("t", text, None).unwrap().0
+    }
+
+    #[test]
+    fn a_huge_or_deeply_nested_value_is_refused_without_echoing_it_whole() {
+        let d = def();
+        let labels = d.parameters.iter().find(|p| p.name == "labels").unwrap();
+        let deep = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+        let err = coerce(labels, &Raw::Text(deep.clone())).unwrap_err();
+        assert!(err.len() < 300, "{} bytes of error", err.len());
+        assert!(
+            err.contains(&format!("({} bytes)", deep.len() + 2 * 10_000 + 2))
+                || err.contains("bytes)"),
+            "{err}"
+        );
     }
 
     fn flag(key: &str, v: &str, i: usize) -> Given {

@@ -15,14 +15,37 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String> {
 
 /// Parse one YAML document from `text`; `origin` names the file in errors.
 pub fn from_str<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T> {
-    serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {}", clean(&e.to_string())))
+    serde_saphyr::from_str(text).map_err(|e| error(origin, &e.to_string()))
 }
 
 /// Parse every document of a multi-document YAML stream, skipping empty ones.
 pub fn documents(origin: &str, text: &str) -> Result<Vec<Value>> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
-        .map_err(|e| anyhow::anyhow!("{origin}: {}", clean(&e.to_string())))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| error(origin, &e.to_string()))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// A parse error naming `origin`. The parser's resource limits (nesting depth,
+/// nodes after alias expansion: what stops an alias bomb) are said in words, with
+/// a hint.
+fn error(origin: &str, raw: &str) -> anyhow::Error {
+    let msg = clean(raw);
+    let limit = if msg.contains("Depth {") || msg.contains("recursion limit") {
+        Some("is nested too deeply")
+    } else if msg.contains("Nodes {") || msg.contains("Alias") {
+        Some("has too many nodes once aliases are expanded (an alias bomb?)")
+    } else if msg.contains("budget breached") {
+        Some("is too large")
+    } else {
+        None
+    };
+    match limit {
+        Some(what) => crate::error::user(
+            format!("{origin}: the YAML {what}: {msg}"),
+            "pctl reads YAML nested at most 64 levels deep and with at most 250,000 nodes (aliases expanded): simplify the file",
+        ),
+        None => anyhow::anyhow!("{origin}: {msg}"),
+    }
 }
 
 /// serde-saphyr's messages start with `error: ` and carry a source snippet; keep the
@@ -53,6 +76,28 @@ mod tests {
         let err = from_str::<Value>("a/profile.yaml", "a: [1,\nb: c").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("a/profile.yaml: line 1"), "{msg}");
+    }
+
+    #[test]
+    fn resource_limits_are_errors_in_words_with_a_hint() {
+        let deep = format!("a: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{}", i - 1); 10].join(", ")
+            ));
+        }
+        for (text, what) in [
+            (deep.as_str(), "nested too deeply"),
+            (bomb.as_str(), "alias"),
+        ] {
+            let err = from_str::<Value>("v.yaml", text).unwrap_err();
+            let (top, _, hints) = crate::error::describe(&err);
+            assert!(top.starts_with("v.yaml: the YAML "), "{top}");
+            assert!(top.contains(what), "{top}");
+            assert_eq!(hints.len(), 1);
+        }
     }
 
     #[test]

@@ -89,8 +89,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 "choose another --name, or `pctl uninstall` it first",
             ));
         }
-        let existing = crate::ops::installations(view)?;
-        if let Some((dir, _)) = existing.iter().find(|(_, i)| i.metadata.name == opts.name) {
+        if let Some(dir) = crate::ops::installation_named(view, &opts.name)? {
             bail!(user(
                 format!(
                     "an installation named {:?} already exists at {dir}",
