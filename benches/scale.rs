@@ -70,7 +70,12 @@ impl Sandbox {
             .env("GIT_COMMITTER_NAME", "Bench")
             .env("GIT_COMMITTER_EMAIL", "bench@example.com")
             .env("NO_COLOR", "1")
-            .env("KPT_NO_UPDATE_CHECK", "1");
+            .env("KPT_NO_UPDATE_CHECK", "1")
+            // No automatic `git gc`: after the baseline's commits it runs detached and
+            // prunes object directories while the next pctl run writes into them.
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "gc.auto")
+            .env("GIT_CONFIG_VALUE_0", "0");
     }
 
     /// Run `program args` in `dir`, measuring wall time and peak RSS.
@@ -463,6 +468,8 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     }
     let took = start.elapsed();
     fill(sb, &repo, files);
+    // Packed, as a repository that has lived a while is (automatic gc is off: see env).
+    sb.git(&repo, &["gc", "-q"]);
     let n = sb.git(&repo, &["ls-files"]).lines().count();
     println!(
         "  GitOps repository {name}: {n} files, {installs} installations (made by pctl install in {:.1} s, {} each)",
