@@ -2,6 +2,7 @@
 //! arguments into an options struct and calls one operation.
 mod capture;
 mod catalog;
+mod completion;
 mod diff;
 mod export;
 mod init;
@@ -56,6 +57,7 @@ enum Command {
     // `--version` is the version to publish here, not pctl's own.
     #[command(disable_version_flag = true)]
     Publish(publish::Args),
+    Completion(completion::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -225,6 +227,7 @@ pub fn main() -> i32 {
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a, &sub),
         Command::Publish(a) => publish::run(a),
+        Command::Completion(a) => completion::run(a),
     };
     match result {
         Ok(()) => 0,
