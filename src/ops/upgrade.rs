@@ -627,7 +627,6 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     if target.pinned {
         r.pins = pins;
     }
-    r.catalog_repo = None;
     let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
     for w in &r.warnings {
         printer().warn(w);
