@@ -260,7 +260,7 @@ pub fn flux_objects(r: &Rendered) -> Vec<String> {
     };
     for (path, bytes) in &r.files {
         if !(path.ends_with(".yaml") || path.ends_with(".yml"))
-            || path.contains("/chart/")
+            || r.is_chart_file(path)
             || path == crate::record::FILE
         {
             continue;

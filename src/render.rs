@@ -69,6 +69,22 @@ pub struct Leaf {
     pub kind: &'static str,
 }
 
+impl Rendered {
+    /// Whether `path` (relative to the installation) lies inside a local chart that
+    /// was copied in (`artifacts/<id>/chart/...` of a local-chart artifact): Helm's
+    /// templates, not manifests. An artifact that is merely named `chart`, or a
+    /// kustomize directory with a `chart/` subdirectory, is not one.
+    pub fn is_chart_file(&self, path: &str) -> bool {
+        self.leaves.iter().any(|l| {
+            l.kind == "local chart"
+                && path
+                    .strip_prefix("artifacts/")
+                    .and_then(|p| p.strip_prefix(l.id.as_str()))
+                    .is_some_and(|p| p.starts_with("/chart/"))
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Rendered {
     /// Files relative to the installation directory, the record included.
@@ -1063,7 +1079,7 @@ pub fn manifests(r: &Rendered) -> String {
     let mut out = String::new();
     for (path, bytes) in &r.files {
         if !is_yaml(path)
-            || path.contains("/chart/")
+            || r.is_chart_file(path)
             || path == record::FILE
             || path.ends_with("kustomization.yaml")
         {
@@ -1213,6 +1229,23 @@ mod tests {
             String::from_utf8_lossy(&r.files["artifacts/chart/helm-release.yaml"]).into_owned();
         assert!(hr.contains("values:\n    a: apps\n"), "{hr}");
         assert!(hr.contains("apiVersion: helm.toolkit.fluxcd.io/v2"), "{hr}");
+    }
+
+    #[test]
+    fn an_artifact_named_chart_is_printed_by_render() {
+        // `pctl render` once skipped every path containing "/chart/", which dropped
+        // all of an artifact whose id is `chart`.
+        let r = render(&tree(), &opts()).unwrap();
+        let out = manifests(&r);
+        assert!(
+            out.contains("# Source: artifacts/chart/helm-release.yaml\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# Source: artifacts/chart/kustomize-flux.yaml\n"),
+            "{out}"
+        );
+        assert!(!r.is_chart_file("artifacts/chart/helm-release.yaml"));
     }
 
     #[test]

@@ -799,7 +799,15 @@ fn abort_restores_the_repository_byte_for_byte() {
         "the conflicted upgrade left the work tree as it was"
     );
 
-    let out = upgrade(&env, &gitops, &["--abort"]);
+    // `--strategy` cannot apply to a merge that already stopped: refused, not ignored.
+    let out = upgrade(&env, &gitops, &["--continue", "--strategy", "theirs"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["--strategy", "cannot be used with"]);
+    // Naming another installation is refused; naming this one works.
+    let out = upgrade(&env, &gitops, &["other", "--abort"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["not of \"other\": it was merging web"]);
+    let out = upgrade(&env, &gitops, &[NAME, "--abort"]);
     assert_success(&out);
     assert_unchanged(&before, &snapshot(&gitops));
 

@@ -38,7 +38,8 @@ impl From<StrategyArg> for Strategy {
 /// code is 3; edit them and run `pctl upgrade --continue`, or `pctl upgrade --abort`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Name of the installation.
+    /// Name of the installation (with --continue or --abort: optional, and must be
+    /// the one the stopped upgrade was merging).
     #[arg(required_unless_present_any = ["all", "continue_", "abort"])]
     name: Option<String>,
     /// Upgrade every installation that is behind the newest version its constraint allows.
@@ -52,14 +53,15 @@ pub struct Args {
     /// (which is then dropped).
     #[arg(long, conflicts_with = "to")]
     latest: bool,
-    /// How conflicts are resolved.
+    /// How conflicts are resolved (when the merge runs; not with --continue or
+    /// --abort, which finish a merge that already stopped).
     #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
     strategy: StrategyArg,
     /// Commit a stopped upgrade once no conflict markers remain.
-    #[arg(long = "continue", conflicts_with_all = ["name", "all", "abort", "to", "latest", "create_pr"])]
+    #[arg(long = "continue", conflicts_with_all = ["all", "abort", "to", "latest", "create_pr", "strategy"])]
     continue_: bool,
     /// Give up a stopped upgrade: restore the files as they were before it.
-    #[arg(long, conflicts_with_all = ["name", "all", "to", "latest", "create_pr"])]
+    #[arg(long, conflicts_with_all = ["all", "to", "latest", "create_pr", "strategy"])]
     abort: bool,
     /// GitOps repository: a directory or a URL [default: the repository of the cwd].
     #[arg(long)]
@@ -83,10 +85,10 @@ pub struct Args {
 
 pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     if a.continue_ {
-        return crate::ops::upgrade::continue_pending(a.repo.as_deref());
+        return crate::ops::upgrade::continue_pending(a.repo.as_deref(), a.name.as_deref());
     }
     if a.abort {
-        return crate::ops::upgrade::abort_pending(a.repo.as_deref());
+        return crate::ops::upgrade::abort_pending(a.repo.as_deref(), a.name.as_deref());
     }
     crate::ops::upgrade::run(UpgradeOptions {
         values: a.values.options(m),

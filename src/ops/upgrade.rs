@@ -112,6 +112,10 @@ struct Pending {
     conflicts: BTreeMap<String, Vec<String>>,
     /// Directories the merge created (removed again by --abort).
     created_dirs: Vec<String>,
+    /// The installations the stopped command was merging (absent in state files
+    /// written before pctl recorded them).
+    #[serde(default)]
+    installations: Vec<String>,
 }
 
 /// Everything shared by the installations of one command.
@@ -355,6 +359,7 @@ fn finish(
             paths: paths.clone(),
             conflicts: pending_conflicts.clone(),
             created_dirs: created.to_vec(),
+            installations: plans.iter().map(|p| p.name.clone()).collect(),
         };
         Ok(crate::yaml::to_string(&state)?.into_bytes())
     })?;
@@ -442,9 +447,10 @@ fn list_conflicts(conflicted: &[&FileMerge]) {
 }
 
 /// `pctl upgrade --continue`: commit a stopped merge once no markers remain.
-pub fn continue_pending(repo: Option<&str>) -> Result<()> {
+pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
     let ws = Workspace::open(repo)?;
     let state = load_pending(&ws)?;
+    state.check_name(name, "--continue")?;
     let now = ws.worktree_files(&state.paths)?;
     let left: Vec<&String> = state
         .conflicts
@@ -488,9 +494,10 @@ pub fn continue_pending(repo: Option<&str>) -> Result<()> {
 }
 
 /// `pctl upgrade --abort`: put the work tree back as it was before the merge.
-pub fn abort_pending(repo: Option<&str>) -> Result<()> {
+pub fn abort_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
     let ws = Workspace::open(repo)?;
     let state = load_pending(&ws)?;
+    state.check_name(name, "--abort")?;
     ws.abort_pending(&state.paths, &state.created_dirs)?;
     printer().success(&format!(
         "{} aborted: {} file(s) restored",
@@ -498,6 +505,25 @@ pub fn abort_pending(repo: Option<&str>) -> Result<()> {
         state.paths.len()
     ));
     Ok(())
+}
+
+impl Pending {
+    /// `pctl upgrade NAME --continue|--abort` names the installation it means: it
+    /// must be one the stopped command was merging.
+    fn check_name(&self, name: Option<&str>, flag: &str) -> Result<()> {
+        let Some(name) = name else { return Ok(()) };
+        if self.installations.is_empty() || self.installations.iter().any(|n| n == name) {
+            return Ok(());
+        }
+        bail!(user(
+            format!(
+                "the {} stopped on conflicts is not of {name:?}: it was merging {}",
+                self.command,
+                self.installations.join(", ")
+            ),
+            format!("run `pctl {} {flag}` without a name", self.command),
+        ))
+    }
 }
 
 fn load_pending(ws: &Workspace) -> Result<Pending> {
