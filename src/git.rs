@@ -301,14 +301,26 @@ impl Upstreams {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;
         let repo = if exists {
-            Repository::open_bare(&dir)
-                .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?
+            let repo = Repository::open_bare(&dir)
+                .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?;
+            if !self.offline {
+                let _lock = lock_file(&dir.join("pctl-fetch.lock"))?;
+                fetch_mirror(&repo, &self.config, url, &fetch_url)?;
+            }
+            repo
         } else {
+            // A new mirror is fetched where nobody looks and moved into place only
+            // once the fetch succeeded: a failed first fetch (a typo, a directory
+            // that is no repository) must not leave an empty mirror that a later
+            // offline command takes for a repository without versions.
             let tmp = tempfile::Builder::new()
                 .prefix(".mirror-")
                 .tempdir_in(&self.root)
                 .context("cannot create a mirror in the cache")?;
-            Repository::init_bare(tmp.path()).context("cannot create a mirror in the cache")?;
+            let staged_repo =
+                Repository::init_bare(tmp.path()).context("cannot create a mirror in the cache")?;
+            fetch_mirror(&staged_repo, &self.config, url, &fetch_url)?;
+            drop(staged_repo);
             let staged = tmp.keep();
             // Another process may have created it meanwhile: then use theirs.
             if std::fs::rename(&staged, &dir).is_err() {
@@ -317,10 +329,6 @@ impl Upstreams {
             Repository::open_bare(&dir)
                 .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?
         };
-        if !self.offline {
-            let _lock = lock_file(&dir.join("pctl-fetch.lock"))?;
-            fetch_mirror(&repo, &self.config, url, &fetch_url)?;
-        }
         let up = Rc::new(Upstream {
             url: url.to_string(),
             repo: Rc::new(repo),

@@ -154,3 +154,59 @@ fn list_outside_a_repository_is_a_user_error() {
     let out = env.pctl(["list"]);
     assert_error(&out, 1);
 }
+
+/// An installation from a directory outside Git (`--allow-dirty`) has no upstream
+/// versions: `list` shows no update and no "not in the cache" note, however often
+/// it runs, and the failed look-up leaves no empty mirror in the cache that a later
+/// offline command would take for a repository without versions.
+#[test]
+fn a_dirty_installation_is_not_an_unknown_upstream_and_poisons_no_cache() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let plain = env.root.join("plain-profile");
+    copy_tree(
+        &std::path::Path::new(CRATE_DIR).join("fixtures/quickstart/podinfo"),
+        &plain,
+    );
+    let out = env.pctl([
+        "install",
+        &plain.display().to_string(),
+        "--name",
+        "scratch",
+        "--allow-dirty",
+        "--repo",
+        &gitops.display().to_string(),
+    ]);
+    assert_success(&out);
+    for _ in 0..2 {
+        let out = env.pctl(["list", "--repo", &gitops.display().to_string()]);
+        assert_success(&out);
+        let text = stdout(&out);
+        let row = text.lines().find(|l| l.starts_with("scratch ")).unwrap();
+        assert!(row.split_whitespace().any(|c| c == "dirty"), "{row}");
+        assert!(!row.split_whitespace().any(|c| c == "?"), "{row}");
+        assert!(
+            !stderr(&out).contains("not in the cache"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A fetch that fails (the directory is no repository) keeps no mirror either.
+    let url = format!("file://{}", plain.display());
+    let out = env.pctl(["render", &url]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["cannot fetch", "plain-profile"]);
+    let mirrors = env.cache.join("pctl/mirrors");
+    let left: Vec<String> = std::fs::read_dir(&mirrors)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("plain-profile"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "mirrors left for a directory outside Git: {left:?}"
+    );
+}

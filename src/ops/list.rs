@@ -36,9 +36,15 @@ pub fn run(opts: ListOptions) -> Result<()> {
     let mut unknown = 0;
     let mut rows: Vec<Row> = Vec::new();
     for (dir, i) in crate::ops::installations(&view)? {
+        // A dirty installation (a directory outside Git) has no upstream versions:
+        // there is nothing to look up, and no reason to call it unknown.
+        let dirty = i.spec.source.dirty;
         let mut info = crate::tracking::update_info(&cached, &i.spec.source);
-        if info.error.is_some() && i.spec.source.url.starts_with("file://") {
+        if info.error.is_some() && !dirty && i.spec.source.url.starts_with("file://") {
             info = crate::tracking::update_info(&local, &i.spec.source);
+        }
+        if dirty {
+            info.error = None;
         }
         if info.error.is_some() {
             unknown += 1;
