@@ -281,6 +281,33 @@ impl Upstreams {
         &self.config
     }
 
+    /// Fetch one reference the mirror does not follow (the mirror keeps branches
+    /// and tags; a forge's `refs/pull/N/head` or `refs/merge-requests/N/head` is
+    /// fetched when a SOURCE names it). Offline, the mirror is used as it is.
+    pub fn fetch_reference(&self, up: &Upstream, full: &str) -> Result<()> {
+        if self.offline || up.reference(full).is_some() {
+            return Ok(());
+        }
+        if !git2::Reference::is_valid_name(full) {
+            bail!(user(
+                format!("{full:?} is not a valid Git reference name"),
+                "name a tag, a branch, a commit or a full reference such as refs/pull/12/head",
+            ));
+        }
+        let fetch_url = rewrite_url(&self.config, &up.url, false);
+        let mut remote = up
+            .repo
+            .remote_anonymous(&fetch_url)
+            .with_context(|| format!("invalid Git URL {}", up.url))?;
+        let mut fo = git2::FetchOptions::new();
+        fo.remote_callbacks(callbacks(&self.config, &fetch_url, None));
+        fo.download_tags(git2::AutotagOption::None);
+        // A reference the remote does not have is not an error here: the caller
+        // reports "nothing matches" with the versions it knows.
+        let _ = remote.fetch(&[format!("+{full}:{full}").as_str()], Some(&mut fo), None);
+        Ok(())
+    }
+
     /// The mirror of `url`, fetched once in this command unless offline.
     pub fn open(&self, url: &str) -> Result<Rc<Upstream>> {
         if let Some(u) = self.opened.borrow().get(url) {
@@ -410,6 +437,13 @@ impl Upstream {
             commit: r.peel_to_commit().ok()?.id(),
             message,
         })
+    }
+
+    /// A commit named by a full reference (`refs/tags/X`, `refs/heads/X`,
+    /// `refs/pull/N/head`, `refs/merge-requests/N/head`, ...) in the mirror.
+    pub fn reference(&self, full: &str) -> Option<Oid> {
+        let r = self.repo.find_reference(full).ok()?;
+        Some(r.peel_to_commit().ok()?.id())
     }
 
     pub fn branch(&self, name: &str) -> Option<Oid> {

@@ -290,7 +290,16 @@ impl<'a> Resolver<'a> {
                     reference: at.map(|c| c.tag).or_else(|| requested.clone()),
                 }
             }
-            None => select(&up, dir, &wanted, self.opts.channel.as_deref())?,
+            None => {
+                if let Wanted::Any(r) = &wanted
+                    && r.starts_with("refs/")
+                    && !r.starts_with("refs/tags/")
+                    && !r.starts_with("refs/heads/")
+                {
+                    self.upstreams.fetch_reference(&up, r)?;
+                }
+                select(&up, dir, &wanted, self.opts.channel.as_deref())?
+            }
         };
         let snapshot = up.snapshot(sel.commit)?;
         Ok(Place {
@@ -750,6 +759,16 @@ fn select(up: &Upstream, dir: &str, wanted: &Wanted, channel: Option<&str>) -> R
             })?;
             pick(&parsed)
         }
+        Wanted::Any(r) if r.starts_with("refs/tags/") => from_tag(&r["refs/tags/".len()..]),
+        Wanted::Any(r) if r.starts_with("refs/heads/") => from_branch(&r["refs/heads/".len()..]),
+        Wanted::Any(r) if r.starts_with("refs/") => up.reference(r).map(|commit| Selection {
+            commit,
+            version: version_at(up, dir, commit)
+                .ok()
+                .flatten()
+                .map(|c| c.version.to_string()),
+            reference: Some(r.clone()),
+        }),
         Wanted::Any(r) => from_tag(r)
             .or_else(|| from_branch(r))
             .or_else(|| {

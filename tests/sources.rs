@@ -841,3 +841,65 @@ fn insteadof_from_xdg_config_home_git_config_is_honoured() {
     let src = source_url("https://git.example.com/platform.git", "podinfo", None);
     assert_eq!(resolved(&env, &gitops, &src, "demo"), "6.1.0");
 }
+
+/// Full reference names work as REF: `refs/tags/X` and `refs/heads/X` mean the tag
+/// and the branch, and a reference the mirror does not follow (a forge's
+/// `refs/pull/N/head`) is fetched on demand. An unknown one is "nothing matches".
+#[test]
+fn full_reference_names_select_tags_branches_and_pull_request_heads() {
+    let platform = build_repo("platform");
+    let v100 = platform.rev("nginx/v1.0.0");
+    platform.git(&["update-ref", "refs/pull/7/head", &v100]);
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    assert_eq!(
+        resolved(
+            &env,
+            &gitops,
+            &platform.source("nginx", Some("refs/tags/nginx/v1.1.0")),
+            "a"
+        ),
+        "1.1.0"
+    );
+    let out = env.install(
+        &gitops,
+        &platform.source("nginx", Some("refs/heads/main")),
+        "b",
+        &["--namespace", "b"],
+    );
+    assert_success(&out);
+    assert_eq!(
+        record_of(&gitops, "b")["spec"]["source"]["commit"],
+        platform.rev("main")
+    );
+    let out = env.install(
+        &gitops,
+        &platform.source("nginx", Some("refs/pull/7/head")),
+        "c",
+        &["--namespace", "c"],
+    );
+    assert_success(&out);
+    let rec = record_of(&gitops, "c");
+    assert_eq!(rec["spec"]["source"]["commit"], v100.as_str());
+    assert_eq!(rec["spec"]["source"]["version"], "1.0.0");
+    let before = snapshot(&gitops);
+    let out = env.install(
+        &gitops,
+        &platform.source("nginx", Some("refs/pull/8/head")),
+        "d",
+        &["--namespace", "d"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["nothing matches \"refs/pull/8/head\""]);
+    assert_unchanged(&before, &snapshot(&gitops));
+    flux_dry_run(&gitops);
+}
+
+fn record_of(gitops: &Path, name: &str) -> Value {
+    yaml_file(
+        &gitops
+            .join(INSTALL_PATH)
+            .join(name)
+            .join("profile-installation.yaml"),
+    )
+}
