@@ -32,8 +32,9 @@ use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::consts::U32;
+use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
-use aes_gcm::{AeadInOut, AesGcm, KeyInit, Nonce};
+use aes_gcm::{AesGcm, Nonce};
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -344,11 +345,7 @@ fn encrypt_value(cipher: &Cipher, plaintext: &[u8], kind: &str, aad: &str) -> Re
     getrandom::fill(&mut iv).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
     let mut buf = plaintext.to_vec();
     let tag = cipher
-        .encrypt_inout_detached(
-            &Nonce::<U32>::from(iv),
-            aad.as_bytes(),
-            buf.as_mut_slice().into(),
-        )
+        .encrypt_in_place_detached(Nonce::<U32>::from_slice(&iv), aad.as_bytes(), &mut buf)
         .map_err(|_| anyhow!("AES-GCM encryption failed"))?;
     Ok(format!(
         "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{kind}]",
@@ -393,7 +390,7 @@ fn rfc3339_utc(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aes_gcm::AeadInOut;
+    use aes_gcm::aead::AeadInPlace;
     use regex::Regex;
 
     /// Our own decryption, mirroring sops: data key from age, every ENC value with its
@@ -482,11 +479,11 @@ mod tests {
             .try_into()
             .map_err(|_| anyhow!("tag length"))?;
         cipher
-            .decrypt_inout_detached(
-                &Nonce::<U32>::from(iv),
+            .decrypt_in_place_detached(
+                Nonce::<U32>::from_slice(&iv),
                 aad.as_bytes(),
-                data.as_mut_slice().into(),
-                &tag.into(),
+                &mut data,
+                aes_gcm::Tag::from_slice(&tag),
             )
             .map_err(|_| anyhow!("AES-GCM authentication failed for {aad}"))?;
         let s = String::from_utf8(data)?;
