@@ -1,7 +1,8 @@
-//! Export bundles (SPEC §8): one profile version with every nested profile vendored,
-//! as a deterministic `.tar.gz` with a manifest (`pctl-export.yaml`) of where each
-//! profile came from; rewriting nested `source` references to point inside the bundle;
-//! and the checks that make unpacking a bundle safe. Pure: no Git, no file system.
+//! Export bundles (docs/commands.md, `pctl export`): one profile version with every
+//! nested profile vendored, as a deterministic `.tar.gz` with a manifest
+//! (`pctl-export.yaml`) of where each profile came from; rewriting nested `source`
+//! references to point inside the bundle; and the checks that make unpacking a bundle
+//! safe. Pure: no Git, no file system.
 use crate::model::{ArtifactKind, Chart, NestedSource, ProfileDefinition};
 use crate::record::SourceRecord;
 use crate::yaml::{self, Map, Value};

@@ -1,8 +1,9 @@
-//! Capture (SPEC §8): turns a directory of manifests from a GitOps repository into a
-//! profile. HelmReleases with their sources become chart artifacts, the other YAML a
-//! kustomize artifact, every Secret value a `secret` parameter (never copied), and with
-//! `parameterise` repeated literals (domains, replica counts, image tags) parameters.
-//! Pure: the caller reads the directory and writes the profile.
+//! Capture (docs/commands.md, `pctl capture`): turns a directory of manifests from a
+//! GitOps repository into a profile. HelmReleases with their sources become chart
+//! artifacts, the other YAML a kustomize artifact, every Secret value a `secret`
+//! parameter (never copied), and with `parameterise` repeated literals (domains,
+//! replica counts, image tags) parameters. Pure: the caller reads the directory and
+//! writes the profile.
 use crate::gitops::GitRepositoryRef;
 use crate::yaml::{self, Map, Value};
 use anyhow::{Result, bail};

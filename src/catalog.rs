@@ -1,7 +1,7 @@
-//! Catalog sources (SPEC §6): the catalog embedded in the binary (`catalog/`), the
-//! user's `catalogs.yaml` and the GitOps repository's `.pctl/catalogs.yaml`, merged by
-//! name; finding `CATALOG/PROFILE`; and the index of every source (`index`), searched
-//! by `search`.
+//! Catalog sources (docs/guide.md#catalogs): the catalog embedded in the binary
+//! (`catalog/`), the user's `catalogs.yaml` and the GitOps repository's
+//! `.pctl/catalogs.yaml`, merged by name; finding `CATALOG/PROFILE`; and the index of
+//! every source (`index`), searched by `search`.
 pub mod index;
 pub mod search;
 

@@ -1,6 +1,6 @@
-//! The pre-commit graph check (SPEC §5): before anything is committed, the objects
-//! about to be written are walked the way Flux will walk them. A failure here is a bug
-//! in pctl (exit 2), never a broken commit.
+//! The pre-commit graph check (docs/layout.md#before-a-commit-the-graph-check): before
+//! anything is committed, the objects about to be written are walked the way Flux will
+//! walk them. A failure here is a bug in pctl (exit 2), never a broken commit.
 use crate::error::Bug;
 use crate::render::{Rendered, WRAPPER_FILE};
 use crate::yaml::{self, Value};

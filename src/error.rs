@@ -1,4 +1,5 @@
-//! Error kinds that decide the exit code (SPEC §9) and hints attached to errors.
+//! Error kinds that decide the exit code (docs/commands.md) and hints attached to
+//! errors.
 //!
 //! Errors travel as `anyhow::Error`. A [`Hint`] layer added with [`HintExt::hint`] is
 //! printed as `hint: …` instead of as a cause; a [`Bug`] anywhere in the chain makes

@@ -1,7 +1,7 @@
 //! Three-way merge of an installation's files, the pure core of `pctl upgrade` and
-//! `pctl sync` (SPEC §7): base = the files pctl generated for the installed version
-//! (re-rendered), ours = the files now in the GitOps repository (with the user's
-//! edits), theirs = the target version rendered. No Git and no I/O here.
+//! `pctl sync` (docs/guide.md#upgrades): base = the files pctl generated for the
+//! installed version (re-rendered), ours = the files now in the GitOps repository (with
+//! the user's edits), theirs = the target version rendered. No Git and no I/O here.
 //!
 //! # File level
 //!

@@ -1,6 +1,6 @@
-//! The profile model (SPEC §1): `profile.yaml` in the Weaveworks `ProfileDefinition`
-//! schema, the legacy `profiles.fluxcd.io/v1alpha1` schema converted to it, and the
-//! rules one definition must satisfy on its own.
+//! The profile model (docs/profile-reference.md): `profile.yaml` in the Weaveworks
+//! `ProfileDefinition` schema, the legacy `profiles.fluxcd.io/v1alpha1` schema
+//! converted to it, and the rules one definition must satisfy on its own.
 use crate::yaml::{self, Map, Value};
 use anyhow::{Result, bail};
 use serde::Deserialize;

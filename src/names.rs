@@ -1,5 +1,5 @@
-//! Kubernetes object names (SPEC §5): DNS-1123 label checks, sanitising, and
-//! deterministic shortening with a hash suffix for object and Helm release names.
+//! Kubernetes object names (docs/layout.md#names): DNS-1123 label checks, sanitising,
+//! and deterministic shortening with a hash suffix for object and Helm release names.
 
 use sha2::{Digest, Sha256};
 

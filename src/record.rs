@@ -1,4 +1,5 @@
-//! `profile-installation.yaml`: the record and lock of one installation (SPEC §5).
+//! `profile-installation.yaml`: the record and lock of one installation
+//! (docs/layout.md#the-record-profile-installationyaml).
 use crate::yaml::{self, Value};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};

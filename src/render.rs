@@ -1,6 +1,6 @@
-//! Rendering (SPEC §5): a resolved profile tree becomes the files of one installation
-//! directory: a wrapper Flux Kustomization per artifact, HelmReleases and their
-//! sources, copied charts and YAML, the installation's kustomization.yaml and its
+//! Rendering (docs/layout.md): a resolved profile tree becomes the files of one
+//! installation directory: a wrapper Flux Kustomization per artifact, HelmReleases and
+//! their sources, copied charts and YAML, the installation's kustomization.yaml and its
 //! record. Pure: same inputs, byte-identical output.
 use crate::gitops::GitRepositoryRef;
 use crate::model::ParamType;

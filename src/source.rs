@@ -1,5 +1,5 @@
-//! SOURCE arguments (SPEC §4): a catalog entry, a Git URL with `//SUBDIR` and `@REF`,
-//! or a local directory.
+//! SOURCE arguments (docs/guide.md#profiles-and-sources): a catalog entry, a Git URL
+//! with `//SUBDIR` and `@REF`, or a local directory.
 use anyhow::{Result, bail};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

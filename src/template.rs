@@ -1,5 +1,6 @@
-//! Tera templating (SPEC §3): renders `defaultValues`, `with` bindings and the YAML
-//! files of `template: true` artifacts, with errors that name the origin and line.
+//! Tera templating (docs/profile-reference.md#templates): renders `defaultValues`,
+//! `with` bindings and the YAML files of `template: true` artifacts, with errors that
+//! name the origin and line.
 
 use anyhow::anyhow;
 use std::error::Error as _;

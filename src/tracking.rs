@@ -1,7 +1,7 @@
-//! Update tracking (SPEC §7): whether an installation is behind the versions its
-//! upstream repository publishes (current, newest its constraint allows, newest
-//! overall), and which of its files were added, removed or edited by hand since pctl
-//! wrote them (against the SHA-256 hashes in its record).
+//! Update tracking (docs/guide.md#upgrades): whether an installation is behind the
+//! versions its upstream repository publishes (current, newest its constraint allows,
+//! newest overall), and which of its files were added, removed or edited by hand since
+//! pctl wrote them (against the SHA-256 hashes in its record).
 use crate::git::{TreeView, Upstreams, Workspace};
 use crate::record::{self, Installation, SourceRecord};
 use crate::version::{self, Constraint};

@@ -1,7 +1,8 @@
-//! Parameter values (SPEC §2): the values given at every precedence level, matched to
-//! the parameters of each profile in a tree, coerced to their declared types and
-//! checked against their constraints, with the level each final value came from.
-//! Pure: reading files and the environment happens in the callers.
+//! Parameter values (docs/guide.md#parameters-and-values): the values given at every
+//! precedence level, matched to the parameters of each profile in a tree, coerced to
+//! their declared types and checked against their constraints, with the level each
+//! final value came from. Pure: reading files and the environment happens in the
+//! callers.
 use crate::model::{ParamType, Parameter, ProfileDefinition};
 use crate::yaml::{self, Map, Value};
 use anyhow::{Result, bail};

@@ -1,6 +1,6 @@
-//! Profile versions (SPEC §4): version constraints, version tags
-//! (`SUBDIR/vX.Y.Z`, `vX.Y.Z`), release channels, and picking the version a
-//! constraint selects among a repository's tags.
+//! Profile versions (docs/profile-reference.md#versions-tags-and-channels): version
+//! constraints, version tags (`SUBDIR/vX.Y.Z`, `vX.Y.Z`), release channels, and picking
+//! the version a constraint selects among a repository's tags.
 
 use std::fmt;
 

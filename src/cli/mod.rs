@@ -84,7 +84,8 @@ impl WriteFlags {
 }
 
 /// Pull-request flags shared by the commands that write to a GitOps repository
-/// (SPEC §7): commit on a branch of its own, push it and open a pull request.
+/// (docs/guide.md#pull-requests): commit on a branch of its own, push it and open a
+/// pull request.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PrFlags {
     /// Commit on the branch pctl/<verb>-<NAME>-<version> (built on the remote's base
@@ -121,7 +122,8 @@ impl PrFlags {
     }
 }
 
-/// Parameter values from the command line (SPEC §2), shared by install and render.
+/// Parameter values from the command line (docs/guide.md#parameters-and-values), shared
+/// by install and render.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ValueFlags {
     /// Set a parameter, coerced to its declared type: NAME=VALUE. A nested profile's

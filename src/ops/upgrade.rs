@@ -1,7 +1,7 @@
-//! `pctl upgrade` and `pctl sync` (SPEC §7): re-render installations at a new version
-//! or with changed inputs, three-way merge the result with the files in the GitOps
-//! repository (the user's edits), and commit; on conflicts, stop with markers in the
-//! work tree until `pctl upgrade --continue` or `--abort`.
+//! `pctl upgrade` and `pctl sync` (docs/guide.md#upgrades): re-render installations at
+//! a new version or with changed inputs, three-way merge the result with the files in
+//! the GitOps repository (the user's edits), and commit; on conflicts, stop with
+//! markers in the work tree until `pctl upgrade --continue` or `--abort`.
 //!
 //! base = the recorded version rendered with every recorded value (at the recorded
 //! commits, nested profiles included); ours = the installation's files at HEAD;
