@@ -418,7 +418,13 @@ impl<'a> Resolver<'a> {
         let text = String::from_utf8(bytes).map_err(|_| anyhow!("{origin}: not UTF-8 text"))?;
         let dir_name = place.dir.rsplit('/').next().filter(|s| !s.is_empty());
         let (def, warnings) = model::parse(origin, &text, dir_name)?;
-        self.warnings.extend(warnings);
+        // One warning per source: a profile nested twice at the same version says
+        // it once.
+        for w in warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
         let mut artifacts = Vec::new();
         for a in &def.artifacts {
             let kind = match self.resolve_artifact(place, origin, a, chain) {
