@@ -271,6 +271,7 @@ pub struct TagInfo {
 
 impl Upstreams {
     pub fn new(offline: bool) -> Result<Self> {
+        crate::userconfig::load()?;
         Ok(Upstreams {
             root: cache_dir()?.join("mirrors"),
             offline,
@@ -877,7 +878,9 @@ impl Workspace {
             Some(dir) => Self::open_local(Path::new(dir))?,
             None => Self::open_local(Path::new("."))?,
         };
-        // Its remotes' hosts may receive token variables (SPEC §10).
+        // Its remotes' hosts may receive token variables (SPEC §10); the user's own
+        // configuration, which lists more, must be valid.
+        crate::userconfig::load()?;
         credentials::trust_workspace(&ws);
         Ok(ws)
     }
