@@ -633,7 +633,7 @@ fn a_host_listed_in_credentials_hosts_gets_the_token() {
     let out = env.install(&gitops, &src, "ingress", &[]);
     assert_error(&out, 1);
     assert!(server.auth_users().is_empty());
-    // … and the host (any port, or its own) does.
+    // … and an entry with its own port does.
     user_config(
         &env,
         &format!("credentials:\n  hosts:\n    - 127.0.0.1:{}\n", server.port),

@@ -195,7 +195,7 @@ impl Refusal {
                 format!(
                     "{action}: {host} asks for credentials over plain http://; pctl sends {var} and the other token variables only over HTTPS (plain HTTP only to 127.0.0.1, ::1 or localhost)"
                 ),
-                "use the https:// URL of the repository (or an SSH URL); a Git credential helper still answers for it if you trust it",
+                "use the https:// URL of the repository, or an SSH URL; a plain-http server should not ask for a password",
             ),
             Refusal::NotAllowed { host, var, allowed } => user(
                 format!(
