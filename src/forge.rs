@@ -6,7 +6,7 @@
 //! to a loopback address) to an API host the user chose: derived from the GitOps
 //! remote, set in their own environment (`PCTL_FORGE_API_URL`), or, when a committed
 //! `.pctl/config.yaml` names it, the remote's host or a host of the user's
-//! `credentials.hosts` (SPEC §10 "Credentials are scoped").
+//! `credentials.hosts` (docs/security.md, "Credentials are scoped").
 use crate::error::user;
 use crate::yaml::{Map, Value};
 use anyhow::{Context, Result, anyhow, bail};

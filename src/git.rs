@@ -878,7 +878,7 @@ impl Workspace {
             Some(dir) => Self::open_local(Path::new(dir))?,
             None => Self::open_local(Path::new("."))?,
         };
-        // Its remotes' hosts may receive token variables (SPEC §10); the user's own
+        // Its remotes' hosts may receive token variables (docs/security.md); the user's own
         // configuration, which lists more, must be valid.
         crate::userconfig::load()?;
         credentials::trust_workspace(&ws);

@@ -1,6 +1,6 @@
 //! The user's own pctl configuration, `$XDG_CONFIG_HOME/pctl/config.yaml` (on Linux
 //! `~/.config/pctl/config.yaml`): today the hosts the user trusts with token
-//! variables (`credentials.hosts`, SPEC §10 "Credentials are scoped"). Read once per
+//! variables (`credentials.hosts`, docs/security.md, "Credentials are scoped"). Read once per
 //! process and validated with the file, field, line and column in every error. Unlike
 //! a GitOps repository's committed `.pctl/config.yaml`, this file is the user's, so
 //! what it lists is trusted.

@@ -39,7 +39,7 @@ fn auth_server(env: &Env, user: Option<&str>, password: &str) -> Server {
 
 /// The user lists `host` under `credentials.hosts` of their own pctl configuration:
 /// the test server is named only by the profile source (the GitOps repository has no
-/// remote), and such a host gets no token variable otherwise (SPEC §10).
+/// remote), and such a host gets no token variable otherwise (docs/security.md).
 fn trust_host(env: &Env, host: &str) {
     let dir = env.config.join("pctl");
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,4 +1,4 @@
-//! Credentials are scoped (SPEC §10, issue 11): token variables go only over HTTPS
+//! Credentials are scoped (docs/security.md, issue 11): token variables go only over HTTPS
 //! (plain HTTP only to loopback) and only to the GitOps repository's remote host, the
 //! forge API host, or hosts the user lists in `credentials.hosts` of their own
 //! `~/.config/pctl/config.yaml`. Attacks are played against a local HTTP server that

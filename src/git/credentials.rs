@@ -1,4 +1,4 @@
-//! Where token variables may go (SPEC §10 "Credentials are scoped"), and transport
+//! Where token variables may go (docs/security.md, "Credentials are scoped"), and transport
 //! errors (fetch, push, credentials) as sentences about the URL or host instead of
 //! libgit2's text.
 //!
