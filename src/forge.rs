@@ -2,7 +2,11 @@
 //! Gitea/Forgejo, from the remote URL, `.pctl/config.yaml` `forge:` and the
 //! `PCTL_FORGE`/`PCTL_FORGE_API_URL` variables), its API token, and the REST calls that
 //! find, open and update a pull request. Nothing here prints; the token never leaves
-//! the `Authorization`/`PRIVATE-TOKEN` header.
+//! the `Authorization`/`PRIVATE-TOKEN` header, and goes only over HTTPS (plain HTTP only
+//! to a loopback address) to an API host the user chose: derived from the GitOps
+//! remote, set in their own environment (`PCTL_FORGE_API_URL`), or, when a committed
+//! `.pctl/config.yaml` names it, the remote's host or a host of the user's
+//! `credentials.hosts` (docs/security.md, "Credentials are scoped").
 use crate::error::user;
 use crate::yaml::{Map, Value};
 use anyhow::{Context, Result, anyhow, bail};
@@ -245,11 +249,14 @@ pub fn detect(remote_url: &str, settings: &Settings) -> Result<Target> {
         }
     };
     let api = if let Some(a) = &settings.env_api {
-        check_api_url(a, "PCTL_FORGE_API_URL")?
+        check_api_url(a, "PCTL_FORGE_API_URL", kind)?
     } else if let Some(a) = settings.config_str("apiURL")? {
-        check_api_url(&a, &format!("{cfg}: forge.apiURL"))?
+        let what = format!("{cfg}: forge.apiURL");
+        let api = check_api_url(&a, &what, kind)?;
+        check_committed_api_host(&api, &remote, &what, kind)?;
+        api
     } else {
-        default_api(kind, &remote).ok_or_else(|| {
+        let api = default_api(kind, &remote).ok_or_else(|| {
             user(
                 format!(
                     "cannot derive the {} API URL from the remote {remote_url}",
@@ -257,7 +264,15 @@ pub fn detect(remote_url: &str, settings: &Settings) -> Result<Target> {
                 ),
                 format!("set PCTL_FORGE_API_URL, or forge.apiURL in {cfg}"),
             )
-        })?
+        })?;
+        check_api_url(
+            &api,
+            &format!(
+                "the {} API derived from the remote {remote_url},",
+                kind.name()
+            ),
+            kind,
+        )?
     };
     let segments: Vec<&str> = remote.path.split('/').filter(|s| !s.is_empty()).collect();
     let slug = match (kind, segments.as_slice()) {
@@ -336,15 +351,56 @@ fn default_api(kind: Kind, remote: &RemoteUrl) -> Option<String> {
     Some(format!("{scheme}://{host}{port}{path}"))
 }
 
-fn check_api_url(url: &str, what: &str) -> Result<String> {
+/// An API URL the token may be sent to: `https://`, or `http://` to a loopback
+/// address only.
+fn check_api_url(url: &str, what: &str, kind: Kind) -> Result<String> {
     let u = url.trim().trim_end_matches('/');
-    if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() <= "https://".len() {
+    let ep = crate::git::credentials::endpoint(u);
+    let scheme_ok = u.starts_with("https://") || u.starts_with("http://");
+    let Some(ep) = ep.filter(|_| scheme_ok && u.len() > "https://".len()) else {
         bail!(user(
             format!("{what} {url:?} is not an http(s) URL"),
             "for example https://api.github.com, https://gitlab.example.com/api/v4 or https://gitea.example.com/api/v1",
         ));
+    };
+    if ep.scheme == "http" && !crate::git::credentials::is_loopback(&ep.host) {
+        bail!(user(
+            format!(
+                "{what} {url:?} is plain http:// to {}: pctl sends {} only over HTTPS (plain HTTP only to 127.0.0.1, ::1 or localhost)",
+                ep.shown(),
+                kind.token_var()
+            ),
+            "use the https:// URL of the forge's API (PCTL_FORGE_API_URL or forge.apiURL)",
+        ));
     }
     Ok(u.to_string())
+}
+
+/// A committed `.pctl/config.yaml` may point the API at the GitOps remote's host, or
+/// at a host the user listed in their own `credentials.hosts`: a file from the
+/// repository cannot send the token to a new host on its own.
+fn check_committed_api_host(api: &str, remote: &RemoteUrl, what: &str, kind: Kind) -> Result<()> {
+    let Some(ep) = crate::git::credentials::endpoint(api) else {
+        return Ok(());
+    };
+    if remote.host.as_deref() == Some(ep.host.as_str())
+        || crate::git::credentials::trusted_host(&ep.host, ep.port)?
+    {
+        return Ok(());
+    }
+    let file = crate::userconfig::shown_path();
+    bail!(user(
+        format!(
+            "{what} {api:?} would send {} to {}, which is not the host of the GitOps remote ({}); a committed file cannot choose a new host for your token",
+            kind.token_var(),
+            ep.shown(),
+            remote.host.as_deref().unwrap_or("a local path")
+        ),
+        format!(
+            "if you trust {}, add it to credentials.hosts in {file}, or set PCTL_FORGE_API_URL in your environment",
+            ep.host
+        ),
+    ))
 }
 
 impl Target {
@@ -352,6 +408,22 @@ impl Target {
     /// the variable when it is missing.
     pub fn connect(self) -> Result<Forge> {
         let var = self.kind.token_var();
+        // The branch is pushed before the API is called: a plain-http remote would
+        // carry the token variables in clear (the transport refuses them, but say so
+        // before anything is pushed).
+        if let Some(ep) = crate::git::credentials::endpoint(&self.remote)
+            && ep.scheme == "http"
+            && !crate::git::credentials::is_loopback(&ep.host)
+        {
+            bail!(user(
+                format!(
+                    "the GitOps remote {} is plain http:// to {}: pctl sends {var} and the other token variables only over HTTPS (plain HTTP only to 127.0.0.1, ::1 or localhost)",
+                    self.remote,
+                    ep.shown()
+                ),
+                "give the remote an https:// or SSH URL (git remote set-url NAME URL, or --repo https://…); nothing was pushed",
+            ));
+        }
         let token = std::env::var(var)
             .ok()
             .map(|t| t.trim().to_string())
@@ -871,8 +943,24 @@ mod tests {
             (t.kind, t.api.as_str()),
             (Kind::Gitea, "https://codeberg.org/api/v1")
         );
-        let t = detect("http://gitea.local:3000/org/repo.git", &Settings::default()).unwrap();
-        assert_eq!(t.api, "http://gitea.local:3000/api/v1");
+        let t = detect(
+            "https://gitea.local:3000/org/repo.git",
+            &Settings::default(),
+        )
+        .unwrap();
+        assert_eq!(t.api, "https://gitea.local:3000/api/v1");
+        let t = detect(
+            "http://127.0.0.1:3000/org/repo.git",
+            &settings(Some("gitea"), None, None),
+        );
+        assert_eq!(t.unwrap().api, "http://127.0.0.1:3000/api/v1");
+        let err = detect("http://gitea.local:3000/org/repo.git", &Settings::default()).unwrap_err();
+        let (msg, _, hints) = crate::error::describe(&err);
+        assert!(
+            msg.contains("plain http:// to gitea.local:3000") && msg.contains("GITEA_TOKEN"),
+            "{msg}"
+        );
+        assert!(hints[0].contains("https://"), "{hints:?}");
         let t = detect("ssh://git@forgejo.example:2222/o/r", &Settings::default()).unwrap();
         assert_eq!(t.api, "https://forgejo.example/api/v1");
         let err = detect("git://127.0.0.1/org/repo", &Settings::default()).unwrap_err();
@@ -887,7 +975,7 @@ mod tests {
     fn environment_beats_config_beats_url() {
         let cfg = serde_json::json!({"type": "gitea", "apiURL": "https://cfg.example/api/v1/"});
         let t = detect(
-            "https://github.com/o/r",
+            "https://cfg.example/o/r",
             &settings(None, None, Some(cfg.clone())),
         )
         .unwrap();
@@ -895,6 +983,25 @@ mod tests {
             (t.kind, t.api.as_str()),
             (Kind::Gitea, "https://cfg.example/api/v1")
         );
+        // a committed apiURL on another host than the remote's
+        let err = detect(
+            "https://github.com/o/r",
+            &settings(None, None, Some(cfg.clone())),
+        )
+        .unwrap_err();
+        let (msg, _, hints) = crate::error::describe(&err);
+        assert!(
+            msg.contains("cfg.example")
+                && msg.contains("GITEA_TOKEN")
+                && msg.contains("github.com"),
+            "{msg}"
+        );
+        assert!(hints[0].contains("credentials.hosts"), "{hints:?}");
+        let err = detect(
+            "https://github.com/o/r",
+            &settings(Some("gitea"), Some("http://api.example/api/v1"), None),
+        );
+        assert!(err.unwrap_err().to_string().contains("plain http://"));
         let t = detect(
             "https://github.com/o/r",
             &settings(Some("gitlab"), Some("http://127.0.0.1:1/api/v4"), Some(cfg)),
@@ -917,7 +1024,7 @@ mod tests {
         assert!(crate::error::describe(&err).2[0].contains("PCTL_FORGE_API_URL"));
         let err = detect(
             "git://h.example/repo",
-            &settings(Some("github"), Some("http://x.example"), None),
+            &settings(Some("github"), Some("https://x.example"), None),
         );
         assert!(err.unwrap_err().to_string().contains("OWNER/NAME"));
     }

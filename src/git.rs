@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+pub mod credentials;
 mod journal;
 
 // ------------------------------------------------------------------ config
@@ -133,13 +134,15 @@ pub fn rewrite_url(cfg: &git2::Config, url: &str, push: bool) -> String {
 }
 
 /// Callbacks for a fetch or push: credentials from the SSH agent and keys, token
-/// variables and credential helpers; progress on a terminal.
+/// variables (only where [`credentials::check`] allows them) and credential helpers;
+/// progress on a terminal.
 fn callbacks<'a>(
     cfg: &'a git2::Config,
     url: &'a str,
     pb: Option<&'a indicatif::ProgressBar>,
 ) -> git2::RemoteCallbacks<'a> {
     load_tls_certificates(url);
+    credentials::clear_refusal();
     let mut cb = git2::RemoteCallbacks::new();
     let mut attempts = 0u32;
     let mut ssh_tries = 0usize;
@@ -169,22 +172,21 @@ fn callbacks<'a>(
             };
         }
         if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-            for var in [
-                "PCTL_GIT_TOKEN",
-                "GITHUB_TOKEN",
-                "GITLAB_TOKEN",
-                "GITEA_TOKEN",
-            ] {
-                if let Ok(token) = std::env::var(var)
-                    && !token.is_empty()
-                    && attempts <= 2
-                {
-                    let user = if var == "GITLAB_TOKEN" {
-                        "oauth2"
-                    } else {
-                        "x-access-token"
-                    };
-                    return git2::Cred::userpass_plaintext(user, &token);
+            // `u` is the URL Git is connected to (after insteadOf and redirects): a
+            // token goes there only over HTTPS and to a host the user trusts.
+            if let Some((var, token)) = credentials::token_from_env()
+                && attempts <= 2
+            {
+                match credentials::check(u, var) {
+                    Ok(()) => {
+                        let user = if var == "GITLAB_TOKEN" {
+                            "oauth2"
+                        } else {
+                            "x-access-token"
+                        };
+                        return git2::Cred::userpass_plaintext(user, &token);
+                    }
+                    Err(refusal) => credentials::refuse(refusal),
                 }
             }
             // Only a username from the URL: the helper answers with the username
@@ -269,6 +271,7 @@ pub struct TagInfo {
 
 impl Upstreams {
     pub fn new(offline: bool) -> Result<Self> {
+        crate::userconfig::load()?;
         Ok(Upstreams {
             root: cache_dir()?.join("mirrors"),
             offline,
@@ -380,14 +383,13 @@ fn fetch_mirror(repo: &Repository, cfg: &git2::Config, url: &str, fetch_url: &st
         format!("{url} (as {fetch_url})")
     };
     remote
-        .fetch(&["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], Some(&mut fo), None)
+        .fetch(
+            &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+            Some(&mut fo),
+            None,
+        )
         .map_err(|e| {
-            let hint = if e.message().contains("hostkey") {
-                "the SSH host is not in ~/.ssh/known_hosts: check its fingerprint, then add it (ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts)"
-            } else {
-                "check the URL and your network or credentials (SSH agent, credential helper, PCTL_GIT_TOKEN); --offline uses the cache only"
-            };
-            crate::error::with_hint(anyhow!(e).context(format!("cannot fetch {shown}")), hint)
+            credentials::transport_error(&e, &format!("cannot fetch {shown}"), fetch_url)
         })?;
     pb.finish_and_clear();
     if let Ok(buf) = remote.default_branch()
@@ -913,11 +915,16 @@ fn is_url(s: &str) -> bool {
 impl Workspace {
     /// `--repo`: a URL, a directory, or (None) the repository containing the cwd.
     pub fn open(repo: Option<&str>) -> Result<Workspace> {
-        match repo {
-            Some(u) if is_url(u) => Self::open_remote(u),
-            Some(dir) => Self::open_local(Path::new(dir)),
-            None => Self::open_local(Path::new(".")),
-        }
+        let ws = match repo {
+            Some(u) if is_url(u) => Self::open_remote(u)?,
+            Some(dir) => Self::open_local(Path::new(dir))?,
+            None => Self::open_local(Path::new("."))?,
+        };
+        // Its remotes' hosts may receive token variables (docs/security.md); the user's own
+        // configuration, which lists more, must be valid.
+        crate::userconfig::load()?;
+        credentials::trust_workspace(&ws);
+        Ok(ws)
     }
 
     fn open_local(dir: &Path) -> Result<Workspace> {
@@ -1721,8 +1728,10 @@ fn remote_sync(repo: &Repository, config: &git2::Config, url: &str) -> Result<(S
     fo.download_tags(git2::AutotagOption::None);
     remote
         .fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut fo), None)
-        .with_context(|| format!("cannot fetch the GitOps repository {url}"))
-        .hint("check the URL and your credentials")?;
+        .map_err(|e| {
+            let action = format!("cannot fetch the GitOps repository {}", redact_url(url));
+            credentials::transport_error(&e, &action, &fetch_url)
+        })?;
     let branch = remote
         .default_branch()
         .ok()
@@ -1819,10 +1828,10 @@ fn push_commit(
             {
                 Err(PushError::Moved(msg))
             } else {
-                Err(PushError::Other(anyhow!(e).context(format!(
-                    "cannot push to {}{said}",
-                    redact_url(url)
-                ))))
+                let action = format!("cannot push to {}{said}", redact_url(url));
+                Err(PushError::Other(credentials::transport_error(
+                    &e, &action, &push_url,
+                )))
             }
         }
         Ok(()) => match rejected.into_inner() {
@@ -1970,8 +1979,13 @@ fn fetch_base(
                 Some(callbacks(config, &fetch_url, None)),
                 None,
             )
-            .with_context(|| format!("cannot reach the remote {url}"))
-            .hint("check the remote URL and your credentials (SSH agent, credential helper, token variables)")?;
+            .map_err(|e| {
+                credentials::transport_error(
+                    &e,
+                    &format!("cannot reach the remote {url}"),
+                    &fetch_url,
+                )
+            })?;
         heads = conn
             .list()
             .with_context(|| format!("cannot list the branches of {url}"))?
@@ -2016,8 +2030,10 @@ fn fetch_base(
         fo.update_fetchhead(false);
         remote
             .fetch(&[want.as_str()], Some(&mut fo), None)
-            .with_context(|| format!("cannot fetch {branch} from {url}"))
-            .hint("check the remote URL and your credentials")?;
+            .map_err(|e| {
+                let action = format!("cannot fetch {branch} from {url}");
+                credentials::transport_error(&e, &action, &fetch_url)
+            })?;
         repo.find_commit(tip).with_context(|| {
             format!("fetching {branch} from {url} did not bring its commit {tip}")
         })?;
@@ -2492,6 +2508,9 @@ pub fn remote_tags(repo: &Repository, name: &str) -> Result<Vec<TagInfo>> {
     let url = remote_url(repo, name, false)?;
     let config = user_config()?;
     let fetch_url = rewrite_url(&config, &url, false);
+    // The remote of the user's own repository: trusted like a GitOps remote.
+    credentials::trust_gitops_url(&url);
+    credentials::trust_gitops_url(&fetch_url);
     let ns = format!("refs/pctl/remote-tags/{}", std::process::id());
     let mut remote = repo
         .remote_anonymous(&fetch_url)
@@ -2532,10 +2551,11 @@ pub fn remote_tags(repo: &Repository, name: &str) -> Result<Vec<TagInfo>> {
         }
     }
     fetched.map_err(|e| {
-        crate::error::with_hint(
-            anyhow!(e).context(format!("cannot read the tags of remote {name} ({url})")),
-            "check the remote's URL and your network or credentials",
-        )
+        let action = format!(
+            "cannot read the tags of remote {name} ({})",
+            redact_url(&url)
+        );
+        credentials::transport_error(&e, &action, &fetch_url)
     })?;
     Ok(out)
 }
@@ -2573,6 +2593,9 @@ pub fn push_tag(repo: &Repository, remote: &str, name: &str, tag: Oid) -> Result
     let url = remote_url(repo, remote, true)?;
     let config = user_config()?;
     let push_url = rewrite_url(&config, &url, true);
+    // The remote of the user's own repository: trusted like a GitOps remote.
+    credentials::trust_gitops_url(&url);
+    credentials::trust_gitops_url(&push_url);
     let tmp = format!("refs/pctl/publish/{}", std::process::id());
     repo.reference(&tmp, tag, true, "pctl publish")?;
     let result = (|| -> Result<()> {
@@ -2592,11 +2615,13 @@ pub fn push_tag(repo: &Repository, remote: &str, name: &str, tag: Oid) -> Result
         let res = r.push(&[format!("{tmp}:refs/tags/{name}").as_str()], Some(&mut po));
         drop(po);
         match res {
-            Err(e) => Err(crate::error::with_hint(
-                anyhow!(e.message().to_string())
-                    .context(format!("cannot push the tag {name} to {remote} ({url})")),
-                "check the remote's URL and your network or credentials; nothing was tagged",
-            )),
+            Err(e) => {
+                let action = format!(
+                    "cannot push the tag {name} to {remote} ({}); nothing was tagged",
+                    redact_url(&url)
+                );
+                Err(credentials::transport_error(&e, &action, &push_url))
+            }
             Ok(()) => match rejected.into_inner() {
                 Some(msg) => Err(user(
                     format!("{remote} ({url}) rejected the tag {name}: {msg}"),

@@ -22,6 +22,7 @@ pub mod sops;
 pub mod source;
 pub mod template;
 pub mod tracking;
+pub mod userconfig;
 pub mod values;
 pub mod version;
 pub mod yaml;

@@ -37,6 +37,19 @@ fn auth_server(env: &Env, user: Option<&str>, password: &str) -> Server {
     )
 }
 
+/// The user lists `host` under `credentials.hosts` of their own pctl configuration:
+/// the test server is named only by the profile source (the GitOps repository has no
+/// remote), and such a host gets no token variable otherwise (docs/security.md).
+fn trust_host(env: &Env, host: &str) {
+    let dir = env.config.join("pctl");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        format!("credentials:\n  hosts:\n    - {host}\n"),
+    )
+    .unwrap();
+}
+
 /// The profile every test installs: monitoring (0.2.0, with nginx nested from
 /// the same repository).
 fn monitoring(base: &str) -> String {
@@ -141,6 +154,7 @@ fn pctl_git_token_authenticates_a_smart_http_fetch_and_is_written_nowhere() {
     let server = auth_server(&env, None, TOKEN);
     let gitops = env.init_gitops("gitops");
     env.set_var("PCTL_GIT_TOKEN", TOKEN);
+    trust_host(&env, "127.0.0.1");
     let out = env.install(
         &gitops,
         &monitoring(&server.url("platform.git")),
@@ -176,6 +190,7 @@ fn github_gitlab_and_gitea_token_variables_authenticate_with_their_usernames() {
         let env = Env::new(); // a fresh cache: the fetch happens again
         let gitops = env.init_gitops("gitops");
         env.set_var(var, TOKEN);
+        trust_host(&env, "127.0.0.1");
         let seen = server.auth_users().len();
         let out = env.install(
             &gitops,
@@ -223,6 +238,7 @@ fn without_credentials_an_authenticated_fetch_fails_naming_the_url_with_a_hint()
     // A wrong token fails the same way, and is not echoed.
     let wrong = "pctl-WRONG-0d5f3b9e8c7a";
     env.set_var("PCTL_GIT_TOKEN", wrong);
+    trust_host(&env, "127.0.0.1");
     let started = Instant::now();
     let out = env.install(&gitops, &monitoring(&url), "mon", &[]);
     assert_error(&out, 1);
@@ -362,6 +378,7 @@ fn a_token_variable_takes_precedence_over_the_credential_helper() {
     let helper = write_helper(&env, "alice", "helper-password-not-the-token");
     env.append_gitconfig(&format!("[credential]\n\thelper = {}\n", helper.display()));
     env.set_var("PCTL_GIT_TOKEN", TOKEN);
+    trust_host(&env, "127.0.0.1");
     let gitops = env.init_gitops("gitops");
     let out = env.install(
         &gitops,

@@ -26,7 +26,10 @@ into the Git repository that Flux syncs to your clusters.";
 const AFTER: &str = "\
 Exit codes: 0 success, 1 user or input error, 2 internal error, 3 merge conflict.
 Data goes to stdout; progress, warnings and errors go to stderr.
-Upstream repositories are cached under $XDG_CACHE_HOME/pctl.";
+Upstream repositories are cached under $XDG_CACHE_HOME/pctl.
+Token variables (PCTL_GIT_TOKEN, GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN) go only over
+HTTPS (plain HTTP only to loopback) to the GitOps repository's remote host, the forge
+API, and hosts listed in credentials.hosts of $XDG_CONFIG_HOME/pctl/config.yaml.";
 
 #[derive(Parser)]
 #[command(name = "pctl", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
@@ -94,8 +97,11 @@ pub struct PrFlags {
     /// already open for that branch. The forge is PCTL_FORGE (API at
     /// PCTL_FORGE_API_URL), else forge.type/forge.apiURL of .pctl/config.yaml, else
     /// detected from the remote URL's host. The token comes from GITHUB_TOKEN,
-    /// GITLAB_TOKEN or GITEA_TOKEN and is checked before anything is pushed. Prints the
-    /// pull request's URL.
+    /// GITLAB_TOKEN or GITEA_TOKEN and is checked before anything is pushed: the API
+    /// and the remote must be https:// (http:// only on loopback), and an apiURL from
+    /// the committed .pctl/config.yaml must be on the remote's host or listed in
+    /// credentials.hosts of $XDG_CONFIG_HOME/pctl/config.yaml. Prints the pull
+    /// request's URL.
     #[arg(long, conflicts_with_all = ["dry_run", "no_commit"])]
     pub create_pr: bool,
     /// Remote of the local GitOps repository to push the branch to (with --create-pr;
