@@ -332,8 +332,9 @@ pub fn parse(
     let mut warnings = Warnings::new();
     let (metadata_name, spec_name, def) = match (api.as_str(), kind.as_str()) {
         (API_VERSION, KIND) => {
-            let raw: RawDefinition =
+            let mut raw: RawDefinition =
                 serde_saphyr::from_str(text).map_err(|e| schema_error(origin, &e.to_string()))?;
+            author_reading(origin, text, &mut raw.spec)?;
             let name = raw.metadata.name.clone().unwrap_or_default();
             let spec_name = raw.spec.name.clone();
             (name.clone(), spec_name, convert(origin, name, raw.spec)?)
@@ -397,6 +398,61 @@ pub fn parse(
     }
     validate(origin, &def)?;
     Ok((def, warnings))
+}
+
+/// Defaults, `enum` values, presets and `with` bindings read the way the author of
+/// profile.yaml reads them: a plain scalar that YAML 1.1 and 1.2 readers disagree
+/// about (`y`, `0755`, `1:30`) is the text as written (`enum: [x, y]` is "x" and
+/// "y"; a typed parameter then coerces the text as it does `--set` text). The
+/// default and presets of an `object` parameter are chart values: read as Helm
+/// reads a values.yaml.
+fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
+    let author = yaml::author_values(origin, text)?;
+    let helm = yaml::helm_values(origin, text)?;
+    let at = |v: &Value, path: &[&str]| -> Option<Value> {
+        let mut cur = v;
+        for p in path {
+            cur = match cur {
+                Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+                _ => cur.get(*p)?,
+            };
+        }
+        Some(cur.clone())
+    };
+    let mut objects = BTreeSet::new();
+    for (i, p) in spec.parameters.iter_mut().enumerate() {
+        let i = i.to_string();
+        let object = p.kind.as_deref() == Some("object");
+        if object {
+            objects.insert(p.name.clone());
+        }
+        let tree = if object { &helm } else { &author };
+        if p.default.is_some() {
+            p.default = at(tree, &["spec", "parameters", &i, "default"]);
+        }
+        if let Some(Value::Array(items)) = at(&author, &["spec", "parameters", &i, "enum"]) {
+            p.allowed = items;
+        }
+    }
+    for (name, set) in spec.presets.iter_mut() {
+        for (k, v) in set.iter_mut() {
+            let tree = if objects.contains(k) { &helm } else { &author };
+            if let Some(x) = at(tree, &["spec", "presets", name, k]) {
+                *v = x;
+            }
+        }
+    }
+    for (i, a) in spec.artifacts.iter_mut().enumerate() {
+        if let Some(p) = a.profile.as_mut()
+            && let Some(Value::Object(with)) = at(
+                &author,
+                &["spec", "artifacts", &i.to_string(), "profile", "with"],
+            )
+        {
+            p.with = with;
+        }
+    }
+    Ok(())
 }
 
 /// A schema error from serde with a "did you mean" hint for unknown fields.
