@@ -304,16 +304,61 @@ struct LegacyArtifact {
     path: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    /// Weaveworks pctl: `chart: {url, name, version}`; a bare name (with `url` and
+    /// `version` beside it) is read too.
     #[serde(default)]
-    chart: Option<String>,
+    chart: Option<LegacyChartRef>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
     default_values: Option<String>,
+    /// Weaveworks pctl: `profile: {url, version: DIR/vX.Y.Z}` or
+    /// `profile: {url, branch, path}`; the current `profile: {source: …}` too.
     #[serde(default)]
-    profile: Option<RawProfileRef>,
+    profile: Option<LegacyProfileRef>,
     #[serde(default)]
     depends_on: Vec<RawDependsOn>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LegacyChartRef {
+    Name(String),
+    Spec(LegacyChart),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LegacyChart {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    default_values: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LegacyProfileRef {
+    Current(RawProfileRef),
+    Legacy(LegacyProfile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegacyProfile {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    /// The profile's Git tag (`nested-nginx-2/v0.0.1`), as Weaveworks pctl read it.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 // ---------------------------------------------------------------- parsing
@@ -689,40 +734,82 @@ fn convert_profile_ref(origin: &str, artifact: &str, p: RawProfileRef) -> Result
 fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<ProfileDefinition> {
     let mut artifacts = Vec::new();
     for a in spec.artifacts {
+        let n = a.name.as_str();
         let kind = match a.kind.as_str() {
-            "HelmChart" => ArtifactKind::Chart {
-                chart: convert_chart(origin, &a.name, a.path, a.url, a.chart, a.version)?,
-                default_values: a.default_values,
-            },
-            "Kustomize" => match a.path {
-                Some(path) => ArtifactKind::Kustomize { path },
-                None => bail!(crate::error::user(
-                    format!(
-                        "{origin}: artifact {:?}: kind Kustomize needs `path`",
-                        a.name
-                    ),
+            "HelmChart" => {
+                let (url, chart, version, values) = match a.chart {
+                    Some(LegacyChartRef::Spec(_)) if a.path.is_some() => {
+                        bail!(crate::error::user(
+                            format!("{origin}: artifact {n:?}: path and chart both set"),
+                            "a legacy HelmChart artifact has either `path` (a chart directory in the profile) or `chart: {url, name, version}`",
+                        ))
+                    }
+                    Some(LegacyChartRef::Spec(c)) => {
+                        (c.url, c.name, c.version, c.default_values.or(a.default_values))
+                    }
+                    Some(LegacyChartRef::Name(c)) => (a.url, Some(c), a.version, a.default_values),
+                    None => (a.url, None, a.version, a.default_values),
+                };
+                ArtifactKind::Chart {
+                    chart: convert_chart(origin, n, a.path, url, chart, version)?,
+                    default_values: values,
+                }
+            }
+            "Kustomize" => match (a.path, a.chart.is_some() || a.profile.is_some()) {
+                (Some(_), true) => bail!(crate::error::user(
+                    format!("{origin}: artifact {n:?}: kind Kustomize sets `path` and a chart or profile"),
+                    "a Kustomize artifact is the directory `path` alone",
+                )),
+                (Some(path), false) => ArtifactKind::Kustomize { path },
+                (None, _) => bail!(crate::error::user(
+                    format!("{origin}: artifact {n:?}: kind Kustomize needs `path`"),
                     "add `path: DIR` relative to the profile",
                 )),
             },
-            "Profile" => match a.profile {
-                Some(p) => convert_profile_ref(origin, &a.name, p)?,
-                None => convert_profile_ref(
+            "Profile" => {
+                if a.profile.is_some() && (a.path.is_some() || a.chart.is_some()) {
+                    bail!(crate::error::user(
+                        format!("{origin}: artifact {n:?}: kind Profile sets `profile` and `path` or `chart`"),
+                        "a nested profile is `profile: {url, version}` or `profile: {url, branch, path}` alone",
+                    ));
+                }
+                let source = match a.profile {
+                    Some(LegacyProfileRef::Current(p)) => {
+                        artifacts.push(Artifact {
+                            name: a.name.clone(),
+                            kind: convert_profile_ref(origin, n, p)?,
+                            depends_on: a.depends_on.into_iter().map(|d| d.name).collect(),
+                            template: false,
+                        });
+                        continue;
+                    }
+                    // Weaveworks pctl's `version` is the profile's Git tag.
+                    Some(LegacyProfileRef::Legacy(p)) => RawNestedSource {
+                        url: p.url,
+                        tag: p.version,
+                        branch: p.branch,
+                        version: None,
+                        path: p.path,
+                    },
+                    None => RawNestedSource {
+                        url: a.url,
+                        tag: None,
+                        branch: None,
+                        version: a.version,
+                        path: a.path,
+                    },
+                };
+                convert_profile_ref(
                     origin,
-                    &a.name,
+                    n,
                     RawProfileRef {
-                        source: RawNestedSource {
-                            url: a.url,
-                            tag: None,
-                            branch: None,
-                            version: a.version,
-                            path: a.path,
-                        },
+                        source,
                         with: Map::new(),
                     },
-                )?,
-            },
+                )?
+            }
             other => bail!(crate::error::user(
-                format!("{origin}: artifact {:?} has unknown kind {other:?}", a.name),
+                format!("{origin}: artifact {n:?} has unknown kind {other:?}"),
                 "legacy artifacts are kind HelmChart, Kustomize or Profile",
             )),
         };
