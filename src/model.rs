@@ -744,9 +744,12 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
                             "a legacy HelmChart artifact has either `path` (a chart directory in the profile) or `chart: {url, name, version}`",
                         ))
                     }
-                    Some(LegacyChartRef::Spec(c)) => {
-                        (c.url, c.name, c.version, c.default_values.or(a.default_values))
-                    }
+                    Some(LegacyChartRef::Spec(c)) => (
+                        c.url,
+                        c.name,
+                        c.version,
+                        c.default_values.or(a.default_values),
+                    ),
                     Some(LegacyChartRef::Name(c)) => (a.url, Some(c), a.version, a.default_values),
                     None => (a.url, None, a.version, a.default_values),
                 };
@@ -757,7 +760,9 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
             }
             "Kustomize" => match (a.path, a.chart.is_some() || a.profile.is_some()) {
                 (Some(_), true) => bail!(crate::error::user(
-                    format!("{origin}: artifact {n:?}: kind Kustomize sets `path` and a chart or profile"),
+                    format!(
+                        "{origin}: artifact {n:?}: kind Kustomize sets `path` and a chart or profile"
+                    ),
                     "a Kustomize artifact is the directory `path` alone",
                 )),
                 (Some(path), false) => ArtifactKind::Kustomize { path },
@@ -769,7 +774,9 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
             "Profile" => {
                 if a.profile.is_some() && (a.path.is_some() || a.chart.is_some()) {
                     bail!(crate::error::user(
-                        format!("{origin}: artifact {n:?}: kind Profile sets `profile` and `path` or `chart`"),
+                        format!(
+                            "{origin}: artifact {n:?}: kind Profile sets `profile` and `path` or `chart`"
+                        ),
                         "a nested profile is `profile: {url, version}` or `profile: {url, branch, path}` alone",
                     ));
                 }

@@ -32,7 +32,12 @@ fn legacy_warnings(out: &std::process::Output) -> Vec<String> {
 #[test]
 fn nested_by_tag_two_levels_deep_installs_with_one_warning_per_source() {
     let (env, repo, g) = setup();
-    let out = env.install(&g, &repo.source("top-web", Some("top-web/v0.0.1")), "top", &[]);
+    let out = env.install(
+        &g,
+        &repo.source("top-web", Some("top-web/v0.0.1")),
+        "top",
+        &[],
+    );
     assert_success(&out);
     assert_eq!(
         artifact_ids(&g, "top"),
@@ -44,7 +49,9 @@ fn nested_by_tag_two_levels_deep_installs_with_one_warning_per_source() {
     assert_eq!(w.len(), 3, "{w:#?}");
     for p in ["top-web", "mid-web", "leaf-web"] {
         assert_eq!(
-            w.iter().filter(|l| l.contains(&format!("{p}/profile.yaml"))).count(),
+            w.iter()
+                .filter(|l| l.contains(&format!("{p}/profile.yaml")))
+                .count(),
             1,
             "{p}: {w:#?}"
         );
@@ -86,14 +93,22 @@ fn a_remote_chart_and_a_kustomize_directory_install() {
         })
         .find(|d| d["kind"] == "HelmRepository")
         .expect("a HelmRepository");
-    assert_eq!(repo_doc["spec"]["url"], "https://charts.bitnami.com/bitnami");
+    assert_eq!(
+        repo_doc["spec"]["url"],
+        "https://charts.bitnami.com/bitnami"
+    );
     assert_eq!(legacy_warnings(&out).len(), 2, "{}", describe(&out));
 }
 
 #[test]
 fn nested_by_branch_and_path_installs() {
     let (env, repo, g) = setup();
-    let out = env.install(&g, &repo.source("via-branch", Some("on-a-branch")), "br", &[]);
+    let out = env.install(
+        &g,
+        &repo.source("via-branch", Some("on-a-branch")),
+        "br",
+        &[],
+    );
     assert_success(&out);
     assert_eq!(
         artifact_ids(&g, "br"),
@@ -111,7 +126,12 @@ fn nested_by_branch_and_path_installs() {
 fn a_chart_artifact_with_path_and_chart_is_refused_for_that_reason() {
     let (env, repo, g) = setup();
     let before = snapshot(&g);
-    let out = env.install(&g, &repo.source("broken", Some("broken-artifact")), "broken", &[]);
+    let out = env.install(
+        &g,
+        &repo.source("broken", Some("broken-artifact")),
+        "broken",
+        &[],
+    );
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["artifact \"wiki\"", "path and chart both set"]);
     assert!(!stderr(&out).contains("expected"), "{}", describe(&out));

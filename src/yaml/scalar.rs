@@ -475,22 +475,40 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
-/// Byte offsets of the plain, untagged scalars of `text`.
-fn plain_offsets(text: &str) -> HashMap<usize, ()> {
+/// The deepest nesting serde-saphyr's budget allows (its `Budget::max_depth`).
+const MAX_DEPTH: usize = 64;
+
+/// Byte offsets of the plain, untagged scalars of `text`; Err with the position
+/// where the nesting goes deeper than [`MAX_DEPTH`] (checked here, iteratively,
+/// before the recursive reader sees the text).
+fn plain_offsets(text: &str) -> std::result::Result<HashMap<usize, ()>, (usize, usize)> {
     use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
     let mut out = HashMap::new();
+    let mut depth = 0usize;
     for ev in Parser::new_from_str(text) {
-        let Ok((Event::Scalar(_, style, _, tag), span)) = ev else {
-            continue;
+        let Ok((ev, span)) = ev else {
+            break;
         };
-        if style == ScalarStyle::Plain
-            && tag.is_none()
-            && let Some(at) = span.start.byte_offset()
-        {
-            out.insert(at, ());
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err((span.start.line(), span.start.col() + 1));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::Scalar(_, style, _, tag) => {
+                if style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && let Some(at) = span.start.byte_offset()
+                {
+                    out.insert(at, ());
+                }
+            }
+            _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 struct Reader<'a> {
@@ -607,11 +625,17 @@ pub fn read(origin: &str, text: &str, reading: Reading) -> Result<(Value, Vec<Am
     let options = serde_saphyr::options! {
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
     };
+    let plain = plain_offsets(text).map_err(|(line, column)| {
+        super::error(
+            origin,
+            &format!("line {line} column {column}: recursion limit exceeded"),
+        )
+    })?;
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| super::error(origin, &e.to_string()))?;
     let mut r = Reader {
         text,
-        plain: plain_offsets(text),
+        plain,
         reading,
         origin,
         ambiguous: Vec::new(),
