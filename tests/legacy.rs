@@ -139,7 +139,8 @@ fn a_chart_artifact_with_path_and_chart_is_refused_for_that_reason() {
 }
 
 /// Every legacy shape installs together into one repository, with distinct names
-/// and namespaces (the pre-commit check guards each commit). `pctl check` of the
+/// and namespaces (the pre-commit check guards each commit), and the tree passes the Flux
+/// oracle. `pctl check` of the
 /// whole repository is to be added here once the `check` command is merged.
 #[test]
 fn all_legacy_shapes_install_together() {
@@ -160,4 +161,5 @@ fn all_legacy_shapes_install_together() {
         assert_success(&out);
     }
     assert_eq!(env.list_json(&g).len(), 4);
+    flux_dry_run(&g);
 }
