@@ -447,13 +447,15 @@ pub fn parse(
 
 /// Defaults, `enum` values, presets and `with` bindings read the way the author of
 /// profile.yaml reads them: a plain scalar that YAML 1.1 and 1.2 readers disagree
-/// about (`y`, `0755`, `1:30`) is the text as written (`enum: [x, y]` is "x" and
-/// "y"; a typed parameter then coerces the text as it does `--set` text). The
+/// about (`y`, `0755`, `1:30`) is the text as written (a typed parameter then
+/// coerces the text as it does `--set` text), and every plain `enum` value is text
+/// (`enum: [x, y]` is "x" and "y", `[1.10, 1.20]` "1.10" and "1.20"). The
 /// default and presets of an `object` parameter are chart values: read as Helm
 /// reads a values.yaml.
 fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
     let author = yaml::author_values(origin, text)?;
     let helm = yaml::helm_values(origin, text)?;
+    let texts = yaml::scalar::read(origin, text, yaml::scalar::Reading::Text)?.0;
     let at = |v: &Value, path: &[&str]| -> Option<Value> {
         let mut cur = v;
         for p in path {
@@ -475,7 +477,8 @@ fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
         if p.default.is_some() {
             p.default = at(tree, &["spec", "parameters", &i, "default"]);
         }
-        if let Some(Value::Array(items)) = at(&author, &["spec", "parameters", &i, "enum"]) {
+        // An author writing an enum list means strings: `[x, y]`, `[1.10, 1.20]`.
+        if let Some(Value::Array(items)) = at(&texts, &["spec", "parameters", &i, "enum"]) {
             p.allowed = items;
         }
     }

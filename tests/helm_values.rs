@@ -404,12 +404,42 @@ fn every_source_accepts_the_same_spellings() {
 fn enum_values_are_read_as_their_author_wrote_them() {
     let env = Env::new();
     let d = dir(&env);
-    profile(&d, "enum: \"{{ params.p_enum }}\"\n", PARAMS);
+    let params = format!(
+        "{PARAMS}    - {{name: p_ver, type: enum, enum: [1.10, 1.20, 2], default: 1.10}}\n"
+    );
+    profile(
+        &d,
+        "enum: \"{{ params.p_enum }}\"\nver: \"{{ params.p_ver }}\"\n",
+        &params,
+    );
     let out = env.pctl(["show", d.to_str().unwrap()]);
     assert_success(&out);
     let text = stdout(&out);
     assert!(text.contains("enum(x|y|0755)"), "{text}");
+    assert!(text.contains("enum(1.10|1.20|2)"), "{text}");
     assert!(!text.contains("true"), "{text}");
+    let values = |args: &[&str]| -> Value {
+        let mut a = vec!["render", d.to_str().unwrap(), "--name", "t"];
+        a.extend(args);
+        let out = env.pctl(&a);
+        assert_success(&out);
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&stdout(&out)).unwrap();
+        docs.into_iter()
+            .find(|d| d["kind"] == "HelmRelease")
+            .unwrap()["spec"]["values"]
+            .clone()
+    };
+    assert_eq!(values(&[]), json!({"enum": "x", "ver": "1.10"}));
+    let vals = env.path("v.yaml");
+    std::fs::write(&vals, "p_enum: y\np_ver: 2\n").unwrap();
+    assert_eq!(
+        values(&["-f", vals.to_str().unwrap()]),
+        json!({"enum": "y", "ver": "2"})
+    );
+    assert_eq!(
+        values(&["--set", "p_enum=y", "--set", "p_ver=1.20"]),
+        json!({"enum": "y", "ver": "1.20"})
+    );
 }
 
 /// An integer beyond the 64-bit range, or a value Helm reads as a boolean for an

@@ -390,6 +390,8 @@ pub enum Reading {
     /// As the author of profile.yaml reads it: YAML 1.2 core where every reader
     /// agrees, and the text as written where they do not (`y`, `0755`, `1:30`).
     Author,
+    /// Every plain scalar but null is its text (`enum: [1.10, y]` lists "1.10" and "y").
+    Text,
 }
 
 /// A plain scalar whose readers disagree: where it is and what it is.
@@ -562,6 +564,10 @@ impl Reader<'_> {
                     format!("quote it ('{s}') for the text"),
                 )
             }),
+            Reading::Text => Ok(match helm(&s) {
+                Scalar::Null => Value::Null,
+                _ => Value::String(s),
+            }),
             Reading::Author => Ok(if disagreement(&s).is_some() {
                 Value::String(s)
             } else {
@@ -592,7 +598,7 @@ impl Reader<'_> {
                     format!("quote the key ('{s}')"),
                 )
             }),
-            (Reading::Author, Some(s)) => Ok(s),
+            (Reading::Author | Reading::Text, Some(s)) => Ok(s),
             (_, None) => Ok(text),
         }
     }
@@ -767,6 +773,8 @@ mod tests {
         assert_eq!(v["a"], json!("0755"));
         assert_eq!(v["c"], json!("y"));
         assert_eq!(v["0644"], json!(["on", "1:30"]));
+        let (v, _) = read("p.yaml", "e: [1.10, 2, y, ~, 'q']\n", Reading::Text).unwrap();
+        assert_eq!(v["e"], json!(["1.10", "2", "y", null, "q"]));
         let err = read("v.yaml", "a: .inf\n", Reading::Helm).unwrap_err();
         assert!(err.to_string().contains("v.yaml: line 1 column 4"), "{err}");
     }
