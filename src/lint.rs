@@ -3,6 +3,7 @@
 //! schema (every unknown field, with "did you mean"), artifacts, `dependsOn`,
 //! parameters and presets — all reported at once. Pure: resolving nested profiles,
 //! rendering and the file system are in `ops::lint`.
+mod yaml11;
 use crate::model::{self, ParamType, Parameter, ProfileDefinition};
 use crate::yaml::{Map, Value};
 use serde::Serialize;
@@ -686,7 +687,8 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
     };
     // Syntax.
     let doc: Value = match serde_saphyr::from_str(text) {
-        Ok(d) => d,
+        // Plain scalars read as the author reads them (see `model::parse`).
+        Ok(d) => crate::yaml::author_values(file, text).unwrap_or(d),
         Err(e) => {
             let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
             let first = e.to_string();
@@ -829,6 +831,7 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
         ));
     }
     check_artifacts(file, pos, &artifacts, &mut findings);
+    findings.extend(yaml11::check(file, text, pos, &spec));
     let params = check_parameters(file, pos, &list_of(&spec, "parameters"), &mut findings);
     if let Some(Value::Object(presets)) = spec.get("presets") {
         check_presets(file, pos, presets, &params, &mut findings);
@@ -1267,7 +1270,7 @@ fn check_parameter(p: &Parameter) -> Vec<(&'static str, Severity, String, String
         );
     }
     if let Some(d) = &p.default {
-        if let Err(e) = crate::values::coerce(p, &crate::values::Raw::Typed(d.clone())) {
+        if let Err(e) = crate::values::coerce(p, &crate::values::from_profile(p, d)) {
             push(
                 "default",
                 Severity::Error,
@@ -1331,7 +1334,7 @@ fn check_presets(
             let Some(p) = params.valid.get(k) else {
                 continue;
             };
-            if let Err(e) = crate::values::coerce(p, &crate::values::Raw::Typed(v.clone())) {
+            if let Err(e) = crate::values::coerce(p, &crate::values::from_profile(p, v)) {
                 findings.push(Finding::new(
                     file,
                     line,

@@ -304,16 +304,61 @@ struct LegacyArtifact {
     path: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    /// Weaveworks pctl: `chart: {url, name, version}`; a bare name (with `url` and
+    /// `version` beside it) is read too.
     #[serde(default)]
-    chart: Option<String>,
+    chart: Option<LegacyChartRef>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
     default_values: Option<String>,
+    /// Weaveworks pctl: `profile: {url, version: DIR/vX.Y.Z}` or
+    /// `profile: {url, branch, path}`; the current `profile: {source: …}` too.
     #[serde(default)]
-    profile: Option<RawProfileRef>,
+    profile: Option<LegacyProfileRef>,
     #[serde(default)]
     depends_on: Vec<RawDependsOn>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LegacyChartRef {
+    Name(String),
+    Spec(LegacyChart),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LegacyChart {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    default_values: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LegacyProfileRef {
+    Current(RawProfileRef),
+    Legacy(LegacyProfile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegacyProfile {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    /// The profile's Git tag (`nested-nginx-2/v0.0.1`), as Weaveworks pctl read it.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 // ---------------------------------------------------------------- parsing
@@ -332,8 +377,9 @@ pub fn parse(
     let mut warnings = Warnings::new();
     let (metadata_name, spec_name, def) = match (api.as_str(), kind.as_str()) {
         (API_VERSION, KIND) => {
-            let raw: RawDefinition =
+            let mut raw: RawDefinition =
                 serde_saphyr::from_str(text).map_err(|e| schema_error(origin, &e.to_string()))?;
+            author_reading(origin, text, &mut raw.spec)?;
             let name = raw.metadata.name.clone().unwrap_or_default();
             let spec_name = raw.spec.name.clone();
             (name.clone(), spec_name, convert(origin, name, raw.spec)?)
@@ -397,6 +443,64 @@ pub fn parse(
     }
     validate(origin, &def)?;
     Ok((def, warnings))
+}
+
+/// Defaults, `enum` values, presets and `with` bindings read the way the author of
+/// profile.yaml reads them: a plain scalar that YAML 1.1 and 1.2 readers disagree
+/// about (`y`, `0755`, `1:30`) is the text as written (a typed parameter then
+/// coerces the text as it does `--set` text), and every plain `enum` value is text
+/// (`enum: [x, y]` is "x" and "y", `[1.10, 1.20]` "1.10" and "1.20"). The
+/// default and presets of an `object` parameter are chart values: read as Helm
+/// reads a values.yaml.
+fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
+    let author = yaml::author_values(origin, text)?;
+    let helm = yaml::helm_values(origin, text)?;
+    let texts = yaml::scalar::read(origin, text, yaml::scalar::Reading::Text)?.0;
+    let at = |v: &Value, path: &[&str]| -> Option<Value> {
+        let mut cur = v;
+        for p in path {
+            cur = match cur {
+                Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+                _ => cur.get(*p)?,
+            };
+        }
+        Some(cur.clone())
+    };
+    let mut objects = BTreeSet::new();
+    for (i, p) in spec.parameters.iter_mut().enumerate() {
+        let i = i.to_string();
+        let object = p.kind.as_deref() == Some("object");
+        if object {
+            objects.insert(p.name.clone());
+        }
+        let tree = if object { &helm } else { &author };
+        if p.default.is_some() {
+            p.default = at(tree, &["spec", "parameters", &i, "default"]);
+        }
+        // An author writing an enum list means strings: `[x, y]`, `[1.10, 1.20]`.
+        if let Some(Value::Array(items)) = at(&texts, &["spec", "parameters", &i, "enum"]) {
+            p.allowed = items;
+        }
+    }
+    for (name, set) in spec.presets.iter_mut() {
+        for (k, v) in set.iter_mut() {
+            let tree = if objects.contains(k) { &helm } else { &author };
+            if let Some(x) = at(tree, &["spec", "presets", name, k]) {
+                *v = x;
+            }
+        }
+    }
+    for (i, a) in spec.artifacts.iter_mut().enumerate() {
+        if let Some(p) = a.profile.as_mut()
+            && let Some(Value::Object(with)) = at(
+                &author,
+                &["spec", "artifacts", &i.to_string(), "profile", "with"],
+            )
+        {
+            p.with = with;
+        }
+    }
+    Ok(())
 }
 
 /// A schema error from serde with a "did you mean" hint for unknown fields.
@@ -633,40 +737,89 @@ fn convert_profile_ref(origin: &str, artifact: &str, p: RawProfileRef) -> Result
 fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<ProfileDefinition> {
     let mut artifacts = Vec::new();
     for a in spec.artifacts {
+        let n = a.name.as_str();
         let kind = match a.kind.as_str() {
-            "HelmChart" => ArtifactKind::Chart {
-                chart: convert_chart(origin, &a.name, a.path, a.url, a.chart, a.version)?,
-                default_values: a.default_values,
-            },
-            "Kustomize" => match a.path {
-                Some(path) => ArtifactKind::Kustomize { path },
-                None => bail!(crate::error::user(
-                    format!(
-                        "{origin}: artifact {:?}: kind Kustomize needs `path`",
-                        a.name
+            "HelmChart" => {
+                let (url, chart, version, values) = match a.chart {
+                    Some(LegacyChartRef::Spec(_)) if a.path.is_some() => {
+                        bail!(crate::error::user(
+                            format!("{origin}: artifact {n:?}: path and chart both set"),
+                            "a legacy HelmChart artifact has either `path` (a chart directory in the profile) or `chart: {url, name, version}`",
+                        ))
+                    }
+                    Some(LegacyChartRef::Spec(c)) => (
+                        c.url,
+                        c.name,
+                        c.version,
+                        c.default_values.or(a.default_values),
                     ),
+                    Some(LegacyChartRef::Name(c)) => (a.url, Some(c), a.version, a.default_values),
+                    None => (a.url, None, a.version, a.default_values),
+                };
+                ArtifactKind::Chart {
+                    chart: convert_chart(origin, n, a.path, url, chart, version)?,
+                    default_values: values,
+                }
+            }
+            "Kustomize" => match (a.path, a.chart.is_some() || a.profile.is_some()) {
+                (Some(_), true) => bail!(crate::error::user(
+                    format!(
+                        "{origin}: artifact {n:?}: kind Kustomize sets `path` and a chart or profile"
+                    ),
+                    "a Kustomize artifact is the directory `path` alone",
+                )),
+                (Some(path), false) => ArtifactKind::Kustomize { path },
+                (None, _) => bail!(crate::error::user(
+                    format!("{origin}: artifact {n:?}: kind Kustomize needs `path`"),
                     "add `path: DIR` relative to the profile",
                 )),
             },
-            "Profile" => match a.profile {
-                Some(p) => convert_profile_ref(origin, &a.name, p)?,
-                None => convert_profile_ref(
+            "Profile" => {
+                if a.profile.is_some() && (a.path.is_some() || a.chart.is_some()) {
+                    bail!(crate::error::user(
+                        format!(
+                            "{origin}: artifact {n:?}: kind Profile sets `profile` and `path` or `chart`"
+                        ),
+                        "a nested profile is `profile: {url, version}` or `profile: {url, branch, path}` alone",
+                    ));
+                }
+                let source = match a.profile {
+                    Some(LegacyProfileRef::Current(p)) => {
+                        artifacts.push(Artifact {
+                            name: a.name.clone(),
+                            kind: convert_profile_ref(origin, n, p)?,
+                            depends_on: a.depends_on.into_iter().map(|d| d.name).collect(),
+                            template: false,
+                        });
+                        continue;
+                    }
+                    // Weaveworks pctl's `version` is the profile's Git tag.
+                    Some(LegacyProfileRef::Legacy(p)) => RawNestedSource {
+                        url: p.url,
+                        tag: p.version,
+                        branch: p.branch,
+                        version: None,
+                        path: p.path,
+                    },
+                    None => RawNestedSource {
+                        url: a.url,
+                        tag: None,
+                        branch: None,
+                        version: a.version,
+                        path: a.path,
+                    },
+                };
+                convert_profile_ref(
                     origin,
-                    &a.name,
+                    n,
                     RawProfileRef {
-                        source: RawNestedSource {
-                            url: a.url,
-                            tag: None,
-                            branch: None,
-                            version: a.version,
-                            path: a.path,
-                        },
+                        source,
                         with: Map::new(),
                     },
-                )?,
-            },
+                )?
+            }
             other => bail!(crate::error::user(
-                format!("{origin}: artifact {:?} has unknown kind {other:?}", a.name),
+                format!("{origin}: artifact {n:?} has unknown kind {other:?}"),
                 "legacy artifacts are kind HelmChart, Kustomize or Profile",
             )),
         };

@@ -740,7 +740,8 @@ impl Renderer<'_> {
             Value::Null
         } else {
             // Parse errors quote the text: never with a secret in it.
-            yaml::from_str(&origin, &rendered).map_err(|e| {
+            // As Helm reads the same text in a chart's values.yaml (`0755` is 493).
+            yaml::helm_values(&origin, &rendered).map_err(|e| {
                 if rendered.contains(SECRET_MARK) {
                     crate::error::user(
                         format!("{origin}: not valid YAML once rendered"),

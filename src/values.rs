@@ -240,34 +240,27 @@ pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
         (ParamType::String | ParamType::Secret, Raw::Text(s) | Raw::String(s)) => {
             Value::String(s.clone())
         }
-        (ParamType::Integer, Raw::Text(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| format!("expected an integer, got {}", describe_value(p, raw)))?,
-        (ParamType::Number, Raw::Text(s)) => {
+        // Text is read as Helm reads the same text in a values file (`0755` is 493,
+        // `y` is true, `1_000` is 1000), then checked against the declared type.
+        (ParamType::Integer | ParamType::Number | ParamType::Boolean, Raw::Text(s)) => {
             let t = s.trim();
-            if let Ok(i) = t.parse::<i64>() {
-                Value::from(i)
-            } else {
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| format!("expected a number, got {}", describe_value(p, raw)))?
+            match yaml::scalar::to_value(t, yaml::scalar::helm(t)) {
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                    return coerce(p, &Raw::Typed(v));
+                }
+                _ => {
+                    return Err(format!(
+                        "expected {}, got {}",
+                        if p.kind == ParamType::Boolean {
+                            "a boolean (true or false)".to_string()
+                        } else {
+                            expected(p)
+                        },
+                        describe_value(p, raw)
+                    ));
+                }
             }
         }
-        (ParamType::Boolean, Raw::Text(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" => Value::Bool(true),
-            "false" | "no" | "off" | "0" => Value::Bool(false),
-            _ => {
-                return Err(format!(
-                    "expected a boolean (true or false), got {}",
-                    describe_value(p, raw)
-                ));
-            }
-        },
         (ParamType::Enum, Raw::Text(s) | Raw::String(s)) => p
             .allowed
             .iter()
@@ -277,7 +270,7 @@ pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
             })
             .cloned()
             .ok_or_else(|| format!("expected {}, got {}", expected(p), describe_value(p, raw)))?,
-        (ParamType::Object, Raw::Text(s)) => match yaml::from_str::<Value>("value", s) {
+        (ParamType::Object, Raw::Text(s)) => match yaml::helm_values("value", s) {
             Ok(Value::Object(m)) => Value::Object(m),
             _ => {
                 return Err(format!(
@@ -294,14 +287,26 @@ pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
             ));
         }
         (kind, Raw::Typed(v)) => {
+            if kind == ParamType::Enum
+                && !p.allowed.contains(v)
+                && let Some(a) = enum_spelling(p, v)
+            {
+                // `size: y` in a values file, Helm's `true`, is the allowed "y".
+                return Ok(a);
+            }
             let ok = match kind {
                 ParamType::String | ParamType::Secret => v.is_string(),
-                ParamType::Integer => v.is_i64() || v.is_u64(),
+                ParamType::Integer => v.is_i64(),
                 ParamType::Number => v.is_number(),
                 ParamType::Boolean => v.is_boolean(),
                 ParamType::Enum => p.allowed.contains(v),
                 ParamType::Object => v.is_object(),
             };
+            if !ok && kind == ParamType::Integer && v.is_u64() {
+                return Err(format!(
+                    "expected an integer, got {v}, which is beyond the 64-bit integer range"
+                ));
+            }
             if !ok {
                 let mut msg = format!(
                     "expected {}, got {} {}",
@@ -309,8 +314,10 @@ pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
                     type_name(v),
                     describe_value(p, raw)
                 );
-                if matches!(kind, ParamType::String | ParamType::Secret)
-                    && !v.is_object()
+                if matches!(
+                    kind,
+                    ParamType::String | ParamType::Secret | ParamType::Enum
+                ) && !v.is_object()
                     && !v.is_array()
                 {
                     msg.push_str(" (quote it in YAML to make it a string)");
@@ -322,6 +329,31 @@ pub fn coerce(p: &Parameter, raw: &Raw) -> std::result::Result<Value, String> {
     };
     check_constraints(p, &v)?;
     Ok(v)
+}
+
+/// The one allowed enum string that Helm reads as the non-string `v` (`y` for true).
+fn enum_spelling(p: &Parameter, v: &Value) -> Option<Value> {
+    if v.is_string() || v.is_object() || v.is_array() {
+        return None;
+    }
+    let mut hits = p.allowed.iter().filter(|a| {
+        a.as_str()
+            .is_some_and(|s| yaml::scalar::to_value(s, yaml::scalar::helm(s)).as_ref() == Some(v))
+    });
+    let first = hits.next()?.clone();
+    hits.next().is_none().then_some(first)
+}
+
+/// A value written in profile.yaml (a default, a preset): text the author wrote for
+/// a typed parameter is coerced as command-line text is (`default: "3"`, and plain
+/// scalars the YAML versions disagree about, which profile.yaml keeps as text).
+pub fn from_profile(p: &Parameter, v: &Value) -> Raw {
+    match (p.kind, v) {
+        (ParamType::Integer | ParamType::Number | ParamType::Boolean, Value::String(s)) => {
+            Raw::Text(s.clone())
+        }
+        _ => Raw::Typed(v.clone()),
+    }
 }
 
 fn check_constraints(p: &Parameter, v: &Value) -> std::result::Result<(), String> {
@@ -442,7 +474,7 @@ pub fn parse_values_file(
     let v: Value = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
-        yaml::from_str(label, text)?
+        yaml::helm_values(label, text)?
     };
     match v {
         Value::Object(m) => Ok(givens_from_map(&m, Some(text), level, label, group)),
@@ -605,7 +637,7 @@ fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<P
                 preset.as_ref().and_then(|(pname, m)| {
                     m.get(name).map(|v| {
                         (
-                            Raw::Typed(v.clone()),
+                            from_profile(p, v),
                             Origin::new(Level::Preset, format!("--preset {pname}")),
                             true,
                         )
@@ -633,7 +665,7 @@ fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<P
             .or_else(|| {
                 p.default.as_ref().map(|d| {
                     (
-                        Raw::Typed(d.clone()),
+                        from_profile(p, d),
                         Origin::new(Level::Default, "default"),
                         true,
                     )

@@ -4,6 +4,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod scalar;
+
 pub type Value = serde_json::Value;
 pub type Map = serde_json::Map<String, Value>;
 
@@ -16,6 +18,18 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String> {
 /// Parse one YAML document from `text`; `origin` names the file in errors.
 pub fn from_str<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T> {
     serde_saphyr::from_str(text).map_err(|e| error(origin, &e.to_string()))
+}
+
+/// Parse one values document as Helm reads a chart's values.yaml (YAML 1.1 through
+/// go-yaml v2: `0755` is 493, `y` is true; see [`scalar`]).
+pub fn helm_values(origin: &str, text: &str) -> Result<Value> {
+    scalar::read(origin, text, scalar::Reading::Helm).map(|(v, _)| v)
+}
+
+/// Parse one document as the author of a profile.yaml reads it: plain scalars that
+/// YAML 1.1 and 1.2 readers disagree about (`y`, `0755`, `1:30`) stay text.
+pub fn author_values(origin: &str, text: &str) -> Result<Value> {
+    scalar::read(origin, text, scalar::Reading::Author).map(|(v, _)| v)
 }
 
 /// Parse every document of a multi-document YAML stream, skipping empty ones.

@@ -224,3 +224,87 @@ fn lookalikes_keep_their_type(tricky: &[&str]) {
     }
     flux_dry_run(&g);
 }
+
+/// Plain scalars that YAML readers type differently, in `defaultValues`.
+const HELM_SCALARS: &[&str] = &[
+    "0644",
+    "-0755",
+    "0o644",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "1:30",
+    "12:30:00",
+    "y",
+    "n",
+    "yes",
+    "Off",
+    "tRUE",
+    "~",
+    "08",
+    "1e3",
+    "-.5",
+    "+.5",
+    "1.",
+    "1.10",
+    "1.0e+400",
+    "2024-01-01",
+    "9223372036854775808",
+    "18446744073709551616",
+    "_1",
+    "3e",
+    "=",
+    "<<x",
+];
+
+/// The HelmRelease pctl writes reads the same in PyYAML (YAML 1.1) and in YAML 1.2
+/// readers, and that reading is Helm's reading of the text in `defaultValues`:
+/// octal-meant integers are written as decimal integers, ambiguous strings quoted.
+#[test]
+fn written_helm_release_values_read_the_same_in_yaml11_and_yaml12_and_as_helm_reads_them() {
+    let env = Env::new();
+    let repo = env.path("profiles");
+    let dir = repo.join("dump");
+    std::fs::create_dir_all(dir.join("charts/dump/templates")).unwrap();
+    std::fs::write(
+        dir.join("charts/dump/Chart.yaml"),
+        "apiVersion: v2\nname: dump\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("charts/dump/values.yaml"), "").unwrap();
+    std::fs::write(
+        dir.join("charts/dump/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dump\ndata:\n  v: {{ toJson .Values | quote }}\n",
+    )
+    .unwrap();
+    let mut values = String::new();
+    for (i, s) in HELM_SCALARS.iter().enumerate() {
+        values.push_str(&format!("k{i}: {s}\n"));
+    }
+    values.push_str("0755: octal-key\nyes: bool-key\nlist: [0600, on, 1:30]\n");
+    let block: String = values.lines().map(|l| format!("          {l}\n")).collect();
+    std::fs::write(
+        dir.join("profile.yaml"),
+        format!("apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: dump\nspec:\n  artifacts:\n    - name: values\n      chart:\n        path: charts/dump\n        defaultValues: |\n{block}"),
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "profile"]);
+    let g = env.init_gitops("gitops");
+    let out = env.install(&g, dir.to_str().unwrap(), "t", &[]);
+    assert_success(&out);
+    let hr = install_dir(&g, "t").join("artifacts/values/helm-release.yaml");
+    let f = hr.display().to_string();
+    let text = std::fs::read_to_string(&hr).unwrap();
+    let py = pyyaml(&env, std::slice::from_ref(&f));
+    let v11 = &py[&f];
+    assert_eq!(&saphyr_default(&text).unwrap(), v11, "{text}");
+    assert_eq!(&try_yaml_docs(&text).unwrap(), v11, "{text}");
+    let helm = pctl::yaml::helm_values("values", &values).unwrap();
+    assert_eq!(v11[0]["spec"]["values"], helm, "{text}");
+    assert_eq!(helm["k0"], json!(420));
+    assert_eq!(helm["493"], json!("octal-key"));
+    assert_eq!(helm["list"], json!([384, true, "1:30"]));
+    assert!(text.contains("k0: 420\n"), "{text}");
+}
