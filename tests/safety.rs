@@ -580,14 +580,22 @@ fn strays_of_a_journal_killed_before_it_existed_or_after_it_was_removed_are_clea
     ] {
         let old = head(&gitops);
         for s in strays {
-            let bytes: &[u8] = if s.ends_with(".index") { &index } else { b"{\"pid\":1" };
+            let bytes: &[u8] = if s.ends_with(".index") {
+                &index
+            } else {
+                b"{\"pid\":1"
+            };
             std::fs::write(gitops.join(".git").join(s), bytes).unwrap();
         }
         let out = env.pctl(["list", "--repo", &g]);
         assert_success(&out);
         assert_eq!(head(&gitops), old);
         assert!(is_clean(&gitops));
-        for s in ["pctl-journal", "pctl-journal.index", "pctl-journal.pctl-tmp"] {
+        for s in [
+            "pctl-journal",
+            "pctl-journal.index",
+            "pctl-journal.pctl-tmp",
+        ] {
             assert!(
                 !gitops.join(".git").join(s).exists(),
                 "{strays:?}: .git/{s} survived `pctl list`"
