@@ -6,6 +6,8 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod rules;
+
 pub const API_VERSION: &str = "weave.works/v1alpha1";
 pub const KIND: &str = "ProfileDefinition";
 pub const LEGACY_API_VERSION: &str = "profiles.fluxcd.io/v1alpha1";
@@ -396,6 +398,7 @@ pub fn parse(
         ));
     }
     validate(origin, &def)?;
+    warnings.extend(rules::warnings(origin, &def));
     Ok((def, warnings))
 }
 
@@ -692,6 +695,7 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
 /// Rules that one definition must satisfy on its own: artifact names valid and unique,
 /// `dependsOn` targets present, parameters unique.
 pub fn validate(origin: &str, def: &ProfileDefinition) -> Result<()> {
+    rules::check(origin, def)?;
     let mut seen = BTreeSet::new();
     for a in &def.artifacts {
         if crate::names::sanitize(&a.name) != a.name || a.name.is_empty() {
