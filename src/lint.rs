@@ -689,9 +689,8 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
         Ok(d) => d,
         Err(e) => {
             let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let first = crate::yaml::clean(&e.to_string());
+            let first = first.as_str();
             let msg = match first.find(": ") {
                 Some(i) if first.starts_with("line ") => &first[i + 2..],
                 _ => first,

@@ -404,8 +404,8 @@ pub fn parse(
 
 /// A schema error from serde with a "did you mean" hint for unknown fields.
 fn schema_error(origin: &str, raw: &str) -> anyhow::Error {
-    let first = raw.lines().next().unwrap_or(raw);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = yaml::clean(raw);
+    let first = first.as_str();
     let msg = format!("{origin}: {first}");
     match unknown_field_hint(first) {
         Some(h) => crate::error::user(msg, h),
