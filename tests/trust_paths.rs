@@ -424,6 +424,20 @@ fn sources_are_printed_escaped_and_an_empty_ref_is_refused() {
     );
 }
 
+#[test]
+fn libgit2_codes_do_not_reach_the_user() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let g = gitops.display().to_string();
+    let err = refused(
+        &env,
+        &gitops,
+        &["install", UNFETCHABLE, "--name", "x", "--repo", &g],
+        &["/nonexistent/pctl-trust-paths", "no such file or directory"],
+    );
+    assert!(!err.contains("class=") && !err.contains("code="), "{err}");
+}
+
 // ------------------------------------------------------------------ import streams
 
 /// Runs `pctl ARGS` and returns its output and peak resident set size in bytes
