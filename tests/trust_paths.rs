@@ -442,6 +442,7 @@ fn libgit2_codes_do_not_reach_the_user() {
 
 /// Runs `pctl ARGS` and returns its output and peak resident set size in bytes
 /// (`wait4` on the child: nothing else is counted).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, not by Child::wait
 fn pctl_with_peak_rss(env: &Env, args: &[&str]) -> (std::process::Output, u64) {
     use std::io::Read;
     let mut cmd = env.command(args);

@@ -60,7 +60,7 @@ fn unpack_and_commit(
 ) -> Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix(".pctl-import-")
-        .tempdir_in(&parent)
+        .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
     let root_dir = tmp.path().to_path_buf();
     let (top, files) = bundle::unpack_stream(
