@@ -125,6 +125,10 @@ fn bad_install_paths_are_refused_before_anything_is_fetched() {
         ],
         &["300 bytes long, over the limit of 255"],
     );
+    // render places its output by the same rule.
+    let out = env.pctl(["render", &src, "--name", "x", "--install-path", "/etc"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["--install-path \"/etc\" is an absolute path"]);
     // And a good --path still works.
     assert_success(&env.install(&gitops, &src, "second", &["--path", "./apps/team-a/"]));
     assert!(
