@@ -10,16 +10,15 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+
+mod unpack;
+pub use unpack::{Limits, human, unpack, unpack_stream};
 
 pub const MANIFEST: &str = "pctl-export.yaml";
 pub const API_VERSION: &str = "pctl.dev/v1alpha1";
 pub const KIND: &str = "ProfileExport";
 /// Where profiles from other repositories (or other commits) go in a bundle.
 pub const VENDOR: &str = "vendor";
-/// Largest bundle pctl unpacks, and the most entries.
-const MAX_BYTES: u64 = 1 << 30;
-const MAX_ENTRIES: usize = 100_000;
 
 /// `pctl-export.yaml`: what a bundle holds and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,114 +316,6 @@ pub fn pack(top: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
     gz.finish().context("cannot compress the bundle")
 }
 
-/// Unpack a bundle in memory, refusing anything unsafe: absolute paths, `..`, links
-/// of any kind, devices, `.git` directories, entries outside the one top directory,
-/// duplicates. Returns the top directory and the files below it.
-pub fn unpack(origin: &str, bytes: &[u8]) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
-    let bad = |what: String| {
-        crate::error::user(
-            format!("{origin}: {what}"),
-            "import only bundles written by `pctl export`; this one is damaged or unsafe",
-        )
-    };
-    let gz = flate2::read::GzDecoder::new(bytes);
-    let mut archive = tar::Archive::new(gz.take(MAX_BYTES + 1));
-    let entries = archive
-        .entries()
-        .map_err(|e| bad(format!("not a .tar.gz archive ({e})")))?;
-    let mut top: Option<String> = None;
-    let mut files = BTreeMap::new();
-    let mut total: u64 = 0;
-    for (n, entry) in entries.enumerate() {
-        let mut entry = entry.map_err(|e| bad(format!("not a readable .tar.gz archive ({e})")))?;
-        if n >= MAX_ENTRIES {
-            return Err(bad(format!("more than {MAX_ENTRIES} entries")));
-        }
-        let raw = entry.path_bytes().into_owned();
-        let path = String::from_utf8(raw).map_err(|_| bad("an entry name is not UTF-8".into()))?;
-        let kind = entry.header().entry_type();
-        let parts = safe_parts(&path).map_err(|why| bad(format!("entry {path:?} {why}")))?;
-        match kind {
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory => {}
-            tar::EntryType::Symlink | tar::EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                return Err(bad(format!(
-                    "entry {path:?} is a link (to {target:?}); bundles hold regular files only"
-                )));
-            }
-            other => {
-                return Err(bad(format!(
-                    "entry {path:?} has an unsupported type ({other:?}); bundles hold regular files only"
-                )));
-            }
-        }
-        let Some(first) = parts.first() else {
-            continue;
-        };
-        match &top {
-            None => top = Some(first.clone()),
-            Some(t) if t != first => {
-                return Err(bad(format!(
-                    "entry {path:?} is outside the bundle directory {t:?}"
-                )));
-            }
-            _ => {}
-        }
-        if kind == tar::EntryType::Directory {
-            continue;
-        }
-        if parts.len() < 2 {
-            return Err(bad(format!(
-                "entry {path:?} is outside the bundle directory"
-            )));
-        }
-        let rel = parts[1..].join("/");
-        let mut data = Vec::new();
-        entry
-            .read_to_end(&mut data)
-            .map_err(|e| bad(format!("cannot read entry {path:?} ({e})")))?;
-        total += data.len() as u64;
-        if total > MAX_BYTES {
-            return Err(bad(format!("larger than {MAX_BYTES} bytes")));
-        }
-        if files.insert(rel, data).is_some() {
-            return Err(bad(format!("entry {path:?} appears twice")));
-        }
-    }
-    let Some(top) = top else {
-        return Err(bad("the archive is empty".into()));
-    };
-    if !files.contains_key(MANIFEST) {
-        return Err(bad(format!("{top}/{MANIFEST} is missing")));
-    }
-    Ok((top, files))
-}
-
-/// The components of a relative archive path, or why it is refused.
-fn safe_parts(path: &str) -> std::result::Result<Vec<String>, String> {
-    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
-        return Err("is an absolute path".into());
-    }
-    let mut out = Vec::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => return Err("leaves the bundle (`..`)".into()),
-            p if p.eq_ignore_ascii_case(".git") => {
-                return Err("is inside a .git directory".into());
-            }
-            p if p.chars().any(|c| c.is_control()) => {
-                return Err("has a control character in its name".into());
-            }
-            p => out.push(p.to_string()),
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,84 +333,9 @@ mod tests {
         let a = pack("web-1.0.0", &files()).unwrap();
         let b = pack("web-1.0.0", &files()).unwrap();
         assert_eq!(a, b);
-        let (top, back) = unpack("b.tar.gz", &a).unwrap();
+        let (top, back) = unpack("b.tar.gz", a.as_slice()).unwrap();
         assert_eq!(top, "web-1.0.0");
         assert_eq!(back, files());
-    }
-
-    fn tar_with(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
-        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        for (path, kind, link) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(*kind);
-            h.set_mode(0o644);
-            h.set_size(if *kind == tar::EntryType::Regular {
-                3
-            } else {
-                0
-            });
-            // The raw name: the writer's own checks would refuse the unsafe ones.
-            let bytes = path.as_bytes();
-            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
-            if !link.is_empty() {
-                h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
-            }
-            h.set_cksum();
-            let data: &[u8] = if *kind == tar::EntryType::Regular {
-                b"abc"
-            } else {
-                b""
-            };
-            tar.append(&h, data).unwrap();
-        }
-        tar.into_inner().unwrap().finish().unwrap()
-    }
-
-    #[test]
-    fn unsafe_archives_are_refused() {
-        use tar::EntryType::{Regular, Symlink};
-        let ok = [("b/pctl-export.yaml", Regular, "")];
-        assert!(unpack("t", &tar_with(&ok)).is_ok());
-        for (entries, why) in [
-            (vec![("/etc/passwd", Regular, "")], "absolute"),
-            (
-                vec![("b/pctl-export.yaml", Regular, ""), ("b/../x", Regular, "")],
-                "`..`",
-            ),
-            (
-                vec![
-                    ("b/pctl-export.yaml", Regular, ""),
-                    ("b/l", Symlink, "../../etc"),
-                ],
-                "link",
-            ),
-            (
-                vec![("b/pctl-export.yaml", Regular, ""), ("c/x", Regular, "")],
-                "outside",
-            ),
-            (
-                vec![
-                    ("b/pctl-export.yaml", Regular, ""),
-                    ("b/.git/config", Regular, ""),
-                ],
-                ".git",
-            ),
-            (vec![("b/x", Regular, "")], "missing"),
-            (
-                vec![
-                    ("b/pctl-export.yaml", Regular, ""),
-                    ("b/pctl-export.yaml", Regular, ""),
-                ],
-                "twice",
-            ),
-        ] {
-            let err = unpack("t", &tar_with(&entries)).unwrap_err().to_string();
-            assert!(err.contains(why), "{why}: {err}");
-        }
-        assert!(unpack("t", b"not a tarball").is_err());
     }
 
     #[test]

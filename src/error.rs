@@ -130,14 +130,15 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 pub fn describe(err: &anyhow::Error) -> (String, Vec<String>, Vec<String>) {
     let mut causes: Vec<String> = Vec::new();
     let mut hints = Vec::new();
-    let top = err.to_string();
+    let top = words(err.root_cause()).filter(|_| err.chain().count() == 1);
+    let top = top.unwrap_or_else(|| err.to_string());
     for e in err.chain() {
         if let Some(h) = e.downcast_ref::<Hint>()
             && !hints.contains(&h.hint)
         {
             hints.push(h.hint.clone());
         }
-        let s = e.to_string();
+        let s = words(e).unwrap_or_else(|| e.to_string());
         if s != top && !causes.contains(&s) {
             causes.push(s);
         }
@@ -145,10 +146,33 @@ pub fn describe(err: &anyhow::Error) -> (String, Vec<String>, Vec<String>) {
     (top, causes, hints)
 }
 
+/// A libgit2 error as its message alone: its `; class=Os (2); code=NotFound (-3)`
+/// suffix is for programmers.
+fn words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    e.downcast_ref::<git2::Error>()
+        .map(|g| g.message().trim_end_matches(['.', ' ']).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use anyhow::Context;
+
+    #[test]
+    fn libgit2_codes_are_left_out() {
+        let Err(e) = git2::Repository::open("/nonexistent/pctl") else {
+            panic!("opened a repository that does not exist")
+        };
+        assert!(e.to_string().contains("class="), "{e}");
+        let err = anyhow::Error::new(e).context("cannot open /nonexistent/pctl");
+        let (top, causes, _) = describe(&err);
+        assert_eq!(top, "cannot open /nonexistent/pctl");
+        assert!(
+            !causes[0].contains("class=") && !causes[0].contains("code="),
+            "{causes:?}"
+        );
+        assert!(causes[0].contains("/nonexistent/pctl"), "{causes:?}");
+    }
 
     #[test]
     fn hint_is_separated_from_causes() {

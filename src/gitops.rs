@@ -8,6 +8,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod rules;
+pub use rules::{check_install_dir, ignored, repo_dir};
+
 pub const CONFIG_PATH: &str = ".pctl/config.yaml";
 pub const SOURCEIGNORE: &str = ".sourceignore";
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
@@ -76,11 +79,33 @@ pub fn load(view: &TreeView, repo_desc: &str) -> Result<Config> {
             "run `pctl init` in it first (and commit, if you made it by hand)",
         ));
     };
+    let raw: Value = yaml::from_str(CONFIG_PATH, &text)?;
+    rules::check_config_keys(&text, &raw)?;
     let mut c: Config = yaml::from_str(CONFIG_PATH, &text)?;
-    c.sync_path = norm_dir(&c.sync_path).with_context(|| format!("{CONFIG_PATH}: syncPath"))?;
-    c.install_path =
-        norm_dir(&c.install_path).with_context(|| format!("{CONFIG_PATH}: installPath"))?;
+    rules::check_config(&mut c, Some(&text))?;
     Ok(c)
+}
+
+/// Check a config that does not come from a file (`pctl init`'s flags).
+pub fn check_config(c: &mut Config) -> Result<()> {
+    rules::check_config(c, None)
+}
+
+/// The directory a new installation named `name` goes to: `--path` (checked) or the
+/// config's installPath, refused when it is ignored by `.sourceignore` or inside or
+/// around another installation. Returns the parent directory.
+pub fn install_parent(
+    view: &TreeView,
+    config: &Config,
+    path: Option<&str>,
+    name: &str,
+) -> Result<String> {
+    let (what, parent) = match path {
+        Some(p) => ("--path", repo_dir("--path", p)?),
+        None => ("installPath", config.install_path.clone()),
+    };
+    rules::check_install_dir(view, what, &parent, name)?;
+    Ok(parent)
 }
 
 /// The view of a repository plus the changes made so far in this command.
@@ -307,10 +332,12 @@ pub fn init_changes(view: &TreeView, wanted: &Config) -> Result<(Config, Changes
     let config = match view.read_string(CONFIG_PATH)? {
         Some(_) => load(view, "the repository")?,
         None => {
+            let mut wanted = wanted.clone();
+            check_config(&mut wanted)?;
             let mut body = String::from(
                 "# pctl settings for this GitOps repository (see `pctl init --help`).\n",
             );
-            body.push_str(&yaml::to_string(wanted)?);
+            body.push_str(&yaml::to_string(&wanted)?);
             o.write(CONFIG_PATH, body.into_bytes());
             wanted.clone()
         }

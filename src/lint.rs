@@ -691,9 +691,8 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
         Ok(d) => crate::yaml::author_values(file, text).unwrap_or(d),
         Err(e) => {
             let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let first = crate::yaml::clean(&e.to_string());
+            let first = first.as_str();
             let msg = match first.find(": ") {
                 Some(i) if first.starts_with("line ") => &first[i + 2..],
                 _ => first,
@@ -907,6 +906,25 @@ fn check_artifacts(file: &str, pos: &Positions, artifacts: &[Map], findings: &mu
         // The model's own rules for one artifact (kinds, charts, nested sources).
         let mut alone = a.clone();
         alone.remove("dependsOn");
+        // Chart URL and version are reported below, each at its own line, by the
+        // same rules the model applies: stand in valid ones for the model's check.
+        if let Some(Value::Object(chart)) = alone.get_mut("chart") {
+            use crate::model::rules::{self, UrlVerdict};
+            if chart
+                .get("url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| matches!(rules::chart_url(u), UrlVerdict::Refuse(..)))
+            {
+                chart.insert("url".into(), Value::String("https://lint.invalid".into()));
+            }
+            if chart
+                .get("version")
+                .and_then(Value::as_str)
+                .is_some_and(|v| !rules::chart_version(v))
+            {
+                chart.insert("version".into(), Value::String("0.0.0".into()));
+            }
+        }
         if let Some(text) = isolated("artifacts", Value::Object(alone))
             && let Err(e) = model::parse(file, &text, None)
         {
@@ -1055,67 +1073,48 @@ fn check_chart(
     chart: &Map,
     findings: &mut Vec<Finding>,
 ) {
-    if let Some(url) = chart.get("url").and_then(Value::as_str)
-        && !["https://", "http://", "oci://"]
-            .iter()
-            .any(|s| url.starts_with(s))
-    {
-        findings.push(
-            Finding::new(
+    use crate::model::rules::{self, UrlVerdict};
+    if let Some(url) = chart.get("url").and_then(Value::as_str) {
+        let line = pos.line(&format!("{path}.chart.url"));
+        match rules::chart_url(url) {
+            UrlVerdict::Ok => {}
+            UrlVerdict::Warn(w) => findings.push(Finding::new(
                 file,
-                pos.line(&format!("{path}.chart.url")),
-                Severity::Error,
-                format!("artifact {name:?}: chart url {url:?} is not a Helm repository (https://) or OCI registry (oci://)"),
-            )
-            .with_hint("a chart inside the profile takes `path` instead"),
-        );
+                line,
+                Severity::Warning,
+                format!("artifact {name:?}: {w}"),
+            )),
+            UrlVerdict::Refuse(why, hint) => findings.push(
+                Finding::new(
+                    file,
+                    line,
+                    Severity::Error,
+                    format!("artifact {name:?}: {why}"),
+                )
+                .with_hint(hint),
+            ),
+        }
     }
     if let Some(v) = chart.get("version") {
         let text = v
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| v.to_string());
-        if !is_chart_version(&text) {
+        if !rules::chart_version(&text) {
             findings.push(
                 Finding::new(
                     file,
                     pos.line(&format!("{path}.chart.version")),
-                    Severity::Warning,
+                    Severity::Error,
                     format!(
-                        "artifact {name:?}: chart version {text:?} is neither a version nor a semver range; Flux will not find the chart"
+                        "artifact {name:?}: chart version {} is neither a version nor a semver range",
+                        crate::source::escaped(&text)
                     ),
                 )
-                .with_hint("use an exact version (4.10.1) or a range (4.x, ^4.10, >=4.0.0 <5.0.0)"),
+                .with_hint(rules::CHART_VERSION_HINT),
             );
         }
     }
-}
-
-/// Whether Helm (Masterminds semver) can read `v` as a version or range.
-fn is_chart_version(v: &str) -> bool {
-    let t = v.trim();
-    if t.is_empty() {
-        return false;
-    }
-    let bare = t.strip_prefix('v').unwrap_or(t);
-    if semver::Version::parse(bare).is_ok() || semver::VersionReq::parse(bare).is_ok() {
-        return true;
-    }
-    // Masterminds accepts `||`, hyphen ranges and space-separated comparators.
-    t.split("||").all(|alt| {
-        let alt = alt.trim();
-        let parts: Vec<&str> = if let Some((a, b)) = alt.split_once(" - ") {
-            vec![a, b]
-        } else {
-            alt.split([' ', ',']).filter(|s| !s.is_empty()).collect()
-        };
-        !parts.is_empty()
-            && parts.iter().all(|p| {
-                let p = p.trim_start_matches(['>', '<', '=', '~', '^', '!']);
-                let p = p.strip_prefix('v').unwrap_or(p);
-                semver::VersionReq::parse(p).is_ok()
-            })
-    })
 }
 
 /// Check the parameters; returns every parameter that parsed, by name, and the
@@ -1691,25 +1690,6 @@ spec:
                 "{}",
                 ctx.what
             );
-        }
-    }
-
-    #[test]
-    fn chart_versions() {
-        for ok in [
-            "1.2.3",
-            "58.x",
-            "^1.2",
-            ">=1.0.0 <2.0.0",
-            "~1.2 || ^2",
-            "1.2 - 1.4",
-            "v4.10.1",
-            "*",
-        ] {
-            assert!(is_chart_version(ok), "{ok}");
-        }
-        for bad in ["latest", "", "stable", "1.2.3.4.5"] {
-            assert!(!is_chart_version(bad), "{bad}");
         }
     }
 

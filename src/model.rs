@@ -6,6 +6,8 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod rules;
+
 pub const API_VERSION: &str = "weave.works/v1alpha1";
 pub const KIND: &str = "ProfileDefinition";
 pub const LEGACY_API_VERSION: &str = "profiles.fluxcd.io/v1alpha1";
@@ -442,6 +444,7 @@ pub fn parse(
         ));
     }
     validate(origin, &def)?;
+    warnings.extend(rules::warnings(origin, &def));
     Ok((def, warnings))
 }
 
@@ -505,8 +508,8 @@ fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
 
 /// A schema error from serde with a "did you mean" hint for unknown fields.
 fn schema_error(origin: &str, raw: &str) -> anyhow::Error {
-    let first = raw.lines().next().unwrap_or(raw);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = yaml::clean(raw);
+    let first = first.as_str();
     let msg = format!("{origin}: {first}");
     match unknown_field_hint(first) {
         Some(h) => crate::error::user(msg, h),
@@ -845,6 +848,7 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
 /// Rules that one definition must satisfy on its own: artifact names valid and unique,
 /// `dependsOn` targets present, parameters unique.
 pub fn validate(origin: &str, def: &ProfileDefinition) -> Result<()> {
+    rules::check(origin, def)?;
     let mut seen = BTreeSet::new();
     for a in &def.artifacts {
         if crate::names::sanitize(&a.name) != a.name || a.name.is_empty() {

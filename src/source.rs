@@ -20,6 +20,13 @@ pub enum SourceSpec {
     Local { path: String },
 }
 
+/// A user-given string quoted for a message, with control characters, newlines and
+/// quotes escaped (`"a\nb"`), so that no input can forge lines of pctl's output or
+/// drive the terminal.
+pub fn escaped(s: &str) -> String {
+    format!("{s:?}")
+}
+
 /// Parse a SOURCE argument.
 pub fn parse(s: &str) -> Result<SourceSpec> {
     let s = s.trim();
@@ -27,6 +34,25 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
         bail!(crate::error::user(
             "empty SOURCE",
             "give a Git URL, a directory or CATALOG/PROFILE"
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        bail!(crate::error::user(
+            format!(
+                "SOURCE {} holds a control character or a line break",
+                escaped(s)
+            ),
+            "give a Git URL, a directory or CATALOG/PROFILE on one line",
+        ));
+    }
+    if s.ends_with('@')
+        && !s.starts_with("./")
+        && !s.starts_with('/')
+        && !std::path::Path::new(s).is_dir()
+    {
+        bail!(crate::error::user(
+            format!("SOURCE {} has an empty `@` reference", escaped(s)),
+            "write the version, tag or branch after `@` (URL@v1.2.0, CATALOG/PROFILE@^1.2), or leave `@` out for the latest version",
         ));
     }
     if s.starts_with("./")
@@ -44,7 +70,7 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
         let scheme = &s[..idx];
         if !matches!(scheme, "https" | "http" | "ssh" | "git" | "file") {
             bail!(crate::error::user(
-                format!("unsupported URL scheme {scheme:?} in {s}"),
+                format!("unsupported URL scheme {scheme:?} in SOURCE {}", escaped(s)),
                 "use https://, http://, ssh://, git://, file:// or git@host:org/repo",
             ));
         }
@@ -92,7 +118,7 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
             })
         }
         _ => bail!(crate::error::user(
-            format!("cannot understand SOURCE {s:?}"),
+            format!("cannot understand SOURCE {}", escaped(s)),
             "give a Git URL (https://host/org/repo//DIR@REF), a directory (./DIR) or CATALOG/PROFILE",
         )),
     }
@@ -103,7 +129,10 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
 fn check_subdir(source: &str, subdir: &str) -> Result<()> {
     if subdir.split('/').any(|part| part == ".." || part == ".") || subdir.contains('\\') {
         bail!(crate::error::user(
-            format!("SOURCE {source:?}: the subdirectory {subdir:?} contains '.', '..' or '\\'"),
+            format!(
+                "SOURCE {}: the subdirectory {subdir:?} contains '.', '..' or '\\'",
+                escaped(source)
+            ),
             "write the profile's directory from the repository root, for example URL//profiles/nginx",
         ));
     }
@@ -202,6 +231,19 @@ mod tests {
             }
         );
         assert!(parse("ftp://x/y").is_err());
+        for s in [
+            "weaveworks/nginx@",
+            "https://github.com/org/profiles//nginx@",
+            "git@github.com:org/repo@",
+        ] {
+            let err = parse(s).unwrap_err().to_string();
+            assert!(err.contains("empty `@` reference"), "{s}: {err}");
+        }
+        let err = parse("weaveworks/x\n\u{1b}[31mred")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\\n\\u{1b}[31mred"), "{err}");
+        assert!(!err.contains('\u{1b}') && !err.contains('\n'), "{err}");
         assert!(parse("a/b/c").is_err());
     }
 

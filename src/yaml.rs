@@ -63,10 +63,67 @@ fn error(origin: &str, raw: &str) -> anyhow::Error {
 }
 
 /// serde-saphyr's messages start with `error: ` and carry a source snippet; keep the
-/// first line (it holds the line and column) and drop the prefix.
-fn clean(msg: &str) -> String {
+/// first line (it holds the line and column), drop the prefix, and say in words about
+/// the user's file what the parser says as advice to a programmer ("use
+/// Option<String>", "set DuplicateKeyPolicy in Options", "use from_str_multiple").
+pub fn clean(msg: &str) -> String {
     let first = msg.lines().next().unwrap_or(msg);
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line 3 column 5: what" → keep the place, reword the rest.
+    let (place, what) = match first.split_once(": ") {
+        Some((p, w)) if p.starts_with("line ") => (Some(p), w),
+        _ => (None, first),
+    };
+    let what = reword(what);
+    match place {
+        Some(p) => format!("{p}: {what}"),
+        None => what,
+    }
+}
+
+/// One parser message about the user's file, in words.
+fn reword(what: &str) -> String {
+    if let Some(rest) = what.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set ").next().unwrap_or(rest);
+        return format!("the key `{key}` appears twice in the same mapping");
+    }
+    if what.starts_with("multiple YAML documents detected") {
+        return "the file holds more than one YAML document (`---`); only one is read here".into();
+    }
+    if let Some(rest) = what.strip_prefix("cannot deserialize null into ") {
+        let ty = rest.split(';').next().unwrap_or(rest);
+        return format!(
+            "a value is missing (null or `~`) where {} is expected",
+            kind(ty)
+        );
+    }
+    match what {
+        "expected sequence start" => return "expected a list here".into(),
+        "expected mapping start" => return "expected a mapping (key: value) here".into(),
+        "expected string scalar" => return "expected a single value (text) here".into(),
+        _ => {}
+    }
+    // Any other advice to a programmer: drop it.
+    let mut out = what.to_string();
+    for marker in ["; use ", ", set ", "; set ", " in Options", "Option<"] {
+        if let Some(i) = out.find(marker) {
+            out.truncate(i);
+        }
+    }
+    out.trim_end_matches([',', ';', ' ']).to_string()
+}
+
+/// A Rust type as the kind of YAML value it reads.
+fn kind(ty: &str) -> &'static str {
+    match ty.trim() {
+        "string" | "str" | "String" | "char" => "text",
+        t if t.starts_with('i') || t.starts_with('u') => "a whole number",
+        t if t.starts_with('f') => "a number",
+        "bool" | "boolean" => "true or false",
+        t if t.contains("seq") || t.contains("Vec") || t.contains("sequence") => "a list",
+        t if t.contains("map") || t.contains("struct") => "a mapping",
+        _ => "a value",
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +168,50 @@ mod tests {
             assert!(top.starts_with("v.yaml: the YAML "), "{top}");
             assert!(top.contains(what), "{top}");
             assert_eq!(hints.len(), 1);
+        }
+    }
+
+    #[test]
+    fn no_library_advice_reaches_the_user() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct S {
+            a: String,
+            #[serde(default)]
+            b: Vec<String>,
+        }
+        for (text, want) in [
+            (
+                "a: ~\n",
+                "f.yaml: line 1 column 4: a value is missing (null or `~`) where text is expected",
+            ),
+            (
+                "a: x\na: y\n",
+                "f.yaml: line 2 column 1: the key `a` appears twice in the same mapping",
+            ),
+            (
+                "a: x\n---\na: y\n",
+                "f.yaml: line 3 column 1: the file holds more than one YAML document (`---`); only one is read here",
+            ),
+            (
+                "a: x\nb: y\n",
+                "f.yaml: line 2 column 4: expected a list here",
+            ),
+            (
+                "- 1\n",
+                "f.yaml: line 1 column 1: expected a mapping (key: value) here",
+            ),
+        ] {
+            let msg = from_str::<S>("f.yaml", text).unwrap_err().to_string();
+            assert_eq!(msg, want);
+            for advice in [
+                "Option<",
+                "DuplicateKeyPolicy",
+                "from_str_multiple",
+                "Options",
+            ] {
+                assert!(!msg.contains(advice), "{msg}");
+            }
         }
     }
 

@@ -528,7 +528,7 @@ fn every_schema_problem_is_reported_at_once() {
         &["unknown field `dependson` in artifact \"web\""],
     );
     assert_finding(&out, f, 18, "error", &["chart url \"charts.example.com\""]);
-    assert_finding(&out, f, 20, "warning", &["chart version \"latest\""]);
+    assert_finding(&out, f, 20, "error", &["chart version \"latest\""]);
     let text = stdout(&out);
     assert!(
         text.contains("  hint: did you mean `description`?"),
@@ -545,8 +545,8 @@ fn json_and_yaml_output_carry_every_finding() {
     assert_exit(&out, 1);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["file"], "schema/profile.yaml");
-    assert_eq!(v["errors"], 6);
-    assert_eq!(v["warnings"], 1);
+    assert_eq!(v["errors"], 7);
+    assert_eq!(v["warnings"], 0);
     let first = &v["findings"][1];
     assert_eq!(first["line"], 6);
     assert_eq!(first["severity"], "error");

@@ -434,10 +434,12 @@ fn kill_at_random_points(
             stderr(&list)
         );
         assert!(!gitops.join(".git/pctl-journal").exists(), "{context}");
-        assert!(
-            !gitops.join(".git/pctl-journal.index").exists(),
-            "{context}"
-        );
+        for stray in ["pctl-journal.index", "pctl-journal.pctl-tmp"] {
+            assert!(
+                !gitops.join(".git").join(stray).exists(),
+                "{context}: .git/{stray} survived recovery"
+            );
+        }
         assert_eq!(leftovers(gitops), Vec::<String>::new(), "{context}");
         if finished {
             after += 1;
@@ -555,6 +557,52 @@ fn a_journal_left_by_a_killed_pctl_after_its_commit_is_finished_not_undone() {
     assert!(is_clean(&gitops));
     assert!(!journal.exists());
     check_installation(&gitops, "late");
+}
+
+#[test]
+fn strays_of_a_journal_killed_before_it_existed_or_after_it_was_removed_are_cleaned() {
+    // The windows of issue 11 item 7, reproduced exactly: a kill after the index was
+    // saved but before the journal was renamed into place (the saved index and the
+    // half-written journal stay), or after the journal was removed but before the saved
+    // index was (the saved index stays). Nothing was touched in the work tree in the
+    // first window and the change is complete in the second: recovery drops the strays.
+    let env = Env::new();
+    let upstream = app_repo(&env, 2);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    assert_success(&env.install(&gitops, &src, "one", &["--namespace", "one"]));
+    let g = gitops.display().to_string();
+    let index = std::fs::read(gitops.join(".git/index")).unwrap();
+    for strays in [
+        &["pctl-journal.index", "pctl-journal.pctl-tmp"][..],
+        &["pctl-journal.index"][..],
+        &["pctl-journal.pctl-tmp"][..],
+    ] {
+        let old = head(&gitops);
+        for s in strays {
+            let bytes: &[u8] = if s.ends_with(".index") {
+                &index
+            } else {
+                b"{\"pid\":1"
+            };
+            std::fs::write(gitops.join(".git").join(s), bytes).unwrap();
+        }
+        let out = env.pctl(["list", "--repo", &g]);
+        assert_success(&out);
+        assert_eq!(head(&gitops), old);
+        assert!(is_clean(&gitops));
+        for s in [
+            "pctl-journal",
+            "pctl-journal.index",
+            "pctl-journal.pctl-tmp",
+        ] {
+            assert!(
+                !gitops.join(".git").join(s).exists(),
+                "{strays:?}: .git/{s} survived `pctl list`"
+            );
+        }
+    }
+    check_installation(&gitops, "one");
 }
 
 /// Runs pctl with a file-size limit (RLIMIT_FSIZE, as `ulimit -f`).

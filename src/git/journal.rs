@@ -15,6 +15,13 @@
 //! dropped; otherwise every recorded path is put back, the created directories are
 //! removed and the old index is renamed back. A failure inside pctl rolls back the
 //! same way at once.
+//!
+//! Every kill window leaves at most these files in `.git`, and recovery removes all of
+//! them: before the journal is renamed into place only the saved index and
+//! `pctl-journal.pctl-tmp` can exist (nothing in the work tree was touched yet, so
+//! they are garbage); after the journal is removed (the change is complete or undone)
+//! only the saved index can be left. [`pending`] therefore looks for any of the three,
+//! and [`recover`] drops the strays when there is no journal.
 use anyhow::{Context, Result, anyhow};
 use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
@@ -224,9 +231,23 @@ impl Writer<'_> {
     }
 }
 
+/// Every file the journal machinery keeps in `.git`: the journal itself, the saved
+/// index, and the journal being written (`pctl-journal.pctl-tmp`).
+fn journal_files(repo: &Repository) -> [PathBuf; 3] {
+    [
+        journal_path(repo),
+        repo.path().join(JOURNAL_INDEX),
+        repo.path().join(format!("{JOURNAL}{TMP_SUFFIX}")),
+    ]
+}
+
+/// Drop the journal. The journal goes first: its removal is the finishing step of a
+/// `--no-commit` change, and a kill after it leaves only strays that [`recover`]
+/// removes.
 fn forget(repo: &Repository) {
-    let _ = std::fs::remove_file(journal_path(repo));
-    let _ = std::fs::remove_file(repo.path().join(JOURNAL_INDEX));
+    for f in journal_files(repo) {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 fn roll_back(repo: &Repository, root: &Path, j: &Journal) -> Result<usize> {
@@ -342,7 +363,13 @@ pub(super) fn recover(repo: &Repository, root: &Path) -> Result<Option<String>> 
                 .and_then(|m| m.modified())
                 .unwrap_or(std::time::UNIX_EPOCH),
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No journal: a saved index or a half-written journal is what a kill before
+            // the journal existed (nothing touched yet) or after it was removed (change
+            // complete) left behind.
+            forget(repo);
+            return Ok(None);
+        }
         Err(e) => return Err(anyhow!(e).context(format!("cannot read {}", path.display()))),
     };
     let j: Journal = match serde_json::from_slice(&bytes) {
@@ -377,7 +404,9 @@ pub(super) fn recover(repo: &Repository, root: &Path) -> Result<Option<String>> 
     )))
 }
 
-/// Whether a journal is waiting to be recovered.
+/// Whether a journal, or a stray file of one, is waiting to be recovered.
 pub(super) fn pending(repo: &Repository) -> bool {
-    journal_path(repo).exists()
+    journal_files(repo)
+        .iter()
+        .any(|f| f.symlink_metadata().is_ok())
 }

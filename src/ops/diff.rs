@@ -50,7 +50,10 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
         printer().warn(w);
     }
     let name = opts.name.clone().unwrap_or_else(|| new.def.name.clone());
-    let install_dir = crate::gitops::join(&crate::gitops::norm_dir(&opts.install_path)?, &name);
+    let install_dir = crate::gitops::join(
+        &crate::gitops::repo_dir("--install-path", &opts.install_path)?,
+        &name,
+    );
     // One throwaway age recipient for both sides: secrets render (encrypted for nobody)
     // without a GitOps repository, and encrypted files are compared by plaintext.
     let sops = crate::sops::throwaway_sops_yaml();

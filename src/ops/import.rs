@@ -7,6 +7,9 @@ use crate::printer::printer;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
+/// Largest manifest or `profile.yaml` read from a bundle.
+const MAX_TEXT: u64 = 16 << 20;
+
 pub struct ImportOptions {
     pub file: PathBuf,
     /// The repository to create: must not exist or be an empty directory.
@@ -15,21 +18,91 @@ pub struct ImportOptions {
 
 pub fn run(opts: ImportOptions) -> Result<()> {
     let origin = opts.file.display().to_string();
-    let bytes = std::fs::read(&opts.file).map_err(|e| {
+    let file = std::fs::File::open(&opts.file).map_err(|e| {
         user(
             format!("cannot read {origin}: {e}"),
             "give a bundle written by `pctl export SOURCE -o FILE.tar.gz`",
         )
     })?;
     check_dir(&opts.dir)?;
-    let (top, files) = bundle::unpack(&origin, &bytes)?;
+
+    // Unpack beside DIR (streamed: no file is held in memory), then move it into
+    // place. The temporary directory goes away on any error.
+    let parent = match opts.dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // The outermost directory this creates: removed again on any error.
+    let mut created = None;
+    let mut d = parent.as_path();
+    while !d.as_os_str().is_empty() && !d.exists() {
+        created = Some(d.to_path_buf());
+        d = d.parent().unwrap_or(Path::new(""));
+    }
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let result = unpack_and_commit(&opts, &origin, file, &parent);
+    if result.is_err()
+        && let Some(c) = created
+    {
+        let _ = std::fs::remove_dir_all(c);
+    }
+    result
+}
+
+/// Unpack the bundle into a temporary directory in `parent`, check it, commit it and
+/// move it to DIR.
+fn unpack_and_commit(
+    opts: &ImportOptions,
+    origin: &str,
+    file: std::fs::File,
+    parent: &Path,
+) -> Result<()> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".pctl-import-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    let root_dir = tmp.path().to_path_buf();
+    let (top, files) = bundle::unpack_stream(
+        origin,
+        file,
+        bundle::Limits::IMPORT,
+        &mut |rel: &str, body: &mut dyn std::io::Read| -> Result<()> {
+            let path = root_dir.join(rel);
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+            }
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::io::copy(body, &mut out)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(())
+        },
+    )?;
+    let read_text = |rel: &str, shown: &str| -> Result<String> {
+        let mut bytes = Vec::new();
+        let f = std::fs::File::open(root_dir.join(rel))
+            .with_context(|| format!("cannot read {shown}"))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_TEXT + 1), &mut bytes)
+            .with_context(|| format!("cannot read {shown}"))?;
+        if bytes.len() as u64 > MAX_TEXT {
+            bail!(user(
+                format!(
+                    "{shown} is larger than {}, over the limit for a definition",
+                    bundle::human(MAX_TEXT)
+                ),
+                "the bundle is damaged or unsafe",
+            ));
+        }
+        String::from_utf8(bytes)
+            .map_err(|_| user(format!("{shown} is not UTF-8"), "the bundle is damaged"))
+    };
     let manifest_path = format!("{origin}:{top}/{}", bundle::MANIFEST);
-    let text = String::from_utf8(files[bundle::MANIFEST].clone()).map_err(|_| {
-        user(
-            format!("{manifest_path} is not UTF-8"),
-            "the bundle is damaged",
-        )
-    })?;
+    let text = read_text(bundle::MANIFEST, &manifest_path)?;
     let manifest = Manifest::from_yaml(&manifest_path, &text)?;
     if manifest.profiles.first().map(|p| &p.path) != Some(&manifest.root) {
         bail!(user(
@@ -43,18 +116,13 @@ pub fn run(opts: ImportOptions) -> Result<()> {
     let mut tags: Vec<(String, String)> = Vec::new();
     for p in &manifest.profiles {
         let file = crate::gitops::join(&p.path, "profile.yaml");
-        let Some(def) = files.get(&file) else {
+        if !files.contains(&file) {
             bail!(user(
                 format!("{origin}: {file}, listed in its manifest, is missing"),
                 "the bundle is damaged: export it again",
             ));
-        };
-        let def = String::from_utf8(def.clone()).map_err(|_| {
-            user(
-                format!("{origin}: {file} is not UTF-8"),
-                "the bundle is damaged",
-            )
-        })?;
+        }
+        let def = read_text(&file, &format!("{origin}: {file}"))?;
         let dir_name = p.path.rsplit('/').next().filter(|s| !s.is_empty());
         crate::model::parse(&format!("{origin}:{file}"), &def, dir_name)?;
         if let (Some(tag), Some(version)) = (&p.tag, &p.version) {
@@ -86,25 +154,7 @@ pub fn run(opts: ImportOptions) -> Result<()> {
         None => manifest.name.clone(),
     };
 
-    // Build the repository beside DIR, then move it into place.
-    let parent = match opts.dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".pctl-import-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot write in {}", parent.display()))?;
-    for (rel, b) in &files {
-        let path = tmp.path().join(rel);
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-        }
-        std::fs::write(&path, b).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    let list: Vec<String> = files.keys().cloned().collect();
+    let list: Vec<String> = files.iter().cloned().collect();
     let commit = crate::git::create_with_tags(
         tmp.path(),
         &list,

@@ -2,7 +2,7 @@
 use crate::error::HintExt;
 use crate::git::{self, Mode};
 use crate::gitops::{self, Config, GitRepositoryRef};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 
 pub struct InitOptions {
@@ -28,9 +28,9 @@ pub fn run(opts: InitOptions) -> Result<()> {
                 "for example flux-system/flux-system",
             )
         })?;
-    let sync_path = gitops::norm_dir(&opts.sync_path).context("--sync-path")?;
+    let sync_path = gitops::repo_dir("--sync-path", &opts.sync_path)?;
     let install_path = match &opts.install_path {
-        Some(p) => gitops::norm_dir(p).context("--install-path")?,
+        Some(p) => gitops::repo_dir("--install-path", p)?,
         None => gitops::join(&sync_path, "profiles"),
     };
     if sync_path.is_empty() || install_path.is_empty() {

@@ -36,10 +36,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
     let config = gitops::load(&view, &ws.describe())?;
-    let parent = match &opts.path {
-        Some(p) => gitops::norm_dir(p)?,
-        None => config.install_path.clone(),
-    };
+    let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
     let install_dir = gitops::join(&parent, &opts.name);
 
     let inputs = crate::ops::gather_values(&opts.values, Some(&view))?;

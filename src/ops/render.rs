@@ -67,7 +67,10 @@ pub fn run(opts: RenderOptions) -> Result<()> {
             ));
         }
     }
-    let install_dir = crate::gitops::join(&crate::gitops::norm_dir(&opts.install_path)?, &name);
+    let install_dir = crate::gitops::join(
+        &crate::gitops::repo_dir("--install-path", &opts.install_path)?,
+        &name,
+    );
     let git_repository = GitRepositoryRef {
         name: "flux-system".into(),
         namespace: "flux-system".into(),
