@@ -341,6 +341,7 @@ static PARAMETER: Ctx = Ctx {
         ("minimum", Shape::Number),
         ("maximum", Shape::Number),
         ("description", Shape::Scalar),
+        ("multiline", Shape::Bool),
     ],
     required: &["name"],
 };

@@ -1,15 +1,28 @@
-//! Tera templating (SPEC §3): renders `defaultValues`, `with` bindings and the YAML
-//! files of `template: true` artifacts, with errors that name the origin and line.
+//! Tera templating (SPEC §3, §10): renders `defaultValues`, `with` bindings and the
+//! YAML files of `template: true` artifacts in a sandbox (no environment, file, clock
+//! or randomness; only `params`, `profile`, `install`), checks that printed values do
+//! not change the structure of YAML, and gives errors that name the origin and line.
+
+mod sandbox;
+pub mod structure;
 
 use anyhow::anyhow;
 use std::error::Error as _;
 
+/// The names a template's context may hold.
+pub const CONTEXT_KEYS: &[&str] = &["params", "profile", "install"];
+
 /// Renders `text` (the contents of `origin`, e.g. "observability/profile.yaml
 /// (artifact prometheus defaultValues)" or "dashboards/cm.yaml") with Tera 1.x
-/// using `context` (a JSON object with keys params, profile, install). Undefined
-/// variables are errors (tera's default). Autoescape OFF (this is YAML, not HTML).
+/// using `context` (a JSON object with keys params, profile, install; any other key
+/// is dropped). Undefined variables are errors (tera's default). Autoescape OFF.
 /// Text without "{{" and "{%" and "{#" is returned unchanged without invoking Tera
 /// (fast path).
+///
+/// The template runs in a sandbox: a call of a function other than `range` and
+/// `throw` (`get_env`, `now`, `get_random`, …), and `include`/`extends`/`import`,
+/// are refused before rendering, wherever they stand, with the function's name and
+/// line.
 ///
 /// On error: the message is "cannot render template {origin}: {reason}", where
 /// reason is the whole tera error chain joined with ": ". When the problem is an
@@ -17,27 +30,156 @@ use std::error::Error as _;
 /// line of the first occurrence of that variable inside a `{{`/`{%` block of
 /// `text`. Parse errors keep tera's own line/column.
 pub fn render(origin: &str, text: &str, context: &serde_json::Value) -> anyhow::Result<String> {
+    run(origin, text, context, false)
+}
+
+/// [`render`] for text that is YAML once rendered (`defaultValues`, files of
+/// `template: true` artifacts): the strings the template prints cannot add or remove
+/// keys, items or documents, nor change a scalar the template wrote (see
+/// [`structure`]); the output must be YAML.
+pub fn render_yaml(
+    origin: &str,
+    text: &str,
+    context: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let marked = run(origin, text, context, true)?;
+    structure::check(&marked).map_err(|b| {
+        let named = b
+            .value
+            .as_deref()
+            .map(|v| describe(v, context))
+            .unwrap_or_default();
+        let line = b
+            .line
+            .map(|l| format!(" (line {l} of the rendering)"))
+            .unwrap_or_default();
+        crate::error::user(
+            format!("cannot render template {origin}: {named}{}{line}", b.reason),
+            "a value cannot add keys, list items or documents to YAML: quote the value in the template (\"{{ params.x }}\"), give an object parameter and print it with `| json_encode`, or fix the value",
+        )
+    })
+}
+
+/// "the value of params.x (\"…\"): " for a printed string, naming the parameter that
+/// holds it when one does.
+fn describe(value: &str, context: &serde_json::Value) -> String {
+    fn find(v: &serde_json::Value, path: &str, want: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s == want => Some(path.to_string()),
+            serde_json::Value::Object(m) => m
+                .iter()
+                .find_map(|(k, x)| find(x, &format!("{path}.{k}"), want)),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| find(x, &format!("{path}[{i}]"), want)),
+            _ => None,
+        }
+    }
+    let shown: String = {
+        let s = format!("{value:?}");
+        if s.chars().count() > 80 {
+            format!("{}…\"", s.chars().take(76).collect::<String>())
+        } else {
+            s
+        }
+    };
+    match find(&context["params"], "params", value) {
+        Some(p) => format!("the value of {p} ({shown}): "),
+        None => format!("the printed value {shown}: "),
+    }
+}
+
+fn run(
+    origin: &str,
+    text: &str,
+    context: &serde_json::Value,
+    yaml: bool,
+) -> anyhow::Result<String> {
     if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
         return Ok(text.to_string());
     }
     let fail = |reason: String| anyhow!("cannot render template {origin}: {reason}");
-    if !context.is_object() {
+    let Some(map) = context.as_object() else {
         return Err(fail(
             "the template context is not a JSON object".to_string(),
         ));
+    };
+    if yaml && text.contains(structure::is_marker) {
+        return Err(fail(
+            "it holds a Unicode noncharacter (U+FDD0 to U+FDD3), which pctl reserves".to_string(),
+        ));
     }
-    let ctx = tera::Context::from_value(context.clone()).map_err(|e| fail(chain(&e)))?;
+    // Only params, profile and install: nothing else of the caller's reaches Tera.
+    let only: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .filter(|(k, _)| CONTEXT_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let ctx =
+        tera::Context::from_value(serde_json::Value::Object(only)).map_err(|e| fail(chain(&e)))?;
+    let parsed = tera::Template::new(origin, None, text).map_err(|e| fail(chain(&e)))?;
+    if let Some(b) = sandbox::breaches(&parsed.ast, yaml).into_iter().next() {
+        let line = call_line(text, &b.needle, b.call)
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        return Err(crate::error::user(
+            format!("cannot render template {origin}: it {}{line}", b.what),
+            format!(
+                "templates see only params, profile and install and may call only {}; remove it",
+                sandbox::ALLOWED_FUNCTIONS.join(" and ")
+            ),
+        ));
+    }
     let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
+    for name in ["get_env", "now", "get_random"] {
+        tera.register_function(name, sandbox::refuse(name));
+    }
+    if yaml {
+        tera.autoescape_on(vec![""]);
+        tera.set_escape_fn(structure::mark);
+        tera.register_filter("json_encode", structure::json_encode);
+    } else {
+        tera.autoescape_on(vec![]);
+    }
     tera.add_raw_template(origin, text)
         .map_err(|e| fail(chain(&e)))?;
     tera.render(origin, &ctx).map_err(|e| {
         let reason = chain(&e);
+        let reason: String = reason
+            .chars()
+            .filter(|c| !structure::is_marker(*c))
+            .collect();
         match undefined_variable(&reason).and_then(|var| variable_line(text, var)) {
             Some(line) => fail(format!("{reason} (line {line})")),
             None => fail(reason),
         }
     })
+}
+
+/// The 1-based line of the first `name` inside a `{{ }}`/`{% %}` block of `text`
+/// (followed by `(` when `call`).
+fn call_line(text: &str, name: &str, call: bool) -> Option<usize> {
+    let mut pos = 0;
+    while let Some(found) = find_block(&text[pos..]) {
+        let (open, close) = (pos + found.0, pos + found.1);
+        let block = &text[open..close];
+        let mut from = 0;
+        while let Some(i) = block[from..].find(name) {
+            let at = from + i;
+            let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+            let before = block[..at].chars().next_back();
+            let after = &block[at + name.len()..];
+            let whole =
+                !call || (!before.is_some_and(is_name_char) && after.trim_start().starts_with('('));
+            if whole {
+                return Some(text[..open + at].matches('\n').count() + 1);
+            }
+            from = at + name.len().max(1);
+        }
+        pos = close;
+    }
+    None
 }
 
 /// The tera error and all its sources, joined with ": ".
