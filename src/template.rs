@@ -116,10 +116,9 @@ fn run(
         .filter(|(k, _)| CONTEXT_KEYS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let ctx =
-        tera::Context::from_value(serde_json::Value::Object(only)).map_err(|e| fail(chain(&e)))?;
+    let only = serde_json::Value::Object(only);
     let parsed = tera::Template::new(origin, None, text).map_err(|e| fail(chain(&e)))?;
-    if let Some(b) = sandbox::breaches(&parsed.ast, yaml).into_iter().next() {
+    if let Some(b) = sandbox::breaches(&parsed.ast, yaml, &only).into_iter().next() {
         let line = call_line(text, &b.needle, b.call)
             .map(|l| format!(" (line {l})"))
             .unwrap_or_default();
@@ -131,6 +130,7 @@ fn run(
             ),
         ));
     }
+    let ctx = tera::Context::from_value(only).map_err(|e| fail(chain(&e)))?;
     let mut tera = tera::Tera::default();
     for name in ["get_env", "now", "get_random"] {
         tera.register_function(name, sandbox::refuse(name));

@@ -29,21 +29,23 @@ pub struct Breach {
 /// Every breach of the sandbox in `ast`. `yaml`: the template renders YAML, where
 /// outputs the structure check cannot see are refused too (a `~` concatenation or an
 /// array literal printed without a filter).
-pub fn breaches(ast: &[Node], yaml: bool) -> Vec<Breach> {
+pub fn breaches(ast: &[Node], yaml: bool, context: &tera::Value) -> Vec<Breach> {
     let mut w = Walker {
         out: Vec::new(),
         yaml,
+        context,
     };
     w.nodes(ast);
     w.out
 }
 
-struct Walker {
+struct Walker<'c> {
     out: Vec<Breach>,
     yaml: bool,
+    context: &'c tera::Value,
 }
 
-impl Walker {
+impl Walker<'_> {
     fn nodes(&mut self, nodes: &[Node]) {
         for n in nodes {
             self.node(n);
@@ -67,8 +69,24 @@ impl Walker {
                             needle: "[".into(),
                             call: false,
                         }),
+                        ExprVal::Ident(path) if self.lookup(path).is_some_and(|v| v.is_array()) => {
+                            self.out.push(Breach {
+                                what: format!(
+                                    "prints the list {path} as Tera's text, which pctl cannot check in YAML: write `{{{{ {path} | json_encode }}}}`"
+                                ),
+                                needle: path.clone(),
+                                call: false,
+                            })
+                        }
                         _ => {}
                     }
+                }
+                if self.yaml && e.is_marked_safe() {
+                    self.out.push(Breach {
+                        what: "prints with the `safe` filter, which would skip the check that values do not change the YAML: remove `| safe`".into(),
+                        needle: "safe".into(),
+                        call: false,
+                    });
                 }
                 self.expr(e);
             }
@@ -112,6 +130,12 @@ impl Walker {
             | Node::Continue(_)
             | Node::Comment(..) => {}
         }
+    }
+
+    /// The context value at a dotted path (`params.o.list`), when there is one.
+    fn lookup(&self, path: &str) -> Option<&tera::Value> {
+        path.split('.')
+            .try_fold(self.context, |v, k| v.get(k))
     }
 
     fn tag(&mut self, tag: &str, name: &str) {
@@ -213,7 +237,8 @@ mod tests {
 
     fn found(text: &str, yaml: bool) -> Vec<String> {
         let t = tera::Template::new("t", None, text).unwrap();
-        breaches(&t.ast, yaml)
+        let ctx = serde_json::json!({"params": {"o": {"l": ["a"], "s": "b"}}});
+        breaches(&t.ast, yaml, &ctx)
             .into_iter()
             .map(|b| b.needle)
             .collect()
@@ -265,5 +290,8 @@ mod tests {
         assert!(found("{{ 'a' ~ params.b }}", false).is_empty());
         assert!(found("{{ 'a' ~ params.b | upper }}", true).is_empty());
         assert_eq!(found("{{ [params.b] }}", true), ["["]);
+        assert_eq!(found("{{ params.o.l }}", true), ["params.o.l"]);
+        assert!(found("{{ params.o.s }}{{ params.o.l | json_encode }}", true).is_empty());
+        assert_eq!(found("{{ params.o.s | safe }}", true), ["safe"]);
     }
 }
