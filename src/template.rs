@@ -118,7 +118,10 @@ fn run(
         .collect();
     let only = serde_json::Value::Object(only);
     let parsed = tera::Template::new(origin, None, text).map_err(|e| fail(chain(&e)))?;
-    if let Some(b) = sandbox::breaches(&parsed.ast, yaml, &only).into_iter().next() {
+    if let Some(b) = sandbox::breaches(&parsed.ast, yaml, &only)
+        .into_iter()
+        .next()
+    {
         let line = call_line(text, &b.needle, b.call)
             .map(|l| format!(" (line {l})"))
             .unwrap_or_default();
@@ -361,5 +364,75 @@ mod tests {
         assert_eq!(variable_line("{{ ab }}\n{{ a }}", "a"), Some(2));
         assert_eq!(variable_line("a\n{{ b }}", "a"), None);
         assert_eq!(find_block("x {% y %} {{ z }}"), Some((2, 9)));
+    }
+
+    /// The fuzz target's property (fuzz/fuzz_targets/templates.rs) over every pair
+    /// of YAML-significant fragments: an accepted rendering has the documents, keys,
+    /// items and node kinds of the rendering of an inert value.
+    #[test]
+    fn hostile_fragments_never_change_structure() {
+        const TEMPLATES: &[&str] = &[
+            "a: {{ params.s }}\nb: 1\n",
+            "a: \"{{ params.s }}\"\nb: 1\n",
+            "a: 'x {{ params.s }} y'\nb: 1\n",
+            "a: |\n  {{ params.s | indent(width=2) }}\nb: 1\n",
+            "{\"a\": \"{{ params.s }}\", \"b\": 1}\n",
+            "{a: {{ params.s }}, b: false,\n c: 1}\n",
+            "l:\n  - {{ params.s }}\n  - x\n",
+            "l: [{{ params.s }}, x]\n",
+            "{{ params.s }}: 1\nb: 2\n",
+            "a: 1\n---\nb: x-{{ params.s }}\n",
+            "labels: {{ params.o | json_encode }}\nb: 1\n",
+        ];
+        const BITS: &[&str] = &[
+            "\n", "---", ": ", "- ", " #", "\"", "'", "}", "]", ", ", "&a ", "*a", "!!map ", "\n  ",
+        ];
+        fn shape(base: &serde_json::Value, got: &serde_json::Value) -> bool {
+            use serde_json::Value as V;
+            match (base, got) {
+                (V::Object(a), V::Object(b)) => {
+                    a.len() == b.len()
+                        && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+                            (ka.contains("inert") || ka == kb) && shape(va, vb)
+                        })
+                }
+                (V::Array(a), V::Array(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| shape(x, y))
+                }
+                (V::Object(_) | V::Array(_), _) | (_, V::Object(_) | V::Array(_)) => false,
+                _ => true,
+            }
+        }
+        let ctx = |s: &str| {
+            json!({"params": {"s": s, "o": {"k": s, "l": [s, 1]}},
+                   "profile": {"name": "p", "version": "1"},
+                   "install": {"name": "i", "namespace": "n", "path": "c"}})
+        };
+        let mut accepted = 0;
+        for t in TEMPLATES {
+            let base = render_yaml("t", t, &ctx("inert")).unwrap();
+            let base = crate::yaml::documents("t", &base).unwrap();
+            for a in BITS {
+                for b in BITS {
+                    let v = format!("v{a}{b}w");
+                    let Ok(out) = render_yaml("t", t, &ctx(&v)) else {
+                        continue;
+                    };
+                    accepted += 1;
+                    let docs = crate::yaml::documents("t", &out)
+                        .unwrap_or_else(|e| panic!("{t:?} {v:?}: not YAML: {e}\n{out}"));
+                    assert!(
+                        docs.len() == base.len()
+                            && base.iter().zip(&docs).all(|(x, y)| shape(x, y)),
+                        "{v:?} changed the structure of {t:?}:\n{out}"
+                    );
+                }
+            }
+        }
+        // Most values are harmless somewhere: the check is not refusing everything.
+        assert!(
+            accepted > TEMPLATES.len() * BITS.len() * BITS.len() / 4,
+            "{accepted}"
+        );
     }
 }

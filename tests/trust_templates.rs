@@ -397,3 +397,40 @@ fn newlines_from_values_files_and_defaults_name_their_source() {
     assert_stderr_mentions(&out, &["parameter s", "default", "line break"]);
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+#[test]
+fn lint_knows_multiline_and_warns_where_it_means_nothing() {
+    let env = Env::new();
+    let cm = format!("{CM_HEAD}  a: \"{{{{ params.s }}}}\"\n");
+    let files = profile(&cm, None);
+    let files: Vec<(&str, String)> = files
+        .into_iter()
+        .map(|(p, t)| {
+            (
+                p,
+                t.replace(
+                    "    - name: m\n      type: string\n",
+                    "    - name: count\n      type: integer\n      multiline: true\n      default: 1\n    - name: m\n      type: string\n",
+                ),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let repo = repo_with(&env, "profiles", &files);
+    let src = repo.join("evil").display().to_string();
+    let lint = env.pctl(["lint", &src]);
+    let text = stdout(&lint);
+    // `multiline: true` of the integer `count` is on line 13; that of the string m is fine.
+    assert!(
+        text.contains("profile.yaml:13: warning: ") && text.contains("`multiline` applies only"),
+        "{}",
+        describe(&lint)
+    );
+    let findings = text
+        .lines()
+        .filter(|l| {
+            l.contains(": error: ") || (l.contains(": warning: ") && l.contains("multiline"))
+        })
+        .count();
+    assert_eq!(findings, 1, "{}", describe(&lint));
+}

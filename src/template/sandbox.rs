@@ -134,8 +134,7 @@ impl Walker<'_> {
 
     /// The context value at a dotted path (`params.o.list`), when there is one.
     fn lookup(&self, path: &str) -> Option<&tera::Value> {
-        path.split('.')
-            .try_fold(self.context, |v, k| v.get(k))
+        path.split('.').try_fold(self.context, |v, k| v.get(k))
     }
 
     fn tag(&mut self, tag: &str, name: &str) {
