@@ -277,10 +277,10 @@ fn diff(skel: &Value, real: &Value, path: &str, tokens: &Tokens) -> Option<Strin
     };
     match (skel, real) {
         (Value::Object(a), Value::Object(b)) => {
-            if let Some(k) = b.keys().find(|k| !k.contains(TOKEN) && !a.contains_key(*k)) {
-                if a.len() < b.len() {
-                    return Some(format!("it adds the key {k:?} at {at}"));
-                }
+            if let Some(k) = b.keys().find(|k| !k.contains(TOKEN) && !a.contains_key(*k))
+                && a.len() < b.len()
+            {
+                return Some(format!("it adds the key {k:?} at {at}"));
             }
             if a.len() != b.len() {
                 return Some(format!("{at} has {} keys instead of {}", b.len(), a.len()));
