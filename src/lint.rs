@@ -342,6 +342,7 @@ static PARAMETER: Ctx = Ctx {
         ("minimum", Shape::Number),
         ("maximum", Shape::Number),
         ("description", Shape::Scalar),
+        ("multiline", Shape::Bool),
     ],
     required: &["name"],
 };
@@ -1204,6 +1205,14 @@ fn check_parameter(p: &Parameter) -> Vec<(&'static str, Severity, String, String
     }
     let numeric = matches!(p.kind, ParamType::Integer | ParamType::Number);
     let textual = matches!(p.kind, ParamType::String | ParamType::Secret);
+    if p.multiline && !matches!(p.kind, ParamType::String | ParamType::Object) {
+        push(
+            "multiline",
+            Severity::Warning,
+            format!("parameter {name:?}: `multiline` applies only to string and object parameters"),
+            "remove `multiline` (secrets may always span lines)",
+        );
+    }
     if p.kind == ParamType::Enum && p.allowed.is_empty() {
         push(
             "type",

@@ -124,6 +124,9 @@ pub struct Parameter {
     pub minimum: Option<f64>,
     pub maximum: Option<f64>,
     pub description: String,
+    /// A string value may hold newlines and tabs (SPEC §10); it still cannot change
+    /// the structure of the YAML it is printed into.
+    pub multiline: bool,
 }
 
 /// Something worth telling the user that does not stop the read.
@@ -198,6 +201,8 @@ struct RawParameter {
     maximum: Option<f64>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    multiline: bool,
 }
 
 #[derive(Deserialize)]
@@ -606,6 +611,7 @@ fn convert_parameter(origin: &str, p: RawParameter) -> Result<Parameter> {
         minimum: p.minimum,
         maximum: p.maximum,
         description: p.description.unwrap_or_default(),
+        multiline: p.multiline,
     })
 }
 

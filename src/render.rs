@@ -624,7 +624,7 @@ impl Renderer<'_> {
                         let text = String::from_utf8(bytes.clone())
                             .with_context(|| format!("{dir}/{rel}: not UTF-8 text"))?;
                         let origin = format!("{} ({} artifact {:?})", rel, p.def.name, a.name);
-                        let out = crate::template::render(&origin, &text, ctx)?;
+                        let out = crate::template::render_yaml(&origin, &text, ctx)?;
                         if out.contains(SECRET_MARK) {
                             decrypt = true;
                             let (sealed, plain) = self.protect_secrets(
@@ -735,7 +735,7 @@ impl Renderer<'_> {
             "profile {:?} artifact {:?} defaultValues",
             p.def.name, a.name
         );
-        let rendered = crate::template::render(&origin, text, ctx)?;
+        let rendered = crate::template::render_yaml(&origin, text, ctx)?;
         let v: Value = if rendered.trim().is_empty() {
             Value::Null
         } else {

@@ -1,16 +1,29 @@
-//! Tera templating (docs/profile-reference.md#templates): renders `defaultValues`,
-//! `with` bindings and the YAML files of `template: true` artifacts, with errors that
-//! name the origin and line.
+//! Tera templating (docs/profile-reference.md#templates, docs/security.md#trust-model):
+//! renders `defaultValues`, `with` bindings and the
+//! YAML files of `template: true` artifacts in a sandbox (no environment, file, clock
+//! or randomness; only `params`, `profile`, `install`), checks that printed values do
+//! not change the structure of YAML, and gives errors that name the origin and line.
+
+mod sandbox;
+pub mod structure;
 
 use anyhow::anyhow;
 use std::error::Error as _;
 
+/// The names a template's context may hold.
+pub const CONTEXT_KEYS: &[&str] = &["params", "profile", "install"];
+
 /// Renders `text` (the contents of `origin`, e.g. "observability/profile.yaml
 /// (artifact prometheus defaultValues)" or "dashboards/cm.yaml") with Tera 1.x
-/// using `context` (a JSON object with keys params, profile, install). Undefined
-/// variables are errors (tera's default). Autoescape OFF (this is YAML, not HTML).
+/// using `context` (a JSON object with keys params, profile, install; any other key
+/// is dropped). Undefined variables are errors (tera's default). Autoescape OFF.
 /// Text without "{{" and "{%" and "{#" is returned unchanged without invoking Tera
 /// (fast path).
+///
+/// The template runs in a sandbox: a call of a function other than `range` and
+/// `throw` (`get_env`, `now`, `get_random`, …), and `include`/`extends`/`import`,
+/// are refused before rendering, wherever they stand, with the function's name and
+/// line.
 ///
 /// On error: the message is "cannot render template {origin}: {reason}", where
 /// reason is the whole tera error chain joined with ": ". When the problem is an
@@ -18,27 +31,159 @@ use std::error::Error as _;
 /// line of the first occurrence of that variable inside a `{{`/`{%` block of
 /// `text`. Parse errors keep tera's own line/column.
 pub fn render(origin: &str, text: &str, context: &serde_json::Value) -> anyhow::Result<String> {
+    run(origin, text, context, false)
+}
+
+/// [`render`] for text that is YAML once rendered (`defaultValues`, files of
+/// `template: true` artifacts): the strings the template prints cannot add or remove
+/// keys, items or documents, nor change a scalar the template wrote (see
+/// [`structure`]); the output must be YAML.
+pub fn render_yaml(
+    origin: &str,
+    text: &str,
+    context: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let marked = run(origin, text, context, true)?;
+    structure::check(&marked).map_err(|b| {
+        let named = b
+            .value
+            .as_deref()
+            .map(|v| describe(v, context))
+            .unwrap_or_default();
+        let line = b
+            .line
+            .map(|l| format!(" (line {l} of the rendering)"))
+            .unwrap_or_default();
+        crate::error::user(
+            format!("cannot render template {origin}: {named}{}{line}", b.reason),
+            "a value cannot add keys, list items or documents to YAML: quote the value in the template (\"{{ params.x }}\"), give an object parameter and print it with `| json_encode`, or fix the value",
+        )
+    })
+}
+
+/// "the value of params.x (\"…\"): " for a printed string, naming the parameter that
+/// holds it when one does.
+fn describe(value: &str, context: &serde_json::Value) -> String {
+    fn find(v: &serde_json::Value, path: &str, want: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s == want => Some(path.to_string()),
+            serde_json::Value::Object(m) => m
+                .iter()
+                .find_map(|(k, x)| find(x, &format!("{path}.{k}"), want)),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| find(x, &format!("{path}[{i}]"), want)),
+            _ => None,
+        }
+    }
+    let shown: String = {
+        let s = format!("{value:?}");
+        if s.chars().count() > 80 {
+            format!("{}…\"", s.chars().take(76).collect::<String>())
+        } else {
+            s
+        }
+    };
+    match find(&context["params"], "params", value) {
+        Some(p) => format!("the value of {p} ({shown}): "),
+        None => format!("the printed value {shown}: "),
+    }
+}
+
+fn run(
+    origin: &str,
+    text: &str,
+    context: &serde_json::Value,
+    yaml: bool,
+) -> anyhow::Result<String> {
     if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
         return Ok(text.to_string());
     }
     let fail = |reason: String| anyhow!("cannot render template {origin}: {reason}");
-    if !context.is_object() {
+    let Some(map) = context.as_object() else {
         return Err(fail(
             "the template context is not a JSON object".to_string(),
         ));
+    };
+    if yaml && text.contains(structure::is_marker) {
+        return Err(fail(
+            "it holds a Unicode noncharacter (U+FDD0 to U+FDD3), which pctl reserves".to_string(),
+        ));
     }
-    let ctx = tera::Context::from_value(context.clone()).map_err(|e| fail(chain(&e)))?;
+    // Only params, profile and install: nothing else of the caller's reaches Tera.
+    let only: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .filter(|(k, _)| CONTEXT_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let only = serde_json::Value::Object(only);
+    let parsed = tera::Template::new(origin, None, text).map_err(|e| fail(chain(&e)))?;
+    if let Some(b) = sandbox::breaches(&parsed.ast, yaml, &only)
+        .into_iter()
+        .next()
+    {
+        let line = call_line(text, &b.needle, b.call)
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        return Err(crate::error::user(
+            format!("cannot render template {origin}: it {}{line}", b.what),
+            format!(
+                "templates see only params, profile and install and may call only {}; remove it",
+                sandbox::ALLOWED_FUNCTIONS.join(" and ")
+            ),
+        ));
+    }
+    let ctx = tera::Context::from_value(only).map_err(|e| fail(chain(&e)))?;
     let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
+    for name in ["get_env", "now", "get_random"] {
+        tera.register_function(name, sandbox::refuse(name));
+    }
+    if yaml {
+        tera.autoescape_on(vec![""]);
+        tera.set_escape_fn(structure::mark);
+        tera.register_filter("json_encode", structure::json_encode);
+    } else {
+        tera.autoescape_on(vec![]);
+    }
     tera.add_raw_template(origin, text)
         .map_err(|e| fail(chain(&e)))?;
     tera.render(origin, &ctx).map_err(|e| {
         let reason = chain(&e);
+        let reason: String = reason
+            .chars()
+            .filter(|c| !structure::is_marker(*c))
+            .collect();
         match undefined_variable(&reason).and_then(|var| variable_line(text, var)) {
             Some(line) => fail(format!("{reason} (line {line})")),
             None => fail(reason),
         }
     })
+}
+
+/// The 1-based line of the first `name` inside a `{{ }}`/`{% %}` block of `text`
+/// (followed by `(` when `call`).
+fn call_line(text: &str, name: &str, call: bool) -> Option<usize> {
+    let mut pos = 0;
+    while let Some(found) = find_block(&text[pos..]) {
+        let (open, close) = (pos + found.0, pos + found.1);
+        let block = &text[open..close];
+        let mut from = 0;
+        while let Some(i) = block[from..].find(name) {
+            let at = from + i;
+            let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+            let before = block[..at].chars().next_back();
+            let after = &block[at + name.len()..];
+            let whole =
+                !call || (!before.is_some_and(is_name_char) && after.trim_start().starts_with('('));
+            if whole {
+                return Some(text[..open + at].matches('\n').count() + 1);
+            }
+            from = at + name.len().max(1);
+        }
+        pos = close;
+    }
+    None
 }
 
 /// The tera error and all its sources, joined with ": ".
@@ -220,5 +365,75 @@ mod tests {
         assert_eq!(variable_line("{{ ab }}\n{{ a }}", "a"), Some(2));
         assert_eq!(variable_line("a\n{{ b }}", "a"), None);
         assert_eq!(find_block("x {% y %} {{ z }}"), Some((2, 9)));
+    }
+
+    /// The fuzz target's property (fuzz/fuzz_targets/templates.rs) over every pair
+    /// of YAML-significant fragments: an accepted rendering has the documents, keys,
+    /// items and node kinds of the rendering of an inert value.
+    #[test]
+    fn hostile_fragments_never_change_structure() {
+        const TEMPLATES: &[&str] = &[
+            "a: {{ params.s }}\nb: 1\n",
+            "a: \"{{ params.s }}\"\nb: 1\n",
+            "a: 'x {{ params.s }} y'\nb: 1\n",
+            "a: |\n  {{ params.s | indent(width=2) }}\nb: 1\n",
+            "{\"a\": \"{{ params.s }}\", \"b\": 1}\n",
+            "{a: {{ params.s }}, b: false,\n c: 1}\n",
+            "l:\n  - {{ params.s }}\n  - x\n",
+            "l: [{{ params.s }}, x]\n",
+            "{{ params.s }}: 1\nb: 2\n",
+            "a: 1\n---\nb: x-{{ params.s }}\n",
+            "labels: {{ params.o | json_encode }}\nb: 1\n",
+        ];
+        const BITS: &[&str] = &[
+            "\n", "---", ": ", "- ", " #", "\"", "'", "}", "]", ", ", "&a ", "*a", "!!map ", "\n  ",
+        ];
+        fn shape(base: &serde_json::Value, got: &serde_json::Value) -> bool {
+            use serde_json::Value as V;
+            match (base, got) {
+                (V::Object(a), V::Object(b)) => {
+                    a.len() == b.len()
+                        && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+                            (ka.contains("inert") || ka == kb) && shape(va, vb)
+                        })
+                }
+                (V::Array(a), V::Array(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| shape(x, y))
+                }
+                (V::Object(_) | V::Array(_), _) | (_, V::Object(_) | V::Array(_)) => false,
+                _ => true,
+            }
+        }
+        let ctx = |s: &str| {
+            json!({"params": {"s": s, "o": {"k": s, "l": [s, 1]}},
+                   "profile": {"name": "p", "version": "1"},
+                   "install": {"name": "i", "namespace": "n", "path": "c"}})
+        };
+        let mut accepted = 0;
+        for t in TEMPLATES {
+            let base = render_yaml("t", t, &ctx("inert")).unwrap();
+            let base = crate::yaml::documents("t", &base).unwrap();
+            for a in BITS {
+                for b in BITS {
+                    let v = format!("v{a}{b}w");
+                    let Ok(out) = render_yaml("t", t, &ctx(&v)) else {
+                        continue;
+                    };
+                    accepted += 1;
+                    let docs = crate::yaml::documents("t", &out)
+                        .unwrap_or_else(|e| panic!("{t:?} {v:?}: not YAML: {e}\n{out}"));
+                    assert!(
+                        docs.len() == base.len()
+                            && base.iter().zip(&docs).all(|(x, y)| shape(x, y)),
+                        "{v:?} changed the structure of {t:?}:\n{out}"
+                    );
+                }
+            }
+        }
+        // Most values are harmless somewhere: the check is not refusing everything.
+        assert!(
+            accepted > TEMPLATES.len() * BITS.len() * BITS.len() / 4,
+            "{accepted}"
+        );
     }
 }

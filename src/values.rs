@@ -357,6 +357,10 @@ pub fn from_profile(p: &Parameter, v: &Value) -> Raw {
 }
 
 fn check_constraints(p: &Parameter, v: &Value) -> std::result::Result<(), String> {
+    // Secrets are printed as stand-ins, never as text: they may hold anything.
+    if p.kind != ParamType::Secret {
+        crate::template::structure::check_characters(v, p.multiline)?;
+    }
     if let (Some(pattern), Some(s)) = (&p.pattern, v.as_str()) {
         let re = regex::Regex::new(pattern).map_err(|e| {
             format!("its pattern {pattern:?} is not a valid regular expression: {e}")
