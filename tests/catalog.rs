@@ -119,7 +119,7 @@ fn a_fresh_machine_with_no_network_finds_the_public_examples() {
         "weaveworks/weaveworks-nginx",
         "0.1.1",
         "0.1.0",
-        "0.0.1",
+        "2021-09-30",
         "Profile for deploying nginx",
         "weaveworks",
         "nginx-chart",
@@ -138,6 +138,28 @@ fn a_fresh_machine_with_no_network_finds_the_public_examples() {
         .collect();
     assert_eq!(versions, ["0.0.2", "0.0.1"]);
     assert_eq!(v["version"], "0.0.2");
+    // The embedded index is a real scan of every version tag: no invented
+    // weaveworks-nginx 0.0.1, and the nested-nginx profiles are there.
+    let out = env.pctl(["show", "weaveworks/weaveworks-nginx", "-o", "json"]);
+    let v = json(&out);
+    let versions: Vec<&str> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["0.1.1", "0.1.0"]);
+    let names: Vec<String> = search(&env, &["nested"])
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for n in [
+        "weaveworks/nested-nginx",
+        "weaveworks/nested-nginx-1",
+        "weaveworks/nested-nginx-2",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+    }
 
     // The list says where the index came from.
     let out = env.pctl(["catalog", "list", "-o", "json"]);
@@ -152,7 +174,12 @@ fn a_fresh_machine_with_no_network_finds_the_public_examples() {
         .clone();
     assert_eq!(ww["origin"], "embedded");
     assert_eq!(ww["index"], "shipped");
-    assert!(ww["provenance"].as_str().unwrap().contains("stored copy"));
+    assert!(
+        ww["provenance"]
+            .as_str()
+            .unwrap()
+            .contains("stored snapshot")
+    );
 
     // Refreshing it without network keeps the shipped index and says so.
     let out = env.pctl(["catalog", "update", "weaveworks"]);
