@@ -116,7 +116,13 @@ pub fn refuse_conflicts(
     if found.is_empty() {
         return Ok(());
     }
-    let hint = if verb == "install" {
+    let ns = &rendered.record.spec.namespace;
+    let fixed = found
+        .iter()
+        .any(|c| matches!(&c.claim, ownership::Claim::Object { namespace, .. } if namespace != ns));
+    let hint = if fixed {
+        "some of them are cluster-scoped or name their own namespace, so another --namespace does not move them: only one installation can hold them; uninstall the other owner first, or install the profile once"
+    } else if verb == "install" {
         "install it into another --namespace or with another --name (objects without a namespace of their own go to --namespace), or uninstall the other owner first"
     } else {
         "the new version produces what another owner already does: uninstall or change the other owner first, or upgrade to another version"
