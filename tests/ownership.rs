@@ -290,3 +290,37 @@ fn a_namespace_object_of_the_profile_cannot_have_two_owners_whatever_the_namespa
     );
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+#[test]
+fn upgrading_two_installations_into_the_same_object_at_once_is_refused() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let v1: &[(&str, &str)] = &[
+        ("profile.yaml", PROFILE),
+        ("manifests/settings.yaml", CONFIG),
+    ];
+    let repo = profile_repo(&env, "app", &[("1.0.0", v1)]);
+    let src = source(&repo, "app", "^1.0");
+    assert_success(&env.install(&gitops, &src, "one", &["--namespace", "apps-one"]));
+    assert_success(&env.install(&gitops, &src, "two", &["--namespace", "apps-two"]));
+    // 1.1.0 adds ConfigMap shared/shared-settings to both
+    let v2: &[(&str, &str)] = &[
+        ("profile.yaml", PROFILE),
+        ("manifests/settings.yaml", CONFIG),
+        ("manifests/shared.yaml", SHARED),
+    ];
+    profile_repo(&env, "app", &[("1.1.0", v2)]);
+    let g = gitops.display().to_string();
+    let before = snapshot(&gitops);
+    let out = env.pctl(["upgrade", "--all", "--repo", &g]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "upgrade of one and two: both would produce",
+            "ConfigMap shared/shared-settings",
+            "hint: upgrade them one at a time",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}

@@ -85,6 +85,8 @@ struct Planned {
     changed: usize,
     /// Fingerprint of the installation's files the merge started from.
     ours: String,
+    /// What the merged installation will produce (SPEC §10 "Ownership").
+    claims: Vec<crate::ownership::Owned>,
 }
 
 impl Planned {
@@ -200,6 +202,7 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         }
         plans.push(p);
     }
+    refuse_conflicts_between(&plans)?;
     if plans.is_empty() {
         return Ok(());
     }
@@ -272,6 +275,7 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
             plans.push(p);
         }
     }
+    refuse_conflicts_between(&plans)?;
     if plans.is_empty() {
         printer().info("every installation matches its inputs; nothing to sync");
         return Ok(());
@@ -283,6 +287,27 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         m
     });
     finish(&ws, "sync", &message, opts.mode, opts.pr.as_ref(), &plans)
+}
+
+/// Installations upgraded together must not start producing the same objects.
+fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
+    for (i, p) in plans.iter().enumerate() {
+        for q in &plans[i + 1..] {
+            let found = crate::ownership::conflicts(&q.claims, &p.claims);
+            if !found.is_empty() {
+                bail!(user(
+                    format!(
+                        "upgrade of {} and {}: both would produce the same object(s) or Helm release(s):\n{}",
+                        p.name,
+                        q.name,
+                        crate::ownership::describe(&found)
+                    ),
+                    "upgrade them one at a time to see which one can keep them",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
@@ -697,6 +722,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     };
     let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
     crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
+    let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
     if inst.spec.namespaces.is_none() {
         warn_namespace_change(&name, &inst.spec.namespace, &base, &theirs);
     }
@@ -753,6 +779,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
         changelog,
         changed,
         ours: fingerprint,
+        claims,
     })
 }
 
