@@ -22,7 +22,43 @@ pub struct Tree {
 
 /// Walk the repository in `view` from `config`'s sync path.
 pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
-    let files = view.files_below("")?;
+    // Read what Flux reaches: the sync path, then the paths its Kustomizations name
+    // outside it (the rest of the repository, often large, is never read).
+    let sync = gitops::norm_dir(&config.sync_path)?;
+    let mut loaded = vec![sync.clone()];
+    let mut files = view.files_below(&sync)?;
+    let start = || {
+        vec![Start {
+            dir: config.sync_path.clone(),
+            default_namespace: config.git_repository.namespace.clone(),
+            target_namespace: None,
+        }]
+    };
+    let mut objs = ownership::walk(&files, start(), &config.git_repository);
+    for _ in 0..8 {
+        let wanted: Vec<String> = objs
+            .iter()
+            .filter(|o| {
+                o.kind == "Kustomization"
+                    && o.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
+            })
+            .filter_map(|o| o.doc.pointer("/spec/path").and_then(|p| p.as_str()))
+            .filter_map(|p| gitops::norm_dir(p).ok())
+            .filter(|p| {
+                !loaded
+                    .iter()
+                    .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
+            })
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        for p in wanted {
+            files.extend(view.files_below(&p)?);
+            loaded.push(p);
+        }
+        objs = ownership::walk(&files, start(), &config.git_repository);
+    }
     let mut installations = BTreeMap::new();
     for path in files.keys() {
         let Some(dir) = path.strip_suffix(&format!("/{}", record::FILE)) else {
@@ -34,15 +70,6 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
         installations.insert(dir.to_string(), name);
     }
-    let objs = ownership::walk(
-        &files,
-        vec![Start {
-            dir: config.sync_path.clone(),
-            default_namespace: config.git_repository.namespace.clone(),
-            target_namespace: None,
-        }],
-        &config.git_repository,
-    );
     Ok(Tree {
         objs,
         installations,
