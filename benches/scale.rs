@@ -461,9 +461,20 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     sb.pctl(&sb.root, &["init", &r]);
     let start = Instant::now();
     for i in 0..installs {
+        // A namespace each: one namespace cannot hold the same objects twice (SPEC §10).
+        let n = format!("i{i:03}");
         sb.pctl(
             &sb.root,
-            &["install", app, "--name", &format!("i{i:03}"), "--repo", &r],
+            &[
+                "install",
+                app,
+                "--name",
+                &n,
+                "--namespace",
+                &n,
+                "--repo",
+                &r,
+            ],
         );
     }
     let took = start.elapsed();

@@ -10,6 +10,7 @@ pub mod install;
 pub mod lint;
 pub mod list;
 pub mod outdated;
+pub mod owners;
 pub mod pr;
 pub mod publish;
 pub mod render;

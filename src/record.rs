@@ -28,6 +28,10 @@ pub struct Metadata {
 pub struct Spec {
     /// Namespace the workloads are installed into.
     pub namespace: String,
+    /// How namespaces are set (SPEC §10); absent in records written before pctl kept
+    /// explicit namespaces, which are rendered again as they were (`targetNamespace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<NamespaceRecord>,
     /// Repository-relative directory of the installation.
     pub path: String,
     /// The installed profile's name (metadata.name of its definition).
@@ -87,6 +91,17 @@ pub struct SourceRecord {
     /// The channel allowed besides stable (`--channel`), used again by `outdated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+}
+
+/// The install namespace's creation (SPEC §10 "Namespaces").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceRecord {
+    /// `--create-namespace` as given (kept by upgrade and sync).
+    pub create: bool,
+    /// Whether this installation creates the namespace (false when the rest of the
+    /// repository or the profile itself already does, or with `create: false`).
+    pub created: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

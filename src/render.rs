@@ -30,6 +30,8 @@ pub struct Options {
     pub sops_yaml: Option<String>,
     /// `--secret-ref PARAM=SECRET/KEY`: secrets the user creates in the cluster.
     pub secret_refs: BTreeMap<String, (String, String)>,
+    /// Where objects without a namespace go and whether the namespace is created.
+    pub namespaces: crate::namespaces::Policy,
 }
 
 /// Marks where a secret appeared in rendered text (followed by the parameter key in
@@ -147,6 +149,8 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         secret_values: BTreeMap::new(),
         notes: Vec::new(),
         sealed: BTreeMap::new(),
+        wrappers: Vec::new(),
+        created_namespaces: BTreeSet::new(),
     };
     let mut declared = Vec::new();
     declared_tree(root, "", &mut declared);
@@ -166,6 +170,10 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
     }
     let params = r.params(root, "", None)?;
     r.profile(root, "", "", &BTreeSet::new(), &params)?;
+    let created = r.namespace_artifact(&root.def.name)?;
+    for (path, wrapper) in std::mem::take(&mut r.wrappers) {
+        r.put(&path, &wrapper)?;
+    }
 
     let resources: Vec<String> = r
         .leaves
@@ -189,6 +197,13 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         },
         spec: record::Spec {
             namespace: opts.namespace.clone(),
+            namespaces: opts
+                .namespaces
+                .keep_explicit
+                .then_some(record::NamespaceRecord {
+                    create: opts.namespaces.create,
+                    created,
+                }),
             path: opts.install_dir.clone(),
             profile: root.def.name.clone(),
             source: root.source.clone(),
@@ -370,6 +385,10 @@ struct Renderer<'o> {
     secret_values: BTreeMap<String, Option<String>>,
     notes: Vec<String>,
     sealed: BTreeMap<String, Sealed>,
+    /// Wrapper files, written last (the namespace artifact adds a dependency to each).
+    wrappers: Vec<(String, Value)>,
+    /// Namespace objects the artifacts create.
+    created_namespaces: BTreeSet<String>,
 }
 
 /// Chart values with secrets taken out.
@@ -519,6 +538,8 @@ impl Renderer<'_> {
         let flux_ns = self.opts.git_repository.namespace.clone();
         let mut resources: Vec<String> = Vec::new();
         let mut target_namespace = None;
+        let mut transformer = false;
+        let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut decrypt = false;
         let kind: &'static str;
         match &a.kind {
@@ -614,7 +635,6 @@ impl Renderer<'_> {
             }
             ResolvedKind::Kustomize { files } => {
                 kind = "kustomize";
-                target_namespace = Some(self.opts.namespace.clone());
                 let has_kustomization =
                     ["kustomization.yaml", "kustomization.yml", "Kustomization"]
                         .iter()
@@ -641,6 +661,7 @@ impl Renderer<'_> {
                     } else {
                         bytes.clone()
                     };
+                    written.insert(rel.clone(), out.clone());
                     self.files.insert(format!("{dir}/{rel}"), out);
                     if !has_kustomization && is_yaml(rel) {
                         resources.push(rel.clone());
@@ -658,14 +679,16 @@ impl Renderer<'_> {
                 if has_kustomization {
                     resources.clear();
                 }
+                target_namespace = self.place(p, a, &dir, &written, &mut transformer)?;
             }
             ResolvedKind::Profile { .. } => unreachable!("nested profiles are flattened"),
         }
         if !resources.is_empty() {
-            self.files.insert(
-                format!("{dir}/kustomization.yaml"),
-                crate::gitops::kustomization(&resources)?,
-            );
+            let mut k = crate::gitops::kustomization(&resources)?;
+            if transformer {
+                k.extend(crate::namespaces::transformer(&self.opts.namespace).into_bytes());
+            }
+            self.files.insert(format!("{dir}/kustomization.yaml"), k);
         }
         let mut spec = json!({
             "interval": INTERVAL,
@@ -704,7 +727,8 @@ impl Renderer<'_> {
             },
             "spec": spec,
         });
-        self.put(&format!("{dir}/{WRAPPER_FILE}"), &wrapper)?;
+        self.wrappers
+            .push((format!("{dir}/{WRAPPER_FILE}"), wrapper));
         self.leaves.push(Leaf {
             id: id.to_string(),
             object: object.to_string(),
@@ -712,6 +736,132 @@ impl Renderer<'_> {
             kind,
         });
         Ok(())
+    }
+
+    /// Where a Kustomize artifact's objects go (SPEC §10 "Namespaces"): the wrapper's
+    /// `targetNamespace` when that keeps what the YAML means (no Namespace object but
+    /// the install namespace, no explicit namespace but it), else an unset-only
+    /// namespace transformer in the artifact's kustomization (`transformer`: in the
+    /// generated one). Records the Namespace objects the artifact creates.
+    fn place(
+        &mut self,
+        p: &Resolved,
+        a: &ResolvedArtifact,
+        dir: &str,
+        written: &BTreeMap<String, Vec<u8>>,
+        transformer: &mut bool,
+    ) -> Result<Option<String>> {
+        use crate::namespaces as ns;
+        let install_ns = self.opts.namespace.clone();
+        if !self.opts.namespaces.keep_explicit {
+            return Ok(Some(install_ns));
+        }
+        let kpath = ns::kustomization_of(written, "");
+        let objs = ns::build(written, "");
+        for o in objs.iter().filter(|o| o.kind == "Namespace") {
+            self.created_namespaces.insert(o.name.clone());
+        }
+        if ns::target_namespace_keeps_meaning(&objs, &install_ns) {
+            return Ok(Some(install_ns));
+        }
+        let Some(kpath) = kpath else {
+            *transformer = true;
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&written[&kpath]).into_owned();
+        let label = format!("{kpath} of profile {:?} artifact {:?}", p.def.name, a.name);
+        let k: Value = yaml::from_str(&label, &text)?;
+        if k.get("namespace").and_then(Value::as_str).is_some() {
+            return Ok(None);
+        }
+        let Some(new) = ns::add_transformer(&label, &text, &install_ns) else {
+            bail!(crate::error::user(
+                format!(
+                    "{label}: cannot add pctl's namespace transformer: it is not a mapping with a list of transformers"
+                ),
+                "fix the kustomization in the profile",
+            ));
+        };
+        self.files
+            .insert(format!("{dir}/{kpath}"), new.into_bytes());
+        Ok(None)
+    }
+
+    /// The artifact that creates the install namespace, which every other artifact
+    /// depends on: added unless the policy or `--create-namespace=false` says no, the
+    /// namespace is built in, or the repository or the profile already creates it.
+    /// Returns whether it was added.
+    fn namespace_artifact(&mut self, profile: &str) -> Result<bool> {
+        let policy = &self.opts.namespaces;
+        let ns = self.opts.namespace.clone();
+        if !policy.keep_explicit
+            || !policy.create
+            || policy.created_elsewhere
+            || crate::namespaces::is_built_in(&ns)
+            || self.created_namespaces.contains(&ns)
+        {
+            return Ok(false);
+        }
+        let objects: BTreeSet<String> = self.leaves.iter().map(|l| l.object.clone()).collect();
+        let id = crate::namespaces::namespace_id(&|id| {
+            self.ids.contains_key(id) || objects.contains(&names::object_name(&self.opts.name, id))
+        });
+        let object = names::object_name(&self.opts.name, &id);
+        let dir = format!("artifacts/{id}");
+        let mut resources = Vec::new();
+        for (rel, bytes) in crate::namespaces::namespace_files(&ns) {
+            self.files.insert(format!("{dir}/{rel}"), bytes);
+            resources.push(rel);
+        }
+        self.files.insert(
+            format!("{dir}/kustomization.yaml"),
+            crate::gitops::kustomization(&resources)?,
+        );
+        for (leaf, (_, wrapper)) in self.leaves.iter_mut().zip(self.wrappers.iter_mut()) {
+            leaf.depends_on.push(object.clone());
+            leaf.depends_on.sort();
+            wrapper["spec"]["dependsOn"] =
+                Value::Array(leaf.depends_on.iter().map(|d| json!({"name": d})).collect());
+        }
+        let repo_dir = format!("{}/{dir}", self.opts.install_dir);
+        let wrapper = json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {
+                "name": object,
+                "namespace": self.opts.git_repository.namespace,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "pctl",
+                    "pctl.dev/installation": self.opts.name,
+                    "pctl.dev/profile": profile,
+                    "pctl.dev/artifact": names::fit(&names::sanitize(&id), 63),
+                },
+            },
+            "spec": {
+                "interval": INTERVAL,
+                "path": format!("./{repo_dir}"),
+                "prune": true,
+                "sourceRef": {
+                    "kind": "GitRepository",
+                    "name": self.opts.git_repository.name,
+                    "namespace": self.opts.git_repository.namespace,
+                },
+                "wait": true,
+                "timeout": "5m0s",
+            },
+        });
+        self.wrappers
+            .insert(0, (format!("{dir}/{WRAPPER_FILE}"), wrapper));
+        self.leaves.insert(
+            0,
+            Leaf {
+                id,
+                object,
+                depends_on: Vec::new(),
+                kind: "namespace",
+            },
+        );
+        Ok(true)
     }
 
     fn values(
@@ -918,6 +1068,9 @@ impl Renderer<'_> {
             "install": {"createNamespace": true},
             "chart": {"spec": chart_spec},
         });
+        if self.opts.namespaces.keep_explicit && !self.opts.namespaces.create {
+            spec["install"] = json!({"createNamespace": false});
+        }
         if !values.values_from.is_empty() {
             spec["valuesFrom"] = Value::Array(values.values_from);
         }
@@ -1184,7 +1337,62 @@ mod tests {
             inputs: crate::values::Inputs::default(),
             sops_yaml: None,
             secret_refs: BTreeMap::new(),
+            namespaces: crate::namespaces::Policy {
+                create: false,
+                ..Default::default()
+            },
         }
+    }
+
+    #[test]
+    fn the_namespace_artifact_comes_first_and_every_other_waits_for_it() {
+        let mut o = opts();
+        o.namespaces.create = true;
+        let r = render(&tree(), &o).unwrap();
+        assert_eq!(r.leaves[0].id, "namespace");
+        assert!(
+            r.leaves[1..]
+                .iter()
+                .all(|l| l.depends_on.contains(&"inst-namespace".to_string()))
+        );
+        let ns =
+            String::from_utf8_lossy(&r.files["artifacts/namespace/namespace.yaml"]).into_owned();
+        assert!(
+            ns.contains("name: apps\n") && ns.contains("prune: disabled"),
+            "{ns}"
+        );
+        assert_eq!(
+            r.record.spec.namespaces.as_ref().map(|n| n.created),
+            Some(true)
+        );
+        crate::check::check(&r, &o.install_dir, "flux-system").unwrap();
+        // built in, or created elsewhere: no artifact
+        o.namespace = "default".into();
+        assert!(
+            render(&tree(), &o)
+                .unwrap()
+                .leaves
+                .iter()
+                .all(|l| l.kind != "namespace")
+        );
+        o.namespace = "apps".into();
+        o.namespaces.created_elsewhere = true;
+        let r = render(&tree(), &o).unwrap();
+        assert!(r.leaves.iter().all(|l| l.kind != "namespace"));
+        assert_eq!(
+            r.record.spec.namespaces.as_ref().map(|n| n.created),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn legacy_policy_renders_target_namespace_and_no_record_field() {
+        let mut o = opts();
+        o.namespaces = crate::namespaces::Policy::of_record(None);
+        let r = render(&tree(), &o).unwrap();
+        let w = String::from_utf8_lossy(&r.files["artifacts/app/kustomize-flux.yaml"]).into_owned();
+        assert!(w.contains("targetNamespace: apps"), "{w}");
+        assert!(r.record.spec.namespaces.is_none());
     }
 
     #[test]

@@ -571,7 +571,8 @@ fn install_from_a_catalog_records_the_constraint_and_the_resolution() {
         &gitops,
         "plat/nginx@^1.0",
         "web-beta",
-        &["--channel", "beta"],
+        // the same profile twice needs another namespace (SPEC §10 "Ownership")
+        &["--channel", "beta", "--namespace", "beta"],
     );
     assert_success(&out);
     let record = yaml_file(&install_dir(&gitops, "web-beta").join("profile-installation.yaml"));

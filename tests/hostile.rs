@@ -513,6 +513,9 @@ fn tag_names_that_try_shell_or_path_injection_stay_inert() {
             &source_url(&url, "app", Some(evil[0])),
             "--name",
             "evil",
+            // the same profile twice needs another namespace (SPEC §10 "Ownership")
+            "--namespace",
+            "evil",
             "--repo",
             &g,
         ],

@@ -20,16 +20,32 @@ fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {
 
 /// A private `platform` repository, a GitOps repository, and three nginx
 /// installations: `pinned` (~1.0 → 1.0.0), `caret` (^1.0 → 1.1.0) from a catalog,
-/// and `direct` (a Git URL at 1.1.0, no constraint).
+/// and `direct` (a Git URL at 1.1.0, no constraint), each in a namespace of its own
+/// (one namespace cannot hold the same objects twice, SPEC §10 "Ownership").
 fn fleet() -> (Env, TempRepo, PathBuf) {
     let repo = build_repo("platform");
     let env = Env::new();
     env.insteadof("file:///nonexistent/github/", "https://github.com/");
     let gitops = env.init_gitops("gitops");
     assert_success(&env.pctl(["catalog", "add", "plat", &repo.url()]));
-    assert_success(&env.install(&gitops, "plat/nginx@~1.0", "pinned", &[]));
-    assert_success(&env.install(&gitops, "plat/nginx@^1.0", "caret", &[]));
-    assert_success(&env.install(&gitops, &repo.source("nginx", None), "direct", &[]));
+    assert_success(&env.install(
+        &gitops,
+        "plat/nginx@~1.0",
+        "pinned",
+        &["--namespace", "pinned"],
+    ));
+    assert_success(&env.install(
+        &gitops,
+        "plat/nginx@^1.0",
+        "caret",
+        &["--namespace", "caret"],
+    ));
+    assert_success(&env.install(
+        &gitops,
+        &repo.source("nginx", None),
+        "direct",
+        &["--namespace", "direct"],
+    ));
     assert_success(&env.install(&gitops, "plat/podinfo", "demo", &[]));
     (env, repo, gitops)
 }

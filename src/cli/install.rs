@@ -27,6 +27,11 @@ pub struct Args {
     /// Namespace for the profile's workloads.
     #[arg(long, default_value = "default")]
     namespace: String,
+    /// Create the namespace (a Namespace object every artifact waits for) unless the
+    /// repository or the profile already creates it; `--create-namespace=false` when
+    /// it is created some other way. Recorded: upgrade and sync keep it.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    create_namespace: bool,
     /// Directory for the installation [default: installPath of .pctl/config.yaml].
     #[arg(long)]
     path: Option<String>,
@@ -61,6 +66,7 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         source: a.source,
         name: a.name,
         namespace: a.namespace,
+        create_namespace: a.create_namespace,
         path: a.path,
         repo: a.repo,
         mode: a.write.mode(),

@@ -75,6 +75,10 @@ pub struct Args {
     /// Let constraints also pick versions of this channel [default: the recorded one].
     #[arg(long)]
     channel: Option<String>,
+    /// Create the namespace unless the repository or the profile already creates it
+    /// [default: as recorded at install]; the new choice is recorded.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    create_namespace: Option<bool>,
     #[command(flatten)]
     values: super::ValueFlags,
     #[command(flatten)]
@@ -102,6 +106,7 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         message: a.message,
         offline: a.offline,
         channel: a.channel,
+        create_namespace: a.create_namespace,
         pr: a.pr.options(),
     })
 }

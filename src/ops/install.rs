@@ -12,6 +12,8 @@ pub struct InstallOptions {
     pub source: String,
     pub name: String,
     pub namespace: String,
+    /// `--create-namespace` (SPEC §10 "Namespaces").
+    pub create_namespace: bool,
     pub path: Option<String>,
     pub repo: Option<String>,
     pub mode: Mode,
@@ -53,6 +55,9 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     for w in &resolver.warnings {
         printer().warn(w);
     }
+    // The repository as Flux applies it: who already owns what, and whether
+    // something already creates the namespace.
+    let tree = crate::ops::owners::scan(&view, &config)?;
     let rendered = render::render(
         &resolved,
         &render::Options {
@@ -63,9 +68,15 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             inputs,
             sops_yaml: view.read_string(".sops.yaml")?,
             secret_refs: opts.values.secret_refs()?,
+            namespaces: crate::namespaces::Policy {
+                keep_explicit: true,
+                create: opts.create_namespace,
+                created_elsewhere: tree.creates_namespace(&opts.namespace, None),
+            },
         },
     )?;
     check::check(&rendered, &install_dir, &config.git_repository.name)?;
+    crate::ops::owners::refuse_conflicts(&tree, &rendered, &install_dir, &opts.name, "install")?;
 
     let version = rendered.record.version_label();
     let message = opts.message.clone().unwrap_or_else(|| {

@@ -346,6 +346,7 @@ impl Ctx<'_> {
             inputs,
             sops_yaml: Some(crate::sops::throwaway_sops_yaml()),
             secret_refs: Default::default(),
+            namespaces: Default::default(),
         };
         if let Ok(rows) = crate::render::explain(resolved, &opts) {
             for row in rows.iter().filter(|r| r[3] == crate::values::PLACEHOLDER) {

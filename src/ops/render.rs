@@ -86,6 +86,7 @@ pub fn run(opts: RenderOptions) -> Result<()> {
             None => None,
         },
         secret_refs: opts.values.secret_refs()?,
+        namespaces: Default::default(),
     };
     if opts.explain {
         let rows = render::explain(&resolved, &render_opts)?;

@@ -139,6 +139,7 @@ fn explain_values(
             inputs,
             sops_yaml: None,
             secret_refs: opts.values.secret_refs()?,
+            namespaces: Default::default(),
         },
     )?;
     Ok(Ok(rows

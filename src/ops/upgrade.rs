@@ -41,6 +41,8 @@ pub struct UpgradeOptions {
     pub offline: bool,
     /// Channel allowed besides stable (default: the recorded one).
     pub channel: Option<String>,
+    /// `--create-namespace` (default: the recorded choice).
+    pub create_namespace: Option<bool>,
     pub values: ValueOptions,
     /// `--create-pr`: commit on a branch of its own and open a pull request.
     pub pr: Option<crate::ops::pr::PrOptions>,
@@ -83,6 +85,8 @@ struct Planned {
     changed: usize,
     /// Fingerprint of the installation's files the merge started from.
     ours: String,
+    /// What the merged installation will produce (SPEC §10 "Ownership").
+    claims: Vec<crate::ownership::Owned>,
 }
 
 impl Planned {
@@ -125,6 +129,10 @@ struct Ctx<'a> {
     upstreams: Upstreams,
     flags: &'a ValueOptions,
     strategy: Strategy,
+    /// `--create-namespace` given now (None: the recorded choice).
+    create_namespace: Option<bool>,
+    /// The repository as Flux applies it, for namespaces and ownership.
+    tree: crate::ops::owners::Tree,
 }
 
 pub fn run(opts: UpgradeOptions) -> Result<()> {
@@ -142,6 +150,11 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         upstreams: Upstreams::new(opts.offline)?,
         flags: &opts.values,
         strategy: opts.strategy,
+        create_namespace: opts.create_namespace,
+        tree: {
+            let config = gitops::load(&view, &ws.describe())?;
+            crate::ops::owners::scan(&view, &config)?
+        },
     };
     let all = crate::ops::installations(&view)?;
     let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
@@ -193,6 +206,7 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         }
         plans.push(p);
     }
+    refuse_conflicts_between(&plans)?;
     if plans.is_empty() {
         return Ok(());
     }
@@ -239,6 +253,11 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         upstreams: Upstreams::new(opts.offline)?,
         flags: &flags,
         strategy: opts.strategy,
+        create_namespace: None,
+        tree: {
+            let config = gitops::load(&view, &ws.describe())?;
+            crate::ops::owners::scan(&view, &config)?
+        },
     };
     let mut plans = Vec::new();
     for (dir, inst) in crate::ops::installations(&view)? {
@@ -260,6 +279,7 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
             plans.push(p);
         }
     }
+    refuse_conflicts_between(&plans)?;
     if plans.is_empty() {
         printer().info("every installation matches its inputs; nothing to sync");
         return Ok(());
@@ -271,6 +291,27 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         m
     });
     finish(&ws, "sync", &message, opts.mode, opts.pr.as_ref(), &plans)
+}
+
+/// Installations upgraded together must not start producing the same objects.
+fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
+    for (i, p) in plans.iter().enumerate() {
+        for q in &plans[i + 1..] {
+            let found = crate::ownership::conflicts(&q.claims, &p.claims);
+            if !found.is_empty() {
+                bail!(user(
+                    format!(
+                        "upgrade of {} and {}: both would produce the same object(s) or Helm release(s):\n{}",
+                        p.name,
+                        q.name,
+                        crate::ownership::describe(&found)
+                    ),
+                    "upgrade them one at a time to see which one can keep them",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
@@ -640,6 +681,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
         &base_tree,
         base_inputs,
         &recorded_refs(inst)?,
+        crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
     )?;
 
     // theirs: the target with the values the user gave.
@@ -697,7 +739,19 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
             ));
         }
     }
-    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs)?;
+    let policy = crate::namespaces::Policy {
+        keep_explicit: true,
+        create: ctx
+            .create_namespace
+            .unwrap_or_else(|| inst.spec.namespaces.as_ref().is_none_or(|r| r.create)),
+        created_elsewhere: ctx.tree.creates_namespace(&inst.spec.namespace, Some(dir)),
+    };
+    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
+    let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
+    if inst.spec.namespaces.is_none() {
+        warn_namespace_change(&name, &inst.spec.namespace, &base, &theirs);
+    }
 
     let ours_all = ctx.view.files_below(dir)?;
     let fingerprint = fingerprint(&ours_all);
@@ -751,6 +805,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
         changelog,
         changed,
         ours: fingerprint,
+        claims,
     })
 }
 
@@ -761,6 +816,7 @@ fn render_with(
     tree: &Resolved,
     inputs: crate::values::Inputs,
     secret_refs: &BTreeMap<String, (String, String)>,
+    namespaces: crate::namespaces::Policy,
 ) -> Result<Rendered> {
     let rendered = render::render(
         tree,
@@ -772,10 +828,54 @@ fn render_with(
             inputs,
             sops_yaml: ctx.view.read_string(".sops.yaml")?,
             secret_refs: secret_refs.clone(),
+            namespaces,
         },
     )?;
     crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
     Ok(rendered)
+}
+
+/// An installation recorded before pctl kept explicit namespaces is upgraded to the
+/// rules of SPEC §10: say which artifacts now place objects differently (a Namespace
+/// object no longer renamed, an explicit namespace no longer overridden) and whether
+/// the namespace is now created.
+fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, theirs: &Rendered) {
+    let has_target = |r: &Rendered, path: &str| {
+        r.files
+            .get(path)
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("\n  targetNamespace:"))
+    };
+    let mut moved = Vec::new();
+    for l in theirs.leaves.iter().filter(|l| l.kind == "kustomize") {
+        let wrapper = format!("artifacts/{}/{}", l.id, render::WRAPPER_FILE);
+        if !has_target(base, &wrapper) || has_target(theirs, &wrapper) {
+            continue;
+        }
+        let prefix = format!("artifacts/{}/", l.id);
+        let files: BTreeMap<String, Vec<u8>> = theirs
+            .files
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+            .collect();
+        for o in crate::namespaces::build(&files, "") {
+            if o.kind == "Namespace" && o.name != ns {
+                moved.push(format!("Namespace {} (was renamed to {ns})", o.name));
+            } else if let Some(n) = o.namespace.as_deref().filter(|n| *n != ns) {
+                moved.push(format!("{} {n}/{} (was moved into {ns})", o.kind, o.name));
+            }
+        }
+    }
+    if !moved.is_empty() {
+        printer().warn(&format!(
+            "{name} was installed before pctl kept explicit namespaces; from now on these objects keep the namespace their YAML names: {}; check the diff before you commit",
+            moved.join(", ")
+        ));
+    }
+    if theirs.leaves.iter().any(|l| l.kind == "namespace") {
+        printer().info(&format!(
+            "{name}: namespace {ns} is now created by the installation (a Namespace that uninstalling leaves in place); pass --create-namespace=false if something else creates it"
+        ));
+    }
 }
 
 /// Encrypted files cannot be compared by their bytes (every encryption differs) and

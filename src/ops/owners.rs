@@ -1,0 +1,165 @@
+//! The ownership check of `install` and `upgrade` (SPEC §10 "Ownership"): reads the
+//! GitOps repository once, walks it from the sync path as Flux does
+//! ([`crate::ownership::walk`]), and refuses a rendering that produces an object or a
+//! Helm release that another installation or the rest of the tree already produces.
+use crate::error::user;
+use crate::git::TreeView;
+use crate::gitops::{self, Config, GitRepositoryRef};
+use crate::namespaces::Obj;
+use crate::ownership::{self, Start};
+use crate::record;
+use crate::render::Rendered;
+use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+
+/// What the GitOps repository applies, as found before a change.
+pub struct Tree {
+    objs: Vec<Obj>,
+    /// Installation directory -> installation name.
+    installations: BTreeMap<String, String>,
+    git_repository: GitRepositoryRef,
+}
+
+/// Walk the repository in `view` from `config`'s sync path.
+pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
+    // Read what Flux reaches: the sync path, then the paths its Kustomizations name
+    // outside it (the rest of the repository, often large, is never read).
+    let sync = gitops::norm_dir(&config.sync_path)?;
+    let mut loaded = vec![sync.clone()];
+    let mut files = view.files_below(&sync)?;
+    let start = || {
+        vec![Start {
+            dir: config.sync_path.clone(),
+            default_namespace: config.git_repository.namespace.clone(),
+            target_namespace: None,
+        }]
+    };
+    let mut objs = ownership::walk(&files, start(), &config.git_repository);
+    for _ in 0..8 {
+        let wanted: Vec<String> = objs
+            .iter()
+            .filter(|o| {
+                o.kind == "Kustomization"
+                    && o.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
+            })
+            .filter_map(|o| o.doc.pointer("/spec/path").and_then(|p| p.as_str()))
+            .filter_map(|p| gitops::norm_dir(p).ok())
+            .filter(|p| {
+                !loaded
+                    .iter()
+                    .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
+            })
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        for p in wanted {
+            files.extend(view.files_below(&p)?);
+            loaded.push(p);
+        }
+        objs = ownership::walk(&files, start(), &config.git_repository);
+    }
+    let mut installations = BTreeMap::new();
+    for path in files.keys() {
+        let Some(dir) = path.strip_suffix(&format!("/{}", record::FILE)) else {
+            continue;
+        };
+        let name = std::str::from_utf8(&files[path])
+            .ok()
+            .and_then(record::quick_name)
+            .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
+        installations.insert(dir.to_string(), name);
+    }
+    Ok(Tree {
+        objs,
+        installations,
+        git_repository: config.git_repository.clone(),
+    })
+}
+
+fn inside(file: &str, dir: Option<&str>) -> bool {
+    dir.is_some_and(|d| file.starts_with(&format!("{d}/")))
+}
+
+impl Tree {
+    /// Whether something outside `except` (an installation directory) creates
+    /// Namespace `ns`.
+    pub fn creates_namespace(&self, ns: &str, except: Option<&str>) -> bool {
+        self.objs
+            .iter()
+            .any(|o| o.kind == "Namespace" && o.name == ns && !inside(&o.file, except))
+    }
+
+    /// Every claim made outside `except`.
+    pub fn claims(&self, except: Option<&str>) -> Vec<ownership::Owned> {
+        let objs: Vec<Obj> = self
+            .objs
+            .iter()
+            .filter(|o| !inside(&o.file, except))
+            .cloned()
+            .collect();
+        ownership::claims(&objs, &self.installations)
+    }
+}
+
+/// The claims of a rendering of installation `name` in `install_dir`.
+pub fn claims_of(
+    rendered: &Rendered,
+    install_dir: &str,
+    name: &str,
+    git_repository: &GitRepositoryRef,
+) -> Vec<ownership::Owned> {
+    let files: BTreeMap<String, Vec<u8>> = rendered
+        .files
+        .iter()
+        .map(|(k, v)| (gitops::join(install_dir, k), v.clone()))
+        .collect();
+    let objs = ownership::walk(
+        &files,
+        vec![Start {
+            dir: install_dir.to_string(),
+            default_namespace: git_repository.namespace.clone(),
+            target_namespace: None,
+        }],
+        git_repository,
+    );
+    ownership::claims(
+        &objs,
+        &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
+    )
+}
+
+/// Refuse (exit 1) a rendering that claims what the rest of the repository owns.
+/// `verb` is `install` or `upgrade`.
+pub fn refuse_conflicts(
+    tree: &Tree,
+    rendered: &Rendered,
+    install_dir: &str,
+    name: &str,
+    verb: &str,
+) -> Result<()> {
+    let mine = claims_of(rendered, install_dir, name, &tree.git_repository);
+    let found = ownership::conflicts(&mine, &tree.claims(Some(install_dir)));
+    if found.is_empty() {
+        return Ok(());
+    }
+    let ns = &rendered.record.spec.namespace;
+    let fixed = found
+        .iter()
+        .any(|c| matches!(&c.claim, ownership::Claim::Object { namespace, .. } if namespace != ns));
+    let hint = if fixed {
+        "some of them are cluster-scoped or name their own namespace, so another --namespace does not move them: only one installation can hold them; uninstall the other owner first, or install the profile once"
+    } else if verb == "install" {
+        "install it into another --namespace or with another --name (objects without a namespace of their own go to --namespace), or uninstall the other owner first"
+    } else {
+        "the new version produces what another owner already does: uninstall or change the other owner first, or upgrade to another version"
+    };
+    bail!(user(
+        format!(
+            "{verb} of {name}: {} object(s) or Helm release(s) already have an owner in the GitOps repository (two owners would fight over them, and uninstalling one would delete what the other needs):\n{}",
+            found.len(),
+            ownership::describe(&found)
+        ),
+        hint,
+    ))
+}
