@@ -461,7 +461,7 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     sb.pctl(&sb.root, &["init", &r]);
     let start = Instant::now();
     for i in 0..installs {
-        // A namespace each: one namespace cannot hold the same objects twice (SPEC §10).
+        // A namespace each: one namespace cannot hold the same objects twice (docs/security.md#trust-model).
         let n = format!("i{i:03}");
         sb.pctl(
             &sb.root,

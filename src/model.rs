@@ -124,7 +124,7 @@ pub struct Parameter {
     pub minimum: Option<f64>,
     pub maximum: Option<f64>,
     pub description: String,
-    /// A string value may hold newlines and tabs (SPEC §10); it still cannot change
+    /// A string value may hold newlines and tabs (docs/security.md#trust-model); it still cannot change
     /// the structure of the YAML it is printed into.
     pub multiline: bool,
 }

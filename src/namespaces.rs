@@ -1,4 +1,4 @@
-//! Namespaces of installed objects (SPEC §10 "Namespaces"): which kinds are
+//! Namespaces of installed objects (docs/layout.md#namespaces): which kinds are
 //! cluster-scoped without asking a cluster, what a directory of Kubernetes YAML or a
 //! kustomization holds once built (a pure, approximate kustomize build), how an
 //! artifact keeps explicit namespaces while the others go to `--namespace`, and the

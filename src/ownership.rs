@@ -1,4 +1,4 @@
-//! Ownership (SPEC §10 "Ownership"): the objects (kind, namespace, name) and Helm
+//! Ownership (docs/layout.md#ownership): the objects (kind, namespace, name) and Helm
 //! releases (release name, storage namespace) that an installation and the rest of a
 //! GitOps repository produce, found by walking the repository the way Flux does from
 //! its sync path, and the conflicts between two sets of them. [`conflicts`] and

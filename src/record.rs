@@ -28,7 +28,7 @@ pub struct Metadata {
 pub struct Spec {
     /// Namespace the workloads are installed into.
     pub namespace: String,
-    /// How namespaces are set (SPEC §10); absent in records written before pctl kept
+    /// How namespaces are set (docs/security.md#trust-model); absent in records written before pctl kept
     /// explicit namespaces, which are rendered again as they were (`targetNamespace`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NamespaceRecord>,
@@ -93,7 +93,7 @@ pub struct SourceRecord {
     pub channel: Option<String>,
 }
 
-/// The install namespace's creation (SPEC §10 "Namespaces").
+/// The install namespace's creation (docs/layout.md#namespaces).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceRecord {

@@ -738,7 +738,7 @@ impl Renderer<'_> {
         Ok(())
     }
 
-    /// Where a Kustomize artifact's objects go (SPEC §10 "Namespaces"): the wrapper's
+    /// Where a Kustomize artifact's objects go (docs/layout.md#namespaces): the wrapper's
     /// `targetNamespace` when that keeps what the YAML means (no Namespace object but
     /// the install namespace, no explicit namespace but it), else an unset-only
     /// namespace transformer in the artifact's kustomization (`transformer`: in the

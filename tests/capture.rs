@@ -1,4 +1,4 @@
-//! `pctl capture` (SPEC §8): a directory of a real GitOps repository becomes a
+//! `pctl capture` (docs/guide.md): a directory of a real GitOps repository becomes a
 //! profile that, installed elsewhere, applies the same objects; Secret values become
 //! secret parameters and never reach the profile; bad input is refused with nothing
 //! written.

@@ -1,4 +1,4 @@
-//! The catalog (SPEC §6): the embedded catalog answering with no network, catalogs
+//! The catalog (docs/guide.md): the embedded catalog answering with no network, catalogs
 //! scanned from real Git servers, incremental updates, broken tags, unreachable
 //! sources, corrupt and concurrently written indexes, and installing CATALOG/PROFILE.
 mod common;
@@ -571,7 +571,7 @@ fn install_from_a_catalog_records_the_constraint_and_the_resolution() {
         &gitops,
         "plat/nginx@^1.0",
         "web-beta",
-        // the same profile twice needs another namespace (SPEC §10 "Ownership")
+        // the same profile twice needs another namespace (docs/layout.md#ownership)
         &["--channel", "beta", "--namespace", "beta"],
     );
     assert_success(&out);

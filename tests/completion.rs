@@ -1,4 +1,4 @@
-//! `pctl completion SHELL` (SPEC §9): a script the shell accepts that completes every
+//! `pctl completion SHELL` (docs/commands.md): a script the shell accepts that completes every
 //! command; an unknown shell is an error (exit 1) naming the choices.
 mod common;
 

@@ -1,4 +1,4 @@
-//! `pctl export` / `pctl import` (SPEC §8): a profile version with nested profiles
+//! `pctl export` / `pctl import` (docs/guide.md): a profile version with nested profiles
 //! from another repository, bundled deterministically, imported into a new repository
 //! and installed offline, renders byte for byte what the original does; unsafe or
 //! broken bundles and unknown sources are refused with nothing written.

@@ -513,7 +513,7 @@ fn tag_names_that_try_shell_or_path_injection_stay_inert() {
             &source_url(&url, "app", Some(evil[0])),
             "--name",
             "evil",
-            // the same profile twice needs another namespace (SPEC §10 "Ownership")
+            // the same profile twice needs another namespace (docs/layout.md#ownership)
             "--namespace",
             "evil",
             "--repo",

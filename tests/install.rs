@@ -1,5 +1,5 @@
 //! `pctl install` of every positive fixture profile, the layout it writes
-//! (SPEC section 5), and the install flags (--dry-run, --no-commit, -m,
+//! (docs/layout.md), and the install flags (--dry-run, --no-commit, -m,
 //! --namespace, --path).
 mod common;
 
@@ -17,7 +17,7 @@ struct Installed {
 /// Installs `source` as `name` into a fresh GitOps repository (with the addons
 /// URL mapped), then checks: exit 0, exactly one new commit
 /// "pctl: install <profile> <version> as <name>" touching only the install
-/// path, a clean work tree, the SPEC layout, `pctl list`, and flux-dry-run.
+/// path, a clean work tree, the layout of docs/layout.md, `pctl list`, and flux-dry-run.
 fn install_fresh(
     source: &str,
     name: &str,

@@ -1,4 +1,4 @@
-//! Namespaces (SPEC §10): objects of raw YAML and Kustomize artifacts keep an
+//! Namespaces (docs/layout.md#namespaces): objects of raw YAML and Kustomize artifacts keep an
 //! explicit `metadata.namespace`, objects without one go to `--namespace`, Namespace
 //! objects are never renamed, and the install namespace is created unless the
 //! repository or the profile already creates it or `--create-namespace=false`.

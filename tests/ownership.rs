@@ -1,4 +1,4 @@
-//! Ownership (SPEC §10): install and upgrade refuse an object (kind, namespace, name)
+//! Ownership (docs/layout.md#ownership): install and upgrade refuse an object (kind, namespace, name)
 //! or a Helm release (release name, storage namespace) that another installation or
 //! the rest of the synced tree already produces: exit 1, both owners named, a hint,
 //! nothing written.

@@ -1,4 +1,4 @@
-//! `--create-pr` (SPEC section 7): the real binary commits on a branch of its own,
+//! `--create-pr` (docs/guide.md): the real binary commits on a branch of its own,
 //! pushes it to a real Git server on 127.0.0.1 (`git daemon`, or smart HTTP with the
 //! token as password) and opens or updates the pull request on a forge API server
 //! that enforces GitHub's, GitLab's or Gitea's REST contract (tests/common/forge.rs).

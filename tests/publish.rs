@@ -132,7 +132,7 @@ fn channels_come_from_the_flag_or_the_pre_release() {
         &gitops,
         &src,
         "beta",
-        // the same profile twice needs another namespace (SPEC §10 "Ownership")
+        // the same profile twice needs another namespace (docs/layout.md#ownership)
         &[
             "--set",
             "domain=b.example.com",

@@ -1,4 +1,4 @@
-//! The write guarantees of SPEC section 5: all or nothing, never touch
+//! The write guarantees of docs/layout.md: all or nothing, never touch
 //! uncommitted work, one commit, and no lost commit between two processes.
 mod common;
 

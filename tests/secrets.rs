@@ -1,4 +1,4 @@
-//! Secret parameters (SPEC §2): never in plaintext in the GitOps repository, its Git
+//! Secret parameters (docs/guide.md#values-and-secrets): never in plaintext in the GitOps repository, its Git
 //! objects, or any output (failing commands included); SOPS-encrypted (age) Secrets
 //! that an independent implementation decrypts; `--secret-ref` for Secrets the user
 //! creates; refused where they would leak. Against the `params` fixture repository.

@@ -1,4 +1,4 @@
-//! Where profiles come from (SPEC section 4): version resolution, git:// and
+//! Where profiles come from (docs/guide.md): version resolution, git:// and
 //! smart-HTTP upstreams, insteadOf rewrites, the cache and --offline, local
 //! directories, and remote GitOps repositories (--repo URL, push, retry).
 mod common;

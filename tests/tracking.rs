@@ -1,4 +1,4 @@
-//! Update tracking (SPEC §7): `pctl outdated`, `pctl status NAME` and the UPDATE and
+//! Update tracking (docs/guide.md): `pctl outdated`, `pctl status NAME` and the UPDATE and
 //! DRIFT columns of `pctl list`.
 mod common;
 
@@ -21,7 +21,7 @@ fn row<'a>(rows: &'a Value, name: &str) -> &'a Value {
 /// A private `platform` repository, a GitOps repository, and three nginx
 /// installations: `pinned` (~1.0 → 1.0.0), `caret` (^1.0 → 1.1.0) from a catalog,
 /// and `direct` (a Git URL at 1.1.0, no constraint), each in a namespace of its own
-/// (one namespace cannot hold the same objects twice, SPEC §10 "Ownership").
+/// (one namespace cannot hold the same objects twice, docs/layout.md#ownership).
 fn fleet() -> (Env, TempRepo, PathBuf) {
     let repo = build_repo("platform");
     let env = Env::new();

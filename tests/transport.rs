@@ -1,4 +1,4 @@
-//! Transports and credentials (SPEC section 4, issue 2), against real servers:
+//! Transports and credentials (docs/guide.md, issue 2), against real servers:
 //! token variables and Git credential helpers over smart HTTP with Basic
 //! authentication, the SSH agent and key files against a real `sshd`, and fetch
 //! progress and colour on a terminal (a pseudo-terminal made by `script`).

@@ -1,4 +1,4 @@
-//! Issue 11 items 4–6 (SPEC §5, §10): where pctl writes and what it reads from
+//! Issue 11 items 4–6 (docs/layout.md, docs/security.md#trust-model): where pctl writes and what it reads from
 //! upstream are checked before anything is fetched or written. Every bad input ends
 //! in exit 1, an `error:` that says why (naming the file, field or flag), and a GitOps
 //! repository exactly as it was.

@@ -1,4 +1,4 @@
-//! Upstream profiles are untrusted (issue 11, SPEC §10): templates are a sandbox
+//! Upstream profiles are untrusted (issue 11, docs/security.md#trust-model): templates are a sandbox
 //! (no environment, clock or randomness; a canary token in the environment reaches
 //! no file, Git object or output), and a value cannot change the structure of the
 //! YAML it is printed into. Every refusal is exit 1 with the reason and nothing

@@ -1,4 +1,4 @@
-//! `pctl upgrade` and `pctl sync` (SPEC §7): three-way merges of an installation's
+//! `pctl upgrade` and `pctl sync` (docs/guide.md): three-way merges of an installation's
 //! files, driven through the real binary against real Git repositories built from
 //! `fixtures/repos/upgrade` (the `webstack` profile, see its README.md):
 //!

@@ -1,4 +1,4 @@
-//! Typed parameters and layered values (SPEC §2) and templates (SPEC §3), through the
+//! Typed parameters and layered values (docs/guide.md#values-and-secrets) and templates (docs/profile-reference.md), through the
 //! real binary, against the `params` fixture repository (fixtures/README.md).
 //!
 //! One test per precedence level shows it beating the level below it, checked in the

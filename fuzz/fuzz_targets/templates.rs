@@ -1,5 +1,5 @@
 //! Fuzz target: hostile string values printed into YAML templates
-//! (`template::render_yaml`, SPEC §10 "a value cannot add keys, documents or
+//! (`template::render_yaml`, docs/security.md#trust-model: "a value cannot add keys, documents or
 //! objects").
 //!
 //! Input: the first byte picks one of the templates below (plain, quoted, block

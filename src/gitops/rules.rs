@@ -1,4 +1,4 @@
-//! What a GitOps repository path and `.pctl/config.yaml` may hold (SPEC §5, §10),
+//! What a GitOps repository path and `.pctl/config.yaml` may hold (docs/layout.md, docs/security.md#trust-model),
 //! checked before anything is fetched: paths are relative, inside the repository, not
 //! in `.git/` or pctl's own `.pctl/`, not ignored by `.sourceignore`, and not inside or
 //! around another installation; the config has only known keys and DNS-1123 names.

@@ -1,4 +1,4 @@
-//! Rules on single fields of a profile definition (SPEC §1, §10), in ONE place for
+//! Rules on single fields of a profile definition (docs/profile-reference.md, docs/security.md#trust-model), in ONE place for
 //! `pctl lint` and for every command that reads a profile (install, upgrade, render,
 //! diff, export): chart URLs and versions, artifact name lengths, path lengths.
 use super::{ArtifactKind, Chart, ProfileDefinition, Warnings};

@@ -12,7 +12,7 @@ pub struct InstallOptions {
     pub source: String,
     pub name: String,
     pub namespace: String,
-    /// `--create-namespace` (SPEC §10 "Namespaces").
+    /// `--create-namespace` (docs/layout.md#namespaces).
     pub create_namespace: bool,
     pub path: Option<String>,
     pub repo: Option<String>,

@@ -1,4 +1,4 @@
-//! The ownership check of `install` and `upgrade` (SPEC §10 "Ownership"): reads the
+//! The ownership check of `install` and `upgrade` (docs/layout.md#ownership): reads the
 //! GitOps repository once, walks it from the sync path as Flux does
 //! ([`crate::ownership::walk`]), and refuses a rendering that produces an object or a
 //! Helm release that another installation or the rest of the tree already produces.

@@ -85,7 +85,7 @@ struct Planned {
     changed: usize,
     /// Fingerprint of the installation's files the merge started from.
     ours: String,
-    /// What the merged installation will produce (SPEC §10 "Ownership").
+    /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
 }
 
@@ -836,7 +836,7 @@ fn render_with(
 }
 
 /// An installation recorded before pctl kept explicit namespaces is upgraded to the
-/// rules of SPEC §10: say which artifacts now place objects differently (a Namespace
+/// rules of docs/security.md#trust-model: say which artifacts now place objects differently (a Namespace
 /// object no longer renamed, an explicit namespace no longer overridden) and whether
 /// the namespace is now created.
 fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, theirs: &Rendered) {

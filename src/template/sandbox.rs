@@ -1,4 +1,4 @@
-//! The template sandbox (SPEC §10 "Upstream is untrusted"): which Tera functions and
+//! The template sandbox (docs/security.md#trust-model): which Tera functions and
 //! tags a profile's templates may use, checked on the parsed template before it runs,
 //! so that a call in a branch not taken is refused too.
 use tera::ast::{Expr, ExprVal, FunctionCall, Node};

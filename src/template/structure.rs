@@ -1,4 +1,4 @@
-//! Values cannot change structure (SPEC §10): every string a template prints into
+//! Values cannot change structure (docs/security.md#trust-model): every string a template prints into
 //! YAML is marked while Tera renders, and the rendering is compared with its
 //! skeleton, the same text with each printed string replaced by an inert token. The
 //! two must have the same documents, keys, items and non-value scalars.

@@ -2048,7 +2048,7 @@ pub fn depends_on(doc: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Checks the layout SPEC section 5 promises for installation `name` in a
+/// Checks the layout docs/layout.md promises for installation `name` in a
 /// GitOps repository made by `pctl init` with the default paths.
 #[track_caller]
 pub fn check_installation(gitops: &Path, name: &str) {
