@@ -4,61 +4,17 @@
 mod common;
 
 use common::*;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Peak RSS allowed to a pctl run on a small hostile input.
 const SMALL_RSS_MIB: u64 = 200;
 
 /// Runs `cmd`, killing it after `limit`; returns its output and peak RSS in MiB.
-// The child is reaped with wait4 (for its rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn run_bounded(mut cmd: Command, limit: Duration) -> (Output, u64) {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("cannot start pctl");
-    let pid = child.id() as libc::pid_t;
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: polls the child spawned above, which nobody else waits for.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break;
-        }
-        assert!(r == 0, "wait4 failed");
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{cmd:?} did not finish within {limit:?}\nstderr:\n{}",
-                String::from_utf8_lossy(&t_err.join().unwrap())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    use std::os::unix::process::ExitStatusExt;
-    let out = Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    (out, usage.ru_maxrss.max(0) as u64 / 1024)
+fn run_bounded(cmd: Command, limit: Duration) -> (Output, u64) {
+    let (out, kib) = run_measured(cmd, limit);
+    (out, kib / 1024)
 }
 
 /// `pctl ARGS` with a 120 s hang guard, asserting the peak RSS stays under `mib`.

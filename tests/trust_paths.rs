@@ -130,7 +130,12 @@ fn bad_install_paths_are_refused_before_anything_is_fetched() {
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["--install-path \"/etc\" is an absolute path"]);
     // And a good --path still works.
-    assert_success(&env.install(&gitops, &src, "second", &["--path", "./apps/team-a/"]));
+    assert_success(&env.install(
+        &gitops,
+        &src,
+        "second",
+        &["--path", "./apps/team-a/", "--namespace", "team-a"],
+    ));
     assert!(
         gitops
             .join("apps/team-a/second/profile-installation.yaml")
@@ -445,38 +450,10 @@ fn libgit2_codes_do_not_reach_the_user() {
 // ------------------------------------------------------------------ import streams
 
 /// Runs `pctl ARGS` and returns its output and peak resident set size in bytes
-/// (`wait4` on the child: nothing else is counted).
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, not by Child::wait
+/// (measured by GNU time: see `run_measured`).
 fn pctl_with_peak_rss(env: &Env, args: &[&str]) -> (std::process::Output, u64) {
-    use std::io::Read;
-    let mut cmd = env.command(args);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("cannot start pctl");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        se.read_to_end(&mut v).unwrap();
-        v
-    });
-    so.read_to_end(&mut out).unwrap();
-    err.extend(t.join().unwrap());
-    let mut status = 0;
-    // SAFETY: plain wait4 on our own child, with valid out-pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4 failed");
-    use std::os::unix::process::ExitStatusExt;
-    let output = std::process::Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: out,
-        stderr: err,
-    };
-    // ru_maxrss is in KiB on Linux.
-    (output, usage.ru_maxrss as u64 * 1024)
+    let (out, kib) = run_measured(env.command(args), std::time::Duration::from_secs(300));
+    (out, kib * 1024)
 }
 
 /// A ustar header for `path` claiming `size` bytes.

@@ -2218,3 +2218,84 @@ pub fn list_entry<'a>(list: &'a [Value], name: &str) -> &'a Value {
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("no installation {name} in {list:?}"))
 }
+
+// ---------------------------------------------------------------------------
+// Peak memory of one command
+// ---------------------------------------------------------------------------
+
+/// Runs `cmd` under GNU time (`/usr/bin/time -f %M`), killing it after `limit`;
+/// returns its output and its own peak resident set size in KiB.
+///
+/// Not `wait4` on the child: Rust starts children with vfork, and Linux carries the
+/// parent's peak RSS into the child's `ru_maxrss` at exec, so a test binary that
+/// holds 200 MiB (another test's buffers) made every child look that large. GNU time
+/// forks the command from its own small process and reports only that.
+pub fn run_measured(cmd: Command, limit: Duration) -> (Output, u64) {
+    const TIME: &str = "/usr/bin/time";
+    assert!(
+        Path::new(TIME).is_file(),
+        "{TIME} is missing: install GNU time (apt-get install time)"
+    );
+    let report = tempfile::NamedTempFile::new().expect("temp file for GNU time");
+    let mut timed = Command::new(TIME);
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    timed.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = timed
+        .spawn()
+        .expect("cannot start the command under GNU time");
+    let mut out_pipe = child.stdout.take().expect("stdout pipe");
+    let mut err_pipe = child.stderr.take().expect("stderr pipe");
+    let t_out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let t_err = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for the command") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} did not finish within {limit:?}\nstderr:\n{}",
+                String::from_utf8_lossy(&t_err.join().unwrap_or_default())
+            );
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let kib = text
+        .lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("GNU time reported no peak RSS: {text:?}"));
+    let out = Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    };
+    (out, kib)
+}
