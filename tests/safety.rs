@@ -896,13 +896,19 @@ fn an_upstream_that_disconnects_mid_fetch_leaves_the_cache_usable() {
         "the proxy cut nothing"
     );
     assert_unchanged(&before, &snapshot(&gitops));
-    let mirrors: Vec<PathBuf> = std::fs::read_dir(env.cache.join("pctl/mirrors"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "git"))
-        .collect();
-    assert_eq!(mirrors.len(), 1, "{mirrors:?}");
-    git(&mirrors[0], &["fsck", "--no-progress"]);
+    // A first fetch that fails keeps nothing: no mirror, and no staging directory
+    // (a new mirror is fetched aside and moved into place only when whole).
+    let cache_entries = || -> Vec<PathBuf> {
+        std::fs::read_dir(env.cache.join("pctl/mirrors"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    let mirrors = |all: Vec<PathBuf>| -> Vec<PathBuf> {
+        all.into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "git"))
+            .collect()
+    };
+    assert!(cache_entries().is_empty(), "{:?}", cache_entries());
 
     // Killed in the middle of a slow fetch: the same.
     drop(proxy);
@@ -931,7 +937,8 @@ fn an_upstream_that_disconnects_mid_fetch_leaves_the_cache_usable() {
     let _ = child.kill();
     let _ = child.wait();
     assert_unchanged(&before, &snapshot(&gitops));
-    git(&mirrors[0], &["fsck", "--no-progress"]);
+    // Killed mid-fetch: no half-fetched mirror in the cache's place for one.
+    assert!(mirrors(cache_entries()).is_empty(), "{:?}", cache_entries());
 
     // The next fetch, through a server that answers, works from that cache.
     drop(slow);
@@ -940,6 +947,8 @@ fn an_upstream_that_disconnects_mid_fetch_leaves_the_cache_usable() {
     let out = env.install(&gitops, &src, "ingress", &[]);
     assert_success(&out);
     check_installation(&gitops, "ingress");
+    let mirrors = mirrors(cache_entries());
+    assert_eq!(mirrors.len(), 1, "{mirrors:?}");
     git(&mirrors[0], &["fsck", "--no-progress"]);
 }
 
