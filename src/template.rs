@@ -139,6 +139,7 @@ fn run(
     for name in ["get_env", "now", "get_random"] {
         tera.register_function(name, sandbox::refuse(name));
     }
+    tera.register_function("range", sandbox::bounded_range);
     if yaml {
         tera.autoescape_on(vec![""]);
         tera.set_escape_fn(structure::mark);
@@ -148,7 +149,11 @@ fn run(
     }
     tera.add_raw_template(origin, text)
         .map_err(|e| fail(chain(&e)))?;
-    tera.render(origin, &ctx).map_err(|e| {
+    let mut out = sandbox::Capped::default();
+    let rendered = tera.render_to(origin, &ctx, &mut out).and_then(|()| {
+        String::from_utf8(out.0).map_err(|_| tera::Error::msg("the rendering is not UTF-8 text"))
+    });
+    rendered.map_err(|e| {
         let reason = chain(&e);
         let reason: String = reason
             .chars()

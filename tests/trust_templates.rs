@@ -179,6 +179,46 @@ fn include_of_another_file_is_refused() {
     refused_everywhere(&env, &src, &gitops, &["include", "cm.yaml", "line 6"]);
 }
 
+/// A template cannot make pctl exhaust memory: `range` makes at most 10,000 items
+/// (tera's own would allocate gigabytes for `range(end=1000000000)`), and a
+/// rendering stops at 16 MiB however its loops nest. Each is refused in bounded
+/// memory, with nothing written.
+#[test]
+fn templates_cannot_exhaust_memory() {
+    let env = Env::new();
+    let cm = format!("{CM_HEAD}  a: \"{{{{ range(end=1000000000) | length }}}}\"\n");
+    let (src, gitops) = setup(&env, &cm, None);
+    refused_everywhere(&env, &src, &gitops, &["range()", "over the limit of 10000"]);
+    let (out, kib) = run_measured(
+        env.command(["render", &src]),
+        std::time::Duration::from_secs(120),
+    );
+    assert_error(&out, 1);
+    assert!(kib < 100 * 1024, "render used {} MiB", kib / 1024);
+
+    let env = Env::new();
+    let cm = format!(
+        "{CM_HEAD}  a: \"{{% for i in range(end=10000) %}}{{% for j in range(end=10000) %}}xxxxxxxx{{% endfor %}}{{% endfor %}}\"\n"
+    );
+    let (src, gitops) = setup(&env, &cm, None);
+    let before = snapshot(&gitops);
+    let (out, kib) = run_measured(
+        env.command([
+            "install",
+            &src,
+            "--name",
+            "evil",
+            "--repo",
+            &gitops.display().to_string(),
+        ]),
+        std::time::Duration::from_secs(300),
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["past 16 MiB"]);
+    assert!(kib < 200 * 1024, "install used {} MiB", kib / 1024);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
 /// `install --set-string` of each hostile value is refused with `reason`, nothing
 /// written.
 #[track_caller]

@@ -230,6 +230,64 @@ pub fn refuse(
     }
 }
 
+/// The most items one call of `range` may make in a pctl template: an upstream
+/// profile must not make pctl allocate gigabytes (`range(end=1000000000)`).
+pub const MAX_RANGE: usize = 10_000;
+/// The most bytes one template may render to (nested loops multiply output).
+pub const MAX_OUTPUT: usize = 16 << 20;
+
+/// Tera's `range(start=0, end, step_by=1)`, refusing more than [`MAX_RANGE`] items.
+pub fn bounded_range(
+    args: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let number = |key: &str, default: Option<u64>| -> tera::Result<u64> {
+        match args.get(key) {
+            Some(v) => v.as_u64().ok_or_else(|| {
+                tera::Error::msg(format!("range() takes a whole number for `{key}`, not {v}"))
+            }),
+            None => default.ok_or_else(|| tera::Error::msg(format!("range() needs `{key}`"))),
+        }
+    };
+    let start = number("start", Some(0))?;
+    let end = number("end", None)?;
+    let step = number("step_by", Some(1))?;
+    if step == 0 {
+        return Err(tera::Error::msg("range() needs a step_by above 0"));
+    }
+    let count = end.saturating_sub(start).div_ceil(step);
+    if count > MAX_RANGE as u64 {
+        return Err(tera::Error::msg(format!(
+            "range() would make {count} items, over the limit of {MAX_RANGE} in pctl templates"
+        )));
+    }
+    let items: Vec<tera::Value> = (start..end)
+        .step_by(step as usize)
+        .map(tera::Value::from)
+        .collect();
+    Ok(tera::Value::Array(items))
+}
+
+/// A rendering buffer that refuses to grow past [`MAX_OUTPUT`] bytes.
+#[derive(Default)]
+pub struct Capped(pub Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other(format!(
+                "the rendering grows past {} MiB, the limit of one pctl template",
+                MAX_OUTPUT >> 20
+            )));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +299,31 @@ mod tests {
             .into_iter()
             .map(|b| b.needle)
             .collect()
+    }
+
+    #[test]
+    fn range_is_bounded_and_otherwise_tera_s() {
+        let args = |pairs: &[(&str, u64)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), tera::Value::from(*v)))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        assert_eq!(
+            bounded_range(&args(&[("end", 5)])).unwrap(),
+            serde_json::json!([0, 1, 2, 3, 4])
+        );
+        assert_eq!(
+            bounded_range(&args(&[("start", 2), ("end", 9), ("step_by", 3)])).unwrap(),
+            serde_json::json!([2, 5, 8])
+        );
+        assert_eq!(
+            bounded_range(&args(&[("start", 5), ("end", 2)])).unwrap(),
+            serde_json::json!([])
+        );
+        let err = bounded_range(&args(&[("end", 1_000_000_000)])).unwrap_err();
+        assert!(err.to_string().contains("over the limit of 10000"), "{err}");
+        assert!(bounded_range(&args(&[("end", 3), ("step_by", 0)])).is_err());
     }
 
     #[test]
