@@ -792,6 +792,18 @@ impl TreeView {
             .transpose()
     }
 
+    /// The entry at a normalized repository-relative path ("" is the root).
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        match &self.snapshot {
+            Some(s) => s.entry(path),
+            None => Ok(if path.is_empty() {
+                Some(Entry::Dir(Vec::new()))
+            } else {
+                None
+            }),
+        }
+    }
+
     pub fn exists(&self, path: &str) -> Result<bool> {
         Ok(match &self.snapshot {
             Some(s) => s.entry(path)?.is_some(),
@@ -985,6 +997,7 @@ impl Workspace {
                     refuse_if_pending(repo)?;
                 }
                 let changes = drop_noops(&view, changes)?;
+                crate::check::guard::guard(&view, &changes)?;
                 let diff = unified_diff(&view, &changes)?;
                 let changed = changes.files.len();
                 if mode == Mode::DryRun || changed == 0 {
@@ -1014,6 +1027,7 @@ impl Workspace {
                     let (branch, head) = remote_sync(repo, config, url)?;
                     let view = view_of(repo, head)?;
                     let changes = drop_noops(&view, build(&view)?)?;
+                    crate::check::guard::guard(&view, &changes)?;
                     let diff = unified_diff(&view, &changes)?;
                     let changed = changes.files.len();
                     if mode != Mode::Commit || changed == 0 {
@@ -2086,6 +2100,7 @@ impl Workspace {
         }
         let view = view_of(repo, base_commit)?;
         let changes = drop_noops(&view, build(&view)?)?;
+        crate::check::guard::guard(&view, &changes)?;
         let diff = unified_diff(&view, &changes)?;
         let stats = diff_stats(&view, &changes)?;
         let changed = changes.files.len();
