@@ -35,7 +35,10 @@ impl Doc {
             let pat = format!("{key}:");
             match lines.iter().enumerate().skip(at).find(|(_, l)| {
                 let t = l.trim_start().trim_start_matches("- ");
-                t.starts_with(&pat) || t.starts_with(&format!("\"{key}\":"))
+                t.starts_with(&pat)
+                    || t.starts_with(&format!("\"{key}\":"))
+                    || l.contains(&format!("{{{pat}"))
+                    || l.contains(&format!(" {pat}"))
             }) {
                 Some((i, _)) => {
                     at = i + 1;

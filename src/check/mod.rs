@@ -448,7 +448,7 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
         }
         for doc in docs {
             let v = doc.value.clone();
-            let (file, line) = (doc.file.clone(), doc.line);
+            let file = doc.file.clone();
             let lines = doc.clone();
             if !w.add(doc, &item.ns, false) {
                 continue;
@@ -506,7 +506,7 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
                         .unwrap_or(".")
                         .to_string(),
                     ns: target.clone().unwrap_or(key_ns),
-                    who: Some((file, line, name)),
+                    who: Some((file, lines.line_of(&["spec".into(), "path".into()]), name)),
                     target,
                     artifact: None,
                 };
