@@ -997,7 +997,6 @@ impl Workspace {
                     refuse_if_pending(repo)?;
                 }
                 let changes = drop_noops(&view, changes)?;
-                crate::check::guard::guard(&view, &changes)?;
                 let diff = unified_diff(&view, &changes)?;
                 let changed = changes.files.len();
                 if mode == Mode::DryRun || changed == 0 {
@@ -1007,6 +1006,7 @@ impl Workspace {
                         changed,
                     });
                 }
+                crate::check::guard::guard(&view, &changes)?;
                 check_clean(repo, &changes)?;
                 let commit = apply_local(repo, root, &changes, message, mode)?;
                 Ok(Outcome {
@@ -1027,7 +1027,6 @@ impl Workspace {
                     let (branch, head) = remote_sync(repo, config, url)?;
                     let view = view_of(repo, head)?;
                     let changes = drop_noops(&view, build(&view)?)?;
-                    crate::check::guard::guard(&view, &changes)?;
                     let diff = unified_diff(&view, &changes)?;
                     let changed = changes.files.len();
                     if mode != Mode::Commit || changed == 0 {
@@ -1043,6 +1042,7 @@ impl Workspace {
                             changed,
                         });
                     }
+                    crate::check::guard::guard(&view, &changes)?;
                     let parent = if head.is_zero() { None } else { Some(head) };
                     let tree = build_tree(repo, parent, &changes)?;
                     let commit = make_commit(repo, tree, parent, message)?;

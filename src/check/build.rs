@@ -99,7 +99,13 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
                 .strip_prefix(&format!("{file}: "))
                 .unwrap_or(&msg)
                 .to_string();
-            (line, msg)
+            // `line N column M: ...` counts from the chunk's start.
+            let at = msg
+                .strip_prefix("line ")
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .map_or(line, |n| line + n.saturating_sub(1));
+            (at, msg)
         })?;
         let shared: std::rc::Rc<str> = std::rc::Rc::from(chunk.as_str());
         for d in docs {
@@ -131,6 +137,8 @@ pub struct Builder<'a> {
     pub label: String,
     /// The external kustomize, if any.
     pub kustomize: Option<(PathBuf, &'static str)>,
+    /// Kustomizations left out because they need kustomize and none is on PATH.
+    pub skipped: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Builder<'a> {
@@ -150,6 +158,17 @@ impl<'a> Builder<'a> {
         match self.kustomization_file(dir) {
             Some(k) => self.kustomize(dir, &k, &mut Vec::new()),
             None => self.generated(dir),
+        }
+    }
+
+    /// A nested kustomization that needs kustomize is left out (and remembered).
+    fn or_skip(&self, r: Result<Vec<Doc>, Failure>) -> Result<Vec<Doc>, Failure> {
+        match r {
+            Err(Failure::NeedsKustomize(f)) => {
+                self.skipped.borrow_mut().push(f);
+                Ok(Vec::new())
+            }
+            other => other,
         }
     }
 
@@ -174,7 +193,7 @@ impl<'a> Builder<'a> {
                 match self.kustomization_file(&s) {
                     Some(k) => {
                         // Built where met, after this directory's own files.
-                        docs.extend(self.kustomize(&s, &k, &mut Vec::new())?);
+                        docs.extend(self.or_skip(self.kustomize(&s, &k, &mut Vec::new()))?);
                     }
                     None => stack.push(s),
                 }
@@ -305,7 +324,7 @@ impl<'a> Builder<'a> {
                                 ),
                             ));
                         };
-                        out.extend(self.kustomize(&p, &sub, stack)?);
+                        out.extend(self.or_skip(self.kustomize(&p, &sub, stack))?);
                     } else if self.files.is_file(&p) {
                         if !(dir.is_empty() || p.starts_with(&format!("{dir}/"))) {
                             return Err(Failure::Broken(
@@ -400,6 +419,11 @@ impl<'a> Builder<'a> {
                 .unwrap_or("kustomize failed")
                 .to_string();
             let last = last.replace(&format!("{}/", root.display()), "");
+            // kubectl prints `E1203 ... run.go:72] "command failed" err="REASON"`.
+            let last = match last.split_once(" err=\"") {
+                Some((_, r)) => r.trim_end_matches('"').replace("\\\"", "\""),
+                None => last,
+            };
             return Err(Failure::Broken(
                 shown,
                 1,

@@ -30,8 +30,21 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
     }
     let before = run(&Files::git(view, None), &opts);
     let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
-    let new: Vec<&Finding> = after.errors().filter(|f| !old.contains(&sig(f))).collect();
+    // With paths left unbuilt (they need kustomize, which the guard never runs), an
+    // object they define looks missing: references are then not held against the change.
+    let partial = after.findings.iter().any(|f| f.message == super::NOT_BUILT);
+    let new: Vec<&Finding> = after
+        .errors()
+        .filter(|f| !old.contains(&sig(f)))
+        .filter(|f| !(partial && f.message.contains("synced path")))
+        .collect();
     if new.is_empty() {
+        let first = before.errors().next().map(|f| format!(": {f}")).unwrap_or_default();
+        crate::printer::printer().warn(&format!(
+            "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
+            before.summary.errors,
+            if before.summary.errors == 1 { "" } else { "s" },
+        ));
         return Ok(());
     }
     let mut msg = format!(

@@ -219,6 +219,8 @@ impl Walk<'_> {
     }
 }
 
+pub(crate) const NOT_BUILT: &str = "not built: needs kustomize (this kustomization uses more than `resources`; put kubectl or kustomize on PATH)";
+
 /// Where a path to build comes from.
 #[derive(Clone)]
 struct Item {
@@ -420,8 +422,13 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
             },
             label,
             kustomize: w.kustomize.clone(),
+            skipped: Default::default(),
         };
-        let mut docs = match builder.build(&dir) {
+        let result = builder.build(&dir);
+        for file in builder.skipped.take() {
+            w.push(&file, 1, Severity::Warning, NOT_BUILT.into());
+        }
+        let mut docs = match result {
             Ok(d) => d,
             Err(Failure::Broken(file, line, msg)) => {
                 w.push(
@@ -437,7 +444,7 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
                 continue;
             }
             Err(Failure::NeedsKustomize(file)) => {
-                w.push(&file, 1, Severity::Warning, "not built: needs kustomize (this kustomization uses more than `resources`; put kubectl or kustomize on PATH)".into());
+                w.push(&file, 1, Severity::Warning, NOT_BUILT.into());
                 continue;
             }
         };
