@@ -19,13 +19,17 @@ fn copy_fixture(env: &Env, rel: &str) -> PathBuf {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Skips (returns false) when a tool is missing, but fails under CI=true.
 fn require(what: &str, present: bool) -> bool {
     if !present {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs {what}");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs {what}"
+        );
         eprintln!("skipped: {what} is not available");
     }
     present
@@ -40,7 +44,10 @@ fn every_broken_tree_fails_for_its_own_reason() {
         .collect();
     names.sort();
     assert!(names.len() >= 15, "the corpus has {} trees", names.len());
-    let kubectl = require("kubectl (kustomize builds)", on_path("kubectl") || on_path("kustomize"));
+    let kubectl = require(
+        "kubectl (kustomize builds)",
+        on_path("kubectl") || on_path("kustomize"),
+    );
     for name in names {
         let tree = copy_fixture(&env, &format!("broken/{name}"));
         let expect = std::fs::read_to_string(tree.join("EXPECT")).unwrap();
@@ -52,13 +59,24 @@ fn every_broken_tree_fails_for_its_own_reason() {
         let out = run_check(&tree, &[]);
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(1), "{name}: {}", describe(&out));
-        assert!(text.contains(expect), "{name}: expected {expect:?} in:\n{text}");
         assert!(
-            text.lines().any(|l| l.contains(": error: ") && l.contains(expect)),
+            text.contains(expect),
+            "{name}: expected {expect:?} in:\n{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains(": error: ") && l.contains(expect)),
             "{name}: the reason is not an error finding:\n{text}"
         );
-        assert!(text.contains(" paths built, "), "{name}: no summary line:\n{text}");
-        assert!(stderr(&out).contains("error: check failed: "), "{name}: {}", describe(&out));
+        assert!(
+            text.contains(" paths built, "),
+            "{name}: no summary line:\n{text}"
+        );
+        assert!(
+            stderr(&out).contains("error: check failed: "),
+            "{name}: {}",
+            describe(&out)
+        );
         assert_eq!(before, walk(&tree), "{name}: pctl check changed the tree");
     }
 }
@@ -76,7 +94,10 @@ fn findings_name_the_file_and_line() {
     );
     let tree = copy_fixture(&env, "broken/invalid-yaml");
     let text = stdout(&run_check(&tree, &[]));
-    assert!(text.contains("apps/ns.yaml:5: error: building apps fails: not valid YAML"), "{text}");
+    assert!(
+        text.contains("apps/ns.yaml:5: error: building apps fails: not valid YAML"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -93,12 +114,21 @@ fn json_output_holds_findings_and_the_summary() {
     let f = &v["findings"][0];
     assert_eq!(f["severity"], "error");
     assert_eq!(f["file"], "clusters/default/apps.yaml");
-    assert!(f["message"].as_str().unwrap().contains("dependsOn flux-system/infra-controllers"), "{v}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("dependsOn flux-system/infra-controllers"),
+        "{v}"
+    );
 }
 
 #[test]
 fn the_flux2_kustomize_helm_example_layout_passes() {
-    if !require("kubectl (kustomize builds)", on_path("kubectl") || on_path("kustomize")) {
+    if !require(
+        "kubectl (kustomize builds)",
+        on_path("kubectl") || on_path("kustomize"),
+    ) {
         return;
     }
     let env = Env::new();
@@ -140,7 +170,10 @@ fn without_kustomize_a_path_that_needs_it_is_not_built() {
         text.lines().any(|l| l == "clusters/staging/flux-system/kustomization.yaml:1: warning: not built: needs kustomize (this kustomization uses more than `resources`; put kubectl or kustomize on PATH)"),
         "{text}"
     );
-    assert!(text.contains("@apps/staging/kustomization.yaml:1: warning: not built: needs kustomize"), "{text}");
+    assert!(
+        text.contains("@apps/staging/kustomization.yaml:1: warning: not built: needs kustomize"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -149,7 +182,10 @@ fn a_repository_without_pctl_config_is_walked_from_clusters_default() {
     let tree = copy_fixture(&env, "broken/target-namespace-overrides");
     std::fs::rename(tree.join("apps/cm.yaml"), env.path("cm.yaml")).unwrap();
     let out = pctl_check(&tree);
-    assert!(out.contains("2 paths built, 2 objects (1 Kustomization, 0 HelmRelease), 0 problems"), "{out}");
+    assert!(
+        out.contains("2 paths built, 2 objects (1 Kustomization, 0 HelmRelease), 0 problems"),
+        "{out}"
+    );
     // --source names another GitRepository: the Kustomization is not followed.
     let out = pctl_check_with(&tree, &["--source", "gitops/fleet"]);
     assert!(out.contains("1 paths built, 1 objects"), "{out}");
@@ -166,7 +202,10 @@ fn helm_renders_local_charts() {
         .args(["-c", "import helm_python, yaml"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !require("python3 with helm-python-sdk (pip install helm-python-sdk)", sdk) {
+    if !require(
+        "python3 with helm-python-sdk (pip install helm-python-sdk)",
+        sdk,
+    ) {
         return;
     }
     let env = Env::new();
@@ -174,7 +213,11 @@ fn helm_renders_local_charts() {
     let quickstart = fixtures_dir().join("quickstart/podinfo");
     assert_success(&env.install(&gitops, &quickstart.display().to_string(), "podinfo", &[]));
     let shim = checks_dir().join("helm-shim");
-    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        shim.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let run = |repo: &Path| {
         std::process::Command::new(pctl_bin())
             .args(["check", "--helm", "--repo"])
@@ -185,13 +228,23 @@ fn helm_renders_local_charts() {
     };
     let out = run(&gitops);
     assert_exit(&out, 0);
-    assert!(stdout(&out).contains("objects rendered from charts, 0 problems"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("objects rendered from charts, 0 problems"),
+        "{}",
+        describe(&out)
+    );
     let chart = gitops.join("clusters/default/profiles/podinfo/artifacts/frontend/chart");
-    std::fs::write(chart.join("templates/broken.yaml"), "kind: ConfigMap\nname: {{ .Values.nope.deeper }}\n").unwrap();
+    std::fs::write(
+        chart.join("templates/broken.yaml"),
+        "kind: ConfigMap\nname: {{ .Values.nope.deeper }}\n",
+    )
+    .unwrap();
     let out = run(&gitops);
     assert_exit(&out, 1);
     assert!(
-        stdout(&out).contains("helm template of clusters/default/profiles/podinfo/artifacts/frontend/chart fails"),
+        stdout(&out).contains(
+            "helm template of clusters/default/profiles/podinfo/artifacts/frontend/chart fails"
+        ),
         "{}",
         describe(&out)
     );
@@ -203,7 +256,11 @@ fn helm_renders_local_charts() {
         .output()
         .unwrap();
     assert_exit(&out, 1);
-    assert!(stdout(&out).contains("--helm: 1 local chart(s) not rendered: no helm binary on PATH"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("--helm: 1 local chart(s) not rendered: no helm binary on PATH"),
+        "{}",
+        describe(&out)
+    );
 }
 
 fn commit_all(env: &Env, dir: &Path, msg: &str) {
@@ -234,14 +291,27 @@ fn the_commit_guard_refuses_only_problems_the_commit_introduces() {
     };
     std::fs::write(
         gitops.join("clusters/default/web.yaml"),
-        ks("web", "./apps", "  dependsOn:\n    - name: podinfo-settings\n"),
+        ks(
+            "web",
+            "./apps",
+            "  dependsOn:\n    - name: podinfo-settings\n",
+        ),
     )
     .unwrap();
-    std::fs::write(gitops.join("clusters/default/legacy.yaml"), ks("legacy", "./gone", "")).unwrap();
+    std::fs::write(
+        gitops.join("clusters/default/legacy.yaml"),
+        ks("legacy", "./gone", ""),
+    )
+    .unwrap();
     commit_all(&env, &gitops, "user: web and legacy");
 
     let before = snapshot(&gitops);
-    let out = env.pctl(["uninstall", "podinfo", "--repo", &gitops.display().to_string()]);
+    let out = env.pctl([
+        "uninstall",
+        "podinfo",
+        "--repo",
+        &gitops.display().to_string(),
+    ]);
     assert_exit(&out, 2);
     assert_stderr_mentions(
         &out,
@@ -257,8 +327,16 @@ fn the_commit_guard_refuses_only_problems_the_commit_introduces() {
     // Without the dependency, the uninstall goes through, and says what was broken.
     std::fs::remove_file(gitops.join("clusters/default/web.yaml")).unwrap();
     commit_all(&env, &gitops, "user: drop web");
-    let out = env.pctl(["uninstall", "podinfo", "--repo", &gitops.display().to_string()]);
+    let out = env.pctl([
+        "uninstall",
+        "podinfo",
+        "--repo",
+        &gitops.display().to_string(),
+    ]);
     assert_success(&out);
-    assert_stderr_mentions(&out, &["was already broken before this change (1 problem", "legacy"]);
+    assert_stderr_mentions(
+        &out,
+        &["was already broken before this change (1 problem", "legacy"],
+    );
     assert_eq!(head_subject(&gitops), "pctl: uninstall podinfo");
 }

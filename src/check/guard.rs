@@ -32,14 +32,32 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
     let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
     // With paths left unbuilt (they need kustomize, which the guard never runs), an
     // object they define looks missing: references are then not held against the change.
-    let partial = after.findings.iter().any(|f| f.message == super::NOT_BUILT);
+    // Likewise when the change carries conflict markers on purpose (a pull request
+    // that shows an upgrade's conflicts): those files are the user's to resolve.
+    let conflicted: BTreeSet<&str> = changes
+        .files
+        .iter()
+        .filter(|(_, v)| {
+            v.as_ref().is_some_and(|b| {
+                b.starts_with(b"<<<<<<< ") || b.windows(9).any(|w| w == b"\n<<<<<<< ")
+            })
+        })
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let partial =
+        !conflicted.is_empty() || after.findings.iter().any(|f| f.message == super::NOT_BUILT);
     let new: Vec<&Finding> = after
         .errors()
         .filter(|f| !old.contains(&sig(f)))
+        .filter(|f| !conflicted.contains(f.file.as_str()))
         .filter(|f| !(partial && f.message.contains("synced path")))
         .collect();
     if new.is_empty() {
-        let first = before.errors().next().map(|f| format!(": {f}")).unwrap_or_default();
+        let first = before
+            .errors()
+            .next()
+            .map(|f| format!(": {f}"))
+            .unwrap_or_default();
         crate::printer::printer().warn(&format!(
             "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
             before.summary.errors,

@@ -67,6 +67,7 @@ fn set_path(values: &mut Value, dotted: &str, v: Value) {
 /// Render the local charts. Returns how many objects they rendered.
 pub fn render(w: &mut Walk) -> usize {
     let mut jobs = Vec::new();
+    let mut notes = Vec::new();
     for o in &w.objects {
         if o.kind != "HelmRelease" || !o.api.starts_with(FLUX_HELM) || o.rendered {
             continue;
@@ -86,6 +87,17 @@ pub fn render(w: &mut Walk) -> usize {
             && sref_ns == w.src_ns
             && s("/spec/chart/spec/sourceRef/name") == w.src_name)
         {
+            let from = v
+                .pointer("/spec/chart/spec/sourceRef/kind")
+                .or_else(|| v.pointer("/spec/chartRef/kind"))
+                .and_then(Value::as_str)
+                .unwrap_or("a source")
+                .to_string();
+            notes.push((
+                o.doc.file.clone(),
+                o.doc.line,
+                format!("HelmRelease {}: its chart comes from {from}; not rendered (pctl check fetches nothing)", o.name),
+            ));
             continue;
         }
         let dir = resolve("", &s("/spec/chart/spec/chart")).unwrap_or_default();
@@ -151,6 +163,9 @@ pub fn render(w: &mut Walk) -> usize {
             release,
             target.unwrap_or_else(|| o.ns.clone()),
         ));
+    }
+    for (f, l, m) in notes {
+        w.push(&f, l, Severity::Note, m);
     }
     if jobs.is_empty() {
         return 0;

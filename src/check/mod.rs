@@ -311,9 +311,7 @@ pub fn run(files: &Files, opts: &Options) -> Report {
         warnings: sev(Severity::Warning),
         notes: sev(Severity::Note),
     };
-    let mut findings = std::mem::take(&mut w.findings);
-    // Notes first, as they explain; then everything in the order met.
-    findings.sort_by_key(|f| f.severity != Severity::Note);
+    let findings = std::mem::take(&mut w.findings);
     Report {
         sync_path,
         source: format!("{}/{}", source.0, source.1),

@@ -236,12 +236,11 @@ fn children<'p>(paths: impl Iterator<Item = &'p str>, dir: &str) -> Vec<String> 
     };
     let mut out = BTreeSet::new();
     for p in paths {
-        if let Some(rest) = p.strip_prefix(&prefix) {
-            if let Some(first) = rest.split('/').next()
-                && !first.is_empty()
-            {
-                out.insert(first.to_string());
-            }
+        if let Some(rest) = p.strip_prefix(&prefix)
+            && let Some(first) = rest.split('/').next()
+            && !first.is_empty()
+        {
+            out.insert(first.to_string());
         }
     }
     out.into_iter().collect()
