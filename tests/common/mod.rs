@@ -1295,7 +1295,12 @@ pub fn pctl_check(repo: &Path) -> String {
 /// [`pctl_check`] with more arguments (`--source NS/NAME`, `--path P`).
 #[track_caller]
 pub fn pctl_check_with(repo: &Path, args: &[&str]) -> String {
-    keep_tree(repo);
+    if let Some(kept) = keep_tree(repo)
+        && !args.is_empty()
+    {
+        // CI checks the kept tree again, with the same arguments (one a line).
+        std::fs::write(kept.join(".pctl-check-args"), args.join("\n") + "\n").unwrap();
+    }
     let out = run_check(repo, args);
     let text = format!(
         "{}{}",
@@ -1339,20 +1344,18 @@ pub fn flux_dry_run_with(repo: &Path, args: &[&str]) -> String {
 /// When `PCTL_KEEP_TREES` names a directory, copies the GitOps tree (without
 /// `.git`) to `$PCTL_KEEP_TREES/<test name>/` (`-2`, `-3`, ... when a test
 /// keeps several).
-pub fn keep_tree(repo: &Path) {
+pub fn keep_tree(repo: &Path) -> Option<PathBuf> {
     let name = thread::current()
         .name()
         .filter(|n| *n != "main")
         .map(str::to_string)
         .unwrap_or_else(|| "tree".into());
-    keep_tree_as(repo, &name);
+    keep_tree_as(repo, &name)
 }
 
-pub fn keep_tree_as(repo: &Path, name: &str) {
-    let Some(dest_root) = std::env::var_os("PCTL_KEEP_TREES") else {
-        return;
-    };
-    let dest_root = PathBuf::from(dest_root);
+/// Keeps the tree as `$PCTL_KEEP_TREES/<crate>__<name>`; returns where.
+pub fn keep_tree_as(repo: &Path, name: &str) -> Option<PathBuf> {
+    let dest_root = PathBuf::from(std::env::var_os("PCTL_KEEP_TREES")?);
     std::fs::create_dir_all(&dest_root).unwrap();
     let crate_name = Path::new(env!("CARGO_CRATE_NAME")).display().to_string();
     let base: String = format!("{crate_name}__{name}")
@@ -1373,9 +1376,10 @@ pub fn keep_tree_as(repo: &Path, name: &str) {
         };
         if std::fs::create_dir(&dir).is_ok() {
             copy_tree(repo, &dir);
-            return;
+            return Some(dir);
         }
     }
+    None
 }
 
 // ---------------------------------------------------------------------------
