@@ -544,9 +544,7 @@ fn install_from_a_catalog_records_the_constraint_and_the_resolution() {
         &gitops,
         "plat/nginx@^1.0",
         "web-beta",
-        // Another namespace: the same profile twice in one namespace would make the
-        // same objects twice (refused by the commit guard).
-        &["--channel", "beta", "--namespace", "beta"],
+        &["--channel", "beta"],
     );
     assert_success(&out);
     let record = yaml_file(&install_dir(&gitops, "web-beta").join("profile-installation.yaml"));

@@ -513,9 +513,6 @@ fn tag_names_that_try_shell_or_path_injection_stay_inert() {
             &source_url(&url, "app", Some(evil[0])),
             "--name",
             "evil",
-            // Not beside `app` in its namespace: the same objects twice are refused.
-            "--namespace",
-            "evil",
             "--repo",
             &g,
         ],

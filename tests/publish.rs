@@ -132,14 +132,7 @@ fn channels_come_from_the_flag_or_the_pre_release() {
         &gitops,
         &src,
         "beta",
-        &[
-            "--set",
-            "domain=b.example.com",
-            "--channel",
-            "beta",
-            "--namespace",
-            "beta",
-        ],
+        &["--set", "domain=b.example.com", "--channel", "beta"],
     ));
     let list = env.list_json(&gitops);
     assert_eq!(list_entry(&list, "stable")["version"], "1.1.0");

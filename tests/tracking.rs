@@ -28,20 +28,8 @@ fn fleet() -> (Env, TempRepo, PathBuf) {
     let gitops = env.init_gitops("gitops");
     assert_success(&env.pctl(["catalog", "add", "plat", &repo.url()]));
     assert_success(&env.install(&gitops, "plat/nginx@~1.0", "pinned", &[]));
-    // Each in its own namespace: the same profile twice in one namespace makes the
-    // same objects twice (refused by the commit guard).
-    assert_success(&env.install(
-        &gitops,
-        "plat/nginx@^1.0",
-        "caret",
-        &["--namespace", "caret"],
-    ));
-    assert_success(&env.install(
-        &gitops,
-        &repo.source("nginx", None),
-        "direct",
-        &["--namespace", "direct"],
-    ));
+    assert_success(&env.install(&gitops, "plat/nginx@^1.0", "caret", &[]));
+    assert_success(&env.install(&gitops, &repo.source("nginx", None), "direct", &[]));
     assert_success(&env.install(&gitops, "plat/podinfo", "demo", &[]));
     (env, repo, gitops)
 }
@@ -147,12 +135,7 @@ fn outdated_shows_an_installation_behind_a_newly_published_version() {
     let v = json(&env.pctl(["outdated", "--repo", &g, "-o", "json"]));
     assert_eq!(row(&v["installations"], "caret")["wanted"], "1.1.1");
     // ... but is for one installed with --channel beta.
-    assert_success(&env.install(
-        &gitops,
-        "plat/nginx@^1.0",
-        "edge",
-        &["--channel", "beta", "--namespace", "edge"],
-    ));
+    assert_success(&env.install(&gitops, "plat/nginx@^1.0", "edge", &["--channel", "beta"]));
     publish(repo.path(), "nginx/v1.4.0-beta.2");
     let v = json(&env.pctl(["outdated", "--repo", &g, "-o", "json"]));
     let edge = row(&v["installations"], "edge");
