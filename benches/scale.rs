@@ -12,7 +12,7 @@
 //! Cases: warm-cache install of `big` into S and L, against `git add` + `git commit`
 //! of the very files pctl wrote and against `kpt pkg get` of the same package from
 //! the same local repository; `list`, `outdated` and `upgrade --all` over the 500
-//! installations of L; the catalog's first scan, `search`, `show` and an
+//! installations of L, and `check` of L; the catalog's first scan, `search`, `show` and an
 //! incremental `catalog update`. Peak RSS is measured for every run (wait4).
 //!
 //! `cargo bench --bench scale` runs the full sizes; without `--bench` (as
@@ -722,8 +722,12 @@ fn main() {
     let lr = large.display().to_string();
     let mut list = Sample::new();
     let mut outdated = Sample::new();
+    let mut check = Sample::new();
     for _ in 0..sizes.runs {
         list.add(&sb.pctl(&sb.root, &["list", "--repo", &lr]));
+        let c = sb.pctl(&sb.root, &["check", "--repo", &lr]);
+        assert!(c.stdout.contains(" 0 problems"), "pctl check: {}", c.stdout);
+        check.add(&c);
         let o = sb.pctl(&sb.root, &["outdated", "--repo", &lr, "-o", "json"]);
         let v: serde_json::Value =
             serde_json::from_str(&o.stdout).expect("outdated -o json is JSON");
@@ -740,6 +744,11 @@ fn main() {
     }
     report.case("list", &list, Some(Duration::from_millis(300)));
     report.case("outdated", &outdated, Some(Duration::from_millis(300)));
+    report.case(
+        "check (the whole repository)",
+        &check,
+        Some(Duration::from_secs(2)),
+    );
     let base = sb.git(&large, &["rev-parse", "HEAD"]);
     let mut upgrade = Sample::new();
     for _ in 0..sizes.upgrade_runs {

@@ -836,6 +836,18 @@ impl TreeView {
             .transpose()
     }
 
+    /// The entry at a normalized repository-relative path ("" is the root).
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        match &self.snapshot {
+            Some(s) => s.entry(path),
+            None => Ok(if path.is_empty() {
+                Some(Entry::Dir(Vec::new()))
+            } else {
+                None
+            }),
+        }
+    }
+
     pub fn exists(&self, path: &str) -> Result<bool> {
         Ok(match &self.snapshot {
             Some(s) => s.entry(path)?.is_some(),
@@ -1043,6 +1055,7 @@ impl Workspace {
                         changed,
                     });
                 }
+                crate::check::guard::guard(&view, &changes)?;
                 check_clean(repo, &changes)?;
                 let commit = apply_local(repo, root, &changes, message, mode)?;
                 Ok(Outcome {
@@ -1078,6 +1091,7 @@ impl Workspace {
                             changed,
                         });
                     }
+                    crate::check::guard::guard(&view, &changes)?;
                     let parent = if head.is_zero() { None } else { Some(head) };
                     let tree = build_tree(repo, parent, &changes)?;
                     let commit = make_commit(repo, tree, parent, message)?;
@@ -2144,6 +2158,7 @@ impl Workspace {
         }
         let view = view_of(repo, base_commit)?;
         let changes = drop_noops(&view, build(&view)?)?;
+        crate::check::guard::guard(&view, &changes)?;
         let diff = unified_diff(&view, &changes)?;
         let stats = diff_stats(&view, &changes)?;
         let changed = changes.files.len();

@@ -2,6 +2,7 @@
 //! struct built by its command file in `cli/`.
 pub mod capture;
 pub mod catalog;
+pub mod check;
 pub mod diff;
 pub mod export;
 pub mod import;

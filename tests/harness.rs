@@ -538,7 +538,7 @@ fn http_backend_serves_fixture_repositories_and_accepts_pushes() {
 }
 
 #[test]
-fn flux_dry_run_accepts_a_minimal_tree_and_rejects_a_broken_one() {
+fn pctl_check_accepts_a_minimal_tree_and_rejects_a_broken_one() {
     let env = Env::new();
     let repo = env.path("gitops");
     std::fs::create_dir_all(repo.join("clusters/default/apps")).unwrap();
@@ -552,7 +552,7 @@ fn flux_dry_run_accepts_a_minimal_tree_and_rejects_a_broken_one() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
     )
     .unwrap();
-    let out = flux_dry_run(&repo);
+    let out = pctl_check(&repo);
     assert!(out.contains("0 problems"), "{out}");
 
     std::fs::write(
@@ -566,16 +566,12 @@ fn flux_dry_run_accepts_a_minimal_tree_and_rejects_a_broken_one() {
          spec: {interval: 10m, path: ./nowhere, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n",
     )
     .unwrap();
-    let bad = std::process::Command::new("python3")
-        .arg(FLUX_DRY_RUN)
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert_eq!(
-        bad.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&bad.stdout)
+    let bad = run_check(&repo, &[]);
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("clusters/default/apps/ks.yaml:4: error: Kustomization x: path \"./nowhere\" does not exist in the repository"),
+        "{stdout}"
     );
 }
 

@@ -2,6 +2,7 @@
 //! arguments into an options struct and calls one operation.
 mod capture;
 mod catalog;
+mod check;
 mod completion;
 mod diff;
 mod export;
@@ -61,6 +62,7 @@ enum Command {
     #[command(disable_version_flag = true)]
     Publish(publish::Args),
     Completion(completion::Args),
+    Check(check::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -236,6 +238,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(a, &sub),
         Command::Publish(a) => publish::run(a),
         Command::Completion(a) => completion::run(a),
+        Command::Check(a) => check::run(a),
     };
     match result {
         Ok(()) => 0,

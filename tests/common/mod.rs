@@ -1,8 +1,9 @@
 //! Black-box test harness for `pctl`.
 //!
 //! Everything here drives real programs: the `pctl` binary, the `git` CLI,
-//! `git daemon`, `git http-backend` (behind a tiny CGI server written below) and
-//! `../shared/tools/flux-dry-run.py`. Nothing is mocked.
+//! `git daemon` and `git http-backend` (behind a tiny CGI server written below).
+//! Every GitOps tree a test produces is checked with the project's own `pctl check`.
+//! Nothing is mocked.
 //!
 //! - [`build_repo`] / [`shared_repo`]: fixture repositories replayed from
 //!   `fixtures/repos/<name>/history.yaml` with pinned dates and identities, so
@@ -11,8 +12,9 @@
 //!   `pctl` runner.
 //! - [`git_daemon`] / [`http_backend`]: real Git servers on 127.0.0.1.
 //! - [`snapshot`] / [`assert_unchanged`]: the all-or-nothing checks.
-//! - [`flux_dry_run`]: walks a GitOps tree as Flux would (and keeps it for CI
-//!   when `PCTL_KEEP_TREES` is set).
+//! - [`pctl_check`]: walks a GitOps tree as Flux would with `pctl check` (and keeps
+//!   it for CI, which runs an independent checker over it too, when
+//!   `PCTL_KEEP_TREES` is set).
 //! - [`forge::ForgeServer`]: a GitHub, GitLab or Gitea API on 127.0.0.1 that holds
 //!   pctl to each forge's REST contract (pull-request tests).
 #![allow(dead_code)]
@@ -41,11 +43,6 @@ pub use serde_json::Value;
 
 /// The crate root (`/work/main` in development, the clone root in CI).
 pub const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
-/// The checker every produced GitOps tree must pass.
-pub const FLUX_DRY_RUN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/tools/flux-dry-run.py"
-);
 /// The URL under which `platform` profiles reference the `addons` repository.
 pub const ADDONS_URL: &str = "https://git.example.com/addons.git";
 /// Defaults written by `pctl init`.
@@ -1284,26 +1281,27 @@ pub fn assert_unchanged(before: &State, after: &State) {
 }
 
 // ---------------------------------------------------------------------------
-// flux-dry-run and kept trees
+// pctl check and kept trees
 // ---------------------------------------------------------------------------
 
-/// Runs `flux-dry-run.py REPO` and asserts it reports no problem. Returns its
-/// output. Keeps the tree for CI first (see [`keep_tree`]).
+/// Runs `pctl check --repo REPO` and asserts it reports no problem. Returns its
+/// output (findings and the summary line). Keeps the tree for CI first (see
+/// [`keep_tree`]).
 #[track_caller]
-pub fn flux_dry_run(repo: &Path) -> String {
-    flux_dry_run_with(repo, &[])
+pub fn pctl_check(repo: &Path) -> String {
+    pctl_check_with(repo, &[])
 }
 
+/// [`pctl_check`] with more arguments (`--source NS/NAME`, `--path P`).
 #[track_caller]
-pub fn flux_dry_run_with(repo: &Path, args: &[&str]) -> String {
-    keep_tree(repo);
-    let out = Command::new("python3")
-        .arg(FLUX_DRY_RUN)
-        .arg(repo)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run python3");
+pub fn pctl_check_with(repo: &Path, args: &[&str]) -> String {
+    if let Some(kept) = keep_tree(repo)
+        && !args.is_empty()
+    {
+        // CI checks the kept tree again, with the same arguments (one a line).
+        std::fs::write(kept.join(".pctl-check-args"), args.join("\n") + "\n").unwrap();
+    }
+    let out = run_check(repo, args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -1311,30 +1309,53 @@ pub fn flux_dry_run_with(repo: &Path, args: &[&str]) -> String {
     );
     assert!(
         out.status.success(),
-        "flux-dry-run {} failed ({}):\n{text}",
+        "pctl check {} failed ({}):\n{text}",
         repo.display(),
         out.status
     );
     text
 }
 
+/// `pctl check --repo REPO ARGS...` as it ran (no assertion).
+pub fn run_check(repo: &Path, args: &[&str]) -> Output {
+    Command::new(pctl_bin())
+        .arg("check")
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run pctl check")
+}
+
+/// The former name of [`pctl_check`].
+#[track_caller]
+pub fn flux_dry_run(repo: &Path) -> String {
+    pctl_check(repo)
+}
+
+/// The former name of [`pctl_check_with`].
+#[track_caller]
+pub fn flux_dry_run_with(repo: &Path, args: &[&str]) -> String {
+    pctl_check_with(repo, args)
+}
+
 /// When `PCTL_KEEP_TREES` names a directory, copies the GitOps tree (without
 /// `.git`) to `$PCTL_KEEP_TREES/<test name>/` (`-2`, `-3`, ... when a test
 /// keeps several).
-pub fn keep_tree(repo: &Path) {
+pub fn keep_tree(repo: &Path) -> Option<PathBuf> {
     let name = thread::current()
         .name()
         .filter(|n| *n != "main")
         .map(str::to_string)
         .unwrap_or_else(|| "tree".into());
-    keep_tree_as(repo, &name);
+    keep_tree_as(repo, &name)
 }
 
-pub fn keep_tree_as(repo: &Path, name: &str) {
-    let Some(dest_root) = std::env::var_os("PCTL_KEEP_TREES") else {
-        return;
-    };
-    let dest_root = PathBuf::from(dest_root);
+/// Keeps the tree as `$PCTL_KEEP_TREES/<crate>__<name>`; returns where.
+pub fn keep_tree_as(repo: &Path, name: &str) -> Option<PathBuf> {
+    let dest_root = PathBuf::from(std::env::var_os("PCTL_KEEP_TREES")?);
     std::fs::create_dir_all(&dest_root).unwrap();
     let crate_name = Path::new(env!("CARGO_CRATE_NAME")).display().to_string();
     let base: String = format!("{crate_name}__{name}")
@@ -1355,9 +1376,10 @@ pub fn keep_tree_as(repo: &Path, name: &str) {
         };
         if std::fs::create_dir(&dir).is_ok() {
             copy_tree(repo, &dir);
-            return;
+            return Some(dir);
         }
     }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -2204,7 +2226,7 @@ pub fn flux_summary(output: &str) -> (usize, usize) {
             );
         }
     }
-    panic!("no summary line in flux-dry-run output:\n{output}")
+    panic!("no summary line in pctl check output:\n{output}")
 }
 
 /// The Flux objects of one kind below an installation (skipping charts).

@@ -1,0 +1,527 @@
+//! Building one path as kustomize-controller does: a `kustomization.yaml` that only
+//! lists `resources` is evaluated here; one that needs more goes to `kubectl
+//! kustomize` or `kustomize build`; a directory without one is generated (every YAML
+//! file below it, stopping at subdirectories with their own kustomization). Also
+//! `targetNamespace`, applied as kustomize's namespace transformer does.
+use super::tree::{Files, Ignore, join, resolve};
+use crate::yaml::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+pub const KUSTOMIZATION_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// One object with where it was read: the file (as shown) and the line its document
+/// starts on.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub value: Value,
+    pub file: String,
+    pub line: usize,
+    /// The text of its document, to find a field's line.
+    pub text: Option<std::rc::Rc<str>>,
+}
+
+impl Doc {
+    /// The line of the field at `path` (keys and `[i]` indexes), best effort.
+    pub fn line_of(&self, path: &[String]) -> usize {
+        let Some(text) = &self.text else {
+            return self.line;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let mut at = 0usize;
+        let mut found = 0usize;
+        for key in path.iter().filter(|k| !k.starts_with('[')) {
+            let pat = format!("{key}:");
+            match lines.iter().enumerate().skip(at).find(|(_, l)| {
+                let t = l.trim_start().trim_start_matches("- ");
+                t.starts_with(&pat)
+                    || t.starts_with(&format!("\"{key}\":"))
+                    || l.contains(&format!("{{{pat}"))
+                    || l.contains(&format!(" {pat}"))
+            }) {
+                Some((i, _)) => {
+                    at = i + 1;
+                    found = i;
+                }
+                None => break,
+            }
+        }
+        self.line + found
+    }
+}
+
+/// Why a path cannot be built.
+pub enum Failure {
+    /// The build fails (kustomize-controller would fail it): file, line, reason.
+    Broken(String, usize, String),
+    /// A build needs kustomize and none is on PATH.
+    NeedsKustomize(String),
+}
+
+/// The external kustomize: `kubectl kustomize` or `kustomize build`, if on PATH.
+pub fn kustomize_tool() -> Option<(PathBuf, &'static str)> {
+    let find = |name: &str| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    };
+    find("kubectl")
+        .map(|p| (p, "kustomize"))
+        .or_else(|| find("kustomize").map(|p| (p, "build")))
+}
+
+/// Split a YAML stream into documents with the line each starts on, parsing each.
+pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
+    let mut chunks: Vec<(usize, String)> = vec![(1, String::new())];
+    for (i, line) in text.lines().enumerate() {
+        if line == "---" || line.starts_with("--- ") || line.starts_with("---\t") {
+            let rest = line[3..].trim_start();
+            chunks.push((i + 1, format!("{rest}\n")));
+        } else if line == "..." {
+            chunks.push((i + 2, String::new()));
+        } else {
+            let c = &mut chunks.last_mut().expect("one chunk").1;
+            c.push_str(line);
+            c.push('\n');
+        }
+    }
+    let mut out = Vec::new();
+    for (line, chunk) in chunks {
+        if chunk.trim().is_empty() {
+            continue;
+        }
+        let docs = crate::yaml::documents(file, &chunk).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg
+                .strip_prefix(&format!("{file}: "))
+                .unwrap_or(&msg)
+                .to_string();
+            // `line N column M: ...` counts from the chunk's start.
+            let at = msg
+                .strip_prefix("line ")
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .map_or(line, |n| line + n.saturating_sub(1));
+            (at, msg)
+        })?;
+        let shared: std::rc::Rc<str> = std::rc::Rc::from(chunk.as_str());
+        for d in docs {
+            out.push(Doc {
+                value: d,
+                file: file.to_string(),
+                line,
+                text: Some(shared.clone()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn is_object(v: &Value) -> bool {
+    v.get("apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+        && v.get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+}
+
+/// Builds paths of one tree (the repository, or an artifact).
+pub struct Builder<'a> {
+    pub files: &'a Files<'a>,
+    pub ignore: &'a Ignore,
+    /// Prefix of the file names shown (`@artifact/` inside artifacts).
+    pub label: String,
+    /// The external kustomize, if any.
+    pub kustomize: Option<(PathBuf, &'static str)>,
+    /// Kustomizations left out because they need kustomize and none is on PATH.
+    pub skipped: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> Builder<'a> {
+    fn shown(&self, rel: &str) -> String {
+        format!("{}{}", self.label, rel)
+    }
+
+    pub fn kustomization_file(&self, dir: &str) -> Option<String> {
+        KUSTOMIZATION_NAMES
+            .iter()
+            .map(|n| join(dir, n))
+            .find(|p| self.files.is_file(p))
+    }
+
+    /// What kustomize-controller applies for `dir`.
+    pub fn build(&self, dir: &str) -> Result<Vec<Doc>, Failure> {
+        match self.kustomization_file(dir) {
+            Some(k) => self.kustomize(dir, &k, &mut Vec::new()),
+            None => self.generated(dir),
+        }
+    }
+
+    /// A nested kustomization that needs kustomize is left out (and remembered).
+    fn or_skip(&self, r: Result<Vec<Doc>, Failure>) -> Result<Vec<Doc>, Failure> {
+        match r {
+            Err(Failure::NeedsKustomize(f)) => {
+                self.skipped.borrow_mut().push(f);
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    fn generated(&self, dir: &str) -> Result<Vec<Doc>, Failure> {
+        let mut docs = Vec::new();
+        let mut stack = vec![dir.to_string()];
+        while let Some(d) = stack.pop() {
+            let mut subdirs = Vec::new();
+            for name in self.files.list(&d) {
+                let p = join(&d, &name);
+                if self.files.is_dir(&p) {
+                    if !self.ignore.ignored(&p, true) {
+                        subdirs.push(p);
+                    }
+                } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && !self.ignore.ignored(&p, false)
+                {
+                    docs.extend(self.read_objects(&p, true)?);
+                }
+            }
+            for s in subdirs.into_iter().rev() {
+                match self.kustomization_file(&s) {
+                    Some(k) => {
+                        // Built where met, after this directory's own files.
+                        docs.extend(self.or_skip(self.kustomize(&s, &k, &mut Vec::new()))?);
+                    }
+                    None => stack.push(s),
+                }
+            }
+        }
+        Ok(docs)
+    }
+
+    /// The objects of one YAML file; every document must be a Kubernetes object.
+    fn read_objects(&self, rel: &str, generated: bool) -> Result<Vec<Doc>, Failure> {
+        let shown = self.shown(rel);
+        let bytes = self
+            .files
+            .read(rel)
+            .ok()
+            .flatten()
+            .ok_or_else(|| Failure::Broken(shown.clone(), 1, "cannot read the file".into()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let docs = parse_docs(&shown, &text).map_err(|(line, msg)| {
+            Failure::Broken(shown.clone(), line, format!("not valid YAML: {msg}"))
+        })?;
+        let mut out = Vec::new();
+        for d in docs {
+            if d.value.get("kind").and_then(Value::as_str) == Some("List")
+                && let Some(items) = d.value.get("items").and_then(Value::as_array)
+            {
+                for it in items {
+                    out.push(Doc {
+                        value: it.clone(),
+                        ..d.clone()
+                    });
+                }
+                continue;
+            }
+            if !is_object(&d.value) {
+                let why = if generated {
+                    "is not a Kubernetes object (no apiVersion/kind), and kustomize-controller fails the whole generated build on it; list it in .sourceignore or move it off the synced path"
+                } else {
+                    "is not a Kubernetes object (no apiVersion/kind); kustomize fails on it"
+                };
+                return Err(Failure::Broken(
+                    shown,
+                    d.line,
+                    format!("this YAML document {why}"),
+                ));
+            }
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    /// A kustomization: evaluated here when it only lists local `resources`.
+    fn kustomize(
+        &self,
+        dir: &str,
+        kfile: &str,
+        stack: &mut Vec<String>,
+    ) -> Result<Vec<Doc>, Failure> {
+        let shown = self.shown(kfile);
+        if stack.contains(&dir.to_string()) {
+            return Err(Failure::Broken(
+                shown,
+                1,
+                format!("resources loop back to {}", self.shown(dir)),
+            ));
+        }
+        let bytes = self.files.read(kfile).ok().flatten().unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let k: Value = match crate::yaml::from_str(&shown, &text) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(Value::Null) => Value::Object(Default::default()),
+            Ok(_) => {
+                return Err(Failure::Broken(
+                    shown,
+                    1,
+                    "a kustomization must be a mapping".into(),
+                ));
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                return Err(Failure::Broken(
+                    shown.clone(),
+                    1,
+                    msg.strip_prefix(&format!("{shown}: "))
+                        .unwrap_or(&msg)
+                        .to_string(),
+                ));
+            }
+        };
+        let map = k.as_object().cloned().unwrap_or_default();
+        let simple = map.keys().all(|key| {
+            matches!(
+                key.as_str(),
+                "apiVersion" | "kind" | "resources" | "metadata"
+            )
+        });
+        let resources: Option<Vec<String>> = match map.get("resources") {
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(a)) => a.iter().map(|r| r.as_str().map(str::to_string)).collect(),
+            Some(_) => None,
+        };
+        let remote =
+            |r: &str| r.contains("://") || r.starts_with("github.com/") || r.contains("?ref=");
+        match resources {
+            Some(res) if simple && !res.iter().any(|r| remote(r)) => {
+                stack.push(dir.to_string());
+                let mut out: Vec<Doc> = Vec::new();
+                let line_of = |r: &str| {
+                    text.lines()
+                        .position(|l| l.contains(r))
+                        .map_or(1, |i| i + 1)
+                };
+                for r in &res {
+                    let Some(p) = resolve(dir, r) else {
+                        return Err(Failure::Broken(
+                            shown,
+                            line_of(r),
+                            format!("resource {r:?} leaves the repository"),
+                        ));
+                    };
+                    if self.files.is_dir(&p) {
+                        let Some(sub) = self.kustomization_file(&p) else {
+                            return Err(Failure::Broken(
+                                shown,
+                                line_of(r),
+                                format!(
+                                    "resource {r:?} is a directory without a kustomization.yaml (kustomize needs one)"
+                                ),
+                            ));
+                        };
+                        out.extend(self.or_skip(self.kustomize(&p, &sub, stack))?);
+                    } else if self.files.is_file(&p) {
+                        if !(dir.is_empty() || p.starts_with(&format!("{dir}/"))) {
+                            return Err(Failure::Broken(
+                                shown,
+                                line_of(r),
+                                format!(
+                                    "resource file {r:?} is outside the kustomization's directory (kustomize refuses files above it)"
+                                ),
+                            ));
+                        }
+                        out.extend(self.read_objects(&p, false)?);
+                    } else {
+                        return Err(Failure::Broken(
+                            shown,
+                            line_of(r),
+                            format!("resource {r:?} does not exist"),
+                        ));
+                    }
+                }
+                stack.pop();
+                // kustomize refuses two resources with one id.
+                let mut seen = BTreeSet::new();
+                for d in &out {
+                    let key = (
+                        d.value
+                            .get("apiVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .split('/')
+                            .next()
+                            .map(str::to_string),
+                        d.value
+                            .get("kind")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        d.value
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        d.value
+                            .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    );
+                    if !seen.insert(key.clone()) {
+                        return Err(Failure::Broken(
+                            d.file.clone(),
+                            d.line,
+                            format!(
+                                "{} {} is listed twice in the kustomization of {} (kustomize refuses an id it already has)",
+                                key.1.unwrap_or_default(),
+                                key.3.unwrap_or_default(),
+                                self.shown(dir)
+                            ),
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+            _ => self.external(dir, kfile),
+        }
+    }
+
+    /// A kustomization that needs kustomize itself.
+    fn external(&self, dir: &str, kfile: &str) -> Result<Vec<Doc>, Failure> {
+        let shown = self.shown(kfile);
+        let Some((tool, sub)) = &self.kustomize else {
+            return Err(Failure::NeedsKustomize(shown));
+        };
+        let root = self
+            .files
+            .on_disk()
+            .map_err(|e| Failure::Broken(shown.clone(), 1, e.to_string()))?;
+        let out = std::process::Command::new(tool)
+            .arg(sub)
+            .arg(root.join(dir))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| {
+                Failure::Broken(
+                    shown.clone(),
+                    1,
+                    format!("cannot run {}: {e}", tool.display()),
+                )
+            })?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("kustomize failed")
+                .to_string();
+            let last = last.replace(&format!("{}/", root.display()), "");
+            // kubectl prints `E1203 ... run.go:72] "command failed" err="REASON"`.
+            let last = match last.split_once(" err=\"") {
+                Some((_, r)) => r.trim_end_matches('"').replace("\\\"", "\""),
+                None => last,
+            };
+            return Err(Failure::Broken(
+                shown,
+                1,
+                format!("kustomize build failed: {last}"),
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let docs = parse_docs(&shown, &text).map_err(|(_, msg)| {
+            Failure::Broken(
+                shown.clone(),
+                1,
+                format!("kustomize printed YAML pctl cannot read: {msg}"),
+            )
+        })?;
+        Ok(docs
+            .into_iter()
+            .map(|d| Doc {
+                line: 1,
+                text: None,
+                ..d
+            })
+            .collect())
+    }
+}
+
+/// Kinds kustomize knows to be cluster-scoped (its namespace transformer leaves them).
+pub const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "StorageClass",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// What `targetNamespace` does to a build: every namespaced object moved to
+/// `target`, Namespace objects renamed to it. Returns the problems it causes: a
+/// renamed Namespace, an explicit namespace overridden.
+pub fn target_namespace(docs: &mut [Doc], target: &str) -> Vec<(String, usize, String)> {
+    let mut problems = Vec::new();
+    for d in docs.iter_mut() {
+        let kind = d
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = d
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let Some(md) = d.value.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if kind == "Namespace" {
+            if name != target {
+                problems.push((
+                    d.file.clone(),
+                    d.line,
+                    format!("Namespace {name} is renamed to {target} by the targetNamespace of the Flux Kustomization that applies it"),
+                ));
+                md.insert("name".into(), Value::String(target.into()));
+            }
+        } else if !CLUSTER_SCOPED.contains(&kind.as_str()) {
+            if let Some(ns) = md.get("namespace").and_then(Value::as_str)
+                && ns != target
+            {
+                problems.push((
+                    d.file.clone(),
+                    d.line,
+                    format!("{kind}/{name}: explicit namespace {ns} is overridden by targetNamespace {target}"),
+                ));
+            }
+            md.insert("namespace".into(), Value::String(target.into()));
+        }
+    }
+    problems
+}

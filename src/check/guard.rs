@@ -1,0 +1,97 @@
+//! The commit guard (SPEC §10): every commit pctl makes is checked with `pctl check`
+//! on the tree it is about to commit, and refused (exit 2) only for problems that the
+//! commit introduces; a repository already broken elsewhere can still be worked on.
+use super::tree::Files;
+use super::{Finding, Options, Severity, run};
+use crate::error::Bug;
+use crate::git::{Changes, TreeView};
+use anyhow::Result;
+use std::collections::BTreeSet;
+
+/// A finding without its line (lines move when files change).
+fn sig(f: &Finding) -> (String, String) {
+    (f.file.clone(), f.message.clone())
+}
+
+/// Check `view` with `changes` applied against `view` alone. Kustomize is never run
+/// here (fast and offline); paths that need it are skipped alike before and after.
+pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
+    if changes.files.is_empty() {
+        return Ok(());
+    }
+    let opts = Options {
+        no_kustomize: true,
+        ..Options::default()
+    };
+    let after_files = Files::git(view, Some(changes));
+    let after = run(&after_files, &opts);
+    if after.summary.errors == 0 {
+        return Ok(());
+    }
+    let before = run(&Files::git(view, None), &opts);
+    let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
+    // With paths left unbuilt (they need kustomize, which the guard never runs), an
+    // object they define looks missing: references are then not held against the change.
+    // Likewise when the change carries conflict markers on purpose (a pull request
+    // that shows an upgrade's conflicts): those files are the user's to resolve.
+    let conflicted: BTreeSet<&str> = changes
+        .files
+        .iter()
+        .filter(|(_, v)| {
+            v.as_ref().is_some_and(|b| {
+                b.starts_with(b"<<<<<<< ") || b.windows(9).any(|w| w == b"\n<<<<<<< ")
+            })
+        })
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let partial =
+        !conflicted.is_empty() || after.findings.iter().any(|f| f.message == super::NOT_BUILT);
+    let new: Vec<&Finding> = after
+        .errors()
+        .filter(|f| !old.contains(&sig(f)))
+        .filter(|f| !conflicted.contains(f.file.as_str()))
+        .filter(|f| !(partial && f.message.contains("synced path")))
+        .collect();
+    if new.is_empty() {
+        let first = before
+            .errors()
+            .next()
+            .map(|f| format!(": {f}"))
+            .unwrap_or_default();
+        crate::printer::printer().warn(&format!(
+            "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
+            before.summary.errors,
+            if before.summary.errors == 1 { "" } else { "s" },
+        ));
+        return Ok(());
+    }
+    let mut msg = format!(
+        "the change would break the GitOps repository as Flux applies it from {} ({} new problem{}); nothing was written:",
+        after.sync_path,
+        new.len(),
+        if new.len() == 1 { "" } else { "s" }
+    );
+    for f in new.iter().take(10) {
+        msg.push_str(&format!("\n  {f}"));
+    }
+    if new.len() > 10 {
+        msg.push_str(&format!("\n  … and {} more", new.len() - 10));
+    }
+    let already: Vec<&Finding> = before
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if !already.is_empty() {
+        msg.push_str(&format!(
+            "\nalready broken before this change ({} problem{}, not counted against it):",
+            already.len(),
+            if already.len() == 1 { "" } else { "s" }
+        ));
+        for f in already.iter().take(5) {
+            msg.push_str(&format!("\n  {f}"));
+        }
+    }
+    msg.push_str("\nrun `pctl check` to see the whole report; please report this if pctl wrote the broken files");
+    Err(anyhow::Error::new(Bug(msg)))
+}

@@ -1,0 +1,517 @@
+//! Validation of objects against the served Flux CRD schemas, embedded in the binary
+//! (`flux-schemas.json`, generated from `schemas/flux/crds/` by the test in
+//! `schemagen.rs`), with a small JSON-schema validator for the keywords those schemas
+//! use, and a minimal check of a few core Kubernetes kinds.
+use crate::yaml::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The generated schemas: `"<apiVersion>/<kind>"` to a JSON schema.
+pub const EMBEDDED: &str = include_str!("flux-schemas.json");
+
+/// The API groups whose served versions are embedded: any other version of them is
+/// not served by a current Flux.
+pub const FLUX_GROUPS: &[&str] = &[
+    "source.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+    "source.extensions.fluxcd.io",
+];
+
+fn schemas() -> &'static serde_json::Map<String, Value> {
+    static S: OnceLock<serde_json::Map<String, Value>> = OnceLock::new();
+    S.get_or_init(|| match serde_json::from_str::<Value>(EMBEDDED) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    })
+}
+
+/// One problem: where in the object (`spec.chart.spec`) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub path: Vec<String>,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn at(&self) -> String {
+        let mut s = String::new();
+        for p in &self.path {
+            if p.starts_with('[') {
+                s.push_str(p);
+            } else {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(p);
+            }
+        }
+        if s.is_empty() { "(root)".into() } else { s }
+    }
+}
+
+/// What validation says about one object: None when no schema applies.
+pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    if let Some(schema) = schemas().get(&format!("{api}/{kind}")) {
+        let mut out = Vec::new();
+        check(schema, doc, &mut Vec::new(), &mut out);
+        return Some(out);
+    }
+    let group = api.split('/').next().unwrap_or("");
+    if api.contains('/') && FLUX_GROUPS.contains(&group) {
+        let served: Vec<&str> = schemas()
+            .keys()
+            .filter(|k| k.ends_with(&format!("/{kind}")) && k.starts_with(&format!("{group}/")))
+            .map(|k| &k[..k.len() - kind.len() - 1])
+            .collect();
+        let hint = if served.is_empty() {
+            String::new()
+        } else {
+            format!("; use {}", served.join(", "))
+        };
+        return Some(vec![Violation {
+            path: Vec::new(),
+            message: format!("{api} {kind} is not served by a current Flux{hint}"),
+        }]);
+    }
+    core(doc, api, kind)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn is_type(v: &Value, t: &str) -> bool {
+    match t {
+        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "number" => v.is_number(),
+        other => type_name(v) == other,
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn pattern_matches(pattern: &str, s: &str) -> bool {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let re = c
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex::Regex::new(pattern).ok());
+        re.as_ref().is_none_or(|re| re.is_match(s))
+    })
+}
+
+fn count(schema: &Value, v: &Value) -> usize {
+    let mut out = Vec::new();
+    check(schema, v, &mut Vec::new(), &mut out);
+    out.len()
+}
+
+/// Validate `v` against `schema`, pushing every violation.
+fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+    let Some(s) = schema.as_object() else {
+        return;
+    };
+    let mut push = |path: &Vec<String>, message: String| {
+        out.push(Violation {
+            path: path.clone(),
+            message,
+        })
+    };
+    if let Some(t) = s.get("type") {
+        let ok = match t {
+            Value::String(t) => is_type(v, t),
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).any(|t| is_type(v, t)),
+            _ => true,
+        };
+        if !ok {
+            let want = match t {
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            push(path, format!("{} is not of type {want}", short(v)));
+            return;
+        }
+    }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        push(path, format!("{} must be {}", short(v), short(c)));
+    }
+    if let Some(Value::Array(e)) = s.get("enum")
+        && !e.contains(v)
+    {
+        let opts: Vec<String> = e.iter().map(short).collect();
+        push(
+            path,
+            format!("{} is not one of {}", short(v), opts.join(", ")),
+        );
+    }
+    if let Value::String(text) = v {
+        let n = text.chars().count() as u64;
+        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+            && n < min
+        {
+            push(
+                path,
+                format!("{} is shorter than {min} characters", short(v)),
+            );
+        }
+        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+            && n > max
+        {
+            push(
+                path,
+                format!("{} is longer than {max} characters", short(v)),
+            );
+        }
+        if let Some(p) = s.get("pattern").and_then(Value::as_str)
+            && !pattern_matches(p, text)
+        {
+            push(path, format!("{} does not match {p}", short(v)));
+        }
+    }
+    if let Some(x) = v.as_f64() {
+        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+            && x < min
+        {
+            push(path, format!("{} is less than the minimum {min}", short(v)));
+        }
+        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+            && x > max
+        {
+            push(path, format!("{} is more than the maximum {max}", short(v)));
+        }
+    }
+    if let Value::Array(items) = v {
+        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < min
+        {
+            push(path, format!("needs at least {min} item(s)"));
+        }
+        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+            && (items.len() as u64) > max
+        {
+            push(path, format!("has more than {max} item(s)"));
+        }
+        if let Some(is) = s.get("items") {
+            for (i, item) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                check(is, item, path, out);
+                path.pop();
+            }
+        }
+    }
+    if let Value::Object(map) = v {
+        if let Some(Value::Array(req)) = s.get("required") {
+            for r in req.iter().filter_map(Value::as_str) {
+                if !map.contains_key(r) {
+                    out.push(Violation {
+                        path: path.clone(),
+                        message: format!("{r} is required"),
+                    });
+                }
+            }
+        }
+        let props = s.get("properties").and_then(Value::as_object);
+        for (k, val) in map {
+            path.push(k.clone());
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => check(ps, val, path, out),
+                None => match s.get("additionalProperties") {
+                    Some(Value::Bool(false)) => out.push(Violation {
+                        path: path.clone(),
+                        message: "unknown field (the schema does not allow it)".into(),
+                    }),
+                    Some(ap @ Value::Object(_)) => check(ap, val, path, out),
+                    _ => {}
+                },
+            }
+            path.pop();
+        }
+    }
+    let described = |sub: &Value| -> Option<String> {
+        sub.get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    if let Some(Value::Array(all)) = s.get("allOf") {
+        for sub in all {
+            if let Some(d) = described(sub) {
+                if count(sub, v) > 0 {
+                    out.push(Violation {
+                        path: path.clone(),
+                        message: d,
+                    });
+                }
+            } else {
+                check(sub, v, path, out);
+            }
+        }
+    }
+    if let Some(Value::Array(any)) = s.get("anyOf") {
+        let counts: Vec<usize> = any.iter().map(|sub| count(sub, v)).collect();
+        if !any.is_empty() && !counts.contains(&0) {
+            match described(schema) {
+                Some(d) if s.get("allOf").is_none() => out.push(Violation {
+                    path: path.clone(),
+                    message: d,
+                }),
+                _ => {
+                    let best = counts
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, c)| **c)
+                        .map_or(0, |(i, _)| i);
+                    check(&any[best], v, path, out);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(one)) = s.get("oneOf") {
+        let ok = one.iter().filter(|sub| count(sub, v) == 0).count();
+        if ok != 1 {
+            out.push(Violation {
+                path: path.clone(),
+                message: described(schema).unwrap_or_else(|| {
+                    format!("must match exactly one of {} alternatives", one.len())
+                }),
+            });
+        }
+    }
+    if let Some(not) = s.get("not")
+        && count(not, v) == 0
+    {
+        out.push(Violation {
+            path: path.clone(),
+            message: described(schema).unwrap_or_else(|| "is not allowed here".into()),
+        });
+    }
+}
+
+fn dns_label(s: &str) -> bool {
+    crate::names::is_dns1123_label(s)
+}
+
+fn dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && !s.is_empty() && s.split('.').all(dns_label)
+}
+
+fn is_base64(s: &str) -> bool {
+    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let body = t.trim_end_matches('=');
+    t.len() - body.len() <= 2
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+}
+
+/// A minimal check of Namespace, ConfigMap, Secret, Service and Deployment: names,
+/// string maps, base64 Secret data.
+fn core(doc: &Value, api: &str, kind: &str) -> Option<Vec<Violation>> {
+    if !matches!(
+        (api, kind),
+        ("v1", "Namespace" | "ConfigMap" | "Secret" | "Service") | ("apps/v1", "Deployment")
+    ) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut push = |path: &[&str], message: String| {
+        out.push(Violation {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            message,
+        })
+    };
+    let Some(md) = doc.get("metadata").and_then(Value::as_object) else {
+        push(&["metadata"], "metadata must be a mapping".into());
+        return Some(out);
+    };
+    match md.get("name").and_then(Value::as_str) {
+        Some(n) if !n.is_empty() => {
+            let ok = if matches!(kind, "Namespace" | "Service") {
+                dns_label(n)
+            } else {
+                dns_subdomain(n)
+            };
+            if !ok {
+                push(
+                    &["metadata", "name"],
+                    format!("{n:?} is not a valid DNS-1123 name"),
+                );
+            }
+        }
+        _ => push(&["metadata", "name"], "metadata.name is required".into()),
+    }
+    if let Some(ns) = md.get("namespace")
+        && !ns.as_str().is_some_and(dns_label)
+    {
+        push(
+            &["metadata", "namespace"],
+            format!("{} is not a valid namespace", short(ns)),
+        );
+    }
+    for key in ["labels", "annotations"] {
+        match md.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    if !v.is_string() {
+                        push(
+                            &["metadata", key, k],
+                            format!("value {} must be a string", short(v)),
+                        );
+                    }
+                }
+            }
+            Some(_) => push(&["metadata", key], "must be a mapping".into()),
+        }
+    }
+    if matches!(kind, "ConfigMap" | "Secret") {
+        let sops = doc.get("sops").is_some_and(Value::is_object);
+        for key in ["data", "stringData"] {
+            match doc.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(m)) => {
+                    for (k, v) in m {
+                        match v.as_str() {
+                            None => push(
+                                &[key, k],
+                                format!("value must be a string, got {}", type_name(v)),
+                            ),
+                            Some(s)
+                                if kind == "Secret"
+                                    && key == "data"
+                                    && !is_base64(s)
+                                    && !(sops && s.starts_with("ENC[")) =>
+                            {
+                                push(&[key, k], "Secret .data values must be base64".into())
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Some(_) => push(&[key], "must be a mapping".into()),
+            }
+        }
+    }
+    if matches!(kind, "Deployment" | "Service") && !doc.get("spec").is_some_and(Value::is_object) {
+        push(&["spec"], "spec is required".into());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(y: &str) -> Value {
+        crate::yaml::from_str("t", y).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_schemas_cover_the_served_flux_kinds() {
+        for key in [
+            "kustomize.toolkit.fluxcd.io/v1/Kustomization",
+            "helm.toolkit.fluxcd.io/v2/HelmRelease",
+            "source.toolkit.fluxcd.io/v1/GitRepository",
+            "source.toolkit.fluxcd.io/v1/HelmRepository",
+            "source.toolkit.fluxcd.io/v1/OCIRepository",
+            "source.toolkit.fluxcd.io/v1/ExternalArtifact",
+            "source.extensions.fluxcd.io/v1beta1/ArtifactGenerator",
+        ] {
+            assert!(schemas().contains_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn flux_objects_are_validated_strictly() {
+        let ok = doc(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./x, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+        );
+        assert_eq!(validate(&ok), Some(vec![]));
+        let bad = doc(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: A_, namespace: flux-system}\nspec: {intervall: 10m, prune: yes-please, sourceRef: {kind: Bucket2, name: x}}\n",
+        );
+        let v = validate(&bad).unwrap();
+        let text: Vec<String> = v
+            .iter()
+            .map(|x| format!("{}: {}", x.at(), x.message))
+            .collect();
+        let all = text.join("\n");
+        assert!(all.contains("spec.intervall: unknown field"), "{all}");
+        assert!(all.contains("spec: interval is required"), "{all}");
+        assert!(
+            all.contains("spec.prune: \"yes-please\" is not of type boolean"),
+            "{all}"
+        );
+        assert!(
+            all.contains("spec.sourceRef.kind: \"Bucket2\" is not one of"),
+            "{all}"
+        );
+        assert!(
+            all.contains("metadata.name: \"A_\" does not match"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn cel_rules_are_enforced_with_their_message() {
+        let both = doc(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: a, namespace: x}\nspec:\n  interval: 5m\n  chart: {spec: {chart: c, sourceRef: {kind: HelmRepository, name: r}}}\n  chartRef: {kind: OCIRepository, name: o}\n",
+        );
+        let v = validate(&both).unwrap();
+        assert!(
+            v.iter()
+                .any(|x| x.message == "either chart or chartRef must be set"),
+            "{v:?}"
+        );
+        let old = doc(
+            "apiVersion: helm.toolkit.fluxcd.io/v2beta1\nkind: HelmRelease\nmetadata: {name: a}\nspec: {}\n",
+        );
+        let v = validate(&old).unwrap();
+        assert!(
+            v[0].message
+                .contains("not served by a current Flux; use helm.toolkit.fluxcd.io/v2"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn core_kinds_get_a_minimal_check() {
+        let s =
+            doc("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: 'not base64!'}\n");
+        assert_eq!(
+            validate(&s).unwrap()[0].message,
+            "Secret .data values must be base64"
+        );
+        let c = doc("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: 1}\n");
+        assert!(
+            validate(&c).unwrap()[0]
+                .message
+                .contains("must be a string")
+        );
+        let other = doc("apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\n");
+        assert_eq!(validate(&other), None);
+    }
+}

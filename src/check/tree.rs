@@ -1,0 +1,406 @@
+//! The files `pctl check` reads: a directory on disk, a Git tree with the changes a
+//! command is about to commit laid over it, or an artifact laid out in memory; and
+//! `.sourceignore` (what source-controller leaves out of the artifact).
+use crate::git::{Changes, Entry, TreeView};
+use anyhow::{Context, Result};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// One entry: a file's bytes or a directory's names.
+#[derive(Clone)]
+pub enum Node {
+    File(Rc<Vec<u8>>),
+    Dir(Rc<Vec<String>>),
+}
+
+/// Where the files come from.
+enum Backing<'a> {
+    Disk(PathBuf),
+    Git {
+        view: &'a TreeView,
+        changes: Option<&'a Changes>,
+    },
+    Memory(BTreeMap<String, Vec<u8>>),
+}
+
+/// A read-only file tree addressed by normalized relative paths ("" is the root).
+pub struct Files<'a> {
+    backing: Backing<'a>,
+    cache: RefCell<HashMap<String, Option<Node>>>,
+    /// The tree written to disk for an external tool (kustomize, helm), made once.
+    disk: RefCell<Option<tempfile::TempDir>>,
+}
+
+impl<'a> Files<'a> {
+    pub fn disk(root: &Path) -> Self {
+        Self::with(Backing::Disk(root.to_path_buf()))
+    }
+
+    /// The tree of `view` with `changes` applied (None = as it is).
+    pub fn git(view: &'a TreeView, changes: Option<&'a Changes>) -> Self {
+        Self::with(Backing::Git { view, changes })
+    }
+
+    pub fn memory(files: BTreeMap<String, Vec<u8>>) -> Self {
+        Self::with(Backing::Memory(files))
+    }
+
+    fn with(backing: Backing<'a>) -> Self {
+        Files {
+            backing,
+            cache: RefCell::new(HashMap::new()),
+            disk: RefCell::new(None),
+        }
+    }
+
+    pub fn node(&self, rel: &str) -> Result<Option<Node>> {
+        if let Some(n) = self.cache.borrow().get(rel) {
+            return Ok(n.clone());
+        }
+        let n = self.load(rel)?;
+        self.cache.borrow_mut().insert(rel.to_string(), n.clone());
+        Ok(n)
+    }
+
+    pub fn read(&self, rel: &str) -> Result<Option<Rc<Vec<u8>>>> {
+        Ok(match self.node(rel)? {
+            Some(Node::File(b)) => Some(b),
+            _ => None,
+        })
+    }
+
+    pub fn is_dir(&self, rel: &str) -> bool {
+        matches!(self.node(rel), Ok(Some(Node::Dir(_))))
+    }
+
+    pub fn is_file(&self, rel: &str) -> bool {
+        matches!(self.node(rel), Ok(Some(Node::File(_))))
+    }
+
+    /// The sorted names in a directory (empty when it is not one).
+    pub fn list(&self, rel: &str) -> Vec<String> {
+        match self.node(rel) {
+            Ok(Some(Node::Dir(names))) => {
+                let mut v = names.as_ref().clone();
+                v.sort();
+                v
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every file below `dir` (full relative paths), sorted.
+    pub fn files_below(&self, dir: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![(dir.to_string(), 0usize)];
+        while let Some((d, depth)) = stack.pop() {
+            if depth > 64 {
+                continue;
+            }
+            for name in self.list(&d) {
+                let p = join(&d, &name);
+                match self.node(&p) {
+                    Ok(Some(Node::Dir(_))) if name != ".git" => stack.push((p, depth + 1)),
+                    Ok(Some(Node::File(_))) => out.push(p),
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A directory on disk holding this tree, for external tools.
+    pub fn on_disk(&self) -> Result<PathBuf> {
+        if let Backing::Disk(root) = &self.backing {
+            return Ok(root.clone());
+        }
+        if let Some(t) = self.disk.borrow().as_ref() {
+            return Ok(t.path().to_path_buf());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("pctl-check-")
+            .tempdir()
+            .context("cannot create a temporary directory")?;
+        for rel in self.files_below("") {
+            if let Some(bytes) = self.read(&rel)? {
+                let p = tmp.path().join(&rel);
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                std::fs::write(&p, bytes.as_slice())
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+        }
+        let path = tmp.path().to_path_buf();
+        *self.disk.borrow_mut() = Some(tmp);
+        Ok(path)
+    }
+
+    fn load(&self, rel: &str) -> Result<Option<Node>> {
+        match &self.backing {
+            Backing::Disk(root) => {
+                let p = if rel.is_empty() {
+                    root.clone()
+                } else {
+                    root.join(rel)
+                };
+                let Ok(meta) = std::fs::metadata(&p) else {
+                    return Ok(None);
+                };
+                if meta.is_dir() {
+                    let mut names = Vec::new();
+                    for e in std::fs::read_dir(&p)
+                        .with_context(|| format!("cannot list {}", p.display()))?
+                    {
+                        let name = e?.file_name().to_string_lossy().into_owned();
+                        if name != ".git" {
+                            names.push(name);
+                        }
+                    }
+                    Ok(Some(Node::Dir(Rc::new(names))))
+                } else {
+                    let b = std::fs::read(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    Ok(Some(Node::File(Rc::new(b))))
+                }
+            }
+            Backing::Memory(files) => {
+                if let Some(b) = files.get(rel) {
+                    return Ok(Some(Node::File(Rc::new(b.clone()))));
+                }
+                let names = children(files.keys().map(String::as_str), rel);
+                Ok((!names.is_empty() || rel.is_empty()).then(|| Node::Dir(Rc::new(names))))
+            }
+            Backing::Git { view, changes } => {
+                if let Some(ch) = changes
+                    && let Some(v) = ch.files.get(rel)
+                {
+                    return Ok(v.as_ref().map(|b| Node::File(Rc::new(b.clone()))));
+                }
+                let base = match view.entry(rel)? {
+                    Some(Entry::File(b)) => return Ok(Some(Node::File(Rc::new(b)))),
+                    Some(Entry::Dir(names)) => Some(names),
+                    _ => None,
+                };
+                let Some(ch) = changes else {
+                    return Ok(base.map(|n| Node::Dir(Rc::new(n))));
+                };
+                // A directory: its names, plus what the changes add, minus what they
+                // delete (a directory left empty is gone, as in Git).
+                let added = children(
+                    ch.files
+                        .iter()
+                        .filter(|(_, v)| v.is_some())
+                        .map(|(k, _)| k.as_str()),
+                    rel,
+                );
+                let mut names: BTreeSet<String> = added.into_iter().collect();
+                for n in base.unwrap_or_default() {
+                    let p = join(rel, &n);
+                    let alive = match ch.files.get(&p) {
+                        Some(None) => false,
+                        Some(Some(_)) => true,
+                        None => {
+                            let prefix = format!("{p}/");
+                            !ch.files.keys().any(|k| k.starts_with(&prefix))
+                                || self.has_any_file(&p)?
+                        }
+                    };
+                    if alive {
+                        names.insert(n);
+                    }
+                }
+                if names.is_empty() && !rel.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(Node::Dir(Rc::new(names.into_iter().collect()))))
+            }
+        }
+    }
+
+    fn has_any_file(&self, dir: &str) -> Result<bool> {
+        Ok(matches!(self.node(dir)?, Some(Node::Dir(n)) if !n.is_empty()))
+    }
+}
+
+/// The names directly below `dir` among `paths`.
+fn children<'p>(paths: impl Iterator<Item = &'p str>, dir: &str) -> Vec<String> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut out = BTreeSet::new();
+    for p in paths {
+        if let Some(rest) = p.strip_prefix(&prefix)
+            && let Some(first) = rest.split('/').next()
+            && !first.is_empty()
+        {
+            out.insert(first.to_string());
+        }
+    }
+    out.into_iter().collect()
+}
+
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else if name.is_empty() {
+        dir.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Normalize `rel` against the directory `base`: None when it leaves the root.
+pub fn resolve(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|s| !s.is_empty()).collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            x => parts.push(x),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `.sourceignore` rules (gitignore syntax), plus `.git/`, which source-controller
+/// always leaves out.
+pub struct Ignore {
+    rules: Vec<Rule>,
+}
+
+struct Rule {
+    negated: bool,
+    dir_only: bool,
+    anchored: bool,
+    re: regex::Regex,
+}
+
+impl Ignore {
+    pub fn parse(text: &str) -> Self {
+        let mut rules = Vec::new();
+        for line in std::iter::once(".git/").chain(text.lines()) {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (negated, line) = match line.strip_prefix('!') {
+                Some(l) => (true, l),
+                None => (false, line),
+            };
+            let dir_only = line.ends_with('/');
+            let pat = line.trim_end_matches('/');
+            let anchored = pat.starts_with('/') || pat.contains('/');
+            let pat = pat.trim_start_matches('/');
+            if let Ok(re) = regex::Regex::new(&glob_regex(pat)) {
+                rules.push(Rule {
+                    negated,
+                    dir_only,
+                    anchored,
+                    re,
+                });
+            }
+        }
+        Ignore { rules }
+    }
+
+    fn matches(&self, rel: &str, is_dir: bool) -> bool {
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let mut hit = false;
+        for r in &self.rules {
+            if r.dir_only && !is_dir {
+                continue;
+            }
+            if r.re.is_match(if r.anchored { rel } else { base }) {
+                hit = !r.negated;
+            }
+        }
+        hit
+    }
+
+    /// Whether the repository path `rel` is left out of the artifact.
+    pub fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+        let parts: Vec<&str> = rel.split('/').collect();
+        for i in 1..parts.len() {
+            if self.matches(&parts[..i].join("/"), true) {
+                return true;
+            }
+        }
+        self.matches(rel, is_dir)
+    }
+}
+
+/// A gitignore or copy-rule glob as an anchored regex: `*` and `?` stay inside one
+/// path segment, `**` crosses segments.
+pub fn glob_regex(pat: &str) -> String {
+    let mut out = String::from("^");
+    let b: Vec<char> = pat.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == '*' && b.get(i + 1) == Some(&'*') {
+            if b.get(i + 2) == Some(&'/') {
+                out.push_str("(?:.*/)?");
+                i += 3;
+            } else {
+                out.push_str(".*");
+                i += 2;
+            }
+        } else if b[i] == '*' {
+            out.push_str("[^/]*");
+            i += 1;
+        } else if b[i] == '?' {
+            out.push_str("[^/]");
+            i += 1;
+        } else {
+            out.push_str(&regex::escape(&b[i].to_string()));
+            i += 1;
+        }
+    }
+    out.push('$');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sourceignore_follows_gitignore_rules() {
+        let ig = Ignore::parse("# comment\n.pctl/\n*.md\n/docs\n!keep.md\nsub/*.txt\n");
+        assert!(ig.ignored(".pctl/config.yaml", false));
+        assert!(ig.ignored("a/b/README.md", false));
+        assert!(!ig.ignored("a/keep.md", false));
+        assert!(ig.ignored("docs/x.yaml", false));
+        assert!(!ig.ignored("a/docs", true));
+        assert!(ig.ignored("sub/a.txt", false));
+        assert!(!ig.ignored("sub/x/a.txt", false));
+        assert!(ig.ignored(".git/config", false));
+        assert!(!ig.ignored("clusters/default/a.yaml", false));
+    }
+
+    #[test]
+    fn memory_trees_list_directories() {
+        let mut m = BTreeMap::new();
+        m.insert("a/b/c.yaml".to_string(), b"x".to_vec());
+        m.insert("a/d.yaml".to_string(), b"y".to_vec());
+        let f = Files::memory(m);
+        assert_eq!(f.list("a"), vec!["b".to_string(), "d.yaml".to_string()]);
+        assert!(f.is_dir("a/b"));
+        assert!(f.is_file("a/b/c.yaml"));
+        assert_eq!(f.files_below(""), vec!["a/b/c.yaml", "a/d.yaml"]);
+        assert_eq!(resolve("a/b", "../c/./d"), Some("a/c/d".into()));
+        assert_eq!(resolve("a", "../../x"), None);
+    }
+}
