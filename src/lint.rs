@@ -725,7 +725,7 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
     let kind = top.get("kind").and_then(Value::as_str).unwrap_or("");
     match (api, kind) {
         (model::API_VERSION, model::KIND) => {}
-        (model::LEGACY_API_VERSION, model::LEGACY_KIND) => {
+        (old, model::LEGACY_KIND) if model::is_legacy_api_version(old) => {
             legacy(file, text, dir_name, &mut out);
             return out;
         }

@@ -11,6 +11,14 @@ pub mod rules;
 pub const API_VERSION: &str = "weave.works/v1alpha1";
 pub const KIND: &str = "ProfileDefinition";
 pub const LEGACY_API_VERSION: &str = "profiles.fluxcd.io/v1alpha1";
+/// The same legacy schema under the group a branch of Weaveworks'
+/// profiles-examples (`fix_api_version`) publishes it with.
+pub const LEGACY_API_VERSION_PACKAGES: &str = "packages.weave.works/v1alpha1";
+
+/// Whether `api` is one of the legacy schema's apiVersions.
+pub fn is_legacy_api_version(api: &str) -> bool {
+    api == LEGACY_API_VERSION || api == LEGACY_API_VERSION_PACKAGES
+}
 pub const LEGACY_KIND: &str = "Profile";
 
 /// A parsed and checked profile definition.
@@ -391,11 +399,11 @@ pub fn parse(
             let spec_name = raw.spec.name.clone();
             (name.clone(), spec_name, convert(origin, name, raw.spec)?)
         }
-        (LEGACY_API_VERSION, LEGACY_KIND) => {
+        (legacy, LEGACY_KIND) if is_legacy_api_version(legacy) => {
             let raw: LegacyDefinition =
                 serde_saphyr::from_str(text).map_err(|e| schema_error(origin, &e.to_string()))?;
             warnings.push(format!(
-                "{origin}: {LEGACY_API_VERSION} {LEGACY_KIND} is the legacy schema; read as {API_VERSION} {KIND} (run `pctl lint` to see the converted form)"
+                "{origin}: {legacy} {LEGACY_KIND} is the legacy schema; read as {API_VERSION} {KIND} (run `pctl lint` to see the converted form)"
             ));
             let name = raw.metadata.name.clone().unwrap_or_default();
             let spec_name = raw.spec.name.clone();
@@ -1065,6 +1073,18 @@ spec:
 "#;
         let (d, w) = parse("p.yaml", text, Some("nginx")).unwrap();
         assert_eq!(w.len(), 1);
+        // The same schema under the group of profiles-examples' fix_api_version
+        // branch reads the same, and its warning names the group it has.
+        let other = text.replace(
+            "profiles.fluxcd.io/v1alpha1",
+            "packages.weave.works/v1alpha1",
+        );
+        let (d2, w2) = parse("p.yaml", &other, Some("nginx")).unwrap();
+        assert_eq!(d2, d);
+        assert!(
+            w2[0].contains("packages.weave.works/v1alpha1 Profile is the legacy schema"),
+            "{w2:?}"
+        );
         assert_eq!(
             d.artifacts[0].kind,
             ArtifactKind::Chart {
