@@ -399,11 +399,16 @@ struct ChartValues {
     secret_data: Map,
 }
 
+/// The most characters of an artifact id (a directory name under `artifacts/`):
+/// ids of profiles nested deep with long names are cut with a hash, like object
+/// names, instead of failing at write time on the file system's 255-byte limit.
+const MAX_ID: usize = 200;
+
 fn join_id(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
-        name.to_string()
+        crate::names::fit(name, MAX_ID)
     } else {
-        format!("{prefix}-{name}")
+        crate::names::fit(&format!("{prefix}-{name}"), MAX_ID)
     }
 }
 
@@ -1438,6 +1443,18 @@ mod tests {
             String::from_utf8_lossy(&r.files["artifacts/chart/helm-release.yaml"]).into_owned();
         assert!(hr.contains("values:\n    a: apps\n"), "{hr}");
         assert!(hr.contains("apiVersion: helm.toolkit.fluxcd.io/v2"), "{hr}");
+    }
+
+    #[test]
+    fn deep_ids_fit_a_directory_name() {
+        let name = "n".repeat(63);
+        let mut id = String::new();
+        for _ in 0..32 {
+            id = join_id(&id, &name);
+            assert!(id.len() <= MAX_ID, "{}", id.len());
+        }
+        assert_eq!(join_id("a", "b"), "a-b");
+        assert_ne!(join_id(&id, "x"), join_id(&id, "y"));
     }
 
     #[test]
