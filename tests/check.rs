@@ -211,7 +211,13 @@ fn helm_renders_local_charts() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
     let quickstart = fixtures_dir().join("quickstart/podinfo");
-    assert_success(&env.install(&gitops, &quickstart.display().to_string(), "podinfo", &[]));
+    // --allow-dirty: a checkout may hold uncommitted fixture edits.
+    assert_success(&env.install(
+        &gitops,
+        &quickstart.display().to_string(),
+        "podinfo",
+        &["--allow-dirty"],
+    ));
     let shim = checks_dir().join("helm-shim");
     let path = format!(
         "{}:{}",
@@ -275,7 +281,13 @@ fn the_commit_guard_refuses_only_problems_the_commit_introduces() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
     let quickstart = fixtures_dir().join("quickstart/podinfo");
-    assert_success(&env.install(&gitops, &quickstart.display().to_string(), "podinfo", &[]));
+    // --allow-dirty: a checkout may hold uncommitted fixture edits.
+    assert_success(&env.install(
+        &gitops,
+        &quickstart.display().to_string(),
+        "podinfo",
+        &["--allow-dirty"],
+    ));
     // The user's own Kustomization waits for one of the installation's wrappers, and
     // an unrelated one is broken already.
     std::fs::create_dir_all(gitops.join("apps")).unwrap();
