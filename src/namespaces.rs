@@ -7,27 +7,19 @@
 use crate::yaml::{self, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Kinds that are cluster-scoped: kustomize's built-in list (what its namespace
-/// transformer leaves alone) plus the cluster-scoped kinds of common add-ons, which
-/// kustomize would give a namespace that the API server then drops.
-const CLUSTER_SCOPED: &[&str] = &[
+/// Kinds kustomize knows to be cluster-scoped (its namespace transformer, and so
+/// kustomize-controller's `targetNamespace`, leaves them alone).
+pub const KUSTOMIZE_CLUSTER_SCOPED: &[&str] = &[
     "APIService",
     "CertificateSigningRequest",
-    "ClusterIssuer",
-    "ClusterPolicy",
     "ClusterRole",
     "ClusterRoleBinding",
-    "ClusterSecretStore",
     "ComponentStatus",
     "CSIDriver",
     "CSINode",
     "CustomResourceDefinition",
     "FlowSchema",
-    "GatewayClass",
     "IngressClass",
-    "IPAddressPool",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
     "MutatingWebhookConfiguration",
     "Namespace",
     "Node",
@@ -45,6 +37,18 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ValidatingAdmissionPolicyBinding",
     "ValidatingWebhookConfiguration",
     "VolumeAttachment",
+];
+
+/// Cluster-scoped kinds of common add-ons, which kustomize does not know: it would
+/// give them a namespace that the API server then drops.
+const ADDON_CLUSTER_SCOPED: &[&str] = &[
+    "ClusterIssuer",
+    "ClusterPolicy",
+    "ClusterSecretStore",
+    "GatewayClass",
+    "IPAddressPool",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
     "VolumeSnapshotClass",
     "VolumeSnapshotContent",
 ];
@@ -54,7 +58,7 @@ const BUILT_IN: &[&str] = &["default", "kube-system", "kube-public", "kube-node-
 
 /// Whether objects of `kind` live outside namespaces.
 pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+    KUSTOMIZE_CLUSTER_SCOPED.contains(&kind) || ADDON_CLUSTER_SCOPED.contains(&kind)
 }
 
 /// Whether every cluster already has namespace `ns`.

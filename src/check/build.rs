@@ -450,35 +450,7 @@ impl<'a> Builder<'a> {
 }
 
 /// Kinds kustomize knows to be cluster-scoped (its namespace transformer leaves them).
-pub const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
+pub use crate::namespaces::KUSTOMIZE_CLUSTER_SCOPED as CLUSTER_SCOPED;
 
 /// What `targetNamespace` does to a build: every namespaced object moved to
 /// `target`, Namespace objects renamed to it. Returns the problems it causes: a
