@@ -104,6 +104,7 @@ pub fn install_parent(
         Some(p) => ("--path", repo_dir("--path", p)?),
         None => ("installPath", config.install_path.clone()),
     };
+    rules::check_sync_path(view, config)?;
     rules::check_install_dir(view, what, &parent, name)?;
     Ok(parent)
 }

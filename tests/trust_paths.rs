@@ -108,6 +108,17 @@ fn bad_install_paths_are_refused_before_anything_is_fetched() {
             "{path}: fetched first:\n{err}"
         );
     }
+    // The sync path itself ignored by .sourceignore: Flux would apply nothing.
+    std::fs::write(gitops.join(".sourceignore"), ".pctl/\nclusters/\n").unwrap();
+    git(&gitops, &["commit", "-q", "-am", "ignore every cluster"]);
+    refused(
+        &env,
+        &gitops,
+        &["install", UNFETCHABLE, "--name", "x", "--repo", &g],
+        &["syncPath clusters/default is ignored by .sourceignore (pattern \"clusters/\")"],
+    );
+    std::fs::write(gitops.join(".sourceignore"), ".pctl/\nscratch/\n*.tmp\n").unwrap();
+    git(&gitops, &["commit", "-q", "-am", "ignore scratch again"]);
     // A long directory name is refused as such, not by the file system.
     let long = "d".repeat(300);
     refused(

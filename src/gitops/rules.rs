@@ -175,6 +175,25 @@ fn is_dns1123_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(crate::names::is_dns1123_label)
 }
 
+/// The sync path is where Flux starts: when `.sourceignore` excludes it, Flux
+/// applies nothing pctl installs.
+pub fn check_sync_path(view: &TreeView, config: &super::Config) -> Result<()> {
+    let Some(text) = view.read_string(SOURCEIGNORE)? else {
+        return Ok(());
+    };
+    let probe = super::join(&config.sync_path, super::KUSTOMIZATION);
+    if let Some(pattern) = ignored(&text, &probe) {
+        bail!(user(
+            format!(
+                ".pctl/config.yaml: syncPath {} is ignored by {SOURCEIGNORE} (pattern {pattern:?}): Flux would apply nothing from it",
+                config.sync_path
+            ),
+            format!("change {SOURCEIGNORE}, or syncPath in .pctl/config.yaml"),
+        ));
+    }
+    Ok(())
+}
+
 /// Check where a new installation goes (`parent/name`) against the repository: not
 /// ignored by `.sourceignore` and not inside or around another installation.
 pub fn check_install_dir(view: &TreeView, what: &str, parent: &str, name: &str) -> Result<()> {
