@@ -369,12 +369,16 @@ fn hostile_text_in_a_quoted_scalar_lands_as_one_string() {
 fn ordinary_values_keep_working() {
     let env = Env::new();
     let cm = format!(
-        "{CM_HEAD}  host: grafana.{{{{ params.s }}}}\n  n: \"{{{{ params.s }}}}-x\"\n  script: |\n    {{{{ params.m | indent(width=4) }}}}\n  tags: {{{{ [1, 2] | json_encode }}}}\n"
+        "{CM_HEAD}  host: grafana.{{{{ params.s }}}}\n  n: \"{{{{ params.s }}}}-x\"\n  script: |\n    {{{{ params.m | indent(width=4) }}}}\n"
     );
+    // json_encode prints structure the template itself makes (chart values may be
+    // lists; a ConfigMap's data may not, which pctl's commit check refuses).
     let (src, gitops) = setup(
         &env,
         &cm,
-        Some("replicas: {{ params.s }}\nlabels: {\"a\": \"{{ params.s }}\"}\n"),
+        Some(
+            "replicas: {{ params.s }}\nlabels: {\"a\": \"{{ params.s }}\"}\ntags: {{ [1, 2] | json_encode }}\n",
+        ),
     );
     let out = env.install(
         &gitops,
@@ -402,6 +406,7 @@ fn ordinary_values_keep_working() {
     let hr: Value = serde_saphyr::from_str(&hr).unwrap();
     assert_eq!(hr["spec"]["values"]["replicas"], 3);
     assert_eq!(hr["spec"]["values"]["labels"]["a"], "3");
+    assert_eq!(hr["spec"]["values"]["tags"], serde_json::json!([1, 2]));
     // lint knows `multiline`.
     let lint = env.pctl(["lint", &src]);
     assert!(!stdout(&lint).contains("multiline"), "{}", describe(&lint));
