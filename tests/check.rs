@@ -352,3 +352,45 @@ fn the_commit_guard_refuses_only_problems_the_commit_introduces() {
     );
     assert_eq!(head_subject(&gitops), "pctl: uninstall podinfo");
 }
+
+/// A problem the commit check finds in a file the profile brought (here a
+/// ConfigMap whose `data` holds a list, which the API server refuses) is the
+/// profile's: exit 1, the file named and the fix, nothing written. Only problems in
+/// files pctl generates are its own bug (exit 2).
+#[test]
+fn the_commit_guard_blames_the_profile_for_its_own_files() {
+    let env = Env::new();
+    let repo = env.path("profiles");
+    let files = [
+        (
+            "app/profile.yaml",
+            "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: app\nspec:\n  description: a broken ConfigMap\n  artifacts:\n    - name: config\n      kustomize: {path: manifests}\n",
+        ),
+        (
+            "app/manifests/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  tags: [1, 2]\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let p = repo.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "app"]);
+    let gitops = env.init_gitops("gitops");
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &repo.join("app").display().to_string(), "app", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "the profile's files would break",
+            "artifacts/config/cm.yaml",
+            "must be a string",
+            "comes from the profile",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}

@@ -1,6 +1,7 @@
-//! The commit guard (SPEC §10): every commit pctl makes is checked with `pctl check`
-//! on the tree it is about to commit, and refused (exit 2) only for problems that the
-//! commit introduces; a repository already broken elsewhere can still be worked on.
+//! The commit guard (docs/check.md): every commit pctl makes is checked with `pctl check`
+//! on the tree it is about to commit, and refused only for problems that the commit
+//! introduces (exit 1 when they lie in the profile's own files, exit 2 when in files
+//! pctl generates); a repository already broken elsewhere can still be worked on.
 use super::tree::Files;
 use super::{Finding, Options, Severity, run};
 use crate::error::Bug;
@@ -92,6 +93,42 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
             msg.push_str(&format!("\n  {f}"));
         }
     }
+    // A problem in a file the profile brought (copied or rendered from upstream, not
+    // one pctl generates) is the profile's: the user's input, exit 1. Only problems
+    // confined to pctl's own files are a bug in pctl (exit 2).
+    let upstream: Vec<&&Finding> = new
+        .iter()
+        .filter(|f| changes.files.contains_key(&f.file) && !generated(&f.file))
+        .collect();
+    if let Some(first) = upstream.first() {
+        return Err(crate::error::user(
+            msg.replacen(
+                "the change would break",
+                "the profile's files would break",
+                1,
+            ),
+            format!(
+                "{} comes from the profile as its author wrote it: fix it there (or ask its maintainer to), then install again; `pctl check` shows the whole report",
+                first.file
+            ),
+        ));
+    }
     msg.push_str("\nrun `pctl check` to see the whole report; please report this if pctl wrote the broken files");
     Err(anyhow::Error::new(Bug(msg)))
+}
+
+/// Files pctl writes itself into an installation (everything else under
+/// `artifacts/` was copied or rendered from the profile).
+fn generated(path: &str) -> bool {
+    const OWN: &[&str] = &[
+        crate::render::WRAPPER_FILE,
+        "kustomization.yaml",
+        "helm-release.yaml",
+        "helm-repository.yaml",
+        "secret-values.yaml",
+        "namespace.yaml",
+        crate::record::FILE,
+    ];
+    let name = path.rsplit('/').next().unwrap_or(path);
+    !path.contains("/artifacts/") || OWN.contains(&name)
 }
