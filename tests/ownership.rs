@@ -5,36 +5,10 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A profile repository: `versions` of profile `name`, each a list of files (relative
 /// to the profile directory), committed and tagged `name/vVERSION` in order.
-fn profile_repo(env: &Env, name: &str, versions: &[(&str, &[(&str, &str)])]) -> PathBuf {
-    let repo = env.path(&format!("upstream-{name}"));
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    for (version, files) in versions {
-        let dir = repo.join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        for (rel, text) in *files {
-            let p = dir.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", &format!("{name} {version}")]);
-        git(
-            &repo,
-            &["tag", "-a", &format!("{name}/v{version}"), "-m", version],
-        );
-    }
-    repo
-}
-
-fn source(repo: &Path, name: &str, version: &str) -> String {
-    format!("{}//{name}@{version}", file_url(repo))
-}
-
 const PROFILE: &str = "apiVersion: weave.works/v1alpha1
 kind: ProfileDefinition
 metadata:

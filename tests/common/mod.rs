@@ -2321,3 +2321,37 @@ pub fn run_measured(cmd: Command, limit: Duration) -> (Output, u64) {
     };
     (out, kib)
 }
+
+// ---------------------------------------------------------------------------
+// Small upstream profile repositories
+// ---------------------------------------------------------------------------
+
+/// A repository at `<sandbox>/upstream-NAME` holding profile NAME in directory NAME,
+/// one commit and annotated tag `NAME/vVERSION` per entry of `versions` (the
+/// directory's files replaced each time).
+pub fn profile_repo(env: &Env, name: &str, versions: &[(&str, &[(&str, &str)])]) -> PathBuf {
+    let repo = env.path(&format!("upstream-{name}"));
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    for (version, files) in versions {
+        let dir = repo.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, text) in *files {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", &format!("{name} {version}")]);
+        git(
+            &repo,
+            &["tag", "-a", &format!("{name}/v{version}"), "-m", version],
+        );
+    }
+    repo
+}
+
+/// `file:///REPO//NAME@VERSION`
+pub fn source(repo: &Path, name: &str, version: &str) -> String {
+    format!("{}//{name}@{version}", file_url(repo))
+}
