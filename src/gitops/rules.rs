@@ -214,7 +214,15 @@ pub fn check_install_dir(view: &TreeView, what: &str, parent: &str, name: &str) 
         let other = file
             .trim_end_matches(crate::record::FILE)
             .trim_end_matches('/');
-        let inside = dir == other || dir.starts_with(&format!("{other}/")) || other.is_empty();
+        if dir == other {
+            bail!(user(
+                format!("an installation named {name:?} already exists at {dir}"),
+                format!(
+                    "choose another --name, or change the one there with `pctl upgrade {name}` or `pctl uninstall {name}`"
+                ),
+            ));
+        }
+        let inside = dir.starts_with(&format!("{other}/")) || other.is_empty();
         if inside {
             bail!(user(
                 format!("{what}: {dir} is inside the installation at {other}"),

@@ -1,0 +1,41 @@
+//! The one integration-test binary: each module is one topic and drives the real
+//! `pctl` binary against real Git repositories built from `fixtures/` (see
+//! `common`, the shared harness).
+
+mod common;
+
+mod capture;
+mod catalog;
+mod check;
+mod completion;
+mod diff;
+mod docs_links;
+mod export;
+mod harness;
+mod helm_values;
+mod hostile;
+mod init;
+mod install;
+mod kpt;
+mod legacy;
+mod lint;
+mod list;
+mod namespaces;
+mod negative;
+mod ownership;
+mod pr;
+mod publish;
+mod render;
+mod safety;
+mod secrets;
+mod sops;
+mod sources;
+mod tracking;
+mod transport;
+mod trust_credentials;
+mod trust_paths;
+mod trust_templates;
+mod uninstall;
+mod upgrade;
+mod values;
+mod yaml11;

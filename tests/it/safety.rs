@@ -1,0 +1,1010 @@
+//! The write guarantees of docs/layout.md: all or nothing, never touch
+//! uncommitted work, one commit, and no lost commit between two processes.
+
+use crate::common::*;
+
+#[test]
+fn an_uncommitted_file_in_the_installation_directory_is_refused() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let dir = install_dir(&gitops, "ingress");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "work in progress\n").unwrap();
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &platform.source("nginx", None), "ingress", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["ingress"]);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
+#[test]
+fn an_uncommitted_edit_to_the_installation_list_is_refused() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let list = gitops.join(INSTALL_PATH).join("kustomization.yaml");
+    let mut text = std::fs::read_to_string(&list).unwrap();
+    text.push_str("# TODO: add monitoring\n");
+    std::fs::write(&list, text).unwrap();
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &platform.source("nginx", None), "ingress", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["kustomization.yaml"]);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
+#[test]
+fn uncommitted_work_elsewhere_survives_an_install_and_stays_out_of_its_commit() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // a tracked file with an unstaged edit, a staged new file and an untracked file
+    std::fs::write(gitops.join("README.md"), "# fleet\n").unwrap();
+    git(&gitops, &["add", "README.md"]);
+    git(&gitops, &["commit", "-q", "-m", "readme"]);
+    std::fs::write(gitops.join("README.md"), "# fleet\n\nedited, not staged\n").unwrap();
+    std::fs::write(gitops.join("staged.txt"), "staged, not committed\n").unwrap();
+    git(&gitops, &["add", "staged.txt"]);
+    std::fs::write(gitops.join("scratch.txt"), "untracked\n").unwrap();
+
+    let out = env.install(&gitops, &platform.source("nginx", None), "ingress", &[]);
+    assert_success(&out);
+    assert_eq!(
+        head_subject(&gitops),
+        "pctl: install nginx 1.1.0 as ingress"
+    );
+    for f in files_in_commit(&gitops, "HEAD") {
+        assert!(
+            f.starts_with(&format!("{INSTALL_PATH}/")),
+            "the install commit took {f}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(gitops.join("README.md")).unwrap(),
+        "# fleet\n\nedited, not staged\n"
+    );
+    assert_eq!(
+        git(&gitops, &["diff", "--cached", "--name-only"]),
+        "staged.txt",
+        "the user's staged change must stay staged"
+    );
+    assert_eq!(git(&gitops, &["diff", "--name-only"]), "README.md");
+    assert!(gitops.join("scratch.txt").is_file());
+    let status = git(&gitops, &["status", "--porcelain"]);
+    assert!(
+        !status.contains(INSTALL_PATH),
+        "pctl left its own files uncommitted: {status}"
+    );
+}
+
+#[test]
+fn a_failure_after_writing_files_restores_head_index_and_work_tree_on_install() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    env.map_addons(shared_repo("addons"));
+    let gitops = env.init_gitops("gitops");
+    assert_success(&env.install(&gitops, &platform.source("podinfo", None), "demo", &[]));
+    // some unrelated uncommitted work must come through untouched as well
+    std::fs::write(gitops.join("scratch.txt"), "untracked\n").unwrap();
+    let before = snapshot(&gitops);
+    env.set_var("PCTL_FAULT", "after-write");
+    for extra in [&[][..], &["--no-commit"][..]] {
+        let out = env.install(&gitops, &platform.source("edge-stack", None), "edge", extra);
+        assert_error(&out, 2);
+        assert_unchanged(&before, &snapshot(&gitops));
+    }
+}
+
+#[test]
+fn a_failure_after_writing_files_restores_head_index_and_work_tree_on_uninstall() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    assert_success(&env.install(&gitops, &platform.source("monitoring", None), "mon", &[]));
+    let before = snapshot(&gitops);
+    env.set_var("PCTL_FAULT", "after-write");
+    let out = env.pctl(["uninstall", "mon", "--repo", &gitops.display().to_string()]);
+    assert_error(&out, 2);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
+#[test]
+fn a_failure_after_writing_files_restores_an_existing_repository_on_init() {
+    let env = Env::new();
+    let repo = env.path("existing");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "# fleet\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "initial"]);
+    let before = snapshot(&repo);
+    env.set_var("PCTL_FAULT", "after-write");
+    let out = env.pctl(["init", &repo.display().to_string()]);
+    assert_error(&out, 2);
+    assert_unchanged(&before, &snapshot(&repo));
+}
+
+#[test]
+fn concurrent_installs_on_one_repository_lose_no_commit() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let repo = gitops.display().to_string();
+    let jobs = [
+        ("nginx", "one"),
+        ("podinfo", "two"),
+        ("cert-manager", "three"),
+    ];
+    let children: Vec<_> = jobs
+        .iter()
+        .map(|(sub, name)| {
+            env.spawn([
+                "install",
+                &platform.source(sub, None),
+                "--name",
+                name,
+                "--repo",
+                &repo,
+            ])
+        })
+        .collect();
+    let outs: Vec<_> = children.into_iter().map(wait_output).collect();
+    let mut ok: Vec<String> = Vec::new();
+    for ((_, name), out) in jobs.iter().zip(&outs) {
+        match out.status.code() {
+            Some(0) => ok.push(name.to_string()),
+            Some(1) => assert_error(out, 1),
+            _ => panic!("{name}: unexpected exit\n{}", describe(out)),
+        }
+    }
+    assert!(
+        !ok.is_empty(),
+        "every concurrent install failed:\n{}",
+        outs.iter().map(describe).collect::<Vec<_>>().join("\n")
+    );
+    let log = subjects(&gitops, "HEAD");
+    assert_eq!(log.len(), 1 + ok.len(), "{log:?}");
+    for n in &ok {
+        assert!(
+            log.iter().any(|s| s.ends_with(&format!(" as {n}"))),
+            "{n}'s commit was lost: {log:?}"
+        );
+    }
+    assert!(
+        is_clean(&gitops),
+        "{}",
+        git(&gitops, &["status", "--porcelain"])
+    );
+    let mut listed = installed_names(&gitops);
+    listed.sort();
+    ok.sort();
+    assert_eq!(listed, ok);
+    for n in &ok {
+        check_installation(&gitops, n);
+    }
+    git(&gitops, &["fsck", "--no-progress"]);
+    flux_dry_run(&gitops);
+}
+
+#[test]
+fn concurrent_install_and_uninstall_on_one_repository_lose_no_commit() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let repo = gitops.display().to_string();
+    assert_success(&env.install(&gitops, &platform.source("nginx", None), "old", &[]));
+    let a = env.spawn([
+        "install",
+        &platform.source("podinfo", None),
+        "--name",
+        "new",
+        "--repo",
+        &repo,
+    ]);
+    let b = env.spawn(["uninstall", "old", "--repo", &repo]);
+    let (a, b) = (wait_output(a), wait_output(b));
+    for out in [&a, &b] {
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(1)),
+            "{}",
+            describe(out)
+        );
+    }
+    let log = subjects(&gitops, "HEAD");
+    let mut expected = vec!["old".to_string()];
+    if a.status.success() {
+        assert!(
+            log.contains(&"pctl: install podinfo 6.1.0 as new".to_string()),
+            "{log:?}"
+        );
+        expected.push("new".into());
+    }
+    if b.status.success() {
+        assert!(log.contains(&"pctl: uninstall old".to_string()), "{log:?}");
+        expected.retain(|n| n != "old");
+    }
+    expected.sort();
+    let mut listed = installed_names(&gitops);
+    listed.sort();
+    assert_eq!(listed, expected);
+    assert!(is_clean(&gitops));
+    flux_dry_run(&gitops);
+}
+
+#[test]
+fn a_failure_before_the_push_leaves_the_remote_untouched_and_the_next_run_works() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let seed = env.init_gitops("seed");
+    let root = env.path("served");
+    let bare = bare_copy(&seed, &root, "gitops");
+    let server = git_daemon(&root);
+    let url = server.url("gitops.git");
+    let refs = git(
+        &bare,
+        &["for-each-ref", "--format=%(refname) %(objectname)"],
+    );
+    env.set_var("PCTL_FAULT", "after-write");
+    let out = env.pctl([
+        "install",
+        &platform.source("nginx", None),
+        "--name",
+        "ingress",
+        "--repo",
+        &url,
+    ]);
+    assert_error(&out, 2);
+    assert_eq!(
+        git(
+            &bare,
+            &["for-each-ref", "--format=%(refname) %(objectname)"]
+        ),
+        refs
+    );
+
+    // the cached clone was not left half-done: a normal run succeeds
+    env.remove_var("PCTL_FAULT");
+    let out = env.pctl([
+        "install",
+        &platform.source("nginx", None),
+        "--name",
+        "ingress",
+        "--repo",
+        &url,
+    ]);
+    assert_success(&out);
+    assert_eq!(
+        subjects(&bare, "main"),
+        ["pctl: install nginx 1.1.0 as ingress", "pctl: init"]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Faults (issue 7): kill -9 at random points, a push race, a full disk or a
+// file-size limit, an upstream that disconnects mid-fetch.
+// ---------------------------------------------------------------------------
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// A small deterministic random number generator (xorshift64*): the kill points
+/// are the same on every run of the test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A profile repository of our own: `app` with `files` manifests, tagged
+/// `app/v1.0.0`; [`bump`] releases `app/v1.1.0`.
+fn app_repo(env: &Env, files: usize) -> PathBuf {
+    let repo = env.path("upstream");
+    let dir = repo.join("app");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(
+        dir.join("profile.yaml"),
+        "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: app\nspec:\n  description: many ConfigMaps\n  artifacts:\n    - name: config\n      kustomize: {path: manifests}\n    - name: more\n      kustomize: {path: more}\n      dependsOn: [{name: config}]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    for i in 0..files {
+        for sub in ["manifests", "more"] {
+            std::fs::write(
+                dir.join(format!("{sub}/cm-{i:02}.yaml")),
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {sub}-{i}\ndata:\n  version: \"1.0.0\"\n"
+                ),
+            )
+            .unwrap();
+        }
+    }
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "app 1.0.0"]);
+    git(&repo, &["tag", "-a", "app/v1.0.0", "-m", "app 1.0.0"]);
+    repo
+}
+
+fn bump(repo: &Path) {
+    for e in std::fs::read_dir(repo.join("app/manifests")).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text.replace("1.0.0", "1.1.0")).unwrap();
+    }
+    git(repo, &["commit", "-q", "-a", "-m", "app 1.1.0"]);
+    git(repo, &["tag", "-a", "app/v1.1.0", "-m", "app 1.1.0"]);
+}
+
+/// Every file of the work tree (outside .git) whose name pctl uses while writing.
+fn leftovers(root: &Path) -> Vec<String> {
+    walk(root)
+        .into_keys()
+        .filter(|k| k.ends_with(".pctl-tmp"))
+        .collect()
+}
+
+/// Runs `args` many times, each killed with SIGKILL after a random delay, and
+/// checks after each kill that the repository is whole (`git fsck`), that HEAD is
+/// the old commit or a new one made by `subject`, that the next pctl command puts
+/// the work tree and index back in line with HEAD (a kill in the middle of the write
+/// is undone, the stale lock blocks nothing), and that nothing pctl writes is left
+/// behind. Returns (runs that ended before, after, killed in the middle of a write).
+fn kill_at_random_points(
+    env: &Env,
+    gitops: &Path,
+    args: &[&str],
+    subject: &str,
+    runs: usize,
+    seed: u64,
+) -> (usize, usize, usize) {
+    let old = head(gitops);
+    let g = gitops.display().to_string();
+    // How long an uninterrupted run takes (with the slow-write pause per file).
+    let start = Instant::now();
+    assert_success(&env.pctl(args));
+    let whole = start.elapsed();
+    assert!(head_subject(gitops).starts_with(subject));
+    git(gitops, &["reset", "-q", "--hard", &old]);
+    git(gitops, &["clean", "-q", "-f", "-d"]);
+
+    let mut rng = Rng(seed);
+    let (mut before, mut after, mut middle) = (0, 0, 0);
+    for run in 0..runs {
+        let delay = Duration::from_micros(rng.below(whole.as_micros() as u64 * 11 / 10));
+        let mut cmd = env.command(args);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("cannot start pctl");
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let context = format!("run {run}, killed after {delay:?} of {whole:?}");
+
+        let fsck = git_cmd(gitops)
+            .args(["fsck", "--no-progress", "--no-dangling"])
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.success() && !String::from_utf8_lossy(&fsck.stdout).contains("error"),
+            "{context}: git fsck failed:\n{}{}",
+            String::from_utf8_lossy(&fsck.stdout),
+            String::from_utf8_lossy(&fsck.stderr)
+        );
+        let now = head(gitops);
+        let finished = now != old;
+        if finished {
+            assert_eq!(
+                git(gitops, &["rev-parse", "HEAD^"]),
+                old,
+                "{context}: HEAD moved elsewhere"
+            );
+            assert!(
+                head_subject(gitops).starts_with(subject),
+                "{context}: {}",
+                head_subject(gitops)
+            );
+        }
+        if gitops.join(".git/pctl-journal").exists() {
+            middle += 1;
+        }
+        // The next pctl command finishes or undoes what the killed one left.
+        let list = env.pctl(["list", "--repo", &g]);
+        assert_success(&list);
+        assert_eq!(head(gitops), now, "{context}: recovery moved HEAD");
+        let status = git(
+            gitops,
+            &["status", "--porcelain=v1", "--untracked-files=all"],
+        );
+        assert!(
+            status.is_empty(),
+            "{context}: the work tree or index does not match HEAD ({}):\n{status}\n{}",
+            if finished { "after" } else { "before" },
+            stderr(&list)
+        );
+        assert!(!gitops.join(".git/pctl-journal").exists(), "{context}");
+        for stray in ["pctl-journal.index", "pctl-journal.pctl-tmp"] {
+            assert!(
+                !gitops.join(".git").join(stray).exists(),
+                "{context}: .git/{stray} survived recovery"
+            );
+        }
+        assert_eq!(leftovers(gitops), Vec::<String>::new(), "{context}");
+        if finished {
+            after += 1;
+            git(gitops, &["reset", "-q", "--hard", &old]);
+            git(gitops, &["clean", "-q", "-f", "-d"]);
+        } else {
+            before += 1;
+        }
+    }
+    // A stale .git/pctl.lock (left by every kill) blocks nothing: a whole run works.
+    assert!(gitops.join(".git/pctl.lock").exists());
+    assert_success(&env.pctl(args));
+    assert!(head_subject(gitops).starts_with(subject));
+    assert!(is_clean(gitops));
+    git(gitops, &["fsck", "--no-progress"]);
+    eprintln!("{runs} kills: {before} before, {after} after, {middle} in the middle of the write");
+    (before, after, middle)
+}
+
+#[test]
+fn kill_9_at_random_points_of_an_install_leaves_the_repository_before_or_after() {
+    let env = Env::new();
+    let upstream = app_repo(&env, 12);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    let g = gitops.display().to_string();
+    // Some installations already there, and unrelated uncommitted work that must
+    // come through every kill untouched.
+    assert_success(&env.install(&gitops, &src, "first", &["--namespace", "first"]));
+    std::fs::write(gitops.join("notes.txt"), "mine\n").unwrap();
+    git(&gitops, &["add", "notes.txt"]);
+    git(&gitops, &["commit", "-q", "-m", "notes"]);
+    env.set_var("PCTL_FAULT", "slow-write");
+    let (_, _, middle) = kill_at_random_points(
+        &env,
+        &gitops,
+        &[
+            "install",
+            &src,
+            "--name",
+            "victim",
+            "--namespace",
+            "victim",
+            "--repo",
+            &g,
+        ],
+        "pctl: install app 1.0.0 as victim",
+        40,
+        0x5eed_0001,
+    );
+    assert!(middle > 0, "no kill landed in the middle of a write");
+    check_installation(&gitops, "victim");
+    flux_dry_run(&gitops);
+}
+
+#[test]
+fn kill_9_at_random_points_of_an_upgrade_all_leaves_the_repository_before_or_after() {
+    let env = Env::new();
+    let upstream = app_repo(&env, 8);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    for n in ["one", "two", "three"] {
+        assert_success(&env.install(&gitops, &src, n, &["--namespace", n]));
+    }
+    bump(&upstream);
+    let g = gitops.display().to_string();
+    env.set_var("PCTL_FAULT", "slow-write");
+    let (_, _, middle) = kill_at_random_points(
+        &env,
+        &gitops,
+        &["upgrade", "--all", "--repo", &g],
+        "pctl: upgrade 3 installations",
+        30,
+        0x5eed_0002,
+    );
+    assert!(middle > 0, "no kill landed in the middle of a write");
+    let listed = env.list_json(&gitops);
+    for n in ["one", "two", "three"] {
+        assert_eq!(list_entry(&listed, n)["version"], "1.1.0");
+    }
+    flux_dry_run(&gitops);
+}
+
+#[test]
+fn a_journal_left_by_a_killed_pctl_after_its_commit_is_finished_not_undone() {
+    // The kill can land after the branch moved and before the journal is removed:
+    // the change is complete and must be kept. Reproduce that state exactly by
+    // saving the journal of a run that stops right after its write.
+    let env = Env::new();
+    let upstream = app_repo(&env, 2);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    let old = head(&gitops);
+    env.set_var("PCTL_FAULT", "slow-write");
+    let g = gitops.display().to_string();
+    let mut child = env.spawn(["install", &src, "--name", "late", "--repo", &g]);
+    // Copy the journal while the files are being written, then let it finish.
+    let journal = gitops.join(".git/pctl-journal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let saved = loop {
+        if let Ok(b) = std::fs::read(&journal) {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "no journal seen");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(child.wait().unwrap().success());
+    let new = head(&gitops);
+    assert_ne!(new, old);
+    std::fs::write(&journal, &saved).unwrap();
+    let out = env.pctl(["list", "--repo", &g]);
+    assert_success(&out);
+    assert_stderr_mentions(&out, &["interrupted", "finished"]);
+    assert_eq!(head(&gitops), new);
+    assert!(is_clean(&gitops));
+    assert!(!journal.exists());
+    check_installation(&gitops, "late");
+}
+
+#[test]
+fn strays_of_a_journal_killed_before_it_existed_or_after_it_was_removed_are_cleaned() {
+    // The windows of issue 11 item 7, reproduced exactly: a kill after the index was
+    // saved but before the journal was renamed into place (the saved index and the
+    // half-written journal stay), or after the journal was removed but before the saved
+    // index was (the saved index stays). Nothing was touched in the work tree in the
+    // first window and the change is complete in the second: recovery drops the strays.
+    let env = Env::new();
+    let upstream = app_repo(&env, 2);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    assert_success(&env.install(&gitops, &src, "one", &["--namespace", "one"]));
+    let g = gitops.display().to_string();
+    let index = std::fs::read(gitops.join(".git/index")).unwrap();
+    for strays in [
+        &["pctl-journal.index", "pctl-journal.pctl-tmp"][..],
+        &["pctl-journal.index"][..],
+        &["pctl-journal.pctl-tmp"][..],
+    ] {
+        let old = head(&gitops);
+        for s in strays {
+            let bytes: &[u8] = if s.ends_with(".index") {
+                &index
+            } else {
+                b"{\"pid\":1"
+            };
+            std::fs::write(gitops.join(".git").join(s), bytes).unwrap();
+        }
+        let out = env.pctl(["list", "--repo", &g]);
+        assert_success(&out);
+        assert_eq!(head(&gitops), old);
+        assert!(is_clean(&gitops));
+        for s in [
+            "pctl-journal",
+            "pctl-journal.index",
+            "pctl-journal.pctl-tmp",
+        ] {
+            assert!(
+                !gitops.join(".git").join(s).exists(),
+                "{strays:?}: .git/{s} survived `pctl list`"
+            );
+        }
+    }
+    check_installation(&gitops, "one");
+}
+
+/// Runs pctl with a file-size limit (RLIMIT_FSIZE, as `ulimit -f`).
+fn pctl_with_fsize_limit(env: &Env, args: &[&str], bytes: u64) -> std::process::Output {
+    let mut cmd = env.command(args);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    run_with_timeout(cmd, Duration::from_secs(120))
+}
+
+/// A profile whose raw YAML holds one 3 MB file (compressible: small in Git, big in
+/// the work tree), between small ones.
+fn big_file_repo(env: &Env) -> PathBuf {
+    let repo = env.path("bigfile");
+    let dir = repo.join("app");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(
+        dir.join("profile.yaml"),
+        "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: app\nspec:\n  artifacts:\n    - name: config\n      kustomize: {path: manifests}\n",
+    )
+    .unwrap();
+    for name in ["a-first.yaml", "z-last.yaml"] {
+        std::fs::write(
+            dir.join("manifests").join(name),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n",
+                &name[..1]
+            ),
+        )
+        .unwrap();
+    }
+    let mut big = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n");
+    let mut i = 0;
+    while big.len() < 3 << 20 {
+        big.push_str(&format!(
+            "  key-{i:07}: \"the same value again and again\"\n"
+        ));
+        i += 1;
+    }
+    std::fs::write(dir.join("manifests/m-big.yaml"), big).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "big"]);
+    git(&repo, &["tag", "-a", "app/v1.0.0", "-m", "app 1.0.0"]);
+    repo
+}
+
+#[test]
+fn a_file_size_limit_during_the_write_gives_a_clear_error_and_leaves_nothing_half_written() {
+    let env = Env::new();
+    let upstream = big_file_repo(&env);
+    let gitops = env.init_gitops("gitops");
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    let g = gitops.display().to_string();
+    // Fetch the upstream without a limit first: the limit then hits the write into
+    // the GitOps work tree, after other files were already written.
+    assert_success(&env.pctl(["render", &src]));
+    let before = snapshot(&gitops);
+    let args = ["install", &src, "--name", "web", "--repo", &g, "--offline"];
+    let out = pctl_with_fsize_limit(&env, &args, 1 << 20);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["m-big.yaml", "file too large", "ulimit -f"]);
+    assert!(
+        out.status.code().is_some(),
+        "killed by a signal: {}",
+        describe(&out)
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    assert_eq!(leftovers(&gitops), Vec::<String>::new());
+    // Without the limit the same install works.
+    assert_success(&env.pctl(args));
+    check_installation(&gitops, "web");
+}
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_during_the_write_gives_a_clear_error_and_leaves_nothing_half_written() {
+    let env = Env::new();
+    let upstream = big_file_repo(&env);
+    // The GitOps repository on a 2 MB file system: the 3 MB file cannot be written.
+    let fs = Tmpfs::mount(&env.path("small-disk"), "2m");
+    if !tool_or_skip(
+        fs.is_some(),
+        "cannot mount a tmpfs here (needs root); the file-size limit test covers the write path",
+    ) {
+        return;
+    }
+    let gitops = env.path("small-disk/gitops");
+    assert_success(&env.pctl(["init", &gitops.display().to_string()]));
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    let g = gitops.display().to_string();
+    let before = snapshot(&gitops);
+    let out = env.pctl(["install", &src, "--name", "web", "--repo", &g]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["m-big.yaml", "no space left", "disk space"]);
+    assert_unchanged(&before, &snapshot(&gitops));
+    assert_eq!(leftovers(&gitops), Vec::<String>::new());
+    git(&gitops, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn a_push_race_lost_to_another_writer_is_retried_and_loses_nothing() {
+    let env = Env::new();
+    let platform = shared_repo("platform");
+    let seed = env.init_gitops("seed");
+    let root = env.path("served");
+    let bare = bare_copy(&seed, &root, "gitops");
+    // Another writer's commit lands on main while the first pctl push is being
+    // received (between the server's ref advertisement and its ref update).
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        r#"#!/bin/sh
+set -e
+if [ -e "$GIT_DIR/raced" ]; then exit 0; fi
+touch "$GIT_DIR/raced"
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+old=$(git rev-parse refs/heads/main)
+blob=$(echo "written by a colleague" | git hash-object -w --stdin)
+tree=$( (git ls-tree "$old"; printf '100644 blob %s\tCOLLEAGUE.md\n' "$blob") | git mktree)
+new=$(echo "colleague: notes" | GIT_AUTHOR_NAME=C GIT_AUTHOR_EMAIL=c@example.com GIT_COMMITTER_NAME=C GIT_COMMITTER_EMAIL=c@example.com git commit-tree "$tree" -p "$old")
+git update-ref refs/heads/main "$new" "$old"
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &hook,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+    let server = git_daemon(&root);
+    let url = server.url("gitops.git");
+    let out = env.pctl([
+        "install",
+        &platform.source("nginx", None),
+        "--name",
+        "ingress",
+        "--repo",
+        &url,
+    ]);
+    assert_success(&out);
+    assert!(bare.join("raced").exists(), "the race was not staged");
+    assert_stderr_mentions(&out, &["moved while pctl worked", "retrying"]);
+    assert_eq!(
+        subjects(&bare, "main"),
+        [
+            "pctl: install nginx 1.1.0 as ingress",
+            "colleague: notes",
+            "pctl: init"
+        ],
+        "{}",
+        describe(&out)
+    );
+    git(&bare, &["fsck", "--no-progress"]);
+}
+
+/// A TCP proxy that closes every connection that carries a POST (a fetch's pack
+/// request) after `limit` bytes of the server's answer.
+struct CuttingProxy {
+    port: u16,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CuttingProxy {
+    fn start(target: u16, limit: usize) -> CuttingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let n2 = cuts.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let posted = Arc::new(AtomicBool::new(false));
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let p = posted.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n].windows(5).any(|w| w == b"POST ") {
+                            p.store(true, Ordering::SeqCst);
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s_out.shutdown(Shutdown::Write);
+                });
+                let cuts = n2.clone();
+                std::thread::spawn(move || {
+                    let (mut s_in, mut c_out) = (server, client);
+                    let mut sent = 0usize;
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = s_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if posted.load(Ordering::SeqCst) && sent + n > limit {
+                            let _ = c_out.write_all(&buf[..limit.saturating_sub(sent)]);
+                            cuts.fetch_add(1, Ordering::SeqCst);
+                            let _ = c_out.shutdown(Shutdown::Both);
+                            let _ = s_in.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n;
+                    }
+                    let _ = c_out.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        CuttingProxy { port, cuts }
+    }
+}
+
+#[test]
+fn an_upstream_that_disconnects_mid_fetch_leaves_the_cache_usable() {
+    use std::sync::atomic::Ordering;
+    let env = Env::new();
+    let platform = shared_repo("platform");
+    let root = env.path("served");
+    bare_copy(platform.path(), &root, "platform");
+    let server = http_backend(&root);
+    let proxy = CuttingProxy::start(server.port, 4096);
+    // The profiles are known by one URL (one mirror in the cache); Git's insteadOf
+    // sends it to the proxy, then to a slow server, then to a good one.
+    let known = "http://git.example.com/platform.git";
+    let base = std::fs::read_to_string(&env.gitconfig).unwrap();
+    let route = |target: String| {
+        std::fs::write(
+            &env.gitconfig,
+            format!("{base}[url \"{target}\"]\n\tinsteadOf = {known}\n"),
+        )
+        .unwrap();
+    };
+    route(format!("http://127.0.0.1:{}/platform.git", proxy.port));
+    let gitops = env.init_gitops("gitops");
+    let before = snapshot(&gitops);
+    let src = source_url(known, "nginx", None);
+    let out = env.install(&gitops, &src, "ingress", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["cannot fetch", known, "hint:"]);
+    assert!(
+        proxy.cuts.load(Ordering::SeqCst) > 0,
+        "the proxy cut nothing"
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    // A first fetch that fails keeps nothing: no mirror, and no staging directory
+    // (a new mirror is fetched aside and moved into place only when whole).
+    let cache_entries = || -> Vec<PathBuf> {
+        std::fs::read_dir(env.cache.join("pctl/mirrors"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    let mirrors = |all: Vec<PathBuf>| -> Vec<PathBuf> {
+        all.into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "git"))
+            .collect()
+    };
+    assert!(cache_entries().is_empty(), "{:?}", cache_entries());
+
+    // Killed in the middle of a slow fetch: the same.
+    drop(proxy);
+    let slow = http_backend_with(
+        &root,
+        HttpOptions {
+            throttle: Some(Throttle {
+                chunk: 512,
+                delay: Duration::from_millis(20),
+            }),
+            ..Default::default()
+        },
+    );
+    route(format!("http://127.0.0.1:{}/platform.git", slow.port));
+    let mut child = env.command([
+        "install",
+        &src,
+        "--name",
+        "ingress",
+        "--repo",
+        &gitops.display().to_string(),
+    ]);
+    child.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = child.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_unchanged(&before, &snapshot(&gitops));
+    // Killed mid-fetch: no half-fetched mirror in the cache's place for one.
+    assert!(mirrors(cache_entries()).is_empty(), "{:?}", cache_entries());
+
+    // The next fetch, through a server that answers, works from that cache.
+    drop(slow);
+    let direct = http_backend(&root);
+    route(direct.url("platform.git"));
+    let out = env.install(&gitops, &src, "ingress", &[]);
+    assert_success(&out);
+    check_installation(&gitops, "ingress");
+    let mirrors = mirrors(cache_entries());
+    assert_eq!(mirrors.len(), 1, "{mirrors:?}");
+    git(&mirrors[0], &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn an_upgrade_stopped_on_conflicts_is_journaled_and_aborts_or_continues_cleanly() {
+    let env = Env::new();
+    let upstream = app_repo(&env, 2);
+    let gitops = env.init_gitops("gitops");
+    let g = gitops.display().to_string();
+    let src = format!("{}//app@^1.0", file_url(&upstream));
+    assert_success(&env.install(&gitops, &src, "one", &[]));
+    // An edit to the very line upstream changes next.
+    let file = walk(&install_dir(&gitops, "one"))
+        .into_keys()
+        .find(|k| k.ends_with("cm-00.yaml") && k.contains("config"))
+        .map(|k| install_dir(&gitops, "one").join(k))
+        .expect("cm-00.yaml was installed");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("\"1.0.0\"", "\"1.0.0-mine\"")).unwrap();
+    git(&gitops, &["commit", "-q", "-a", "-m", "my edit"]);
+    bump(&upstream);
+    let before = snapshot(&gitops);
+
+    let out = env.pctl(["upgrade", "one", "--repo", &g]);
+    assert_exit(&out, 3);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("<<<<<<< ours")
+    );
+    assert!(gitops.join(".git/pctl-merge.yaml").exists());
+    assert!(!gitops.join(".git/pctl-journal").exists());
+    assert_eq!(leftovers(&gitops), Vec::<String>::new());
+    assert_success(&env.pctl(["upgrade", "--abort", "--repo", &g]));
+    assert_unchanged(&before, &snapshot(&gitops));
+
+    assert_exit(&env.pctl(["upgrade", "one", "--repo", &g]), 3);
+    let resolved = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !l.starts_with("<<<<<<<")
+                && !l.starts_with("=======")
+                && !l.starts_with(">>>>>>>")
+                && !l.contains("1.0.0-mine")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    std::fs::write(&file, resolved).unwrap();
+    assert_success(&env.pctl(["upgrade", "--continue", "--repo", &g]));
+    assert!(head_subject(&gitops).starts_with("pctl: upgrade one"));
+    assert!(
+        is_clean(&gitops),
+        "{}",
+        git(&gitops, &["status", "--porcelain"])
+    );
+    assert!(!gitops.join(".git/pctl-journal").exists());
+    git(&gitops, &["fsck", "--no-progress"]);
+}

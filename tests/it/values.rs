@@ -1,0 +1,1090 @@
+//! Typed parameters and layered values (docs/guide.md#values-and-secrets) and templates (docs/profile-reference.md), through the
+//! real binary, against the `params` fixture repository (fixtures/README.md).
+//!
+//! One test per precedence level shows it beating the level below it, checked in the
+//! installed HelmRelease values and in the record's `source`. Then coercion, every
+//! kind of bad value (exit 1, repository unchanged), missing required parameters,
+//! `--explain`, and what the templates see.
+
+use crate::common::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+fn params() -> &'static TempRepo {
+    shared_repo("params")
+}
+
+fn webapp() -> String {
+    params().source("webapp", Some("1.0.0"))
+}
+
+/// The two parameters of `webapp` that have no default.
+const REQUIRED: [&str; 4] = [
+    "--set",
+    "domain=shop.example.com",
+    "--set",
+    "region=eu-west-1",
+];
+
+/// A file in the sandbox (outside the GitOps repository), e.g. a `-f` values file.
+fn write(env: &Env, name: &str, text: &str) -> PathBuf {
+    let p = env.path(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Writes and commits a file of the GitOps repository (value profiles and
+/// `global.yaml` are read from HEAD).
+fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
+    let p = gitops.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    env.git(gitops, &["add", rel]);
+    env.git(gitops, &["commit", "-q", "-m", &format!("add {rel}")]);
+}
+
+#[track_caller]
+fn install_ok(env: &Env, gitops: &Path, source: &str, name: &str, extra: &[&str]) {
+    let out = env.install(gitops, source, name, extra);
+    assert_success(&out);
+    check_installation(gitops, name);
+}
+
+fn record(gitops: &Path, name: &str) -> Value {
+    yaml_file(&install_dir(gitops, name).join("profile-installation.yaml"))
+}
+
+/// `spec.values.<key>` of the record must be `{value, source}`.
+#[track_caller]
+fn assert_recorded(gitops: &Path, name: &str, key: &str, value: Value, source: &str) {
+    let rec = record(gitops, name);
+    let entry = &rec["spec"]["values"][key];
+    assert_eq!(
+        entry["value"], value,
+        "record of {name}: value of {key} in {}",
+        rec["spec"]["values"]
+    );
+    assert_eq!(
+        entry["source"], source,
+        "record of {name}: source of {key} in {}",
+        rec["spec"]["values"]
+    );
+}
+
+/// `spec.values` of the HelmRelease of artifact `id`.
+fn release_values(gitops: &Path, name: &str, id: &str) -> Value {
+    let hr = yaml_file(
+        &install_dir(gitops, name)
+            .join("artifacts")
+            .join(id)
+            .join("helm-release.yaml"),
+    );
+    assert_eq!(hr["kind"], "HelmRelease");
+    hr["spec"]["values"].clone()
+}
+
+/// `data` of the rendered `<name>-settings` ConfigMap of `webapp`.
+fn settings(gitops: &Path, name: &str) -> Value {
+    let docs = yaml_docs(&install_dir(gitops, name).join("artifacts/settings/settings.yaml"));
+    docs.into_iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("settings.yaml has no ConfigMap")["data"]
+        .clone()
+}
+
+// ---------------------------------------------------------------------------
+// Precedence: one test per level
+// ---------------------------------------------------------------------------
+
+/// Level 1 beats level 2: `--set` beats `-f`.
+#[test]
+fn set_flag_beats_values_file() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let vals = write(
+        &env,
+        "vals.yaml",
+        "domain: shop.example.com\nregion: eu-west-1\nreplicas: 4\nmessage: from the file\n",
+    );
+    install_ok(
+        &env,
+        &g,
+        &webapp(),
+        "web",
+        &["-f", &arg(&vals), "--set", "replicas=7"],
+    );
+    assert_recorded(&g, "web", "replicas", json!(7), "flag");
+    assert_recorded(&g, "web", "message", json!("from the file"), "values-file");
+    assert_recorded(
+        &g,
+        "web",
+        "domain",
+        json!("shop.example.com"),
+        "values-file",
+    );
+    let v = release_values(&g, "web", "frontend");
+    assert_eq!(v["replicaCount"], json!(7));
+    assert_eq!(v["ui"]["message"], json!("from the file"));
+    assert_eq!(settings(&g, "web")["REPLICAS"], json!("7"));
+    flux_dry_run(&g);
+}
+
+/// Within level 1 a later flag beats an earlier one, whatever its kind
+/// (`--set`, `--set-string`, `--set-file`, `--set-env`).
+#[test]
+fn later_flag_beats_earlier_flag_of_any_kind() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let file = write(&env, "message.txt", "from a file\n");
+    env.set_var("PCTL_TEST_MESSAGE", "from the environment");
+    let mut args: Vec<String> = REQUIRED.iter().map(|s| s.to_string()).collect();
+    args.extend(
+        [
+            "--set",
+            "message=one",
+            "--set-env",
+            "message=PCTL_TEST_MESSAGE",
+            "--set-file",
+            &format!("message={}", arg(&file)),
+            "--set-string",
+            "message=last one",
+        ]
+        .map(String::from),
+    );
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "message", json!("last one"), "flag");
+
+    // The same kinds in another order: the file is last and wins, without its
+    // trailing newline.
+    let mut args: Vec<String> = REQUIRED.iter().map(|s| s.to_string()).collect();
+    args.extend(
+        [
+            "--set-string",
+            "message=first",
+            "--set-env",
+            "message=PCTL_TEST_MESSAGE",
+            "--set-file",
+            &format!("message={}", arg(&file)),
+        ]
+        .map(String::from),
+    );
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    install_ok(&env, &g, &webapp(), "web2", &a);
+    assert_recorded(&g, "web2", "message", json!("from a file"), "flag");
+    assert_eq!(
+        release_values(&g, "web2", "frontend")["ui"]["message"],
+        json!("from a file")
+    );
+}
+
+/// Level 2 beats level 4 (level 3, recorded values, only exists on re-render: see
+/// `recorded_values_beat_preset_on_rerender`): `-f` beats `--preset`.
+#[test]
+fn values_file_beats_preset() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let vals = arg(&write(&env, "vals.yaml", "replicas: 5\n"));
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--preset", "ha", "-f", &vals]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(5), "values-file");
+    assert_recorded(&g, "web", "tier", json!("large"), "preset:ha");
+    assert_recorded(&g, "web", "cpu_limit", json!(1.5), "preset:ha");
+    let v = release_values(&g, "web", "frontend");
+    assert_eq!(v["replicaCount"], json!(5));
+    assert_eq!(v["resources"]["limits"]["cpu"], json!(1.5));
+    assert_eq!(
+        v["ui"]["color"],
+        json!("#34577c"),
+        "tier large from the preset"
+    );
+    // The parent's `with` sees the parent's final values: tier large → 1Gi.
+    assert_recorded(&g, "web", "sessions.memory", json!("1Gi"), "binding");
+    assert_eq!(
+        release_values(&g, "web", "sessions-valkey")["primary"]["resources"]["limits"]["memory"],
+        json!("1Gi")
+    );
+}
+
+/// Within level 2 a later file beats an earlier one; keys the later file does not
+/// set still come from the earlier one.
+#[test]
+fn later_values_file_beats_earlier_one() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let a = write(&env, "a.yaml", "replicas: 3\nmessage: from a\n");
+    let b = write(&env, "b.yaml", "replicas: 4\n");
+    let mut args = REQUIRED.to_vec();
+    let (a, b) = (arg(&a), arg(&b));
+    args.extend(["-f", &a, "-f", &b]);
+    install_ok(&env, &g, &webapp(), "web", &args);
+    assert_recorded(&g, "web", "replicas", json!(4), "values-file");
+    assert_recorded(&g, "web", "message", json!("from a"), "values-file");
+    assert_eq!(
+        release_values(&g, "web", "frontend")["replicaCount"],
+        json!(4)
+    );
+}
+
+/// Level 3 beats level 4: values recorded in the installation beat `--preset` when
+/// the installation is rendered again (`pctl render --repo DIR --name NAME`; upgrade
+/// and sync are covered in tests/it/upgrade.rs).
+#[test]
+fn recorded_values_beat_preset_on_rerender() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--set", "replicas=5"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    let out = env.pctl([
+        "render",
+        &webapp(),
+        "--repo",
+        &arg(&g),
+        "--name",
+        "web",
+        "--preset",
+        "ha",
+        "--explain",
+    ]);
+    assert_success(&out);
+    let rows = explain_rows(&stdout(&out));
+    let replicas = rows.iter().find(|r| r[0] == "replicas").unwrap();
+    assert_eq!(replicas[2], "5", "{rows:?}");
+    assert!(replicas[3].contains("record"), "{rows:?}");
+}
+
+/// Level 4 beats level 5 for the root profile: `--preset` beats `--values-profile`.
+#[test]
+fn preset_beats_values_profile() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "replicas: 5\nmessage: team greeting\n",
+    );
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--preset", "ha", "--values-profile", "team"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(3), "preset:ha");
+    assert_recorded(
+        &g,
+        "web",
+        "message",
+        json!("team greeting"),
+        "values-profile:team",
+    );
+    // The preset is the root profile's: the bare key reaches the nested profile.
+    assert_recorded(
+        &g,
+        "web",
+        "sessions.replicas",
+        json!(5),
+        "values-profile:team",
+    );
+    let rec = record(&g, "web");
+    assert_eq!(rec["spec"]["valuesProfiles"], json!(["team"]));
+    let v = release_values(&g, "web", "frontend");
+    assert_eq!(v["replicaCount"], json!(3));
+    assert_eq!(v["ui"]["message"], json!("team greeting"));
+}
+
+/// The parent's `with` binding (between levels 4 and 5) beats value profiles for a
+/// nested profile's parameters; a parameter the binding does not set still comes
+/// from the value profile (a bare key applies to every profile that declares it).
+#[test]
+fn with_binding_beats_values_profile() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "host: team-cache.example.com\nmemory: 2Gi\npersistence: true\n",
+    );
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--values-profile", "team"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(
+        &g,
+        "web",
+        "sessions.host",
+        json!("sessions.shop.example.com"),
+        "binding",
+    );
+    assert_recorded(&g, "web", "sessions.memory", json!("256Mi"), "binding");
+    assert_recorded(
+        &g,
+        "web",
+        "sessions.persistence",
+        json!(true),
+        "values-profile:team",
+    );
+    let v = release_values(&g, "web", "sessions-valkey");
+    assert_eq!(
+        v["commonAnnotations"]["app.example.com/host"],
+        json!("sessions.shop.example.com")
+    );
+    assert_eq!(
+        v["primary"]["resources"]["limits"]["memory"],
+        json!("256Mi")
+    );
+    assert_eq!(v["primary"]["persistence"]["enabled"], json!(true));
+    flux_dry_run(&g);
+}
+
+/// Flags and files beat the binding too, addressed as `ARTIFACT.NAME`, as
+/// `PROFILE.NAME`, or as a mapping under the artifact's name.
+#[test]
+fn nested_keys_from_flags_and_files_beat_with_binding() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let vals = write(
+        &env,
+        "vals.yaml",
+        "cache.memory: 512Mi\nsessions:\n  persistence: true\n",
+    );
+    let vals = arg(&vals);
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--set", "sessions.host=cache.internal", "-f", &vals]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "sessions.host", json!("cache.internal"), "flag");
+    assert_recorded(&g, "web", "sessions.memory", json!("512Mi"), "values-file");
+    assert_recorded(
+        &g,
+        "web",
+        "sessions.persistence",
+        json!(true),
+        "values-file",
+    );
+    let v = release_values(&g, "web", "sessions-valkey");
+    assert_eq!(
+        v["commonAnnotations"]["app.example.com/host"],
+        json!("cache.internal")
+    );
+    assert_eq!(
+        v["primary"]["resources"]["limits"]["memory"],
+        json!("512Mi")
+    );
+}
+
+/// Within level 5 the value profile named first wins.
+#[test]
+fn first_named_values_profile_wins() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "replicas: 5\nmessage: team greeting\n",
+    );
+    commit_file(&env, &g, ".pctl/values/prod.yaml", "replicas: 4\n");
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--values-profile", "prod", "--values-profile", "team"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(4), "values-profile:prod");
+    assert_recorded(
+        &g,
+        "web",
+        "message",
+        json!("team greeting"),
+        "values-profile:team",
+    );
+    assert_eq!(
+        record(&g, "web")["spec"]["valuesProfiles"],
+        json!(["prod", "team"])
+    );
+    assert_eq!(
+        release_values(&g, "web", "frontend")["replicaCount"],
+        json!(4)
+    );
+}
+
+/// Level 5 beats level 6: a value profile beats `.pctl/values/global.yaml`.
+#[test]
+fn values_profile_beats_global() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "replicas: 4\ndebug: true\n",
+    );
+    commit_file(&env, &g, ".pctl/values/team.yaml", "replicas: 5\n");
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--values-profile", "team"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(5), "values-profile:team");
+    assert_recorded(
+        &g,
+        "web",
+        "sessions.replicas",
+        json!(5),
+        "values-profile:team",
+    );
+    assert_recorded(&g, "web", "debug", json!(true), "global");
+    let v = release_values(&g, "web", "frontend");
+    assert_eq!(v["replicaCount"], json!(5));
+    assert_eq!(v["debug"], json!(true));
+    assert_eq!(v["logLevel"], json!("debug"));
+}
+
+/// Level 6 beats level 7: `.pctl/values/global.yaml` applies to every installation
+/// without being named, and beats the defaults (of nested profiles too).
+#[test]
+fn global_values_beat_defaults() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "# every cluster of this repository\nreplicas: 4\npersistence: true\n",
+    );
+    install_ok(&env, &g, &webapp(), "web", &REQUIRED);
+    assert_recorded(&g, "web", "replicas", json!(4), "global");
+    assert_recorded(&g, "web", "sessions.persistence", json!(true), "global");
+    assert_recorded(&g, "web", "tier", json!("small"), "default");
+    // A bare key applies to every profile that declares the parameter.
+    assert_recorded(&g, "web", "sessions.replicas", json!(4), "global");
+    assert_recorded(&g, "web", "sessions.memory", json!("256Mi"), "binding");
+    assert_recorded(&g, "web", "cpu_limit", json!(0.5), "default");
+    assert_eq!(
+        release_values(&g, "web", "frontend")["replicaCount"],
+        json!(4)
+    );
+    assert_eq!(
+        release_values(&g, "web", "sessions-valkey")["primary"]["persistence"]["enabled"],
+        json!(true)
+    );
+}
+
+/// In one values file (or value profile) `profile.param` beats a bare `param`,
+/// whatever their order; the bare key still applies to the other profiles that
+/// declare the parameter.
+#[test]
+fn profile_param_key_beats_bare_param_key_in_one_file() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "webapp:\n  tier: large\ntier: medium\n",
+    );
+    let vals = write(&env, "vals.yaml", "webapp.replicas: 6\nreplicas: 4\n");
+    let vals = arg(&vals);
+    let mut a = REQUIRED.to_vec();
+    a.extend(["-f", &vals, "--values-profile", "team"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(6), "values-file");
+    assert_recorded(&g, "web", "sessions.replicas", json!(4), "values-file");
+    assert_recorded(&g, "web", "tier", json!("large"), "values-profile:team");
+    assert_eq!(
+        release_values(&g, "web", "frontend")["replicaCount"],
+        json!(6)
+    );
+    let cache = release_values(&g, "web", "sessions-valkey");
+    assert_eq!(cache["replica"]["replicaCount"], json!(4));
+    assert_eq!(cache["architecture"], json!("replication"));
+}
+
+/// A bare `--set NAME` names the root profile only, even when a nested profile
+/// declares the same parameter; `--set ARTIFACT.NAME` reaches the nested one.
+#[test]
+fn bare_set_names_the_root_profile_only() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--set", "replicas=5"]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(5), "flag");
+    assert_recorded(&g, "web", "sessions.replicas", json!(1), "default");
+
+    let mut a = REQUIRED.to_vec();
+    a.extend(["--set", "sessions.replicas=3"]);
+    install_ok(&env, &g, &webapp(), "web2", &a);
+    assert_recorded(&g, "web2", "replicas", json!(2), "default");
+    assert_recorded(&g, "web2", "sessions.replicas", json!(3), "flag");
+    assert_eq!(
+        release_values(&g, "web2", "sessions-valkey")["replica"]["replicaCount"],
+        json!(3)
+    );
+}
+
+/// `with` values are rendered with Tera, so they are text like command-line values:
+/// binding an integer or boolean parameter of the nested profile to a parent's
+/// parameter (`replicas: "{{ params.cache_replicas }}"`) must coerce the text to the
+/// declared type, not fail with "expected an integer, got string".
+#[test]
+fn with_binding_of_typed_parameters_is_coerced() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    install_ok(
+        &env,
+        &g,
+        &params().source("storefront", Some("1.0.0")),
+        "shop",
+        &[
+            "--set",
+            "shop_domain=shop.example.com",
+            "--set",
+            "cache_replicas=3",
+            "--set",
+            "durable=false",
+        ],
+    );
+    assert_recorded(&g, "shop", "cache.replicas", json!(3), "binding");
+    assert_recorded(&g, "shop", "cache.persistence", json!(false), "binding");
+    assert_recorded(
+        &g,
+        "shop",
+        "cache.host",
+        json!("cache.shop.example.com"),
+        "binding",
+    );
+    let v = release_values(&g, "shop", "cache-valkey");
+    assert_eq!(v["replica"]["replicaCount"], json!(3));
+    assert_eq!(v["architecture"], json!("replication"));
+    assert_eq!(v["primary"]["persistence"]["enabled"], json!(false));
+    flux_dry_run(&g);
+}
+
+// ---------------------------------------------------------------------------
+// Coercion and bad values
+// ---------------------------------------------------------------------------
+
+/// Command-line text is coerced to each declared type, and the typed value is what
+/// the chart values, the templates and the record get.
+#[test]
+fn command_line_values_are_coerced_to_declared_types() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let mut a = REQUIRED.to_vec();
+    a.extend([
+        "--set",
+        "replicas=4",
+        "--set",
+        "cpu_limit=1.10",
+        "--set",
+        "debug=yes",
+        "--set",
+        "tier=large",
+        "--set",
+        r#"labels={"team": "web", "tier": "gold"}"#,
+        "--set",
+        "message=0755",
+        "--set",
+        "sessions.persistence=on",
+    ]);
+    install_ok(&env, &g, &webapp(), "web", &a);
+    assert_recorded(&g, "web", "replicas", json!(4), "flag");
+    assert_recorded(&g, "web", "cpu_limit", json!(1.1), "flag");
+    assert_recorded(&g, "web", "debug", json!(true), "flag");
+    assert_recorded(&g, "web", "tier", json!("large"), "flag");
+    assert_recorded(
+        &g,
+        "web",
+        "labels",
+        json!({"team": "web", "tier": "gold"}),
+        "flag",
+    );
+    assert_recorded(&g, "web", "message", json!("0755"), "flag");
+    assert_recorded(&g, "web", "sessions.persistence", json!(true), "flag");
+    let v = release_values(&g, "web", "frontend");
+    assert!(v["replicaCount"].is_i64(), "{v}");
+    assert_eq!(v["replicaCount"], json!(4));
+    assert_eq!(v["resources"]["limits"]["cpu"], json!(1.1));
+    assert_eq!(v["debug"], json!(true));
+    assert_eq!(v["logLevel"], json!("debug"));
+    assert_eq!(v["podLabels"], json!({"team": "web", "tier": "gold"}));
+    assert_eq!(v["ui"]["message"], json!("0755"));
+    let s = settings(&g, "web");
+    assert_eq!(s["CPU_LIMIT"], json!("1.1"));
+    assert_eq!(s["DEBUG"], json!("true"));
+    assert_eq!(s["MESSAGE"], json!("0755"));
+    assert_eq!(
+        release_values(&g, "web", "sessions-valkey")["primary"]["persistence"]["enabled"],
+        json!(true)
+    );
+}
+
+/// Every kind of bad value is an error (exit 1) naming the parameter, where the value
+/// came from and what was expected, and leaves the GitOps repository as it was.
+#[test]
+fn bad_values_are_refused_naming_parameter_source_and_expectation() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    // A file whose line 3 holds a string for an integer, and one with an unknown key.
+    let typed = write(
+        &env,
+        "typed.yaml",
+        "# shop values\ndomain: shop.example.com\nreplicas: \"3\"\n",
+    );
+    let unknown = write(&env, "unknown.yaml", "region: eu-west-1\nreplcas: 3\n");
+    let nested = write(&env, "nested.yaml", "sessions:\n  memory: lots\n");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "# team defaults\ntier: gigantic\n",
+    );
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            vec!["--set".into(), "replicas=many".into()],
+            vec!["replicas", "--set replicas", "integer", "\"many\""],
+        ),
+        (
+            vec!["--set".into(), "replicas=11".into()],
+            vec!["replicas", "--set replicas", "maximum 10"],
+        ),
+        (
+            vec!["--set".into(), "replicas=0".into()],
+            vec!["replicas", "--set replicas", "minimum 1"],
+        ),
+        (
+            vec!["--set".into(), "cpu_limit=fast".into()],
+            vec!["cpu_limit", "--set cpu_limit", "number"],
+        ),
+        (
+            vec!["--set".into(), "cpu_limit=9.5".into()],
+            vec!["cpu_limit", "maximum 4"],
+        ),
+        (
+            vec!["--set".into(), "debug=maybe".into()],
+            vec!["debug", "--set debug", "boolean"],
+        ),
+        (
+            vec!["--set".into(), "tier=huge".into()],
+            vec!["tier", "--set tier", "small, medium, large"],
+        ),
+        (
+            vec!["--set-string".into(), "replicas=3".into()],
+            vec!["replicas", "--set-string", "integer"],
+        ),
+        (
+            vec!["--set".into(), "domain=Shop_Example".into()],
+            vec!["domain", "--set domain", "pattern"],
+        ),
+        (
+            vec!["--set".into(), "labels=team".into()],
+            vec!["labels", "--set labels", "mapping"],
+        ),
+        (
+            vec!["--set".into(), "replica=3".into()],
+            vec!["unknown parameter", "replica", "--set replica"],
+        ),
+        (
+            vec!["--set".into(), "sessions.memory=lots".into()],
+            vec!["sessions.memory", "--set sessions.memory", "pattern"],
+        ),
+        (
+            vec!["--set".into(), "sessions.replicas=9".into()],
+            vec!["sessions.replicas", "maximum 5"],
+        ),
+        (
+            vec!["--set".into(), "nosuch.replicas=2".into()],
+            vec!["unknown parameter", "nosuch.replicas"],
+        ),
+        (
+            vec!["-f".into(), arg(&typed)],
+            vec!["replicas", "typed.yaml line 3", "integer"],
+        ),
+        (
+            vec!["-f".into(), arg(&unknown)],
+            vec!["unknown parameter", "replcas", "unknown.yaml line 2"],
+        ),
+        (
+            vec!["-f".into(), arg(&nested)],
+            vec!["sessions.memory", "nested.yaml", "pattern"],
+        ),
+        (
+            vec!["--values-profile".into(), "team".into()],
+            vec![
+                "tier",
+                "values profile team (.pctl/values/team.yaml) line 2",
+                "small, medium, large",
+            ],
+        ),
+        (
+            vec!["--values-profile".into(), "nosuch".into()],
+            vec!["nosuch", ".pctl/values/nosuch.yaml"],
+        ),
+        (
+            vec!["--preset".into(), "huge".into()],
+            vec!["huge", "ha", "dev"],
+        ),
+        (vec!["--set".into(), "replicas".into()], vec!["NAME=VALUE"]),
+    ];
+    let before = snapshot(&g);
+    for (extra, needles) in cases {
+        let mut args: Vec<String> = REQUIRED.iter().map(|s| s.to_string()).collect();
+        args.extend(extra.iter().cloned());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = env.install(&g, &webapp(), "web", &a);
+        assert_error(&out, 1);
+        for n in &needles {
+            assert!(
+                stderr(&out).contains(n),
+                "pctl install {extra:?}: stderr does not mention {n:?}\n{}",
+                describe(&out)
+            );
+        }
+        assert_unchanged(&before, &snapshot(&g));
+    }
+
+    // An unknown key in global.yaml breaks every installation of the repository,
+    // naming the file and line.
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "replicas: 2\nreplica_count: 3\n",
+    );
+    let before = snapshot(&g);
+    let out = env.install(&g, &webapp(), "web", &REQUIRED);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "unknown parameter",
+            "replica_count",
+            ".pctl/values/global.yaml line 2",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&g));
+}
+
+/// Every problem is reported in one run: all missing required parameters at once,
+/// together with bad values.
+#[test]
+fn all_missing_required_parameters_are_reported_at_once() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let before = snapshot(&g);
+    let out = env.install(&g, &webapp(), "web", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["required", "domain", "region"]);
+    assert_unchanged(&before, &snapshot(&g));
+
+    let out = env.install(
+        &g,
+        &webapp(),
+        "web",
+        &["--set", "replicas=zero", "--set", "tier=huge"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["domain", "region", "replicas", "tier"]);
+    assert_unchanged(&before, &snapshot(&g));
+
+    // Both required secrets of another profile.
+    let out = env.install(
+        &g,
+        &params().source("secure-app", Some("1.0.0")),
+        "grafana",
+        &[],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["admin_password", "db_password"]);
+    assert_unchanged(&before, &snapshot(&g));
+}
+
+// ---------------------------------------------------------------------------
+// --explain
+// ---------------------------------------------------------------------------
+
+/// Rows of a table printed with columns separated by two or more spaces.
+fn explain_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+/// `pctl render --explain` prints every parameter of the tree with its type, final
+/// value (secrets masked) and the level it came from, file lines included.
+#[test]
+fn render_explain_prints_every_parameter_with_type_value_and_source() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(&env, &g, ".pctl/values/global.yaml", "persistence: true\n");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/team.yaml",
+        "# team defaults\nmessage: team greeting\n",
+    );
+    // session_key is rendered into a Secret, which needs SOPS recipients.
+    commit_file(
+        &env,
+        &g,
+        ".sops.yaml",
+        "creation_rules:\n  - age: age1vm40eudx5hll86463mz9hqhsem9vavp5ufp5tthesquzjezvp5ns0e7dxv\n",
+    );
+    let vals = write(&env, "vals.yaml", "# shop\ndomain: shop.example.com\n");
+    env.set_var("PCTL_TEST_SESSION_KEY", "explain-canary-5f1e2d");
+    let out = env.pctl([
+        "render",
+        &webapp(),
+        "--explain",
+        "--repo",
+        &arg(&g),
+        "--set",
+        "replicas=4",
+        "-f",
+        &arg(&vals),
+        "--preset",
+        "ha",
+        "--values-profile",
+        "team",
+        "--set",
+        "region=eu-west-1",
+        "--set-env",
+        "session_key=PCTL_TEST_SESSION_KEY",
+    ]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        !text.contains("explain-canary") && !stderr(&out).contains("explain-canary"),
+        "{}",
+        describe(&out)
+    );
+    let rows = explain_rows(&text);
+    assert_eq!(rows[0], ["PARAMETER", "TYPE", "VALUE", "SOURCE"], "{text}");
+    let vals_line = format!("{} line 2", arg(&vals));
+    let expected: Vec<[&str; 4]> = vec![
+        ["domain", "string", "shop.example.com", &vals_line],
+        ["region", "enum", "eu-west-1", "--set region"],
+        ["replicas", "integer", "4", "--set replicas"],
+        ["cpu_limit", "number", "1.5", "--preset ha"],
+        ["debug", "boolean", "false", "default"],
+        ["tier", "enum", "large", "--preset ha"],
+        [
+            "message",
+            "string",
+            "team greeting",
+            "values profile team (.pctl/values/team.yaml) line 2",
+        ],
+        ["labels", "object", r#"{"team":"web"}"#, "default"],
+        [
+            "session_key",
+            "secret",
+            "<redacted>",
+            "--set-env session_key",
+        ],
+        [
+            "sessions.host",
+            "string",
+            "sessions.shop.example.com",
+            "`with` of the parent profile (artifact sessions)",
+        ],
+        ["sessions.replicas", "integer", "1", "default"],
+        [
+            "sessions.memory",
+            "string",
+            "1Gi",
+            "`with` of the parent profile (artifact sessions)",
+        ],
+        [
+            "sessions.persistence",
+            "boolean",
+            "true",
+            ".pctl/values/global.yaml line 1",
+        ],
+    ];
+    for e in &expected {
+        let row = rows
+            .iter()
+            .find(|r| r.first().map(String::as_str) == Some(e[0]))
+            .unwrap_or_else(|| panic!("no row for {}\n{text}", e[0]));
+        assert_eq!(row, &e.to_vec(), "row of {}\n{text}", e[0]);
+    }
+    assert_eq!(
+        rows.len(),
+        expected.len() + 1,
+        "one row per parameter\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Templates
+// ---------------------------------------------------------------------------
+
+/// `defaultValues` and `template: true` files see `params`, `profile` (name,
+/// version) and `install` (name, namespace, path); files of a local chart are
+/// copied byte for byte even though they hold `{{ }}` and `{% %}`.
+#[test]
+fn templates_see_params_profile_and_install_and_charts_stay_verbatim() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    let mut a = REQUIRED.to_vec();
+    a.extend([
+        "--namespace",
+        "shop",
+        "--set",
+        "labels={team: web, cost-center: \"42\"}",
+    ]);
+    install_ok(&env, &g, &webapp(), "storefront", &a);
+    let path = format!("{INSTALL_PATH}/storefront");
+
+    let v = release_values(&g, "storefront", "frontend");
+    let ann = &v["podAnnotations"];
+    assert_eq!(ann["app.example.com/profile"], json!("webapp"));
+    assert_eq!(ann["app.example.com/profile-version"], json!("1.0.0"));
+    assert_eq!(ann["app.example.com/installation"], json!("storefront"));
+    assert_eq!(ann["app.example.com/namespace"], json!("shop"));
+    assert_eq!(ann["app.example.com/path"], json!(path));
+    assert_eq!(ann["app.example.com/region"], json!("eu-west-1"));
+    assert_eq!(v["podLabels"], json!({"team": "web", "cost-center": "42"}));
+    assert_eq!(
+        v["cache"],
+        json!("tcp://storefront-sessions-valkey.shop:6379")
+    );
+    assert_eq!(
+        v["ingress"]["hosts"],
+        json!([{"host": "shop.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}])
+    );
+
+    let s = settings(&g, "storefront");
+    assert_eq!(s["INSTALL_NAME"], json!("storefront"));
+    assert_eq!(s["INSTALL_NAMESPACE"], json!("shop"));
+    assert_eq!(s["INSTALL_PATH"], json!(path));
+    assert_eq!(s["DOMAIN"], json!("shop.example.com"));
+    let docs = yaml_docs(&install_dir(&g, "storefront").join("artifacts/settings/settings.yaml"));
+    assert_eq!(docs.len(), 1, "no session_key, no Secret: {docs:?}");
+    assert_eq!(name_of(&docs[0]), "storefront-settings");
+    assert_eq!(
+        docs[0]["metadata"]["annotations"]["app.example.com/profile-version"],
+        json!("1.0.0")
+    );
+
+    // The nested profile's templates see the same install context.
+    assert_eq!(
+        release_values(&g, "storefront", "sessions-valkey")["commonAnnotations"]["app.example.com/installation"],
+        json!("storefront")
+    );
+
+    // Local chart: copied byte for byte, values rendered into its HelmRelease.
+    let chart = repo_files_at(params().path(), "webapp/v1.0.0", "webapp/charts/extras");
+    assert!(
+        String::from_utf8_lossy(&chart["templates/configmap.yaml"])
+            .contains("{{ .Values.region | quote }}")
+    );
+    let dest = install_dir(&g, "storefront").join("artifacts/extras/chart");
+    assert_copied_byte_for_byte(&chart, &dest);
+    assert_eq!(
+        tree_files(&dest).len(),
+        chart.len(),
+        "exactly the chart's files"
+    );
+    let extras = release_values(&g, "storefront", "extras");
+    assert_eq!(
+        extras,
+        json!({"region": "eu-west-1", "tier": "small", "extraData": {"message": "Hello from pctl"}})
+    );
+    flux_dry_run(&g);
+}
+
+/// `pctl show SOURCE` prints the same final values and levels as `render --explain`
+/// (the GitOps repository's value profiles and global.yaml included), secrets redacted.
+#[test]
+fn show_prints_final_values_with_their_levels() {
+    let env = Env::new();
+    let g = env.init_gitops("gitops");
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "persistence: true\nmessage: global greeting\n",
+    );
+    env.set_var("PCTL_TEST_SESSION_KEY", "show-canary-9a8b7c");
+    let common = [
+        "--repo",
+        &arg(&g),
+        "--set",
+        "domain=shop.example.com",
+        "--preset",
+        "ha",
+        "--set-env",
+        "session_key=PCTL_TEST_SESSION_KEY",
+    ];
+    let mut args = vec!["show".to_string(), webapp()];
+    args.extend(common.iter().map(|s| s.to_string()));
+    let out = env.pctl(&args);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        !text.contains("show-canary") && !stderr(&out).contains("show-canary"),
+        "{}",
+        describe(&out)
+    );
+    let section = text
+        .split("Values (final, with the level each came from):")
+        .nth(1)
+        .and_then(|s| s.split("\nArtifacts:").next())
+        .unwrap_or_else(|| panic!("no Values section\n{text}"));
+    let rows = explain_rows(section);
+    let find = |name: &str| {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing\n{section}"))
+    };
+    assert_eq!(
+        find("domain"),
+        ["domain", "string", "shop.example.com", "--set domain"]
+    );
+    assert_eq!(find("tier"), ["tier", "enum", "large", "--preset ha"]);
+    assert_eq!(
+        find("message"),
+        [
+            "message",
+            "string",
+            "global greeting",
+            ".pctl/values/global.yaml line 2"
+        ]
+    );
+    assert_eq!(
+        find("session_key"),
+        [
+            "session_key",
+            "secret",
+            "<redacted>",
+            "--set-env session_key"
+        ]
+    );
+    // The same rows as render --explain.
+    let mut args = vec!["render".to_string(), webapp(), "--explain".into()];
+    args.extend(common.iter().map(|s| s.to_string()));
+    let explain = env.pctl(&args);
+    assert_success(&explain);
+    let explained = explain_rows(&stdout(&explain));
+    assert_eq!(
+        explained[1..],
+        rows[1..],
+        "show and render --explain differ"
+    );
+    // A bad value is an error of show too (exit 1), naming its source.
+    let out = env.pctl(["show", &webapp(), "--set", "replicas=many"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("parameter replicas from --set replicas"),
+        "{}",
+        describe(&out)
+    );
+}
