@@ -192,7 +192,8 @@ pub fn objects_of_file(path: &str, bytes: &[u8]) -> Vec<Obj> {
 }
 
 /// What `dir` holds once built, approximately as kustomize (with a kustomization
-/// file: its `resources`, `namespace` and inline namespace transformers) or Flux
+/// file: its `resources`, `bases`, `components`, fixed-name generators,
+/// `namePrefix`/`nameSuffix`, `namespace` and inline namespace transformers) or Flux
 /// (without one: every YAML file below it) would build it. Pure over `files`
 /// (paths relative to the same root as `dir`).
 pub fn build(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> Vec<Obj> {
@@ -217,15 +218,21 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
             let Some(rel) = p.strip_prefix(&prefix) else {
                 break;
             };
-            if !is_yaml(p) || KUSTOMIZATION_FILES.iter().any(|k| p.ends_with(k)) {
+            let parts: Vec<&str> = rel.split('/').collect();
+            let is_kustomization = parts
+                .last()
+                .is_some_and(|f| KUSTOMIZATION_FILES.contains(f));
+            if !is_yaml(p) && !is_kustomization {
                 continue;
             }
-            let parts: Vec<&str> = rel.split('/').collect();
+            // A subdirectory's kustomization file counts too: a directory whose only
+            // file is a kustomization (generators, remote resources) is built.
             let sub = (1..parts.len())
                 .map(|n| format!("{prefix}{}", parts[..n].join("/")))
                 .find(|d| kustomization_of(files, d).is_some());
             match sub {
                 Some(d) => out.extend(build_in(files, &d, seen)),
+                None if is_kustomization => {}
                 None => out.extend(objects_of_file(p, b)),
             }
         }
@@ -238,7 +245,9 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         return Vec::new();
     };
     let mut out = Vec::new();
-    for field in ["resources", "bases"] {
+    // `components` are built like resources (a Component's kustomization adds its own
+    // resources); kustomize applies them after the resources.
+    for field in ["resources", "bases", "components"] {
         for r in k.get(field).and_then(Value::as_array).into_iter().flatten() {
             let Some(r) = r.as_str() else { continue };
             if r.contains("://") || r.starts_with("github.com/") {
@@ -248,6 +257,17 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
             match files.get(&p) {
                 Some(b) => out.extend(objects_of_file(&p, b)),
                 None => out.extend(build_in(files, &p, seen)),
+            }
+        }
+    }
+    out.extend(generated(&k, &kpath));
+    let prefix = k.get("namePrefix").and_then(Value::as_str).unwrap_or("");
+    let suffix = k.get("nameSuffix").and_then(Value::as_str).unwrap_or("");
+    if !prefix.is_empty() || !suffix.is_empty() {
+        for o in &mut out {
+            // kustomize leaves Namespace and CustomResourceDefinition names alone
+            if o.kind != "Namespace" && o.kind != "CustomResourceDefinition" {
+                o.name = format!("{prefix}{}{suffix}", o.name);
             }
         }
     }
@@ -272,6 +292,63 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         if let Some(ns) = doc.pointer("/metadata/namespace").and_then(Value::as_str) {
             let unset_only = doc.get("unsetOnly").and_then(Value::as_bool) == Some(true);
             set_namespace(&mut out, ns, unset_only);
+        }
+    }
+    out
+}
+
+/// The ConfigMaps and Secrets a kustomization's `configMapGenerator` and
+/// `secretGenerator` create. Only those with a fixed name count: an object whose name
+/// gets kustomize's content hash (the default) is named by its content, so two
+/// generators of different content never collide, and pctl cannot know the hash
+/// without building. `behavior: merge|replace` changes an object listed elsewhere.
+fn generated(k: &Value, kpath: &str) -> Vec<Obj> {
+    let hash_off_everywhere = k
+        .pointer("/generatorOptions/disableNameSuffixHash")
+        .and_then(Value::as_bool)
+        == Some(true);
+    let mut out = Vec::new();
+    for (field, kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
+        for g in k.get(field).and_then(Value::as_array).into_iter().flatten() {
+            let Some(name) = g.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let behavior = g
+                .get("behavior")
+                .and_then(Value::as_str)
+                .unwrap_or("create");
+            let hash_off = g
+                .pointer("/options/disableNameSuffixHash")
+                .and_then(Value::as_bool)
+                .unwrap_or(hash_off_everywhere);
+            if behavior != "create" || !hash_off {
+                continue;
+            }
+            let namespace = g
+                .get("namespace")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            let mut metadata = serde_json::Map::new();
+            metadata.insert("name".into(), Value::String(name.to_string()));
+            if let Some(ns) = &namespace {
+                metadata.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            let mut doc = serde_json::Map::new();
+            doc.insert("apiVersion".into(), Value::String("v1".into()));
+            doc.insert("kind".into(), Value::String(kind.into()));
+            doc.insert("metadata".into(), Value::Object(metadata));
+            out.push(Obj {
+                api_version: "v1".into(),
+                kind: kind.into(),
+                name: name.to_string(),
+                namespace,
+                file: kpath.to_string(),
+                doc: Value::Object(doc),
+            });
         }
     }
     out
@@ -364,6 +441,49 @@ mod tests {
     }
 
     const FLUX_LAYOUT: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  url: https://x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n";
+
+    #[test]
+    /// `kubectl kustomize` (kustomize v5) gives these names and namespaces for the
+    /// same files, plus `pre-hashed-suf-<hash>`, which pctl leaves out by design.
+    fn components_generators_and_name_affixes_are_built_as_kustomize_does() {
+        let f = files(&[
+            (
+                "k/kustomization.yaml",
+                "resources: [ns.yaml, cm.yaml]\ncomponents: [../comp]\nnamePrefix: pre-\nnameSuffix: -suf\nnamespace: apps\nconfigMapGenerator:\n- name: fixed\n  options: {disableNameSuffixHash: true}\n- name: hashed\n- name: cm\n  behavior: merge\nsecretGenerator:\n- name: creds\n  namespace: other\n  options: {disableNameSuffixHash: true}\n",
+            ),
+            (
+                "k/ns.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+            ),
+            (
+                "k/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+            ),
+            (
+                "comp/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [extra.yaml]\n",
+            ),
+            (
+                "comp/extra.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+            ),
+        ]);
+        let got: Vec<(String, String, Option<String>)> = build(&f, "k")
+            .into_iter()
+            .map(|o| (o.kind, o.name, o.namespace))
+            .collect();
+        let want: Vec<(String, String, Option<String>)> = [
+            ("Namespace", "apps", None),
+            ("ConfigMap", "pre-cm-suf", Some("apps")),
+            ("ConfigMap", "pre-extra-suf", Some("apps")),
+            ("ConfigMap", "pre-fixed-suf", Some("apps")),
+            ("Secret", "pre-creds-suf", Some("apps")),
+        ]
+        .into_iter()
+        .map(|(k, n, ns)| (k.to_string(), n.to_string(), ns.map(str::to_string)))
+        .collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn a_directory_without_kustomization_is_every_yaml_file() {

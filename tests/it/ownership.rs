@@ -297,3 +297,57 @@ fn upgrading_two_installations_into_the_same_object_at_once_is_refused() {
     );
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+/// A ConfigMap that the rest of the tree generates with a fixed name (a
+/// `configMapGenerator` with `disableNameSuffixHash`, the way Flux users feed
+/// `valuesFrom`) is owned like a file's: installing a profile that also produces it is
+/// refused naming the kustomization that generates it.
+#[test]
+fn a_fixed_name_generated_configmap_of_the_tree_is_an_owner() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let dir = gitops.join("clusters/default/generated");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+configMapGenerator:
+  - name: settings
+    namespace: apps
+    literals: [x=1]
+    options: {disableNameSuffixHash: true}
+",
+    )
+    .unwrap();
+    git(&gitops, &["add", "-A"]);
+    git(&gitops, &["commit", "-q", "-m", "a generated ConfigMap"]);
+    let repo = app_repo(&env);
+    let src = source(&repo, "app", "1.0.0");
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &src, "one", &["--namespace", "apps"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "already have an owner",
+            "ConfigMap apps/settings",
+            "clusters/default/generated/kustomization.yaml",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    // with kustomize's content hash the generated name is its own: no clash
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+configMapGenerator:
+  - name: settings
+    namespace: apps
+    literals: [x=1]
+",
+    )
+    .unwrap();
+    git(&gitops, &["commit", "-q", "-am", "hashed"]);
+    assert_success(&env.install(&gitops, &src, "one", &["--namespace", "apps"]));
+}
