@@ -6,7 +6,7 @@
 use crate::common::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// A key pair made with `age-keygen` for these tests only; it protects nothing.
 const AGE_RECIPIENT: &str = "age1vm40eudx5hll86463mz9hqhsem9vavp5ufp5tthesquzjezvp5ns0e7dxv";
@@ -400,88 +400,11 @@ fn canary_secrets_from_set_file_and_set_env_never_leak() {
 // SOPS, decrypted independently
 // ---------------------------------------------------------------------------
 
-/// Decrypts SOPS YAML documents the way `sops` does, with nothing of pctl: the data
-/// key with the `age` CLI, each `ENC[AES256_GCM,…]` value with Python's
-/// `cryptography` (AES-256-GCM, 32-byte IV, the key path `a:b:` as additional data),
-/// and checks the MAC (SHA-512 over every leaf value in document order, encrypted
-/// with `lastmodified` as additional data). Prints the plaintext documents as JSON.
-const SOPS_DECRYPT_PY: &str = r#"
-import base64, hashlib, json, re, subprocess, sys
-import yaml
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-identity, path = sys.argv[1], sys.argv[2]
-ENC = re.compile(r'^ENC\[AES256_GCM,data:(.*),iv:(.*),tag:(.*),type:(.*)\]$')
-out = []
-for doc in yaml.safe_load_all(open(path, encoding='utf-8')):
-    if doc is None:
-        continue
-    if 'sops' not in doc:
-        out.append({'sops': False, 'doc': doc})
-        continue
-    meta = doc.pop('sops')
-    keys = [a['enc'] for a in meta['age']]
-    key = None
-    for enc in keys:
-        r = subprocess.run(['age', '--decrypt', '-i', identity], input=enc.encode(), capture_output=True)
-        if r.returncode == 0:
-            key = r.stdout
-    assert key is not None and len(key) == 32, 'no age stanza for our identity'
-    rx = re.compile(meta['encrypted_regex'])
-    def decrypt(value, aad):
-        m = ENC.match(value)
-        assert m, value
-        data, iv, tag = (base64.b64decode(x) for x in m.groups()[:3])
-        return AESGCM(key).decrypt(iv, data + tag, aad.encode()), m.group(4)
-    mac = hashlib.sha512()
-    clear_under_regex = []
-    def walk(v, path, encrypted):
-        if isinstance(v, dict):
-            return {k: walk(x, path + [k], encrypted or bool(rx.search(k))) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x, path, encrypted) for x in v]
-        if v is None:
-            return None
-        if encrypted:
-            if v == '':
-                return v
-            assert isinstance(v, str) and v.startswith('ENC['), ('not encrypted', path, v)
-            plain, kind = decrypt(v, ''.join(p + ':' for p in path))
-            assert kind == 'str', kind
-            mac.update(plain)
-            return plain.decode()
-        mac.update((('True' if v else 'False') if isinstance(v, bool) else str(v)).encode())
-        return v
-    plain = walk(doc, [], False)
-    got, _ = decrypt(meta['mac'], meta['lastmodified'])
-    assert got.decode() == mac.hexdigest().upper(), 'MAC mismatch'
-    out.append({'sops': True, 'doc': plain})
-print(json.dumps(out))
-"#;
-
 /// Decrypts every document of `file` independently; returns (was it SOPS, plaintext).
 fn sops_decrypt(env: &Env, file: &Path) -> Vec<(bool, Value)> {
-    let script = env.path("sops-decrypt.py");
     let identity = env.path("age-identity.txt");
-    std::fs::write(&script, SOPS_DECRYPT_PY).unwrap();
     std::fs::write(&identity, format!("{AGE_IDENTITY}\n")).unwrap();
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&identity)
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cannot decrypt {}:\n{}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    docs.into_iter()
-        .map(|d| (d["sops"] == true, d["doc"].clone()))
-        .collect()
+    crate::common::sops_decrypt(file, &identity)
 }
 
 /// The SOPS files pctl writes (chart values Secret, templated Secrets) decrypt with

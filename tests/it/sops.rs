@@ -10,128 +10,11 @@
 //! `SKIPPED: <tool> not installed` and passes, except under `CI=true`, where it fails.
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::{age_keygen, b64, base64_decode, canary, sops_tools};
+use crate::common::{age_keygen, b64, base64_decode, canary, sops_decrypt_output, sops_tools};
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// Decrypts a SOPS YAML file the way `sops --decrypt` does, data key from `age -d`.
-/// argv: encrypted file, age identity file, recipient. Prints the decrypted document as
-/// JSON; exits non-zero with a message when anything fails, the MAC check included.
-const VERIFY_PY: &str = r#"
-import base64, hashlib, json, re, subprocess, sys, tempfile
-from decimal import Decimal
-import yaml
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-path, identity, recipient = sys.argv[1:4]
-
-class Loader(yaml.SafeLoader):
-    pass
-# Go's yaml.v3 (sops) reads unquoted timestamps into interface{} as strings.
-Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-def fail(msg):
-    print(msg, file=sys.stderr)
-    sys.exit(1)
-
-with open(path) as f:
-    doc = yaml.load(f, Loader=Loader)
-meta = doc.pop("sops", None)
-if not isinstance(meta, dict):
-    fail("sops metadata not found")
-for field in ("lastmodified", "mac", "version", "encrypted_regex"):
-    if not isinstance(meta.get(field), str):
-        fail("sops." + field + " is not a string")
-for rule in ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex"):
-    if rule in meta:
-        fail("more than one encryption rule: " + rule)
-if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["lastmodified"]):
-    fail("lastmodified does not round-trip through Go's time.RFC3339: " + meta["lastmodified"])
-
-entries = [k for k in meta.get("age") or [] if k.get("recipient") == recipient]
-if len(entries) != 1:
-    fail("no single sops.age entry for " + recipient)
-with tempfile.NamedTemporaryFile("w", suffix=".age") as enc:
-    enc.write(entries[0]["enc"])
-    enc.flush()
-    run = subprocess.run(["age", "--decrypt", "--identity", identity, enc.name], capture_output=True)
-if run.returncode != 0:
-    fail("age: " + run.stderr.decode())
-key = run.stdout
-if len(key) != 32:
-    fail("data key is %d bytes" % len(key))
-aes = AESGCM(key)
-
-ENC = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$")
-
-def decrypt(value, aad):
-    if value == "":
-        return ""
-    if not isinstance(value, str):
-        fail("%s is not encrypted: %r" % (aad, value))
-    m = ENC.match(value)
-    if not m:
-        fail("%s is not encrypted: %r" % (aad, value))
-    data, iv, tag = (base64.b64decode(g, validate=True) for g in m.group(1, 2, 3))
-    try:
-        plain = aes.decrypt(iv, data + tag, aad.encode()).decode()
-    except Exception as e:
-        fail("AES-GCM authentication failed at %s: %r" % (aad, e))
-    kind = m.group(4)
-    if kind == "str":
-        return plain
-    if kind == "int":
-        return int(plain)
-    if kind == "float":
-        return float(plain)
-    if kind == "bool":
-        return {"True": True, "False": False}[plain]
-    fail("unknown type " + kind)
-
-def to_bytes(v):
-    if isinstance(v, bool):
-        return b"True" if v else b"False"
-    if isinstance(v, int):
-        return str(v).encode()
-    if isinstance(v, float):
-        # Go's strconv.FormatFloat(v, 'f', -1, 64)
-        s = format(Decimal(repr(v)), "f")
-        if "." in s:
-            s = s.rstrip("0").rstrip(".")
-        return s.encode()
-    return v.encode()
-
-encrypted_regex = re.compile(meta["encrypted_regex"])
-digest = hashlib.sha512()
-
-def walk(node, path, encrypted):
-    if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            if not isinstance(k, str):
-                fail("non-string key %r" % (k,))
-            out[k] = walk(v, path + [k], encrypted or bool(encrypted_regex.search(k)))
-        return out
-    if isinstance(node, list):
-        return [walk(v, path, encrypted) for v in node]
-    if node is None:
-        return None
-    if encrypted:
-        node = decrypt(node, ":".join(path) + ":")
-    digest.update(to_bytes(node))
-    return node
-
-plain = walk(doc, [], False)
-mac = decrypt(meta["mac"], meta["lastmodified"])
-if mac != digest.hexdigest().upper():
-    fail("MAC mismatch. File has %s, computed %s" % (mac, digest.hexdigest().upper()))
-json.dump(plain, sys.stdout)
-"#;
 
 const SECRET: &str = "\
 apiVersion: v1
@@ -157,14 +40,7 @@ data:
 ";
 
 fn verify(encrypted: &Path, identity: &Path, recipient: &str) -> Output {
-    Command::new("python3")
-        .arg("-c")
-        .arg(VERIFY_PY)
-        .arg(encrypted)
-        .arg(identity)
-        .arg(recipient)
-        .output()
-        .expect("run python3")
+    sops_decrypt_output(encrypted, identity, Some(recipient))
 }
 
 fn decrypted(out: &Output) -> Value {
@@ -173,7 +49,10 @@ fn decrypted(out: &Output) -> Value {
         "independent decryption failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("verifier prints JSON")
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).expect("verifier prints JSON");
+    assert_eq!(docs.len(), 1, "one document: {docs:?}");
+    assert_eq!(docs[0]["sops"], true, "the document is SOPS-encrypted");
+    docs[0]["doc"].clone()
 }
 
 fn failure(out: &Output) -> String {

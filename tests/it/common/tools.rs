@@ -108,3 +108,38 @@ pub fn age_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     assert!(recipient.starts_with("age1"), "{recipient}");
     (file, recipient)
 }
+
+/// The independent SOPS decryptor (`sops_decrypt.py`, written from the SOPS format).
+const SOPS_DECRYPT_PY: &str = include_str!("sops_decrypt.py");
+
+/// Runs the independent SOPS decryptor on `file` with the age `identity`; with
+/// `recipient`, the data key must come from that recipient's (single) entry.
+pub fn sops_decrypt_output(
+    file: &Path,
+    identity: &Path,
+    recipient: Option<&str>,
+) -> std::process::Output {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(SOPS_DECRYPT_PY).arg(file).arg(identity);
+    if let Some(r) = recipient {
+        cmd.arg(r);
+    }
+    cmd.stdin(Stdio::null()).output().expect("run python3")
+}
+
+/// Every document of `file`: (was it SOPS-encrypted, its plaintext). Panics with the
+/// decryptor's message when decryption or the MAC check fails.
+pub fn sops_decrypt(file: &Path, identity: &Path) -> Vec<(bool, serde_json::Value)> {
+    let out = sops_decrypt_output(file, identity, None);
+    assert!(
+        out.status.success(),
+        "cannot decrypt {}:\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("the decryptor prints JSON");
+    docs.into_iter()
+        .map(|d| (d["sops"] == true, d["doc"].clone()))
+        .collect()
+}
