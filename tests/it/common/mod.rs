@@ -18,8 +18,10 @@
 //! - [`forge::ForgeServer`]: a GitHub, GitLab or Gitea API on 127.0.0.1 that holds
 //!   pctl to each forge's REST contract (pull-request tests).
 
+mod case;
 pub mod forge;
 mod tools;
+pub use case::Case;
 pub use tools::*;
 
 use std::cell::RefCell;
