@@ -17,8 +17,16 @@ const UPSTREAM: &str = "https://github.com/weaveworks/profiles-examples";
 /// Every upstream tag and branch that holds profiles, with its short code (for
 /// installation names) and the profile directories at that ref.
 const REFS: &[(&str, &str, &[&str])] = &[
-    ("bitnami-nginx/v0.0.1", "bn1", &["bitnami-nginx", "weaveworks-nginx"]),
-    ("bitnami-nginx/v0.0.2", "bn2", &["bitnami-nginx", "weaveworks-nginx"]),
+    (
+        "bitnami-nginx/v0.0.1",
+        "bn1",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
+    (
+        "bitnami-nginx/v0.0.2",
+        "bn2",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
     (
         "nested-nginx-1/v0.0.1",
         "nn1",
@@ -34,8 +42,16 @@ const REFS: &[(&str, &str, &[&str])] = &[
         "nn",
         &["bitnami-nginx", "nested-nginx", "weaveworks-nginx"],
     ),
-    ("weaveworks-nginx/v0.1.0", "ww10", &["bitnami-nginx", "weaveworks-nginx"]),
-    ("weaveworks-nginx/v0.1.1", "ww11", &["bitnami-nginx", "weaveworks-nginx"]),
+    (
+        "weaveworks-nginx/v0.1.0",
+        "ww10",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
+    (
+        "weaveworks-nginx/v0.1.1",
+        "ww11",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
     ("branch-and-url", "bau", &["bitnami-nginx", "branch-nginx"]),
     (
         "dependson",
@@ -47,8 +63,16 @@ const REFS: &[(&str, &str, &[&str])] = &[
         "dbl",
         &["bitnami-nginx", "nested-nginx", "weaveworks-nginx"],
     ),
-    ("fix_api_version", "fix", &["bitnami-nginx", "weaveworks-nginx"]),
-    ("invalid-artifact", "inv", &["bitnami-nginx", "weaveworks-nginx"]),
+    (
+        "fix_api_version",
+        "fix",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
+    (
+        "invalid-artifact",
+        "inv",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
     ("local_clone_test", "lct", &["weaveworks-nginx"]),
     (
         "multi_level_nested_profiles",
@@ -60,7 +84,11 @@ const REFS: &[(&str, &str, &[&str])] = &[
         "mla",
         &["bitnami-nginx", "weaveworks-nginx"],
     ),
-    ("update-available", "upd", &["bitnami-nginx", "weaveworks-nginx"]),
+    (
+        "update-available",
+        "upd",
+        &["bitnami-nginx", "weaveworks-nginx"],
+    ),
 ];
 
 /// The one profile upstream that must be refused.
@@ -210,7 +238,10 @@ impl Setup {
             .find(|d| d["kind"] == "HelmRepository")
             .unwrap_or_else(|| panic!("{name}/{id}: no HelmRepository"));
         assert_eq!(repo["spec"]["url"], "https://charts.bitnami.com/bitnami");
-        assert_eq!(name_of(&repo), spec["sourceRef"]["name"].as_str().unwrap_or(""));
+        assert_eq!(
+            name_of(&repo),
+            spec["sourceRef"]["name"].as_str().unwrap_or("")
+        );
     }
 
     /// A raw YAML (legacy `Kustomize`) artifact: the Deployment, with its replicas,
@@ -339,14 +370,14 @@ fn fixture_has_every_upstream_ref_and_its_profiles() {
     let again = build_repo("profiles-examples");
     assert_eq!(again.refs(), repo.refs(), "two builds differ");
 
-    let out = std::process::Command::new("tar")
-        .arg("tzf")
-        .arg(
-            fixtures_dir()
-                .join("repos/profiles-examples/m01/bitnami-nginx/nginx/chart/charts/common-1.4.1.tgz"),
-        )
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new("tar")
+            .arg("tzf")
+            .arg(fixtures_dir().join(
+                "repos/profiles-examples/m01/bitnami-nginx/nginx/chart/charts/common-1.4.1.tgz",
+            ))
+            .output()
+            .unwrap();
     assert!(out.status.success());
     let list = String::from_utf8_lossy(&out.stdout);
     assert!(list.contains("common/Chart.yaml"), "{list}");
@@ -369,7 +400,11 @@ fn tag_bitnami_nginx_v0_0_1() {
     let (ww, out) = s.install(r, "weaveworks-nginx");
     assert_eq!(
         s.ids(&ww),
-        strings(&["dokuwiki", "nested-profile-nginx-server", "nginx-deployment"])
+        strings(&[
+            "dokuwiki",
+            "nested-profile-nginx-server",
+            "nginx-deployment"
+        ])
     );
     s.assert_local_chart(
         &ww,
@@ -410,7 +445,11 @@ fn tag_bitnami_nginx_v0_0_2() {
     let (ww, out) = s.install(r, "weaveworks-nginx");
     assert_eq!(
         s.ids(&ww),
-        strings(&["dokuwiki", "nested-profile-nginx-server", "nginx-deployment"])
+        strings(&[
+            "dokuwiki",
+            "nested-profile-nginx-server",
+            "nginx-deployment"
+        ])
     );
     s.assert_local_chart(
         &ww,
@@ -435,7 +474,13 @@ fn three_levels(reference: &str) {
     let s = setup();
     let (n2, out) = s.install(reference, "nested-nginx-2");
     assert_eq!(s.ids(&n2), strings(&["nginx-server"]));
-    s.assert_local_chart(&n2, "nginx-server", reference, "nested-nginx-2/nginx/chart", null());
+    s.assert_local_chart(
+        &n2,
+        "nginx-server",
+        reference,
+        "nested-nginx-2/nginx/chart",
+        null(),
+    );
     assert_warnings(&out, &[("nested-nginx-2", reference, FLUXCD)]);
 
     let (n1, out) = s.install(reference, "nested-nginx-1");
@@ -443,7 +488,13 @@ fn three_levels(reference: &str) {
         s.ids(&n1),
         strings(&["nested-nginx-2-nginx-server", "nginx-server"])
     );
-    s.assert_local_chart(&n1, "nginx-server", reference, "nested-nginx-1/nginx/chart", null());
+    s.assert_local_chart(
+        &n1,
+        "nginx-server",
+        reference,
+        "nested-nginx-1/nginx/chart",
+        null(),
+    );
     s.assert_local_chart(
         &n1,
         "nested-nginx-2-nginx-server",
@@ -547,7 +598,10 @@ fn nested_nginx_shapes(reference: &str, nested_twice: bool) {
     }
     // bitnami-nginx/v0.0.1 carries the legacy spec.name: one warning, even when
     // it is nested twice.
-    assert_warnings(&out, &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)]);
+    assert_warnings(
+        &out,
+        &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)],
+    );
 
     // weaveworks-nginx nests the nested-nginx TAG (two nested bitnami-nginx) on
     // the branch too.
@@ -587,9 +641,15 @@ fn nested_nginx_shapes(reference: &str, nested_twice: bool) {
     );
     assert_eq!(
         s.depends_on(&ww, "dependon-chart"),
-        strings(&[&format!("{ww}-nginx-chart"), &format!("{ww}-nginx-deployment")])
+        strings(&[
+            &format!("{ww}-nginx-chart"),
+            &format!("{ww}-nginx-deployment")
+        ])
     );
-    assert_warnings(&out, &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)]);
+    assert_warnings(
+        &out,
+        &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)],
+    );
     pctl_check(&s.gitops);
 }
 
@@ -615,7 +675,11 @@ fn tag_weaveworks_nginx_v0_1_0() {
     let (ww, out) = s.install(r, "weaveworks-nginx");
     assert_eq!(
         s.ids(&ww),
-        strings(&["nested-profile-nginx-server", "nginx-chart", "nginx-deployment"])
+        strings(&[
+            "nested-profile-nginx-server",
+            "nginx-chart",
+            "nginx-deployment"
+        ])
     );
     s.assert_remote_chart(
         &ww,
@@ -684,7 +748,10 @@ fn tag_weaveworks_nginx_v0_1_1() {
             &format!("{ww}-nginx-deployment"),
         ])
     );
-    assert_warnings(&out, &[("bitnami-nginx", "bitnami-nginx/v0.0.2", SPEC_NAME)]);
+    assert_warnings(
+        &out,
+        &[("bitnami-nginx", "bitnami-nginx/v0.0.2", SPEC_NAME)],
+    );
     // Without a ref, the newest tag of weaveworks-nginx is this one.
     let out = s.env.install(
         &s.gitops,
@@ -706,7 +773,13 @@ fn tag_weaveworks_nginx_v0_1_1() {
 fn legacy_bitnami(s: &Setup, reference: &str, what: &str) {
     let (bn, out) = s.install(reference, "bitnami-nginx");
     assert_eq!(s.ids(&bn), strings(&["nginx-server"]));
-    s.assert_local_chart(&bn, "nginx-server", reference, "bitnami-nginx/nginx/chart", null());
+    s.assert_local_chart(
+        &bn,
+        "nginx-server",
+        reference,
+        "bitnami-nginx/nginx/chart",
+        null(),
+    );
     assert_warnings(&out, &[("bitnami-nginx", reference, what)]);
 }
 
@@ -752,20 +825,24 @@ fn branch_dependson() {
         "9.3.0",
         yaml("service:\n  type: ClusterIP\n"),
     );
-    assert_eq!(
-        s.depends_on(&dn, "nginx-chart"),
-        [format!("{dn}-dependon")]
-    );
+    assert_eq!(s.depends_on(&dn, "nginx-chart"), [format!("{dn}-dependon")]);
     assert_eq!(s.depends_on(&dn, "dependon"), Vec::<String>::new());
     assert_warnings(&out, &[]);
 
     let (ww, out) = s.install(r, "weaveworks-nginx");
     assert_eq!(
         s.ids(&ww),
-        strings(&["nested-profile-nginx-server", "nginx-chart", "nginx-deployment"])
+        strings(&[
+            "nested-profile-nginx-server",
+            "nginx-chart",
+            "nginx-deployment"
+        ])
     );
     s.assert_deployment(&ww, "nginx-deployment", "nginx-deployment", 2);
-    assert_warnings(&out, &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)]);
+    assert_warnings(
+        &out,
+        &[("bitnami-nginx", "bitnami-nginx/v0.0.1", SPEC_NAME)],
+    );
     pctl_check(&s.gitops);
 }
 
@@ -782,7 +859,11 @@ fn branch_fix_api_version() {
     let (ww, out) = s.install(r, "weaveworks-nginx");
     assert_eq!(
         s.ids(&ww),
-        strings(&["dokuwiki", "nested-profile-nginx-server", "nginx-deployment"])
+        strings(&[
+            "dokuwiki",
+            "nested-profile-nginx-server",
+            "nginx-deployment"
+        ])
     );
     s.assert_remote_chart(&ww, "dokuwiki", "dokuwiki", "11.1.6", null());
     s.assert_local_chart(
