@@ -1007,3 +1007,66 @@ fn every_ref_installs_together_and_checks_clean() {
         "pctl check must report 0 problems:\n{report}"
     );
 }
+
+/// The upstream release weaveworks-nginx 0.1.0 → 0.1.1 (three replicas, nested
+/// bitnami-nginx 0.0.1 → 0.0.2 with its defaultValues, a new redis chart that
+/// `dependsOn` the nested profile) as `pctl upgrade --to`, keeping the user's edit.
+#[test]
+fn weaveworks_nginx_upgrades_from_v0_1_0_to_v0_1_1_keeping_an_edit() {
+    let s = setup();
+    let (ww, _) = s.install("weaveworks-nginx/v0.1.0", "weaveworks-nginx");
+    let deployment = s.artifact(&ww, "nginx-deployment").join("deployment.yaml");
+    let text = std::fs::read_to_string(&deployment).unwrap();
+    let edited = text.replacen(
+        "    app.kubernetes.io/name: nginx\n",
+        "    app.kubernetes.io/name: nginx\n    team: web\n",
+        1,
+    );
+    assert_ne!(edited, text, "the edit must apply:\n{text}");
+    std::fs::write(&deployment, edited).unwrap();
+    s.env
+        .git(&s.gitops, &["commit", "-qam", "label the nginx Deployment"]);
+
+    let out = s.env.pctl([
+        "upgrade",
+        &ww,
+        "--to",
+        "weaveworks-nginx/v0.1.1",
+        "--repo",
+        &s.gitops.display().to_string(),
+    ]);
+    assert_success(&out);
+    assert_eq!(
+        s.ids(&ww),
+        strings(&[
+            "dependon-chart",
+            "nested-profile-nginx-server",
+            "nginx-chart",
+            "nginx-deployment"
+        ])
+    );
+    let doc = yaml_file(&deployment);
+    assert_eq!(doc["spec"]["replicas"], 3, "{doc:?}");
+    assert_eq!(doc["metadata"]["labels"]["team"], "web", "the edit is kept");
+    let hr = s.helm_release(&ww, "nested-profile-nginx-server");
+    assert_eq!(hr["spec"]["values"], yaml("replicaCount: 3"));
+    assert_eq!(
+        s.depends_on(&ww, "dependon-chart"),
+        strings(&[
+            &format!("{ww}-nested-profile-nginx-server"),
+            &format!("{ww}-nginx-chart"),
+            &format!("{ww}-nginx-deployment"),
+        ])
+    );
+    let record = yaml_file(&install_dir(&s.gitops, &ww).join("profile-installation.yaml"));
+    assert_eq!(
+        record["spec"]["source"]["reference"],
+        "weaveworks-nginx/v0.1.1"
+    );
+    assert_eq!(
+        record["spec"]["nested"][0]["source"]["reference"],
+        "bitnami-nginx/v0.0.2"
+    );
+    assert!(is_clean(&s.gitops), "the upgrade is committed");
+    pctl_check(&s.gitops);
+}
