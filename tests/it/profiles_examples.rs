@@ -1070,3 +1070,44 @@ fn weaveworks_nginx_upgrades_from_v0_1_0_to_v0_1_1_keeping_an_edit() {
     assert!(is_clean(&s.gitops), "the upgrade is committed");
     pctl_check(&s.gitops);
 }
+
+/// `pctl lint` of every profile directory of every upstream ref, in a checkout of
+/// that ref: no error, except the invalid artifact, reported for its reason.
+#[test]
+fn every_profile_of_every_ref_lints() {
+    let s = setup();
+    let clone = s.env.work.join("profiles-examples");
+    s.env.git(
+        &s.env.work,
+        &["clone", "-q", &s.repo.url(), &clone.display().to_string()],
+    );
+    let tags = s.repo.tags();
+    for (reference, _, dirs) in REFS {
+        let rev = if tags.iter().any(|t| t == reference) {
+            reference.to_string()
+        } else {
+            format!("origin/{reference}")
+        };
+        s.env.git(&clone, &["checkout", "-q", "--detach", &rev]);
+        for dir in *dirs {
+            let out = s.env.pctl_in(&clone, ["lint", dir]);
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            if (*reference, *dir) == INVALID {
+                assert_exit(&out, 1);
+                assert!(
+                    text.contains(&format!("{dir}/profile.yaml:"))
+                        && text.contains("artifact \"invalid-artifact\": path and chart both set"),
+                    "{reference} {dir}: {}",
+                    describe(&out)
+                );
+            } else {
+                assert_success(&out);
+                assert!(
+                    text.contains("0 error(s)"),
+                    "{reference} {dir}: {}",
+                    describe(&out)
+                );
+            }
+        }
+    }
+}
