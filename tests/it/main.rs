@@ -24,6 +24,7 @@ mod namespaces;
 mod negative;
 mod ownership;
 mod pr;
+mod profiles_examples;
 mod publish;
 mod render;
 mod safety;
