@@ -2,6 +2,7 @@
 pub mod bundle;
 pub mod capture;
 pub mod catalog;
+pub mod chartdiff;
 pub mod check;
 pub mod cli;
 pub mod compare;

@@ -5,6 +5,7 @@
 use super::build::{CLUSTER_SCOPED, Doc, parse_docs};
 use super::tree::{join, resolve};
 use super::{FLUX_HELM, Severity, Walk};
+use crate::chartdiff::{merge_values, set_target_path};
 use crate::yaml::{Map, Value};
 
 fn helm_binary() -> Option<std::path::PathBuf> {
@@ -12,56 +13,6 @@ fn helm_binary() -> Option<std::path::PathBuf> {
     std::env::split_paths(&paths)
         .map(|d| d.join("helm"))
         .find(|p| p.is_file())
-}
-
-fn merge(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(k) {
-                    Some(x) if x.is_object() && v.is_object() => merge(x, v),
-                    _ => {
-                        a.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (into, from) => *into = from.clone(),
-    }
-}
-
-/// `a.b\.c` → ["a", "b.c"], as helm-controller reads a `targetPath`.
-fn set_path(values: &mut Value, dotted: &str, v: Value) {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut chars = dotted.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'.') => {
-                cur.push('.');
-                chars.next();
-            }
-            '.' => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    let mut at = values;
-    for (i, p) in parts.iter().enumerate() {
-        if !at.is_object() {
-            *at = Value::Object(Map::new());
-        }
-        let Some(m) = at.as_object_mut() else {
-            return;
-        };
-        if i + 1 == parts.len() {
-            m.insert(p.clone(), v);
-            return;
-        }
-        at = m
-            .entry(p.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
 }
 
 /// Render the local charts. Returns how many objects they rendered.
@@ -134,16 +85,18 @@ pub fn render(w: &mut Walk) -> usize {
                 continue;
             };
             match r.get("targetPath").and_then(Value::as_str) {
-                Some(tp) if !tp.is_empty() => set_path(&mut values, tp, Value::String(raw.into())),
+                Some(tp) if !tp.is_empty() => {
+                    set_target_path(&mut values, tp, Value::String(raw.into()))
+                }
                 _ => {
                     if let Ok(parsed) = crate::yaml::from_str::<Value>("values", raw) {
-                        merge(&mut values, &parsed);
+                        merge_values(&mut values, &parsed);
                     }
                 }
             }
         }
         if let Some(inline) = v.pointer("/spec/values") {
-            merge(&mut values, inline);
+            merge_values(&mut values, inline);
         }
         let target = v
             .pointer("/spec/targetNamespace")

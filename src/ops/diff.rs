@@ -109,8 +109,45 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
         out.push('\n');
     }
     out.push_str(&summary.text(&from_label, &to_label));
+    if let Some(cluster) = cluster_diff(&old_r, &new_r, &install_dir, opts.offline) {
+        out.push('\n');
+        out.push_str(&cluster);
+    }
     printer().data(&out);
     Ok(changed > 0)
+}
+
+/// What the change does in the cluster: each HelmRelease's chart rendered by `helm
+/// template` before and after, compared object by object (docs/commands.md#diff).
+/// None when neither side has a HelmRelease; without helm, a note says so.
+fn cluster_diff(
+    old: &Rendered,
+    new: &Rendered,
+    install_dir: &str,
+    offline: bool,
+) -> Option<String> {
+    use crate::chartdiff;
+    let before = chartdiff::releases(&old.files, install_dir);
+    let after = chartdiff::releases(&new.files, install_dir);
+    if before.is_empty() && after.is_empty() {
+        return None;
+    }
+    let Some(helm) = chartdiff::HelmCli::on_path(offline) else {
+        printer().info("note: the charts' objects were not rendered (no helm on PATH): the diff above is of the files only");
+        return None;
+    };
+    let diffs = chartdiff::compare(&before, &after, |r| {
+        let files = if after.iter().any(|a| std::ptr::eq(a, r)) {
+            &new.files
+        } else {
+            &old.files
+        };
+        helm.render(r, files)
+    });
+    Some(format!(
+        "# What changes in the cluster (helm template, per HelmRelease):\n{}",
+        chartdiff::text(&diffs)
+    ))
 }
 
 /// `1.1.0 (nginx/v1.1.0, 1a2b3c4d)`, or the reference and short commit.

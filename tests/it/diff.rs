@@ -301,3 +301,45 @@ fn bad_inputs_are_refused() {
     let out = diff(&env, &[&src, "1.0.0"]);
     assert_exit(&out, 1);
 }
+
+/// With `helm` on PATH (here a `helm template` stand-in built on the Helm SDK,
+/// `fixtures/checks/helm-shim`), `pctl diff` adds what changes in the cluster: the
+/// objects each HelmRelease's chart renders before and after, object by object.
+/// Without it, a note says the charts were not rendered.
+#[test]
+fn with_helm_the_charts_objects_are_compared_object_by_object() {
+    let helm_sdk = std::process::Command::new("python3")
+        .args(["-c", "import helm_python, yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tool_or_skip(helm_sdk, "helm-python-sdk is not installed") {
+        return;
+    }
+    let repo = shared_repo("platform");
+    let env = Env::new();
+    let src = repo.source("podinfo", None);
+    let shim = std::path::Path::new(CRATE_DIR).join("fixtures/checks/helm-shim");
+    let path = std::env::var("PATH").unwrap_or_default();
+    env.set_var("PATH", &format!("{}:{path}", shim.display()));
+    let args = [src.as_str(), "6.0.0", "6.1.0"];
+    let out = diff(&env, &args);
+    assert_success(&out);
+    let text = stdout(&out);
+    let cluster = &text[text
+        .find("# What changes in the cluster (helm template, per HelmRelease):\n")
+        .unwrap_or_else(|| panic!("no cluster section:\n{text}"))..];
+    assert!(cluster.contains("# HelmRelease "), "{cluster}");
+    assert!(cluster.contains("object(s) change"), "{cluster}");
+    // 6.1.0's chart adds a HorizontalPodAutoscaler
+    assert!(
+        cluster.contains("HorizontalPodAutoscaler") && cluster.contains(": added (+"),
+        "{cluster}"
+    );
+
+    // without helm: the files' diff alone, and a note
+    env.set_var("PATH", &path);
+    let out = diff(&env, &args);
+    assert_success(&out);
+    assert!(!stdout(&out).contains("What changes in the cluster"));
+    assert_stderr_mentions(&out, &["not rendered (no helm on PATH)"]);
+}
