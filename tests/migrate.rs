@@ -55,21 +55,20 @@ fn releases(dir: &Path) -> BTreeMap<String, (String, String, Value)> {
     for (file, hr) in objects_of_kind(dir, "HelmRelease") {
         // The namespace the object lands in: its wrapper's targetNamespace (Weaveworks
         // pctl set it on every wrapper) or its own.
-        let wrapper_ns = std::fs::read_dir(dir.join(&file).parent().unwrap().parent().unwrap())
-            .ok()
-            .and_then(|_| {
-                let w = dir
-                    .join(&file)
-                    .parent()?
-                    .parent()?
-                    .join("kustomize-flux.yaml");
-                w.is_file().then(|| yaml_file(&w))
-            })
-            .and_then(|w| w["spec"]["targetNamespace"].as_str().map(str::to_string));
+        let wrapper = dir
+            .join(&file)
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("kustomize-flux.yaml"));
+        let wrapper_ns = wrapper
+            .filter(|w| file.contains("/helm-chart/") && w.is_file())
+            .and_then(|w| {
+                yaml_file(&w)["spec"]["targetNamespace"]
+                    .as_str()
+                    .map(str::to_string)
+            });
         let own_ns = hr["metadata"]["namespace"].as_str().unwrap_or("default");
-        let ns = wrapper_ns
-            .filter(|_| file.contains("/helm-chart/"))
-            .unwrap_or_else(|| own_ns.to_string());
+        let ns = wrapper_ns.unwrap_or_else(|| own_ns.to_string());
         let name = hr["metadata"]["name"].as_str().unwrap().to_string();
         let target = hr["spec"]["targetNamespace"].as_str().map(str::to_string);
         let release = hr["spec"]["releaseName"]
@@ -177,4 +176,179 @@ fn migrate_keeps_releases_namespaces_values_and_edits_in_one_commit() {
     assert!(!report.contains("error"), "{report}");
     let list = env.list_json(&g);
     assert!(list.iter().all(|e| e.get("legacy").is_none()), "{list:?}");
+}
+
+#[test]
+fn list_shows_weaveworks_installations_and_other_commands_skip_them_with_one_note() {
+    let (env, g) = setup();
+    let list = env.list_json(&g);
+    let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pprof", "site"], "{list:?}");
+    let pprof = &list[0];
+    assert_eq!(pprof["legacy"], true, "{pprof}");
+    assert_eq!(pprof["namespace"], "team-a");
+    assert_eq!(pprof["profile"], "weaveworks-nginx");
+    assert_eq!(pprof["version"], "main");
+    assert_eq!(pprof["path"], PPROF);
+    assert_eq!(list[1]["version"], "v0.0.2");
+    assert_eq!(list[1]["profile"], "bitnami-nginx");
+
+    let repo = g.display().to_string();
+    let table = env.pctl(["list", "--repo", &repo]);
+    assert_success(&table);
+    let text = stdout(&table);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.ends_with("WRITTEN-BY"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("pprof "))
+        .unwrap_or_default();
+    assert!(row.trim_end().ends_with("weaveworks"), "{text}");
+
+    // The other commands work and say once that they left them out.
+    for args in [
+        vec!["outdated", "--repo", &repo],
+        vec!["upgrade", "--all", "--repo", &repo, "--dry-run"],
+        vec!["list", "--repo", &repo, "-o", "yaml"],
+    ] {
+        let out = env.pctl(&args);
+        assert_success(&out);
+        let notes = stderr(&out).matches("Weaveworks pctl installation").count();
+        assert!(notes <= 1, "{args:?}: {}", describe(&out));
+        assert!(
+            !stderr(&out).contains("missing field"),
+            "{}",
+            describe(&out)
+        );
+    }
+    let out = env.pctl(["outdated", "--repo", &repo]);
+    assert_stderr_mentions(&out, &["pprof, site", "pctl migrate NAME"]);
+
+    // Installing another profile next to them works, and its name must differ.
+    let platform = shared_repo("platform");
+    let taken = env.install(&g, &platform.source("podinfo", None), "pprof", &[]);
+    assert_error(&taken, 1);
+    assert_stderr_mentions(&taken, &["already exists at clusters/default/pprof"]);
+    assert_success(&env.install(&g, &platform.source("podinfo", None), "demo", &[]));
+    let list = env.list_json(&g);
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert!(
+        list.iter()
+            .any(|e| e["name"] == "demo" && e.get("legacy").is_none())
+    );
+    let out = env.pctl(["status", "demo", "--repo", &repo]);
+    assert_success(&out);
+}
+
+#[test]
+fn migrate_dry_run_prints_the_diff_and_writes_nothing() {
+    let (env, g) = setup();
+    let before = snapshot(&g);
+    let out = migrate(&env, &g, "pprof", &["--dry-run"]);
+    assert_success(&out);
+    assert_unchanged(&before, &snapshot(&g));
+    let diff = stdout(&out);
+    assert!(
+        diff.contains(&format!("{PPROF}/artifacts/nginx-chart/helm-release.yaml")),
+        "{diff}"
+    );
+    assert!(diff.contains("+  releaseName: nginx-chart"), "{diff}");
+}
+
+#[test]
+fn migrate_refuses_bad_input_and_writes_nothing() {
+    let (env, g) = setup();
+    let platform = shared_repo("platform");
+    assert_success(&env.install(&g, &platform.source("podinfo", None), "demo", &[]));
+    let before = snapshot(&g);
+
+    let out = migrate(&env, &g, "nope", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "no Weaveworks pctl installation named \"nope\"",
+            "pprof, site",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&g));
+
+    let out = migrate(&env, &g, "demo", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &["demo", "already a pctl installation", "nothing to migrate"],
+    );
+    assert_unchanged(&before, &snapshot(&g));
+
+    // Uncommitted changes in the installation directory.
+    let file = g
+        .join(PPROF)
+        .join("artifacts/nginx-chart/helm-chart/HelmRelease.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("timeout: 10m0s", "timeout: 20m0s")).unwrap();
+    let dirty = snapshot(&g);
+    let out = migrate(&env, &g, "pprof", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["uncommitted changes", "HelmRelease.yaml"]);
+    assert_unchanged(&dirty, &snapshot(&g));
+    std::fs::write(&file, text).unwrap();
+
+    // A ConfigMap of values that is not in the repository.
+    git(&g, &["rm", "-q", "clusters/default/pprof-values.yaml"]);
+    git(
+        &g,
+        &["commit", "-q", "-m", "the values live in the cluster only"],
+    );
+    let before = snapshot(&g);
+    let out = migrate(&env, &g, "pprof", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "ConfigMap team-a/pprof-values",
+            "not in the GitOps repository",
+            "--allow-missing-values",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&g));
+    let out = migrate(&env, &g, "pprof", &["--allow-missing-values"]);
+    assert_success(&out);
+    assert_stderr_mentions(
+        &out,
+        &["not carried over", "pprof-values (key nginx-chart)"],
+    );
+}
+
+#[test]
+fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
+    let (env, g) = setup();
+    let wrapper = g
+        .join(PPROF)
+        .join("artifacts/nginx-chart/kustomize-flux.yaml");
+    let text = std::fs::read_to_string(&wrapper).unwrap();
+    let text = text.replace(
+        "  healthChecks:",
+        "  dependsOn:\n  - name: cert-manager\n    namespace: cert-manager\n  healthChecks:",
+    );
+    std::fs::write(&wrapper, text).unwrap();
+    std::fs::write(g.join(PPROF).join("NOTES.md"), "why we run this\n").unwrap();
+    git(&g, &["add", "-A"]);
+    git(&g, &["commit", "-q", "-m", "more edits"]);
+    let out = migrate(&env, &g, "pprof", &[]);
+    assert_success(&out);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "not carried over: artifacts/nginx-chart/kustomize-flux.yaml",
+            "spec.dependsOn \"cert-manager\"",
+            "not carried over: NOTES.md",
+        ],
+    );
+    let body = git(&g, &["log", "-1", "--format=%b"]);
+    assert!(
+        body.contains("Edits not carried over:") && body.contains("cert-manager"),
+        "{body}"
+    );
+    assert!(body.contains("NOTES.md"), "{body}");
 }
