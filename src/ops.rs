@@ -68,6 +68,18 @@ pub fn records(view: &TreeView) -> Result<Records> {
     Ok((out, legacy))
 }
 
+/// The hint for a NAME that no pctl installation has, when a Weaveworks pctl
+/// installation has it.
+pub fn legacy_hint(view: &TreeView, name: &str) -> Option<String> {
+    let (dir, _) = legacy_installations(view)
+        .ok()?
+        .into_iter()
+        .find(|(_, l)| l.name == name)?;
+    Some(format!(
+        "{name} (at {dir}) was installed by Weaveworks pctl: `pctl migrate {name}` makes it a pctl installation"
+    ))
+}
+
 /// Say once per run that Weaveworks pctl installations were left out.
 fn note_legacy(legacy: &[(String, crate::legacy::Legacy)]) {
     static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -223,6 +223,18 @@ fn list_shows_weaveworks_installations_and_other_commands_skip_them_with_one_not
     }
     let out = env.pctl(["outdated", "--repo", &repo]);
     assert_stderr_mentions(&out, &["pprof, site", "pctl migrate NAME"]);
+    for verb in ["status", "upgrade"] {
+        let out = env.pctl([verb, "pprof", "--repo", &repo]);
+        assert_error(&out, 1);
+        assert_stderr_mentions(
+            &out,
+            &[
+                "no installation named \"pprof\"",
+                "installed by Weaveworks pctl",
+                "pctl migrate pprof",
+            ],
+        );
+    }
 
     // Installing another profile next to them works, and its name must differ.
     let platform = shared_repo("platform");

@@ -274,7 +274,7 @@ fn carry(
                     carry_object("HelmRepository", leaf, &from, &repo, &to, &mut plan)?;
                 }
             }
-            carry_release(view, old, leaf, &chart_dir, &ns, current, opts, &mut plan)?;
+            carry_release(view, leaf, &chart_dir, &ns, current, opts, &mut plan)?;
         }
         if let (Some(from), Some(to)) = (leaf.copy_root(), leaf.new_root()) {
             carry_copies(leaf, &from, &to, current, &mut seen, &mut plan);
@@ -512,10 +512,8 @@ fn carry_object(
 
 /// Keep a HelmRelease's release (name, storage and target namespace) and its values
 /// (every ConfigMap it read, and its inline values) in the new HelmRelease.
-#[allow(clippy::too_many_arguments)]
 fn carry_release(
     view: &TreeView,
-    old: &Legacy,
     leaf: &OldLeaf,
     chart_dir: &str,
     ns: &str,
@@ -619,7 +617,6 @@ fn carry_release(
         .unwrap_or_default();
     plan.releases
         .push((format!("{hr_ns}/{hr_name}"), format!("{storage}/{release}")));
-    let _ = old;
     Ok(())
 }
 
