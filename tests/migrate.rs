@@ -364,3 +364,49 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
     );
     assert!(body.contains("NOTES.md"), "{body}");
 }
+
+/// Weaveworks pctl installations had no kustomization.yaml of their own, so a parent
+/// kustomization listed their artifact directories one by one; after the migration
+/// it lists the installation directory, and the repository is clean for pctl check.
+#[test]
+fn a_parent_kustomization_listing_old_artifacts_lists_the_new_directory() {
+    let env = Env::new();
+    let repo = shared_repo("weaveworks-examples");
+    env.insteadof(&repo.url(), WW_URL);
+    let g = env.init_gitops("gitops");
+    let pristine = fixtures_dir().join("legacy-installs/pristine/clusters/default");
+    copy_tree(&pristine.join("pprof"), &g.join("apps/pprof"));
+    std::fs::copy(
+        pristine.join("pprof-values.yaml"),
+        g.join("apps/pprof-values.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        g.join("apps/kustomization.yaml"),
+        "resources:\n- pprof-values.yaml\n- pprof/artifacts/nginx-chart\n- ./pprof/artifacts/nginx-deployment/\n- pprof/artifacts/dependon-chart\n- pprof/artifacts/nested-profile/nginx-server\n",
+    )
+    .unwrap();
+    std::fs::write(
+        g.join("clusters/default/apps.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    )
+    .unwrap();
+    git(&g, &["add", "-A"]);
+    git(
+        &g,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Weaveworks pctl installation under apps/",
+        ],
+    );
+    assert_success(&migrate(&env, &g, "pprof", &[]));
+    assert_eq!(
+        yaml_file(&g.join("apps/kustomization.yaml"))["resources"],
+        serde_json::json!(["pprof-values.yaml", "pprof"])
+    );
+    let releases = releases(&g.join("apps/pprof"));
+    assert_eq!(releases["nginx-chart"].0, "team-a", "{releases:?}");
+    pctl_check(&g);
+}

@@ -117,7 +117,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
     }
     let build = |view: &TreeView| -> Result<Changes> {
         // Re-read under the lock: another pctl may have committed meanwhile.
-        let config = gitops::load(view, &ws.describe())?;
+        gitops::load(view, &ws.describe())?;
         let (again, _) = find(view, &ws.describe(), &opts.name)?;
         if again != dir {
             bail!(user(
@@ -133,15 +133,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
             o.write(&gitops::join(&dir, rel), bytes.clone());
         }
         let (parent, entry) = dir.rsplit_once('/').unwrap_or(("", dir.as_str()));
-        // A sync path without a kustomization.yaml is walked by kustomize-controller
-        // (the new directory holds one): listing it would create one and hide the rest.
-        let walked = parent == config.sync_path
-            && !["kustomization.yaml", "kustomization.yml", "Kustomization"]
-                .iter()
-                .any(|k| view.exists(&gitops::join(parent, k)).unwrap_or(false));
-        if !walked {
-            gitops::link_installation(&mut o, &config, parent, entry)?;
-        }
+        relist(&mut o, parent, entry)?;
         o.changes.guard.push(dir.clone());
         Ok(o.changes)
     };
@@ -174,6 +166,37 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
     }
     for note in &rendered.notes {
         p.info(&format!("next: {note}"));
+    }
+    Ok(())
+}
+
+/// The migrated directory is reached as the old one was: a parent directory without a
+/// kustomization is walked by kustomize-controller (which now finds the new
+/// directory's kustomization.yaml); a parent kustomization, which could only list
+/// the old artifact directories one by one (the old directory had no kustomization),
+/// lists the new directory instead.
+fn relist(o: &mut Overlay, parent: &str, entry: &str) -> Result<()> {
+    let Some(path) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .map(|k| gitops::join(parent, k))
+        .find(|p| o.read(p).ok().flatten().is_some())
+    else {
+        return Ok(());
+    };
+    let text = o.read_string(&path)?.unwrap_or_default();
+    let mut doc: Value = yaml::from_str(&path, &text)?;
+    let Some(list) = doc.get_mut("resources").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    let inside = |s: &str| {
+        gitops::norm_dir(s).is_ok_and(|n| n == entry || n.starts_with(&format!("{entry}/")))
+    };
+    let before = list.len();
+    list.retain(|v| v.as_str().is_none_or(|s| !inside(s)));
+    let had = before != list.len();
+    if had {
+        list.push(Value::String(entry.to_string()));
+        o.write(&path, yaml::to_string(&doc)?.into_bytes());
     }
     Ok(())
 }
