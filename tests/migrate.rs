@@ -146,6 +146,8 @@ fn migrate_keeps_releases_namespaces_values_and_edits_in_one_commit() {
     let hr = yaml_file(&dir.join("artifacts/nginx-chart/helm-release.yaml"));
     assert_eq!(hr["spec"]["install"]["remediation"]["retries"], 3, "{hr}");
     assert_eq!(hr["spec"]["timeout"], "10m0s", "{hr}");
+    // The branch moved on (nginx chart 9.4.0): what runs is kept, like an edit.
+    assert_eq!(hr["spec"]["chart"]["spec"]["version"], "9.3.0", "{hr}");
     // The copied file's edit is carried, and the file added by hand is kept and listed.
     let deployment =
         std::fs::read_to_string(dir.join("artifacts/nginx-deployment/deployment.yaml")).unwrap();

@@ -594,6 +594,9 @@ fn carry_release(
                 }
             }
             None if optional => {}
+            None if kind != "ConfigMap" => plan.dropped.push(format!(
+                "{from}: valuesFrom {what} is not carried over (pctl does not read Secrets): the new HelmRelease lives in another namespace, so recreate the Secret there or set its values with a secret parameter"
+            )),
             None if opts.allow_missing_values => plan.dropped.push(format!(
                 "{from}: the values of {what} (not in the repository) are left out (--allow-missing-values)"
             )),
@@ -603,8 +606,7 @@ fn carry_release(
                     hr.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
                 ),
                 format!(
-                    "commit the {kind} to the repository (for example `kubectl get {} -n {hr_ns} {name} -o yaml`, without its status and metadata other than name and namespace) and run the command again, or pass --allow-missing-values to migrate without them",
-                    kind.to_lowercase()
+                    "commit the ConfigMap to the repository (for example from `kubectl get configmap -n {hr_ns} {name} -o yaml`, without its status and metadata other than name and namespace) and run the command again, or pass --allow-missing-values to migrate without them"
                 ),
             )),
         }
