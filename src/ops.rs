@@ -59,7 +59,7 @@ pub fn records(view: &TreeView) -> Result<Records> {
             .trim_end_matches(record::FILE)
             .trim_end_matches('/')
             .to_string();
-        if record::quick_name(&text).is_none() && crate::legacy::is_legacy(&text) {
+        if crate::legacy::is_legacy(&text) {
             legacy.push((dir, crate::legacy::parse(&path, &text)?));
             continue;
         }
@@ -102,12 +102,13 @@ pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>>
     for (path, bytes) in view.read_outermost(record::FILE)? {
         let text =
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
-        let found = match record::quick_name(&text) {
-            Some(n) => n == name,
-            None if crate::legacy::is_legacy(&text) => {
-                crate::legacy::parse(&path, &text)?.name == name
+        let found = if crate::legacy::is_legacy(&text) {
+            crate::legacy::parse(&path, &text)?.name == name
+        } else {
+            match record::quick_name(&text) {
+                Some(n) => n == name,
+                None => Installation::from_yaml(&path, &text)?.metadata.name == name,
             }
-            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
         };
         if found {
             let dir = path.trim_end_matches(record::FILE).trim_end_matches('/');

@@ -766,3 +766,46 @@ fn added_file(leaf: &OldLeaf, to: &str, rel: &str, plan: &Plan) -> Option<Vec<u8
     list.push(Value::String(rel.to_string()));
     yaml::to_string(&doc).ok().map(String::into_bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn edits_over_the_old_output_are_set_on_the_new_object() {
+        let base = json!({"kind": "HelmRelease", "spec": {"interval": "5m0s", "releaseName": "web", "chart": {"spec": {"version": "1.0.0"}}}});
+        let ours = json!({"kind": "HelmRelease", "metadata": {"labels": {"team": "a"}}, "spec": {"interval": "1m", "releaseName": "web", "timeout": "10m", "chart": {"spec": {}}}});
+        let mut theirs = json!({"kind": "HelmRelease", "metadata": {"name": "x-web"}, "spec": {"interval": "10m0s", "releaseName": "x-web", "install": {"createNamespace": true}, "chart": {"spec": {"version": "1.0.0", "chart": "web"}}}});
+        let changed = apply_edits(&base, &ours, &mut theirs);
+        assert_eq!(
+            changed,
+            [
+                "/metadata/labels/team",
+                "/spec/chart/spec/version",
+                "/spec/interval",
+                "/spec/timeout"
+            ]
+        );
+        assert_eq!(
+            theirs,
+            json!({"kind": "HelmRelease", "metadata": {"name": "x-web", "labels": {"team": "a"}}, "spec": {"interval": "1m", "releaseName": "x-web", "install": {"createNamespace": true}, "chart": {"spec": {"chart": "web"}}, "timeout": "10m"}})
+        );
+        // Nothing edited: nothing set.
+        let mut same = theirs.clone();
+        assert!(apply_edits(&ours, &ours, &mut same).is_empty());
+        assert_eq!(same, theirs);
+    }
+
+    #[test]
+    fn keys_with_slashes_survive_the_pointers() {
+        let base = json!({"metadata": {}});
+        let ours = json!({"metadata": {"annotations": {"example.com/owner": "a~b"}}});
+        let mut theirs = json!({"metadata": {"name": "n"}});
+        apply_edits(&base, &ours, &mut theirs);
+        assert_eq!(
+            theirs["metadata"]["annotations"]["example.com/owner"],
+            "a~b"
+        );
+    }
+}
