@@ -354,9 +354,9 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
     assert_stderr_mentions(
         &out,
         &[
-            "not carried over: artifacts/nginx-chart/kustomize-flux.yaml",
+            "not carried over: clusters/default/pprof/artifacts/nginx-chart/kustomize-flux.yaml",
             "spec.dependsOn \"cert-manager\"",
-            "not carried over: NOTES.md",
+            "not carried over: clusters/default/pprof/NOTES.md",
         ],
     );
     let body = git(&g, &["log", "-1", "--format=%b"]);

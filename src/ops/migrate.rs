@@ -98,7 +98,11 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         .into_iter()
         .filter_map(|(p, b)| Some((p.strip_prefix(&format!("{dir}/"))?.to_string(), b)))
         .collect();
-    let plan = carry(&view, &old, &resolved, &rendered, &current, &opts)?;
+    let mut plan = carry(&view, &old, &resolved, &rendered, &current, &opts)?;
+    // Every report starts with a path inside the installation: name it from the root.
+    for d in &mut plan.dropped {
+        *d = format!("{dir}/{d}");
+    }
     rendered.files = plan.files.clone();
     crate::ops::owners::refuse_conflicts(&tree, &rendered, &dir, &old.name, "migrate")?;
 
@@ -204,8 +208,8 @@ fn relist(o: &mut Overlay, parent: &str, entry: &str) -> Result<()> {
 /// The directory and record of the Weaveworks pctl installation `name`.
 fn find(view: &TreeView, repo: &str, name: &str) -> Result<(String, Legacy)> {
     let (ours, old) = crate::ops::records(view)?;
-    if let Some((dir, l)) = old.into_iter().find(|(_, l)| l.name == name) {
-        return Ok((dir, l));
+    if let Some((dir, l)) = old.iter().find(|(_, l)| l.name == name) {
+        return Ok((dir.clone(), l.clone()));
     }
     if let Some((dir, _)) = ours.iter().find(|(_, i)| i.metadata.name == name) {
         bail!(user(
@@ -215,10 +219,7 @@ fn find(view: &TreeView, repo: &str, name: &str) -> Result<(String, Legacy)> {
             "`pctl list` marks Weaveworks pctl installations with WRITTEN-BY weaveworks",
         ));
     }
-    let legacy: Vec<String> = crate::ops::legacy_installations(view)?
-        .into_iter()
-        .map(|(_, l)| l.name)
-        .collect();
+    let legacy: Vec<String> = old.into_iter().map(|(_, l)| l.name).collect();
     bail!(user(
         format!("no Weaveworks pctl installation named {name:?} in {repo}"),
         if legacy.is_empty() {
