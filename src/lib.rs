@@ -10,6 +10,7 @@ pub mod error;
 pub mod forge;
 pub mod git;
 pub mod gitops;
+pub mod legacy;
 pub mod lint;
 pub mod merge;
 pub mod model;

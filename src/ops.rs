@@ -10,6 +10,7 @@ pub mod init;
 pub mod install;
 pub mod lint;
 pub mod list;
+pub mod migrate;
 pub mod outdated;
 pub mod owners;
 pub mod pr;
@@ -26,32 +27,88 @@ use crate::record::{self, Installation};
 use anyhow::Result;
 
 /// Every installation recorded in a view of the GitOps repository (installations do
-/// not nest: the directories inside one are not searched).
+/// not nest: the directories inside one are not searched). Records written by
+/// Weaveworks pctl are skipped, with one note per run naming them
+/// ([`legacy_installations`] reads them).
 pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
-    let mut out = Vec::new();
-    for (path, bytes) in view.read_outermost(record::FILE)? {
-        let text =
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
-        let inst = Installation::from_yaml(&path, &text)?;
-        let dir = path
-            .trim_end_matches(record::FILE)
-            .trim_end_matches('/')
-            .to_string();
-        out.push((dir, inst));
+    let (out, legacy) = records(view)?;
+    if !legacy.is_empty() {
+        note_legacy(&legacy);
     }
     Ok(out)
 }
 
-/// The directory of the installation named `name`, if any. Reads each record only as
-/// far as its `metadata.name` when pctl wrote it (a full parse otherwise): `install`
-/// checks this on every run, in repositories of hundreds of installations.
+/// The Weaveworks pctl installations of a view (`pctl list`, `pctl migrate`).
+pub fn legacy_installations(view: &TreeView) -> Result<Vec<(String, crate::legacy::Legacy)>> {
+    Ok(records(view)?.1)
+}
+
+type Records = (
+    Vec<(String, Installation)>,
+    Vec<(String, crate::legacy::Legacy)>,
+);
+
+/// pctl's records and Weaveworks pctl's, each with its directory.
+pub fn records(view: &TreeView) -> Result<Records> {
+    let mut out = Vec::new();
+    let mut legacy = Vec::new();
+    for (path, bytes) in view.read_outermost(record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+        let dir = path
+            .trim_end_matches(record::FILE)
+            .trim_end_matches('/')
+            .to_string();
+        if crate::legacy::is_legacy(&text) {
+            legacy.push((dir, crate::legacy::parse(&path, &text)?));
+            continue;
+        }
+        out.push((dir, Installation::from_yaml(&path, &text)?));
+    }
+    Ok((out, legacy))
+}
+
+/// The hint for a NAME that no pctl installation has, when a Weaveworks pctl
+/// installation has it.
+pub fn legacy_hint(view: &TreeView, name: &str) -> Option<String> {
+    let (dir, _) = legacy_installations(view)
+        .ok()?
+        .into_iter()
+        .find(|(_, l)| l.name == name)?;
+    Some(format!(
+        "{name} (at {dir}) was installed by Weaveworks pctl: `pctl migrate {name}` makes it a pctl installation"
+    ))
+}
+
+/// Say once per run that Weaveworks pctl installations were left out.
+fn note_legacy(legacy: &[(String, crate::legacy::Legacy)]) {
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let names: Vec<&str> = legacy.iter().map(|(_, l)| l.name.as_str()).collect();
+    crate::printer::printer().info(&format!(
+        "note: skipped {} Weaveworks pctl installation(s) ({}); `pctl migrate NAME` converts one",
+        names.len(),
+        names.join(", ")
+    ));
+}
+
+/// The directory of the installation named `name`, if any (a Weaveworks pctl
+/// installation included: names stay unique). Reads each record only as far as its
+/// `metadata.name` when pctl wrote it (a full parse otherwise): `install` checks this
+/// on every run, in repositories of hundreds of installations.
 pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>> {
     for (path, bytes) in view.read_outermost(record::FILE)? {
         let text =
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
-        let found = match record::quick_name(&text) {
-            Some(n) => n == name,
-            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
+        let found = if crate::legacy::is_legacy(&text) {
+            crate::legacy::parse(&path, &text)?.name == name
+        } else {
+            match record::quick_name(&text) {
+                Some(n) => n == name,
+                None => Installation::from_yaml(&path, &text)?.metadata.name == name,
+            }
         };
         if found {
             let dir = path.trim_end_matches(record::FILE).trim_end_matches('/');

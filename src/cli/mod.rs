@@ -10,6 +10,7 @@ mod init;
 mod install;
 mod lint;
 mod list;
+mod migrate;
 mod outdated;
 mod publish;
 mod render;
@@ -63,6 +64,7 @@ enum Command {
     Publish(publish::Args),
     Completion(completion::Args),
     Check(check::Args),
+    Migrate(migrate::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -238,6 +240,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(a, &sub),
         Command::Publish(a) => publish::run(a),
         Command::Completion(a) => completion::run(a),
+        Command::Migrate(a) => migrate::run(a),
         Command::Check(a) => check::run(a),
     };
     match result {

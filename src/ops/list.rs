@@ -24,6 +24,10 @@ struct Row {
     update: Option<String>,
     /// Files added, removed or edited by hand since pctl wrote them.
     drift: crate::tracking::Drift,
+    /// True for an installation written by Weaveworks pctl (`pctl migrate NAME`
+    /// converts it); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    legacy: bool,
 }
 
 pub fn run(opts: ListOptions) -> Result<()> {
@@ -35,7 +39,8 @@ pub fn run(opts: ListOptions) -> Result<()> {
     let local = crate::git::Upstreams::new(false)?;
     let mut unknown = 0;
     let mut rows: Vec<Row> = Vec::new();
-    for (dir, i) in crate::ops::installations(&view)? {
+    let (installations, legacy) = crate::ops::records(&view)?;
+    for (dir, i) in installations {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
         let dirty = i.spec.source.dirty;
@@ -65,8 +70,30 @@ pub fn run(opts: ListOptions) -> Result<()> {
             namespace: i.spec.namespace,
             profile: i.spec.profile,
             path: dir,
+            legacy: false,
         });
     }
+    for (dir, l) in legacy {
+        rows.push(Row {
+            profile: l
+                .catalog
+                .as_deref()
+                .and_then(|c| c.rsplit('/').next())
+                .or_else(|| l.source.path.rsplit('/').next().filter(|p| !p.is_empty()))
+                .unwrap_or(&l.name)
+                .to_string(),
+            version: l.source.label(),
+            source: l.source.display(),
+            update: None,
+            drift: Default::default(),
+            name: l.name,
+            namespace: l.namespace,
+            path: dir,
+            legacy: true,
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
+    let legacy_count = rows.iter().filter(|r| r.legacy).count();
     let p = printer();
     match opts.format {
         Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
@@ -75,7 +102,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
             let table: Vec<Vec<String>> = rows
                 .into_iter()
                 .map(|r| {
-                    vec![
+                    let mut row = vec![
                         r.name,
                         r.namespace,
                         r.profile,
@@ -88,25 +115,35 @@ pub fn run(opts: ListOptions) -> Result<()> {
                         } else {
                             r.drift.summary().replace(", ", ",")
                         },
-                    ]
+                    ];
+                    if legacy_count > 0 {
+                        row.push(if r.legacy { "weaveworks" } else { "pctl" }.into());
+                    }
+                    row
                 })
                 .collect();
             if table.is_empty() {
                 p.info("no installations");
             } else {
-                p.table(
-                    &[
-                        "NAME",
-                        "NAMESPACE",
-                        "PROFILE",
-                        "VERSION",
-                        "SOURCE",
-                        "PATH",
-                        "UPDATE",
-                        "DRIFT",
-                    ],
-                    &table,
-                );
+                let mut headers = vec![
+                    "NAME",
+                    "NAMESPACE",
+                    "PROFILE",
+                    "VERSION",
+                    "SOURCE",
+                    "PATH",
+                    "UPDATE",
+                    "DRIFT",
+                ];
+                if legacy_count > 0 {
+                    headers.push("WRITTEN-BY");
+                }
+                p.table(&headers, &table);
+                if legacy_count > 0 {
+                    p.info(&format!(
+                        "WRITTEN-BY weaveworks: {legacy_count} installation(s) of the archived Weaveworks pctl; `pctl migrate NAME` converts one"
+                    ));
+                }
                 if unknown > 0 {
                     p.info(&format!(
                         "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"

@@ -35,11 +35,11 @@ pub fn run(opts: StatusOptions) -> Result<()> {
         let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
         bail!(user(
             format!("no installation named {:?} in {}", opts.name, ws.describe()),
-            if names.is_empty() {
+            crate::ops::legacy_hint(&view, &opts.name).unwrap_or_else(|| if names.is_empty() {
                 "`pctl list` shows installations; there are none".to_string()
             } else {
                 format!("installed: {}", names.join(", "))
-            },
+            }),
         ));
     };
     let files = tracking::current_files(&ws, &view, dir)?;

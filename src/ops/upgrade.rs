@@ -587,11 +587,13 @@ fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::
         .unwrap_or_default();
     user(
         format!("no installation named {name:?} in {}", ws.describe()),
-        if names.is_empty() {
-            "`pctl list` shows installations; there are none".to_string()
-        } else {
-            format!("installed: {}", names.join(", "))
-        },
+        crate::ops::legacy_hint(view, name).unwrap_or_else(|| {
+            if names.is_empty() {
+                "`pctl list` shows installations; there are none".to_string()
+            } else {
+                format!("installed: {}", names.join(", "))
+            }
+        }),
     )
 }
 

@@ -20,6 +20,7 @@ mod kpt;
 mod legacy;
 mod lint;
 mod list;
+mod migrate;
 mod namespaces;
 mod negative;
 mod ownership;
