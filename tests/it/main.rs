@@ -24,6 +24,7 @@ mod namespaces;
 mod negative;
 mod ownership;
 mod pr;
+mod pr_forges;
 mod publish;
 mod render;
 mod safety;

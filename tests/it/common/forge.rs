@@ -9,6 +9,36 @@
 //! violation with the status and JSON the forge would send. It keeps the pull requests
 //! it opened (so a second run finds and updates the open one), records every request,
 //! and can be told to fail the next request of a method.
+//!
+//! What it models of the real forges, so that a green test means the forge agrees:
+//! - **Duplicates**: one open pull request per head repository + head branch + base
+//!   branch. GitLab answers a second 409 `Another open merge request already exists
+//!   for this source branch: !N` (its rule is source project + source branch + target
+//!   branch: the same branch into another target is allowed), GitHub 422 `A pull
+//!   request already exists for OWNER:BRANCH.`, Gitea 409 `pull request already
+//!   exists for these targets`.
+//! - **Forks** ([`ForgeServer::seed_fork_pr`]): a fork's request into the repository
+//!   appears in its lists with `head.repo` (GitHub, Gitea) or `source_project_id`
+//!   (GitLab) naming the fork; GitHub's `head=OWNER:BRANCH` filter matches the head
+//!   repository's owner, so a fork owned by the same account shows up.
+//! - **Pages**: lists are newest first, cut to a page size (GitHub `per_page`, 30 by
+//!   default, at most 100; GitLab `per_page`, 20, at most 100; Gitea `limit`, 30,
+//!   capped at `MAX_RESPONSE_ITEMS`, 50 by default, [`ForgeServer::set_page_cap`]),
+//!   with a `Link` header (`rel="next"`, `"last"`, … as absolute URLs) when there is
+//!   more than one page, and Gitea's `X-Total-Count` / GitLab's `X-Total`.
+//! - **Gitea ≥ 1.22**'s `GET /repos/{o}/{r}/pulls/{base}/{head}`: the first pull
+//!   request (any state, the oldest) from the repository's own `head` into `base`,
+//!   404 when none; [`ForgeServer::gitea_before_1_22`] removes the endpoint.
+//! - **Renamed repositories** ([`ForgeServer::renamed_from`]): GitHub answers the old
+//!   path with 301 (GET) or 307 (other methods) to `/repositories/{id}/…`; Gitea
+//!   with 307 to the new path (a relative `Location`). Both keep the query.
+//! - **A moved forge** ([`ForgeServer::moved_to`]): every request is redirected (301
+//!   GET, 308 others) to the same path on another base URL, as a load balancer does.
+//! - **Rate limits** ([`ForgeServer::rate_limit_next`]): GitHub's secondary limit (403
+//!   with `Retry-After` and a "secondary rate limit" message) or primary limit (403,
+//!   `x-ratelimit-remaining: 0`, `x-ratelimit-reset`), GitLab's 429 `Retry later`
+//!   (text) with `Retry-After` and `RateLimit-*`, a 429 with `Retry-After` before
+//!   Gitea (its reverse proxy).
 use super::{git_cmd, percent_decode, read_chunked};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -67,6 +97,9 @@ pub struct Pr {
     pub open: bool,
     /// How many times it was edited after creation.
     pub updates: usize,
+    /// The fork (`owner/name`) its head branch lives in; `None` for the repository
+    /// itself.
+    pub fork: Option<String>,
 }
 
 /// One request as received, with the status it was answered with.
@@ -77,6 +110,8 @@ pub struct Request {
     pub path: String,
     /// Query parameters, decoded.
     pub query: Vec<(String, String)>,
+    /// The query as sent (without `?`).
+    pub raw_query: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -115,11 +150,48 @@ struct Failure {
     body: Value,
 }
 
-#[derive(Default)]
 struct State {
     prs: Vec<Pr>,
     requests: Vec<Request>,
     failures: Vec<Failure>,
+    /// The largest page a list answers (Gitea's `MAX_RESPONSE_ITEMS`).
+    page_cap: usize,
+    /// Gitea ≥ 1.22: `GET /pulls/{base}/{head}`.
+    by_base_head: bool,
+    /// The repository's former `owner/name`.
+    old_name: Option<String>,
+    /// Every request is redirected to this base URL.
+    moved_to: Option<String>,
+    /// The next requests are rate-limited: `Some(seconds)` with `Retry-After`,
+    /// `None` as an exhausted quota (GitHub's primary limit).
+    limits: Vec<Option<u64>>,
+    /// Headers of the answer being built (pages' `Link`, a redirect's `Location`).
+    reply_headers: Vec<(String, String)>,
+}
+
+impl State {
+    fn new(kind: Forge) -> State {
+        State {
+            prs: Vec::new(),
+            requests: Vec::new(),
+            failures: Vec::new(),
+            page_cap: if kind == Forge::Gitea { 50 } else { 100 },
+            by_base_head: true,
+            old_name: None,
+            moved_to: None,
+            limits: Vec::new(),
+            reply_headers: Vec::new(),
+        }
+    }
+}
+
+/// GitHub's and Gitea's id of the served repository (GitLab's project id is 42).
+const REPO_ID: u64 = 4242;
+const PROJECT_ID: u64 = 42;
+
+/// A fork's repository (project) id.
+fn fork_id(fork: &str) -> u64 {
+    9000 + fork.bytes().map(u64::from).sum::<u64>() % 997
 }
 
 struct Ctx {
@@ -154,7 +226,7 @@ impl ForgeServer {
             repo: repo.to_string(),
             git_dir: git_dir.map(Path::to_path_buf),
         });
-        let state: Arc<Mutex<State>> = Default::default();
+        let state = Arc::new(Mutex::new(State::new(kind)));
         let stop = Arc::new(AtomicBool::new(false));
         {
             let (ctx, state, stop) = (ctx.clone(), state.clone(), stop.clone());
@@ -214,6 +286,15 @@ impl ForgeServer {
 
     /// Opens a pull request as if someone had (for "another one is already open").
     pub fn seed_pr(&self, head: &str, base: &str, title: &str) -> u64 {
+        self.seed(None, head, base, title)
+    }
+
+    /// Opens a pull request from the branch `head` of the fork `fork` (`owner/name`).
+    pub fn seed_fork_pr(&self, fork: &str, head: &str, base: &str, title: &str) -> u64 {
+        self.seed(Some(fork), head, base, title)
+    }
+
+    fn seed(&self, fork: Option<&str>, head: &str, base: &str, title: &str) -> u64 {
         let mut st = self.state.lock().unwrap();
         let number = next_number(&st);
         st.prs.push(Pr {
@@ -224,8 +305,44 @@ impl ForgeServer {
             body: String::new(),
             open: true,
             updates: 0,
+            fork: fork.map(str::to_string),
         });
         number
+    }
+
+    /// Closes pull request `number`.
+    pub fn close_pr(&self, number: u64) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(p) = st.prs.iter_mut().find(|p| p.number == number) {
+            p.open = false;
+        }
+    }
+
+    /// Lists answer at most `n` items a page (Gitea's `MAX_RESPONSE_ITEMS`).
+    pub fn set_page_cap(&self, n: usize) {
+        self.state.lock().unwrap().page_cap = n.max(1);
+    }
+
+    /// A Gitea older than 1.22: no `GET /pulls/{base}/{head}`.
+    pub fn gitea_before_1_22(&self) {
+        self.state.lock().unwrap().by_base_head = false;
+    }
+
+    /// The repository was called `old` (`owner/name`) before: requests for it are
+    /// redirected as the forge does.
+    pub fn renamed_from(&self, old: &str) {
+        self.state.lock().unwrap().old_name = Some(old.to_string());
+    }
+
+    /// Every request is redirected to the same path under `base` (`http://host:port`).
+    pub fn moved_to(&self, base: &str) {
+        self.state.lock().unwrap().moved_to = Some(base.trim_end_matches('/').to_string());
+    }
+
+    /// The next request is answered with the forge's rate-limit answer:
+    /// `Some(seconds)` with `Retry-After`, `None` as an exhausted hourly quota.
+    pub fn rate_limit_next(&self, retry_after: Option<u64>) {
+        self.state.lock().unwrap().limits.push(retry_after);
     }
 }
 
@@ -285,8 +402,8 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
     } else {
         Vec::new()
     };
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let query: Vec<(String, String)> = query
+    let (path, raw_query) = target.split_once('?').unwrap_or((&target, ""));
+    let query: Vec<(String, String)> = raw_query
         .split('&')
         .filter(|s| !s.is_empty())
         .map(|kv| {
@@ -301,28 +418,52 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
         method,
         path: path.to_string(),
         query,
+        raw_query: raw_query.to_string(),
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
     };
-    let (status, answer) = {
+    const JSON: &str = "application/json; charset=utf-8";
+    let (status, content_type, text, extra) = {
         let mut st = state.lock().unwrap();
+        st.reply_headers.clear();
         let injected = st
             .failures
             .iter()
             .position(|f| f.method == req.method)
             .map(|i| st.failures.remove(i));
-        match injected {
-            Some(f) => (f.status, f.body),
-            None => handle(ctx, &mut st, &req),
-        }
+        let (status, ct, text) = if let Some(f) = injected {
+            (f.status, JSON, f.body.to_string())
+        } else if let Some(base) = st.moved_to.clone() {
+            // a load balancer in front of a forge that moved: no body to speak of
+            let status = if req.method == "GET" { 301 } else { 308 };
+            let q = if req.raw_query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", req.raw_query)
+            };
+            st.reply_headers
+                .push(("Location".into(), format!("{base}{}{q}", req.path)));
+            (status, "text/html", "<html>Moved</html>".to_string())
+        } else if !st.limits.is_empty() {
+            let limit = st.limits.remove(0);
+            rate_limited(ctx.kind, &mut st, limit)
+        } else {
+            let (s, v) = handle(ctx, &mut st, &req);
+            (s, JSON, v.to_string())
+        };
+        (status, ct, text, std::mem::take(&mut st.reply_headers))
     };
     req.status = status;
     state.lock().unwrap().requests.push(req);
-    let text = answer.to_string();
+    let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let reason = match status {
         200 => "OK",
         201 => "Created",
+        301 => "Moved Permanently",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        429 => "Too Many Requests",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -334,13 +475,146 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
     };
     write!(
         writer,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     )?;
     writer.flush()
 }
 
 type Answer = (u16, Value);
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The forge's answer to a request over its rate limit: status, content type, body.
+fn rate_limited(
+    kind: Forge,
+    st: &mut State,
+    retry_after: Option<u64>,
+) -> (u16, &'static str, String) {
+    let reset = now_secs() + retry_after.unwrap_or(3600);
+    let mut h = |k: &str, v: String| st.reply_headers.push((k.to_string(), v));
+    if let Some(s) = retry_after {
+        h("Retry-After", s.to_string());
+    }
+    match kind {
+        Forge::GitHub => {
+            h("x-ratelimit-limit", "5000".into());
+            h("x-ratelimit-reset", reset.to_string());
+            h("x-ratelimit-resource", "core".into());
+            let body = if retry_after.is_some() {
+                h("x-ratelimit-remaining", "4990".into());
+                json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111:2222.", "documentation_url": "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", "status": "403"})
+            } else {
+                h("x-ratelimit-remaining", "0".into());
+                json!({"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", "status": "403"})
+            };
+            (403, "application/json; charset=utf-8", body.to_string())
+        }
+        Forge::GitLab => {
+            h("RateLimit-Limit", "600".into());
+            h("RateLimit-Observed", "601".into());
+            h("RateLimit-Remaining", "0".into());
+            h("RateLimit-Reset", reset.to_string());
+            (429, "text/plain", "Retry later\n".to_string())
+        }
+        Forge::Gitea => (
+            429,
+            "text/plain; charset=utf-8",
+            "Too Many Requests\n".to_string(),
+        ),
+    }
+}
+
+/// The page `page` (from 1) of `items` at `per` a page, with the forge's paging
+/// headers (`Link` as absolute URLs to this server, Gitea's `X-Total-Count`, GitLab's
+/// `X-Total`, `X-Page`, `X-Per-Page`, `X-Next-Page`).
+fn paginate(
+    ctx: &Ctx,
+    st: &mut State,
+    req: &Request,
+    items: Vec<Value>,
+    page: usize,
+    per: usize,
+) -> Value {
+    let total = items.len();
+    let last = total.div_ceil(per).max(1);
+    let link_to = |p: usize| {
+        let mut q: Vec<String> = req
+            .raw_query
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))
+            .map(str::to_string)
+            .collect();
+        q.push(format!("page={p}"));
+        format!("http://127.0.0.1:{}{}?{}", ctx.port, req.path, q.join("&"))
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(format!("<{}>; rel=\"next\"", link_to(page + 1)));
+        links.push(format!("<{}>; rel=\"last\"", link_to(last)));
+    }
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"first\"", link_to(1)));
+        links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
+    }
+    if !links.is_empty() {
+        st.reply_headers.push(("Link".into(), links.join(", ")));
+    }
+    match ctx.kind {
+        Forge::Gitea => st
+            .reply_headers
+            .push(("X-Total-Count".into(), total.to_string())),
+        Forge::GitLab => {
+            let next = if page < last {
+                (page + 1).to_string()
+            } else {
+                String::new()
+            };
+            for (k, v) in [
+                ("X-Total", total.to_string()),
+                ("X-Page", page.to_string()),
+                ("X-Per-Page", per.to_string()),
+                ("X-Next-Page", next),
+            ] {
+                st.reply_headers.push((k.into(), v));
+            }
+        }
+        Forge::GitHub => {}
+    }
+    Value::Array(items.into_iter().skip((page - 1) * per).take(per).collect())
+}
+
+/// `page` and the page size from the query (`per_page` or Gitea's `limit`), with the
+/// forge's default and cap; Err with the forge's answer to a bad value.
+fn page_params(ctx: &Ctx, st: &State, req: &Request) -> Result<(usize, usize), Answer> {
+    let (name, default) = match ctx.kind {
+        Forge::GitHub => ("per_page", 30),
+        Forge::GitLab => ("per_page", 20),
+        Forge::Gitea => ("limit", 30),
+    };
+    let bad = |what: &str| {
+        let swagger = format!("http://127.0.0.1:{}/api/swagger", ctx.port);
+        (
+            422,
+            json!({"message": format!("{what} must be a positive integer"), "url": swagger}),
+        )
+    };
+    let page = match req.param("page").map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        _ => return Err(bad("page")),
+    };
+    let per = match req.param(name).map(str::parse::<usize>) {
+        None => default,
+        Some(Ok(l)) if l >= 1 => l,
+        _ => return Err(bad(name)),
+    };
+    Ok((page, per.min(st.page_cap)))
+}
 
 fn handle(ctx: &Ctx, st: &mut State, req: &Request) -> Answer {
     if let Some(refused) = check_auth(ctx, req) {
@@ -349,6 +623,12 @@ fn handle(ctx: &Ctx, st: &mut State, req: &Request) -> Answer {
     let Some(rest) = req.path.strip_prefix(ctx.kind.api_prefix()) else {
         return not_found(ctx.kind);
     };
+    if let Some(old) = st.old_name.clone()
+        && let Some(tail) = rest.strip_prefix(&format!("/repos/{old}"))
+        && (tail.is_empty() || tail.starts_with('/'))
+    {
+        return renamed(ctx, st, req, tail);
+    }
     let body = if matches!(req.method.as_str(), "POST" | "PATCH" | "PUT") {
         let ct = req.header("content-type").unwrap_or("");
         if !ct.starts_with("application/json") {
@@ -377,6 +657,38 @@ fn handle(ctx: &Ctx, st: &mut State, req: &Request) -> Answer {
         Forge::GitHub => github(ctx, st, req, rest, body),
         Forge::GitLab => gitlab(ctx, st, req, rest, body),
         Forge::Gitea => gitea(ctx, st, req, rest, body),
+    }
+}
+
+/// The answer to a request for the repository's former name: GitHub 301 (GET) or 307
+/// to `/repositories/{id}…` (absolute), Gitea 307 to the new path (relative).
+fn renamed(ctx: &Ctx, st: &mut State, req: &Request, tail: &str) -> Answer {
+    let q = if req.raw_query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", req.raw_query)
+    };
+    let prefix = ctx.kind.api_prefix();
+    match ctx.kind {
+        Forge::GitHub => {
+            let to = format!(
+                "http://127.0.0.1:{}{prefix}/repositories/{REPO_ID}{tail}{q}",
+                ctx.port
+            );
+            st.reply_headers.push(("Location".into(), to.clone()));
+            let status = if req.method == "GET" { 301 } else { 307 };
+            (
+                status,
+                json!({"message": "Moved Permanently", "url": to, "documentation_url": "https://docs.github.com/v3/#http-redirects"}),
+            )
+        }
+        Forge::Gitea => {
+            let to = format!("{prefix}/repos/{}{tail}{q}", ctx.repo);
+            st.reply_headers.push(("Location".into(), to));
+            (307, json!({}))
+        }
+        // GitLab finds a renamed project under its old path without a redirect.
+        Forge::GitLab => not_found(Forge::GitLab),
     }
 }
 
@@ -465,14 +777,28 @@ fn string_field(
     }
 }
 
+fn repo_json(full_name: &str, id: u64) -> Value {
+    let (owner, name) = full_name.split_once('/').unwrap_or(("", full_name));
+    json!({"id": id, "name": name, "full_name": full_name, "owner": {"login": owner}})
+}
+
 fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
+    let head_repo = p.fork.clone().unwrap_or_else(|| ctx.repo.clone());
+    let head_id = p.fork.as_deref().map_or(REPO_ID, fork_id);
     let owner = ctx.repo.split('/').next().unwrap_or("");
-    let sha = branch_sha(ctx, &p.head).unwrap_or_default();
+    let head_owner = head_repo.split('/').next().unwrap_or("");
+    let sha = if p.fork.is_some() {
+        String::new()
+    } else {
+        branch_sha(ctx, &p.head).unwrap_or_default()
+    };
     match ctx.kind {
         Forge::GitLab => json!({
             "id": 5000 + p.number,
             "iid": p.number,
-            "project_id": 42,
+            "project_id": PROJECT_ID,
+            "source_project_id": p.fork.as_deref().map_or(PROJECT_ID, fork_id),
+            "target_project_id": PROJECT_ID,
             "title": p.title,
             "description": p.body,
             "state": if p.open { "opened" } else { "closed" },
@@ -489,8 +815,8 @@ fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
             "body": p.body,
             "html_url": web_url(ctx, p.number),
             "url": format!("http://127.0.0.1:{}{}/repos/{}/pulls/{}", ctx.port, ctx.kind.api_prefix(), ctx.repo, p.number),
-            "head": {"ref": p.head, "label": format!("{owner}:{}", p.head), "sha": sha},
-            "base": {"ref": p.base, "label": format!("{owner}:{}", p.base)},
+            "head": {"ref": p.head, "label": format!("{head_owner}:{}", p.head), "sha": sha, "repo_id": head_id, "repo": repo_json(&head_repo, head_id)},
+            "base": {"ref": p.base, "label": format!("{owner}:{}", p.base), "repo_id": REPO_ID, "repo": repo_json(&ctx.repo, REPO_ID)},
         }),
     }
 }
@@ -503,7 +829,10 @@ fn github(
     body: Option<serde_json::Map<String, Value>>,
 ) -> Answer {
     let owner = ctx.repo.split('/').next().unwrap_or("");
-    let Some(tail) = rest.strip_prefix(&format!("/repos/{}/pulls", ctx.repo)) else {
+    let Some(tail) = rest
+        .strip_prefix(&format!("/repos/{}/pulls", ctx.repo))
+        .or_else(|| rest.strip_prefix(&format!("/repositories/{REPO_ID}/pulls")))
+    else {
         return not_found(Forge::GitHub);
     };
     let invalid = |msg: String| {
@@ -515,11 +844,15 @@ fn github(
     match (req.method.as_str(), tail) {
         ("GET", "") => {
             let state = req.param("state").unwrap_or("open");
+            let (page, per) = match page_params(ctx, st, req) {
+                Ok(p) => p,
+                Err(a) => return a,
+            };
+            // `head=OWNER:BRANCH`: the head repository's owner and branch
             let head = match req.param("head") {
                 None => None,
                 Some(h) => match h.split_once(':') {
-                    Some((o, b)) if o == owner => Some(b.to_string()),
-                    Some(_) => Some("\0no such head".to_string()),
+                    Some((o, b)) => Some((o.to_string(), b.to_string())),
                     None => {
                         return (
                             422,
@@ -531,16 +864,22 @@ fn github(
             let list: Vec<Value> = st
                 .prs
                 .iter()
+                .rev()
                 .filter(|p| match state {
                     "open" => p.open,
                     "closed" => !p.open,
                     _ => true,
                 })
-                .filter(|p| head.as_ref().is_none_or(|h| *h == p.head))
+                .filter(|p| {
+                    head.as_ref().is_none_or(|(o, b)| {
+                        let repo = p.fork.as_deref().unwrap_or(&ctx.repo);
+                        *b == p.head && repo.split('/').next() == Some(o.as_str())
+                    })
+                })
                 .filter(|p| req.param("base").is_none_or(|b| b == p.base))
                 .map(|p| pr_json(ctx, p))
                 .collect();
-            (200, Value::Array(list))
+            (200, paginate(ctx, st, req, list, page, per))
         }
         ("POST", "") => {
             let body = body.unwrap_or_default();
@@ -577,7 +916,7 @@ fn github(
             if st
                 .prs
                 .iter()
-                .any(|p| p.open && p.head == head && p.base == base)
+                .any(|p| p.open && p.fork.is_none() && p.head == head && p.base == base)
             {
                 return (
                     422,
@@ -592,6 +931,7 @@ fn github(
                 body: fields[3].clone().unwrap_or_default(),
                 open: true,
                 updates: 0,
+                fork: None,
             };
             st.prs.push(pr.clone());
             (201, pr_json(ctx, &pr))
@@ -650,9 +990,14 @@ fn gitlab(
     match (req.method.as_str(), tail) {
         ("GET", "") => {
             let state = req.param("state").unwrap_or("all");
+            let (page, per) = match page_params(ctx, st, req) {
+                Ok(p) => p,
+                Err(a) => return a,
+            };
             let list: Vec<Value> = st
                 .prs
                 .iter()
+                .rev()
                 .filter(|p| match state {
                     "opened" => p.open,
                     "closed" => !p.open,
@@ -662,7 +1007,7 @@ fn gitlab(
                 .filter(|p| req.param("target_branch").is_none_or(|b| b == p.base))
                 .map(|p| pr_json(ctx, p))
                 .collect();
-            (200, Value::Array(list))
+            (200, paginate(ctx, st, req, list, page, per))
         }
         ("POST", "") => {
             let body = body.unwrap_or_default();
@@ -696,7 +1041,13 @@ fn gitlab(
                     json!({"message": [format!("Target branch \"{base}\" does not exist")]}),
                 );
             }
-            if let Some(p) = st.prs.iter().find(|p| p.open && p.head == head) {
+            // GitLab's rule: one open merge request per source project, source branch
+            // and target branch
+            if let Some(p) = st
+                .prs
+                .iter()
+                .find(|p| p.open && p.fork.is_none() && p.head == head && p.base == base)
+            {
                 return (
                     409,
                     json!({"message": [format!("Another open merge request already exists for this source branch: !{}", p.number)]}),
@@ -710,6 +1061,7 @@ fn gitlab(
                 body: text,
                 open: true,
                 updates: 0,
+                fork: None,
             };
             st.prs.push(pr.clone());
             (201, pr_json(ctx, &pr))
@@ -765,42 +1117,48 @@ fn gitea(
     match (req.method.as_str(), tail) {
         ("GET", "") => {
             let state = req.param("state").unwrap_or("open");
-            let page: usize = match req.param("page").map(str::parse::<usize>) {
-                None => 1,
-                Some(Ok(p)) if p >= 1 => p,
-                _ => {
-                    return (
-                        422,
-                        json!({"message": "page must be a positive integer", "url": swagger}),
-                    );
-                }
+            let (page, per) = match page_params(ctx, st, req) {
+                Ok(p) => p,
+                Err(a) => return a,
             };
-            let limit: usize = match req.param("limit").map(str::parse::<usize>) {
-                None => 30,
-                Some(Ok(l)) if l >= 1 => l.min(50),
-                _ => {
-                    return (
-                        422,
-                        json!({"message": "limit must be a positive integer", "url": swagger}),
-                    );
-                }
-            };
-            let all: Vec<&Pr> = st
+            let list: Vec<Value> = st
                 .prs
                 .iter()
+                .rev()
                 .filter(|p| match state {
                     "open" => p.open,
                     "closed" => !p.open,
                     _ => true,
                 })
-                .collect();
-            let list: Vec<Value> = all
-                .iter()
-                .skip((page - 1) * limit)
-                .take(limit)
                 .map(|p| pr_json(ctx, p))
                 .collect();
-            (200, Value::Array(list))
+            (200, paginate(ctx, st, req, list, page, per))
+        }
+        // Gitea ≥ 1.22: GET /pulls/{base}/{head}, head `BRANCH` (of this repository)
+        // or `OWNER:BRANCH` / `OWNER/NAME:BRANCH` (of a fork); the first match in any
+        // state
+        ("GET", t) if st.by_base_head && t[1.min(t.len())..].contains('/') => {
+            let (base, head) = t[1..].split_once('/').unwrap_or(("", ""));
+            let (base, head) = (percent_decode(base), percent_decode(head));
+            let (fork, head) = match head.split_once(':') {
+                Some((o, b)) => {
+                    let repo = if o.contains('/') {
+                        o.to_string()
+                    } else {
+                        format!("{o}/{}", ctx.repo.split('/').nth(1).unwrap_or(""))
+                    };
+                    (Some(repo).filter(|r| *r != ctx.repo), b.to_string())
+                }
+                None => (None, head),
+            };
+            match st
+                .prs
+                .iter()
+                .find(|p| p.fork == fork && p.head == head && p.base == base)
+            {
+                Some(p) => (200, pr_json(ctx, p)),
+                None => not_found(Forge::Gitea),
+            }
         }
         ("POST", "") => {
             let body = body.unwrap_or_default();
@@ -834,7 +1192,7 @@ fn gitea(
             if let Some(p) = st
                 .prs
                 .iter()
-                .find(|p| p.open && p.head == head && p.base == base)
+                .find(|p| p.open && p.fork.is_none() && p.head == head && p.base == base)
             {
                 return (
                     409,
@@ -849,6 +1207,7 @@ fn gitea(
                 body: vals[3].clone().unwrap_or_default(),
                 open: true,
                 updates: 0,
+                fork: None,
             };
             st.prs.push(pr.clone());
             (201, pr_json(ctx, &pr))
