@@ -220,3 +220,189 @@ fn segments_are_percent_encoded() {
     assert_eq!(encode_segment("group/sub/proj"), "group%2Fsub%2Fproj");
     assert_eq!(encode_segment("a.b_c-d~e"), "a.b_c-d~e");
 }
+
+#[test]
+fn github_enterprise_cloud_with_data_residency() {
+    for remote in [
+        "https://octocorp.ghe.com/org/repo.git",
+        "git@octocorp.ghe.com:org/repo.git",
+    ] {
+        let t = detect(remote, &Settings::default()).unwrap();
+        assert_eq!(
+            (t.kind, t.api.as_str(), t.slug.path.as_str()),
+            (Kind::GitHub, "https://api.octocorp.ghe.com", "org/repo"),
+            "{remote}"
+        );
+    }
+    // only one label below ghe.com
+    let err = detect("https://a.b.ghe.com/org/repo", &Settings::default());
+    assert!(err.is_err());
+}
+
+#[test]
+fn gitlab_under_a_sub_path() {
+    let api = Some("https://host.example/gitlab/api/v4");
+    let t = detect(
+        "https://host.example/gitlab/group/sub/project.git",
+        &settings(Some("gitlab"), api, None),
+    )
+    .unwrap();
+    assert_eq!(t.slug.path, "group/sub/project");
+    assert_eq!(t.api, "https://host.example/gitlab/api/v4");
+    // committed in .pctl/config.yaml, on the remote's host
+    let cfg = serde_json::json!({"type": "gitlab", "apiURL": "https://host.example/gitlab/api/v4"});
+    let t = detect(
+        "https://host.example/gitlab/group/project",
+        &settings(None, None, Some(cfg)),
+    )
+    .unwrap();
+    assert_eq!(
+        (t.slug.owner.as_str(), t.slug.name.as_str()),
+        ("group", "project")
+    );
+    // SSH remotes of such a GitLab carry no prefix: a group named like it is kept
+    let t = detect(
+        "git@host.example:gitlab/project.git",
+        &settings(Some("gitlab"), api, None),
+    )
+    .unwrap();
+    assert_eq!(t.slug.path, "gitlab/project");
+    // an API on another host says nothing about the remote's path
+    let t = detect(
+        "https://other.example/gitlab/group/project",
+        &settings(Some("gitlab"), api, None),
+    )
+    .unwrap();
+    assert_eq!(t.slug.path, "gitlab/group/project");
+    // Gitea under a sub-path, with its port
+    let t = detect(
+        "http://127.0.0.1:3000/gitea/org/repo.git",
+        &settings(
+            Some("gitea"),
+            Some("http://127.0.0.1:3000/gitea/api/v1"),
+            None,
+        ),
+    )
+    .unwrap();
+    assert_eq!(t.slug.path, "org/repo");
+}
+
+#[test]
+fn link_headers_locations_and_retry_after() {
+    use super::api::{link_rel, parse_retry_after, resolve, wait_text};
+    let link = r#"<https://api.example/x?page=2&limit=20>; rel="next", <https://api.example/x?page=5>; rel="last""#;
+    assert_eq!(
+        link_rel(link, "next").as_deref(),
+        Some("https://api.example/x?page=2&limit=20")
+    );
+    assert_eq!(
+        link_rel(link, "last").as_deref(),
+        Some("https://api.example/x?page=5")
+    );
+    assert_eq!(
+        link_rel(r#"<https://a/x?page=1>; rel="prev first""#, "next"),
+        None
+    );
+    assert_eq!(
+        link_rel(r#"<https://a/x?page=1>; rel="prev first""#, "first").as_deref(),
+        Some("https://a/x?page=1")
+    );
+
+    let base = "https://api.github.com/repos/o/r/pulls?head=o%3Ab";
+    assert_eq!(
+        resolve(
+            base,
+            "https://api.github.com/repositories/1/pulls?head=o%3Ab"
+        ),
+        "https://api.github.com/repositories/1/pulls?head=o%3Ab"
+    );
+    assert_eq!(
+        resolve(
+            "http://127.0.0.1:3000/api/v1/repos/o/r/pulls",
+            "/api/v1/repos/o/n/pulls?x=1"
+        ),
+        "http://127.0.0.1:3000/api/v1/repos/o/n/pulls?x=1"
+    );
+    assert_eq!(resolve(base, "//evil.example/x"), "https://evil.example/x");
+    assert_eq!(resolve(base, "7"), "https://api.github.com/repos/o/r/7");
+    assert_eq!(resolve("https://h.example", "x"), "https://h.example/x");
+
+    assert_eq!(parse_retry_after("30", 0), Some(30));
+    // 1994-11-06T08:49:37Z
+    assert_eq!(
+        parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_767),
+        Some(10)
+    );
+    assert_eq!(parse_retry_after("soon", 0), None);
+    assert_eq!(wait_text(1), "in 1 second");
+    assert_eq!(wait_text(3600), "in about 60 minutes");
+    assert_eq!(wait_text(7200), "in about 2 hours");
+}
+
+#[test]
+fn rate_limits_are_told_from_missing_permissions() {
+    use super::api::{Reply, rate_limit_wait};
+    let reply = |status: u16, headers: &[(&str, &str)], text: &str| Reply {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        text: text.to_string(),
+        url: "https://api.github.com/x".into(),
+    };
+    let now = 1_000_000_000;
+    assert_eq!(rate_limit_wait(&reply(429, &[], ""), now), Some(60));
+    assert_eq!(
+        rate_limit_wait(&reply(429, &[("retry-after", "5")], ""), now),
+        Some(5)
+    );
+    assert_eq!(
+        rate_limit_wait(
+            &reply(
+                403,
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1000000300")
+                ],
+                "{}"
+            ),
+            now
+        ),
+        Some(300)
+    );
+    let secondary = r#"{"message": "You have exceeded a secondary rate limit."}"#;
+    assert_eq!(rate_limit_wait(&reply(403, &[], secondary), now), Some(60));
+    // a plain 403 is about permissions
+    let denied = r#"{"message": "Resource not accessible by personal access token"}"#;
+    assert_eq!(
+        rate_limit_wait(
+            &reply(403, &[("x-ratelimit-remaining", "4999")], denied),
+            now
+        ),
+        None
+    );
+    assert_eq!(
+        rate_limit_wait(&reply(404, &[("retry-after", "5")], ""), now),
+        None
+    );
+}
+
+#[test]
+fn only_a_head_in_the_base_repository_is_pctls() {
+    use super::pulls::head_in_base_repo;
+    let pr = |head: Value, base: Value| serde_json::json!({"head": {"repo": head}, "base": {"repo": base}});
+    let repo = |id: u64, name: &str| serde_json::json!({"id": id, "full_name": name});
+    assert!(head_in_base_repo(&pr(repo(1, "o/r"), repo(1, "o/r"))));
+    // a renamed repository keeps its id
+    assert!(head_in_base_repo(&pr(repo(1, "o/old"), repo(1, "o/new"))));
+    assert!(!head_in_base_repo(&pr(repo(2, "o/r-fork"), repo(1, "o/r"))));
+    // a deleted fork
+    assert!(!head_in_base_repo(&pr(Value::Null, repo(1, "o/r"))));
+    let named = |n: &str| serde_json::json!({"full_name": n});
+    assert!(head_in_base_repo(&pr(named("O/R"), named("o/r"))));
+    assert!(!head_in_base_repo(&pr(named("x/r"), named("o/r"))));
+    // Gitea's repo ids without the objects
+    let ids = serde_json::json!({"head": {"repo_id": 3}, "base": {"repo_id": 3}});
+    assert!(head_in_base_repo(&ids));
+}
