@@ -398,9 +398,15 @@ impl Forge {
                 let here = origin(&url);
                 if here.is_none() || origin(&next) != here {
                     let (s, h, p) = here.unwrap_or_default();
+                    let default = if s == "http" { 80 } else { 443 };
+                    let p = if p == default {
+                        String::new()
+                    } else {
+                        format!(":{p}")
+                    };
                     bail!(user(
                         format!(
-                            "{name} redirected {shown} to {to}, which is not the API's own {s}://{h}:{p}: pctl did not send {var} there and stopped"
+                            "{name} redirected {shown} to {to}, which is not the API's own {s}://{h}{p}: pctl did not send {var} there and stopped"
                         ),
                         "if the repository or the forge moved, point the remote (git remote set-url) or PCTL_FORGE_API_URL / forge.apiURL at its new address",
                     ));

@@ -81,7 +81,7 @@ fn gitea_asks_by_base_and_head_and_falls_back_to_the_list() {
     assert_eq!(
         lines,
         [
-            format!("GET /api/v1/repos/org/gitops/pulls/main/pctl/install-ingress-1.1.0 -> 200"),
+            format!("GET /api/v1/repos/org/gitops/pulls/main/{BRANCH} -> 200"),
             format!("PATCH /api/v1/repos/org/gitops/pulls/{first} -> 201"),
         ],
     );
