@@ -66,6 +66,43 @@ fn gitea_finds_its_pull_request_beyond_the_first_page() {
     );
 }
 
+/// A Gitea whose ROOT_URL is another host than its API's address gives `Link` URLs on
+/// that host: pctl does not call them (the token would go along) and asks the API's
+/// own host for the next page number instead.
+#[test]
+fn gitea_pages_on_another_root_url_are_asked_of_the_api_host() {
+    let w = world(Forge::Gitea, Transport::Daemon);
+    let elsewhere = ForgeServer::start(Forge::Gitea, "org/gitops", TOKEN, Some(&w.bare));
+    w.forge.gitea_before_1_22();
+    w.forge.set_page_cap(10);
+    w.forge
+        .set_root_url(&format!("http://localhost:{}", elsewhere.port));
+    assert_success(&w.install_pr(&[]));
+    let ours = w.forge.prs()[0].number;
+    for i in 0..25 {
+        w.forge.seed_pr(&format!("feature-{i}"), "main", "another");
+    }
+    let out = w.install_pr(&[]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains(&format!("updated pull request #{ours}")),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        lines_with_query(&w.forge)
+            .iter()
+            .any(|l| l.contains("page=3")),
+        "{:?}",
+        lines_with_query(&w.forge)
+    );
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the ROOT_URL host was called: {:?}",
+        elsewhere.request_lines()
+    );
+}
+
 /// Gitea ≥ 1.22: one `GET /pulls/{base}/{head}` finds the open pull request; when it
 /// answers an older, closed one for the same branches, the list (all its pages) is
 /// read instead.

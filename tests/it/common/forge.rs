@@ -25,7 +25,8 @@
 //!   default, at most 100; GitLab `per_page`, 20, at most 100; Gitea `limit`, 30,
 //!   capped at `MAX_RESPONSE_ITEMS`, 50 by default, [`ForgeServer::set_page_cap`]),
 //!   with a `Link` header (`rel="next"`, `"last"`, … as absolute URLs) when there is
-//!   more than one page, and Gitea's `X-Total-Count` / GitLab's `X-Total`.
+//!   more than one page, and Gitea's `X-Total-Count` / GitLab's `X-Total`. The
+//!   links' base is the server, or Gitea's `ROOT_URL` ([`ForgeServer::set_root_url`]).
 //! - **Gitea ≥ 1.22**'s `GET /repos/{o}/{r}/pulls/{base}/{head}`: the first pull
 //!   request (any state, the oldest) from the repository's own `head` into `base`,
 //!   404 when none; [`ForgeServer::gitea_before_1_22`] removes the endpoint.
@@ -165,6 +166,8 @@ struct State {
     old_name: Option<String>,
     /// Every request is redirected to this base URL.
     moved_to: Option<String>,
+    /// The base of the `Link` URLs (Gitea's `ROOT_URL`); this server by default.
+    root_url: Option<String>,
     /// The next requests are rate-limited: `Some(seconds)` with `Retry-After`,
     /// `None` as an exhausted quota (GitHub's primary limit).
     limits: Vec<Option<u64>>,
@@ -182,6 +185,7 @@ impl State {
             by_base_head: true,
             old_name: None,
             moved_to: None,
+            root_url: None,
             limits: Vec::new(),
             reply_headers: Vec::new(),
         }
@@ -335,6 +339,12 @@ impl ForgeServer {
     /// redirected as the forge does.
     pub fn renamed_from(&self, old: &str) {
         self.state.lock().unwrap().old_name = Some(old.to_string());
+    }
+
+    /// `Link` headers point at `base` (`http://host:port`): a Gitea whose `ROOT_URL`
+    /// is not the address the API is called at.
+    pub fn set_root_url(&self, base: &str) {
+        self.state.lock().unwrap().root_url = Some(base.trim_end_matches('/').to_string());
     }
 
     /// Every request is redirected to the same path under `base` (`http://host:port`).

@@ -64,6 +64,10 @@ fn paginate(
 ) -> Value {
     let total = items.len();
     let last = total.div_ceil(per).max(1);
+    let root = st
+        .root_url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", ctx.port));
     let link_to = |p: usize| {
         let mut q: Vec<String> = req
             .raw_query
@@ -72,7 +76,7 @@ fn paginate(
             .map(str::to_string)
             .collect();
         q.push(format!("page={p}"));
-        format!("http://127.0.0.1:{}{}?{}", ctx.port, req.path, q.join("&"))
+        format!("{root}{}?{}", req.path, q.join("&"))
     };
     let mut links = Vec::new();
     if page < last {
