@@ -26,6 +26,7 @@ mod negative;
 mod ownership;
 mod pr;
 mod profiles_examples;
+mod pr_forges;
 mod publish;
 mod render;
 mod safety;

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// A token distinctive enough that finding it anywhere is a leak.
-const TOKEN: &str = "pctl-FORGE-TOKEN-3b9d0c7e51a2f468";
-const BRANCH: &str = "pctl/install-ingress-1.1.0";
-const TITLE: &str = "pctl: install nginx 1.1.0 as ingress";
+pub(crate) const TOKEN: &str = "pctl-FORGE-TOKEN-3b9d0c7e51a2f468";
+pub(crate) const BRANCH: &str = "pctl/install-ingress-1.1.0";
+pub(crate) const TITLE: &str = "pctl: install nginx 1.1.0 as ingress";
 
 #[derive(Clone, Copy)]
-enum Transport {
+pub(crate) enum Transport {
     Daemon,
     /// Smart HTTP that wants the token as the Basic password.
     Http,
@@ -23,16 +23,16 @@ enum Transport {
 /// A served bare GitOps repository (`org/gitops`), a local clone of it whose `origin`
 /// is the server's URL, and a forge API for `org/gitops`; the pctl environment has
 /// PCTL_FORGE, PCTL_FORGE_API_URL and the forge's token variable set.
-struct World {
-    env: Env,
-    bare: PathBuf,
-    local: PathBuf,
+pub(crate) struct World {
+    pub(crate) env: Env,
+    pub(crate) bare: PathBuf,
+    pub(crate) local: PathBuf,
     url: String,
-    forge: ForgeServer,
+    pub(crate) forge: ForgeServer,
     _git: Server,
 }
 
-fn world(kind: Forge, transport: Transport) -> World {
+pub(crate) fn world(kind: Forge, transport: Transport) -> World {
     let env = Env::new();
     let seed = env.init_gitops("seed");
     let root = env.path("served");
@@ -84,14 +84,14 @@ fn world(kind: Forge, transport: Transport) -> World {
 }
 
 impl World {
-    fn pctl(&self, args: &[&str]) -> Output {
+    pub(crate) fn pctl(&self, args: &[&str]) -> Output {
         let out = self.env.pctl(args);
         assert_no_token(&out);
         out
     }
 
     /// `pctl install platform//nginx --name ingress --repo LOCAL --create-pr EXTRA`
-    fn install_pr(&self, extra: &[&str]) -> Output {
+    pub(crate) fn install_pr(&self, extra: &[&str]) -> Output {
         let src = shared_repo("platform").source("nginx", None);
         let local = self.local.display().to_string();
         let mut args = vec![
@@ -108,7 +108,7 @@ impl World {
     }
 
     /// `refname objectname` of every ref of the served repository.
-    fn remote_refs(&self) -> String {
+    pub(crate) fn remote_refs(&self) -> String {
         bare_git(
             &self.bare,
             &["for-each-ref", "--format=%(refname) %(objectname)"],
@@ -518,8 +518,16 @@ fn gitlab_merge_request_over_smart_http_with_the_token() {
 #[test]
 fn gitlab_conflict_answer_is_quoted() {
     let w = world(Forge::GitLab, Transport::Daemon);
-    // an open merge request from the branch into another target
-    let n = w.forge.seed_pr(BRANCH, "release", "someone else's");
+    // GitLab's duplicate rule is source project + source branch + target branch: an
+    // open merge request from the branch into another target does not stand in the way
+    w.forge
+        .seed_pr(BRANCH, "release", "someone else's, into release");
+    assert_success(&w.install_pr(&[]));
+    assert_eq!(w.forge.prs().len(), 2, "{:?}", w.forge.prs());
+    // pctl's own is open, but the lookup does not show it (as when the token cannot
+    // see it): GitLab refuses a second one with 409, quoted
+    w.forge.fail_next("GET", 200, serde_json::json!([]));
+    let n = w.forge.prs()[1].number;
     let out = w.install_pr(&[]);
     assert_error(&out, 1);
     assert_stderr_mentions(
@@ -527,8 +535,10 @@ fn gitlab_conflict_answer_is_quoted() {
         &[
             "409",
             &format!("Another open merge request already exists for this source branch: !{n}"),
+            "hint:",
         ],
     );
+    assert_eq!(w.forge.prs().len(), 2);
 }
 
 // --- Gitea -------------------------------------------------------------------
@@ -541,8 +551,13 @@ fn gitea_install_and_uninstall_open_pull_requests() {
     let out = w.install_pr(&[]);
     assert_first_pr(&w, &out, &before, &main);
     let reqs = w.forge.requests();
-    assert_eq!(reqs[0].path, "/api/v1/repos/org/gitops/pulls");
-    assert_eq!(reqs[0].param("state"), Some("open"));
+    // Gitea >= 1.22's get-by-base/head endpoint (404: none yet), then the list
+    assert_eq!(
+        reqs[0].line(),
+        format!("GET /api/v1/repos/org/gitops/pulls/main/{BRANCH} -> 404")
+    );
+    assert_eq!(reqs[1].path, "/api/v1/repos/org/gitops/pulls");
+    assert_eq!(reqs[1].param("state"), Some("open"));
     for r in &reqs {
         assert_eq!(
             r.header("authorization"),
@@ -557,7 +572,9 @@ fn gitea_install_and_uninstall_open_pull_requests() {
         describe(&out)
     );
     assert_eq!(w.forge.prs().len(), 1);
-    assert!(w.forge.request_lines()[3].starts_with("PATCH /api/v1/repos/org/gitops/pulls/"));
+    let lines = w.forge.request_lines();
+    assert!(lines[3].ends_with("-> 200"), "{lines:?}");
+    assert!(lines[4].starts_with("PATCH /api/v1/repos/org/gitops/pulls/"));
 
     // install for real and push, then uninstall through a pull request
     let local = w.local.display().to_string();

@@ -9,7 +9,41 @@
 //! violation with the status and JSON the forge would send. It keeps the pull requests
 //! it opened (so a second run finds and updates the open one), records every request,
 //! and can be told to fail the next request of a method.
+//!
+//! What it models of the real forges, so that a green test means the forge agrees:
+//! - **Duplicates**: one open pull request per head repository + head branch + base
+//!   branch. GitLab answers a second 409 `Another open merge request already exists
+//!   for this source branch: !N` (its rule is source project + source branch + target
+//!   branch: the same branch into another target is allowed), GitHub 422 `A pull
+//!   request already exists for OWNER:BRANCH.`, Gitea 409 `pull request already
+//!   exists for these targets`.
+//! - **Forks** ([`ForgeServer::seed_fork_pr`]): a fork's request into the repository
+//!   appears in its lists with `head.repo` (GitHub, Gitea) or `source_project_id`
+//!   (GitLab) naming the fork; GitHub's `head=OWNER:BRANCH` filter matches the head
+//!   repository's owner, so a fork owned by the same account shows up.
+//! - **Pages**: lists are newest first, cut to a page size (GitHub `per_page`, 30 by
+//!   default, at most 100; GitLab `per_page`, 20, at most 100; Gitea `limit`, 30,
+//!   capped at `MAX_RESPONSE_ITEMS`, 50 by default, [`ForgeServer::set_page_cap`]),
+//!   with a `Link` header (`rel="next"`, `"last"`, … as absolute URLs) when there is
+//!   more than one page, and Gitea's `X-Total-Count` / GitLab's `X-Total`. The
+//!   links' base is the server, or Gitea's `ROOT_URL` ([`ForgeServer::set_root_url`]).
+//! - **Gitea ≥ 1.22**'s `GET /repos/{o}/{r}/pulls/{base}/{head}`: the first pull
+//!   request (any state, the oldest) from the repository's own `head` into `base`,
+//!   404 when none; [`ForgeServer::gitea_before_1_22`] removes the endpoint.
+//! - **Renamed repositories** ([`ForgeServer::renamed_from`]): GitHub answers the old
+//!   path with 301 (GET) or 307 (other methods) to `/repositories/{id}/…`; Gitea
+//!   with 307 to the new path (a relative `Location`). Both keep the query.
+//! - **A moved forge** ([`ForgeServer::moved_to`]): every request is redirected (301
+//!   GET, 308 others) to the same path on another base URL, as a load balancer does.
+//! - **Rate limits** ([`ForgeServer::rate_limit_next`]): GitHub's secondary limit (403
+//!   with `Retry-After` and a "secondary rate limit" message) or primary limit (403,
+//!   `x-ratelimit-remaining: 0`, `x-ratelimit-reset`), GitLab's 429 `Retry later`
+//!   (text) with `Retry-After` and `RateLimit-*`, a 429 with `Retry-After` before
+//!   Gitea (its reverse proxy).
+mod routes;
+
 use super::{git_cmd, percent_decode, read_chunked};
+use routes::{handle, rate_limited};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -67,6 +101,9 @@ pub struct Pr {
     pub open: bool,
     /// How many times it was edited after creation.
     pub updates: usize,
+    /// The fork (`owner/name`) its head branch lives in; `None` for the repository
+    /// itself.
+    pub fork: Option<String>,
 }
 
 /// One request as received, with the status it was answered with.
@@ -77,6 +114,8 @@ pub struct Request {
     pub path: String,
     /// Query parameters, decoded.
     pub query: Vec<(String, String)>,
+    /// The query as sent (without `?`).
+    pub raw_query: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -115,11 +154,51 @@ struct Failure {
     body: Value,
 }
 
-#[derive(Default)]
 struct State {
     prs: Vec<Pr>,
     requests: Vec<Request>,
     failures: Vec<Failure>,
+    /// The largest page a list answers (Gitea's `MAX_RESPONSE_ITEMS`).
+    page_cap: usize,
+    /// Gitea ≥ 1.22: `GET /pulls/{base}/{head}`.
+    by_base_head: bool,
+    /// The repository's former `owner/name`.
+    old_name: Option<String>,
+    /// Every request is redirected to this base URL.
+    moved_to: Option<String>,
+    /// The base of the `Link` URLs (Gitea's `ROOT_URL`); this server by default.
+    root_url: Option<String>,
+    /// The next requests are rate-limited: `Some(seconds)` with `Retry-After`,
+    /// `None` as an exhausted quota (GitHub's primary limit).
+    limits: Vec<Option<u64>>,
+    /// Headers of the answer being built (pages' `Link`, a redirect's `Location`).
+    reply_headers: Vec<(String, String)>,
+}
+
+impl State {
+    fn new(kind: Forge) -> State {
+        State {
+            prs: Vec::new(),
+            requests: Vec::new(),
+            failures: Vec::new(),
+            page_cap: if kind == Forge::Gitea { 50 } else { 100 },
+            by_base_head: true,
+            old_name: None,
+            moved_to: None,
+            root_url: None,
+            limits: Vec::new(),
+            reply_headers: Vec::new(),
+        }
+    }
+}
+
+/// GitHub's and Gitea's id of the served repository (GitLab's project id is 42).
+const REPO_ID: u64 = 4242;
+const PROJECT_ID: u64 = 42;
+
+/// A fork's repository (project) id.
+fn fork_id(fork: &str) -> u64 {
+    9000 + fork.bytes().map(u64::from).sum::<u64>() % 997
 }
 
 struct Ctx {
@@ -154,7 +233,7 @@ impl ForgeServer {
             repo: repo.to_string(),
             git_dir: git_dir.map(Path::to_path_buf),
         });
-        let state: Arc<Mutex<State>> = Default::default();
+        let state = Arc::new(Mutex::new(State::new(kind)));
         let stop = Arc::new(AtomicBool::new(false));
         {
             let (ctx, state, stop) = (ctx.clone(), state.clone(), stop.clone());
@@ -214,6 +293,15 @@ impl ForgeServer {
 
     /// Opens a pull request as if someone had (for "another one is already open").
     pub fn seed_pr(&self, head: &str, base: &str, title: &str) -> u64 {
+        self.seed(None, head, base, title)
+    }
+
+    /// Opens a pull request from the branch `head` of the fork `fork` (`owner/name`).
+    pub fn seed_fork_pr(&self, fork: &str, head: &str, base: &str, title: &str) -> u64 {
+        self.seed(Some(fork), head, base, title)
+    }
+
+    fn seed(&self, fork: Option<&str>, head: &str, base: &str, title: &str) -> u64 {
         let mut st = self.state.lock().unwrap();
         let number = next_number(&st);
         st.prs.push(Pr {
@@ -224,8 +312,50 @@ impl ForgeServer {
             body: String::new(),
             open: true,
             updates: 0,
+            fork: fork.map(str::to_string),
         });
         number
+    }
+
+    /// Closes pull request `number`.
+    pub fn close_pr(&self, number: u64) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(p) = st.prs.iter_mut().find(|p| p.number == number) {
+            p.open = false;
+        }
+    }
+
+    /// Lists answer at most `n` items a page (Gitea's `MAX_RESPONSE_ITEMS`).
+    pub fn set_page_cap(&self, n: usize) {
+        self.state.lock().unwrap().page_cap = n.max(1);
+    }
+
+    /// A Gitea older than 1.22: no `GET /pulls/{base}/{head}`.
+    pub fn gitea_before_1_22(&self) {
+        self.state.lock().unwrap().by_base_head = false;
+    }
+
+    /// The repository was called `old` (`owner/name`) before: requests for it are
+    /// redirected as the forge does.
+    pub fn renamed_from(&self, old: &str) {
+        self.state.lock().unwrap().old_name = Some(old.to_string());
+    }
+
+    /// `Link` headers point at `base` (`http://host:port`): a Gitea whose `ROOT_URL`
+    /// is not the address the API is called at.
+    pub fn set_root_url(&self, base: &str) {
+        self.state.lock().unwrap().root_url = Some(base.trim_end_matches('/').to_string());
+    }
+
+    /// Every request is redirected to the same path under `base` (`http://host:port`).
+    pub fn moved_to(&self, base: &str) {
+        self.state.lock().unwrap().moved_to = Some(base.trim_end_matches('/').to_string());
+    }
+
+    /// The next request is answered with the forge's rate-limit answer:
+    /// `Some(seconds)` with `Retry-After`, `None` as an exhausted hourly quota.
+    pub fn rate_limit_next(&self, retry_after: Option<u64>) {
+        self.state.lock().unwrap().limits.push(retry_after);
     }
 }
 
@@ -285,8 +415,8 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
     } else {
         Vec::new()
     };
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let query: Vec<(String, String)> = query
+    let (path, raw_query) = target.split_once('?').unwrap_or((&target, ""));
+    let query: Vec<(String, String)> = raw_query
         .split('&')
         .filter(|s| !s.is_empty())
         .map(|kv| {
@@ -301,28 +431,52 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
         method,
         path: path.to_string(),
         query,
+        raw_query: raw_query.to_string(),
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
     };
-    let (status, answer) = {
+    const JSON: &str = "application/json; charset=utf-8";
+    let (status, content_type, text, extra) = {
         let mut st = state.lock().unwrap();
+        st.reply_headers.clear();
         let injected = st
             .failures
             .iter()
             .position(|f| f.method == req.method)
             .map(|i| st.failures.remove(i));
-        match injected {
-            Some(f) => (f.status, f.body),
-            None => handle(ctx, &mut st, &req),
-        }
+        let (status, ct, text) = if let Some(f) = injected {
+            (f.status, JSON, f.body.to_string())
+        } else if let Some(base) = st.moved_to.clone() {
+            // a load balancer in front of a forge that moved: no body to speak of
+            let status = if req.method == "GET" { 301 } else { 308 };
+            let q = if req.raw_query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", req.raw_query)
+            };
+            st.reply_headers
+                .push(("Location".into(), format!("{base}{}{q}", req.path)));
+            (status, "text/html", "<html>Moved</html>".to_string())
+        } else if !st.limits.is_empty() {
+            let limit = st.limits.remove(0);
+            rate_limited(ctx.kind, &mut st, limit)
+        } else {
+            let (s, v) = handle(ctx, &mut st, &req);
+            (s, JSON, v.to_string())
+        };
+        (status, ct, text, std::mem::take(&mut st.reply_headers))
     };
     req.status = status;
     state.lock().unwrap().requests.push(req);
-    let text = answer.to_string();
+    let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let reason = match status {
         200 => "OK",
         201 => "Created",
+        301 => "Moved Permanently",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        429 => "Too Many Requests",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -334,553 +488,8 @@ fn serve(stream: TcpStream, ctx: &Ctx, state: &Mutex<State>) -> std::io::Result<
     };
     write!(
         writer,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     )?;
     writer.flush()
-}
-
-type Answer = (u16, Value);
-
-fn handle(ctx: &Ctx, st: &mut State, req: &Request) -> Answer {
-    if let Some(refused) = check_auth(ctx, req) {
-        return refused;
-    }
-    let Some(rest) = req.path.strip_prefix(ctx.kind.api_prefix()) else {
-        return not_found(ctx.kind);
-    };
-    let body = if matches!(req.method.as_str(), "POST" | "PATCH" | "PUT") {
-        let ct = req.header("content-type").unwrap_or("");
-        if !ct.starts_with("application/json") {
-            return match ctx.kind {
-                Forge::GitHub => (
-                    415,
-                    json!({"message": format!("Unsupported Media Type: Content-Type {ct:?} is not application/json")}),
-                ),
-                Forge::GitLab => (415, json!({"error": "415 Unsupported Media Type"})),
-                Forge::Gitea => (
-                    422,
-                    json!({"message": "Content-Type must be application/json"}),
-                ),
-            };
-        }
-        match serde_json::from_str::<Value>(&req.body) {
-            Ok(Value::Object(m)) => Some(m),
-            _ => {
-                return (400, json!({"message": "Problems parsing JSON"}));
-            }
-        }
-    } else {
-        None
-    };
-    match ctx.kind {
-        Forge::GitHub => github(ctx, st, req, rest, body),
-        Forge::GitLab => gitlab(ctx, st, req, rest, body),
-        Forge::Gitea => gitea(ctx, st, req, rest, body),
-    }
-}
-
-fn not_found(kind: Forge) -> Answer {
-    match kind {
-        Forge::GitHub => (
-            404,
-            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}),
-        ),
-        Forge::GitLab => (404, json!({"error": "404 Not Found"})),
-        Forge::Gitea => (
-            404,
-            json!({"message": "The target couldn't be found.", "errors": []}),
-        ),
-    }
-}
-
-fn check_auth(ctx: &Ctx, req: &Request) -> Option<Answer> {
-    match ctx.kind {
-        Forge::GitHub => {
-            if req.header("user-agent").is_none_or(str::is_empty) {
-                return Some((
-                    403,
-                    json!({"message": "Request forbidden by administrative rules. Please make sure your request has a User-Agent header."}),
-                ));
-            }
-            match req.header("authorization") {
-                None => return Some((401, json!({"message": "Requires authentication", "documentation_url": "https://docs.github.com/rest", "status": "401"}))),
-                Some(a) if a != format!("Bearer {}", ctx.token) => {
-                    return Some((401, json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})));
-                }
-                _ => {}
-            }
-            if req.header("x-github-api-version") != Some("2022-11-28") {
-                return Some((
-                    400,
-                    json!({"message": format!("Unsupported 'X-GitHub-Api-Version' header: {:?}; this contract requires 2022-11-28", req.header("x-github-api-version"))}),
-                ));
-            }
-            if req.header("accept") != Some("application/vnd.github+json") {
-                return Some((
-                    415,
-                    json!({"message": format!("Unsupported 'Accept' header: {:?}; use application/vnd.github+json", req.header("accept"))}),
-                ));
-            }
-            None
-        }
-        Forge::GitLab => (req.header("private-token") != Some(ctx.token.as_str()))
-            .then(|| (401, json!({"message": "401 Unauthorized"}))),
-        Forge::Gitea => (req.header("authorization") != Some(format!("token {}", ctx.token).as_str()))
-            .then(|| (401, json!({"message": "token is required or invalid", "url": "http://127.0.0.1/api/swagger"}))),
-    }
-}
-
-fn branch_sha(ctx: &Ctx, branch: &str) -> Option<String> {
-    let dir = ctx.git_dir.as_ref()?;
-    let out = git_cmd(dir)
-        .arg("--git-dir")
-        .arg(dir)
-        .args([
-            "rev-parse",
-            "--verify",
-            "-q",
-            &format!("refs/heads/{branch}^{{commit}}"),
-        ])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn branch_exists(ctx: &Ctx, branch: &str) -> bool {
-    ctx.git_dir.is_none() || branch_sha(ctx, branch).is_some()
-}
-
-/// A field that must be a string when present: Err(field) when it is another type.
-fn string_field(
-    body: &serde_json::Map<String, Value>,
-    key: &str,
-) -> Result<Option<String>, String> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(key.to_string()),
-    }
-}
-
-fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
-    let owner = ctx.repo.split('/').next().unwrap_or("");
-    let sha = branch_sha(ctx, &p.head).unwrap_or_default();
-    match ctx.kind {
-        Forge::GitLab => json!({
-            "id": 5000 + p.number,
-            "iid": p.number,
-            "project_id": 42,
-            "title": p.title,
-            "description": p.body,
-            "state": if p.open { "opened" } else { "closed" },
-            "source_branch": p.head,
-            "target_branch": p.base,
-            "sha": sha,
-            "web_url": web_url(ctx, p.number),
-        }),
-        _ => json!({
-            "id": 1000 + p.number,
-            "number": p.number,
-            "state": if p.open { "open" } else { "closed" },
-            "title": p.title,
-            "body": p.body,
-            "html_url": web_url(ctx, p.number),
-            "url": format!("http://127.0.0.1:{}{}/repos/{}/pulls/{}", ctx.port, ctx.kind.api_prefix(), ctx.repo, p.number),
-            "head": {"ref": p.head, "label": format!("{owner}:{}", p.head), "sha": sha},
-            "base": {"ref": p.base, "label": format!("{owner}:{}", p.base)},
-        }),
-    }
-}
-
-fn github(
-    ctx: &Ctx,
-    st: &mut State,
-    req: &Request,
-    rest: &str,
-    body: Option<serde_json::Map<String, Value>>,
-) -> Answer {
-    let owner = ctx.repo.split('/').next().unwrap_or("");
-    let Some(tail) = rest.strip_prefix(&format!("/repos/{}/pulls", ctx.repo)) else {
-        return not_found(Forge::GitHub);
-    };
-    let invalid = |msg: String| {
-        (
-            422,
-            json!({"message": format!("Invalid request.\n\n{msg}"), "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422"}),
-        )
-    };
-    match (req.method.as_str(), tail) {
-        ("GET", "") => {
-            let state = req.param("state").unwrap_or("open");
-            let head = match req.param("head") {
-                None => None,
-                Some(h) => match h.split_once(':') {
-                    Some((o, b)) if o == owner => Some(b.to_string()),
-                    Some(_) => Some("\0no such head".to_string()),
-                    None => {
-                        return (
-                            422,
-                            json!({"message": "Validation Failed", "errors": [{"resource": "Search", "field": "head", "code": "invalid"}], "status": "422"}),
-                        );
-                    }
-                },
-            };
-            let list: Vec<Value> = st
-                .prs
-                .iter()
-                .filter(|p| match state {
-                    "open" => p.open,
-                    "closed" => !p.open,
-                    _ => true,
-                })
-                .filter(|p| head.as_ref().is_none_or(|h| *h == p.head))
-                .filter(|p| req.param("base").is_none_or(|b| b == p.base))
-                .map(|p| pr_json(ctx, p))
-                .collect();
-            (200, Value::Array(list))
-        }
-        ("POST", "") => {
-            let body = body.unwrap_or_default();
-            let mut fields = Vec::new();
-            for key in ["title", "head", "base", "body"] {
-                match string_field(&body, key) {
-                    Err(k) => {
-                        return invalid(format!(
-                            "For 'properties/{k}', {} is not a string.",
-                            body[&k]
-                        ));
-                    }
-                    Ok(v) => fields.push(v),
-                }
-            }
-            let (Some(head), Some(base)) = (fields[1].clone(), fields[2].clone()) else {
-                return invalid("\"head\" and \"base\" weren't supplied.".into());
-            };
-            let Some(title) = fields[0].clone().filter(|t| !t.is_empty()) else {
-                return invalid("\"title\" wasn't supplied.".into());
-            };
-            let head = head
-                .strip_prefix(&format!("{owner}:"))
-                .unwrap_or(&head)
-                .to_string();
-            for (field, b) in [("head", &head), ("base", &base)] {
-                if !branch_exists(ctx, b) {
-                    return (
-                        422,
-                        json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": field, "code": "invalid"}], "status": "422"}),
-                    );
-                }
-            }
-            if st
-                .prs
-                .iter()
-                .any(|p| p.open && p.head == head && p.base == base)
-            {
-                return (
-                    422,
-                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {owner}:{head}.")}], "status": "422"}),
-                );
-            }
-            let pr = Pr {
-                number: next_number(st),
-                head,
-                base,
-                title,
-                body: fields[3].clone().unwrap_or_default(),
-                open: true,
-                updates: 0,
-            };
-            st.prs.push(pr.clone());
-            (201, pr_json(ctx, &pr))
-        }
-        ("PATCH", n) => {
-            let Some(number) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
-                return not_found(Forge::GitHub);
-            };
-            let body = body.unwrap_or_default();
-            let (title, text) = match (string_field(&body, "title"), string_field(&body, "body")) {
-                (Ok(t), Ok(b)) => (t, b),
-                (Err(k), _) | (_, Err(k)) => {
-                    return invalid(format!(
-                        "For 'properties/{k}', {} is not a string.",
-                        body[&k]
-                    ));
-                }
-            };
-            let Some(pr) = st.prs.iter_mut().find(|p| p.number == number) else {
-                return not_found(Forge::GitHub);
-            };
-            if let Some(t) = title {
-                pr.title = t;
-            }
-            if let Some(b) = text {
-                pr.body = b;
-            }
-            pr.updates += 1;
-            let pr = pr.clone();
-            (200, pr_json(ctx, &pr))
-        }
-        _ => not_found(Forge::GitHub),
-    }
-}
-
-fn gitlab(
-    ctx: &Ctx,
-    st: &mut State,
-    req: &Request,
-    rest: &str,
-    body: Option<serde_json::Map<String, Value>>,
-) -> Answer {
-    // /projects/:id/merge_requests[/:iid] with :id the URL-encoded project path.
-    let Some(after) = rest.strip_prefix("/projects/") else {
-        return not_found(Forge::GitLab);
-    };
-    let Some((id, tail)) = after.split_once("/merge_requests") else {
-        return not_found(Forge::GitLab);
-    };
-    if id.contains('/') {
-        return not_found(Forge::GitLab);
-    }
-    if percent_decode(id) != ctx.repo {
-        return (404, json!({"message": "404 Project Not Found"}));
-    }
-    match (req.method.as_str(), tail) {
-        ("GET", "") => {
-            let state = req.param("state").unwrap_or("all");
-            let list: Vec<Value> = st
-                .prs
-                .iter()
-                .filter(|p| match state {
-                    "opened" => p.open,
-                    "closed" => !p.open,
-                    _ => true,
-                })
-                .filter(|p| req.param("source_branch").is_none_or(|b| b == p.head))
-                .filter(|p| req.param("target_branch").is_none_or(|b| b == p.base))
-                .map(|p| pr_json(ctx, p))
-                .collect();
-            (200, Value::Array(list))
-        }
-        ("POST", "") => {
-            let body = body.unwrap_or_default();
-            let mut missing = Vec::new();
-            let mut vals = Vec::new();
-            for key in ["source_branch", "target_branch", "title", "description"] {
-                match string_field(&body, key) {
-                    Err(k) => return (400, json!({"error": format!("{k} is invalid")})),
-                    Ok(None) if key != "description" => missing.push(format!("{key} is missing")),
-                    Ok(v) => vals.push(v.unwrap_or_default()),
-                }
-            }
-            if !missing.is_empty() {
-                return (400, json!({"error": missing.join(", ")}));
-            }
-            let (head, base, title, text) = (
-                vals[0].clone(),
-                vals[1].clone(),
-                vals[2].clone(),
-                vals[3].clone(),
-            );
-            if !branch_exists(ctx, &head) {
-                return (
-                    422,
-                    json!({"message": [format!("Source branch \"{head}\" does not exist")]}),
-                );
-            }
-            if !branch_exists(ctx, &base) {
-                return (
-                    422,
-                    json!({"message": [format!("Target branch \"{base}\" does not exist")]}),
-                );
-            }
-            if let Some(p) = st.prs.iter().find(|p| p.open && p.head == head) {
-                return (
-                    409,
-                    json!({"message": [format!("Another open merge request already exists for this source branch: !{}", p.number)]}),
-                );
-            }
-            let pr = Pr {
-                number: next_number(st),
-                head,
-                base,
-                title,
-                body: text,
-                open: true,
-                updates: 0,
-            };
-            st.prs.push(pr.clone());
-            (201, pr_json(ctx, &pr))
-        }
-        ("PUT", n) => {
-            let Some(iid) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
-                return not_found(Forge::GitLab);
-            };
-            let body = body.unwrap_or_default();
-            let (title, text) = match (
-                string_field(&body, "title"),
-                string_field(&body, "description"),
-            ) {
-                (Ok(t), Ok(d)) => (t, d),
-                (Err(k), _) | (_, Err(k)) => {
-                    return (400, json!({"error": format!("{k} is invalid")}));
-                }
-            };
-            if title.is_none() && text.is_none() {
-                return (
-                    400,
-                    json!({"error": "assignee_id, assignee_ids, ..., title, description, ... are missing, at least one parameter must be provided"}),
-                );
-            }
-            let Some(pr) = st.prs.iter_mut().find(|p| p.number == iid) else {
-                return (404, json!({"message": "404 Not found"}));
-            };
-            if let Some(t) = title {
-                pr.title = t;
-            }
-            if let Some(d) = text {
-                pr.body = d;
-            }
-            pr.updates += 1;
-            let pr = pr.clone();
-            (200, pr_json(ctx, &pr))
-        }
-        _ => not_found(Forge::GitLab),
-    }
-}
-
-fn gitea(
-    ctx: &Ctx,
-    st: &mut State,
-    req: &Request,
-    rest: &str,
-    body: Option<serde_json::Map<String, Value>>,
-) -> Answer {
-    let Some(tail) = rest.strip_prefix(&format!("/repos/{}/pulls", ctx.repo)) else {
-        return not_found(Forge::Gitea);
-    };
-    let swagger = format!("http://127.0.0.1:{}/api/swagger", ctx.port);
-    match (req.method.as_str(), tail) {
-        ("GET", "") => {
-            let state = req.param("state").unwrap_or("open");
-            let page: usize = match req.param("page").map(str::parse::<usize>) {
-                None => 1,
-                Some(Ok(p)) if p >= 1 => p,
-                _ => {
-                    return (
-                        422,
-                        json!({"message": "page must be a positive integer", "url": swagger}),
-                    );
-                }
-            };
-            let limit: usize = match req.param("limit").map(str::parse::<usize>) {
-                None => 30,
-                Some(Ok(l)) if l >= 1 => l.min(50),
-                _ => {
-                    return (
-                        422,
-                        json!({"message": "limit must be a positive integer", "url": swagger}),
-                    );
-                }
-            };
-            let all: Vec<&Pr> = st
-                .prs
-                .iter()
-                .filter(|p| match state {
-                    "open" => p.open,
-                    "closed" => !p.open,
-                    _ => true,
-                })
-                .collect();
-            let list: Vec<Value> = all
-                .iter()
-                .skip((page - 1) * limit)
-                .take(limit)
-                .map(|p| pr_json(ctx, p))
-                .collect();
-            (200, Value::Array(list))
-        }
-        ("POST", "") => {
-            let body = body.unwrap_or_default();
-            let mut vals = Vec::new();
-            for key in ["head", "base", "title", "body"] {
-                match string_field(&body, key) {
-                    Err(k) => {
-                        return (
-                            422,
-                            json!({"message": format!("[{k}]: must be a string"), "url": swagger}),
-                        );
-                    }
-                    Ok(v) => vals.push(v),
-                }
-            }
-            let Some(title) = vals[2].clone().filter(|t| !t.is_empty()) else {
-                return (422, json!({"message": "[Title]: Required", "url": swagger}));
-            };
-            let (Some(head), Some(base)) = (vals[0].clone(), vals[1].clone()) else {
-                return (
-                    422,
-                    json!({"message": "[Head]: Required; [Base]: Required", "url": swagger}),
-                );
-            };
-            if !branch_exists(ctx, &head) || !branch_exists(ctx, &base) {
-                return (
-                    404,
-                    json!({"message": "The target couldn't be found.", "errors": [], "url": swagger}),
-                );
-            }
-            if let Some(p) = st
-                .prs
-                .iter()
-                .find(|p| p.open && p.head == head && p.base == base)
-            {
-                return (
-                    409,
-                    json!({"message": format!("pull request already exists for these targets [id: {}, issue_id: {}, head_repo_id: 1, base_repo_id: 1, head_branch: {head}, base_branch: {base}]", 1000 + p.number, p.number), "url": swagger}),
-                );
-            }
-            let pr = Pr {
-                number: next_number(st),
-                head,
-                base,
-                title,
-                body: vals[3].clone().unwrap_or_default(),
-                open: true,
-                updates: 0,
-            };
-            st.prs.push(pr.clone());
-            (201, pr_json(ctx, &pr))
-        }
-        ("PATCH", n) => {
-            let Some(index) = n.strip_prefix('/').and_then(|n| n.parse::<u64>().ok()) else {
-                return not_found(Forge::Gitea);
-            };
-            let body = body.unwrap_or_default();
-            let (title, text) = match (string_field(&body, "title"), string_field(&body, "body")) {
-                (Ok(t), Ok(b)) => (t, b),
-                (Err(k), _) | (_, Err(k)) => {
-                    return (
-                        422,
-                        json!({"message": format!("[{k}]: must be a string"), "url": swagger}),
-                    );
-                }
-            };
-            let Some(pr) = st.prs.iter_mut().find(|p| p.number == index) else {
-                return not_found(Forge::Gitea);
-            };
-            if let Some(t) = title {
-                pr.title = t;
-            }
-            if let Some(b) = text {
-                pr.body = b;
-            }
-            pr.updates += 1;
-            let pr = pr.clone();
-            // Gitea answers an edit with 201 Created.
-            (201, pr_json(ctx, &pr))
-        }
-        _ => not_found(Forge::Gitea),
-    }
 }
