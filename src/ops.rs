@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod catalog;
 pub mod check;
+pub mod cluster;
 pub mod diff;
 pub mod export;
 pub mod import;

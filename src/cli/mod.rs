@@ -1,8 +1,10 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
 //! arguments into an options struct and calls one operation.
+pub mod args;
 mod capture;
 mod catalog;
 mod check;
+mod cluster;
 mod completion;
 mod diff;
 mod export;
@@ -63,6 +65,7 @@ enum Command {
     Publish(publish::Args),
     Completion(completion::Args),
     Check(check::Args),
+    Cluster(cluster::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -239,6 +242,7 @@ pub fn main() -> i32 {
         Command::Publish(a) => publish::run(a),
         Command::Completion(a) => completion::run(a),
         Command::Check(a) => check::run(a),
+        Command::Cluster(a) => cluster::run(a),
     };
     match result {
         Ok(()) => 0,
