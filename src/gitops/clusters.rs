@@ -265,10 +265,12 @@ pub fn select(config: &Config, sel: &Selection, repo: &str) -> Result<Vec<Cluste
                 ),
                 if config.is_fleet() {
                     format!("clusters: {}", names(&list))
+                } else if !crate::names::is_dns1123_label(name) {
+                    "this repository has one cluster, default (cluster names are DNS-1123 labels)"
+                        .to_string()
                 } else {
                     format!(
-                        "this repository has one cluster, default; `pctl cluster add {}` adds another",
-                        crate::source::escaped(name)
+                        "this repository has one cluster, default; `pctl cluster add {name}` adds another"
                     )
                 },
             ));

@@ -36,6 +36,59 @@ pub fn installations_in(
     Ok(out)
 }
 
+/// For a command that reads: the config (the default one when the repository has
+/// none), the chosen clusters, and their installations as (cluster, directory, record).
+/// `cluster` is None when one cluster is chosen (no CLUSTER column).
+pub type Found = Vec<(Option<String>, String, Installation)>;
+
+pub fn chosen(view: &TreeView, repo: &str, sel: &clusters::Selection) -> Result<(Config, Found)> {
+    let config = if view.exists(gitops::CONFIG_PATH)? {
+        gitops::load(view, repo)?
+    } else {
+        Config::default()
+    };
+    let chosen = clusters::select(&config, sel, repo)?;
+    let several = chosen.len() > 1;
+    let found = installations_in(view, &config, &chosen)?
+        .into_iter()
+        .map(|(c, dir, i)| (several.then_some(c), dir, i))
+        .collect();
+    Ok((config, found))
+}
+
+/// For a command that writes: the config as the one chosen cluster sees it, and that
+/// cluster's installations as (directory, record).
+pub fn one_cluster(
+    view: &TreeView,
+    repo: &str,
+    sel: &clusters::Selection,
+    verb: &str,
+) -> Result<(Config, Vec<(String, Installation)>)> {
+    let (config, cluster) = clusters::load_one(view, repo, sel, verb)?;
+    let found = installations_in(view, &config, std::slice::from_ref(&cluster))?
+        .into_iter()
+        .map(|(_, dir, i)| (dir, i))
+        .collect();
+    Ok((config, found))
+}
+
+/// The directory of the installation named `name` in `cluster`, if any (in the whole
+/// repository when it has no `clusters:`).
+pub fn installation_named(
+    view: &TreeView,
+    config: &Config,
+    cluster: &Cluster,
+    name: &str,
+) -> Result<Option<String>> {
+    if !config.is_fleet() {
+        return crate::ops::installation_named(view, name);
+    }
+    Ok(installations_in(view, config, std::slice::from_ref(cluster))?
+        .into_iter()
+        .find(|(_, _, i)| i.metadata.name == name)
+        .map(|(_, dir, _)| dir))
+}
+
 pub fn add(opts: AddOptions) -> Result<()> {
     clusters::check_name("cluster add", &opts.name)?;
     let sync_path = match &opts.sync_path {
@@ -173,15 +226,6 @@ pub fn remove(name: &str, repo: Option<&str>, mode: Mode) -> Result<()> {
                 format!("clusters: {}", names.join(", ")),
             ));
         };
-        if list.len() == 1 {
-            bail!(user(
-                format!(
-                    "{name} is the only cluster of {}: a GitOps repository has at least one",
-                    ws.describe()
-                ),
-                "add the cluster that replaces it first (`pctl cluster add NAME`)",
-            ));
-        }
         let held = installations_in(view, &config, std::slice::from_ref(cluster))?;
         if !held.is_empty() {
             let names: Vec<&str> = held
@@ -199,6 +243,15 @@ pub fn remove(name: &str, repo: Option<&str>, mode: Mode) -> Result<()> {
                     "uninstall them first: pctl uninstall {} --cluster {name}",
                     names[0]
                 ),
+            ));
+        }
+        if list.len() == 1 {
+            bail!(user(
+                format!(
+                    "{name} is the only cluster of {}: a GitOps repository has at least one",
+                    ws.describe()
+                ),
+                "add the cluster that replaces it first (`pctl cluster add NAME`)",
             ));
         }
         config.clusters.remove(name);

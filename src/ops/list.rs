@@ -7,11 +7,16 @@ use serde::Serialize;
 
 pub struct ListOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub format: Format,
 }
 
 #[derive(Serialize)]
 struct Row {
+    /// With several clusters chosen (docs/fleets.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
     name: String,
     namespace: String,
     profile: String,
@@ -35,7 +40,9 @@ pub fn run(opts: ListOptions) -> Result<()> {
     let local = crate::git::Upstreams::new(false)?;
     let mut unknown = 0;
     let mut rows: Vec<Row> = Vec::new();
-    for (dir, i) in crate::ops::installations(&view)? {
+    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let several = found.iter().any(|(c, _, _)| c.is_some());
+    for (cluster, dir, i) in found {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
         let dirty = i.spec.source.dirty;
@@ -51,6 +58,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
         }
         let files = crate::tracking::current_files(&ws, &view, &dir)?;
         rows.push(Row {
+            cluster,
             version: i.version_label(),
             source: i.spec.source.display(),
             update: if info.behind() {
@@ -75,7 +83,9 @@ pub fn run(opts: ListOptions) -> Result<()> {
             let table: Vec<Vec<String>> = rows
                 .into_iter()
                 .map(|r| {
-                    vec![
+                    let cluster = r.cluster.into_iter();
+                    cluster
+                        .chain([
                         r.name,
                         r.namespace,
                         r.profile,
@@ -88,14 +98,15 @@ pub fn run(opts: ListOptions) -> Result<()> {
                         } else {
                             r.drift.summary().replace(", ", ",")
                         },
-                    ]
+                    ])
+                    .collect()
                 })
                 .collect();
             if table.is_empty() {
                 p.info("no installations");
             } else {
-                p.table(
-                    &[
+                let headers = [
+                        "CLUSTER",
                         "NAME",
                         "NAMESPACE",
                         "PROFILE",
@@ -104,9 +115,8 @@ pub fn run(opts: ListOptions) -> Result<()> {
                         "PATH",
                         "UPDATE",
                         "DRIFT",
-                    ],
-                    &table,
-                );
+                    ];
+                p.table(&headers[usize::from(!several)..], &table);
                 if unknown > 0 {
                     p.info(&format!(
                         "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"

@@ -36,6 +36,8 @@ pub struct UpgradeOptions {
     pub latest: bool,
     pub strategy: Strategy,
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
     pub offline: bool,
@@ -50,6 +52,8 @@ pub struct UpgradeOptions {
 
 pub struct SyncOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub strategy: Strategy,
     pub mode: Mode,
     pub message: Option<String>,
@@ -144,19 +148,17 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         ));
     }
     let view = ws.view()?;
+    let (config, all) =
+        crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
     let ctx = Ctx {
         view: &view,
-        config: gitops::load(&view, &ws.describe())?,
+        tree: crate::ops::owners::scan(&view, &config)?,
+        config,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &opts.values,
         strategy: opts.strategy,
         create_namespace: opts.create_namespace,
-        tree: {
-            let config = gitops::load(&view, &ws.describe())?;
-            crate::ops::owners::scan(&view, &config)?
-        },
     };
-    let all = crate::ops::installations(&view)?;
     let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
     if opts.all {
         for (dir, inst) in all {
@@ -247,20 +249,19 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
+    let (config, all) =
+        crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
     let ctx = Ctx {
         view: &view,
-        config: gitops::load(&view, &ws.describe())?,
+        tree: crate::ops::owners::scan(&view, &config)?,
+        config,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &flags,
         strategy: opts.strategy,
         create_namespace: None,
-        tree: {
-            let config = gitops::load(&view, &ws.describe())?;
-            crate::ops::owners::scan(&view, &config)?
-        },
     };
     let mut plans = Vec::new();
-    for (dir, inst) in crate::ops::installations(&view)? {
+    for (dir, inst) in all {
         if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
             printer().warn(&format!(
                 "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
