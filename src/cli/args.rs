@@ -16,7 +16,7 @@ pub struct ClusterArgs {
     /// Cluster(s) of .pctl/config.yaml `clusters:` to work on, comma-separated
     /// [default: the only cluster; a repository without `clusters:` is one cluster,
     /// `default`].
-    #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',')]
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
     pub cluster: Vec<String>,
     /// Work on every cluster of the repository.
     #[arg(long, conflicts_with = "cluster")]

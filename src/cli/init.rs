@@ -15,7 +15,7 @@ pub struct Args {
     dir: PathBuf,
     /// Make a fleet: one cluster per NAME, each synced from clusters/NAME with its
     /// installations in clusters/NAME/profiles (`pctl cluster add` takes other paths).
-    #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',', conflicts_with_all = ["sync_path", "install_path"])]
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',', conflicts_with_all = ["sync_path", "install_path"])]
     cluster: Vec<String>,
     /// Path that the root Flux Kustomization syncs.
     #[arg(long, default_value = "clusters/default")]
