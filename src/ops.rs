@@ -127,6 +127,8 @@ pub struct ValueOptions {
     pub values_profiles: Vec<String>,
     /// `PARAM=SECRET/KEY` as written.
     pub secret_refs: Vec<String>,
+    /// The fleet cluster whose values level (`.pctl/values/clusters/NAME.yaml`) applies.
+    pub cluster: Option<String>,
 }
 
 impl ValueOptions {
@@ -254,7 +256,7 @@ pub fn gather_values(
                                 .strip_suffix(".yaml")
                                 .map(str::to_string)
                         })
-                        .filter(|k| k != "global")
+                        .filter(|k| k != "global" && !k.contains('/'))
                         .collect();
                     anyhow::bail!(user(
                         format!(
@@ -274,6 +276,13 @@ pub fn gather_values(
                     Level::ValuesProfile,
                     i,
                 )?);
+            }
+            if let Some(cluster) = &opts.cluster {
+                let path = format!(".pctl/values/clusters/{cluster}.yaml");
+                if let Some(text) = view.read_string(&path)? {
+                    let label = format!("cluster {cluster} ({path})");
+                    inputs.cluster = parse_values_file(&label, &text, Level::Cluster, 0)?;
+                }
             }
             if let Some(text) = view.read_string(".pctl/values/global.yaml")? {
                 inputs.global =

@@ -87,7 +87,11 @@ fn a_repository_without_clusters_keeps_its_config_byte_for_byte() {
     assert_error(&out, 1);
     assert_stderr_mentions(
         &out,
-        &["--cluster \"staging\"", "no cluster of that name", "pctl cluster add staging"],
+        &[
+            "--cluster \"staging\"",
+            "no cluster of that name",
+            "pctl cluster add staging",
+        ],
     );
     assert_unchanged(&before, &snapshot(&gitops));
 }
@@ -154,7 +158,10 @@ fn install_into_one_cluster_and_check_each() {
     assert_error(&out, 1);
     assert_stderr_mentions(
         &out,
-        &["has 2 clusters (production, staging): say which one", "--all-clusters"],
+        &[
+            "has 2 clusters (production, staging): say which one",
+            "--all-clusters",
+        ],
     );
 }
 
@@ -197,7 +204,11 @@ fn list_shows_a_cluster_column_across_clusters() {
         .collect();
     assert_eq!(
         rows,
-        [("production", "edge"), ("production", "web"), ("staging", "web")]
+        [
+            ("production", "edge"),
+            ("production", "web"),
+            ("staging", "web")
+        ]
     );
 
     let out = run(&env, &gitops, &["list", "--all-clusters", "-o", "json"]);
@@ -223,7 +234,11 @@ fn list_shows_a_cluster_column_across_clusters() {
     );
 
     // One cluster: its installations, no CLUSTER column or field.
-    let out = run(&env, &gitops, &["list", "--cluster", "staging", "-o", "json"]);
+    let out = run(
+        &env,
+        &gitops,
+        &["list", "--cluster", "staging", "-o", "json"],
+    );
     assert_success(&out);
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 1);
@@ -293,12 +308,18 @@ fn several_clusters_need_a_choice_and_nothing_is_written() {
     assert_stderr_mentions(&out, &["say which one"]);
     assert_unchanged(&before, &snapshot(&gitops));
     // Writes to several clusters in one commit are not there yet: refused, clearly.
-    for extra in [&["--all-clusters"][..], &["--cluster", "staging,production"]] {
+    for extra in [
+        &["--all-clusters"][..],
+        &["--cluster", "staging,production"],
+    ] {
         let out = env.install(&gitops, &nginx(), "api", extra);
         assert_error(&out, 1);
         assert_stderr_mentions(
             &out,
-            &["pctl install works on one cluster at a time", "not supported yet"],
+            &[
+                "pctl install works on one cluster at a time",
+                "not supported yet",
+            ],
         );
         assert_unchanged(&before, &snapshot(&gitops));
     }
@@ -310,7 +331,11 @@ fn several_clusters_need_a_choice_and_nothing_is_written() {
     assert_error(&out, 1);
     assert_stderr_mentions(
         &out,
-        &["--cluster \"prod\"", "no cluster of that name", "clusters: production, staging"],
+        &[
+            "--cluster \"prod\"",
+            "no cluster of that name",
+            "clusters: production, staging",
+        ],
     );
     assert_unchanged(&before, &snapshot(&gitops));
 }
@@ -335,10 +360,7 @@ fn cluster_remove_is_refused_while_the_cluster_has_installations() {
     let out = run(&env, &gitops, &["cluster", "remove", "production"]);
     assert_success(&out);
     assert_eq!(head_subject(&gitops), "pctl: cluster remove production");
-    assert_eq!(
-        files_in_commit(&gitops, "HEAD"),
-        [".pctl/config.yaml"]
-    );
+    assert_eq!(files_in_commit(&gitops, "HEAD"), [".pctl/config.yaml"]);
     let config = std::fs::read_to_string(gitops.join(".pctl/config.yaml")).unwrap();
     assert!(!config.contains("production"), "{config}");
     // The last cluster cannot go.
@@ -346,7 +368,11 @@ fn cluster_remove_is_refused_while_the_cluster_has_installations() {
     let out = run(&env, &gitops, &["cluster", "remove", "staging"]);
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["still has 1 installation"]);
-    assert_success(&run(&env, &gitops, &["uninstall", "web", "--cluster", "staging"]));
+    assert_success(&run(
+        &env,
+        &gitops,
+        &["uninstall", "web", "--cluster", "staging"],
+    ));
     let before2 = snapshot(&gitops);
     let out = run(&env, &gitops, &["cluster", "remove", "staging"]);
     assert_error(&out, 1);
@@ -404,13 +430,23 @@ fn bad_cluster_names_and_paths_are_refused_and_nothing_is_written() {
         let out = env.pctl(["init", &repo_arg(&dir), &format!("--cluster={bad}")]);
         assert_error(&out, 1);
         assert_stderr_mentions(&out, &["is not a DNS-1123 label"]);
-        assert!(!dir.exists(), "init --cluster {bad:?} created {}", dir.display());
+        assert!(
+            !dir.exists(),
+            "init --cluster {bad:?} created {}",
+            dir.display()
+        );
     }
     let gitops = fleet(&env);
     let before = snapshot(&gitops);
     for (args, why) in [
-        (vec!["cluster", "add", "Prod"], "cluster name \"Prod\" is not a DNS-1123 label"),
-        (vec!["cluster", "add", "staging"], "already has a cluster named staging"),
+        (
+            vec!["cluster", "add", "Prod"],
+            "cluster name \"Prod\" is not a DNS-1123 label",
+        ),
+        (
+            vec!["cluster", "add", "staging"],
+            "already has a cluster named staging",
+        ),
         (
             vec!["cluster", "add", "qa", "--sync-path", "clusters/staging/qa"],
             "inside cluster staging's syncPath",
@@ -420,11 +456,23 @@ fn bad_cluster_names_and_paths_are_refused_and_nothing_is_written() {
             "the same as cluster staging's syncPath",
         ),
         (
-            vec!["cluster", "add", "qa", "--install-path", "clusters/production/qa"],
+            vec![
+                "cluster",
+                "add",
+                "qa",
+                "--install-path",
+                "clusters/production/qa",
+            ],
             "that cluster would apply these installations too",
         ),
-        (vec!["cluster", "add", "qa", "--sync-path", "/etc"], "is an absolute path"),
-        (vec!["cluster", "add", "qa", "--sync-path", "."], "below the repository root"),
+        (
+            vec!["cluster", "add", "qa", "--sync-path", "/etc"],
+            "is an absolute path",
+        ),
+        (
+            vec!["cluster", "add", "qa", "--sync-path", "."],
+            "below the repository root",
+        ),
     ] {
         let out = run(&env, &gitops, &args);
         assert_error(&out, 1);
@@ -440,7 +488,10 @@ fn bad_cluster_names_and_paths_are_refused_and_nothing_is_written() {
             ".pctl/config.yaml:9: clusters.Stag_ing: cluster name \"Stag_ing\" is not a DNS-1123 label",
         ),
         (
-            text.replace("    syncPath: clusters/staging", "    syncPth: clusters/staging"),
+            text.replace(
+                "    syncPath: clusters/staging",
+                "    syncPth: clusters/staging",
+            ),
             ".pctl/config.yaml:10: unknown field `clusters.staging.syncPth`",
         ),
         (
@@ -455,4 +506,131 @@ fn bad_cluster_names_and_paths_are_refused_and_nothing_is_written() {
         assert_stderr_mentions(&out, &[why]);
         git(&gitops, &["reset", "-q", "--hard", "HEAD~1"]);
     }
+}
+
+/// Writes and commits a file of the GitOps repository.
+fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
+    let p = gitops.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    env.git(gitops, &["add", rel]);
+    env.git(gitops, &["commit", "-q", "-m", &format!("add {rel}")]);
+}
+
+/// `spec.values.<key>` of the record in `dir`: (value, source).
+fn recorded(gitops: &Path, dir: &str, key: &str) -> (Value, Value) {
+    let rec = yaml_file(&gitops.join(dir).join("profile-installation.yaml"));
+    let e = &rec["spec"]["values"][key];
+    (e["value"].clone(), e["source"].clone())
+}
+
+#[test]
+fn the_cluster_values_level_sits_between_value_profiles_and_global() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    let webapp = shared_repo("params").source("webapp", Some("1.0.0"));
+    let required = [
+        "--set",
+        "domain=shop.example.com",
+        "--set",
+        "region=eu-west-1",
+    ];
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/global.yaml",
+        "replicas: 4\ndebug: true\n",
+    );
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/clusters/production.yaml",
+        "# production only\nreplicas: 3\n",
+    );
+    commit_file(&env, &gitops, ".pctl/values/team.yaml", "replicas: 5\n");
+    let with = |cluster: &str, more: &[&str]| {
+        let mut a: Vec<&str> = vec!["--cluster", cluster];
+        a.extend(required);
+        a.extend(more);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let args = with("production", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_success(&env.install(&gitops, &webapp, "web", &args));
+    let prod = "clusters/production/profiles/web";
+    // The cluster level beats global.yaml; global.yaml still gives the rest.
+    assert_eq!(
+        recorded(&gitops, prod, "replicas"),
+        (Value::from(3), Value::from("cluster:production"))
+    );
+    assert_eq!(
+        recorded(&gitops, prod, "debug"),
+        (Value::from(true), Value::from("global"))
+    );
+    // Another cluster does not see production's level.
+    let args = with("staging", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_success(&env.install(&gitops, &webapp, "web", &args));
+    assert_eq!(
+        recorded(&gitops, "clusters/staging/profiles/web", "replicas"),
+        (Value::from(4), Value::from("global"))
+    );
+    // A value profile beats the cluster level.
+    let args = with(
+        "production",
+        &["--values-profile", "team", "--namespace", "team"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_success(&env.install(&gitops, &webapp, "team-web", &args));
+    assert_eq!(
+        recorded(&gitops, "clusters/production/profiles/team-web", "replicas"),
+        (Value::from(5), Value::from("values-profile:team"))
+    );
+    // An edit to the cluster level reaches the cluster's installations with sync.
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/clusters/production.yaml",
+        "replicas: 2\n",
+    );
+    let out = run(&env, &gitops, &["sync", "--cluster", "production"]);
+    assert_success(&out);
+    assert_eq!(
+        recorded(&gitops, prod, "replicas"),
+        (Value::from(2), Value::from("cluster:production"))
+    );
+    assert_eq!(
+        recorded(&gitops, "clusters/production/profiles/team-web", "replicas"),
+        (Value::from(5), Value::from("values-profile:team"))
+    );
+    pctl_check_with(&gitops, &["--path", "clusters/production"]);
+    pctl_check_with(&gitops, &["--path", "clusters/staging"]);
+    // render --explain names the level.
+    let mut args = vec![
+        "render",
+        webapp.as_str(),
+        "--explain",
+        "--cluster",
+        "production",
+    ];
+    args.extend(required);
+    let out = run(&env, &gitops, &args);
+    assert_success(&out);
+    let row = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("replicas "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        row.contains(" 2 ")
+            && row.contains("cluster production (.pctl/values/clusters/production.yaml"),
+        "{}",
+        describe(&out)
+    );
+    // An unknown cluster is refused there too.
+    let mut args = vec!["render", webapp.as_str(), "--explain", "--cluster", "qa"];
+    args.extend(required);
+    let out = run(&env, &gitops, &args);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["--cluster \"qa\"", "no cluster of that name"]);
 }

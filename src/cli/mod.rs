@@ -174,6 +174,7 @@ impl ValueFlags {
             preset: self.preset.clone(),
             values_profiles: self.values_profiles.clone(),
             secret_refs: self.secret_refs.clone(),
+            cluster: None,
         }
     }
 

@@ -439,8 +439,14 @@ mod tests {
         let c = fleet();
         let view = TreeView::empty();
         let of = |d: &str| cluster_of(&view, &c, d).unwrap();
-        assert_eq!(of("clusters/staging/profiles/web").as_deref(), Some("staging"));
-        assert_eq!(of("clusters/production/apps/web").as_deref(), Some("production"));
+        assert_eq!(
+            of("clusters/staging/profiles/web").as_deref(),
+            Some("staging")
+        );
+        assert_eq!(
+            of("clusters/production/apps/web").as_deref(),
+            Some("production")
+        );
         assert_eq!(of("elsewhere/web"), None);
         assert_eq!(
             cluster_of(&view, &Config::default(), "elsewhere/web")

@@ -56,20 +56,28 @@ pub fn chosen(view: &TreeView, repo: &str, sel: &clusters::Selection) -> Result<
     Ok((config, found))
 }
 
-/// For a command that writes: the config as the one chosen cluster sees it, and that
-/// cluster's installations as (directory, record).
+/// For a command that writes: the config as the one chosen cluster sees it, the
+/// cluster whose values level applies (None without `clusters:`), and that cluster's
+/// installations as (directory, record).
 pub fn one_cluster(
     view: &TreeView,
     repo: &str,
     sel: &clusters::Selection,
     verb: &str,
-) -> Result<(Config, Vec<(String, Installation)>)> {
+) -> Result<(Config, Option<String>, Vec<(String, Installation)>)> {
     let (config, cluster) = clusters::load_one(view, repo, sel, verb)?;
     let found = installations_in(view, &config, std::slice::from_ref(&cluster))?
         .into_iter()
         .map(|(_, dir, i)| (dir, i))
         .collect();
-    Ok((config, found))
+    let level = values_level(&config, &cluster);
+    Ok((config, level, found))
+}
+
+/// The cluster whose values level (`.pctl/values/clusters/NAME.yaml`) applies: only in
+/// a fleet (a repository without `clusters:` has none).
+pub fn values_level(config: &Config, cluster: &Cluster) -> Option<String> {
+    config.is_fleet().then(|| cluster.name.clone())
 }
 
 /// The directory of the installation named `name` in `cluster`, if any (in the whole
@@ -83,10 +91,12 @@ pub fn installation_named(
     if !config.is_fleet() {
         return crate::ops::installation_named(view, name);
     }
-    Ok(installations_in(view, config, std::slice::from_ref(cluster))?
-        .into_iter()
-        .find(|(_, _, i)| i.metadata.name == name)
-        .map(|(_, dir, _)| dir))
+    Ok(
+        installations_in(view, config, std::slice::from_ref(cluster))?
+            .into_iter()
+            .find(|(_, _, i)| i.metadata.name == name)
+            .map(|(_, dir, _)| dir),
+    )
 }
 
 pub fn add(opts: AddOptions) -> Result<()> {

@@ -44,7 +44,11 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
     let install_dir = gitops::join(&parent, &opts.name);
 
-    let inputs = crate::ops::gather_values(&opts.values, Some(&view))?;
+    let values = crate::ops::ValueOptions {
+        cluster: crate::ops::cluster::values_level(&config, &cluster),
+        ..opts.values.clone()
+    };
+    let inputs = crate::ops::gather_values(&values, Some(&view))?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -101,7 +105,9 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 "choose another --name, or `pctl uninstall` it first",
             ));
         }
-        if let Some(dir) = crate::ops::cluster::installation_named(view, &config, &cluster, &opts.name)? {
+        if let Some(dir) =
+            crate::ops::cluster::installation_named(view, &config, &cluster, &opts.name)?
+        {
             bail!(user(
                 format!(
                     "an installation named {:?} already exists at {dir}",

@@ -86,36 +86,36 @@ pub fn run(opts: ListOptions) -> Result<()> {
                     let cluster = r.cluster.into_iter();
                     cluster
                         .chain([
-                        r.name,
-                        r.namespace,
-                        r.profile,
-                        r.version,
-                        r.source,
-                        r.path,
-                        r.update.unwrap_or_else(|| "-".into()),
-                        if r.drift.is_empty() {
-                            "-".into()
-                        } else {
-                            r.drift.summary().replace(", ", ",")
-                        },
-                    ])
-                    .collect()
+                            r.name,
+                            r.namespace,
+                            r.profile,
+                            r.version,
+                            r.source,
+                            r.path,
+                            r.update.unwrap_or_else(|| "-".into()),
+                            if r.drift.is_empty() {
+                                "-".into()
+                            } else {
+                                r.drift.summary().replace(", ", ",")
+                            },
+                        ])
+                        .collect()
                 })
                 .collect();
             if table.is_empty() {
                 p.info("no installations");
             } else {
                 let headers = [
-                        "CLUSTER",
-                        "NAME",
-                        "NAMESPACE",
-                        "PROFILE",
-                        "VERSION",
-                        "SOURCE",
-                        "PATH",
-                        "UPDATE",
-                        "DRIFT",
-                    ];
+                    "CLUSTER",
+                    "NAME",
+                    "NAMESPACE",
+                    "PROFILE",
+                    "VERSION",
+                    "SOURCE",
+                    "PATH",
+                    "UPDATE",
+                    "DRIFT",
+                ];
                 p.table(&headers[usize::from(!several)..], &table);
                 if unknown > 0 {
                     p.info(&format!(

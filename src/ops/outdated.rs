@@ -134,8 +134,7 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
                 "CONSTRAINT",
                 "STATUS",
             ];
-            let mut out =
-                crate::printer::format_table(&headers[usize::from(!several)..], &table);
+            let mut out = crate::printer::format_table(&headers[usize::from(!several)..], &table);
             out.push('\n');
             let summary: Vec<Vec<String>> = report
                 .summary

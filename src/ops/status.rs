@@ -83,13 +83,7 @@ pub fn run(opts: StatusOptions) -> Result<()> {
         (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
         (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
         (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
-        (Format::Table, _) => p.data(
-            &statuses
-                .iter()
-                .map(text)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
+        (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
     }
     for status in &statuses {
         if let Some(e) = &status.update.error {

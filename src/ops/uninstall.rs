@@ -22,7 +22,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("pctl: uninstall {}", opts.name));
     let build = |view: &TreeView| -> Result<Changes> {
-        let (_, all) =
+        let (_, _, all) =
             crate::ops::cluster::one_cluster(view, &ws.describe(), &opts.clusters, "uninstall")?;
         let Some((dir, _)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
             let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
@@ -47,17 +47,13 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
     if let Some(pr) = &opts.pr {
         // The version being removed names the branch: read it from the repository.
         let view = ws.view()?;
-        let version = crate::ops::cluster::one_cluster(
-            &view,
-            &ws.describe(),
-            &opts.clusters,
-            "uninstall",
-        )?
-        .1
-        .into_iter()
-            .find(|(_, i)| i.metadata.name == opts.name)
-            .map(|(_, i)| i.version_label())
-            .unwrap_or_default();
+        let version =
+            crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?
+                .2
+                .into_iter()
+                .find(|(_, i)| i.metadata.name == opts.name)
+                .map(|(_, i)| i.version_label())
+                .unwrap_or_default();
         let req = crate::ops::pr::PrRequest {
             verb: "uninstall".into(),
             name: opts.name.clone(),

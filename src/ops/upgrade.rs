@@ -130,6 +130,8 @@ struct Pending {
 struct Ctx<'a> {
     view: &'a TreeView,
     config: Config,
+    /// The fleet cluster whose values level applies (docs/fleets.md).
+    cluster: Option<String>,
     upstreams: Upstreams,
     flags: &'a ValueOptions,
     strategy: Strategy,
@@ -148,12 +150,13 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         ));
     }
     let view = ws.view()?;
-    let (config, all) =
+    let (config, cluster, all) =
         crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
     let ctx = Ctx {
         view: &view,
         tree: crate::ops::owners::scan(&view, &config)?,
         config,
+        cluster,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &opts.values,
         strategy: opts.strategy,
@@ -249,12 +252,13 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
-    let (config, all) =
+    let (config, cluster, all) =
         crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
     let ctx = Ctx {
         view: &view,
         tree: crate::ops::owners::scan(&view, &config)?,
         config,
+        cluster,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &flags,
         strategy: opts.strategy,
@@ -705,6 +709,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     theirs_tree.source.channel = target.channel.clone();
     let keys = render::parameter_keys(&theirs_tree);
     let mut flags = ctx.flags.clone();
+    flags.cluster = ctx.cluster.clone();
     if flags.preset.is_none() {
         flags.preset = inst
             .spec
