@@ -634,3 +634,46 @@ fn the_cluster_values_level_sits_between_value_profiles_and_global() {
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["--cluster \"qa\"", "no cluster of that name"]);
 }
+
+#[test]
+fn an_installation_outside_the_cluster_paths_belongs_to_the_cluster_that_syncs_it() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    let out = env.install(
+        &gitops,
+        &nginx(),
+        "web",
+        &["--cluster", "staging", "--path", "apps/staging"],
+    );
+    assert_success(&out);
+    // A Flux Kustomization in staging's sync path makes it reachable ...
+    assert!(
+        gitops
+            .join("clusters/staging/pctl-apps-staging.yaml")
+            .is_file()
+    );
+    pctl_check_with(&gitops, &["--path", "clusters/staging"]);
+    // ... and so it is staging's.
+    let out = run(&env, &gitops, &["list", "--all-clusters", "-o", "json"]);
+    assert_success(&out);
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["cluster"], "staging");
+    assert_eq!(list[0]["path"], "apps/staging/web");
+    let out = run(
+        &env,
+        &gitops,
+        &["list", "--cluster", "production", "-o", "json"],
+    );
+    assert_success(&out);
+    assert_eq!(stdout(&out).trim(), "[]");
+    // Moved out of every cluster's reach, it is named in a warning, not hidden.
+    std::fs::remove_file(gitops.join("clusters/staging/pctl-apps-staging.yaml")).unwrap();
+    git(&gitops, &["commit", "-qam", "unlink"]);
+    let out = run(&env, &gitops, &["list", "--all-clusters"]);
+    assert_success(&out);
+    assert_stderr_mentions(
+        &out,
+        &["installation web at apps/staging/web is in no cluster"],
+    );
+}

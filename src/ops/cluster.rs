@@ -27,6 +27,10 @@ pub fn installations_in(
     let mut out = Vec::new();
     for (dir, inst) in crate::ops::installations(view)? {
         let Some(c) = clusters::cluster_of(view, config, &dir)? else {
+            printer().warn(&format!(
+                "installation {} at {dir} is in no cluster: no cluster's installPath or syncPath holds it",
+                inst.metadata.name
+            ));
             continue;
         };
         if chosen.iter().any(|x| x.name == c) {
@@ -56,22 +60,33 @@ pub fn chosen(view: &TreeView, repo: &str, sel: &clusters::Selection) -> Result<
     Ok((config, found))
 }
 
-/// For a command that writes: the config as the one chosen cluster sees it, the
-/// cluster whose values level applies (None without `clusters:`), and that cluster's
-/// installations as (directory, record).
+/// The one cluster a command that writes works on.
+pub struct OneCluster {
+    /// The config as the cluster sees it (its syncPath and installPath).
+    pub config: Config,
+    /// The cluster whose values level applies (None without `clusters:`).
+    pub values_level: Option<String>,
+    /// The cluster's installations as (directory, record).
+    pub installations: Vec<(String, Installation)>,
+}
+
+/// Read the config and pick the one cluster a command that writes works on.
 pub fn one_cluster(
     view: &TreeView,
     repo: &str,
     sel: &clusters::Selection,
     verb: &str,
-) -> Result<(Config, Option<String>, Vec<(String, Installation)>)> {
+) -> Result<OneCluster> {
     let (config, cluster) = clusters::load_one(view, repo, sel, verb)?;
-    let found = installations_in(view, &config, std::slice::from_ref(&cluster))?
+    let installations = installations_in(view, &config, std::slice::from_ref(&cluster))?
         .into_iter()
         .map(|(_, dir, i)| (dir, i))
         .collect();
-    let level = values_level(&config, &cluster);
-    Ok((config, level, found))
+    Ok(OneCluster {
+        values_level: values_level(&config, &cluster),
+        config,
+        installations,
+    })
 }
 
 /// The cluster whose values level (`.pctl/values/clusters/NAME.yaml`) applies: only in

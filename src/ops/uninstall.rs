@@ -22,8 +22,9 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("pctl: uninstall {}", opts.name));
     let build = |view: &TreeView| -> Result<Changes> {
-        let (_, _, all) =
-            crate::ops::cluster::one_cluster(view, &ws.describe(), &opts.clusters, "uninstall")?;
+        let all =
+            crate::ops::cluster::one_cluster(view, &ws.describe(), &opts.clusters, "uninstall")?
+                .installations;
         let Some((dir, _)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
             let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
             bail!(user(
@@ -49,7 +50,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         let view = ws.view()?;
         let version =
             crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?
-                .2
+                .installations
                 .into_iter()
                 .find(|(_, i)| i.metadata.name == opts.name)
                 .map(|(_, i)| i.version_label())

@@ -150,8 +150,11 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         ));
     }
     let view = ws.view()?;
-    let (config, cluster, all) =
-        crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
+    let crate::ops::cluster::OneCluster {
+        config,
+        values_level: cluster,
+        installations: all,
+    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
     let ctx = Ctx {
         view: &view,
         tree: crate::ops::owners::scan(&view, &config)?,
@@ -252,8 +255,11 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
-    let (config, cluster, all) =
-        crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
+    let crate::ops::cluster::OneCluster {
+        config,
+        values_level: cluster,
+        installations: all,
+    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
     let ctx = Ctx {
         view: &view,
         tree: crate::ops::owners::scan(&view, &config)?,
