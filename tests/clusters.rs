@@ -82,8 +82,28 @@ fn a_repository_without_clusters_keeps_its_config_byte_for_byte() {
     // Its one cluster is `default`: --cluster default works, another name does not.
     let out = run(&env, &gitops, &["list", "--cluster", "default"]);
     assert_success(&out);
+    assert_success(&env.install(&gitops, &nginx(), "web", &[]));
+    let plain = pctl_check(&gitops);
+    for flags in [&["--cluster", "default"][..], &["--all-clusters"]] {
+        let out = run_check(&gitops, flags);
+        assert_success(&out);
+        assert_eq!(stdout(&out), plain, "check {flags:?}");
+    }
+    let out = run(&env, &gitops, &["list", "--all-clusters", "-o", "json"]);
+    assert_success(&out);
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(list[0].get("cluster").is_none(), "{list:?}");
+    // cluster add --dry-run shows the change and writes nothing.
     let before = snapshot(&gitops);
-    let out = env.install(&gitops, &nginx(), "web", &["--cluster", "staging"]);
+    let out = run(&env, &gitops, &["cluster", "add", "staging", "--dry-run"]);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("+  staging:\n+    syncPath: clusters/staging\n"),
+        "{}",
+        describe(&out)
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    let out = env.install(&gitops, &nginx(), "api", &["--cluster", "staging"]);
     assert_error(&out, 1);
     assert_stderr_mentions(
         &out,
@@ -184,9 +204,13 @@ fn list_shows_a_cluster_column_across_clusters() {
     let before = snapshot(&gitops);
     let out = env.install(&gitops, &nginx(), "web", &["--cluster", "staging"]);
     assert_error(&out, 1);
-    assert_stderr_mentions(
+    // (main words this "already exists at"; this branch still "is inside".)
+    assert_stderr_mentions_any(
         &out,
-        &["is inside the installation at clusters/staging/profiles/web"],
+        &[
+            "an installation named \"web\" already exists at clusters/staging/profiles/web",
+            "is inside the installation at clusters/staging/profiles/web",
+        ],
     );
     assert_unchanged(&before, &snapshot(&gitops));
 
