@@ -651,6 +651,31 @@ fn the_cluster_values_level_sits_between_value_profiles_and_global() {
         "{}",
         describe(&out)
     );
+    // So does show, in its final values.
+    let mut args = vec![
+        "show",
+        webapp.as_str(),
+        "--cluster",
+        "production",
+        "-o",
+        "json",
+    ];
+    args.extend(required);
+    let out = run(&env, &gitops, &args);
+    assert_success(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = shown["values"]
+        .as_array()
+        .and_then(|v| v.iter().find(|r| r["parameter"] == "replicas"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(row["value"], "2", "{shown}");
+    assert!(
+        row["source"].as_str().is_some_and(
+            |s| s.starts_with("cluster production (.pctl/values/clusters/production.yaml")
+        ),
+        "{row}"
+    );
     // An unknown cluster is refused there too.
     let mut args = vec!["render", webapp.as_str(), "--explain", "--cluster", "qa"];
     args.extend(required);

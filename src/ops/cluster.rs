@@ -95,6 +95,29 @@ pub fn values_level(config: &Config, cluster: &Cluster) -> Option<String> {
     config.is_fleet().then(|| cluster.name.clone())
 }
 
+/// `--cluster NAME` of `render` and `show`: the cluster whose values level applies,
+/// checked against the GitOps repository in `view` (None in a repository without
+/// `clusters:`, whose one cluster has no values level).
+pub fn values_cluster(view: Option<&TreeView>, wanted: Option<&str>) -> Result<Option<String>> {
+    let Some(name) = wanted else {
+        return Ok(None);
+    };
+    let Some(view) = view else {
+        bail!(user(
+            "--cluster needs a GitOps repository",
+            "run inside one or pass --repo DIR",
+        ));
+    };
+    let repo = "the GitOps repository";
+    let config = gitops::load(view, repo)?;
+    let sel = clusters::Selection {
+        names: vec![name.to_string()],
+        all: false,
+    };
+    let chosen = clusters::select(&config, &sel, repo)?;
+    Ok(chosen.first().and_then(|c| values_level(&config, c)))
+}
+
 /// The directory of the installation named `name` in `cluster`, if any (in the whole
 /// repository when it has no `clusters:`).
 pub fn installation_named(

@@ -34,25 +34,13 @@ pub fn run(opts: RenderOptions) -> Result<()> {
             .and_then(|ws| ws.view().ok())
             .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
     };
-    let mut values = opts.values.clone();
-    if let Some(cluster) = &opts.values.cluster {
-        let Some(view) = &view else {
-            bail!(user(
-                "--cluster needs a GitOps repository",
-                "run inside one or pass --repo DIR",
-            ));
-        };
-        let config = crate::gitops::load(view, "the GitOps repository")?;
-        let sel = crate::gitops::clusters::Selection {
-            names: vec![cluster.clone()],
-            all: false,
-        };
-        crate::gitops::clusters::select(&config, &sel, "the GitOps repository")?;
-        if !config.is_fleet() {
-            // One cluster, `default`, has no values level of its own.
-            values.cluster = None;
-        }
-    }
+    let values = crate::ops::ValueOptions {
+        cluster: crate::ops::cluster::values_cluster(
+            view.as_ref(),
+            opts.values.cluster.as_deref(),
+        )?,
+        ..opts.values.clone()
+    };
     let inputs = crate::ops::gather_values(&values, view.as_ref())?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
