@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod clusters;
 mod rules;
 pub use rules::{check_install_dir, ignored, repo_dir};
 
@@ -21,11 +22,18 @@ const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     pub git_repository: GitRepositoryRef,
+    /// The one cluster's sync path; empty in a fleet (`clusters:`), where each cluster
+    /// has its own and [`clusters::select`] puts the chosen one here.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sync_path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub install_path: String,
     /// Pull-request settings (`type`, `apiURL`), kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<Map>,
+    /// The clusters of a fleet (docs/fleets.md), by name; empty: one cluster, `default`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clusters: BTreeMap<String, clusters::ClusterPaths>,
 }
 
 /// The Flux GitRepository that syncs the GitOps repository.
@@ -45,6 +53,7 @@ impl Default for Config {
             sync_path: "clusters/default".into(),
             install_path: "clusters/default/profiles".into(),
             forge: None,
+            clusters: BTreeMap::new(),
         }
     }
 }
@@ -289,9 +298,9 @@ pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<(
         }
         None => {
             // Outside the sync path: a Flux Kustomization in the sync path points at it.
-            let id = crate::names::fit(&format!("pctl-{}", crate::names::sanitize(dir)), 63);
-            let file = format!("{id}.yaml");
-            let doc = flux_kustomization(&id, config, dir);
+            let file = bridge_file(dir);
+            let id = file.trim_end_matches(".yaml");
+            let doc = flux_kustomization(id, config, dir);
             o.write(&join(sync, &file), yaml::to_string(&doc)?.into_bytes());
             if o.kustomization_of(sync)?.is_some() {
                 list_entry(o, sync, &file)?;
@@ -299,6 +308,13 @@ pub fn ensure_reachable(o: &mut Overlay, config: &Config, dir: &str) -> Result<(
             Ok(())
         }
     }
+}
+
+/// The file in the sync path whose Flux Kustomization syncs `dir`, a directory
+/// outside the sync path.
+pub fn bridge_file(dir: &str) -> String {
+    let id = crate::names::fit(&format!("pctl-{}", crate::names::sanitize(dir)), 63);
+    format!("{id}.yaml")
 }
 
 /// A Flux Kustomization syncing `path` from the GitOps repository.
@@ -335,11 +351,7 @@ pub fn init_changes(view: &TreeView, wanted: &Config) -> Result<(Config, Changes
         None => {
             let mut wanted = wanted.clone();
             check_config(&mut wanted)?;
-            let mut body = String::from(
-                "# pctl settings for this GitOps repository (see `pctl init --help`).\n",
-            );
-            body.push_str(&yaml::to_string(&wanted)?);
-            o.write(CONFIG_PATH, body.into_bytes());
+            o.write(CONFIG_PATH, config_text(&wanted)?.into_bytes());
             wanted.clone()
         }
     };
@@ -355,14 +367,30 @@ pub fn init_changes(view: &TreeView, wanted: &Config) -> Result<(Config, Changes
         s.push_str("# pctl's own files are not Kubernetes objects\n.pctl/\n");
         o.write(SOURCEIGNORE, s.into_bytes());
     }
+    for cluster in config.cluster_list() {
+        prepare_cluster(&mut o, &config.for_cluster(&cluster))?;
+    }
+    Ok((config, o.changes))
+}
+
+/// The text of `.pctl/config.yaml` for `config`.
+pub fn config_text(config: &Config) -> Result<String> {
+    let mut body =
+        String::from("# pctl settings for this GitOps repository (see `pctl init --help`).\n");
+    body.push_str(&yaml::to_string(config)?);
+    Ok(body)
+}
+
+/// Give a cluster's install path a kustomization.yaml reachable from its sync path
+/// (`config` as the cluster sees it).
+pub fn prepare_cluster(o: &mut Overlay, config: &Config) -> Result<()> {
     if o.kustomization_of(&config.install_path)?.is_none() {
         o.write(
             &join(&config.install_path, KUSTOMIZATION),
             kustomization(&[])?,
         );
     }
-    ensure_reachable(&mut o, &config, &config.install_path)?;
-    Ok((config, o.changes))
+    ensure_reachable(o, config, &config.install_path)
 }
 
 /// Files keyed by repository path, for tests and callers that build trees by hand.

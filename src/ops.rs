@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod catalog;
 pub mod check;
+pub mod cluster;
 pub mod diff;
 pub mod export;
 pub mod import;
@@ -81,9 +82,15 @@ pub fn legacy_hint(view: &TreeView, name: &str) -> Option<String> {
 }
 
 /// Say once per run that Weaveworks pctl installations were left out.
+static LEGACY_NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The command shows Weaveworks pctl installations itself (`pctl list`): no note.
+pub fn legacy_listed() {
+    LEGACY_NOTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn note_legacy(legacy: &[(String, crate::legacy::Legacy)]) {
-    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if LEGACY_NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let names: Vec<&str> = legacy.iter().map(|(_, l)| l.name.as_str()).collect();
@@ -183,6 +190,8 @@ pub struct ValueOptions {
     pub values_profiles: Vec<String>,
     /// `PARAM=SECRET/KEY` as written.
     pub secret_refs: Vec<String>,
+    /// The fleet cluster whose values level (`.pctl/values/clusters/NAME.yaml`) applies.
+    pub cluster: Option<String>,
 }
 
 impl ValueOptions {
@@ -310,7 +319,7 @@ pub fn gather_values(
                                 .strip_suffix(".yaml")
                                 .map(str::to_string)
                         })
-                        .filter(|k| k != "global")
+                        .filter(|k| k != "global" && !k.contains('/'))
                         .collect();
                     anyhow::bail!(user(
                         format!(
@@ -330,6 +339,13 @@ pub fn gather_values(
                     Level::ValuesProfile,
                     i,
                 )?);
+            }
+            if let Some(cluster) = &opts.cluster {
+                let path = format!(".pctl/values/clusters/{cluster}.yaml");
+                if let Some(text) = view.read_string(&path)? {
+                    let label = format!("cluster {cluster} ({path})");
+                    inputs.cluster = parse_values_file(&label, &text, Level::Cluster, 0)?;
+                }
             }
             if let Some(text) = view.read_string(".pctl/values/global.yaml")? {
                 inputs.global =

@@ -18,6 +18,8 @@ pub enum Level {
     Preset,
     Binding,
     ValuesProfile,
+    /// `.pctl/values/clusters/<cluster>.yaml` of a fleet (docs/fleets.md).
+    Cluster,
     Global,
     Default,
 }
@@ -31,6 +33,7 @@ impl Level {
             Level::Preset => "preset",
             Level::Binding => "binding",
             Level::ValuesProfile => "values-profile",
+            Level::Cluster => "cluster",
             Level::Global => "global",
             Level::Default => "default",
         }
@@ -84,6 +87,11 @@ impl Origin {
             Level::ValuesProfile => format!(
                 "values-profile:{}",
                 self.detail.split_whitespace().nth(2).unwrap_or_default()
+            ),
+            // "cluster NAME (…)": keep the name.
+            Level::Cluster => format!(
+                "cluster:{}",
+                self.detail.split_whitespace().nth(1).unwrap_or_default()
             ),
             _ => self.level.as_str().to_string(),
         }
@@ -154,6 +162,8 @@ pub struct Inputs {
     /// Value profiles in the order named (an earlier one wins).
     pub values_profiles: Vec<Given>,
     pub values_profile_names: Vec<String>,
+    /// `.pctl/values/clusters/<cluster>.yaml`, for an installation in a fleet's cluster.
+    pub cluster: Vec<Given>,
     /// `.pctl/values/global.yaml`.
     pub global: Vec<Given>,
     /// Secret parameters (keys as on the command line) read from a Secret the user
@@ -665,6 +675,7 @@ fn resolve_with(scope: &Scope, inputs: &Inputs, allow_missing: bool) -> Result<P
                 })
             })
             .or_else(|| pick(scope, &inputs.values_profiles, name, true, false))
+            .or_else(|| pick(scope, &inputs.cluster, name, true, false))
             .or_else(|| pick(scope, &inputs.global, name, true, false))
             .or_else(|| {
                 p.default.as_ref().map(|d| {
@@ -791,6 +802,7 @@ pub fn check_unknown(inputs: &Inputs, tree: &[Declared]) -> Result<()> {
         .files
         .iter()
         .chain(inputs.values_profiles.iter())
+        .chain(inputs.cluster.iter())
         .chain(inputs.global.iter())
     {
         if !known(g, false) {
@@ -940,6 +952,19 @@ spec:
             value_and_level(&i, "replicas"),
             (Value::from(4), Level::Global)
         );
+        i.cluster = file(
+            "cluster staging (.pctl/values/clusters/staging.yaml)",
+            "replicas: 7\n",
+            Level::Cluster,
+            0,
+        );
+        assert_eq!(
+            value_and_level(&i, "replicas"),
+            (Value::from(7), Level::Cluster)
+        );
+        let d = def();
+        let pv = resolve(&scope(&d), &i).unwrap();
+        assert_eq!(pv.origins["replicas"].record_label(), "cluster:staging");
         i.values_profiles = file("team.yaml", "replicas: 5\n", Level::ValuesProfile, 0);
         assert_eq!(
             value_and_level(&i, "replicas"),

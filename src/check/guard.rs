@@ -14,14 +14,24 @@ fn sig(f: &Finding) -> (String, String) {
     (f.file.clone(), f.message.clone())
 }
 
-/// Check `view` with `changes` applied against `view` alone. Kustomize is never run
-/// here (fast and offline); paths that need it are skipped alike before and after.
+/// Check `view` with `changes` applied against `view` alone, from every cluster's
+/// sync path (docs/fleets.md). Kustomize is never run here (fast and offline); paths
+/// that need it are skipped alike before and after.
 pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
     if changes.files.is_empty() {
         return Ok(());
     }
+    for path in super::sync_paths(&Files::git(view, Some(changes))) {
+        guard_from(view, changes, path)?;
+    }
+    Ok(())
+}
+
+/// [`guard`] from one sync path (None: the config's, else clusters/default).
+fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Result<()> {
     let opts = Options {
         no_kustomize: true,
+        path,
         ..Options::default()
     };
     let after_files = Files::git(view, Some(changes));

@@ -233,6 +233,29 @@ struct Item {
     artifact: Option<usize>,
 }
 
+/// The sync paths of a fleet's clusters (`clusters:` of `.pctl/config.yaml`), each as
+/// an `Options::path`; `[None]` (the config's own syncPath) without clusters or when
+/// the config cannot be read.
+pub fn sync_paths(files: &Files) -> Vec<Option<String>> {
+    let config = files
+        .read(CONFIG)
+        .ok()
+        .flatten()
+        .and_then(|b| {
+            crate::yaml::from_str::<crate::gitops::Config>(CONFIG, &String::from_utf8_lossy(&b))
+                .ok()
+        })
+        .filter(|c| c.is_fleet());
+    match config {
+        Some(c) => c
+            .cluster_list()
+            .into_iter()
+            .map(|c| Some(c.sync_path))
+            .collect(),
+        None => vec![None],
+    }
+}
+
 /// Check the tree in `files` (repository-relative paths).
 pub fn run(files: &Files, opts: &Options) -> Report {
     let mut cfg_findings = Vec::new();

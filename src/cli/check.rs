@@ -14,16 +14,19 @@ use crate::printer::Format;
 /// .sourceignore, dependsOn targets and cycles, chart sources and chart paths,
 /// valuesFrom ConfigMaps, duplicate objects and namespaces. Each finding reads
 /// `FILE:LINE: error|warning|note: message`, then a summary line. Exit code 1 when
-/// there is an error.
+/// there is an error. A local repository is checked as its files are on disk.
+///
+/// In a fleet (docs/fleets.md) it walks from the chosen cluster's syncPath;
+/// --all-clusters walks from each cluster's in turn (a summary line per cluster).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// GitOps repository: a directory (its files as they are on disk) or a URL
-    /// [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// The root sync path, relative to the repository [default: syncPath of
-    /// .pctl/config.yaml, else clusters/default].
-    #[arg(long, value_name = "PATH")]
+    /// .pctl/config.yaml (of the cluster chosen by --cluster), else clusters/default].
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["cluster", "all_clusters"])]
     path: Option<String>,
     /// The Flux GitRepository that syncs the repository, NAMESPACE/NAME [default:
     /// gitRepository of .pctl/config.yaml, else flux-system/flux-system].
@@ -40,7 +43,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     op(CheckOptions {
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         path: a.path,
         source: a.source,
         helm: a.helm,

@@ -13,6 +13,10 @@ pub struct Args {
     /// Directory of the GitOps repository (created and `git init`ed if needed).
     #[arg(default_value = ".")]
     dir: PathBuf,
+    /// Make a fleet: one cluster per NAME, each synced from clusters/NAME with its
+    /// installations in clusters/NAME/profiles (`pctl cluster add` takes other paths).
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',', conflicts_with_all = ["sync_path", "install_path"])]
+    cluster: Vec<String>,
     /// Path that the root Flux Kustomization syncs.
     #[arg(long, default_value = "clusters/default")]
     sync_path: String,
@@ -32,6 +36,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         sync_path: a.sync_path,
         install_path: a.install_path,
         git_repository: a.git_repository,
+        clusters: a.cluster,
         mode: a.write.mode(),
     })
 }

@@ -35,10 +35,10 @@ pub struct Args {
     /// Directory for the installation [default: installPath of .pctl/config.yaml].
     #[arg(long)]
     path: Option<String>,
-    /// GitOps repository: a directory, or a URL to clone, commit to and push
-    /// [default: the Git repository containing the current directory].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Commit message [default: "pctl: install PROFILE VERSION as NAME"].
     #[arg(short = 'm', long)]
     message: Option<String>,
@@ -68,7 +68,8 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         namespace: a.namespace,
         create_namespace: a.create_namespace,
         path: a.path,
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         mode: a.write.mode(),
         message: a.message,
         offline: a.offline,

@@ -10,9 +10,10 @@ use crate::printer::Format;
 /// edited, added or removed by hand since pctl wrote them).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     output: Format,
@@ -20,7 +21,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     op(ListOptions {
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         format: a.output,
     })
 }

@@ -1,8 +1,10 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
 //! arguments into an options struct and calls one operation.
+pub mod args;
 mod capture;
 mod catalog;
 mod check;
+mod cluster;
 mod completion;
 mod diff;
 mod export;
@@ -65,6 +67,7 @@ enum Command {
     Completion(completion::Args),
     Check(check::Args),
     Migrate(migrate::Args),
+    Cluster(cluster::Args),
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -173,6 +176,7 @@ impl ValueFlags {
             preset: self.preset.clone(),
             values_profiles: self.values_profiles.clone(),
             secret_refs: self.secret_refs.clone(),
+            cluster: None,
         }
     }
 
@@ -242,6 +246,7 @@ pub fn main() -> i32 {
         Command::Completion(a) => completion::run(a),
         Command::Migrate(a) => migrate::run(a),
         Command::Check(a) => check::run(a),
+        Command::Cluster(a) => cluster::run(a),
     };
     match result {
         Ok(()) => 0,

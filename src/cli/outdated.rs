@@ -12,9 +12,10 @@ use crate::printer::Format;
 /// versioned". Exit code 0 whether or not something is behind.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Use cached upstream repositories only; never fetch.
     #[arg(long)]
     offline: bool,
@@ -25,7 +26,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     op(OutdatedOptions {
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         offline: a.offline,
         format: a.output,
     })

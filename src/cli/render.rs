@@ -39,6 +39,10 @@ pub struct Args {
     /// values [default: the repository of the current directory, when it is one].
     #[arg(long)]
     repo: Option<String>,
+    /// Apply the values level of this cluster of a fleet
+    /// (.pctl/values/clusters/NAME.yaml of the GitOps repository, docs/fleets.md).
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
     #[command(flatten)]
     values: super::ValueFlags,
 }
@@ -48,7 +52,10 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         explain: a.explain,
         repo: a.repo,
         output: a.output,
-        values: a.values.options(m),
+        values: crate::ops::ValueOptions {
+            cluster: a.cluster,
+            ..a.values.options(m)
+        },
         source: a.source,
         name: a.name,
         namespace: a.namespace,

@@ -30,13 +30,20 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     output: Format,
+    /// Apply the values level of this cluster of a fleet
+    /// (.pctl/values/clusters/NAME.yaml of the GitOps repository, docs/fleets.md).
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
     #[command(flatten)]
     values: super::ValueFlags,
 }
 
 pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     op(ShowOptions {
-        values: a.values.options(m),
+        values: crate::ops::ValueOptions {
+            cluster: a.cluster,
+            ..a.values.options(m)
+        },
         source: a.source,
         channel: a.channel,
         repo: a.repo,

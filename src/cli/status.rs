@@ -13,9 +13,10 @@ use crate::printer::Format;
 pub struct Args {
     /// Name of the installation.
     name: String,
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Use cached upstream repositories only; never fetch.
     #[arg(long)]
     offline: bool,
@@ -27,7 +28,8 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     op(StatusOptions {
         name: a.name,
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         offline: a.offline,
         format: a.output,
     })

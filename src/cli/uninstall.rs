@@ -10,9 +10,10 @@ use crate::ops::uninstall::{UninstallOptions, run as op};
 pub struct Args {
     /// Name of the installation.
     name: String,
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Commit message [default: "pctl: uninstall NAME"].
     #[arg(short = 'm', long)]
     message: Option<String>,
@@ -25,7 +26,8 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     op(UninstallOptions {
         name: a.name,
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         mode: a.write.mode(),
         message: a.message,
         pr: a.pr.options(),

@@ -63,9 +63,10 @@ pub struct Args {
     /// Give up a stopped upgrade: restore the files as they were before it.
     #[arg(long, conflicts_with_all = ["all", "to", "latest", "create_pr", "strategy"])]
     abort: bool,
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// Commit message [default: "pctl: upgrade NAME FROM -> TO"].
     #[arg(short = 'm', long)]
     message: Option<String>,
@@ -89,10 +90,10 @@ pub struct Args {
 
 pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
     if a.continue_ {
-        return crate::ops::upgrade::continue_pending(a.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::continue_pending(a.repo.repo.as_deref(), a.name.as_deref());
     }
     if a.abort {
-        return crate::ops::upgrade::abort_pending(a.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::abort_pending(a.repo.repo.as_deref(), a.name.as_deref());
     }
     crate::ops::upgrade::run(UpgradeOptions {
         values: a.values.options(m),
@@ -101,7 +102,8 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         to: a.to,
         latest: a.latest,
         strategy: a.strategy.into(),
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         mode: a.write.mode(),
         message: a.message,
         offline: a.offline,
@@ -120,9 +122,10 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
 /// (finish with `pctl upgrade --continue` or `--abort`).
 #[derive(clap::Args, Debug)]
 pub struct SyncArgs {
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
+    #[command(flatten)]
+    clusters: super::args::ClusterArgs,
     /// How conflicts are resolved.
     #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
     strategy: StrategyArg,
@@ -140,7 +143,8 @@ pub struct SyncArgs {
 
 pub fn sync(a: SyncArgs) -> anyhow::Result<()> {
     crate::ops::upgrade::sync(SyncOptions {
-        repo: a.repo,
+        repo: a.repo.repo,
+        clusters: a.clusters.selection(),
         strategy: a.strategy.into(),
         mode: a.write.mode(),
         message: a.message,

@@ -14,7 +14,13 @@ pub const MAX_COMPONENT: usize = 255;
 pub const MAX_PATH: usize = 1024;
 
 /// Keys of `.pctl/config.yaml`, by the mapping they appear in.
-const TOP_KEYS: [&str; 4] = ["gitRepository", "syncPath", "installPath", "forge"];
+const TOP_KEYS: [&str; 5] = [
+    "gitRepository",
+    "syncPath",
+    "installPath",
+    "forge",
+    "clusters",
+];
 const GIT_REPOSITORY_KEYS: [&str; 2] = ["name", "namespace"];
 const FORGE_KEYS: [&str; 2] = ["type", "apiURL"];
 
@@ -119,6 +125,7 @@ pub fn check_config_keys(text: &str, raw: &Value) -> Result<()> {
         Ok(())
     };
     check("", top, &TOP_KEYS)?;
+    super::clusters::check_keys(top, &|f: &str| pos.line(f))?;
     for (key, allowed) in [
         ("gitRepository", &GIT_REPOSITORY_KEYS[..]),
         ("forge", &FORGE_KEYS[..]),
@@ -165,9 +172,11 @@ pub fn check_config(c: &mut Config, text: Option<&str>) -> Result<()> {
             "the Flux GitRepository's name has lower-case letters, digits, '-' and '.', at most 253 characters (flux-system by default)",
         ));
     }
-    c.sync_path = repo_dir(&at("syncPath"), &c.sync_path)?;
-    c.install_path = repo_dir(&at("installPath"), &c.install_path)?;
-    Ok(())
+    if c.clusters.is_empty() {
+        c.sync_path = repo_dir(&at("syncPath"), &c.sync_path)?;
+        c.install_path = repo_dir(&at("installPath"), &c.install_path)?;
+    }
+    super::clusters::check_paths(c, &at)
 }
 
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 pub struct CheckOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub path: Option<String>,
     /// `NAMESPACE/NAME` of the GitOps GitRepository.
     pub source: Option<String>,
@@ -29,20 +31,16 @@ pub fn run(opts: CheckOptions) -> Result<()> {
             )),
         },
     };
-    let copts = check::Options {
-        path: opts.path.clone(),
-        source,
-        helm: opts.helm,
-        no_kustomize: false,
-    };
     let is_url = opts
         .repo
         .as_deref()
         .is_some_and(|r| r.contains("://") || r.contains('@'));
-    let report = if is_url {
-        let ws = Workspace::open(opts.repo.as_deref())?;
-        let view = ws.view()?;
-        check::run(&Files::git(&view, None), &copts)
+    let ws;
+    let view;
+    let files = if is_url {
+        ws = Workspace::open(opts.repo.as_deref())?;
+        view = ws.view()?;
+        Files::git(&view, None)
     } else {
         let root = match &opts.repo {
             Some(dir) => {
@@ -59,32 +57,109 @@ pub fn run(opts: CheckOptions) -> Result<()> {
                 .map(|(root, _)| root)
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
-        check::run(&Files::disk(&root), &copts)
+        Files::disk(&root)
     };
+    // (cluster shown, sync path): the clusters chosen, or the one --path / the config names.
+    let targets: Vec<(Option<String>, Option<String>)> = match &opts.path {
+        Some(p) => vec![(None, Some(p.clone()))],
+        None => {
+            let config = files
+                .read(crate::gitops::CONFIG_PATH)
+                .ok()
+                .flatten()
+                .and_then(|b| {
+                    crate::yaml::from_str::<crate::gitops::Config>(
+                        crate::gitops::CONFIG_PATH,
+                        &String::from_utf8_lossy(&b),
+                    )
+                    .ok()
+                })
+                .unwrap_or_default();
+            let desc = opts.repo.as_deref().unwrap_or("the repository");
+            let chosen = crate::gitops::clusters::select(&config, &opts.clusters, desc)?;
+            if config.is_fleet() {
+                let several = chosen.len() > 1;
+                chosen
+                    .into_iter()
+                    .map(|c| (several.then_some(c.name), Some(c.sync_path)))
+                    .collect()
+            } else {
+                vec![(None, None)]
+            }
+        }
+    };
+    let mut reports = Vec::new();
+    for (cluster, path) in targets {
+        let copts = check::Options {
+            path,
+            source: source.clone(),
+            helm: opts.helm,
+            no_kustomize: false,
+        };
+        reports.push((cluster, check::run(&files, &copts)));
+    }
+    let several = reports.iter().any(|(c, _)| c.is_some());
     let p = printer();
     match opts.format {
         Format::Table => {
             let mut out = String::new();
-            for f in &report.findings {
-                out.push_str(&f.to_string());
+            for (cluster, report) in &reports {
+                for f in &report.findings {
+                    out.push_str(&f.to_string());
+                    out.push('\n');
+                }
+                if let Some(c) = cluster {
+                    out.push_str(&format!("cluster {c} ({}): ", report.sync_path));
+                }
+                out.push_str(&report.summary_line());
                 out.push('\n');
             }
-            out.push_str(&report.summary_line());
             p.data(&out);
         }
-        Format::Json => p.data(&serde_json::to_string_pretty(&report)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&report)?),
+        Format::Json if several => p.data(&serde_json::to_string_pretty(&clustered(&reports))?),
+        Format::Yaml if several => p.data(&crate::yaml::to_string(&clustered(&reports))?),
+        Format::Json => p.data(&serde_json::to_string_pretty(&reports[0].1)?),
+        Format::Yaml => p.data(&crate::yaml::to_string(&reports[0].1)?),
     }
-    if report.summary.errors > 0 {
+    let failed: Vec<&(Option<String>, check::Report)> = reports
+        .iter()
+        .filter(|(_, r)| r.summary.errors > 0)
+        .collect();
+    if !failed.is_empty() {
+        let errors: usize = failed.iter().map(|(_, r)| r.summary.errors).sum();
+        let from: Vec<String> = failed
+            .iter()
+            .map(|(c, r)| match c {
+                Some(c) => format!("{} (cluster {c})", r.sync_path),
+                None => r.sync_path.clone(),
+            })
+            .collect();
         bail!(user(
             format!(
-                "check failed: {} problem{} Flux would fail on, from {}",
-                report.summary.errors,
-                if report.summary.errors == 1 { "" } else { "s" },
-                report.sync_path
+                "check failed: {errors} problem{} Flux would fail on, from {}",
+                if errors == 1 { "" } else { "s" },
+                from.join(", ")
             ),
             "fix the errors listed above and run pctl check again",
         ));
     }
     Ok(())
+}
+
+/// One cluster's report, for `-o json|yaml` with several clusters.
+#[derive(serde::Serialize)]
+struct Clustered<'a> {
+    cluster: &'a str,
+    #[serde(flatten)]
+    report: &'a check::Report,
+}
+
+fn clustered(reports: &[(Option<String>, check::Report)]) -> Vec<Clustered<'_>> {
+    reports
+        .iter()
+        .map(|(c, r)| Clustered {
+            cluster: c.as_deref().unwrap_or_default(),
+            report: r,
+        })
+        .collect()
 }

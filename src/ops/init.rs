@@ -10,6 +10,8 @@ pub struct InitOptions {
     pub sync_path: String,
     pub install_path: Option<String>,
     pub git_repository: String,
+    /// `--cluster`: the clusters of a fleet (empty: one cluster, from the paths above).
+    pub clusters: Vec<String>,
     pub mode: Mode,
 }
 
@@ -39,12 +41,28 @@ pub fn run(opts: InitOptions) -> Result<()> {
             "for example clusters/default",
         ));
     }
-    let wanted = Config {
+    let mut wanted = Config {
         git_repository: GitRepositoryRef { name, namespace },
         sync_path,
         install_path,
         forge: None,
+        clusters: Default::default(),
     };
+    for c in &opts.clusters {
+        gitops::clusters::check_name("--cluster", c)?;
+        let sync_path = format!("clusters/{c}");
+        wanted.clusters.insert(
+            c.clone(),
+            gitops::clusters::ClusterPaths {
+                install_path: gitops::join(&sync_path, "profiles"),
+                sync_path,
+            },
+        );
+    }
+    if wanted.is_fleet() {
+        wanted.sync_path.clear();
+        wanted.install_path.clear();
+    }
     let (repo, created) = git::init_or_open(&opts.dir).hint("pass a directory you can write to")?;
     let ws = git::workspace_of(repo)?;
     let mut config = None;
@@ -60,11 +78,21 @@ pub fn run(opts: InitOptions) -> Result<()> {
     if let Some(c) = config {
         if c != wanted && !created {
             p.info(&format!("kept the existing {}", gitops::CONFIG_PATH));
+            if !opts.clusters.is_empty() {
+                p.info("`pctl cluster add NAME` adds a cluster to it");
+            }
         }
-        p.info(&format!(
-            "sync path {}, installations in {}",
-            c.sync_path, c.install_path
-        ));
+        for cl in c.cluster_list() {
+            let prefix = if c.is_fleet() {
+                format!("cluster {}: ", cl.name)
+            } else {
+                String::new()
+            };
+            p.info(&format!(
+                "{prefix}sync path {}, installations in {}",
+                cl.sync_path, cl.install_path
+            ));
+        }
     }
     crate::ops::report(&outcome, opts.mode, "init");
     Ok(())

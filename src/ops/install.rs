@@ -16,6 +16,8 @@ pub struct InstallOptions {
     pub create_namespace: bool,
     pub path: Option<String>,
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
     pub offline: bool,
@@ -37,11 +39,16 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     }
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
-    let config = gitops::load(&view, &ws.describe())?;
+    let (config, cluster) =
+        gitops::clusters::load_one(&view, &ws.describe(), &opts.clusters, "install")?;
     let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
     let install_dir = gitops::join(&parent, &opts.name);
 
-    let inputs = crate::ops::gather_values(&opts.values, Some(&view))?;
+    let values = crate::ops::ValueOptions {
+        cluster: crate::ops::cluster::values_level(&config, &cluster),
+        ..opts.values.clone()
+    };
+    let inputs = crate::ops::gather_values(&values, Some(&view))?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -87,7 +94,8 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     });
     let build = |view: &TreeView| -> Result<Changes> {
         // Re-read under the lock: another pctl may have committed meanwhile.
-        let config = gitops::load(view, &ws.describe())?;
+        let (config, _) =
+            gitops::clusters::load_one(view, &ws.describe(), &opts.clusters, "install")?;
         if view.exists(&install_dir)? {
             bail!(user(
                 format!(
@@ -97,13 +105,19 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 "choose another --name, or `pctl uninstall` it first",
             ));
         }
-        if let Some(dir) = crate::ops::installation_named(view, &opts.name)? {
+        if let Some(dir) =
+            crate::ops::cluster::installation_named(view, &config, &cluster, &opts.name)?
+        {
             bail!(user(
                 format!(
                     "an installation named {:?} already exists at {dir}",
                     opts.name
                 ),
-                "installation names are unique in a GitOps repository: choose another --name",
+                if config.is_fleet() {
+                    "installation names are unique in a cluster: choose another --name"
+                } else {
+                    "installation names are unique in a GitOps repository: choose another --name"
+                },
             ));
         }
         let mut o = Overlay::new(view);

@@ -7,11 +7,16 @@ use serde::Serialize;
 
 pub struct ListOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub format: Format,
 }
 
 #[derive(Serialize)]
 struct Row {
+    /// With several clusters chosen (docs/fleets.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
     name: String,
     namespace: String,
     profile: String,
@@ -39,8 +44,12 @@ pub fn run(opts: ListOptions) -> Result<()> {
     let local = crate::git::Upstreams::new(false)?;
     let mut unknown = 0;
     let mut rows: Vec<Row> = Vec::new();
-    let (installations, legacy) = crate::ops::records(&view)?;
-    for (dir, i) in installations {
+    // Weaveworks pctl installations are rows here, not a note.
+    crate::ops::legacy_listed();
+    let legacy = crate::ops::legacy_installations(&view)?;
+    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let several = found.iter().any(|(c, _, _)| c.is_some());
+    for (cluster, dir, i) in found {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
         let dirty = i.spec.source.dirty;
@@ -56,6 +65,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
         }
         let files = crate::tracking::current_files(&ws, &view, &dir)?;
         rows.push(Row {
+            cluster,
             version: i.version_label(),
             source: i.spec.source.display(),
             update: if info.behind() {
@@ -75,6 +85,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
     }
     for (dir, l) in legacy {
         rows.push(Row {
+            cluster: several.then(|| "-".to_string()),
             profile: l
                 .catalog
                 .as_deref()
@@ -102,20 +113,24 @@ pub fn run(opts: ListOptions) -> Result<()> {
             let table: Vec<Vec<String>> = rows
                 .into_iter()
                 .map(|r| {
-                    let mut row = vec![
-                        r.name,
-                        r.namespace,
-                        r.profile,
-                        r.version,
-                        r.source,
-                        r.path,
-                        r.update.unwrap_or_else(|| "-".into()),
-                        if r.drift.is_empty() {
-                            "-".into()
-                        } else {
-                            r.drift.summary().replace(", ", ",")
-                        },
-                    ];
+                    let mut row: Vec<String> = r
+                        .cluster
+                        .into_iter()
+                        .chain([
+                            r.name,
+                            r.namespace,
+                            r.profile,
+                            r.version,
+                            r.source,
+                            r.path,
+                            r.update.unwrap_or_else(|| "-".into()),
+                            if r.drift.is_empty() {
+                                "-".into()
+                            } else {
+                                r.drift.summary().replace(", ", ",")
+                            },
+                        ])
+                        .collect();
                     if legacy_count > 0 {
                         row.push(if r.legacy { "weaveworks" } else { "pctl" }.into());
                     }
@@ -126,6 +141,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
                 p.info("no installations");
             } else {
                 let mut headers = vec![
+                    "CLUSTER",
                     "NAME",
                     "NAMESPACE",
                     "PROFILE",
@@ -138,7 +154,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
                 if legacy_count > 0 {
                     headers.push("WRITTEN-BY");
                 }
-                p.table(&headers, &table);
+                p.table(&headers[usize::from(!several)..], &table);
                 if legacy_count > 0 {
                     p.info(&format!(
                         "WRITTEN-BY weaveworks: {legacy_count} installation(s) of the archived Weaveworks pctl; `pctl migrate NAME` converts one"

@@ -73,7 +73,17 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
     for w in &resolver.warnings {
         printer().warn(w);
     }
-    let tree = crate::ops::owners::scan(&view, &config)?;
+    // In a fleet, the cluster the installation is in: its sync path is what Flux walks.
+    let cluster_config = match crate::gitops::clusters::cluster_of(&view, &config, &dir)? {
+        Some(name) if config.is_fleet() => config
+            .cluster_list()
+            .into_iter()
+            .find(|c| c.name == name)
+            .map(|c| config.for_cluster(&c))
+            .unwrap_or_else(|| config.clone()),
+        _ => config.clone(),
+    };
+    let tree = crate::ops::owners::scan(&view, &cluster_config)?;
     let inputs = crate::ops::gather_values(&Default::default(), Some(&view))?;
     let mut rendered = render::render(
         &resolved,

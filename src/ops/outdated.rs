@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 pub struct OutdatedOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub offline: bool,
     pub format: Format,
 }
@@ -18,6 +20,9 @@ pub struct OutdatedOptions {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Row {
+    /// With several clusters chosen (docs/fleets.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
     name: String,
     profile: String,
     path: String,
@@ -47,7 +52,9 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
     let upstreams = Upstreams::new(opts.offline)?;
     let p = printer();
     let mut rows: Vec<Row> = Vec::new();
-    for (dir, inst) in crate::ops::installations(&view)? {
+    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let several = found.iter().any(|(c, _, _)| c.is_some());
+    for (cluster, dir, inst) in found {
         let info = tracking::update_info(&upstreams, &inst.spec.source);
         if let Some(e) = &info.error {
             p.warn(&format!(
@@ -56,6 +63,7 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
             ));
         }
         rows.push(Row {
+            cluster,
             name: inst.metadata.name.clone(),
             profile: inst.spec.profile.clone(),
             path: dir,
@@ -101,29 +109,32 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
                 .installations
                 .iter()
                 .map(|r| {
-                    vec![
-                        r.name.clone(),
-                        r.profile.clone(),
-                        r.info.current.clone(),
-                        dash(&r.info.wanted),
-                        dash(&r.info.latest),
-                        r.info.constraint.clone(),
-                        r.info.state.as_str().to_string(),
-                    ]
+                    r.cluster
+                        .iter()
+                        .cloned()
+                        .chain([
+                            r.name.clone(),
+                            r.profile.clone(),
+                            r.info.current.clone(),
+                            dash(&r.info.wanted),
+                            dash(&r.info.latest),
+                            r.info.constraint.clone(),
+                            r.info.state.as_str().to_string(),
+                        ])
+                        .collect()
                 })
                 .collect();
-            let mut out = crate::printer::format_table(
-                &[
-                    "NAME",
-                    "PROFILE",
-                    "CURRENT",
-                    "WANTED",
-                    "LATEST",
-                    "CONSTRAINT",
-                    "STATUS",
-                ],
-                &table,
-            );
+            let headers = [
+                "CLUSTER",
+                "NAME",
+                "PROFILE",
+                "CURRENT",
+                "WANTED",
+                "LATEST",
+                "CONSTRAINT",
+                "STATUS",
+            ];
+            let mut out = crate::printer::format_table(&headers[usize::from(!several)..], &table);
             out.push('\n');
             let summary: Vec<Vec<String>> = report
                 .summary

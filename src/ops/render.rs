@@ -34,7 +34,14 @@ pub fn run(opts: RenderOptions) -> Result<()> {
             .and_then(|ws| ws.view().ok())
             .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
     };
-    let inputs = crate::ops::gather_values(&opts.values, view.as_ref())?;
+    let values = crate::ops::ValueOptions {
+        cluster: crate::ops::cluster::values_cluster(
+            view.as_ref(),
+            opts.values.cluster.as_deref(),
+        )?,
+        ..opts.values.clone()
+    };
+    let inputs = crate::ops::gather_values(&values, view.as_ref())?;
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,

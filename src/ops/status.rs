@@ -11,6 +11,8 @@ use serde::Serialize;
 pub struct StatusOptions {
     pub name: String,
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub offline: bool,
     pub format: Format,
 }
@@ -18,6 +20,9 @@ pub struct StatusOptions {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Status {
+    /// With several clusters chosen (docs/fleets.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
     name: String,
     profile: String,
     version: String,
@@ -30,9 +35,17 @@ struct Status {
 pub fn run(opts: StatusOptions) -> Result<()> {
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
-    let all = crate::ops::installations(&view)?;
-    let Some((dir, inst)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
-        let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
+    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let several = found.iter().any(|(c, _, _)| c.is_some());
+    let matching: Vec<_> = found
+        .iter()
+        .filter(|(_, _, i)| i.metadata.name == opts.name)
+        .collect();
+    if matching.is_empty() {
+        let names: Vec<&str> = found
+            .iter()
+            .map(|(_, _, i)| i.metadata.name.as_str())
+            .collect();
         bail!(user(
             format!("no installation named {:?} in {}", opts.name, ws.describe()),
             crate::ops::legacy_hint(&view, &opts.name).unwrap_or_else(|| if names.is_empty() {
@@ -41,33 +54,41 @@ pub fn run(opts: StatusOptions) -> Result<()> {
                 format!("installed: {}", names.join(", "))
             }),
         ));
-    };
-    let files = tracking::current_files(&ws, &view, dir)?;
-    let drift = tracking::drift(inst, &files);
-    let upstreams = Upstreams::new(opts.offline)?;
-    let update = tracking::update_info(&upstreams, &inst.spec.source);
-    let status = Status {
-        name: inst.metadata.name.clone(),
-        profile: inst.spec.profile.clone(),
-        version: inst.version_label(),
-        source: inst
-            .spec
-            .source
-            .catalog
-            .clone()
-            .unwrap_or_else(|| inst.spec.source.display()),
-        path: dir.clone(),
-        update,
-        drift,
-    };
-    let p = printer();
-    match opts.format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&status)?),
-        Format::Yaml => p.data(&yaml::to_string(&status)?),
-        Format::Table => p.data(&text(&status)),
     }
-    if let Some(e) = &status.update.error {
-        p.warn(&format!("cannot check for updates: {e}"));
+    let upstreams = Upstreams::new(opts.offline)?;
+    let mut statuses = Vec::new();
+    for (cluster, dir, inst) in matching {
+        let files = tracking::current_files(&ws, &view, dir)?;
+        let drift = tracking::drift(inst, &files);
+        let update = tracking::update_info(&upstreams, &inst.spec.source);
+        statuses.push(Status {
+            cluster: cluster.clone(),
+            name: inst.metadata.name.clone(),
+            profile: inst.spec.profile.clone(),
+            version: inst.version_label(),
+            source: inst
+                .spec
+                .source
+                .catalog
+                .clone()
+                .unwrap_or_else(|| inst.spec.source.display()),
+            path: dir.clone(),
+            update,
+            drift,
+        });
+    }
+    let p = printer();
+    match (opts.format, several) {
+        (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
+        (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
+        (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
+        (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
+        (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
+    }
+    for status in &statuses {
+        if let Some(e) = &status.update.error {
+            p.warn(&format!("cannot check for updates: {e}"));
+        }
     }
     Ok(())
 }
@@ -100,9 +121,9 @@ fn text(s: &Status) -> String {
         ),
         UpdateState::Unknown => "unknown (upstream not readable)".into(),
     };
-    let mut out = crate::printer::format_table(
-        &["Installation:", &s.name],
-        &[
+    let cluster = s.cluster.iter().map(|c| vec!["Cluster:".into(), c.clone()]);
+    let rows: Vec<Vec<String>> = cluster
+        .chain([
             vec!["Profile:".into(), format!("{} {}", s.profile, s.version)],
             vec!["Source:".into(), s.source.clone()],
             vec!["Path:".into(), s.path.clone()],
@@ -119,8 +140,9 @@ fn text(s: &Status) -> String {
                     )
                 },
             ],
-        ],
-    );
+        ])
+        .collect();
+    let mut out = crate::printer::format_table(&["Installation:", &s.name], &rows);
     for (what, list) in [
         ("edited", &s.drift.modified),
         ("added", &s.drift.added),

@@ -7,6 +7,8 @@ use anyhow::{Result, bail};
 pub struct UninstallOptions {
     pub name: String,
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
     /// `--create-pr`: commit on a branch of its own and open a pull request.
@@ -20,8 +22,9 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("pctl: uninstall {}", opts.name));
     let build = |view: &TreeView| -> Result<Changes> {
-        gitops::load(view, &ws.describe())?;
-        let all = crate::ops::installations(view)?;
+        let all =
+            crate::ops::cluster::one_cluster(view, &ws.describe(), &opts.clusters, "uninstall")?
+                .installations;
         let Some((dir, _)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
             let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
             bail!(user(
@@ -45,11 +48,13 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
     if let Some(pr) = &opts.pr {
         // The version being removed names the branch: read it from the repository.
         let view = ws.view()?;
-        let version = crate::ops::installations(&view)?
-            .into_iter()
-            .find(|(_, i)| i.metadata.name == opts.name)
-            .map(|(_, i)| i.version_label())
-            .unwrap_or_default();
+        let version =
+            crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?
+                .installations
+                .into_iter()
+                .find(|(_, i)| i.metadata.name == opts.name)
+                .map(|(_, i)| i.version_label())
+                .unwrap_or_default();
         let req = crate::ops::pr::PrRequest {
             verb: "uninstall".into(),
             name: opts.name.clone(),

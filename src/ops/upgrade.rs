@@ -36,6 +36,8 @@ pub struct UpgradeOptions {
     pub latest: bool,
     pub strategy: Strategy,
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
     pub offline: bool,
@@ -50,6 +52,8 @@ pub struct UpgradeOptions {
 
 pub struct SyncOptions {
     pub repo: Option<String>,
+    /// `--cluster` / `--all-clusters` (docs/fleets.md).
+    pub clusters: crate::gitops::clusters::Selection,
     pub strategy: Strategy,
     pub mode: Mode,
     pub message: Option<String>,
@@ -126,6 +130,8 @@ struct Pending {
 struct Ctx<'a> {
     view: &'a TreeView,
     config: Config,
+    /// The fleet cluster whose values level applies (docs/fleets.md).
+    cluster: Option<String>,
     upstreams: Upstreams,
     flags: &'a ValueOptions,
     strategy: Strategy,
@@ -144,19 +150,21 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         ));
     }
     let view = ws.view()?;
+    let crate::ops::cluster::OneCluster {
+        config,
+        values_level: cluster,
+        installations: all,
+    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
     let ctx = Ctx {
         view: &view,
-        config: gitops::load(&view, &ws.describe())?,
+        tree: crate::ops::owners::scan(&view, &config)?,
+        config,
+        cluster,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &opts.values,
         strategy: opts.strategy,
         create_namespace: opts.create_namespace,
-        tree: {
-            let config = gitops::load(&view, &ws.describe())?;
-            crate::ops::owners::scan(&view, &config)?
-        },
     };
-    let all = crate::ops::installations(&view)?;
     let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
     if opts.all {
         for (dir, inst) in all {
@@ -247,20 +255,23 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
+    let crate::ops::cluster::OneCluster {
+        config,
+        values_level: cluster,
+        installations: all,
+    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
     let ctx = Ctx {
         view: &view,
-        config: gitops::load(&view, &ws.describe())?,
+        tree: crate::ops::owners::scan(&view, &config)?,
+        config,
+        cluster,
         upstreams: Upstreams::new(opts.offline)?,
         flags: &flags,
         strategy: opts.strategy,
         create_namespace: None,
-        tree: {
-            let config = gitops::load(&view, &ws.describe())?;
-            crate::ops::owners::scan(&view, &config)?
-        },
     };
     let mut plans = Vec::new();
-    for (dir, inst) in crate::ops::installations(&view)? {
+    for (dir, inst) in all {
         if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
             printer().warn(&format!(
                 "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
@@ -706,6 +717,7 @@ fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Pl
     theirs_tree.source.channel = target.channel.clone();
     let keys = render::parameter_keys(&theirs_tree);
     let mut flags = ctx.flags.clone();
+    flags.cluster = ctx.cluster.clone();
     if flags.preset.is_none() {
         flags.preset = inst
             .spec

@@ -7,6 +7,7 @@ mod common;
 mod capture;
 mod catalog;
 mod check;
+mod clusters;
 mod completion;
 mod diff;
 mod docs_links;
