@@ -41,23 +41,7 @@ pub struct Release {
     pub unread: Vec<String>,
 }
 
-/// Merge `from` into `into` as Helm merges values: mappings key by key, anything
-/// else replaced.
-pub fn merge_values(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(k) {
-                    Some(x) if x.is_object() && v.is_object() => merge_values(x, v),
-                    _ => {
-                        a.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (into, from) => *into = from.clone(),
-    }
-}
+pub use crate::yaml::merge_values;
 
 /// Set `v` at a `targetPath` (`a.b\.c` is ["a", "b.c"]), as helm-controller does.
 pub fn set_target_path(values: &mut Value, dotted: &str, v: Value) {
@@ -75,22 +59,7 @@ pub fn set_target_path(values: &mut Value, dotted: &str, v: Value) {
         }
     }
     parts.push(cur);
-    let mut at = values;
-    for (i, p) in parts.iter().enumerate() {
-        if !at.is_object() {
-            *at = Value::Object(Map::new());
-        }
-        let Some(m) = at.as_object_mut() else {
-            return;
-        };
-        if i + 1 == parts.len() {
-            m.insert(p.clone(), v);
-            return;
-        }
-        at = m
-            .entry(p.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
+    crate::yaml::set_path(values, &parts, v);
 }
 
 /// The HelmReleases among an installation's `files` (relative to `install_dir`, the
@@ -654,7 +623,11 @@ spec: {type: oci, url: 'oci://registry.example.com/charts'}
             values: Value::Null,
             unread: vec!["Secret x-secrets".into()],
         };
-        let diffs = compare(std::slice::from_ref(&rel), std::slice::from_ref(&rel), |_| Err("no chart".into()));
+        let diffs = compare(
+            std::slice::from_ref(&rel),
+            std::slice::from_ref(&rel),
+            |_| Err("no chart".into()),
+        );
         assert_eq!(
             diffs[0].notes,
             vec![

@@ -340,21 +340,8 @@ pub fn generated_base(kind: &str, leaf: &OldLeaf, ours: &Value) -> Value {
 
 /// Set `value` at a JSON pointer made of object keys, creating objects on the way.
 pub fn set_pointer(doc: &mut Value, ptr: &str, value: Value) {
-    let mut here = doc;
     let keys: Vec<&str> = ptr.trim_start_matches('/').split('/').collect();
-    for (i, k) in keys.iter().enumerate() {
-        if !here.is_object() {
-            *here = json!({});
-        }
-        let Some(m) = here.as_object_mut() else {
-            return;
-        };
-        if i + 1 == keys.len() {
-            m.insert(k.to_string(), value);
-            return;
-        }
-        here = m.entry(k.to_string()).or_insert_with(|| json!({}));
-    }
+    crate::yaml::set_path(doc, &keys, value);
 }
 
 /// Remove the value at a JSON pointer made of object keys, if present.

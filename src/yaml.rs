@@ -126,6 +126,45 @@ fn kind(ty: &str) -> &'static str {
     }
 }
 
+/// Set `value` at a path of mapping keys, creating mappings on the way (and turning
+/// a non-mapping in the way into one).
+pub fn set_path<K: AsRef<str>>(root: &mut Value, keys: &[K], value: Value) {
+    let mut at = root;
+    for (i, k) in keys.iter().enumerate() {
+        if !at.is_object() {
+            *at = Value::Object(Map::new());
+        }
+        let Some(m) = at.as_object_mut() else {
+            return;
+        };
+        if i + 1 == keys.len() {
+            m.insert(k.as_ref().to_string(), value);
+            return;
+        }
+        at = m
+            .entry(k.as_ref().to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+/// Merge `from` into `into` as Helm merges values: mappings key by key, anything
+/// else replaced.
+pub fn merge_values(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(x) if x.is_object() && v.is_object() => merge_values(x, v),
+                    _ => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (into, from) => *into = from.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

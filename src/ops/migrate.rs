@@ -475,27 +475,12 @@ fn remove_at(doc: &mut Value, ptr: &str) {
 
 /// Set a value at an escaped JSON pointer, creating mappings on the way.
 fn set(doc: &mut Value, ptr: &str, value: Value) {
-    let mut here = doc;
     let keys: Vec<String> = ptr
         .trim_start_matches('/')
         .split('/')
         .map(|k| k.replace("~1", "/").replace("~0", "~"))
         .collect();
-    for (i, k) in keys.iter().enumerate() {
-        if !here.is_object() {
-            *here = Value::Object(Default::default());
-        }
-        let Some(m) = here.as_object_mut() else {
-            return;
-        };
-        if i + 1 == keys.len() {
-            m.insert(k.clone(), value);
-            return;
-        }
-        here = m
-            .entry(k.clone())
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
+    crate::yaml::set_path(doc, &keys, value);
 }
 
 /// Carry the user's edits of a generated object (`from`, old layout) into the new
