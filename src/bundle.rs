@@ -238,6 +238,7 @@ fn definition(def: &ProfileDefinition) -> Value {
                 ArtifactKind::Chart {
                     chart,
                     default_values,
+                    release,
                 } => {
                     let mut c = match chart {
                         Chart::Local { path } => json!({"path": path}),
@@ -247,6 +248,9 @@ fn definition(def: &ProfileDefinition) -> Value {
                     };
                     if let (Some(v), Some(o)) = (default_values, c.as_object_mut()) {
                         o.insert("defaultValues".into(), json!(v));
+                    }
+                    if let (false, Some(o)) = (release.is_empty(), c.as_object_mut()) {
+                        o.insert("release".into(), Value::Object(release.fields.clone()));
                     }
                     m.insert("chart".into(), c);
                 }

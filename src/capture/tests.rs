@@ -118,6 +118,7 @@ fn charts_manifests_and_secrets() {
         crate::model::ArtifactKind::Chart {
             chart: crate::model::Chart::Remote { url, name, version },
             default_values: Some(v),
+            ..
         } => {
             assert_eq!(url, "https://stefanprodan.github.io/podinfo");
             assert_eq!((name.as_str(), version.as_str()), ("podinfo", "6.5.4"));
