@@ -185,3 +185,173 @@ fn escaped(v: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Input, capture};
+    use crate::gitops::GitRepositoryRef;
+    use crate::model::{ArtifactKind, parse};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn run(files: &[(&str, &str)]) -> (crate::model::ProfileDefinition, Vec<String>) {
+        let none = |_: &str| -> anyhow::Result<Option<BTreeMap<String, Vec<u8>>>> { Ok(None) };
+        let c = capture(&Input {
+            files: files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+            dir: "apps/web".into(),
+            name: "web".into(),
+            parameterise: false,
+            git_repository: GitRepositoryRef {
+                name: "flux-system".into(),
+                namespace: "flux-system".into(),
+            },
+            read_dir: &none,
+        })
+        .unwrap();
+        let text = String::from_utf8(c.files["profile.yaml"].clone()).unwrap();
+        (parse("p", &text, Some("web")).unwrap().0, c.notes)
+    }
+
+    fn release_of(def: &crate::model::ProfileDefinition, i: usize) -> serde_json::Value {
+        match &def.artifacts[i].kind {
+            ArtifactKind::Chart { release, .. } => {
+                serde_json::Value::Object(release.fields.clone())
+            }
+            k => panic!("{k:?}"),
+        }
+    }
+
+    const SOURCE: &str = "apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: podinfo, namespace: apps}
+spec:
+  interval: 1h
+  url: https://stefanprodan.github.io/podinfo
+  secretRef: {name: creds}
+";
+
+    #[test]
+    fn settings_are_carried_with_the_effective_name_and_namespaces() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: apps
+  labels: {team: web}
+spec:
+  interval: 5m
+  timeout: 3m
+  targetNamespace: web
+  serviceAccountName: deployer
+  chart:
+    spec:
+      chart: podinfo
+      version: 6.5.4
+      valuesFiles: [values-prod.yaml]
+      sourceRef: {kind: HelmRepository, name: podinfo}
+  install: {remediation: {retries: 3}}
+  upgrade: {cleanupOnFail: true}
+  test: {enable: true}
+  postRenderers:
+    - kustomize:
+        patches:
+          - patch: '{{ not tera }}'
+";
+        let (def, notes) = run(&[("source.yaml", SOURCE), ("release.yaml", hr)]);
+        assert_eq!(
+            release_of(&def, 0),
+            json!({
+                "releaseName": "web-podinfo",
+                "targetNamespace": "web",
+                "storageNamespace": "apps",
+                "interval": "5m",
+                "timeout": "3m",
+                "install": {"remediation": {"retries": 3}},
+                "upgrade": {"cleanupOnFail": true},
+                "test": {"enable": true},
+                "postRenderers": [{"kustomize": {"patches": [{"patch": "{{ \"{{\" }} not tera }}"}]}}],
+            })
+        );
+        let file = "HelmRelease podinfo (apps/web/release.yaml)";
+        for field in [
+            "spec.serviceAccountName not captured",
+            "spec.chart.spec.valuesFiles not captured",
+            "metadata.labels not captured",
+        ] {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with(file) && n.contains(field)),
+                "{field}: {notes:?}"
+            );
+        }
+        for field in ["spec.secretRef not captured", "spec.interval not captured"] {
+            assert!(
+                notes.iter().any(|n| n
+                    .starts_with("HelmRepository podinfo (apps/web/source.yaml)")
+                    && n.contains(field)),
+                "{field}: {notes:?}"
+            );
+        }
+        // Fields that are carried are not reported.
+        assert!(
+            !notes
+                .iter()
+                .any(|n| n.contains("spec.install") || n.contains("spec.timeout"))
+        );
+    }
+
+    #[test]
+    fn a_kustomization_namespace_is_where_the_release_lives() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: ignored}
+spec:
+  releaseName: podinfo
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: podinfo}
+";
+        let source = SOURCE.replace("namespace: apps", "namespace: ignored");
+        let k = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: podinfo
+resources: [source.yaml, release.yaml]
+";
+        let (def, _) = run(&[
+            ("kustomization.yaml", k),
+            ("source.yaml", &source),
+            ("release.yaml", hr),
+        ]);
+        let r = release_of(&def, 0);
+        assert_eq!(r["releaseName"], json!("podinfo"));
+        assert_eq!(r["targetNamespace"], json!("podinfo"));
+        assert_eq!(r["storageNamespace"], json!("podinfo"));
+    }
+
+    #[test]
+    fn a_release_with_no_namespace_is_reported() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo}
+spec:
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: podinfo}
+";
+        let source = SOURCE
+            .replace("  namespace: apps\n", "")
+            .replace(", namespace: apps", "");
+        let (def, notes) = run(&[("source.yaml", &source), ("release.yaml", hr)]);
+        assert_eq!(release_of(&def, 0), json!({"releaseName": "podinfo"}));
+        assert!(
+            notes.iter().any(|n| n.contains("names no namespace")),
+            "{notes:?}"
+        );
+    }
+}

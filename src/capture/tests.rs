@@ -403,10 +403,13 @@ spec:
         "{:?}",
         c.notes
     );
+    // The local chart's release keeps its namespaces: its target, and its own
+    // namespace as the storage namespace.
     assert!(
-        c.notes.iter().any(|n| n.contains("--namespace apps")),
-        "{:?}",
-        c.notes
+        kinds[1].contains("\"targetNamespace\": String(\"apps\")")
+            && kinds[1].contains("\"storageNamespace\": String(\"flux-system\")")
+            && kinds[1].contains("\"releaseName\": String(\"apps-local\")"),
+        "{kinds:?}"
     );
 }
 
