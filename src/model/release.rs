@@ -1,5 +1,5 @@
 //! The HelmRelease settings of a chart artifact (`chart.release`,
-//! docs/profile-reference.md#chart-release): which fields of a Flux HelmRelease v2
+//! docs/profile-reference.md#chartrelease): which fields of a Flux HelmRelease v2
 //! spec a profile may set, their validation against the embedded Flux schema, and the
 //! effective Helm release name as helm-controller computes it. Pure.
 use crate::yaml::{Map, Value};

@@ -1,5 +1,5 @@
 //! The HelmRelease spec of a chart artifact (docs/layout.md,
-//! docs/profile-reference.md#chart-release): pctl's defaults (release
+//! docs/profile-reference.md#chartrelease): pctl's defaults (release
 //! `<NAME>-<artifact-id>`, target and storage namespace `--namespace`, `createNamespace`)
 //! with the artifact's `chart.release` settings over them, their templates rendered and
 //! checked again. Pure.
