@@ -1083,7 +1083,7 @@ impl Renderer<'_> {
         let defaults = helmrelease::Defaults {
             release_name: names::release_name(&self.opts.name, id),
             namespace: &self.opts.namespace,
-            create_namespace: !(self.opts.namespaces.keep_explicit && !self.opts.namespaces.create),
+            create_namespace: !self.opts.namespaces.keep_explicit || self.opts.namespaces.create,
             interval: INTERVAL,
         };
         let origin = format!("profile {:?}", p.def.name);
