@@ -113,6 +113,8 @@ fn as_helm_controller_sees_it(hr: &Value, own_ns: &str, docs: &[Value]) -> Value
         "test": spec["test"],
         "uninstall": spec["uninstall"],
         "driftDetection": spec["driftDetection"],
+        "postRenderers": spec["postRenderers"],
+        "maxHistory": spec["maxHistory"],
         "interval": spec["interval"],
         "timeout": spec["timeout"],
     })
@@ -287,8 +289,12 @@ fn the_same_chart_in_two_namespaces_stays_two_releases() {
     let env = Env::new();
     let example = env.path("teams");
     let mut text = String::new();
+    // team-a's release has a post-renderer whose patch holds Tera's syntax (it must
+    // come back as written); team-b's is installed into another namespace than the
+    // one storing it.
+    let post_renderer = "  maxHistory: 3\n  postRenderers:\n    - kustomize:\n        patches:\n          - target: {kind: Deployment}\n            patch: |\n              - op: add\n                path: /metadata/annotations/note\n                value: '{{ not tera }}'\n";
     for (team, target) in [
-        ("team-a", ""),
+        ("team-a", post_renderer),
         ("team-b", "  targetNamespace: team-b-web\n"),
     ] {
         text.push_str(&format!(
@@ -320,6 +326,13 @@ fn the_same_chart_in_two_namespaces_stays_two_releases() {
         json!("team-b-web")
     );
     assert_eq!(before, after);
+    assert!(
+        after["team-a/podinfo"]["postRenderers"][0]["kustomize"]["patches"][0]["patch"]
+            .as_str()
+            .unwrap()
+            .contains("value: '{{ not tera }}'"),
+        "{after:#?}"
+    );
     assert_eq!(
         after["team-b/team-b-web-podinfo"]["values"]["ui"]["message"],
         json!("team-b")

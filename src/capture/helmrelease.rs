@@ -255,6 +255,7 @@ spec:
   install: {remediation: {retries: 3}}
   upgrade: {cleanupOnFail: true}
   test: {enable: true}
+  dependsOn: [{name: database}]
   postRenderers:
     - kustomize:
         patches:
@@ -280,6 +281,7 @@ spec:
             "spec.serviceAccountName not captured",
             "spec.chart.spec.valuesFiles not captured",
             "metadata.labels not captured",
+            "spec.dependsOn database not captured",
         ] {
             assert!(
                 notes
