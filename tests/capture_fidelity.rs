@@ -350,6 +350,24 @@ fn the_same_chart_in_two_namespaces_stays_two_releases() {
         ],
     );
     assert_unchanged(&state, &snapshot(&target));
+
+    // Installed next to the HelmReleases it was captured from, the profile would take
+    // their releases: refused, naming the file that owns them.
+    let synced = env.init_gitops("synced");
+    std::fs::write(synced.join("clusters/default/teams.yaml"), &text).unwrap();
+    env.git(&synced, &["add", "."]);
+    env.git(&synced, &["commit", "-q", "-m", "teams by hand"]);
+    let state = snapshot(&synced);
+    let out = env.install(&synced, &source, "teams", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "Helm release team-b-web-podinfo (stored in namespace team-b)",
+            "clusters/default/teams.yaml",
+        ],
+    );
+    assert_unchanged(&state, &snapshot(&synced));
 }
 
 /// A typo or a field a profile cannot set in `chart.release` is refused by lint and by
