@@ -381,25 +381,29 @@ fn a_bad_release_setting_is_refused_with_its_reason() {
             "instal:\n            createNamespace: false",
             "chart.release.instal: unknown field `instal`",
             "did you mean `install`?",
+            13,
         ),
         (
             "upgrade:\n            strategy: {name: Retry}",
             "chart.release.upgrade.strategy.name: \"Retry\" is not one of",
             "spec.upgrade",
+            14,
         ),
         (
             "serviceAccountName: cluster-admin",
             "`serviceAccountName` is a HelmRelease field that a profile cannot set",
             "identity helm-controller acts as",
+            13,
         ),
         (
             "releaseName: Not_A_Release",
             "\"Not_A_Release\" is not a Helm release name",
             "lower-case letters",
+            13,
         ),
     ];
     let target = env.init_gitops("target");
-    for (i, (field, reason, hint)) in cases.iter().enumerate() {
+    for (i, (field, reason, hint, line)) in cases.iter().enumerate() {
         let name = format!("bad{i}");
         let dir = profiles.join(&name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -414,9 +418,13 @@ fn a_bad_release_setting_is_refused_with_its_reason() {
         env.git(&profiles, &["commit", "-q", "-m", &name]);
         let out = env.pctl_in(&profiles, ["lint", &name]);
         assert_exit(&out, 1);
+        // Lint names the field, why, and its line.
+        let at = format!("{name}/profile.yaml:{line}: error: artifact \"web\": ");
         assert!(
-            stdout(&out).contains(reason) || stderr(&out).contains(reason),
-            "lint {name}: {reason}\n{}",
+            stdout(&out)
+                .lines()
+                .any(|l| l.starts_with(&at) && l.contains(reason)),
+            "lint {name}: {at}…{reason}\n{}",
             describe(&out)
         );
         let state = snapshot(&target);
