@@ -152,9 +152,11 @@ impl Capture<'_> {
     }
 
     /// The `namespace` a kustomization in the directory of `file`, or above it inside
-    /// DIR, gives every object it lists.
+    /// DIR, gives every object it builds: the outermost one wins, as kustomize applies
+    /// the namespace of an including kustomization after the included one's.
     fn kustomize_namespace(&self, file: &str) -> Option<String> {
         let mut dir = parent_dir(file).to_string();
+        let mut found = None;
         loop {
             for k in super::KUSTOMIZATION_NAMES {
                 let path = super::join(&dir, k);
@@ -164,11 +166,11 @@ impl Capture<'_> {
                     .and_then(|f| f.docs.first())
                     .and_then(|d| s(&d.value, &["namespace"]))
                 {
-                    return Some(ns.to_string());
+                    found = Some(ns.to_string());
                 }
             }
             if dir.is_empty() {
-                return None;
+                return found;
             }
             dir = parent_dir(&dir).to_string();
         }
@@ -333,6 +335,42 @@ resources: [source.yaml, release.yaml]
         assert_eq!(r["releaseName"], json!("podinfo"));
         assert_eq!(r["targetNamespace"], json!("podinfo"));
         assert_eq!(r["storageNamespace"], json!("podinfo"));
+    }
+
+    #[test]
+    fn the_outermost_kustomization_namespace_wins() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo}
+spec:
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: podinfo}
+";
+        let source = SOURCE
+            .replace("  namespace: apps\n", "")
+            .replace(", namespace: apps", "");
+        let outer = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: outer
+resources: [sub]
+";
+        let inner = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: inner
+resources: [source.yaml, release.yaml]
+";
+        let (def, _) = run(&[
+            ("kustomization.yaml", outer),
+            ("sub/kustomization.yaml", inner),
+            ("sub/source.yaml", &source),
+            ("sub/release.yaml", hr),
+        ]);
+        let r = release_of(&def, 0);
+        assert_eq!(r["targetNamespace"], json!("outer"));
+        assert_eq!(r["storageNamespace"], json!("outer"));
+        assert_eq!(r["releaseName"], json!("podinfo"));
     }
 
     #[test]
