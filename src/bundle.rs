@@ -238,6 +238,7 @@ fn definition(def: &ProfileDefinition) -> Value {
                 ArtifactKind::Chart {
                     chart,
                     default_values,
+                    release,
                 } => {
                     let mut c = match chart {
                         Chart::Local { path } => json!({"path": path}),
@@ -247,6 +248,9 @@ fn definition(def: &ProfileDefinition) -> Value {
                     };
                     if let (Some(v), Some(o)) = (default_values, c.as_object_mut()) {
                         o.insert("defaultValues".into(), json!(v));
+                    }
+                    if let (false, Some(o)) = (release.is_empty(), c.as_object_mut()) {
+                        o.insert("release".into(), Value::Object(release.fields.clone()));
                     }
                     m.insert("chart".into(), c);
                 }
@@ -347,7 +351,11 @@ metadata:
 spec:
   artifacts:
     - name: traefik
-      chart: {url: https://t, name: traefik, version: '1'}
+      chart:
+        url: https://t
+        name: traefik
+        version: '1'
+        release: {releaseName: traefik, targetNamespace: edge, install: {remediation: {retries: 3}}}
     - name: dns
       profile:
         source: {url: https://git.example.com/addons.git, tag: external-dns/v0.15.0}
@@ -380,8 +388,10 @@ spec:
             }
             k => panic!("{k:?}"),
         }
-        // Nothing is retyped on the way: the definition reads the same.
+        // Nothing is retyped or lost on the way (chart.release included): the
+        // definition reads the same.
         let (before, _) = crate::model::parse("p", text, None).unwrap();
+        assert!(out.contains("releaseName: traefik"), "{out}");
         assert_eq!(def.artifacts[0], before.artifacts[0]);
         assert_eq!(def.artifacts[2], before.artifacts[2]);
         let legacy = "apiVersion: profiles.fluxcd.io/v1alpha1

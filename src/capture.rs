@@ -604,7 +604,7 @@ impl Capture<'_> {
         let mut consumed: Vec<(String, usize)> = Vec::new();
         let mut kept_sources: Vec<(String, usize)> = Vec::new();
         let mut captured: BTreeMap<String, String> = BTreeMap::new(); // release name -> artifact
-        let mut deps: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut deps: Vec<(usize, Vec<String>, String)> = Vec::new();
         for at in releases {
             let hr = self.doc(&at).value.clone();
             let hr_name = s(&hr, &["metadata", "name"]).unwrap_or("").to_string();
@@ -636,6 +636,15 @@ impl Capture<'_> {
                             s(&chart, &["url"]).unwrap_or("")
                         ),
                     };
+                    let mut chart = chart;
+                    let settings = self.release_settings(&hr, &label, &at.0);
+                    if let Value::Object(c) = &mut chart {
+                        c.insert("release".into(), Value::Object(settings));
+                    }
+                    if let Some(src) = &source {
+                        let doc = self.doc(src).value.clone();
+                        self.source_notes(&doc, &src.0);
+                    }
                     a.insert("chart".into(), chart);
                     let idx = self.artifacts.len();
                     self.artifacts.push((
@@ -660,9 +669,8 @@ impl Capture<'_> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    deps.push((idx, wanted));
+                    deps.push((idx, wanted, label.clone()));
                     captured.insert(hr_name.clone(), name);
-                    self.release_notes(&hr, &label);
                     consumed.push(at.clone());
                     if let Some(src) = source {
                         consumed.push(src);
@@ -670,7 +678,12 @@ impl Capture<'_> {
                 }
             }
         }
-        for (idx, wanted) in deps {
+        for (idx, wanted, label) in deps {
+            for w in wanted.iter().filter(|w| !captured.contains_key(*w)) {
+                self.note(format!(
+                    "{label}: spec.dependsOn {w} not captured: no HelmRelease of that name becomes a chart artifact of this profile"
+                ));
+            }
             let names: Vec<Value> = wanted
                 .iter()
                 .filter_map(|w| captured.get(w))
@@ -691,42 +704,6 @@ impl Capture<'_> {
             }
         }
         Ok(())
-    }
-
-    fn release_notes(&mut self, hr: &Value, label: &str) {
-        let Some(spec) = hr.get("spec").and_then(Value::as_object) else {
-            return;
-        };
-        if let Some(ns) = spec.get("targetNamespace").and_then(Value::as_str) {
-            self.note(format!(
-                "{label}: targetNamespace {ns} is not part of a profile; install with --namespace {ns}"
-            ));
-        }
-        let carried = [
-            "chart",
-            "chartRef",
-            "values",
-            "valuesFrom",
-            "interval",
-            "releaseName",
-            "targetNamespace",
-            "storageNamespace",
-            "install",
-            "upgrade",
-            "dependsOn",
-            "timeout",
-        ];
-        let dropped: Vec<&str> = spec
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !carried.contains(k))
-            .collect();
-        if !dropped.is_empty() {
-            self.note(format!(
-                "{label}: spec.{} not captured (pctl writes the HelmRelease of a chart artifact)",
-                dropped.join(", spec.")
-            ));
-        }
     }
 
     fn note(&mut self, n: String) {
@@ -937,7 +914,11 @@ impl Capture<'_> {
                                 ));
                             }
                             let i = self.params.secret(&name, &ns, &key, &origin);
-                            set_path(&mut values, &path, Value::String(Params::token(i)));
+                            crate::yaml::set_path(
+                                &mut values,
+                                &path,
+                                Value::String(Params::token(i)),
+                            );
                         }
                         (None, true, Some(text)) => {
                             let parsed: Option<Value> = yaml::from_str("values", &text)
@@ -964,7 +945,7 @@ impl Capture<'_> {
                                     "{label}: lists in key {key} of Secret {name} are not captured (a secret parameter cannot sit in a list)"
                                 ));
                             }
-                            merge(&mut values, parsed);
+                            crate::yaml::merge_values(&mut values, &parsed);
                         }
                         _ => {
                             if !(optional && doc.is_none()) {
@@ -994,9 +975,9 @@ impl Capture<'_> {
                         continue;
                     };
                     match target_path {
-                        Some(path) => set_path(&mut values, &path, Value::String(text)),
+                        Some(path) => crate::yaml::set_path(&mut values, &path, Value::String(text)),
                         None => match yaml::from_str::<Value>("values", &text) {
-                            Ok(v @ Value::Object(_)) => merge(&mut values, v),
+                            Ok(v @ Value::Object(_)) => crate::yaml::merge_values(&mut values, &v),
                             _ => self.note(format!(
                                 "{label}: key {key} of ConfigMap {name} is not a YAML mapping; not captured"
                             )),
@@ -1009,7 +990,7 @@ impl Capture<'_> {
             }
         }
         if let Some(v) = hr.get("spec").and_then(|x| x.get("values")).cloned() {
-            merge(&mut values, v);
+            crate::yaml::merge_values(&mut values, &v);
         }
         match &values {
             Value::Object(m) if m.is_empty() => None,
@@ -1837,40 +1818,6 @@ fn strvals_path(p: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn set_path(root: &mut Value, path: &[String], v: Value) {
-    let mut cur = root;
-    for (i, k) in path.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = Value::Object(Map::new());
-        }
-        let Some(m) = cur.as_object_mut() else { return };
-        if i + 1 == path.len() {
-            m.insert(k.clone(), v);
-            return;
-        }
-        cur = m
-            .entry(k.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-}
-
-/// Helm's merge: mappings merge key by key, anything else replaces.
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
 // ---------------------------------------------------------------- candidates
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -2000,5 +1947,6 @@ fn walk_candidates(
     }
 }
 
+mod helmrelease;
 #[cfg(test)]
 mod tests;

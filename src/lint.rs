@@ -368,6 +368,7 @@ static CHART: Ctx = Ctx {
         ("name", Shape::Scalar),
         ("version", Shape::Scalar),
         ("defaultValues", Shape::Scalar),
+        ("release", Shape::FreeMap),
     ],
     required: &[],
 };
@@ -911,6 +912,8 @@ fn check_artifacts(file: &str, pos: &Positions, artifacts: &[Map], findings: &mu
         // same rules the model applies: stand in valid ones for the model's check.
         if let Some(Value::Object(chart)) = alone.get_mut("chart") {
             use crate::model::rules::{self, UrlVerdict};
+            // `chart.release` is reported below, field by field at its own line.
+            chart.remove("release");
             if chart
                 .get("url")
                 .and_then(Value::as_str)
@@ -1075,6 +1078,28 @@ fn check_chart(
     findings: &mut Vec<Finding>,
 ) {
     use crate::model::rules::{self, UrlVerdict};
+    if let Some(release) = chart.get("release") {
+        for p in crate::model::release::problems(release) {
+            let at = if p.path.is_empty() {
+                format!("{path}.chart.release")
+            } else {
+                format!("{path}.chart.release.{}", p.path)
+            };
+            let shown = at
+                .strip_prefix(&format!("{path}."))
+                .unwrap_or(&at)
+                .to_string();
+            findings.push(
+                Finding::new(
+                    file,
+                    pos.line(&at),
+                    Severity::Error,
+                    format!("artifact {name:?}: {shown}: {}", p.message),
+                )
+                .with_hint(p.hint),
+            );
+        }
+    }
     if let Some(url) = chart.get("url").and_then(Value::as_str) {
         let line = pos.line(&format!("{path}.chart.url"));
         match rules::chart_url(url) {

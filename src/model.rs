@@ -6,7 +6,10 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod release;
 pub mod rules;
+
+pub use release::Release;
 
 pub const API_VERSION: &str = "weave.works/v1alpha1";
 pub const KIND: &str = "ProfileDefinition";
@@ -48,6 +51,8 @@ pub enum ArtifactKind {
     Chart {
         chart: Chart,
         default_values: Option<String>,
+        /// HelmRelease settings (`chart.release`); empty: pctl's defaults.
+        release: Release,
     },
     Kustomize {
         path: String,
@@ -242,6 +247,8 @@ struct RawChart {
     version: Option<String>,
     #[serde(default)]
     default_values: Option<String>,
+    #[serde(default)]
+    release: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -646,6 +653,10 @@ fn convert_artifact(origin: &str, a: RawArtifact) -> Result<Artifact> {
         ArtifactKind::Chart {
             chart: convert_chart(origin, &a.name, c.path, c.url, c.name, c.version)?,
             default_values: c.default_values,
+            release: match c.release {
+                Some(r) => release::parse(origin, &a.name, r)?,
+                None => Release::default(),
+            },
         }
     } else if let Some(k) = a.kustomize {
         ArtifactKind::Kustomize { path: k.path }
@@ -776,6 +787,7 @@ fn convert_legacy(origin: &str, name: String, spec: LegacySpec) -> Result<Profil
                 ArtifactKind::Chart {
                     chart: convert_chart(origin, n, a.path, url, chart, version)?,
                     default_values: values,
+                    release: Release::default(),
                 }
             }
             "Kustomize" => match (a.path, a.chart.is_some() || a.profile.is_some()) {
@@ -1091,7 +1103,8 @@ spec:
                 chart: Chart::Local {
                     path: "nginx/chart".into()
                 },
-                default_values: None
+                default_values: None,
+                release: Release::default(),
             }
         );
         assert_eq!(

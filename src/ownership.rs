@@ -142,11 +142,12 @@ pub fn claims(objs: &[Obj], installations: &BTreeMap<String, String>) -> Vec<Own
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty())
             };
-            let name = match (field("releaseName"), field("targetNamespace")) {
-                (Some(r), _) => r.to_string(),
-                (None, Some(t)) => format!("{t}-{}", o.name),
-                (None, None) => o.name.clone(),
-            };
+            // helm-controller's effective name (shortened past 53 characters).
+            let name = crate::model::release::effective_name(
+                &o.name,
+                field("releaseName"),
+                field("targetNamespace"),
+            );
             let storage_namespace = field("storageNamespace")
                 .map(str::to_string)
                 .unwrap_or_else(|| namespace.clone());

@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod helmrelease;
+
 pub const WRAPPER_FILE: &str = "kustomize-flux.yaml";
 pub const INTERVAL: &str = "10m0s";
 
@@ -553,6 +555,7 @@ impl Renderer<'_> {
                 name,
                 version,
                 default_values,
+                release,
             } => {
                 kind = if url.starts_with("oci://") {
                     "oci chart"
@@ -572,12 +575,12 @@ impl Renderer<'_> {
                 self.put(&format!("{dir}/helm-repository.yaml"), &repo)?;
                 let values = self.values(p, a, id, object, default_values.as_deref(), ctx)?;
                 decrypt |= self.chart_secret(&dir, object, &values.secret_data, &mut resources)?;
-                let hr = self.helm_release(id, object, json!({
+                let hr = self.helm_release(p, a, id, object, release, json!({
                     "chart": name,
                     "version": version,
                     "sourceRef": {"kind": "HelmRepository", "name": object, "namespace": flux_ns},
                     "interval": INTERVAL,
-                }), values);
+                }), values, ctx)?;
                 self.put(&format!("{dir}/helm-release.yaml"), &hr)?;
                 resources.extend([
                     "helm-repository.yaml".to_string(),
@@ -594,6 +597,7 @@ impl Renderer<'_> {
                 name,
                 files,
                 default_values,
+                release,
             } => {
                 kind = "local chart";
                 for (rel, bytes) in files {
@@ -603,8 +607,11 @@ impl Renderer<'_> {
                 let values = self.values(p, a, id, object, default_values.as_deref(), ctx)?;
                 decrypt |= self.chart_secret(&dir, object, &values.secret_data, &mut resources)?;
                 let hr = self.helm_release(
+                    p,
+                    a,
                     id,
                     object,
+                    release,
                     json!({
                         "chart": format!("./{repo_dir}/chart"),
                         "sourceRef": {
@@ -616,7 +623,8 @@ impl Renderer<'_> {
                         "reconcileStrategy": "Revision",
                     }),
                     values,
-                );
+                    ctx,
+                )?;
                 self.put(&format!("{dir}/helm-release.yaml"), &hr)?;
                 resources.push("helm-release.yaml".into());
                 let version = files
@@ -1058,36 +1066,40 @@ impl Renderer<'_> {
         Some(out)
     }
 
+    /// The HelmRelease of a chart artifact: its spec from [`helmrelease::spec`] (pctl's
+    /// defaults under the artifact's `chart.release`), then its values.
+    #[allow(clippy::too_many_arguments)]
     fn helm_release(
         &self,
+        p: &Resolved,
+        a: &ResolvedArtifact,
         id: &str,
         object: &str,
+        release: &crate::model::Release,
         chart_spec: Value,
         values: ChartValues,
-    ) -> Value {
-        let mut spec = json!({
-            "interval": INTERVAL,
-            "releaseName": names::release_name(&self.opts.name, id),
-            "targetNamespace": self.opts.namespace,
-            "storageNamespace": self.opts.namespace,
-            "install": {"createNamespace": true},
-            "chart": {"spec": chart_spec},
-        });
-        if self.opts.namespaces.keep_explicit && !self.opts.namespaces.create {
-            spec["install"] = json!({"createNamespace": false});
-        }
+        ctx: &Value,
+    ) -> Result<Value> {
+        let defaults = helmrelease::Defaults {
+            release_name: names::release_name(&self.opts.name, id),
+            namespace: &self.opts.namespace,
+            create_namespace: !self.opts.namespaces.keep_explicit || self.opts.namespaces.create,
+            interval: INTERVAL,
+        };
+        let origin = format!("profile {:?}", p.def.name);
+        let mut spec = helmrelease::spec(&origin, &a.name, release, defaults, chart_spec, ctx)?;
         if !values.values_from.is_empty() {
-            spec["valuesFrom"] = Value::Array(values.values_from);
+            spec.insert("valuesFrom".into(), Value::Array(values.values_from));
         }
         if !values.values.is_empty() {
-            spec["values"] = Value::Object(values.values);
+            spec.insert("values".into(), Value::Object(values.values));
         }
-        json!({
+        Ok(json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
             "kind": "HelmRelease",
             "metadata": {"name": object, "namespace": self.opts.git_repository.namespace},
             "spec": spec,
-        })
+        }))
     }
 
     fn put(&mut self, path: &str, doc: &Value) -> Result<()> {
@@ -1314,6 +1326,7 @@ mod tests {
                         name: "c".into(),
                         version: "1.x".into(),
                         default_values: Some("a: {{ install.namespace }}\n".into()),
+                        release: Default::default(),
                     },
                 ),
                 art("app", &[], raw()),

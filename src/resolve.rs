@@ -38,12 +38,14 @@ pub enum ResolvedKind {
         name: String,
         version: String,
         default_values: Option<String>,
+        release: model::Release,
     },
     /// A chart directory: its files relative to the chart root, byte for byte.
     LocalChart {
         name: String,
         files: BTreeMap<String, Vec<u8>>,
         default_values: Option<String>,
+        release: model::Release,
     },
     /// Raw YAML or a kustomization directory: files relative to the artifact path.
     Kustomize {
@@ -463,15 +465,18 @@ impl<'a> Resolver<'a> {
             ArtifactKind::Chart {
                 chart: Chart::Remote { url, name, version },
                 default_values,
+                release,
             } => ResolvedKind::RemoteChart {
                 url: url.clone(),
                 name: name.clone(),
                 version: version.clone(),
                 default_values: default_values.clone(),
+                release: release.clone(),
             },
             ArtifactKind::Chart {
                 chart: Chart::Local { path },
                 default_values,
+                release,
             } => {
                 let dir = self.artifact_dir(place, origin, &a.name, path)?;
                 let files = place.snapshot.files_below(&dir).map_err(|e| {
@@ -491,6 +496,7 @@ impl<'a> Resolver<'a> {
                     name,
                     files,
                     default_values: default_values.clone(),
+                    release: release.clone(),
                 }
             }
             ArtifactKind::Kustomize { path } => {

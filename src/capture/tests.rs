@@ -118,6 +118,7 @@ fn charts_manifests_and_secrets() {
         crate::model::ArtifactKind::Chart {
             chart: crate::model::Chart::Remote { url, name, version },
             default_values: Some(v),
+            ..
         } => {
             assert_eq!(url, "https://stefanprodan.github.io/podinfo");
             assert_eq!((name.as_str(), version.as_str()), ("podinfo", "6.5.4"));
@@ -402,10 +403,13 @@ spec:
         "{:?}",
         c.notes
     );
+    // The local chart's release keeps its namespaces: its target, and its own
+    // namespace as the storage namespace.
     assert!(
-        c.notes.iter().any(|n| n.contains("--namespace apps")),
-        "{:?}",
-        c.notes
+        kinds[1].contains("\"targetNamespace\": String(\"apps\")")
+            && kinds[1].contains("\"storageNamespace\": String(\"flux-system\")")
+            && kinds[1].contains("\"releaseName\": String(\"apps-local\")"),
+        "{kinds:?}"
     );
 }
 

@@ -80,6 +80,19 @@ pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
     core(doc, api, kind)
 }
 
+/// Validate `v` against the schema of one field of a served Flux kind, found by the
+/// path of property names below the object (`["spec", "install"]`); None when the
+/// kind or the field is not embedded. Paths in the violations start at `v`.
+pub fn validate_field(api_kind: &str, field: &[&str], v: &Value) -> Option<Vec<Violation>> {
+    let mut schema = schemas().get(api_kind)?;
+    for f in field {
+        schema = schema.get("properties")?.get(*f)?;
+    }
+    let mut out = Vec::new();
+    check(schema, v, &mut Vec::new(), &mut out);
+    Some(out)
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

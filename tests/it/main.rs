@@ -5,6 +5,7 @@
 mod common;
 
 mod capture;
+mod capture_fidelity;
 mod catalog;
 mod check;
 mod clusters;
