@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod diff;
 pub mod export;
 pub mod import;
+pub mod incluster;
 pub mod init;
 pub mod install;
 pub mod lint;
