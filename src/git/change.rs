@@ -2,6 +2,7 @@
 //! how it is finished ([`Mode`]), what happened ([`Outcome`], [`BranchOutcome`]), and
 //! how it compares with the files it builds on (a unified diff, line counts).
 use super::snapshot::TreeView;
+use crate::textdiff;
 use anyhow::Result;
 use git2::Oid;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,8 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Changes {
     pub files: BTreeMap<String, Option<Vec<u8>>>,
     pub guard: Vec<String>,
-    /// Paths a stopped upgrade left in the work tree, committed now by
-    /// `upgrade --continue`: their changes are pctl's own, not the user's.
+    /// Paths a change stopped on conflicts left in the work tree, committed now that
+    /// it is continued: their changes are pctl's own, not the user's. A change that
+    /// names them may go ahead although a stopped change is pending.
     pub own: BTreeSet<String>,
 }
 
@@ -85,15 +87,7 @@ pub fn diff_stats(view: &TreeView, changes: &Changes) -> Result<Vec<FileStat>> {
         };
         let (added, removed, binary) = match (text(&old), text(new)) {
             (Some(a), Some(b)) => {
-                let diff = similar::TextDiff::from_lines(&a, &b);
-                let (mut plus, mut minus) = (0, 0);
-                for c in diff.iter_all_changes() {
-                    match c.tag() {
-                        similar::ChangeTag::Insert => plus += 1,
-                        similar::ChangeTag::Delete => minus += 1,
-                        similar::ChangeTag::Equal => {}
-                    }
-                }
+                let (plus, minus) = textdiff::line_counts(&a, &b);
                 (plus, minus, false)
             }
             _ => (0, 0, true),
@@ -129,12 +123,13 @@ pub fn unified_diff(view: &TreeView, changes: &Changes) -> Result<String> {
     let mut out = String::new();
     for (path, new) in &changes.files {
         let old = view.read(path)?;
+        out.push_str(&textdiff::header(path));
         // As git does: no line diff of binary files; nor of huge ones (bounded memory).
         let special = [old.as_deref(), new.as_deref()]
             .into_iter()
             .flatten()
             .find_map(|b| {
-                if b.iter().take(8000).any(|&c| c == 0) {
+                if textdiff::is_binary(b) {
                     Some("Binary files")
                 } else if b.len() > DIFF_MAX_BYTES {
                     Some("Large files")
@@ -143,49 +138,12 @@ pub fn unified_diff(view: &TreeView, changes: &Changes) -> Result<String> {
                 }
             });
         if let Some(kind) = special {
-            let side = |b: &Option<Vec<u8>>, pre: &str| {
-                if b.is_some() {
-                    format!("{pre}/{path}")
-                } else {
-                    "/dev/null".to_string()
-                }
-            };
-            out.push_str(&format!(
-                "diff --git a/{path} b/{path}\n{kind} {} and {} differ\n",
-                side(&old, "a"),
-                side(new, "b")
-            ));
+            out.push_str(&textdiff::differ(kind, path, old.is_some(), new.is_some()));
             continue;
         }
-        let old_s = old
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let new_s = new
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let (a, b) = (
-            if old.is_some() {
-                format!("a/{path}")
-            } else {
-                "/dev/null".into()
-            },
-            if new.is_some() {
-                format!("b/{path}")
-            } else {
-                "/dev/null".into()
-            },
-        );
-        out.push_str(&format!("diff --git a/{path} b/{path}\n"));
-        let diff = similar::TextDiff::from_lines(old_s.as_ref(), new_s.as_ref());
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&a, &b)
-                .to_string(),
-        );
+        let old_s = old.as_deref().map(String::from_utf8_lossy);
+        let new_s = new.as_deref().map(String::from_utf8_lossy);
+        out.push_str(&textdiff::unified(path, old_s.as_deref(), new_s.as_deref()));
     }
     Ok(out)
 }
