@@ -39,4 +39,4 @@ pub use lock::{FileLock, lock_file, try_lock_file};
 pub use remote::{push_tag, remote_tags, remote_url};
 pub use snapshot::{Entry, Snapshot, TreeView};
 pub use upstream::{TagDetail, TagInfo, TagRef, Upstream, Upstreams, local_upstream};
-pub use workspace::{Workspace, workspace_of};
+pub use workspace::{STOPPED_STATE_FILE, StoppedChange, Workspace, workspace_of};

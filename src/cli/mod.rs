@@ -243,6 +243,8 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
+            // Git reports a stopped merge as a type; the upgrade op says what to do.
+            let e = crate::ops::upgrade::explain_stopped(e);
             crate::printer::printer().error(&e);
             crate::error::exit_code(&e)
         }

@@ -379,11 +379,12 @@ impl Workspace {
         })
     }
 
-    /// The state of a stopped upgrade, if one is in progress (local repositories only).
+    /// The state saved by [`Workspace::stop_with_conflicts`], if a stopped change
+    /// waits (local repositories only).
     pub fn pending(&self) -> Result<Option<Vec<u8>>> {
         match self {
             Workspace::Local { repo, .. } => {
-                let path = repo.path().join(PENDING_FILE);
+                let path = repo.path().join(STOPPED_STATE_FILE);
                 match std::fs::read(&path) {
                     Ok(b) => Ok(Some(b)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -394,9 +395,11 @@ impl Workspace {
         }
     }
 
-    /// Stop a merge with conflicts: write `changes` into the work tree only (the index
+    /// Stop a change with conflicts: write `changes` into the work tree only (the index
     /// and HEAD stay as they are) and save `state(created directories)` as the pending
-    /// merge. All or nothing: on error the work tree is put back.
+    /// state. Until [`Workspace::forget_pending`] or [`Workspace::abort_pending`], any
+    /// other write is refused with [`StoppedChange`]. All or nothing: on error the work
+    /// tree is put back.
     pub fn stop_with_conflicts(
         &self,
         changes: &Changes,
@@ -411,7 +414,7 @@ impl Workspace {
         check_clean(repo, changes)?;
         let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
         let finish = journal::Finish::Stop {
-            pending: PENDING_FILE.to_string(),
+            pending: STOPPED_STATE_FILE.to_string(),
         };
         let mut writer = journal::begin(repo, root, &paths, finish, false)?;
         let result = (|| -> Result<()> {
@@ -431,7 +434,7 @@ impl Workspace {
             let bytes = state(writer.created_dirs())?;
             fault("after-write")?;
             // Its appearance finishes the change (see the journal): whole or absent.
-            let path = repo.path().join(PENDING_FILE);
+            let path = repo.path().join(STOPPED_STATE_FILE);
             journal::write_atomic(&path, &bytes)
                 .with_context(|| format!("cannot write {}", path.display()))
                 .map_err(journal::full_hint)?;
@@ -449,8 +452,8 @@ impl Workspace {
         }
     }
 
-    /// End a stopped merge: put `paths` back as HEAD has them (content and mode; a
-    /// path HEAD lacks is removed), remove the directories the merge created, and
+    /// End a stopped change: put `paths` back as HEAD has them (content and mode; a
+    /// path HEAD lacks is removed), remove the directories the change created, and
     /// forget the pending state.
     pub fn abort_pending(&self, paths: &[String], created_dirs: &[String]) -> Result<()> {
         let Workspace::Local { repo, root } = self else {
@@ -504,10 +507,10 @@ impl Workspace {
         self.forget_pending()
     }
 
-    /// Forget a stopped merge's state (after `--continue` committed it).
+    /// Forget a stopped change's state (once it is committed).
     pub fn forget_pending(&self) -> Result<()> {
         if let Workspace::Local { repo, .. } = self {
-            let path = repo.path().join(PENDING_FILE);
+            let path = repo.path().join(STOPPED_STATE_FILE);
             if path.exists() {
                 std::fs::remove_file(&path)
                     .with_context(|| format!("cannot remove {}", path.display()))?;
@@ -516,7 +519,7 @@ impl Workspace {
         Ok(())
     }
 
-    /// The contents of `paths` in the work tree (None = absent), for `--continue`.
+    /// The contents of `paths` in the work tree (None = absent), to continue a stopped change.
     pub fn worktree_files(&self, paths: &[String]) -> Result<BTreeMap<String, Option<Vec<u8>>>> {
         let Workspace::Local { root, .. } = self else {
             bail!(Bug("worktree_files on a remote workspace".into()));
@@ -549,18 +552,35 @@ pub fn workspace_of(repo: Repository) -> Result<Workspace> {
     Ok(Workspace::Local { repo, root })
 }
 
-/// Where a stopped (conflicted) upgrade or sync keeps its state, inside `.git`.
-const PENDING_FILE: &str = "pctl-merge.yaml";
+/// Where a change stopped on conflicts keeps its state (bytes the stopping command
+/// wrote, opaque here), inside `.git`.
+pub const STOPPED_STATE_FILE: &str = "pctl-merge.yaml";
+
+/// A write refused because a change stopped on conflicts
+/// ([`Workspace::stop_with_conflicts`]) waits in the work tree `root` until it is
+/// continued or aborted. The command that stops changes words what the user reads
+/// (`ops::upgrade::explain_stopped`); this message is the fallback.
+#[derive(Debug)]
+pub struct StoppedChange {
+    pub root: PathBuf,
+}
+
+impl std::fmt::Display for StoppedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a change stopped on conflicts is in progress in {}",
+            self.root.display()
+        )
+    }
+}
+
+impl std::error::Error for StoppedChange {}
 
 fn refuse_if_pending(repo: &Repository) -> Result<()> {
-    if repo.path().join(PENDING_FILE).exists() {
-        bail!(user(
-            format!(
-                "an upgrade with conflicts is in progress in {}",
-                repo.workdir().unwrap_or(repo.path()).display()
-            ),
-            "resolve the conflicts and run `pctl upgrade --continue`, or `pctl upgrade --abort`",
-        ));
+    if repo.path().join(STOPPED_STATE_FILE).exists() {
+        let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+        return Err(anyhow::Error::new(StoppedChange { root }));
     }
     Ok(())
 }
@@ -692,5 +712,67 @@ fn apply_local(
             writer.rollback();
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A local work tree with one commit, as a workspace.
+    fn workspace(dir: &Path) -> Workspace {
+        let (repo, _) = super::super::init_or_open(dir).unwrap();
+        let ws = workspace_of(repo).unwrap();
+        ws.apply("first", Mode::Commit, |_| {
+            let mut c = Changes::default();
+            c.files.insert("a.yaml".into(), Some(b"a: 1\n".to_vec()));
+            Ok(c)
+        })
+        .unwrap();
+        ws
+    }
+
+    fn write_b(_: &TreeView) -> Result<Changes> {
+        let mut c = Changes::default();
+        c.files.insert("b.yaml".into(), Some(b"b: 1\n".to_vec()));
+        Ok(c)
+    }
+
+    #[test]
+    fn a_stopped_change_refuses_other_writes_with_a_type_the_op_can_word() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = workspace(tmp.path());
+        let mut stop = Changes::default();
+        stop.files
+            .insert("a.yaml".into(), Some(b"<<<<<<< ours\n".to_vec()));
+        ws.stop_with_conflicts(&stop, |_| Ok(b"state\n".to_vec()))
+            .unwrap();
+        assert_eq!(ws.pending().unwrap().as_deref(), Some(&b"state\n"[..]));
+
+        let err = ws.apply("second", Mode::Commit, write_b).unwrap_err();
+        let stopped = err
+            .downcast_ref::<StoppedChange>()
+            .expect("a StoppedChange");
+        assert_eq!(
+            stopped.root.canonicalize().unwrap(),
+            tmp.path().canonicalize().unwrap()
+        );
+        assert!(!tmp.path().join("b.yaml").exists());
+        // A dry run is not refused; continuing the stopped change (its own paths) is not.
+        assert!(ws.apply("second", Mode::DryRun, write_b).is_ok());
+        let own = |_: &TreeView| {
+            let mut c = Changes::default();
+            c.files.insert("a.yaml".into(), Some(b"a: 2\n".to_vec()));
+            c.own.insert("a.yaml".into());
+            Ok(c)
+        };
+        assert!(
+            ws.apply("continue", Mode::Commit, own)
+                .unwrap()
+                .commit
+                .is_some()
+        );
+        ws.forget_pending().unwrap();
+        assert!(ws.apply("second", Mode::Commit, write_b).is_ok());
     }
 }
