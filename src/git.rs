@@ -11,8 +11,10 @@
 //! - `workspace`: the GitOps repository and its all-or-nothing transactions
 //! - `commit`: blobs, trees, commits and annotated tags
 //! - `remote`: fetches and pushes of branches and tags
+//! - `advice`: what git reports by type for the command layer to word
 //! - `lock`, `journal`: file locks; the journal that survives a killed write
 //! - `fault`: test hooks, compiled only with the `fault-injection` feature
+mod advice;
 mod change;
 mod commit;
 mod config;
@@ -26,6 +28,7 @@ mod snapshot;
 mod upstream;
 mod workspace;
 
+pub use advice::{Advised, NeedsWorkTree, NotCached, Remedy, StoppedChange};
 pub use change::{
     BranchOutcome, Changes, FileChange, FileStat, Mode, Outcome, diff_stats, unified_diff,
 };
@@ -39,4 +42,4 @@ pub use lock::{FileLock, lock_file, try_lock_file};
 pub use remote::{push_tag, remote_tags, remote_url};
 pub use snapshot::{Entry, Snapshot, TreeView};
 pub use upstream::{TagDetail, TagInfo, TagRef, Upstream, Upstreams, local_upstream};
-pub use workspace::{STOPPED_STATE_FILE, StoppedChange, Workspace, workspace_of};
+pub use workspace::{STOPPED_STATE_FILE, Workspace, workspace_of};

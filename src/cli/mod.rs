@@ -243,8 +243,8 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            // Git reports a stopped merge as a type; the upgrade op says what to do.
-            let e = crate::ops::upgrade::explain_stopped(e);
+            // Git reports some errors by type; the ops say which command or flag helps.
+            let e = crate::ops::advice::word(e);
             crate::printer::printer().error(&e);
             crate::error::exit_code(&e)
         }

@@ -1,8 +1,8 @@
 //! Local repositories the user works in: finding the one around a directory, its
 //! HEAD and uncommitted paths, the URL to record for it, and creating one.
+use super::advice::{Remedy, advised};
 use super::snapshot::Snapshot;
-use crate::error::user;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use git2::{Oid, Repository};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -63,9 +63,9 @@ pub fn recorded_url(repo: &Repository, root: &Path) -> String {
 /// A snapshot of HEAD in a local repository.
 pub fn head_snapshot(repo: Repository) -> Result<(Oid, Snapshot)> {
     let commit = head_commit(&repo).ok_or_else(|| {
-        user(
-            "the profile repository has no commit yet",
-            "commit the profile first, or pass --allow-dirty",
+        advised(
+            anyhow!("the profile repository has no commit yet"),
+            Remedy::CommitOrReadFromDisk,
         )
     })?;
     let tree = repo.find_commit(commit)?.tree()?.id();
@@ -87,16 +87,15 @@ pub fn init_or_open(dir: &Path) -> Result<(Repository, bool)> {
         && let Ok(outer) = Repository::discover(dir)
         && let Some(root) = outer.workdir()
     {
-        bail!(user(
-            format!(
+        bail!(advised(
+            anyhow!(
                 "{} is inside the Git repository {} but is not its root",
                 dir.display(),
                 root.display()
             ),
-            format!(
-                "a GitOps repository is a whole repository: run `pctl init {}`, or choose a directory outside it",
-                root.display()
-            ),
+            Remedy::UseRepositoryRoot {
+                root: root.to_path_buf(),
+            },
         ));
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -2,11 +2,12 @@
 //! GitOps repository's branches, a base branch fetched without writing a ref, a
 //! commit pushed (refused pushes quoted, a moved branch told apart), and the tags of
 //! a profile repository's remote.
+use super::advice::{Remedy, advised};
 use super::config::{callbacks, redact_url, rewrite_url, user_config};
 use super::credentials;
 use super::upstream::TagInfo;
 use crate::error::user;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use git2::{Oid, Repository};
 use std::cell::RefCell;
 
@@ -200,25 +201,22 @@ pub(super) fn fetch_base(
         None => default
             .map(|d| d.trim_start_matches("refs/heads/").to_string())
             .ok_or_else(|| {
-                user(
-                    format!("{url} has no default branch (is it empty?)"),
-                    "push the GitOps repository's main branch first, or name the base with --pr-base BRANCH",
+                advised(
+                    anyhow!("{url} has no default branch (is it empty?)"),
+                    Remedy::PushOrNameBase,
                 )
             })?,
     };
     let want = format!("refs/heads/{branch}");
     let Some(&(_, tip)) = heads.iter().find(|(n, _)| *n == want) else {
-        let names: Vec<&str> = heads
+        let branches: Vec<String> = heads
             .iter()
             .filter_map(|(n, _)| n.strip_prefix("refs/heads/"))
+            .map(str::to_string)
             .collect();
-        bail!(user(
-            format!("{url} has no branch {branch:?} to open the pull request against"),
-            if names.is_empty() {
-                "push a base branch first".to_string()
-            } else {
-                format!("--pr-base BRANCH; its branches: {}", names.join(", "))
-            },
+        bail!(advised(
+            anyhow!("{url} has no branch {branch:?} to open the pull request against"),
+            Remedy::NameBase { branches },
         ));
     };
     if repo.find_commit(tip).is_err() {
@@ -246,12 +244,11 @@ pub fn remote_url(repo: &Repository, name: &str, push: bool) -> Result<String> {
             .remotes()
             .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
             .unwrap_or_default();
-        user(
-            format!("the repository has no remote named {name:?}"),
-            if names.is_empty() {
-                "add one with `git remote add origin URL`".to_string()
-            } else {
-                format!("remotes: {} (--remote NAME)", names.join(", "))
+        advised(
+            anyhow!("the repository has no remote named {name:?}"),
+            Remedy::NameRemote {
+                remote: name.to_string(),
+                remotes: names,
             },
         )
     })?;

@@ -1,6 +1,7 @@
 //! Upstream profile repositories: bare mirrors in the cache, fetched at most once per
 //! command, and what is read from them (tags, branches, commits, snapshots); a local
 //! repository can stand in for one without being copied.
+use super::advice::NotCached;
 use super::config::{cache_dir, cache_key, callbacks, rewrite_url, short_url, user_config};
 use super::credentials;
 use super::lock::lock_file;
@@ -106,13 +107,10 @@ impl Upstreams {
         let fetch_url = rewrite_url(&self.config, url, false);
         let exists = dir.join("HEAD").is_file();
         if self.offline && !exists {
-            bail!(user(
-                format!(
-                    "{url} is not in the cache ({}) and --offline forbids fetching it",
-                    dir.display()
-                ),
-                "run the same command once without --offline",
-            ));
+            bail!(NotCached {
+                url: url.to_string(),
+                dir,
+            });
         }
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;

@@ -2,6 +2,7 @@
 //! remote through a cached bare clone, and its transactions: a change applied all or
 //! nothing under the repository's lock, a change pushed to a branch of its own, and a
 //! change stopped on conflicts that waits in the work tree.
+use super::advice::{NeedsWorkTree, Remedy, StoppedChange, advised};
 use super::change::{BranchOutcome, Changes, Mode, Outcome, diff_stats, drop_noops, unified_diff};
 use super::commit::{build_tree, build_tree_of, make_commit, stage, write_blobs};
 use super::config::{cache_dir, cache_key, user_config};
@@ -57,13 +58,13 @@ impl Workspace {
     fn open_local(dir: &Path) -> Result<Workspace> {
         let repo = Repository::discover(dir)
             .with_context(|| format!("{} is not inside a Git repository", dir.display()))
-            .hint("run `pctl init DIR` to create a GitOps repository, or pass --repo DIR")?;
+            .map_err(|e| advised(e, Remedy::CreateOrNameRepository))?;
         let root = repo
             .workdir()
             .ok_or_else(|| {
-                user(
-                    format!("{} is a bare repository", dir.display()),
-                    "pass a work tree or a URL with --repo",
+                advised(
+                    anyhow!("{} is a bare repository", dir.display()),
+                    Remedy::NameWorkTreeOrUrl,
                 )
             })?
             .to_path_buf();
@@ -195,10 +196,7 @@ impl Workspace {
                     let changed = changes.files.len();
                     if mode != Mode::Commit || changed == 0 {
                         if mode == Mode::NoCommit {
-                            bail!(user(
-                                "--no-commit needs a local GitOps repository",
-                                "clone it and pass --repo DIR"
-                            ));
+                            bail!(NeedsWorkTree);
                         }
                         return Ok(Outcome {
                             commit: None,
@@ -250,12 +248,11 @@ impl Workspace {
                         .remotes()
                         .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
                         .unwrap_or_default();
-                    user(
-                        format!("{} has no remote named {name:?}", root.display()),
-                        if names.is_empty() {
-                            format!("add one: git remote add {name} URL")
-                        } else {
-                            format!("--remote NAME; its remotes: {}", names.join(", "))
+                    advised(
+                        anyhow!("{} has no remote named {name:?}", root.display()),
+                        Remedy::NameRemote {
+                            remote: name.to_string(),
+                            remotes: names,
                         },
                     )
                 })?;
@@ -322,21 +319,21 @@ impl Workspace {
                     .map(|c| c.id())
                     .or((base.is_none() && !head.is_zero()).then_some(head))
                     .ok_or_else(|| {
-                        user(
-                            format!(
+                        advised(
+                            anyhow!(
                                 "{} has no branch {name:?} to open the pull request against",
                                 redact_url(&url)
                             ),
-                            "push it first, or name another base with --pr-base BRANCH",
+                            Remedy::PushOrNameAnotherBase,
                         )
                     })?;
                 (name, tip)
             }
         };
         if base_branch == branch {
-            bail!(user(
-                format!("the pull request branch {branch} is its own base"),
-                "choose another --pr-base",
+            bail!(advised(
+                anyhow!("the pull request branch {branch} is its own base"),
+                Remedy::NameAnotherBase,
             ));
         }
         let view = view_of(repo, base_commit)?;
@@ -555,27 +552,6 @@ pub fn workspace_of(repo: Repository) -> Result<Workspace> {
 /// Where a change stopped on conflicts keeps its state (bytes the stopping command
 /// wrote, opaque here), inside `.git`.
 pub const STOPPED_STATE_FILE: &str = "pctl-merge.yaml";
-
-/// A write refused because a change stopped on conflicts
-/// ([`Workspace::stop_with_conflicts`]) waits in the work tree `root` until it is
-/// continued or aborted. The command that stops changes words what the user reads
-/// (`ops::upgrade::explain_stopped`); this message is the fallback.
-#[derive(Debug)]
-pub struct StoppedChange {
-    pub root: PathBuf,
-}
-
-impl std::fmt::Display for StoppedChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "a change stopped on conflicts is in progress in {}",
-            self.root.display()
-        )
-    }
-}
-
-impl std::error::Error for StoppedChange {}
 
 fn refuse_if_pending(repo: &Repository) -> Result<()> {
     if repo.path().join(STOPPED_STATE_FILE).exists() {

@@ -582,25 +582,6 @@ fn load_pending(ws: &Workspace) -> Result<Pending> {
     crate::yaml::from_str(&file, &text)
 }
 
-/// What the user reads when a write meets the merge this module stopped on conflicts
-/// ([`crate::git::StoppedChange`], from any writing command): how to finish it or go
-/// back. Every other error passes through unchanged.
-pub fn explain_stopped(err: anyhow::Error) -> anyhow::Error {
-    let stopped = err
-        .chain()
-        .find_map(|e| e.downcast_ref::<crate::git::StoppedChange>());
-    match stopped {
-        Some(stopped) => user(
-            format!(
-                "an upgrade with conflicts is in progress in {}",
-                stopped.root.display()
-            ),
-            "resolve the conflicts and run `pctl upgrade --continue`, or `pctl upgrade --abort`",
-        ),
-        None => err,
-    }
-}
-
 fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::Error {
     let names: Vec<String> = crate::ops::installations(view)
         .map(|v| v.into_iter().map(|(_, i)| i.metadata.name).collect())
