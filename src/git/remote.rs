@@ -10,6 +10,7 @@ use crate::error::user;
 use anyhow::{Context, Result, anyhow, bail};
 use git2::{Oid, Repository};
 use std::cell::RefCell;
+use std::path::Path;
 
 /// Fetch the remote GitOps repository into the cached bare clone; returns its default
 /// branch and head (zero for an empty remote).
@@ -239,18 +240,28 @@ pub(super) fn fetch_base(
 
 /// The URL of remote `name` (its push URL when `push`).
 pub fn remote_url(repo: &Repository, name: &str, push: bool) -> Result<String> {
+    remote_url_of(repo, name, push, None)
+}
+
+/// [`remote_url`], naming the repository in messages by its work tree `root` (else
+/// "the repository").
+pub(super) fn remote_url_of(
+    repo: &Repository,
+    name: &str,
+    push: bool,
+    root: Option<&Path>,
+) -> Result<String> {
     let remote = repo.find_remote(name).map_err(|_| {
-        let names: Vec<String> = repo
+        let remotes: Vec<String> = repo
             .remotes()
             .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
             .unwrap_or_default();
-        advised(
-            anyhow!("the repository has no remote named {name:?}"),
-            Remedy::NameRemote {
-                remote: name.to_string(),
-                remotes: names,
-            },
-        )
+        let error = match root {
+            Some(root) => anyhow!("{} has no remote named {name:?}", root.display()),
+            None => anyhow!("the repository has no remote named {name:?}"),
+        };
+        let remote = name.to_string();
+        advised(error, Remedy::NameRemote { remote, remotes })
     })?;
     let url = if push {
         remote.pushurl().ok().flatten().or(remote.url().ok())
@@ -259,8 +270,11 @@ pub fn remote_url(repo: &Repository, name: &str, push: bool) -> Result<String> {
     };
     url.map(str::to_string).ok_or_else(|| {
         user(
-            format!("remote {name:?} has no URL"),
-            "set it with `git remote set-url`",
+            match root {
+                Some(root) => format!("the remote {name:?} of {} has no URL", root.display()),
+                None => format!("remote {name:?} has no URL"),
+            },
+            format!("set one: git remote set-url {name} URL"),
         )
     })
 }

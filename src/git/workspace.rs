@@ -9,7 +9,7 @@ use super::config::{cache_dir, cache_key, user_config};
 use super::fault::{fault, slow_write};
 use super::local::{dirty_paths, head_commit};
 use super::lock::{lock_file, try_lock_file};
-use super::remote::{PushError, fetch_base, push, push_commit, remote_sync};
+use super::remote::{PushError, fetch_base, push, push_commit, remote_sync, remote_url_of};
 use super::snapshot::{TreeView, local_view, view_of};
 use super::{credentials, journal, redact_url};
 use crate::error::{Bug, HintExt, user};
@@ -242,33 +242,7 @@ impl Workspace {
     pub fn remote_url(&self, name: &str) -> Result<String> {
         match self {
             Workspace::Remote { url, .. } => Ok(url.clone()),
-            Workspace::Local { repo, root } => {
-                let remote = repo.find_remote(name).map_err(|_| {
-                    let names: Vec<String> = repo
-                        .remotes()
-                        .map(|r| r.iter().flatten().flatten().map(str::to_string).collect())
-                        .unwrap_or_default();
-                    advised(
-                        anyhow!("{} has no remote named {name:?}", root.display()),
-                        Remedy::NameRemote {
-                            remote: name.to_string(),
-                            remotes: names,
-                        },
-                    )
-                })?;
-                let url = remote
-                    .pushurl()
-                    .ok()
-                    .flatten()
-                    .or(remote.url().ok())
-                    .ok_or_else(|| {
-                        user(
-                            format!("the remote {name:?} of {} has no URL", root.display()),
-                            format!("set one: git remote set-url {name} URL"),
-                        )
-                    })?;
-                Ok(url.to_string())
-            }
+            Workspace::Local { repo, root } => remote_url_of(repo, name, true, Some(root)),
         }
     }
 
