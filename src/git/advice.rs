@@ -1,9 +1,10 @@
 //! What Git reports by type for the command layer to word, so that git knows no
 //! command name or flag: a write refused while a change stopped on conflicts waits, a
 //! change without commit on a remote, an upstream missing from the cache when
-//! fetching is off, and errors whose way out is a pctl command or
-//! flag ([`Advised`], with a [`Remedy`]). `ops/advice.rs` says them to the user; the
-//! types' own messages are the fallback.
+//! fetching is off, and errors whose way out is a pctl command or flag ([`Advised`],
+//! with a [`Remedy`]). `ops/advice.rs` says them to the user; the types' own messages
+//! are the fallback (where an error is shown without passing through it, e.g. in
+//! `pctl status`'s table).
 use std::path::PathBuf;
 
 /// A write refused because a change stopped on conflicts

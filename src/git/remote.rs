@@ -1,7 +1,7 @@
 //! Fetching from and pushing to remotes other than upstream mirrors: the remote
 //! GitOps repository's branches, a base branch fetched without writing a ref, a
-//! commit pushed (refused pushes quoted, a moved branch told apart), and the tags of
-//! a profile repository's remote.
+//! commit pushed (refused pushes quoted, a moved branch told apart), a local
+//! repository's remotes (their URLs, their tags, a tag pushed).
 use super::advice::{Remedy, advised};
 use super::config::{callbacks, redact_url, rewrite_url, user_config};
 use super::credentials;
