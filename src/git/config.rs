@@ -251,3 +251,44 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_insteadof_wins_and_push_falls_back_to_fetch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("gitconfig");
+        std::fs::write(
+            &file,
+            "[url \"https://mirror/\"]\n\tinsteadOf = gh:\n\
+             [url \"https://mirror/org/\"]\n\tinsteadOf = gh:org/\n\
+             [url \"ssh://push/\"]\n\tpushInsteadOf = gh:push/\n",
+        )
+        .unwrap();
+        let cfg = git2::Config::open(&file).unwrap();
+        assert_eq!(
+            rewrite_url(&cfg, "gh:org/x.git", false),
+            "https://mirror/org/x.git"
+        );
+        assert_eq!(rewrite_url(&cfg, "gh:y.git", false), "https://mirror/y.git");
+        assert_eq!(rewrite_url(&cfg, "gh:push/z.git", true), "ssh://push/z.git");
+        assert_eq!(rewrite_url(&cfg, "gh:y.git", true), "https://mirror/y.git");
+        assert_eq!(
+            rewrite_url(&cfg, "https://other/a", false),
+            "https://other/a"
+        );
+    }
+
+    #[test]
+    fn secrets_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("https://u:TOKEN@host/r.git"),
+            "https://u:***@host/r.git"
+        );
+        assert_eq!(redact_url("https://u@host/r.git"), "https://u@host/r.git");
+        assert_eq!(redact_url("git@host:r.git"), "git@host:r.git");
+        assert!(cache_key("https://host/org/my repo.git").starts_with("my-repo-"));
+    }
+}

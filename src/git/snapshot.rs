@@ -401,3 +401,52 @@ pub(super) fn view_of(repo: &Repository, commit: Oid) -> Result<TreeView> {
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_and_symlinks_stay_inside_the_repository() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("p/files")).unwrap();
+        std::fs::write(root.join("p/files/a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("../p/files", root.join("p/inside")).unwrap();
+        std::os::unix::fs::symlink("../../outside", root.join("p/out")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("p/abs")).unwrap();
+        let s = Snapshot::Dir {
+            root: root.to_path_buf(),
+        };
+        assert_eq!(s.resolve("p", "files/./a.yaml").unwrap(), "p/files/a.yaml");
+        assert_eq!(s.resolve("p", "inside/a.yaml").unwrap(), "p/files/a.yaml");
+        assert!(
+            s.resolve("p", "/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(s.resolve("p", "../../x").unwrap_err().contains("leaves"));
+        assert!(s.resolve("p", "out/x").unwrap_err().contains("outside"));
+        assert!(
+            s.resolve("p", "abs/passwd")
+                .unwrap_err()
+                .contains("outside")
+        );
+        let files = s.files_below("p/files").unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["a.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_an_error_not_a_hang() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("p/d")).unwrap();
+        std::os::unix::fs::symlink("..", tmp.path().join("p/d/up")).unwrap();
+        let s = Snapshot::Dir {
+            root: tmp.path().to_path_buf(),
+        };
+        let err = s.files_below("p").unwrap_err().to_string();
+        assert!(err.contains("loops back"), "{err}");
+    }
+}
