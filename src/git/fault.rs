@@ -36,16 +36,10 @@ pub(super) fn slow_write() {
 #[inline(always)]
 pub(super) fn slow_write() {}
 
-#[cfg(test)]
-mod tests {
-    /// The test build has the hooks: the self dev-dependency in Cargo.toml turns the
-    /// feature on whenever dev-dependencies are built. Without it the fault tests
-    /// (`tests/safety.rs`) would inject nothing.
-    #[test]
-    fn the_test_build_has_the_hooks() {
-        assert!(
-            cfg!(feature = "fault-injection"),
-            "the test build lacks the fault-injection feature (Cargo.toml [dev-dependencies])"
-        );
-    }
-}
+// The test build has the hooks: the self dev-dependency in Cargo.toml turns the
+// feature on whenever dev-dependencies are built. Without it the fault tests
+// (`tests/safety.rs`) would inject nothing.
+#[cfg(all(test, not(feature = "fault-injection")))]
+compile_error!(
+    "the test build lacks the fault-injection feature: keep `pctl = { path = \".\", features = [\"fault-injection\"] }` in [dev-dependencies]"
+);
