@@ -38,7 +38,7 @@ pub(super) fn slow_write() {}
 
 // The test build has the hooks: the self dev-dependency in Cargo.toml turns the
 // feature on whenever dev-dependencies are built. Without it the fault tests
-// (`tests/safety.rs`) would inject nothing.
+// (the safety tests) would inject nothing.
 #[cfg(all(test, not(feature = "fault-injection")))]
 compile_error!(
     "the test build lacks the fault-injection feature: keep `pctl = { path = \".\", features = [\"fault-injection\"] }` in [dev-dependencies]"
