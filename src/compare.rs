@@ -5,6 +5,7 @@ use crate::model::{ArtifactKind, Chart, Parameter};
 use crate::record;
 use crate::render::Rendered;
 use crate::resolve::{Resolved, ResolvedKind};
+use crate::textdiff;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ pub fn unified(old: &Rendered, new: &Rendered) -> (String, usize) {
             continue;
         }
         changed += 1;
-        out.push_str(&format!("diff --git a/{path} b/{path}\n"));
+        out.push_str(&textdiff::header(path));
         match (a, b) {
             (None, Some(_)) => out.push_str("new file mode 100644\n"),
             (Some(_), None) => out.push_str("deleted file mode 100644\n"),
@@ -46,36 +47,15 @@ pub fn unified(old: &Rendered, new: &Rendered) -> (String, usize) {
             continue;
         }
         if matches!(ta, Some(None)) || matches!(tb, Some(None)) {
-            let name = |x: Option<&Vec<u8>>, side: &str| match x {
-                Some(_) => format!("{side}/{path}"),
-                None => "/dev/null".to_string(),
-            };
-            out.push_str(&format!(
-                "Binary files {} and {} differ\n",
-                name(a, "a"),
-                name(b, "b")
+            out.push_str(&textdiff::differ(
+                "Binary files",
+                path,
+                a.is_some(),
+                b.is_some(),
             ));
             continue;
         }
-        let (sa, sb) = (ta.flatten().unwrap_or(""), tb.flatten().unwrap_or(""));
-        let header_a = if a.is_some() {
-            format!("a/{path}")
-        } else {
-            "/dev/null".into()
-        };
-        let header_b = if b.is_some() {
-            format!("b/{path}")
-        } else {
-            "/dev/null".into()
-        };
-        let diff = similar::TextDiff::from_lines(sa, sb);
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&header_a, &header_b)
-                .to_string(),
-        );
+        out.push_str(&textdiff::unified(path, ta.flatten(), tb.flatten()));
     }
     (out, changed)
 }

@@ -25,6 +25,7 @@ pub mod resolve;
 pub mod sops;
 pub mod source;
 pub mod template;
+pub mod textdiff;
 pub mod tracking;
 pub mod userconfig;
 pub mod values;

@@ -1,5 +1,6 @@
 //! Operations: one module per command that does real work, each taking an options
 //! struct built by its command file in `cli/`.
+pub mod advice;
 pub mod capture;
 pub mod catalog;
 pub mod check;

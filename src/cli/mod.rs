@@ -251,6 +251,8 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
+            // Git reports some errors by type; the ops say which command or flag helps.
+            let e = crate::ops::advice::word(e);
             crate::printer::printer().error(&e);
             crate::error::exit_code(&e)
         }

@@ -63,7 +63,10 @@ pub fn run(opts: InitOptions) -> Result<()> {
         wanted.sync_path.clear();
         wanted.install_path.clear();
     }
-    let (repo, created) = git::init_or_open(&opts.dir).hint("pass a directory you can write to")?;
+    // Worded first: the hint of a directory inside a work tree is more specific.
+    let (repo, created) = git::init_or_open(&opts.dir)
+        .map_err(crate::ops::advice::word)
+        .hint("pass a directory you can write to")?;
     let ws = git::workspace_of(repo)?;
     let mut config = None;
     let outcome = ws.apply("pctl: init", opts.mode, |view| {

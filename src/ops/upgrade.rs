@@ -589,7 +589,8 @@ fn load_pending(ws: &Workspace) -> Result<Pending> {
         ));
     };
     let text = String::from_utf8_lossy(&bytes);
-    crate::yaml::from_str(".git/pctl-merge.yaml", &text)
+    let file = format!(".git/{}", crate::git::STOPPED_STATE_FILE);
+    crate::yaml::from_str(&file, &text)
 }
 
 fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::Error {

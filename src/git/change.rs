@@ -1,0 +1,149 @@
+//! A change to the GitOps repository: what a command wants to write ([`Changes`]),
+//! how it is finished ([`Mode`]), what happened ([`Outcome`], [`BranchOutcome`]), and
+//! how it compares with the files it builds on (a unified diff, line counts).
+use super::snapshot::TreeView;
+use crate::textdiff;
+use anyhow::Result;
+use git2::Oid;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a command wants to write: repository-relative path to new content (None =
+/// delete), and directories that must have no uncommitted change.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub files: BTreeMap<String, Option<Vec<u8>>>,
+    pub guard: Vec<String>,
+    /// Paths a change stopped on conflicts left in the work tree, committed now that
+    /// it is continued: their changes are pctl's own, not the user's. A change that
+    /// names them may go ahead although a stopped change is pending.
+    pub own: BTreeSet<String>,
+}
+
+/// How a change is finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Commit,
+    NoCommit,
+    DryRun,
+}
+
+/// What happened.
+#[derive(Debug)]
+pub struct Outcome {
+    pub commit: Option<Oid>,
+    /// Unified diff of the change (always computed; printed for dry runs).
+    pub diff: String,
+    pub changed: usize,
+}
+
+/// What [`Workspace::apply_on_branch`] did.
+#[derive(Debug)]
+pub struct BranchOutcome {
+    /// The commit pushed to the branch; None when the change is empty (nothing pushed).
+    pub commit: Option<Oid>,
+    /// The branch the commit is built on, and its tip.
+    pub base_branch: String,
+    pub base_commit: Oid,
+    /// Unified diff of the change against the base.
+    pub diff: String,
+    /// How many files the change writes or removes.
+    pub changed: usize,
+    /// Line counts per file, in path order.
+    pub stats: Vec<FileStat>,
+}
+
+/// How one file changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    Added,
+    Modified,
+    Removed,
+}
+
+/// One file of a change with its added and removed lines (0 for binary files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStat {
+    pub path: String,
+    pub change: FileChange,
+    pub added: usize,
+    pub removed: usize,
+    pub binary: bool,
+}
+
+/// Line counts of a change against a view, per file (as `git diff --numstat`).
+pub fn diff_stats(view: &TreeView, changes: &Changes) -> Result<Vec<FileStat>> {
+    let mut out = Vec::new();
+    for (path, new) in &changes.files {
+        let old = view.read(path)?;
+        let change = match (&old, new) {
+            (None, Some(_)) => FileChange::Added,
+            (Some(_), None) => FileChange::Removed,
+            (Some(_), Some(_)) => FileChange::Modified,
+            (None, None) => continue,
+        };
+        let text = |b: &Option<Vec<u8>>| match b {
+            None => Some(String::new()),
+            Some(b) => String::from_utf8(b.clone()).ok(),
+        };
+        let (added, removed, binary) = match (text(&old), text(new)) {
+            (Some(a), Some(b)) => {
+                let (plus, minus) = textdiff::line_counts(&a, &b);
+                (plus, minus, false)
+            }
+            _ => (0, 0, true),
+        };
+        out.push(FileStat {
+            path: path.clone(),
+            change,
+            added,
+            removed,
+            binary,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn drop_noops(view: &TreeView, mut changes: Changes) -> Result<Changes> {
+    let mut keep = BTreeMap::new();
+    for (path, content) in std::mem::take(&mut changes.files) {
+        let old = view.read(&path)?;
+        if old != content {
+            keep.insert(path, content);
+        }
+    }
+    changes.files = keep;
+    Ok(changes)
+}
+
+/// Files larger than this get no line diff.
+const DIFF_MAX_BYTES: usize = 8 << 20;
+
+/// A unified diff (`git diff` style) of a change against a view.
+pub fn unified_diff(view: &TreeView, changes: &Changes) -> Result<String> {
+    let mut out = String::new();
+    for (path, new) in &changes.files {
+        let old = view.read(path)?;
+        out.push_str(&textdiff::header(path));
+        // As git does: no line diff of binary files; nor of huge ones (bounded memory).
+        let special = [old.as_deref(), new.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(|b| {
+                if textdiff::is_binary(b) {
+                    Some("Binary files")
+                } else if b.len() > DIFF_MAX_BYTES {
+                    Some("Large files")
+                } else {
+                    None
+                }
+            });
+        if let Some(kind) = special {
+            out.push_str(&textdiff::differ(kind, path, old.is_some(), new.is_some()));
+            continue;
+        }
+        let old_s = old.as_deref().map(String::from_utf8_lossy);
+        let new_s = new.as_deref().map(String::from_utf8_lossy);
+        out.push_str(&textdiff::unified(path, old_s.as_deref(), new_s.as_deref()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,452 @@
+//! Reading files at one state of a repository, symlinks not followed unless asked:
+//! a [`Snapshot`] of a profile repository (a commit or a directory) with the path
+//! safety checks that keep every read inside it, and the [`TreeView`] of the GitOps
+//! repository a change builds on.
+use super::local::head_commit;
+use crate::error::user;
+use anyhow::{Context, Result, anyhow, bail};
+use git2::{Oid, Repository};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// The files of a profile repository at one state: a commit, or a directory on disk.
+#[derive(Clone)]
+pub enum Snapshot {
+    Tree { repo: Rc<Repository>, tree: Oid },
+    Dir { root: PathBuf },
+}
+
+/// One entry of a snapshot, symlinks not followed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    File(Vec<u8>),
+    Dir(Vec<String>),
+    Link(String),
+}
+
+const MAX_LINKS: usize = 40;
+/// How deep `files_below` descends.
+const MAX_DEPTH: usize = 64;
+
+impl Snapshot {
+    /// The entry at a normalized repository-relative path ("" is the root).
+    pub fn entry(&self, rel: &str) -> Result<Option<Entry>> {
+        match self {
+            Snapshot::Tree { repo, tree } => {
+                let tree = repo.find_tree(*tree)?;
+                let (obj_id, mode) = if rel.is_empty() {
+                    (tree.id(), 0o040000)
+                } else {
+                    match tree.get_path(Path::new(rel)) {
+                        Ok(e) => (e.id(), e.filemode()),
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                match mode {
+                    0o040000 => {
+                        let t = repo.find_tree(obj_id)?;
+                        // A name that is not UTF-8 is listed lossily: it is then not
+                        // found, and `collect` reports it.
+                        Ok(Some(Entry::Dir(
+                            t.iter()
+                                .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
+                                .collect(),
+                        )))
+                    }
+                    0o120000 => {
+                        let b = repo.find_blob(obj_id)?;
+                        Ok(Some(Entry::Link(
+                            String::from_utf8_lossy(b.content()).into_owned(),
+                        )))
+                    }
+                    0o160000 => Ok(None), // submodule: not part of this repository
+                    _ => Ok(Some(Entry::File(
+                        repo.find_blob(obj_id)?.content().to_vec(),
+                    ))),
+                }
+            }
+            Snapshot::Dir { root } => {
+                let p = if rel.is_empty() {
+                    root.clone()
+                } else {
+                    root.join(rel)
+                };
+                let meta = match std::fs::symlink_metadata(&p) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => {
+                        return Err(anyhow!(e).context(format!("cannot read {}", p.display())));
+                    }
+                };
+                if meta.file_type().is_symlink() {
+                    let t = std::fs::read_link(&p)
+                        .with_context(|| format!("cannot read link {}", p.display()))?;
+                    Ok(Some(Entry::Link(t.to_string_lossy().into_owned())))
+                } else if meta.is_dir() {
+                    let mut names = Vec::new();
+                    for e in std::fs::read_dir(&p)
+                        .with_context(|| format!("cannot list {}", p.display()))?
+                    {
+                        let name = e?.file_name().to_string_lossy().into_owned();
+                        if name != ".git" {
+                            names.push(name);
+                        }
+                    }
+                    Ok(Some(Entry::Dir(names)))
+                } else {
+                    Ok(Some(Entry::File(std::fs::read(&p).with_context(|| {
+                        format!("cannot read {}", p.display())
+                    })?)))
+                }
+            }
+        }
+    }
+
+    /// Resolve `rel` (relative to the directory `base`, both repository-relative) to a
+    /// normalized repository-relative path with no symlink in it. `..` and symlinks may
+    /// move around inside the repository but never out of it; absolute paths are refused.
+    pub fn resolve(&self, base: &str, rel: &str) -> std::result::Result<String, String> {
+        if rel.starts_with('/')
+            || rel.starts_with('\\')
+            || rel.contains(':') && rel.len() > 1 && rel.as_bytes()[1] == b':'
+        {
+            return Err(format!(
+                "{rel:?} is an absolute path; paths are relative to the profile directory"
+            ));
+        }
+        let mut pending: Vec<String> = rel.split('/').rev().map(str::to_string).collect();
+        let mut done: Vec<String> = base
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut links = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    if done.pop().is_none() {
+                        return Err(format!("{rel:?} leaves the repository"));
+                    }
+                }
+                name => {
+                    done.push(name.to_string());
+                    let here = done.join("/");
+                    if let Ok(Some(Entry::Link(target))) = self.entry(&here) {
+                        links += 1;
+                        if links > MAX_LINKS {
+                            return Err(format!("{rel:?}: too many levels of symbolic links"));
+                        }
+                        if target.starts_with('/') {
+                            return Err(format!(
+                                "{rel:?}: symlink {here} points outside the repository (to {target})"
+                            ));
+                        }
+                        done.pop();
+                        let mut depth = done.len() as i64;
+                        for t in target.split('/') {
+                            match t {
+                                "" | "." => {}
+                                ".." => depth -= 1,
+                                _ => depth += 1,
+                            }
+                            if depth < 0 {
+                                return Err(format!(
+                                    "{rel:?}: symlink {here} points outside the repository (to {target})"
+                                ));
+                            }
+                        }
+                        pending.extend(target.split('/').rev().map(str::to_string));
+                    }
+                }
+            }
+        }
+        Ok(done.join("/"))
+    }
+
+    /// Read a file at a resolved path.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.entry(path)? {
+            Some(Entry::File(b)) => Ok(Some(b)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a resolved path is a directory.
+    pub fn is_dir(&self, path: &str) -> Result<bool> {
+        Ok(matches!(self.entry(path)?, Some(Entry::Dir(_))))
+    }
+
+    /// Every file below the resolved directory `dir`, keyed by its path relative to
+    /// `dir`, symlinks followed (and checked to stay inside the repository).
+    pub fn files_below(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        self.collect(dir, "", &mut out, &mut seen, 0)?;
+        Ok(out)
+    }
+
+    fn collect(
+        &self,
+        real: &str,
+        shown: &str,
+        out: &mut BTreeMap<String, Vec<u8>>,
+        seen: &mut BTreeSet<String>,
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_DEPTH {
+            bail!(user(
+                format!("{real}: directories nested more than {MAX_DEPTH} levels deep"),
+                "flatten the profile's directories",
+            ));
+        }
+        if !seen.insert(real.to_string()) {
+            bail!(user(
+                format!(
+                    "{real} is reached again through {shown}: a symbolic link loops back to a directory that contains it"
+                ),
+                "remove the symbolic link loop from the profile",
+            ));
+        }
+        let Some(Entry::Dir(mut names)) = self.entry(real)? else {
+            return Ok(());
+        };
+        names.sort();
+        for name in names {
+            let child_real = if real.is_empty() {
+                name.clone()
+            } else {
+                format!("{real}/{name}")
+            };
+            let child_shown = if shown.is_empty() {
+                name.clone()
+            } else {
+                format!("{shown}/{name}")
+            };
+            let target = match self.entry(&child_real)? {
+                Some(Entry::Link(_)) => {
+                    let parent = real;
+                    self.resolve(parent, &name)
+                        .map_err(|e| anyhow!("{child_real}: {e}"))?
+                }
+                _ => child_real.clone(),
+            };
+            match self.entry(&target)? {
+                Some(Entry::File(b)) => {
+                    out.insert(child_shown, b);
+                }
+                Some(Entry::Dir(_)) => self.collect(&target, &child_shown, out, seen, depth + 1)?,
+                None if name.contains(char::REPLACEMENT_CHARACTER) => bail!(user(
+                    format!("{child_real}: the file name is not valid UTF-8"),
+                    "rename the file: pctl writes file names into Kubernetes manifests as UTF-8 text",
+                )),
+                Some(Entry::Link(_)) | None => {}
+            }
+        }
+        seen.remove(real);
+        Ok(())
+    }
+}
+
+/// A read-only view of the GitOps repository's files at the state a change builds on.
+pub struct TreeView {
+    snapshot: Option<Snapshot>,
+}
+
+impl TreeView {
+    pub fn empty() -> Self {
+        TreeView { snapshot: None }
+    }
+
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match &self.snapshot {
+            Some(s) => s.read(path),
+            None => Ok(None),
+        }
+    }
+
+    pub fn read_string(&self, path: &str) -> Result<Option<String>> {
+        self.read(path)?
+            .map(|b| String::from_utf8(b).map_err(|_| anyhow!("{path} is not UTF-8 text")))
+            .transpose()
+    }
+
+    /// The entry at a normalized repository-relative path ("" is the root).
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        match &self.snapshot {
+            Some(s) => s.entry(path),
+            None => Ok(if path.is_empty() {
+                Some(Entry::Dir(Vec::new()))
+            } else {
+                None
+            }),
+        }
+    }
+
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        Ok(match &self.snapshot {
+            Some(s) => s.entry(path)?.is_some(),
+            None => false,
+        })
+    }
+
+    /// Every file below `dir` (repository-relative), keyed by full repository path.
+    pub fn files_below(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+        let Some(s) = &self.snapshot else {
+            return Ok(BTreeMap::new());
+        };
+        let mut out = BTreeMap::new();
+        for (k, v) in s.files_below(dir)? {
+            out.insert(
+                if dir.is_empty() {
+                    k
+                } else {
+                    format!("{dir}/{k}")
+                },
+                v,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Repository paths of the files named `name` that are not below a directory
+    /// holding one already (installations do not nest), in path order. Reads only the
+    /// directories outside those: the cost does not grow with the files inside them.
+    pub fn find_outermost(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.outermost(name)?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    fn outermost(&self, name: &str) -> Result<Vec<(String, Oid)>> {
+        fn walk(
+            repo: &Repository,
+            tree: &git2::Tree,
+            prefix: &str,
+            name: &str,
+            out: &mut Vec<(String, Oid)>,
+        ) -> Result<()> {
+            if let Some(e) = tree.get_name(name)
+                && e.kind() == Some(git2::ObjectType::Blob)
+            {
+                out.push((format!("{prefix}{name}"), e.id()));
+                return Ok(());
+            }
+            for e in tree.iter() {
+                if e.kind() == Some(git2::ObjectType::Tree) {
+                    let sub = repo.find_tree(e.id())?;
+                    let dir = String::from_utf8_lossy(e.name_bytes());
+                    walk(repo, &sub, &format!("{prefix}{dir}/"), name, out)?;
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        if let Some(Snapshot::Tree { repo, tree }) = &self.snapshot {
+            let tree = repo.find_tree(*tree)?;
+            walk(repo, &tree, "", name, &mut out)?;
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// [`TreeView::find_outermost`] with each file's content, read by its blob id
+    /// (no path lookup from the root for each).
+    pub fn read_outermost(&self, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let Some(Snapshot::Tree { repo, .. }) = &self.snapshot else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (path, oid) in self.outermost(name)? {
+            out.push((path, repo.find_blob(oid)?.content().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Repository paths of every file named `name`, in path order.
+    pub fn find_named(&self, name: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        if let Some(Snapshot::Tree { repo, tree }) = &self.snapshot {
+            let tree = repo.find_tree(*tree)?;
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.name().ok() == Some(name) && entry.kind() == Some(git2::ObjectType::Blob) {
+                    out.push(format!("{dir}{name}"));
+                }
+                git2::TreeWalkResult::Ok
+            })?;
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+pub(super) fn local_view(repo: &Repository) -> Result<TreeView> {
+    match head_commit(repo) {
+        Some(c) => view_of(repo, c),
+        None => Ok(TreeView::empty()),
+    }
+}
+
+pub(super) fn view_of(repo: &Repository, commit: Oid) -> Result<TreeView> {
+    if commit.is_zero() {
+        return Ok(TreeView::empty());
+    }
+    let tree = repo.find_commit(commit)?.tree()?.id();
+    // A second handle: Snapshot owns its repository.
+    let handle = Repository::open(repo.path())?;
+    Ok(TreeView {
+        snapshot: Some(Snapshot::Tree {
+            repo: Rc::new(handle),
+            tree,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_and_symlinks_stay_inside_the_repository() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("p/files")).unwrap();
+        std::fs::write(root.join("p/files/a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("../p/files", root.join("p/inside")).unwrap();
+        std::os::unix::fs::symlink("../../outside", root.join("p/out")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("p/abs")).unwrap();
+        let s = Snapshot::Dir {
+            root: root.to_path_buf(),
+        };
+        assert_eq!(s.resolve("p", "files/./a.yaml").unwrap(), "p/files/a.yaml");
+        assert_eq!(s.resolve("p", "inside/a.yaml").unwrap(), "p/files/a.yaml");
+        assert!(
+            s.resolve("p", "/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(s.resolve("p", "../../x").unwrap_err().contains("leaves"));
+        assert!(s.resolve("p", "out/x").unwrap_err().contains("outside"));
+        assert!(
+            s.resolve("p", "abs/passwd")
+                .unwrap_err()
+                .contains("outside")
+        );
+        let files = s.files_below("p/files").unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["a.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_an_error_not_a_hang() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("p/d")).unwrap();
+        std::os::unix::fs::symlink("..", tmp.path().join("p/d/up")).unwrap();
+        let s = Snapshot::Dir {
+            root: tmp.path().to_path_buf(),
+        };
+        let err = s.files_below("p").unwrap_err().to_string();
+        assert!(err.contains("loops back"), "{err}");
+    }
+}
