@@ -136,6 +136,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             title: message.clone(),
             changelog: changelog(&spec, &upstreams, &resolved.source),
             conflicts: Vec::new(),
+            in_cluster: None,
         };
         crate::ops::pr::open(&ws, pr, &req, build)?;
         for note in &rendered.notes {

@@ -44,6 +44,8 @@ pub struct PrRequest {
     pub changelog: Option<String>,
     /// Paths left with conflicts, listed in the body's Conflicts section.
     pub conflicts: Vec<String>,
+    /// What changes in the cluster (markdown from `ops::incluster`), when known.
+    pub in_cluster: Option<String>,
 }
 
 /// Rows of the file table in the body; the rest are counted.
@@ -206,6 +208,11 @@ pub fn body(req: &PrRequest, outcome: &BranchOutcome) -> String {
         ));
     }
     out.push('\n');
+    if let Some(text) = &req.in_cluster {
+        out.push_str("## In the cluster\n\nThe objects each HelmRelease's chart renders (`helm template`), before and after this change:\n\n");
+        out.push_str(text);
+        out.push('\n');
+    }
     if !req.conflicts.is_empty() {
         out.push_str("## Conflicts\n\nThese files hold conflict markers; resolve them on this branch before merging:\n\n");
         for c in &req.conflicts {
@@ -277,6 +284,7 @@ mod tests {
             title: "t".into(),
             changelog: Some("web 1.1.0\n\nThree replicas.\n".into()),
             conflicts: vec!["a/values.yaml".into()],
+            in_cluster: None,
         };
         let b = body(&req, &outcome);
         assert!(

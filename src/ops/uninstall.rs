@@ -62,6 +62,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
             title: message.clone(),
             changelog: None,
             conflicts: Vec::new(),
+            in_cluster: None,
         };
         crate::ops::pr::open(&ws, pr, &req, build)?;
         return Ok(());

@@ -239,7 +239,7 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         &ws,
         "upgrade",
         &message,
-        opts.mode,
+        (opts.mode, opts.offline),
         opts.pr.as_ref(),
         &plans,
     )
@@ -301,7 +301,14 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         m.push_str("Re-rendered with the current value profiles and .pctl/values/global.yaml.\n");
         m
     });
-    finish(&ws, "sync", &message, opts.mode, opts.pr.as_ref(), &plans)
+    finish(
+        &ws,
+        "sync",
+        &message,
+        (opts.mode, opts.offline),
+        opts.pr.as_ref(),
+        &plans,
+    )
 }
 
 /// Installations upgraded together must not start producing the same objects.
@@ -325,12 +332,30 @@ fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
     Ok(())
 }
 
+/// What the plans change in the cluster (docs/commands.md#diff), for a dry run or a
+/// pull request.
+fn in_cluster(
+    ws: &Workspace,
+    plans: &[Planned],
+    offline: bool,
+) -> Result<Option<Result<Vec<crate::chartdiff::ReleaseDiff>, String>>> {
+    let view = ws.view()?;
+    let list: Vec<crate::ops::incluster::Change> = plans
+        .iter()
+        .map(|p| crate::ops::incluster::Change {
+            dir: &p.dir,
+            files: &p.files,
+        })
+        .collect();
+    crate::ops::incluster::diff(&view, &list, offline)
+}
+
 /// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
 fn finish(
     ws: &Workspace,
     command: &str,
     message: &str,
-    mode: Mode,
+    (mode, offline): (Mode, bool),
     pr: Option<&crate::ops::pr::PrOptions>,
     plans: &[Planned],
 ) -> Result<()> {
@@ -353,7 +378,16 @@ fn finish(
         .collect::<Vec<_>>()
         .join(", ");
     if let Some(pr) = pr {
-        return pull_request(ws, pr, command, message, plans, &changes, &conflicted);
+        let cluster = crate::ops::incluster::markdown(&in_cluster(ws, plans, offline)?);
+        return pull_request(
+            ws,
+            pr,
+            (command, message),
+            plans,
+            &changes,
+            &conflicted,
+            cluster,
+        );
     }
     if conflicted.is_empty() || mode == Mode::DryRun {
         let outcome: Outcome = ws.apply(message, mode, |view| {
@@ -369,6 +403,16 @@ fn finish(
             Ok(changes.clone())
         })?;
         crate::ops::report(&outcome, mode, &format!("{command} {what}"));
+        if mode == Mode::DryRun {
+            match in_cluster(ws, plans, offline)? {
+                None => {}
+                Some(Err(why)) => printer().info(&format!("note: {why}")),
+                Some(Ok(diffs)) => printer().data(&format!(
+                    "# What changes in the cluster (helm template, per HelmRelease):\n{}",
+                    crate::chartdiff::text(&diffs)
+                )),
+            }
+        }
         if !conflicted.is_empty() {
             list_conflicts(&conflicted);
             return Err(conflict(
@@ -430,11 +474,11 @@ fn finish(
 fn pull_request(
     ws: &Workspace,
     pr: &crate::ops::pr::PrOptions,
-    command: &str,
-    message: &str,
+    (command, message): (&str, &str),
     plans: &[Planned],
     changes: &Changes,
     conflicted: &[&FileMerge],
+    in_cluster: Option<String>,
 ) -> Result<()> {
     let (name, version) = match plans {
         [one] => (one.name.clone(), one.to.clone()),
@@ -463,6 +507,7 @@ fn pull_request(
         title: message.lines().next().unwrap_or(message).to_string(),
         changelog: (!changelog.is_empty()).then(|| changelog.join("\n\n")),
         conflicts,
+        in_cluster,
     };
     crate::ops::pr::open(ws, pr, &req, |view| {
         for p in plans {

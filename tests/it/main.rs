@@ -16,6 +16,7 @@ mod export;
 mod harness;
 mod helm_values;
 mod hostile;
+mod incluster;
 mod init;
 mod install;
 mod kpt;
