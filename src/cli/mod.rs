@@ -103,7 +103,8 @@ pub struct PrFlags {
     /// open a pull request on GitHub, GitLab or Gitea/Forgejo, or update the one
     /// already open for that branch. The forge is PCTL_FORGE (API at
     /// PCTL_FORGE_API_URL), else forge.type/forge.apiURL of .pctl/config.yaml, else
-    /// detected from the remote URL's host. The token comes from GITHUB_TOKEN,
+    /// detected from the host of the remote URL as configured (before insteadOf
+    /// rewriting). The token comes from GITHUB_TOKEN,
     /// GITLAB_TOKEN or GITEA_TOKEN and is checked before anything is pushed: the API
     /// and the remote must be https:// (http:// only on loopback), and an apiURL from
     /// the committed .pctl/config.yaml must be on the remote's host or listed in

@@ -263,12 +263,24 @@ pub(super) fn remote_url_of(
         let remote = name.to_string();
         advised(error, Remedy::NameRemote { remote, remotes })
     })?;
-    let url = if push {
-        remote.pushurl().ok().flatten().or(remote.url().ok())
-    } else {
-        remote.url().ok()
+    // The URL as configured, before `url.<base>.insteadOf` rewriting: the forge is
+    // told from it (an insteadOf that points github.com at a mirror still means
+    // GitHub), and the fetch and push paths rewrite it themselves.
+    let configured = |key: &str| {
+        repo.config()
+            .ok()
+            .and_then(|c| c.get_string(&format!("remote.{name}.{key}")).ok())
+            .filter(|u| !u.is_empty())
     };
-    url.map(str::to_string).ok_or_else(|| {
+    let url = if push {
+        configured("pushurl")
+            .or_else(|| configured("url"))
+            .or_else(|| remote.pushurl().ok().flatten().map(str::to_string))
+            .or_else(|| remote.url().ok().map(str::to_string))
+    } else {
+        configured("url").or_else(|| remote.url().ok().map(str::to_string))
+    };
+    url.ok_or_else(|| {
         user(
             match root {
                 Some(root) => format!("the remote {name:?} of {} has no URL", root.display()),

@@ -688,6 +688,37 @@ mod tests {
         Ok(c)
     }
 
+    /// The remote URL is read as configured: an `insteadOf` rewrite (a mirror for
+    /// github.com) does not change which forge the pull request goes to.
+    #[test]
+    fn the_remote_url_is_the_one_configured_not_the_rewritten_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = workspace(tmp.path());
+        let Workspace::Local { repo, .. } = &ws else {
+            panic!("a local workspace")
+        };
+        repo.remote("origin", "https://github.com/org/gitops.git")
+            .unwrap();
+        let mut config = repo.config().unwrap();
+        config
+            .set_str(
+                "url.https://mirror.example.com/github/.insteadOf",
+                "https://github.com/",
+            )
+            .unwrap();
+        assert_eq!(
+            ws.remote_url("origin").unwrap(),
+            "https://github.com/org/gitops.git"
+        );
+        config
+            .set_str("remote.origin.pushurl", "git@github.com:org/gitops.git")
+            .unwrap();
+        assert_eq!(
+            ws.remote_url("origin").unwrap(),
+            "git@github.com:org/gitops.git"
+        );
+    }
+
     #[test]
     fn a_stopped_change_refuses_other_writes_with_a_type_the_op_can_word() {
         let tmp = tempfile::tempdir().unwrap();
