@@ -1,8 +1,8 @@
-//! The catalog summary `search` reads (src/catalog/summary.rs, docs/benchmarks.md#search):
-//! on a fixed set of queries and channels it answers exactly what the full index
-//! answers; `search` and `show` read it instead of the index once a catalog is scanned;
-//! and an index replaced after the summary was written is never answered from the old
-//! summary.
+//! The catalog summary `search` reads (src/catalog/summary.rs,
+//! docs/benchmarks.md#search-the-catalog-summary): on a fixed set of queries and
+//! channels it answers exactly what the full index answers; `search` and `show` read it
+//! instead of the index once a catalog is scanned; and an index replaced after the
+//! summary was written is never answered from the old summary.
 mod common;
 
 use common::*;

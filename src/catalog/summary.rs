@@ -1,12 +1,12 @@
-//! The compact summary of a catalog index that `search` reads (docs/benchmarks.md#search):
-//! per profile its name, keywords, description, number of versions and newest version
-//! per channel, and where its entry lies in the index file, so that `show` parses that
-//! entry only. It is written next to the cached index when a catalog is scanned, and
-//! rebuilt from the index when it is missing or stale: it records the index file's
-//! length, modification time and inode, and is used only while they match, so an index
-//! replaced by another pctl (or by hand) is never answered from an old summary. The
-//! index shipped in the binary (a few KiB) is summarised at first use, reading its
-//! profiles without their definitions.
+//! The compact summary of a catalog index that `search` reads
+//! (docs/benchmarks.md#search-the-catalog-summary): per profile its name, keywords,
+//! description, number of versions and newest version per channel, and where its entry
+//! lies in the index file, so that `show` parses that entry only. It is written next to
+//! the cached index when a catalog is scanned, and rebuilt from the index when it is
+//! missing or stale: it records the index file's length, modification time and inode,
+//! and is used only while they match, so an index replaced by another pctl (or by hand)
+//! is never answered from an old summary. The index shipped in the binary (a few KiB)
+//! is summarised at first use, reading its profiles without their definitions.
 use super::index::{self, Index, IndexKind, ProfileEntry, Refresh};
 use super::{SHIPPED_INDEXES, Source};
 use crate::git::Upstreams;

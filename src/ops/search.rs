@@ -41,7 +41,7 @@ pub fn run(opts: SearchOptions) -> Result<()> {
     let p = printer();
     let mut rows = Vec::new();
     for s in &catalogs.sources {
-        // The compact summary, not the whole index (docs/benchmarks.md#search).
+        // The compact summary, not the whole index (docs/benchmarks.md#search-the-catalog-summary).
         let idx = summary::for_source(s, &upstreams)?;
         match idx.kind {
             IndexKind::Shipped => p.info(&format!(
