@@ -927,7 +927,10 @@ fn main() {
     report.ratio("install vs git, S", w, i, "", None);
     let (w, i) = (ratio(&l.pctl, &s.pctl), iratio(l.pctl_instr, s.pctl_instr));
     report.ratio(
-        "install into L vs into S (20k vs 1k files)",
+        &format!(
+            "install into L vs into S ({} vs {} files)",
+            sizes.large_files, sizes.small_files
+        ),
         w,
         i,
         "≤ 1.2× (instructions)",
