@@ -1,5 +1,7 @@
-//! Scale benchmarks (issue 7), not timed tests: generates its inputs, runs the
-//! release binary several times per case, and prints each median next to its target.
+//! Scale benchmarks (issues 7 and 15), not timed tests: generates its inputs, runs the
+//! release binary several times per case, counts instructions with callgrind where a
+//! ratio is judged, and prints a table of every row with its goal and met/missed
+//! (docs/benchmarks.md#scale-cargo-bench---bench-scale).
 //!
 //! Inputs, all generated in a temporary sandbox:
 //! - a profiles repository with `app` (one raw-YAML artifact; versions 1.0.0 and,
@@ -9,14 +11,20 @@
 //!   manifests) and L: 20,000 files (500 installations plus filler manifests);
 //! - a catalog repository of 1,000 profiles × 10 version tags.
 //!
-//! Cases: warm-cache install of `big` into S and L, against `git add` + `git commit`
-//! of the very files pctl wrote and against `kpt pkg get` of the same package from
-//! the same local repository; `list`, `outdated` and `upgrade --all` over the 500
-//! installations of L, and `check` of L; the catalog's first scan, `search`, `show` and an
-//! incremental `catalog update`. Peak RSS is measured for every run (wait4).
+//! Cases: warm-cache install of `big` into S and L, against the same files written
+//! beforehand and committed with `git add -A -- <installPath> && git commit` (the two
+//! commits' trees must be identical), and against `kpt pkg get` of the same package
+//! from the same local repository; `list`, `outdated`, `upgrade --all` and `check`
+//! over L; the catalog's first scan, `search` over its 10,000 versions and over the
+//! embedded catalog alone, `show` and an incremental `catalog update`; `pctl
+//! --version` and `pctl list` on an empty repository against `git --version`. Peak
+//! RSS is measured for every run (wait4).
 //!
 //! `cargo bench --bench scale` runs the full sizes; without `--bench` (as
-//! `cargo test --benches` runs it) it runs small sizes once, as a smoke test.
+//! `cargo test --benches` runs it) it runs 1% sizes once, as a smoke test.
+//! `PCTL_BENCH_SCALE=0.1` scales every size (installations, files, catalog
+//! profiles), `PCTL_BENCH_RUNS=N` sets the runs per case, `PCTL_BENCH_CALLGRIND=0`
+//! skips the instruction counts, `PCTL_BENCH_KEEP=1` keeps the inputs.
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,6 +35,8 @@ use std::time::{Duration, Instant};
 struct Sandbox {
     _dir: tempfile::TempDir,
     root: PathBuf,
+    /// The largest peak RSS (KiB) of every pctl run so far.
+    peak_kib: std::cell::Cell<u64>,
 }
 
 /// One run of a program: wall time, peak RSS (KiB), exit status and output.
@@ -50,7 +60,11 @@ impl Sandbox {
         for d in ["home", "cache", "config", "out"] {
             std::fs::create_dir_all(root.join(d)).expect("cannot create the sandbox");
         }
-        Sandbox { _dir: dir, root }
+        Sandbox {
+            _dir: dir,
+            root,
+            peak_kib: std::cell::Cell::new(0),
+        }
     }
 
     fn env(&self, cmd: &mut Command) {
@@ -110,6 +124,7 @@ impl Sandbox {
     fn pctl(&self, dir: &Path, args: &[&str]) -> Run {
         let r = self.run(env!("CARGO_BIN_EXE_pctl"), dir, args);
         assert!(r.ok, "pctl {args:?} failed:\n{}", r.stderr);
+        self.peak_kib.set(self.peak_kib.get().max(r.rss_kib));
         r
     }
 
@@ -229,83 +244,122 @@ fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms >= 1000.0 {
         format!("{:.2} s", ms / 1000.0)
-    } else {
+    } else if ms >= 10.0 {
         format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
     }
 }
 
-/// The results table, printed at the end.
+/// Instructions in millions (`1.23 M`).
+fn mega(n: u64) -> String {
+    if n >= 10_000_000 {
+        format!("{:.0} M", n as f64 / 1e6)
+    } else {
+        format!("{:.2} M", n as f64 / 1e6)
+    }
+}
+
+/// One line of the results table.
+struct Row {
+    what: String,
+    wall: String,
+    cpu: String,
+    instructions: String,
+    rss: String,
+    goal: String,
+    /// None: no goal (information), or the goal's measure was not taken.
+    met: Option<bool>,
+}
+
+/// The results table, printed at the end: one line per measurement, the goal, and
+/// whether it was met.
 struct Report {
-    rows: Vec<[String; 7]>,
-    misses: usize,
+    rows: Vec<Row>,
 }
 
 impl Report {
-    fn case(&mut self, name: &str, s: &Sample, target: Option<Duration>) {
-        let met_time = target.is_none_or(|t| s.median() < t);
-        let met_rss = s.peak_mib() < 100.0;
-        if !met_time || !met_rss {
-            self.misses += 1;
-        }
-        let target_text = match target {
-            Some(t) => format!("< {}; RSS < 100 MiB", ms(t)),
-            None => "RSS < 100 MiB".to_string(),
-        };
-        self.rows.push([
-            name.to_string(),
-            format!("{} runs", s.times.len()),
-            format!("{} ({}–{})", ms(s.median()), ms(s.min()), ms(s.max())),
-            ms(s.median_cpu()),
-            format!("{:.1} MiB", s.peak_mib()),
-            target_text,
-            verdict(met_time && met_rss),
-        ]);
+    /// A measured case; `goal`/`met` as the caller judged it ("" / None: information).
+    fn case(&mut self, what: &str, s: &Sample, instr: Option<u64>, goal: &str, met: Option<bool>) {
         println!(
-            "  {name}: median {} (min {}, max {}), CPU {}, peak RSS {:.1} MiB",
+            "  {what}: median {} (min {}, max {}), CPU {}, {}peak RSS {:.1} MiB",
             ms(s.median()),
             ms(s.min()),
             ms(s.max()),
             ms(s.median_cpu()),
+            instr
+                .map(|i| format!("{} instructions, ", mega(i)))
+                .unwrap_or_default(),
             s.peak_mib()
         );
+        self.rows.push(Row {
+            what: what.to_string(),
+            wall: format!(
+                "{} ({}–{}), {} runs",
+                ms(s.median()),
+                ms(s.min()),
+                ms(s.max()),
+                s.times.len()
+            ),
+            cpu: ms(s.median_cpu()),
+            instructions: instr.map(mega).unwrap_or_default(),
+            rss: format!("{:.1} MiB", s.peak_mib()),
+            goal: goal.to_string(),
+            met,
+        });
     }
 
-    fn ratio(&mut self, name: &str, value: f64, limit: Option<f64>, note: &str) {
-        let met = limit.is_none_or(|l| value <= l);
-        if !met {
-            self.misses += 1;
-        }
-        self.rows.push([
-            name.to_string(),
-            String::new(),
-            format!("{value:.2}×"),
-            String::new(),
-            String::new(),
-            match limit {
-                Some(l) => format!("≤ {l:.2}×"),
-                None => note.to_string(),
-            },
-            if limit.is_some() {
-                verdict(met)
-            } else {
-                "(info)".into()
-            },
-        ]);
-        println!("  {name}: {value:.2}×");
+    /// A ratio of two measurements: of wall medians and, when counted, of instructions.
+    fn ratio(&mut self, what: &str, wall: f64, instr: Option<f64>, goal: &str, met: Option<bool>) {
+        println!(
+            "  {what}: {wall:.2}× wall{}",
+            instr
+                .map(|i| format!(", {i:.2}× instructions"))
+                .unwrap_or_default()
+        );
+        self.rows.push(Row {
+            what: what.to_string(),
+            wall: format!("{wall:.2}×"),
+            cpu: String::new(),
+            instructions: instr.map(|i| format!("{i:.2}×")).unwrap_or_default(),
+            rss: String::new(),
+            goal: goal.to_string(),
+            met,
+        });
     }
 
     fn print(&self) {
         let heads = [
-            "case",
-            "runs",
+            "row",
             "wall: median (min–max)",
             "CPU (median)",
+            "instructions (callgrind)",
             "peak RSS",
-            "target",
+            "goal",
             "",
         ];
+        let cells: Vec<[String; 7]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.what.clone(),
+                    r.wall.clone(),
+                    r.cpu.clone(),
+                    r.instructions.clone(),
+                    r.rss.clone(),
+                    r.goal.clone(),
+                    match (r.goal.is_empty(), r.met) {
+                        (true, _) => "(info)".into(),
+                        (false, Some(true)) => "met".into(),
+                        (false, Some(false)) => "MISSED".into(),
+                        (false, None) => "not measured".into(),
+                    },
+                ]
+            })
+            .collect();
         let mut widths = heads.map(|h| h.chars().count());
-        for r in &self.rows {
+        for r in &cells {
             for (i, c) in r.iter().enumerate() {
                 widths[i] = widths[i].max(c.chars().count());
             }
@@ -327,20 +381,66 @@ impl Report {
                 .map(|w| format!("{}|", "-".repeat(w + 2)))
                 .collect::<String>()
         );
-        for r in &self.rows {
+        for r in &cells {
             println!("{}", line(r));
         }
         println!();
-        if self.misses == 0 {
-            println!("every target met");
-        } else {
-            println!("{} target(s) missed", self.misses);
-        }
+        let with_goal = self.rows.iter().filter(|r| !r.goal.is_empty());
+        let (met, missed, unmeasured) = with_goal.fold((0, 0, 0), |(a, b, c), r| match r.met {
+            Some(true) => (a + 1, b, c),
+            Some(false) => (a, b + 1, c),
+            None => (a, b, c + 1),
+        });
+        println!("goals: {met} met, {missed} missed, {unmeasured} not measured");
     }
 }
 
-fn verdict(met: bool) -> String {
-    if met { "met".into() } else { "MISSED".into() }
+// ---------------------------------------------------------------- callgrind
+
+/// Whether instruction counts are taken: valgrind is installed and
+/// PCTL_BENCH_CALLGRIND is not 0.
+fn callgrind_enabled() -> bool {
+    if std::env::var("PCTL_BENCH_CALLGRIND").is_ok_and(|v| v == "0") {
+        return false;
+    }
+    Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Sandbox {
+    /// Instructions of one run of `program args` in `dir` under callgrind, summed over
+    /// every process it starts; asserts the run succeeds.
+    fn instructions(&self, program: &str, dir: &Path, args: &[&str]) -> u64 {
+        let out = self.root.join("out/callgrind.%p");
+        let mut all = vec![
+            "--tool=callgrind".to_string(),
+            "--trace-children=yes".to_string(),
+            format!("--callgrind-out-file={}", out.display()),
+            program.to_string(),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let r = self.run("valgrind", dir, &refs);
+        assert!(r.ok, "valgrind {program} {args:?} failed:\n{}", r.stderr);
+        for e in std::fs::read_dir(self.root.join("out"))
+            .expect("out")
+            .flatten()
+        {
+            if e.file_name().to_string_lossy().starts_with("callgrind.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        // "==PID== Collected : N", once per process.
+        r.stderr
+            .lines()
+            .filter_map(|l| l.split_once("Collected : ").map(|(_, n)| n.trim()))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .sum()
+    }
 }
 
 // ---------------------------------------------------------------- inputs
@@ -354,7 +454,12 @@ struct Sizes {
     catalog_tags: usize,
     runs: usize,
     upgrade_runs: usize,
+    /// Runs of `--version`, `git --version` and `list` on an empty repository.
+    startup_runs: usize,
 }
+
+/// The installation record's file name (pctl's `record::FILE`).
+const RECORD: &str = "profile-installation.yaml";
 
 const APP_PROFILE: &str = "apiVersion: weave.works/v1alpha1
 kind: ProfileDefinition
@@ -451,8 +556,10 @@ fn fill(sb: &Sandbox, repo: &Path, files: usize) {
             ),
         );
     }
-    sb.git(repo, &["add", "-A"]);
-    sb.git(repo, &["commit", "-qm", "filler manifests"]);
+    if files > have {
+        sb.git(repo, &["add", "-A"]);
+        sb.git(repo, &["commit", "-qm", "filler manifests"]);
+    }
 }
 
 fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) -> PathBuf {
@@ -500,19 +607,60 @@ fn reset(sb: &Sandbox, repo: &Path, to: &str) {
 struct InstallCase {
     pctl: Sample,
     git: Sample,
+    pctl_instr: Option<u64>,
+    git_instr: Option<u64>,
+}
+
+/// What `git add -A --` is given to stage what pctl wrote: the installation's
+/// directory (where the record is), and any file written outside it.
+fn install_paths(written: &[(String, Vec<u8>)]) -> Vec<String> {
+    let dir = written
+        .iter()
+        .find_map(|(f, _)| {
+            f.strip_suffix(RECORD)
+                .map(|d| d.trim_end_matches('/').to_string())
+        })
+        .expect("the install wrote its record");
+    let mut out = vec![dir.clone()];
+    for (f, _) in written {
+        if !f.starts_with(&format!("{dir}/")) {
+            out.push(f.clone());
+        }
+    }
+    out
 }
 
 /// Install `big` (warm cache) `runs` times into `repo`, put back after each run; and
-/// `git add` + `git commit` of the same files.
-fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize) -> InstallCase {
+/// the baseline: the same files written beforehand, then `git add -A -- <installPath>`
+/// and `git commit`. The two commits' trees must be identical.
+fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) -> InstallCase {
     let r = repo.display().to_string();
     let base = sb.git(repo, &["rev-parse", "HEAD"]);
+    let install = ["install", big, "--name", "big", "--repo", r.as_str()];
     let mut pctl = Sample::new();
     let mut git = Sample::new();
     let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    let mut pctl_tree = String::new();
+    let put_back = |written: &[(String, Vec<u8>)]| {
+        reset(sb, repo, &base);
+        for (f, bytes) in written {
+            let p = repo.join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, bytes).expect("write");
+        }
+    };
+    let add_args = |paths: &[String]| -> Vec<String> {
+        ["add", "-A", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(paths.iter().cloned())
+            .collect()
+    };
+    let commit = ["commit", "-q", "-m", "install big by hand"];
     // pctl and git take turns, so that a change in the machine's load hits both.
     for i in 0..runs {
-        let run = sb.pctl(&sb.root, &["install", big, "--name", "big", "--repo", &r]);
+        let run = sb.pctl(&sb.root, &install);
         pctl.add(&run);
         if i == 0 {
             for f in sb
@@ -522,27 +670,53 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize) -> InstallCas
                 let bytes = std::fs::read(repo.join(f)).expect("cannot read a written file");
                 written.push((f.to_string(), bytes));
             }
+            paths = install_paths(&written);
+            pctl_tree = sb.git(repo, &["rev-parse", "HEAD^{tree}"]);
         }
-        reset(sb, repo, &base);
-        for (f, bytes) in &written {
-            let p = repo.join(f);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&p, bytes).expect("write");
-        }
-        let mut add_args: Vec<&str> = vec!["add", "--"];
-        add_args.extend(written.iter().map(|(f, _)| f.as_str()));
-        let add = sb.run("git", repo, &add_args);
-        let commit = sb.run("git", repo, &["commit", "-q", "-m", "install big by hand"]);
+        put_back(&written);
+        let args = add_args(&paths);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let add = sb.run("git", repo, &args);
+        let done = sb.run("git", repo, &commit);
         assert!(
-            add.ok && commit.ok,
-            "git add/commit failed: {}",
-            commit.stderr
+            add.ok && done.ok,
+            "git add/commit failed: {}{}",
+            add.stderr,
+            done.stderr
         );
-        git.add_sum(&[&add, &commit]);
+        git.add_sum(&[&add, &done]);
+        if i == 0 {
+            let tree = sb.git(repo, &["rev-parse", "HEAD^{tree}"]);
+            assert_eq!(
+                tree,
+                pctl_tree,
+                "the baseline's commit differs from pctl's:\n{}",
+                sb.git(repo, &["diff", "--stat", &pctl_tree, &tree])
+            );
+        }
         reset(sb, repo, &base);
     }
-    println!("  ({} files written by each install)", written.len());
-    InstallCase { pctl, git }
+    println!(
+        "  ({} files written by each install; baseline: git add -A -- {}; the two commits' trees are identical)",
+        written.len(),
+        paths.join(" ")
+    );
+    let (mut pctl_instr, mut git_instr) = (None, None);
+    if count {
+        pctl_instr = Some(sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install));
+        put_back(&written);
+        let args = add_args(&paths);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let add = sb.instructions("git", repo, &args);
+        git_instr = Some(add + sb.instructions("git", repo, &commit));
+        reset(sb, repo, &base);
+    }
+    InstallCase {
+        pctl,
+        git,
+        pctl_instr,
+        git_instr,
+    }
 }
 
 fn kpt_case(sb: &Sandbox, profiles: &Path, runs: usize) -> Option<Sample> {
@@ -599,37 +773,61 @@ fn catalog_repo(sb: &Sandbox, profiles: usize, tags: usize) -> PathBuf {
 
 // ---------------------------------------------------------------- main
 
-fn main() {
+fn sizes() -> Sizes {
     let full = std::env::args().any(|a| a == "--bench");
-    let sizes = if full {
-        Sizes {
-            small_installs: 100,
-            small_files: 1_000,
-            large_installs: 500,
-            large_files: 20_000,
-            catalog_profiles: 1_000,
-            catalog_tags: 10,
-            runs: 7,
-            upgrade_runs: 3,
-        }
-    } else {
-        Sizes {
-            small_installs: 3,
-            small_files: 50,
-            large_installs: 5,
-            large_files: 200,
-            catalog_profiles: 10,
-            catalog_tags: 2,
-            runs: 1,
-            upgrade_runs: 1,
-        }
+    let scale: f64 = match std::env::var("PCTL_BENCH_SCALE") {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|s: &f64| *s > 0.0)
+            .unwrap_or_else(|| panic!("PCTL_BENCH_SCALE={v:?}: give a positive number, e.g. 0.1")),
+        Err(_) if full => 1.0,
+        Err(_) => 0.01,
     };
+    let n = |x: usize| ((x as f64 * scale).round() as usize).max(1);
+    let runs = std::env::var("PCTL_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 7 } else { 1 });
+    Sizes {
+        small_installs: n(100),
+        small_files: n(1_000),
+        large_installs: n(500),
+        large_files: n(20_000),
+        catalog_profiles: n(1_000),
+        catalog_tags: 10,
+        runs,
+        upgrade_runs: runs.min(3),
+        startup_runs: if full { 50 } else { runs.max(3) },
+    }
+}
+
+/// The goal text and verdict of "median below `limit`".
+fn under(s: &Sample, limit: Duration) -> (String, Option<bool>) {
+    (format!("< {}", ms(limit)), Some(s.median() < limit))
+}
+
+fn main() {
+    let sizes = sizes();
+    let count = callgrind_enabled();
     let started = Instant::now();
     let sb = Sandbox::new();
-    let mut report = Report {
-        rows: Vec::new(),
-        misses: 0,
-    };
+    let mut report = Report { rows: Vec::new() };
+    println!(
+        "sizes: S {} files / {} installations, L {} files / {} installations, catalog {} profiles × {} tags, {} runs per case; instruction counts: {}",
+        sizes.small_files,
+        sizes.small_installs,
+        sizes.large_files,
+        sizes.large_installs,
+        sizes.catalog_profiles,
+        sizes.catalog_tags,
+        sizes.runs,
+        if count {
+            "callgrind"
+        } else {
+            "off (no valgrind, or PCTL_BENCH_CALLGRIND=0)"
+        }
+    );
     println!("inputs:");
     let profiles = profiles_repo(&sb);
     let url = format!("file://{}", profiles.display());
@@ -672,46 +870,89 @@ fn main() {
             &warm.display().to_string(),
         ],
     );
-    let s = install_case(&sb, &small, &big, sizes.runs);
-    let l = install_case(&sb, &large, &big, sizes.runs);
+    let s = install_case(&sb, &small, &big, sizes.runs, count);
+    let l = install_case(&sb, &large, &big, sizes.runs, count);
+    let (sn, ln) = (
+        format!(
+            "{} files, {} installations",
+            sizes.small_files, sizes.small_installs
+        ),
+        format!(
+            "{} files, {} installations",
+            sizes.large_files, sizes.large_installs
+        ),
+    );
     report.case(
-        &format!("install big, S ({} files)", sizes.small_files),
+        &format!("install big into S ({sn})"),
         &s.pctl,
+        s.pctl_instr,
+        "",
         None,
     );
-    report.case("git add + commit of the same files, S", &s.git, None);
     report.case(
-        &format!("install big, L ({} files)", sizes.large_files),
-        &l.pctl,
+        "git add -A -- <installPath> && git commit, S",
+        &s.git,
+        s.git_instr,
+        "",
         None,
     );
-    report.case("git add + commit of the same files, L", &l.git, None);
+    report.case(
+        &format!("install big into L ({ln})"),
+        &l.pctl,
+        l.pctl_instr,
+        "",
+        None,
+    );
+    report.case(
+        "git add -A -- <installPath> && git commit, L",
+        &l.git,
+        l.git_instr,
+        "",
+        None,
+    );
     let ratio = |a: &Sample, b: &Sample| a.median().as_secs_f64() / b.median().as_secs_f64();
+    let iratio = |a: Option<u64>, b: Option<u64>| Some(a? as f64 / b? as f64);
+    // Goals judged on instructions when counted (they do not move with the machine's
+    // load), else on wall time.
+    let judge = |wall: f64, instr: Option<f64>, limit: f64| Some(instr.unwrap_or(wall) <= limit);
+    let (w, i) = (ratio(&l.pctl, &l.git), iratio(l.pctl_instr, l.git_instr));
     report.ratio(
-        "install / plain git, S",
-        ratio(&s.pctl, &s.git),
-        Some(1.5),
-        "",
+        "install vs git, L",
+        w,
+        i,
+        "≤ 1.2× (instructions)",
+        judge(w, i, 1.2),
     );
+    let (w, i) = (ratio(&s.pctl, &s.git), iratio(s.pctl_instr, s.git_instr));
+    report.ratio("install vs git, S", w, i, "", None);
+    let (w, i) = (ratio(&l.pctl, &s.pctl), iratio(l.pctl_instr, s.pctl_instr));
     report.ratio(
-        "install / plain git, L",
-        ratio(&l.pctl, &l.git),
-        Some(1.5),
-        "",
-    );
-    report.ratio(
-        "install L / install S",
-        ratio(&l.pctl, &s.pctl),
-        Some(1.2),
-        "",
+        &format!(
+            "install into L vs into S ({} vs {} files)",
+            sizes.large_files, sizes.small_files
+        ),
+        w,
+        i,
+        "≤ 1.2× (instructions)",
+        judge(w, i, 1.2),
     );
     if let Some(k) = kpt_case(&sb, &profiles, sizes.runs) {
-        report.case("kpt pkg get of big (local repository)", &k, None);
+        report.case("kpt pkg get of big (local repository)", &k, None, "", None);
+        let w = ratio(&s.pctl, &k);
         report.ratio(
-            "install S / kpt pkg get",
-            ratio(&s.pctl, &k),
+            "install vs kpt pkg get",
+            w,
             None,
-            "no target (kpt fetches, pctl also renders and commits)",
+            "< 1× (faster)",
+            Some(w < 1.0),
+        );
+    } else {
+        report.ratio(
+            "install vs kpt pkg get",
+            f64::NAN,
+            None,
+            "< 1× (faster)",
+            None,
         );
     }
 
@@ -723,6 +964,8 @@ fn main() {
     let mut list = Sample::new();
     let mut outdated = Sample::new();
     let mut check = Sample::new();
+    // One untimed run of each first: `warm` means the page cache holds the repository.
+    sb.pctl(&sb.root, &["check", "--repo", &lr]);
     for _ in 0..sizes.runs {
         list.add(&sb.pctl(&sb.root, &["list", "--repo", &lr]));
         let c = sb.pctl(&sb.root, &["check", "--repo", &lr]);
@@ -742,12 +985,16 @@ fn main() {
         assert_eq!(behind, sizes.large_installs, "every installation is behind");
         outdated.add(&o);
     }
-    report.case("list", &list, Some(Duration::from_millis(300)));
-    report.case("outdated", &outdated, Some(Duration::from_millis(300)));
+    let n = sizes.large_installs;
+    let (g, m) = under(&list, Duration::from_millis(200));
+    report.case(&format!("list, {n} installations"), &list, None, &g, m);
+    let (g, m) = under(&outdated, Duration::from_millis(200));
     report.case(
-        "check (the whole repository)",
-        &check,
-        Some(Duration::from_secs(2)),
+        &format!("outdated, {n} installations"),
+        &outdated,
+        None,
+        &g,
+        m,
     );
     let base = sb.git(&large, &["rev-parse", "HEAD"]);
     let mut upgrade = Sample::new();
@@ -764,7 +1011,16 @@ fn main() {
         );
         reset(&sb, &large, &base);
     }
-    report.case("upgrade --all", &upgrade, Some(Duration::from_secs(10)));
+    let (g, m) = under(&upgrade, Duration::from_millis(1500));
+    report.case(
+        &format!("upgrade --all, {n} installations"),
+        &upgrade,
+        None,
+        &g,
+        m,
+    );
+    let (g, m) = under(&check, Duration::from_secs(2));
+    report.case(&format!("check, L ({ln}), warm"), &check, None, &g, m);
 
     println!(
         "catalog of {} profiles × {} tags:",
@@ -774,12 +1030,20 @@ fn main() {
     let cat_url = format!("file://{}", cat.display());
     let mut scan = Sample::new();
     scan.add(&sb.pctl(&sb.root, &["catalog", "add", "bench", &cat_url]));
-    report.case("catalog add (first scan of every tag)", &scan, None);
+    report.case(
+        "catalog add (first scan of every tag)",
+        &scan,
+        None,
+        "",
+        None,
+    );
     let mut search = Sample::new();
     let mut show = Sample::new();
     let mut update = Sample::new();
-    for i in 0..sizes.runs {
+    for _ in 0..sizes.runs.max(5) {
         search.add(&sb.pctl(&sb.root, &["search", "ingress"]));
+    }
+    for i in 0..sizes.runs {
         show.add(&sb.pctl(&sb.root, &["show", "bench/p0004"]));
         sb.git(
             &cat,
@@ -787,9 +1051,79 @@ fn main() {
         );
         update.add(&sb.pctl(&sb.root, &["catalog", "update", "bench"]));
     }
-    report.case("search", &search, None);
-    report.case("show", &show, None);
-    report.case("catalog update (1 new tag)", &update, None);
+    let versions = sizes.catalog_profiles * sizes.catalog_tags;
+    let instr = count
+        .then(|| sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &["search", "ingress"]));
+    let (g, m) = under(&search, Duration::from_millis(20));
+    report.case(
+        &format!("search, {versions} versions"),
+        &search,
+        instr,
+        &g,
+        m,
+    );
+    report.case("show", &show, None, "", None);
+    report.case("catalog update (1 new tag)", &update, None, "", None);
+    // The embedded catalog only: a machine with no catalog of its own.
+    let bare = Sandbox::new();
+    let mut embedded = Sample::new();
+    for _ in 0..sizes.runs.max(5) {
+        let r = bare.pctl(&bare.root, &["search", "nginx"]);
+        assert!(r.stdout.contains("weaveworks/"), "{}", r.stdout);
+        embedded.add(&r);
+    }
+    let instr = count
+        .then(|| bare.instructions(env!("CARGO_BIN_EXE_pctl"), &bare.root, &["search", "nginx"]));
+    let (g, m) = under(&embedded, Duration::from_millis(5));
+    report.case("search, embedded catalog", &embedded, instr, &g, m);
+
+    println!("start-up ({} runs each):", sizes.startup_runs);
+    let empty = sb.root.join("gitops-empty");
+    sb.pctl(&sb.root, &["init", &empty.display().to_string()]);
+    let (mut version, mut git_version, mut list_empty) =
+        (Sample::new(), Sample::new(), Sample::new());
+    for _ in 0..sizes.startup_runs {
+        version.add(&sb.pctl(&sb.root, &["--version"]));
+        let g = sb.run("git", &sb.root, &["--version"]);
+        assert!(g.ok, "git --version failed");
+        git_version.add(&g);
+        list_empty.add(&sb.pctl(&empty, &["list"]));
+    }
+    let pctl_bin = env!("CARGO_BIN_EXE_pctl");
+    let vi = count.then(|| sb.instructions(pctl_bin, &sb.root, &["--version"]));
+    let gi = count.then(|| sb.instructions("git", &sb.root, &["--version"]));
+    let li = count.then(|| sb.instructions(pctl_bin, &empty, &["list"]));
+    report.case("pctl --version", &version, vi, "", None);
+    report.case("git --version", &git_version, gi, "", None);
+    report.case("pctl list, empty repository", &list_empty, li, "", None);
+    let w = ratio(&version, &git_version);
+    report.ratio(
+        "--version vs git --version",
+        w,
+        iratio(vi, gi),
+        "≤ 2× (wall)",
+        Some(w <= 2.0),
+    );
+    let w = ratio(&list_empty, &git_version);
+    report.ratio(
+        "list (empty repository) vs git --version",
+        w,
+        iratio(li, gi),
+        "≤ 2× (wall)",
+        Some(w <= 2.0),
+    );
+
+    let peak = sb.peak_kib.get().max(bare.peak_kib.get()) as f64 / 1024.0;
+    println!("  peak RSS of every pctl run: {peak:.1} MiB");
+    report.rows.push(Row {
+        what: "peak RSS, every pctl run above".into(),
+        wall: String::new(),
+        cpu: String::new(),
+        instructions: String::new(),
+        rss: format!("{peak:.1} MiB"),
+        goal: "< 64 MiB".into(),
+        met: Some(peak < 64.0),
+    });
 
     report.print();
     println!(

@@ -4,6 +4,7 @@
 //! every source (`index`), searched by `search`.
 pub mod index;
 pub mod search;
+pub mod summary;
 
 use crate::error::{Bug, HintExt, user};
 use crate::git::Workspace;
@@ -424,6 +425,9 @@ pub fn locate(
     upstreams: &crate::git::Upstreams,
 ) -> Result<Located> {
     let source = catalogs.get(catalog)?;
+    if let Some(entry) = summary::cached_entry(source, profile) {
+        return located(catalog, source, entry);
+    }
     let mut idx = index::for_source(source, upstreams, index::Refresh::IfMissing)?;
     if idx.profile(profile).is_none() && source.url().is_some() && !idx.fresh {
         idx = index::for_source(source, upstreams, index::Refresh::Always)?;
@@ -451,16 +455,20 @@ pub fn locate(
             },
         ));
     };
+    located(catalog, source, entry.clone())
+}
+
+fn located(catalog: &str, source: &Source, entry: index::ProfileEntry) -> Result<Located> {
     let url = entry
         .url
         .clone()
         .or_else(|| source.url().map(str::to_string))
-        .ok_or_else(|| anyhow!("catalog {catalog:?}: profile {profile:?} has no URL"))?;
+        .ok_or_else(|| anyhow!("catalog {catalog:?}: profile {:?} has no URL", entry.name))?;
     Ok(Located {
         catalog: catalog.to_string(),
         url,
         path: entry.path.clone(),
-        entry: entry.clone(),
+        entry,
     })
 }
 

@@ -500,6 +500,8 @@ pub fn update(catalog: &str, url: &str, upstreams: &Upstreams) -> Result<(Index,
     let text = serde_json::to_string(&index).context("cannot serialize the catalog index")?;
     super::write_atomic(&path, text.as_bytes())
         .hint("check that the cache directory ($XDG_CACHE_HOME/pctl) is writable")?;
+    // Still under the lock: the summary `search` reads (best effort; rebuilt if absent).
+    super::summary::write(&path, url, &text, None);
     Ok((index, report))
 }
 

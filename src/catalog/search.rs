@@ -24,8 +24,19 @@ pub fn terms(query: &str) -> Vec<String> {
 /// The score of a profile for the query words, or None when a word matches nothing.
 /// An empty query matches everything with score 0.
 pub fn score(catalog: &str, p: &ProfileEntry, terms: &[String]) -> Option<u32> {
-    let name = p.name.to_lowercase();
-    let description = p.description.to_lowercase();
+    score_fields(catalog, &p.name, &p.keywords, &p.description, terms)
+}
+
+/// [`score`] of a profile given by its name, keywords and description.
+pub fn score_fields(
+    catalog: &str,
+    name: &str,
+    keywords: &[String],
+    description: &str,
+    terms: &[String],
+) -> Option<u32> {
+    let name = name.to_lowercase();
+    let description = description.to_lowercase();
     let catalog = catalog.to_lowercase();
     let mut total = 0;
     for t in terms {
@@ -49,10 +60,9 @@ pub fn score(catalog: &str, p: &ProfileEntry, terms: &[String]) -> Option<u32> {
             NAME_PREFIX
         } else if name.contains(name_part) {
             NAME_CONTAINS
-        } else if p.keywords.iter().any(|k| k.to_lowercase() == name_part) {
+        } else if keywords.iter().any(|k| k.to_lowercase() == name_part) {
             KEYWORD_EXACT
-        } else if p
-            .keywords
+        } else if keywords
             .iter()
             .any(|k| k.to_lowercase().contains(name_part))
         {

@@ -1,7 +1,7 @@
 //! `pctl search [QUERY]`: profiles of every catalog, ranked by name, keyword and
 //! description matches.
-use crate::catalog::index::{self, IndexKind, Refresh};
-use crate::catalog::{Catalogs, RepoScope, search};
+use crate::catalog::index::IndexKind;
+use crate::catalog::{Catalogs, RepoScope, search, summary};
 use crate::git::Upstreams;
 use crate::printer::{Format, printer};
 use crate::yaml;
@@ -41,7 +41,8 @@ pub fn run(opts: SearchOptions) -> Result<()> {
     let p = printer();
     let mut rows = Vec::new();
     for s in &catalogs.sources {
-        let idx = index::for_source(s, &upstreams, Refresh::IfMissing)?;
+        // The compact summary, not the whole index (docs/benchmarks.md#search-the-catalog-summary).
+        let idx = summary::for_source(s, &upstreams)?;
         match idx.kind {
             IndexKind::Shipped => p.info(&format!(
                 "catalog {}: using the index shipped with pctl (never scanned on this machine); `pctl catalog update {}` refreshes it",
@@ -55,16 +56,22 @@ pub fn run(opts: SearchOptions) -> Result<()> {
             )),
             _ => {}
         }
-        for prof in &idx.index.profiles {
-            let Some(score) = search::score(s.name(), prof, &terms) else {
+        for prof in &idx.summary.profiles {
+            let Some(score) = search::score_fields(
+                s.name(),
+                &prof.name,
+                &prof.keywords,
+                &prof.description,
+                &terms,
+            ) else {
                 continue;
             };
-            let newest = prof.newest(channel);
+            let newest = prof.newest(channel).map(|n| n.shown());
             rows.push(Row {
                 catalog: s.name().to_string(),
                 profile: prof.name.clone(),
-                version: newest.map(|v| v.version.clone()),
-                channel: newest.map(|v| v.channel.clone()),
+                version: newest.map(|(v, _)| v.to_string()),
+                channel: newest.map(|(_, c)| c.to_string()),
                 description: prof.description.clone(),
                 keywords: prof.keywords.clone(),
                 url: prof
@@ -73,7 +80,7 @@ pub fn run(opts: SearchOptions) -> Result<()> {
                     .or_else(|| s.url().map(str::to_string))
                     .unwrap_or_default(),
                 path: prof.path.clone(),
-                versions: prof.versions.len(),
+                versions: prof.versions,
                 score,
             });
         }

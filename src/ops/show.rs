@@ -173,12 +173,7 @@ fn from_catalog(
     let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
     let found = catalog::locate(&catalogs, catalog, profile, upstreams)?;
     let source = catalogs.get(catalog)?;
-    let kind = crate::catalog::index::for_source(
-        source,
-        upstreams,
-        crate::catalog::index::Refresh::Never,
-    )?
-    .kind;
+    let kind = crate::catalog::summary::kind(source, upstreams)?;
     let entry = &found.entry;
     let chosen = pick(entry, constraint, opts.channel.as_deref())?;
     let mut note = None;
