@@ -3,9 +3,7 @@
 //! channels it answers exactly what the full index answers; `search` and `show` read it
 //! instead of the index once a catalog is scanned; and an index replaced after the
 //! summary was written is never answered from the old summary.
-mod common;
-
-use common::*;
+use crate::common::*;
 use pctl::catalog::index::{self, Definition, Index, ProfileEntry, VersionEntry};
 use pctl::catalog::search;
 use pctl::catalog::summary::{self, Summary};

@@ -1,9 +1,7 @@
 //! Start-up (docs/benchmarks.md#start-up): `pctl --version`, `-V`, `--help`, `-h` and
 //! `help` skip libgit2's start (and OpenSSL's with it; the scale benchmark's start-up
 //! rows measure it) and still answer as before; anything else is parsed as before.
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn version_and_help_answer_as_before() {
