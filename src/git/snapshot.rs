@@ -267,6 +267,16 @@ impl TreeView {
         }
     }
 
+    /// The Git tree this view shows, when it shows a commit's tree: two views with
+    /// the same id hold the same files (a command that checked the repository before
+    /// taking the write lock need not check it again).
+    pub fn tree_id(&self) -> Option<String> {
+        match &self.snapshot {
+            Some(Snapshot::Tree { tree, .. }) => Some(tree.to_string()),
+            _ => None,
+        }
+    }
+
     pub fn read_string(&self, path: &str) -> Result<Option<String>> {
         self.read(path)?
             .map(|b| String::from_utf8(b).map_err(|_| anyhow!("{path} is not UTF-8 text")))

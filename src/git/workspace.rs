@@ -6,7 +6,7 @@ use super::advice::{NeedsWorkTree, Remedy, StoppedChange, advised};
 use super::change::{BranchOutcome, Changes, Mode, Outcome, diff_stats, drop_noops, unified_diff};
 use super::commit::{build_tree, build_tree_of, make_commit, stage, write_blobs};
 use super::config::{cache_dir, cache_key, user_config};
-use super::fault::{fault, slow_write};
+use super::fault::{fault, pause_before_lock, slow_write};
 use super::local::{dirty_paths, head_commit};
 use super::lock::{lock_file, try_lock_file};
 use super::remote::{PushError, fetch_base, push, push_commit, remote_sync, remote_url_of};
@@ -152,6 +152,7 @@ impl Workspace {
                 let _lock = if mode == Mode::DryRun {
                     None
                 } else {
+                    pause_before_lock();
                     let lock = lock_file(&repo.path().join("pctl.lock"))?;
                     recover(repo, root)?;
                     Some(lock)

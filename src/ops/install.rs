@@ -65,6 +65,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     // The repository as Flux applies it: who already owns what, and whether
     // something already creates the namespace.
     let tree = crate::ops::owners::scan(&view, &config)?;
+    let scanned = view.tree_id();
     let rendered = render::render(
         &resolved,
         &render::Options {
@@ -119,6 +120,18 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                     "installation names are unique in a GitOps repository: choose another --name"
                 },
             ));
+        }
+        // Another pctl may have committed between the ownership check above and the
+        // lock: check again against what is there now.
+        if view.tree_id().is_none() || view.tree_id() != scanned {
+            let tree = crate::ops::owners::scan(view, &config)?;
+            crate::ops::owners::refuse_conflicts(
+                &tree,
+                &rendered,
+                &install_dir,
+                &opts.name,
+                "install",
+            )?;
         }
         let mut o = Overlay::new(view);
         for (rel, bytes) in &rendered.files {

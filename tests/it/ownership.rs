@@ -351,3 +351,48 @@ configMapGenerator:
     git(&gitops, &["commit", "-q", "-am", "hashed"]);
     assert_success(&env.install(&gitops, &src, "one", &["--namespace", "apps"]));
 }
+
+/// The ownership check holds under the write lock: an install that checked the
+/// repository, then waited for the lock while another pctl committed the same objects,
+/// is refused (exit 1, both owners named) and writes nothing.
+#[test]
+fn an_install_racing_another_is_checked_again_under_the_lock() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let repo = app_repo(&env);
+    let src = source(&repo, "app", "1.0.0");
+    let g = gitops.display().to_string();
+    let mark = env.path("paused");
+    env.set_var("PCTL_FAULT", "pause-before-lock");
+    env.set_var("PCTL_FAULT_MARK", &mark.display().to_string());
+    let first = env.spawn([
+        "install",
+        &src,
+        "--name",
+        "one",
+        "--namespace",
+        "apps",
+        "--repo",
+        &g,
+    ]);
+    env.remove_var("PCTL_FAULT");
+    env.remove_var("PCTL_FAULT_MARK");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !mark.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first install never paused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The first install has checked ownership and waits before the lock: the second
+    // commits the same objects meanwhile.
+    assert_success(&env.install(&gitops, &src, "two", &["--namespace", "apps"]));
+    let after_second = snapshot(&gitops);
+    std::fs::remove_file(&mark).unwrap();
+    let out = wait_output(first);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["already have an owner", "two"]);
+    assert_unchanged(&after_second, &snapshot(&gitops));
+    assert_eq!(installed_names(&gitops), vec!["two".to_string()]);
+}
