@@ -1,0 +1,433 @@
+//! Planning one installation's upgrade or sync: render base and theirs with the
+//! recorded values, merge them with the files in the repository, and collect what the
+//! commit will need (changelog, claims, fingerprints).
+use super::*;
+/// Re-render one installation and merge it with the repository's files.
+pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Planned> {
+    let name = inst.metadata.name.clone();
+    let src = &inst.spec.source;
+    if src.dirty || src.commit.is_none() {
+        bail!(user(
+            format!(
+                "{name} was installed from a directory with uncommitted changes: the installed files cannot be rendered again to merge with"
+            ),
+            "reinstall it from a commit (pctl uninstall, then pctl install)",
+        ));
+    }
+    let spec_of = |reference: Option<String>| SourceSpec::Git {
+        url: src.url.clone(),
+        subdir: src.path.clone(),
+        reference,
+    };
+    let pins = pins_of(inst);
+
+    // base: exactly what was installed.
+    let mut r = Resolver::new(
+        &ctx.upstreams,
+        resolve::Options {
+            allow_dirty: false,
+            channel: src.channel.clone(),
+        },
+    );
+    r.pins = pins.clone();
+    let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
+    let base_keys = render::parameter_keys(&base_tree);
+    let base_inputs = crate::values::Inputs {
+        recorded: recorded_givens(inst, dir, &base_keys, true),
+        secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
+        ..Default::default()
+    };
+    let base = render_with(
+        ctx,
+        dir,
+        inst,
+        &base_tree,
+        base_inputs,
+        &recorded_refs(inst)?,
+        crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
+    )?;
+
+    // theirs: the target with the values the user gave.
+    let mut r = Resolver::new(
+        &ctx.upstreams,
+        resolve::Options {
+            allow_dirty: false,
+            channel: target.channel.clone(),
+        },
+    );
+    if target.pinned {
+        r.pins = pins;
+    }
+    let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
+    for w in &r.warnings {
+        printer().warn(w);
+    }
+    theirs_tree.source.requested = target.requested.clone();
+    theirs_tree.source.catalog = src.catalog.clone();
+    theirs_tree.source.channel = target.channel.clone();
+    let keys = render::parameter_keys(&theirs_tree);
+    let mut flags = ctx.flags.clone();
+    flags.cluster = ctx.cluster.clone();
+    if flags.preset.is_none() {
+        flags.preset = inst
+            .spec
+            .preset
+            .clone()
+            .or_else(|| preset_from_labels(inst));
+    }
+    if flags.values_profiles.is_empty() {
+        flags.values_profiles = inst.spec.values_profiles.clone();
+    }
+    let mut refs: Vec<String> = inst
+        .spec
+        .secret_refs
+        .iter()
+        .filter(|(k, _)| keys.get(*k) == Some(&true))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    refs.extend(flags.secret_refs.iter().cloned());
+    flags.secret_refs = refs;
+    let secret_refs = flags.secret_refs()?;
+    let mut inputs = crate::ops::gather_values(&flags, Some(ctx.view))?;
+    inputs.recorded = recorded_givens(inst, dir, &keys, false);
+    inputs
+        .recorded
+        .retain(|g| !(is_kept_secret(&g.value) && secret_refs.contains_key(&g.key)));
+    for (k, v) in &inst.spec.values {
+        if !keys.contains_key(k) && user_given(&v.source) {
+            printer().warn(&format!(
+                "{name}: the value of {k} (from {}) is dropped: {} {} no longer declares it",
+                v.source,
+                theirs_tree.def.name,
+                theirs_tree.source.label()
+            ));
+        }
+    }
+    let policy = crate::namespaces::Policy {
+        keep_explicit: true,
+        create: ctx
+            .create_namespace
+            .unwrap_or_else(|| inst.spec.namespaces.as_ref().is_none_or(|r| r.create)),
+        created_elsewhere: ctx.tree.creates_namespace(&inst.spec.namespace, Some(dir)),
+    };
+    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
+    let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
+    if inst.spec.namespaces.is_none() {
+        warn_namespace_change(&name, &inst.spec.namespace, &base, &theirs);
+    }
+
+    let ours_all = ctx.view.files_below(dir)?;
+    let fingerprint = fingerprint(&ours_all);
+    let prefix = format!("{dir}/");
+    let mut ours: BTreeMap<String, Vec<u8>> = ours_all
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
+        .collect();
+    ours.remove(record::FILE);
+    let (base_files, theirs_files) = seal(&name, &base, &theirs, &ours)?;
+    let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
+
+    warn_orphans(&name, dir, &merges);
+    let mut record = theirs.record.clone();
+    record.spec.files = theirs_files
+        .iter()
+        .map(|(k, v)| (k.clone(), record::sha256(v)))
+        .collect();
+    let record_bytes = record.to_yaml()?.into_bytes();
+
+    let mut files = BTreeMap::new();
+    let mut changed = 0;
+    let mut repo_merges = Vec::new();
+    for m in merges {
+        let path = gitops::join(dir, &m.path);
+        if m.result.as_deref() != ours.get(&m.path).map(Vec::as_slice) {
+            changed += 1;
+            files.insert(path.clone(), m.result.clone());
+        }
+        repo_merges.push(FileMerge { path, ..m });
+    }
+    let record_path = gitops::join(dir, record::FILE);
+    if ctx.view.read(&record_path)?.as_deref() != Some(record_bytes.as_slice()) {
+        changed += 1;
+        files.insert(record_path, Some(record_bytes));
+    }
+    let from = inst.version_label();
+    let to = record.version_label();
+    let changelog = if from != to {
+        changelog(ctx, inst, &record)?
+    } else {
+        Vec::new()
+    };
+    Ok(Planned {
+        name,
+        dir: dir.to_string(),
+        from,
+        to,
+        files,
+        merges: repo_merges,
+        changelog,
+        changed,
+        ours: fingerprint,
+        claims,
+    })
+}
+
+pub(super) fn render_with(
+    ctx: &Ctx,
+    dir: &str,
+    inst: &Installation,
+    tree: &Resolved,
+    inputs: crate::values::Inputs,
+    secret_refs: &BTreeMap<String, (String, String)>,
+    namespaces: crate::namespaces::Policy,
+) -> Result<Rendered> {
+    let rendered = render::render(
+        tree,
+        &render::Options {
+            name: inst.metadata.name.clone(),
+            namespace: inst.spec.namespace.clone(),
+            install_dir: dir.to_string(),
+            git_repository: ctx.config.git_repository.clone(),
+            inputs,
+            sops_yaml: ctx.view.read_string(".sops.yaml")?,
+            secret_refs: secret_refs.clone(),
+            namespaces,
+        },
+    )?;
+    crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
+    Ok(rendered)
+}
+
+/// An installation recorded before pctl kept explicit namespaces is upgraded to the
+/// rules of docs/security.md#trust-model: say which artifacts now place objects differently (a Namespace
+/// object no longer renamed, an explicit namespace no longer overridden) and whether
+/// the namespace is now created.
+pub(super) fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, theirs: &Rendered) {
+    let has_target = |r: &Rendered, path: &str| {
+        r.files
+            .get(path)
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("\n  targetNamespace:"))
+    };
+    let mut moved = Vec::new();
+    for l in theirs.leaves.iter().filter(|l| l.kind == "kustomize") {
+        let wrapper = format!("artifacts/{}/{}", l.id, render::WRAPPER_FILE);
+        if !has_target(base, &wrapper) || has_target(theirs, &wrapper) {
+            continue;
+        }
+        let prefix = format!("artifacts/{}/", l.id);
+        let files: BTreeMap<String, Vec<u8>> = theirs
+            .files
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+            .collect();
+        for o in crate::namespaces::build(&files, "") {
+            if o.kind == "Namespace" && o.name != ns {
+                moved.push(format!("Namespace {} (was renamed to {ns})", o.name));
+            } else if let Some(n) = o.namespace.as_deref().filter(|n| *n != ns) {
+                moved.push(format!("{} {n}/{} (was moved into {ns})", o.kind, o.name));
+            }
+        }
+    }
+    if !moved.is_empty() {
+        printer().warn(&format!(
+            "{name} was installed before pctl kept explicit namespaces; from now on these objects keep the namespace their YAML names: {}; check the diff before you commit",
+            moved.join(", ")
+        ));
+    }
+    if theirs.leaves.iter().any(|l| l.kind == "namespace") {
+        printer().info(&format!(
+            "{name}: namespace {ns} is now created by the installation (a Namespace that uninstalling leaves in place); pass --create-namespace=false if something else creates it"
+        ));
+    }
+}
+
+/// Encrypted files cannot be compared by their bytes (every encryption differs) and
+/// kept secrets cannot be encrypted again: where base and theirs encrypt the same
+/// plaintext, both take the bytes in the repository, so the file stays as it is.
+/// Returns base's and theirs' files without the record.
+#[allow(clippy::type_complexity)]
+pub(super) fn seal(
+    name: &str,
+    base: &Rendered,
+    theirs: &Rendered,
+    ours: &BTreeMap<String, Vec<u8>>,
+) -> Result<(BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>)> {
+    let mut b = base.files.clone();
+    let mut t = theirs.files.clone();
+    b.remove(record::FILE);
+    t.remove(record::FILE);
+    for (path, sealed) in &base.sealed {
+        let Some(mine) = ours.get(path) else { continue };
+        b.insert(path.clone(), mine.clone());
+        if theirs.sealed.get(path).map(|s| &s.plain_sha256) == Some(&sealed.plain_sha256) {
+            t.insert(path.clone(), mine.clone());
+        }
+    }
+    for (path, sealed) in &theirs.sealed {
+        if !sealed.kept.is_empty() && t.get(path) != ours.get(path) {
+            bail!(user(
+                format!(
+                    "{name}: the encrypted file {path} changes in this version and holds secrets kept from the installation, which pctl cannot decrypt"
+                ),
+                format!(
+                    "pass {} again with --set-file NAME=PATH or --set-env NAME=VAR",
+                    sealed
+                        .kept
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
+    }
+    Ok((b, t))
+}
+
+/// Files kept in an artifact directory whose wrapper is gone (an artifact removed
+/// upstream whose files were edited here, kept by a conflict or `--strategy ours`):
+/// Flux no longer applies them, so say so.
+pub(super) fn warn_orphans(name: &str, dir: &str, merges: &[FileMerge]) {
+    let kept: std::collections::BTreeSet<&str> = merges
+        .iter()
+        .filter(|m| m.result.is_some())
+        .map(|m| m.path.as_str())
+        .collect();
+    let mut warned = std::collections::BTreeSet::new();
+    for path in &kept {
+        let Some(id) = path
+            .strip_prefix("artifacts/")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(id, _)| id)
+        else {
+            continue;
+        };
+        let wrapper = format!("artifacts/{id}/{}", render::WRAPPER_FILE);
+        if !kept.contains(wrapper.as_str()) && warned.insert(id) {
+            printer().warn(&format!(
+                "{name}: {dir}/artifacts/{id}/ keeps files of an artifact the new version removed; Flux no longer applies them (delete the directory, or move what you need elsewhere)"
+            ));
+        }
+    }
+}
+
+/// A digest of an installation's files, to notice a change made while pctl worked.
+pub(super) fn fingerprint(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut all = Vec::new();
+    for (k, v) in files {
+        all.extend_from_slice(k.as_bytes());
+        all.push(0);
+        all.extend_from_slice(record::sha256(v).as_bytes());
+    }
+    record::sha256(&all)
+}
+
+/// The commits of the installed profile and of every nested profile.
+pub(super) fn pins_of(inst: &Installation) -> BTreeMap<(String, String), String> {
+    let mut pins = BTreeMap::new();
+    let mut add = |s: &record::SourceRecord| {
+        if let Some(c) = &s.commit {
+            pins.insert((s.url.clone(), s.path.clone()), c.clone());
+        }
+    };
+    add(&inst.spec.source);
+    for n in &inst.spec.nested {
+        add(&n.source);
+    }
+    pins
+}
+
+/// Labels of values the user gave (as opposed to presets, value profiles, global
+/// values, bindings and defaults, which are read afresh).
+pub(super) fn user_given(label: &str) -> bool {
+    matches!(label, "flag" | "values-file" | "recorded")
+}
+
+/// Recorded values as level-3 inputs: all of them for base (`all`), else those the
+/// user gave; plus a stand-in for every recorded secret. Only keys of `keys`.
+pub fn recorded_givens(
+    inst: &Installation,
+    dir: &str,
+    keys: &BTreeMap<String, bool>,
+    all: bool,
+) -> Vec<Given> {
+    let detail = format!("recorded in {dir}/{}", record::FILE);
+    let mut out: Vec<Given> = inst
+        .spec
+        .values
+        .iter()
+        .filter(|(k, v)| keys.get(*k) == Some(&false) && (all || user_given(&v.source)))
+        .map(|(k, v)| Given {
+            key: k.clone(),
+            value: Raw::Typed(v.value.clone()),
+            origin: Origin::recorded(detail.clone(), &v.source),
+            secret_ok: false,
+            group: 0,
+        })
+        .collect();
+    for k in &inst.spec.secrets {
+        if keys.get(k) == Some(&true) && !inst.spec.secret_refs.contains_key(k) {
+            out.push(Given {
+                key: k.clone(),
+                value: Raw::String(kept_secret(k)),
+                origin: Origin::recorded(detail.clone(), "recorded"),
+                secret_ok: true,
+                group: 0,
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn recorded_refs(inst: &Installation) -> Result<BTreeMap<String, (String, String)>> {
+    ValueOptions {
+        secret_refs: inst
+            .spec
+            .secret_refs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        ..Default::default()
+    }
+    .secret_refs()
+}
+
+/// The preset of a record written before presets were recorded by name.
+pub(super) fn preset_from_labels(inst: &Installation) -> Option<String> {
+    inst.spec
+        .values
+        .values()
+        .find_map(|v| v.source.strip_prefix("preset:").map(str::to_string))
+}
+
+/// Changelog entries (tag name, message) after the installed version up to the
+/// target, oldest first.
+pub(super) fn changelog(
+    ctx: &Ctx,
+    old: &Installation,
+    new: &Installation,
+) -> Result<Vec<(String, String)>> {
+    let src = &new.spec.source;
+    let parse = |v: &Option<String>| v.as_deref().and_then(|v| semver::Version::parse(v).ok());
+    let (Some(from), Some(to)) = (parse(&old.spec.source.version), parse(&src.version)) else {
+        return Ok(Vec::new());
+    };
+    let up = ctx.upstreams.open(&src.url)?;
+    let messages: BTreeMap<String, String> = up
+        .tags()?
+        .into_iter()
+        .filter_map(|t| t.message.map(|m| (t.name, m)))
+        .collect();
+    let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+    Ok(resolve::candidates(&up, &src.path)?
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.version > lo && c.version <= hi)
+        .filter_map(|c| {
+            messages
+                .get(&c.tag)
+                .map(|m| (c.tag.clone(), m.trim().to_string()))
+        })
+        .collect())
+}
