@@ -1412,7 +1412,18 @@ fn legacy(file: &str, text: &str, dir_name: Option<&str>, out: &mut Checked) {
         }
         Err(e) => {
             let (top, _, _) = crate::error::describe(&e);
-            let line = line_in_message(&top).unwrap_or(1);
+            // An error about one artifact is placed at that artifact's name.
+            let artifact_at = || {
+                let name = artifact_in_message(&top)?;
+                let doc: crate::yaml::Value = crate::yaml::from_str(file, text).ok()?;
+                let i = doc
+                    .pointer("/spec/artifacts")?
+                    .as_array()?
+                    .iter()
+                    .position(|a| a.get("name").and_then(|n| n.as_str()) == Some(name.as_str()))?;
+                Some(out.positions.line(&format!("spec.artifacts[{i}].name")))
+            };
+            let line = line_in_message(&top).or_else(artifact_at).unwrap_or(1);
             out.findings.push(model_finding(file, line, &e));
         }
     }

@@ -149,7 +149,6 @@ fn every_profile_of_every_ref_lints() {
 /// (lines 9-15 of invalid-artifact's weaveworks-nginx/profile.yaml), as it places the
 /// current schema's "chart has both `path` and `url`" at the `chart:` line.
 #[test]
-#[ignore = "pctl bug: the legacy converter's error is reported at profile.yaml:1, not at the artifact"]
 fn the_invalid_legacy_artifact_is_reported_at_its_line() {
     let s = setup();
     let clone = s.env.work.join("profiles-examples");
