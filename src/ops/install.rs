@@ -144,7 +144,10 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     if let Some(pr) = &opts.pr {
         let req = crate::ops::pr::PrRequest {
             verb: "install".into(),
-            name: opts.name.clone(),
+            name: crate::ops::pr::scoped_name(
+                config.is_fleet().then_some(cluster.name.as_str()),
+                &opts.name,
+            ),
             version: version.clone(),
             title: message.clone(),
             changelog: changelog(&spec, &upstreams, &resolved.source),

@@ -48,6 +48,16 @@ pub struct PrRequest {
     pub in_cluster: Option<String>,
 }
 
+/// The name a pull request gives an installation: `CLUSTER.NAME` in a fleet (one
+/// installation name may be in several clusters, each with its own branch; neither
+/// holds a dot, so the pair is unambiguous), else NAME.
+pub fn scoped_name(cluster: Option<&str>, name: &str) -> String {
+    match cluster {
+        Some(c) => format!("{c}.{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// Rows of the file table in the body; the rest are counted.
 const MAX_ROWS: usize = 100;
 
@@ -240,6 +250,11 @@ mod tests {
             "pctl/upgrade-web-feature-x-y-1-2"
         );
         assert_eq!(branch_name("sync", "a", ".lock"), "pctl/sync-a");
+        assert_eq!(
+            branch_name("upgrade", &scoped_name(Some("staging"), "web"), "1.2.0"),
+            "pctl/upgrade-staging.web-1.2.0"
+        );
+        assert_eq!(scoped_name(None, "web"), "web");
         for b in [
             branch_name("install", "x", "1.0.0+build.1"),
             branch_name("install", "x", "@{-1}"),

@@ -48,16 +48,17 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
     if let Some(pr) = &opts.pr {
         // The version being removed names the branch: read it from the repository.
         let view = ws.view()?;
-        let version =
-            crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?
-                .installations
-                .into_iter()
-                .find(|(_, i)| i.metadata.name == opts.name)
-                .map(|(_, i)| i.version_label())
-                .unwrap_or_default();
+        let one =
+            crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?;
+        let version = one
+            .installations
+            .iter()
+            .find(|(_, i)| i.metadata.name == opts.name)
+            .map(|(_, i)| i.version_label())
+            .unwrap_or_default();
         let req = crate::ops::pr::PrRequest {
             verb: "uninstall".into(),
-            name: opts.name.clone(),
+            name: crate::ops::pr::scoped_name(one.values_level.as_deref(), &opts.name),
             version,
             title: message.clone(),
             changelog: None,

@@ -95,6 +95,8 @@ struct Planned {
     ours: String,
     /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
+    /// Its fleet cluster (docs/fleets.md), for the pull request's branch name.
+    cluster: Option<String>,
 }
 
 impl Planned {
@@ -484,6 +486,7 @@ fn pull_request(
     conflicted: &[&FileMerge],
     in_cluster: Option<String>,
 ) -> Result<()> {
+    let cluster = plans.first().and_then(|p| p.cluster.as_deref());
     let (name, version) = match plans {
         [one] => (one.name.clone(), one.to.clone()),
         _ => {
@@ -492,6 +495,7 @@ fn pull_request(
             ("all".to_string(), digest[..8].to_string())
         }
     };
+    let name = crate::ops::pr::scoped_name(cluster, &name);
     let changelog: Vec<String> = plans
         .iter()
         .flat_map(|p| p.changelog.iter())

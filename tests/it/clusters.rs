@@ -724,3 +724,41 @@ fn an_installation_outside_the_cluster_paths_belongs_to_the_cluster_that_syncs_i
         &["installation web at apps/staging/web is in no cluster"],
     );
 }
+
+/// In a fleet, a pull request's branch names the cluster too: the same installation
+/// name in two clusters gets two branches and two pull requests.
+#[test]
+fn pull_request_branches_name_the_cluster() {
+    use crate::common::forge::Forge;
+    use crate::pr::{Transport, world};
+    let w = world(Forge::GitHub, Transport::Daemon);
+    let local = w.local.display().to_string();
+    for c in ["staging", "production"] {
+        assert_success(&w.pctl(&["cluster", "add", c, "--repo", &local]));
+    }
+    git(&w.local, &["push", "-q", "origin", "main"]);
+    let src = shared_repo("platform").source("nginx", Some("1.1.0"));
+    for c in ["staging", "production"] {
+        let out = w.pctl(&[
+            "install",
+            &src,
+            "--name",
+            "web",
+            "--cluster",
+            c,
+            "--repo",
+            &local,
+            "--create-pr",
+        ]);
+        assert_success(&out);
+    }
+    let mut heads: Vec<String> = w.forge.prs().into_iter().map(|p| p.head).collect();
+    heads.sort();
+    assert_eq!(
+        heads,
+        vec![
+            "pctl/install-production.web-1.1.0".to_string(),
+            "pctl/install-staging.web-1.1.0".to_string(),
+        ]
+    );
+}

@@ -170,6 +170,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         changed,
         ours: fingerprint,
         claims,
+        cluster: ctx.cluster.clone(),
     })
 }
 
