@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 /// What the GitOps repository applies, as found before a change.
 pub struct Tree {
     objs: Vec<Obj>,
-    /// Installation directory -> installation name.
-    installations: BTreeMap<String, String>,
     git_repository: GitRepositoryRef,
+    /// Every claim of the tree with its owners, made once: `upgrade --all` asks it
+    /// once per installation.
+    index: BTreeMap<ownership::Claim, Vec<ownership::Owner>>,
 }
 
 /// Walk the repository in `view` from `config`'s sync path.
@@ -70,10 +71,14 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
         installations.insert(dir.to_string(), name);
     }
+    let mut index: BTreeMap<ownership::Claim, Vec<ownership::Owner>> = BTreeMap::new();
+    for c in ownership::claims(&objs, &installations) {
+        index.entry(c.claim).or_default().push(c.owner);
+    }
     Ok(Tree {
         objs,
-        installations,
         git_repository: config.git_repository.clone(),
+        index,
     })
 }
 
@@ -90,15 +95,26 @@ impl Tree {
             .any(|o| o.kind == "Namespace" && o.name == ns && !inside(&o.file, except))
     }
 
-    /// Every claim made outside `except`.
-    pub fn claims(&self, except: Option<&str>) -> Vec<ownership::Owned> {
-        let objs: Vec<Obj> = self
-            .objs
-            .iter()
-            .filter(|o| !inside(&o.file, except))
-            .cloned()
-            .collect();
-        ownership::claims(&objs, &self.installations)
+    /// The claims among `mine` that something outside `except` (an installation
+    /// directory) already makes, each with its first owner there.
+    fn owned_elsewhere(
+        &self,
+        mine: &[ownership::Owned],
+        except: Option<&str>,
+    ) -> Vec<ownership::Owned> {
+        mine.iter()
+            .filter_map(|m| {
+                let owner = self
+                    .index
+                    .get(&m.claim)?
+                    .iter()
+                    .find(|o| !inside(&o.file, except))?;
+                Some(ownership::Owned {
+                    claim: m.claim.clone(),
+                    owner: owner.clone(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -139,7 +155,7 @@ pub fn refuse_conflicts(
     verb: &str,
 ) -> Result<()> {
     let mine = claims_of(rendered, install_dir, name, &tree.git_repository);
-    let found = ownership::conflicts(&mine, &tree.claims(Some(install_dir)));
+    let found = ownership::conflicts(&mine, &tree.owned_elsewhere(&mine, Some(install_dir)));
     if found.is_empty() {
         return Ok(());
     }
