@@ -378,6 +378,48 @@ pub fn markdown(diffs: &[ReleaseDiff]) -> String {
     out
 }
 
+/// The heading of the cluster-side difference in a terminal.
+pub const HEADING: &str = "# What changes in the cluster (helm template, per HelmRelease):\n";
+/// What is said instead when there is no helm.
+pub const NOT_RENDERED: &str = "the charts' objects were not rendered (no helm on PATH)";
+
+/// Whether either rendering of the installation in `dir` has a HelmRelease.
+pub fn has_releases(
+    dir: &str,
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) -> bool {
+    !releases(before, dir).is_empty() || !releases(after, dir).is_empty()
+}
+
+/// The cluster-side difference of two renderings of the installation in `dir`
+/// (files relative to it), each release rendered from its own side's files.
+pub fn compare_renderings(
+    helm: &HelmCli,
+    dir: &str,
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) -> Vec<ReleaseDiff> {
+    let old = releases(before, dir);
+    let new = releases(after, dir);
+    compare(&old, &new, |r| {
+        let files = if new.iter().any(|a| std::ptr::eq(a, r)) {
+            after
+        } else {
+            before
+        };
+        helm.render(r, files)
+    })
+}
+
+/// The `helm` binary on PATH, if there is one.
+pub fn helm_binary() -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join("helm"))
+        .find(|p| p.is_file())
+}
+
 /// `helm` on PATH, which renders charts for [`compare`].
 pub struct HelmCli {
     pub binary: PathBuf,
@@ -388,11 +430,7 @@ pub struct HelmCli {
 impl HelmCli {
     /// The `helm` on PATH, if there is one.
     pub fn on_path(offline: bool) -> Option<HelmCli> {
-        let paths = std::env::var_os("PATH")?;
-        std::env::split_paths(&paths)
-            .map(|d| d.join("helm"))
-            .find(|p| p.is_file())
-            .map(|binary| HelmCli { binary, offline })
+        helm_binary().map(|binary| HelmCli { binary, offline })
     }
 
     /// Render `release` with `helm template`; a local chart's files come from `files`

@@ -5,15 +5,8 @@
 use super::build::{CLUSTER_SCOPED, Doc, parse_docs};
 use super::tree::{join, resolve};
 use super::{FLUX_HELM, Severity, Walk};
-use crate::chartdiff::{merge_values, set_target_path};
+use crate::chartdiff::{helm_binary, merge_values, set_target_path};
 use crate::yaml::{Map, Value};
-
-fn helm_binary() -> Option<std::path::PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|d| d.join("helm"))
-        .find(|p| p.is_file())
-}
 
 /// Render the local charts. Returns how many objects they rendered.
 pub fn render(w: &mut Walk) -> usize {

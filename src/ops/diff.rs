@@ -127,27 +127,18 @@ fn cluster_diff(
     offline: bool,
 ) -> Option<String> {
     use crate::chartdiff;
-    let before = chartdiff::releases(&old.files, install_dir);
-    let after = chartdiff::releases(&new.files, install_dir);
-    if before.is_empty() && after.is_empty() {
+    if !chartdiff::has_releases(install_dir, &old.files, &new.files) {
         return None;
     }
     let Some(helm) = chartdiff::HelmCli::on_path(offline) else {
-        printer().info("note: the charts' objects were not rendered (no helm on PATH): the diff above is of the files only");
+        printer().info(&format!(
+            "note: {}: the diff above is of the files only",
+            chartdiff::NOT_RENDERED
+        ));
         return None;
     };
-    let diffs = chartdiff::compare(&before, &after, |r| {
-        let files = if after.iter().any(|a| std::ptr::eq(a, r)) {
-            &new.files
-        } else {
-            &old.files
-        };
-        helm.render(r, files)
-    });
-    Some(format!(
-        "# What changes in the cluster (helm template, per HelmRelease):\n{}",
-        chartdiff::text(&diffs)
-    ))
+    let diffs = chartdiff::compare_renderings(&helm, install_dir, &old.files, &new.files);
+    Some(format!("{}{}", chartdiff::HEADING, chartdiff::text(&diffs)))
 }
 
 /// `1.1.0 (nginx/v1.1.0, 1a2b3c4d)`, or the reference and short commit.

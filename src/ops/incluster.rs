@@ -38,29 +38,18 @@ pub fn diff(
         }
         sides.push((c.dir.to_string(), strip(now), strip(after)));
     }
-    let any = sides.iter().any(|(dir, a, b)| {
-        !chartdiff::releases(a, dir).is_empty() || !chartdiff::releases(b, dir).is_empty()
-    });
-    if !any {
+    if !sides
+        .iter()
+        .any(|(dir, a, b)| chartdiff::has_releases(dir, a, b))
+    {
         return Ok(None);
     }
     let Some(helm) = HelmCli::on_path(offline) else {
-        return Ok(Some(Err(
-            "the charts' objects were not rendered (no helm on PATH)".into(),
-        )));
+        return Ok(Some(Err(chartdiff::NOT_RENDERED.into())));
     };
     let mut out = Vec::new();
     for (dir, now, after) in &sides {
-        let before_r = chartdiff::releases(now, dir);
-        let after_r = chartdiff::releases(after, dir);
-        out.extend(chartdiff::compare(&before_r, &after_r, |r| {
-            let files = if after_r.iter().any(|a| std::ptr::eq(a, r)) {
-                after
-            } else {
-                now
-            };
-            helm.render(r, files)
-        }));
+        out.extend(chartdiff::compare_renderings(&helm, dir, now, after));
     }
     Ok(Some(Ok(out)))
 }

@@ -414,7 +414,8 @@ fn finish(
                 None => {}
                 Some(Err(why)) => printer().info(&format!("note: {why}")),
                 Some(Ok(diffs)) => printer().data(&format!(
-                    "# What changes in the cluster (helm template, per HelmRelease):\n{}",
+                    "{}{}",
+                    crate::chartdiff::HEADING,
                     crate::chartdiff::text(&diffs)
                 )),
             }

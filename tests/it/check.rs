@@ -190,14 +190,7 @@ fn a_repository_without_pctl_config_is_walked_from_clusters_default() {
 /// Helm SDK from PyPI helm-python-sdk); a template error is a problem.
 #[test]
 fn helm_renders_local_charts() {
-    let sdk = std::process::Command::new("python3")
-        .args(["-c", "import helm_python, yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !require(
-        "python3 with helm-python-sdk (pip install helm-python-sdk)",
-        sdk,
-    ) {
+    if !helm_sdk() {
         return;
     }
     let env = Env::new();
@@ -210,12 +203,7 @@ fn helm_renders_local_charts() {
         "podinfo",
         &["--allow-dirty"],
     ));
-    let shim = checks_dir().join("helm-shim");
-    let path = format!(
-        "{}:{}",
-        shim.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let (path, _) = path_with_helm_shim();
     let run = |repo: &Path| {
         std::process::Command::new(pctl_bin())
             .args(["check", "--helm", "--repo"])

@@ -308,19 +308,14 @@ fn bad_inputs_are_refused() {
 /// Without it, a note says the charts were not rendered.
 #[test]
 fn with_helm_the_charts_objects_are_compared_object_by_object() {
-    let helm_sdk = std::process::Command::new("python3")
-        .args(["-c", "import helm_python, yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !tool_or_skip(helm_sdk, "helm-python-sdk is not installed") {
+    if !helm_sdk() {
         return;
     }
     let repo = shared_repo("platform");
     let env = Env::new();
     let src = repo.source("podinfo", None);
-    let shim = std::path::Path::new(CRATE_DIR).join("fixtures/checks/helm-shim");
-    let path = std::env::var("PATH").unwrap_or_default();
-    env.set_var("PATH", &format!("{}:{path}", shim.display()));
+    let (with_shim, path) = path_with_helm_shim();
+    env.set_var("PATH", &with_shim);
     let args = [src.as_str(), "6.0.0", "6.1.0"];
     let out = diff(&env, &args);
     assert_success(&out);

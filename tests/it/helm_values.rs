@@ -50,20 +50,6 @@ for doc in re.split(r"(?m)^---[ \t]*$", text):
 print(json.dumps(result))
 "#;
 
-/// Whether helm-python-sdk imports; a test that needs it fails under CI=true
-/// without it (CI installs it: `python3 -m pip install helm-python-sdk`).
-fn helm_sdk() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import helm_python, yaml"])
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    tool_or_skip(
-        ok,
-        "helm-python-sdk is not installed: python3 -m pip install helm-python-sdk",
-    )
-}
-
 const CHART_YAML: &str = "apiVersion: v2\nname: dump\nversion: 0.1.0\n";
 const DUMP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dump\ndata:\n  values: {{ toJson .Values | quote }}\n";
 

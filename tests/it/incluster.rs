@@ -8,18 +8,9 @@ use crate::common::forge::Forge;
 use crate::common::*;
 use crate::pr::{Transport, world};
 
-fn helm_sdk() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import helm_python, yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    tool_or_skip(ok, "helm-python-sdk is not installed")
-}
-
 fn with_shim(env: &Env) -> String {
-    let shim = std::path::Path::new(CRATE_DIR).join("fixtures/checks/helm-shim");
-    let path = std::env::var("PATH").unwrap_or_default();
-    env.set_var("PATH", &format!("{}:{path}", shim.display()));
+    let (with_shim, path) = path_with_helm_shim();
+    env.set_var("PATH", &with_shim);
     path
 }
 

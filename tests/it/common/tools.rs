@@ -143,3 +143,19 @@ pub fn sops_decrypt(file: &Path, identity: &Path) -> Vec<(bool, serde_json::Valu
         .map(|d| (d["sops"] == true, d["doc"].clone()))
         .collect()
 }
+
+/// Whether the PyPI package helm-python-sdk (the Helm SDK behind the `helm template`
+/// shim in `fixtures/checks/helm-shim`) imports (skipped, or failed under CI, when not).
+pub fn helm_sdk() -> bool {
+    tool_or_skip(
+        runs("python3", &["-c", "import helm_python, yaml"]),
+        "helm-python-sdk is not installed: python3 -m pip install helm-python-sdk",
+    )
+}
+
+/// PATH with the `helm template` shim first; the plain PATH is the second value.
+pub fn path_with_helm_shim() -> (String, String) {
+    let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/checks/helm-shim");
+    let path = std::env::var("PATH").unwrap_or_default();
+    (format!("{}:{path}", shim.display()), path)
+}
