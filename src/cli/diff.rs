@@ -10,8 +10,10 @@ use crate::ops::diff::{DiffOptions, run as op};
 /// branches or commits. Both sides are rendered with the same values (the value
 /// flags, and a GitOps repository's value profiles and global.yaml); a required
 /// parameter nobody gave gets the same placeholder on both sides (noted on stderr).
-/// Secrets are never shown: encrypted files are compared by their plaintext. Exit
-/// code 0 with or without differences, unless --exit-code.
+/// Secrets are never shown: encrypted files are compared by their plaintext. With
+/// `helm` on PATH, a last section shows what changes in the cluster: each
+/// HelmRelease's chart rendered by `helm template` before and after, object by
+/// object. Exit code 0 with or without differences, unless --exit-code.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// URL[//SUBDIR], CATALOG/PROFILE or ./DIR (without @REF).

@@ -36,6 +36,10 @@ impl From<StrategyArg> for Strategy {
 /// branch moves to its tip). On conflicts nothing is committed: the files keep
 /// <<<<<<< ours / ======= / >>>>>>> theirs markers, the paths are listed and the exit
 /// code is 3; edit them and run `pctl upgrade --continue`, or `pctl upgrade --abort`.
+///
+/// With `helm` on PATH, --dry-run and --create-pr also show what changes in the
+/// cluster: each HelmRelease's chart rendered by `helm template` now and after the
+/// merge, object by object.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Name of the installation (with --continue or --abort: optional, and must be
