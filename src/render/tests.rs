@@ -1,4 +1,5 @@
 //! Unit tests of `render`.
+use super::renderer::{MAX_ID, join_id};
 use super::*;
 use crate::model;
 use crate::record::SourceRecord;

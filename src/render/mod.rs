@@ -1,0 +1,404 @@
+//! Rendering (docs/layout.md): a resolved profile tree becomes the files of one
+//! installation directory: a wrapper Flux Kustomization per artifact, HelmReleases and
+//! their sources, copied charts and YAML, the installation's kustomization.yaml and its
+//! record. Pure: same inputs, byte-identical output.
+use crate::gitops::GitRepositoryRef;
+use crate::model::ParamType;
+use crate::names;
+use crate::record::{self, ChartRecord, Installation, NestedRecord, ValueRecord};
+use crate::resolve::{Resolved, ResolvedArtifact, ResolvedKind};
+use crate::yaml::{self, Map, Value};
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+mod helmrelease;
+mod renderer;
+mod secrets;
+
+use renderer::Renderer;
+pub use secrets::SOPS_KEY_SECRET;
+use secrets::{SECRET_MARK, marker};
+
+pub const WRAPPER_FILE: &str = "kustomize-flux.yaml";
+pub const INTERVAL: &str = "10m0s";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Installation name (NAME).
+    pub name: String,
+    /// Namespace for the workloads.
+    pub namespace: String,
+    /// Repository-relative directory of the installation.
+    pub install_dir: String,
+    pub git_repository: GitRepositoryRef,
+    /// Values from every level (command line, files, presets, value profiles …).
+    pub inputs: crate::values::Inputs,
+    /// The GitOps repository's `.sops.yaml`, when it has one.
+    pub sops_yaml: Option<String>,
+    /// `--secret-ref PARAM=SECRET/KEY`: secrets the user creates in the cluster.
+    pub secret_refs: BTreeMap<String, (String, String)>,
+    /// Where objects without a namespace go and whether the namespace is created.
+    pub namespaces: crate::namespaces::Policy,
+}
+
+/// One artifact that produces objects (nested profiles are flattened into these).
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub id: String,
+    pub object: String,
+    pub depends_on: Vec<String>,
+    pub kind: &'static str,
+}
+
+impl Rendered {
+    /// Whether `path` (relative to the installation) lies inside a local chart that
+    /// was copied in (`artifacts/<id>/chart/...` of a local-chart artifact): Helm's
+    /// templates, not manifests. An artifact that is merely named `chart`, or a
+    /// kustomize directory with a `chart/` subdirectory, is not one.
+    pub fn is_chart_file(&self, path: &str) -> bool {
+        self.leaves.iter().any(|l| {
+            l.kind == "local chart"
+                && path
+                    .strip_prefix("artifacts/")
+                    .and_then(|p| p.strip_prefix(l.id.as_str()))
+                    .is_some_and(|p| p.starts_with("/chart/"))
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Files relative to the installation directory, the record included.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub record: Installation,
+    pub leaves: Vec<Leaf>,
+    /// Things the user must do (for example `kubectl create secret` for --secret-ref).
+    pub notes: Vec<String>,
+    /// Files holding SOPS-encrypted documents, by path relative to the installation:
+    /// what their plaintext was. Encryption is randomized, so upgrade and sync compare
+    /// these instead of the bytes.
+    pub sealed: BTreeMap<String, Sealed>,
+}
+
+/// The plaintext behind an encrypted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// SHA-256 of the plaintext of every document, before encryption.
+    pub plain_sha256: String,
+    /// The secrets kept from the installation ([`crate::values::KEPT_SECRET`]) that
+    /// stand in the plaintext: then the encrypted bytes must not be used.
+    pub kept: BTreeSet<String>,
+}
+
+impl Sealed {
+    fn of(plain: &str) -> Sealed {
+        Sealed {
+            plain_sha256: record::sha256(plain.as_bytes()),
+            kept: crate::values::kept_secrets_in(plain),
+        }
+    }
+}
+
+/// Render an installation.
+pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
+    if !names::is_dns1123_label(&opts.name) {
+        bail!(crate::error::user(
+            format!("installation name {:?} is not a DNS-1123 label", opts.name),
+            "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+        ));
+    }
+    if !names::is_dns1123_label(&opts.namespace) {
+        bail!(crate::error::user(
+            format!(
+                "namespace {:?} is not a valid Kubernetes namespace",
+                opts.namespace
+            ),
+            "use lower-case letters, digits and '-'",
+        ));
+    }
+    let mut r = Renderer {
+        opts,
+        files: BTreeMap::new(),
+        leaves: Vec::new(),
+        nested: Vec::new(),
+        charts: Vec::new(),
+        ids: BTreeMap::new(),
+        values: BTreeMap::new(),
+        secrets: Vec::new(),
+        secret_values: BTreeMap::new(),
+        notes: Vec::new(),
+        sealed: BTreeMap::new(),
+        wrappers: Vec::new(),
+        created_namespaces: BTreeSet::new(),
+    };
+    let mut declared = Vec::new();
+    declared_tree(root, "", &mut declared);
+    crate::values::check_unknown(&opts.inputs, &declared)?;
+    for key in opts.secret_refs.keys() {
+        if !declared
+            .iter()
+            .any(|d| d.params.iter().any(|p| join_path(&d.path, p) == *key))
+        {
+            bail!(crate::error::user(
+                format!(
+                    "--secret-ref {key}: no profile in this installation declares a parameter {key:?}"
+                ),
+                "name a secret parameter (ARTIFACT.NAME for a nested profile)",
+            ));
+        }
+    }
+    let params = r.params(root, "", None)?;
+    r.profile(root, "", "", &BTreeSet::new(), &params)?;
+    let created = r.namespace_artifact(&root.def.name)?;
+    for (path, wrapper) in std::mem::take(&mut r.wrappers) {
+        r.put(&path, &wrapper)?;
+    }
+
+    let resources: Vec<String> = r
+        .leaves
+        .iter()
+        .map(|l| format!("artifacts/{}/{WRAPPER_FILE}", l.id))
+        .collect();
+    r.files.insert(
+        "kustomization.yaml".into(),
+        crate::gitops::kustomization(&resources)?,
+    );
+    let file_hashes = r
+        .files
+        .iter()
+        .map(|(k, v)| (k.clone(), record::sha256(v)))
+        .collect();
+    let installation = Installation {
+        api_version: record::API_VERSION.into(),
+        kind: record::KIND.into(),
+        metadata: record::Metadata {
+            name: opts.name.clone(),
+        },
+        spec: record::Spec {
+            namespace: opts.namespace.clone(),
+            namespaces: opts
+                .namespaces
+                .keep_explicit
+                .then_some(record::NamespaceRecord {
+                    create: opts.namespaces.create,
+                    created,
+                }),
+            path: opts.install_dir.clone(),
+            profile: root.def.name.clone(),
+            source: root.source.clone(),
+            nested: r.nested,
+            charts: r.charts,
+            values: r.values,
+            secrets: r.secrets,
+            secret_refs: opts
+                .secret_refs
+                .iter()
+                .map(|(k, (secret, key))| (k.clone(), format!("{secret}/{key}")))
+                .collect(),
+            preset: opts.inputs.preset.clone(),
+            values_profiles: opts.inputs.values_profile_names.clone(),
+            files: file_hashes,
+            generated_by: format!("pctl {}", env!("CARGO_PKG_VERSION")),
+        },
+    };
+    r.files
+        .insert(record::FILE.into(), installation.to_yaml()?.into_bytes());
+    Ok(Rendered {
+        files: r.files,
+        record: installation,
+        leaves: r.leaves,
+        notes: r.notes,
+        sealed: r.sealed,
+    })
+}
+
+/// Every parameter of the tree with its type, final value (secrets masked) and source,
+/// without rendering any file (`render --explain`, `show`).
+pub fn explain(root: &Resolved, opts: &Options) -> Result<Vec<Vec<String>>> {
+    let mut declared = Vec::new();
+    declared_tree(root, "", &mut declared);
+    crate::values::check_unknown(&opts.inputs, &declared)?;
+    let mut rows = Vec::new();
+    explain_walk(root, "", None, opts, &mut rows)?;
+    Ok(rows)
+}
+
+fn explain_walk(
+    p: &Resolved,
+    path: &str,
+    binding: Option<&Map>,
+    opts: &Options,
+    rows: &mut Vec<Vec<String>>,
+) -> Result<()> {
+    let scope = crate::values::Scope {
+        def: &p.def,
+        path,
+        binding,
+    };
+    let pv = crate::values::resolve_allow_missing(&scope, &opts.inputs)?;
+    rows.extend(crate::values::explain(&p.def, path, &pv));
+    let ctx = context(p, &pv.values, opts);
+    for a in &p.artifacts {
+        if let ResolvedKind::Profile { profile, with } = &a.kind {
+            let origin = format!("{} artifact {:?} `with`", p.def.name, a.name);
+            let bound = render_value(&origin, &Value::Object(with.clone()), &ctx)?;
+            let empty = Map::new();
+            explain_walk(
+                profile,
+                &join_path(path, &a.name),
+                Some(bound.as_object().unwrap_or(&empty)),
+                opts,
+                rows,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The Tera context of a profile: `params`, `profile`, `install`.
+fn context(p: &Resolved, params: &Map, opts: &Options) -> Value {
+    json!({
+        "params": params,
+        "profile": {"name": p.def.name, "version": p.source.label()},
+        "install": {
+            "name": opts.name,
+            "namespace": opts.namespace,
+            "path": opts.install_dir,
+        },
+    })
+}
+
+/// Every profile of the tree with its artifact path and parameters.
+fn declared_tree(p: &Resolved, path: &str, out: &mut Vec<crate::values::Declared>) {
+    out.push(crate::values::Declared {
+        profile: p.def.name.clone(),
+        path: path.to_string(),
+        params: p.def.parameters.iter().map(|x| x.name.clone()).collect(),
+    });
+    for a in &p.artifacts {
+        if let ResolvedKind::Profile { profile, .. } = &a.kind {
+            declared_tree(profile, &join_path(path, &a.name), out);
+        }
+    }
+}
+
+/// Every parameter of the tree as addressed on the command line (`param`,
+/// `artifact.param`), with whether it is a secret.
+pub fn parameter_keys(root: &Resolved) -> BTreeMap<String, bool> {
+    fn walk(p: &Resolved, path: &str, out: &mut BTreeMap<String, bool>) {
+        for x in &p.def.parameters {
+            out.insert(join_path(path, &x.name), x.kind == ParamType::Secret);
+        }
+        for a in &p.artifacts {
+            if let ResolvedKind::Profile { profile, .. } = &a.kind {
+                walk(profile, &join_path(path, &a.name), out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, "", &mut out);
+    out
+}
+
+/// Values for the required parameters of the tree that have no default, as the
+/// lowest level but defaults (`global`, detail [`crate::values::PLACEHOLDER`]), so that
+/// `pctl lint` and `pctl diff` can render a profile nobody gave values for. A value
+/// given at any level, or a parent's `with` binding, still wins. Parameters for which
+/// no placeholder fits (a pattern none matches) get none.
+pub fn placeholder_values(root: &Resolved) -> Vec<crate::values::Given> {
+    fn walk(p: &Resolved, path: &str, out: &mut Vec<crate::values::Given>) {
+        for x in &p.def.parameters {
+            if !x.required || x.default.is_some() {
+                continue;
+            }
+            let Some(v) = crate::values::placeholder(x) else {
+                continue;
+            };
+            let key = if path.is_empty() {
+                format!("{}.{}", p.def.name, x.name)
+            } else {
+                format!("{path}.{}", x.name)
+            };
+            out.push(crate::values::Given {
+                key,
+                value: crate::values::Raw::Typed(v),
+                origin: crate::values::Origin::new(
+                    crate::values::Level::Global,
+                    crate::values::PLACEHOLDER,
+                ),
+                secret_ok: true,
+                group: usize::MAX,
+            });
+        }
+        for a in &p.artifacts {
+            if let ResolvedKind::Profile { profile, .. } = &a.kind {
+                walk(profile, &join_path(path, &a.name), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, "", &mut out);
+    out
+}
+
+/// Command-line address of a nested profile: artifact names joined with '.'.
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn is_yaml(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml")
+}
+
+/// Render every string inside a value with Tera.
+fn render_value(origin: &str, v: &Value, ctx: &Value) -> Result<Value> {
+    Ok(match v {
+        Value::String(s) => Value::String(crate::template::render(origin, s, ctx)?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_value(origin, x, ctx))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), render_value(origin, x, ctx)?)))
+                .collect::<Result<Map>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// The manifests of a rendering as one multi-document YAML stream (for `pctl render`):
+/// every YAML file except chart internals, the record and kustomization files.
+pub fn manifests(r: &Rendered) -> String {
+    let mut out = String::new();
+    for (path, bytes) in &r.files {
+        if !is_yaml(path)
+            || r.is_chart_file(path)
+            || path == record::FILE
+            || path.ends_with("kustomization.yaml")
+        {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        out.push_str(&format!("---\n# Source: {path}\n"));
+        out.push_str(text.trim_start_matches("---\n"));
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
