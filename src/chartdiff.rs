@@ -420,6 +420,43 @@ pub fn helm_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// One `helm template` run. Release names, chart names, URLs, versions and
+/// namespaces come from profiles and from the repository, so none may be read as a
+/// flag: values are bound with `--flag=value` and the positional arguments follow
+/// `--`.
+pub struct Template<'a> {
+    pub release: &'a str,
+    pub chart: &'a std::ffi::OsStr,
+    pub namespace: &'a str,
+    pub values: &'a Path,
+    pub repo: Option<&'a str>,
+    pub version: Option<&'a str>,
+}
+
+/// The `helm template` command for `t`, without the token variables in its
+/// environment (helm needs none of them, and a chart it fetches is untrusted).
+pub fn template_command(helm: &Path, t: &Template) -> std::process::Command {
+    let mut cmd = std::process::Command::new(helm);
+    cmd.arg("template")
+        .arg(format!("--namespace={}", t.namespace))
+        .arg("--skip-tests");
+    let mut values = std::ffi::OsString::from("--values=");
+    values.push(t.values);
+    cmd.arg(values);
+    if let Some(repo) = t.repo {
+        cmd.arg(format!("--repo={repo}"));
+    }
+    if let Some(version) = t.version {
+        cmd.arg(format!("--version={version}"));
+    }
+    cmd.arg("--").arg(t.release).arg(t.chart);
+    for var in crate::git::credentials::TOKEN_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// `helm` on PATH, which renders charts for [`compare`].
 pub struct HelmCli {
     pub binary: PathBuf,
@@ -447,13 +484,11 @@ impl HelmCli {
         let values = tmp.path().join("values.yaml");
         let text = crate::yaml::to_string(&release.values).map_err(|e| e.to_string())?;
         std::fs::write(&values, text).map_err(|e| format!("cannot write values: {e}"))?;
-        let mut cmd = std::process::Command::new(&self.binary);
-        cmd.args(["template", &release.release_name]);
-        match &release.chart {
+        let (chart, repo, version) = match &release.chart {
             Chart::Local(dir) => {
                 let root = tmp.path().join("chart");
                 write_below(files, dir, &root)?;
-                cmd.arg(&root);
+                (root.into_os_string(), None, None)
             }
             Chart::Remote { url, name, version } => {
                 if self.offline {
@@ -461,24 +496,29 @@ impl HelmCli {
                         "the chart {url} {name} needs the network (--offline)"
                     ));
                 }
-                if name.is_empty() {
-                    cmd.arg(url);
+                let (chart, repo) = if name.is_empty() {
+                    (url.into(), None)
                 } else {
-                    cmd.arg(name).args(["--repo", url]);
-                }
-                if !version.is_empty() {
-                    cmd.args(["--version", version]);
-                }
+                    (name.into(), Some(url.as_str()))
+                };
+                (
+                    chart,
+                    repo,
+                    Some(version.as_str()).filter(|v| !v.is_empty()),
+                )
             }
-        }
-        cmd.args([
-            "--namespace",
-            &release.namespace,
-            "--skip-tests",
-            "--values",
-        ])
-        .arg(&values)
-        .stdin(std::process::Stdio::null());
+        };
+        let mut cmd = template_command(
+            &self.binary,
+            &Template {
+                release: &release.release_name,
+                chart: &chart,
+                namespace: &release.namespace,
+                values: &values,
+                repo,
+                version,
+            },
+        );
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
@@ -523,6 +563,48 @@ fn write_below(files: &BTreeMap<String, Vec<u8>>, dir: &str, to: &Path) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_from_a_profile_reaches_helm_as_a_flag_or_sees_a_token() {
+        let values = Path::new("/tmp/v.yaml");
+        let cmd = template_command(
+            Path::new("helm"),
+            &Template {
+                release: "--post-renderer=/bin/sh",
+                chart: std::ffi::OsStr::new("--kubeconfig=/etc/passwd"),
+                namespace: "ns --dry-run=server",
+                values,
+                repo: Some("https://charts.example --insecure-skip-tls-verify"),
+                version: Some("-1.0.0"),
+            },
+        );
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "template",
+                "--namespace=ns --dry-run=server",
+                "--skip-tests",
+                "--values=/tmp/v.yaml",
+                "--repo=https://charts.example --insecure-skip-tls-verify",
+                "--version=-1.0.0",
+                "--",
+                "--post-renderer=/bin/sh",
+                "--kubeconfig=/etc/passwd",
+            ]
+        );
+        let removed: Vec<String> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for var in crate::git::credentials::TOKEN_VARS {
+            assert!(removed.iter().any(|r| r == var), "{var} reaches helm");
+        }
+    }
 
     fn files(list: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
         list.iter()

@@ -5,7 +5,7 @@
 use super::build::{CLUSTER_SCOPED, Doc, parse_docs};
 use super::tree::{join, resolve};
 use super::{FLUX_HELM, Severity, Walk};
-use crate::chartdiff::{helm_binary, merge_values, set_target_path};
+use crate::chartdiff::{Template, helm_binary, merge_values, set_target_path, template_command};
 use crate::yaml::{Map, Value};
 
 /// Render the local charts. Returns how many objects they rendered.
@@ -138,13 +138,19 @@ pub fn render(w: &mut Walk) -> usize {
                 .suffix(".yaml")
                 .tempfile()?;
             std::fs::write(tmp.path(), crate::yaml::to_string(&values)?)?;
-            let out = std::process::Command::new(&helm)
-                .args(["template", &release])
-                .arg(root.join(&dir))
-                .args(["--namespace", &ns, "--skip-tests", "--values"])
-                .arg(tmp.path())
-                .stdin(std::process::Stdio::null())
-                .output()?;
+            let chart = root.join(&dir);
+            let out = template_command(
+                &helm,
+                &Template {
+                    release: &release,
+                    chart: chart.as_os_str(),
+                    namespace: &ns,
+                    values: tmp.path(),
+                    repo: None,
+                    version: None,
+                },
+            )
+            .output()?;
             Ok(out)
         });
         let out = match rendered {
