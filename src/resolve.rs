@@ -593,6 +593,23 @@ impl<'a> Resolver<'a> {
         let dir = crate::gitops::norm_dir(&source.path)?;
         match &source.url {
             Some(url) => {
+                if crate::source::is_local_url(url)
+                    && !crate::source::is_local_url(&parent.record.url)
+                {
+                    bail!(user(
+                        format!(
+                            "the profile {} from {} names a nested profile at {}, a path on this machine: a profile from a remote repository may not read this machine's files",
+                            crate::source::escaped(if parent.dir.is_empty() {
+                                "(root)"
+                            } else {
+                                &parent.dir
+                            }),
+                            crate::git::redact_url(&parent.record.url),
+                            crate::source::escaped(url),
+                        ),
+                        "nested profiles of a remote profile come from https://, ssh:// or git:// URLs; to use a local mirror, map the URL with url.<base>.insteadOf in your Git configuration",
+                    ));
+                }
                 let up = self.upstreams.open(url)?;
                 self.git_place(up, &dir, wanted)
             }

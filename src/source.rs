@@ -126,6 +126,21 @@ pub fn parse(s: &str) -> Result<SourceSpec> {
 
 /// A `//SUBDIR` names the profile's directory from the repository root: `..` has no
 /// place in it (it could only climb out of the repository or take a detour).
+/// Whether a Git URL names this machine's file system (`file://`, a path, or
+/// anything without a scheme that is not `user@host:path`) rather than a server.
+/// A URL with a scheme pctl does not know counts as local: refusing it is the safe
+/// side.
+pub fn is_local_url(url: &str) -> bool {
+    if let Some(i) = url.find("://") {
+        let scheme = url[..i].to_ascii_lowercase();
+        return !matches!(scheme.as_str(), "https" | "http" | "ssh" | "git");
+    }
+    match url.split_once(':') {
+        Some((userhost, _)) => !(userhost.contains('@') && !userhost.contains('/')),
+        None => true,
+    }
+}
+
 fn check_subdir(source: &str, subdir: &str) -> Result<()> {
     if subdir.split('/').any(|part| part == ".." || part == ".") || subdir.contains('\\') {
         bail!(crate::error::user(
@@ -169,6 +184,31 @@ mod tests {
             url: url.into(),
             subdir: subdir.into(),
             reference: r.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn local_urls_are_told_from_servers() {
+        for local in [
+            "file:///home/me/repo",
+            "FILE:///x",
+            "/home/me/repo",
+            "../sibling",
+            "repo",
+            "host:path",
+            "ext::sh -c evil",
+            "fd::3",
+        ] {
+            assert!(is_local_url(local), "{local}");
+        }
+        for remote in [
+            "https://github.com/org/repo",
+            "http://127.0.0.1:8080/r",
+            "ssh://git@host/r",
+            "git://127.0.0.1/r",
+            "git@github.com:org/repo",
+        ] {
+            assert!(!is_local_url(remote), "{remote}");
         }
     }
 

@@ -556,3 +556,70 @@ fn a_large_zero_filled_import_is_streamed_in_bounded_memory() {
     let new: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
     assert!(new.is_empty(), "import wrote {new:?}");
 }
+
+/// A profile served by a Git server names a nested profile by a path on the
+/// installing user's machine (`file://…`, an absolute path): pctl must not read
+/// that repository into the GitOps commit. A profile from a local repository may
+/// still nest local ones (tested throughout the suite with file:// sources).
+#[test]
+fn a_remote_profile_cannot_nest_a_repository_on_this_machine() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // The "private" repository on the user's machine that the attacker guesses.
+    let private = profile_repo(&env, "private", &definition(GOOD));
+    let root = env.path("srv");
+    std::fs::create_dir_all(&root).unwrap();
+    for (i, nested_url) in [file_url(&private), private.display().to_string()]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("evil{i}");
+        let evil = profile_repo(
+            &env,
+            &name,
+            &definition(&format!(
+                "    - name: loot\n      profile:\n        source: {{url: '{nested_url}', tag: p/v1.0.0, path: p}}\n"
+            )),
+        );
+        git(
+            &root,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &evil.display().to_string(),
+                &format!("{name}.git"),
+            ],
+        );
+    }
+    let server = git_daemon(&root);
+    for (i, shown) in [file_url(&private), private.display().to_string()]
+        .into_iter()
+        .enumerate()
+    {
+        let src = format!("{}//p@1.0.0", server.url(&format!("evil{i}.git")));
+        let g = gitops.display().to_string();
+        let err = refused(
+            &env,
+            &gitops,
+            &["install", &src, "--name", "x", "--repo", &g],
+            &[
+                &format!("names a nested profile at \"{shown}\", a path on this machine"),
+                "may not read this machine's files",
+                "hint: nested profiles of a remote profile come from https://, ssh:// or git:// URLs",
+            ],
+        );
+        assert!(!err.contains("ConfigMap"), "{err}");
+    }
+    // The same nesting from the local repository itself is the user's own choice.
+    let local_parent = profile_repo(
+        &env,
+        "mine",
+        &definition(&format!(
+            "    - name: loot\n      profile:\n        source: {{url: '{}', tag: p/v1.0.0, path: p}}\n",
+            file_url(&private)
+        )),
+    );
+    let src = format!("{}//p@1.0.0", file_url(&local_parent));
+    assert_success(&env.install(&gitops, &src, "mine", &[]));
+}
