@@ -136,7 +136,7 @@ pub fn is_local_url(url: &str) -> bool {
         return !matches!(scheme.as_str(), "https" | "http" | "ssh" | "git");
     }
     match url.split_once(':') {
-        Some((userhost, _)) => !(userhost.contains('@') && !userhost.contains('/')),
+        Some((userhost, _)) => !userhost.contains('@') || userhost.contains('/'),
         None => true,
     }
 }
