@@ -104,8 +104,37 @@ impl Printer {
     }
 }
 
+/// Text from upstream (descriptions, maintainers, changelogs, keywords) made safe to
+/// show on a terminal: control characters (escape sequences, carriage returns, bell)
+/// and the Unicode controls that reorder or hide text (bidirectional overrides and
+/// isolates, zero-width characters) are shown as `\u{..}` escapes. With
+/// `keep_lines`, line breaks and tabs stay.
+pub fn printable(s: &str, keep_lines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_lines && (c == '\n' || c == '\t')))
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Columns aligned with two spaces between them; no trailing spaces.
 pub fn format_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c, false).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -137,6 +166,18 @@ pub fn format_table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_text_cannot_drive_the_terminal_or_break_a_row() {
+        assert_eq!(printable("plain text", false), "plain text");
+        assert_eq!(
+            printable("a\x1b[2Jb\rc\nd\u{202e}e", false),
+            "a\\u{1b}[2Jb\\u{d}c\\u{a}d\\u{202e}e"
+        );
+        assert_eq!(printable("line\n\tnext\x07", true), "line\n\tnext\\u{7}");
+        let t = format_table(&["A", "B"], &[vec!["x\ny".into(), "z".into()]]);
+        assert_eq!(t, "A        B\nx\\u{a}y  z\n");
+    }
 
     #[test]
     fn table_aligns_columns() {

@@ -476,7 +476,7 @@ fn print(s: &Shown, format: Format) -> Result<()> {
     match format {
         Format::Json => p.data(&serde_json::to_string_pretty(s)?),
         Format::Yaml => p.data(&yaml::to_string(s)?),
-        Format::Table => p.data(&render_text(s)),
+        Format::Table => p.data(&crate::printer::printable(&render_text(s), true)),
     }
     if let Some(n) = &s.note {
         p.info(&format!("note: {n}"));

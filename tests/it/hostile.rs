@@ -546,3 +546,56 @@ fn a_source_with_dot_dot_in_its_subdirectory_is_refused() {
     );
     assert_error(&shown, 1);
 }
+
+/// A profile's description, maintainer and changelog are the upstream author's text:
+/// an escape sequence in them must not reach the terminal (clear the screen, set the
+/// clipboard through OSC 52, hide text), and a line break must not forge a row of
+/// `search`'s table.
+#[test]
+fn upstream_text_cannot_drive_the_terminal_or_forge_a_row() {
+    let env = Env::new();
+    env.insteadof("file:///nonexistent/github/", "https://github.com/");
+    let profile = "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: p\nspec:\n  description: \"tidy\\e[2J\\e]52;c;ZXZpbA==\\a\\nweaveworks/fake  9.9.9  trusted\\u202e\"\n  maintainer: \"Mallory \\e[8mhidden\"\n  keywords: [\"kw\\e[31m\"]\n  artifacts:\n    - name: config\n      kustomize: {path: manifests}\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n";
+    let repo = env.path("evil");
+    std::fs::create_dir_all(repo.join("p/manifests")).unwrap();
+    std::fs::write(repo.join("p/profile.yaml"), profile).unwrap();
+    std::fs::write(repo.join("p/manifests/cm.yaml"), cm).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "p"]);
+    git(
+        &repo,
+        &[
+            "tag",
+            "-a",
+            "p/v1.0.0",
+            "-m",
+            "p 1.0.0\n\nclean\x1b[2J\x1b]0;owned\x07 notes\r",
+        ],
+    );
+    assert_success(&env.pctl(["catalog", "add", "evil", &file_url(&repo)]));
+    for args in [
+        vec!["search", "tidy"],
+        vec!["show", "evil/p"],
+        vec!["catalog", "list"],
+    ] {
+        let out = env.pctl(&args);
+        assert_success(&out);
+        let text = stdout(&out);
+        for bad in ['\x1b', '\x07', '\r', '\u{202e}'] {
+            assert!(
+                !text.contains(bad),
+                "pctl {args:?} printed {bad:?} from upstream:\n{text:?}"
+            );
+        }
+        if args[0] == "search" {
+            assert_eq!(text.lines().count(), 2, "a row was forged:\n{text}");
+            assert!(text.contains("tidy\\u{1b}[2J"), "{text}");
+        }
+        if args[0] == "show" {
+            assert!(text.contains("Mallory \\u{1b}[8mhidden"), "{text}");
+            assert!(text.contains("clean\\u{1b}[2J"), "{text}");
+        }
+    }
+}
