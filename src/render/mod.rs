@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod confine;
 mod helmrelease;
 mod renderer;
 mod secrets;

@@ -315,6 +315,10 @@ impl Renderer<'_> {
                         resources.push(rel.clone());
                     }
                 }
+                super::confine::kustomizations(
+                    &format!("profile {:?} artifact {:?}", p.def.name, a.name),
+                    &written,
+                )?;
                 if !has_kustomization && resources.is_empty() {
                     bail!(crate::error::user(
                         format!(

@@ -623,3 +623,65 @@ fn a_remote_profile_cannot_nest_a_repository_on_this_machine() {
     let src = format!("{}//p@1.0.0", file_url(&local_parent));
     assert_success(&env.install(&gitops, &src, "mine", &[]));
 }
+
+/// A profile's own kustomization.yaml is applied by Flux from inside the GitOps
+/// repository: `resources: [../../../../team-b/secrets]` would pull another team's
+/// Secrets into this installation's build (and move them into its namespace), and a
+/// remote base would be fetched at apply time, unpinned. pctl refuses both when it
+/// renders, so install, render and lint all say why, and nothing is written.
+#[test]
+fn a_profile_kustomization_cannot_reach_out_of_its_artifact() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    std::fs::create_dir_all(gitops.join("team-b/secrets")).unwrap();
+    std::fs::write(
+        gitops.join("team-b/secrets/kustomization.yaml"),
+        "resources: [s.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        gitops.join("team-b/secrets/s.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-b}\nstringData: {pw: x}\n",
+    )
+    .unwrap();
+    git(&gitops, &["add", "-A"]);
+    git(&gitops, &["commit", "-q", "-m", "team b"]);
+    let g = gitops.display().to_string();
+    for (i, (kustomization, reason)) in [
+        (
+            "resources: [cm.yaml, ../../../../../../team-b/secrets]\n",
+            "artifact \"config\": kustomization.yaml: `resources` entry \"../../../../../../team-b/secrets\" leaves the artifact's directory",
+        ),
+        (
+            "resources: [cm.yaml, 'https://github.com/evil/x//base?ref=main']\n",
+            "is a remote base, which Flux would fetch from the network when it applies",
+        ),
+        (
+            "resources: [cm.yaml]\nsecretGenerator:\n- name: k\n  files: [id=../../../../../../.ssh/id_rsa]\n",
+            "`secretGenerator.files` entry \"../../../../../../.ssh/id_rsa\" leaves the artifact's directory",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let repo = profile_repo(&env, &format!("up{i}"), &definition(GOOD));
+        std::fs::write(repo.join("p/manifests/kustomization.yaml"), kustomization).unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "k"]);
+        git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
+        let src = format!("{}//p@1.1.0", file_url(&repo));
+        refused(
+            &env,
+            &gitops,
+            &["install", &src, "--name", &format!("x{i}"), "--repo", &g],
+            &[reason, "hint: a profile's kustomization may name only files and directories inside its artifact"],
+        );
+        let out = env.pctl(["render", &src]);
+        assert_error(&out, 1);
+        assert_stderr_mentions(&out, &[reason]);
+        // Lint lists its findings on stdout, each at the artifact's line.
+        let out = env.pctl(["lint", &repo.join("p").display().to_string()]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(stdout(&out).contains(reason), "{}", describe(&out));
+    }
+}
