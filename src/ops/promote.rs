@@ -33,7 +33,8 @@ pub struct PromoteOptions {
 }
 
 /// A value that differs between the two records: name, before, after (None: unset),
-/// and where the new value comes from. Secrets show no value.
+/// and where the new value comes from (empty for a secret, shown as `(secret)`, never
+/// its value).
 #[derive(Debug, PartialEq)]
 pub struct ValueChange {
     pub name: String,
@@ -276,7 +277,7 @@ pub fn value_changes(old: &Installation, new: &Installation) -> Vec<ValueChange>
                 name: k.clone(),
                 before: secret(old, k).then(|| "(secret)".to_string()),
                 after: secret(new, k).then(|| "(secret)".to_string()),
-                source: "secret".into(),
+                source: String::new(),
             });
         }
     }
@@ -344,4 +345,51 @@ fn summary(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(values: &str, secrets: &str) -> Installation {
+        let text = format!(
+            "apiVersion: pctl.dev/v1alpha1\nkind: ProfileInstallation\nmetadata: {{name: web}}\nspec:\n  namespace: default\n  path: p/web\n  profile: web\n  source: {{url: 'file:///r'}}\n  values: {values}\n  secrets: {secrets}\n  files: {{}}\n  generatedBy: pctl\n"
+        );
+        Installation::from_yaml("t", &text).unwrap()
+    }
+
+    #[test]
+    fn value_changes_list_values_and_secrets_by_name_only() {
+        let old = record(
+            "{replicas: {value: 4, source: flag}, domain: {value: a.example, source: default}}",
+            "[token]",
+        );
+        let new = record(
+            "{replicas: {value: 3, source: flag}, domain: {value: a.example, source: cluster:production}, gateway: {value: public, source: default}}",
+            "[password]",
+        );
+        let got: Vec<String> = value_changes(&old, &new).iter().map(plain).collect();
+        assert_eq!(
+            got,
+            [
+                "gateway: (unset) -> \"public\" (default)",
+                "replicas: 4 -> 3 (flag)",
+                "password: (unset) -> (secret)",
+                "token: (secret) -> (unset)",
+            ]
+        );
+        let md = summary(
+            "web",
+            ("staging", "production"),
+            ("1.0.0", "1.1.0"),
+            &new,
+            &value_changes(&old, &new),
+        );
+        assert!(md.contains("| `replicas` | `4` | `3` | flag |"), "{md}");
+        assert!(
+            md.contains("| `password` | (unset) | `(secret)` | — |"),
+            "{md}"
+        );
+        assert!(value_changes(&old, &old).is_empty());
+    }
 }
