@@ -459,3 +459,59 @@ fn create_pr_opens_a_pull_request_that_says_what_changes() {
     assert!(!pr.body.contains("hello from staging"), "{}", pr.body);
     assert!(!pr.body.contains("clusters/staging/"), "{}", pr.body);
 }
+
+/// With `helm` on PATH (the Helm SDK stand-in), `--dry-run` prints and the pull
+/// request carries what changes in the cluster: podinfo 6.0.0 -> 6.1.0 (a vendored
+/// chart whose 6.1.0 adds a HorizontalPodAutoscaler).
+#[test]
+fn the_objects_that_change_in_the_cluster_are_shown() {
+    use crate::common::forge::Forge;
+    use crate::pr::{Transport, world};
+    if !helm_sdk() {
+        return;
+    }
+    let w = world(Forge::GitHub, Transport::Daemon);
+    let local = w.local.clone();
+    for c in ["staging", "production"] {
+        assert_success(&w.pctl(&["cluster", "add", c, "--repo", &arg(&local)]));
+    }
+    let src = shared_repo("platform").source("podinfo", Some("6.0.0"));
+    for c in ["staging", "production"] {
+        assert_success(&w.env.install(&local, &src, NAME, &["--cluster", c]));
+    }
+    let out = run(
+        &w.env,
+        &local,
+        &["upgrade", NAME, "--to", "6.1.0", "--cluster", "staging"],
+    );
+    assert_success(&out);
+    git(&local, &["push", "-q", "origin", "main"]);
+    let (with_shim, _) = path_with_helm_shim();
+    w.env.set_var("PATH", &with_shim);
+
+    let before = snapshot(&local);
+    let out = promote(&w.env, &local, &["--dry-run"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    let at = text
+        .find("# What changes in the cluster (helm template, per HelmRelease):\n")
+        .unwrap_or_else(|| panic!("no cluster section:\n{}", describe(&out)));
+    assert!(text[at..].contains("HorizontalPodAutoscaler"), "{text}");
+    assert_unchanged(&before, &snapshot(&local));
+
+    let out = promote(&w.env, &local, &["--create-pr"]);
+    assert_success(&out);
+    let prs = w.forge.prs();
+    let pr = prs
+        .iter()
+        .find(|p| p.head == "pctl/promote-production.web-6.1.0")
+        .unwrap_or_else(|| panic!("no promotion pull request: {prs:?}"));
+    assert!(
+        pr.body.contains("## In the cluster")
+            && pr
+                .body
+                .contains("<details><summary>HorizontalPodAutoscaler "),
+        "{}",
+        pr.body
+    );
+}
