@@ -69,11 +69,14 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
                 ),
                 if config.is_fleet() {
                     format!("clusters: {names}")
-                } else {
+                } else if crate::names::is_dns1123_label(name) {
                     format!(
-                        "this repository has one cluster, default; `pctl cluster add {}` adds another",
-                        crate::source::escaped(name)
+                        "this repository has one cluster, default; `pctl cluster add {name}` adds another, then install {} there",
+                        opts.name
                     )
+                } else {
+                    "this repository has one cluster, default (cluster names are DNS-1123 labels)"
+                        .to_string()
                 },
             ));
         }

@@ -379,6 +379,25 @@ fn bad_promotions_are_refused_and_write_nothing() {
         assert_stderr_mentions(&out, &reasons);
         assert_unchanged(&before, &snapshot(&gitops));
     }
+    // A repository without `clusters:` is one cluster: nowhere to promote to.
+    let single = env.init_gitops("single");
+    assert_success(&env.install(&single, &webstack("1.0.0"), NAME, &[]));
+    let before_single = snapshot(&single);
+    let out = run(
+        &env,
+        &single,
+        &["promote", NAME, "--from", "default", "--to", "production"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "--to \"production\"",
+            "no cluster of that name",
+            "one cluster, default; `pctl cluster add production` adds another",
+        ],
+    );
+    assert_unchanged(&before_single, &snapshot(&single));
     // Already at staging's version and values: exit 0, nothing written.
     let out = run(
         &env,
