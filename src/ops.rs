@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod outdated;
 pub mod owners;
 pub mod pr;
+pub mod promote;
 pub mod publish;
 pub mod render;
 pub mod search;

@@ -14,6 +14,7 @@ mod lint;
 mod list;
 mod migrate;
 mod outdated;
+mod promote;
 mod publish;
 mod render;
 mod search;
@@ -51,6 +52,7 @@ enum Command {
     Uninstall(uninstall::Args),
     Upgrade(upgrade::Args),
     Sync(upgrade::SyncArgs),
+    Promote(promote::Args),
     Status(status::Args),
     Outdated(outdated::Args),
     Search(search::Args),
@@ -233,6 +235,7 @@ pub fn main() -> i32 {
         Command::Uninstall(a) => uninstall::run(a),
         Command::Upgrade(a) => upgrade::run(a, &sub),
         Command::Sync(a) => upgrade::sync(a),
+        Command::Promote(a) => promote::run(a),
         Command::Status(a) => status::run(a),
         Command::Outdated(a) => outdated::run(a),
         Command::Search(a) => search::run(a),

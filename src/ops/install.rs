@@ -153,6 +153,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             changelog: changelog(&spec, &upstreams, &resolved.source),
             conflicts: Vec::new(),
             in_cluster: None,
+            summary: None,
         };
         crate::ops::pr::open(&ws, pr, &req, build)?;
         for note in &rendered.notes {

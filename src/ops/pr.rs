@@ -46,6 +46,8 @@ pub struct PrRequest {
     pub conflicts: Vec<String>,
     /// What changes in the cluster (markdown from `ops::incluster`), when known.
     pub in_cluster: Option<String>,
+    /// Markdown sections put before the changelog (promote: versions and values).
+    pub summary: Option<String>,
 }
 
 /// The name a pull request gives an installation: `CLUSTER.NAME` in a fleet (one
@@ -171,6 +173,10 @@ pub fn body(req: &PrRequest, outcome: &BranchOutcome) -> String {
             &req.version
         }
     ));
+    if let Some(text) = req.summary.as_deref().filter(|t| !t.trim().is_empty()) {
+        out.push_str(text.trim_end());
+        out.push_str("\n\n");
+    }
     if let Some(log) = req
         .changelog
         .as_deref()
@@ -300,8 +306,13 @@ mod tests {
             changelog: Some("web 1.1.0\n\nThree replicas.\n".into()),
             conflicts: vec!["a/values.yaml".into()],
             in_cluster: None,
+            summary: Some("## Promotion\n\nfrom staging\n".into()),
         };
         let b = body(&req, &outcome);
+        assert!(
+            b.contains("(1.1.0).\n\n## Promotion\n\nfrom staging\n\n## Changelog"),
+            "{b}"
+        );
         assert!(
             b.contains("## Changelog\n\nweb 1.1.0\n\nThree replicas.\n"),
             "{b}"
@@ -321,10 +332,15 @@ mod tests {
             &PrRequest {
                 changelog: None,
                 conflicts: vec![],
+                summary: None,
                 ..req
             },
             &outcome,
         );
-        assert!(!plain.contains("## Changelog") && !plain.contains("## Conflicts"));
+        assert!(
+            !plain.contains("## Changelog")
+                && !plain.contains("## Conflicts")
+                && !plain.contains("## Promotion")
+        );
     }
 }

@@ -64,6 +64,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
             changelog: None,
             conflicts: Vec::new(),
             in_cluster: None,
+            summary: None,
         };
         crate::ops::pr::open(&ws, pr, &req, build)?;
         return Ok(());

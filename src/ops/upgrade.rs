@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod plan;
+mod promote;
 pub use plan::recorded_givens;
 use plan::*;
+pub use promote::{Promotion, plan_promotion};
 
 pub struct UpgradeOptions {
     /// The installation to upgrade (None with `all`).
@@ -75,6 +77,9 @@ struct Target {
     /// Resolve at the recorded commits (sync: same versions, new inputs).
     pinned: bool,
     channel: Option<String>,
+    /// `pctl promote`: the installation theirs takes its pins, value flags, preset
+    /// and value profiles from (None: the one upgraded).
+    given: Option<Installation>,
 }
 
 /// The merge of one installation, ready to write.
@@ -290,6 +295,7 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
             requested: inst.spec.source.requested.clone(),
             pinned: true,
             channel: inst.spec.source.channel.clone(),
+            given: None,
         };
         let p = plan(&ctx, &dir, &inst, &target)?;
         if p.changed > 0 {
@@ -517,6 +523,7 @@ fn pull_request(
         changelog: (!changelog.is_empty()).then(|| changelog.join("\n\n")),
         conflicts,
         in_cluster,
+        summary: None,
     };
     crate::ops::pr::open(ws, pr, &req, |view| {
         for p in plans {
@@ -674,6 +681,7 @@ fn target_of(inst: &Installation, to: Option<&str>, latest: bool, channel: Optio
             requested: None,
             pinned: false,
             channel,
+            given: None,
         };
     }
     let reference = to.map(str::to_string).or_else(|| src.requested.clone());
@@ -682,6 +690,7 @@ fn target_of(inst: &Installation, to: Option<&str>, latest: bool, channel: Optio
         reference,
         pinned: false,
         channel,
+        given: None,
     }
 }
 

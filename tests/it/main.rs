@@ -30,6 +30,7 @@ mod ownership;
 mod pr;
 mod pr_forges;
 mod profiles_examples;
+mod promote;
 mod publish;
 mod render;
 mod safety;

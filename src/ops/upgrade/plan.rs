@@ -19,7 +19,6 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         subdir: src.path.clone(),
         reference,
     };
-    let pins = pins_of(inst);
 
     // base: exactly what was installed.
     let mut r = Resolver::new(
@@ -29,7 +28,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             channel: src.channel.clone(),
         },
     );
-    r.pins = pins.clone();
+    r.pins = pins_of(inst);
     let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
     let base_keys = render::parameter_keys(&base_tree);
     let base_inputs = crate::values::Inputs {
@@ -47,7 +46,9 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
     )?;
 
-    // theirs: the target with the values the user gave.
+    // theirs: the target with the values the user gave (promote: the other
+    // installation's).
+    let given = target.given.as_ref().unwrap_or(inst);
     let mut r = Resolver::new(
         &ctx.upstreams,
         resolve::Options {
@@ -56,7 +57,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         },
     );
     if target.pinned {
-        r.pins = pins;
+        r.pins = pins_of(given);
     }
     let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
     for w in &r.warnings {
@@ -69,14 +70,14 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut flags = ctx.flags.clone();
     flags.cluster = ctx.cluster.clone();
     if flags.preset.is_none() {
-        flags.preset = inst
+        flags.preset = given
             .spec
             .preset
             .clone()
-            .or_else(|| preset_from_labels(inst));
+            .or_else(|| preset_from_labels(given));
     }
     if flags.values_profiles.is_empty() {
-        flags.values_profiles = inst.spec.values_profiles.clone();
+        flags.values_profiles = given.spec.values_profiles.clone();
     }
     let mut refs: Vec<String> = inst
         .spec
@@ -89,11 +90,11 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     flags.secret_refs = refs;
     let secret_refs = flags.secret_refs()?;
     let mut inputs = crate::ops::gather_values(&flags, Some(ctx.view))?;
-    inputs.recorded = recorded_givens(inst, dir, &keys, false);
+    inputs.recorded = recorded_givens(given, dir, &keys, false);
     inputs
         .recorded
         .retain(|g| !(is_kept_secret(&g.value) && secret_refs.contains_key(&g.key)));
-    for (k, v) in &inst.spec.values {
+    for (k, v) in &given.spec.values {
         if !keys.contains_key(k) && user_given(&v.source) {
             printer().warn(&format!(
                 "{name}: the value of {k} (from {}) is dropped: {} {} no longer declares it",
