@@ -775,7 +775,10 @@ pub struct Declared {
 }
 
 /// Keys that name no parameter of any profile in the tree are errors naming their
-/// source. Command-line and recorded bare keys name the root profile only.
+/// source. Command-line and recorded bare keys name the root profile only. In the
+/// shared files (value profiles, the cluster's file, `global.yaml`) only keys
+/// addressed to a profile of the tree (`profile.param`) are checked: the others are
+/// meant for other profiles.
 pub fn check_unknown(inputs: &Inputs, tree: &[Declared]) -> Result<()> {
     let mut problems = Vec::new();
     let known = |g: &Given, bare_root_only: bool| -> bool {
@@ -798,14 +801,35 @@ pub fn check_unknown(inputs: &Inputs, tree: &[Declared]) -> Result<()> {
             problems.push(format!("unknown parameter {:?} from {}", g.key, g.origin));
         }
     }
+    for g in &inputs.files {
+        if !known(g, false) {
+            problems.push(format!("unknown parameter {:?} from {}", g.key, g.origin));
+        }
+    }
+    // Value profiles, the cluster's file and global.yaml are shared by every
+    // installation of the repository: a bare key applies to the profiles that declare
+    // it and is nothing to the others, and `other.param` belongs to another profile.
+    // Only a key addressed to a profile of this tree must name one of its parameters.
+    let addressed_here = |g: &Given| {
+        tree.iter().any(|d| {
+            let root = d.path.is_empty();
+            let names: Vec<&str> = if root {
+                vec![d.profile.as_str()]
+            } else {
+                vec![d.profile.as_str(), d.path.as_str()]
+            };
+            names
+                .iter()
+                .any(|n| g.key == *n || g.key.starts_with(&format!("{n}.")))
+        })
+    };
     for g in inputs
-        .files
+        .values_profiles
         .iter()
-        .chain(inputs.values_profiles.iter())
         .chain(inputs.cluster.iter())
         .chain(inputs.global.iter())
     {
-        if !known(g, false) {
+        if !known(g, false) && addressed_here(g) {
             problems.push(format!("unknown parameter {:?} from {}", g.key, g.origin));
         }
     }

@@ -742,13 +742,28 @@ fn bad_values_are_refused_naming_parameter_source_and_expectation() {
         assert_unchanged(&before, &snapshot(&g));
     }
 
-    // An unknown key in global.yaml breaks every installation of the repository,
-    // naming the file and line.
+    // global.yaml is shared by every installation: keys for other profiles (bare,
+    // or addressed to another profile) are nothing to this one, but a key addressed
+    // to this profile must name one of its parameters (file and line named).
     commit_file(
         &env,
         &g,
         ".pctl/values/global.yaml",
-        "replicas: 2\nreplica_count: 3\n",
+        "replicas: 2\nworkers: 8\nnginx.workers: 4\n",
+    );
+    let out = env.install(&g, &webapp(), "shared", &REQUIRED);
+    assert_success(&out);
+    let record = std::fs::read_to_string(
+        g.join("clusters/default/profiles/shared/profile-installation.yaml"),
+    )
+    .unwrap();
+    assert!(!record.contains("workers"), "{record}");
+    git(&g, &["reset", "-q", "--hard", "HEAD~1"]);
+    commit_file(
+        &env,
+        &g,
+        ".pctl/values/global.yaml",
+        "replicas: 2\nwebapp.replica_count: 3\n",
     );
     let before = snapshot(&g);
     let out = env.install(&g, &webapp(), "web", &REQUIRED);
@@ -756,8 +771,7 @@ fn bad_values_are_refused_naming_parameter_source_and_expectation() {
     assert_stderr_mentions(
         &out,
         &[
-            "unknown parameter",
-            "replica_count",
+            "unknown parameter \"webapp.replica_count\"",
             ".pctl/values/global.yaml line 2",
         ],
     );
