@@ -152,6 +152,18 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
             message.push_str(&format!("- {d}\n"));
         }
     }
+    let harmful: Vec<&takeover::Pruned> = pruned.iter().filter(|x| x.harmful).collect();
+    if opts.message.is_none() && !harmful.is_empty() {
+        message.push_str(if plan.dropped.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        message.push_str("Flux prunes when it applies this commit:\n");
+        for x in harmful {
+            message.push_str(&format!("- {}: {}\n", x.what, x.why));
+        }
+    }
     let build = |view: &TreeView| -> Result<Changes> {
         // Re-read under the lock: another pctl may have committed meanwhile.
         gitops::load(view, &ws.describe())?;

@@ -353,10 +353,37 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
     );
     std::fs::write(&wrapper, text).unwrap();
     std::fs::write(g.join(PPROF).join("NOTES.md"), "why we run this\n").unwrap();
+    // An artifact the profile no longer has: its wrapper and HelmRelease are pruned
+    // (the release uninstalled), which is said as a warning and in the commit.
+    let from = g.join(PPROF).join("artifacts/nginx-chart");
+    let to = g.join(PPROF).join("artifacts/retired-chart");
+    copy_tree(&from, &to);
+    for f in [
+        "kustomize-flux.yaml",
+        "helm-chart/HelmRelease.yaml",
+        "helm-chart/HelmRepository.yaml",
+        "helm-chart/ConfigMap.yaml",
+    ] {
+        let text = std::fs::read_to_string(to.join(f)).unwrap();
+        std::fs::write(to.join(f), text.replace("nginx-chart", "retired-chart")).unwrap();
+    }
     git(&g, &["add", "-A"]);
     git(&g, &["commit", "-q", "-m", "more edits"]);
     let out = migrate(&env, &g, "pprof", &[]);
     assert_success(&out);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "warning: Flux will prune Kustomization team-a/pprof-retired-chart when it applies this commit: kustomize-controller deletes everything it applied",
+            "warning: Flux will prune HelmRelease team-a/pprof-retired-chart when it applies this commit: helm-controller uninstalls its release",
+            "Flux will prune ConfigMap team-a/pprof-nginx-chart-defaultvalues when it applies this commit, which is harmless",
+        ],
+    );
+    assert!(
+        !stderr(&out).contains("warning: Flux will prune ConfigMap"),
+        "{}",
+        stderr(&out)
+    );
     assert_stderr_mentions(
         &out,
         &[
@@ -371,6 +398,13 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
         "{body}"
     );
     assert!(body.contains("NOTES.md"), "{body}");
+    assert!(
+        body.contains("Flux prunes when it applies this commit:\n")
+            && body.contains(
+                "- HelmRelease team-a/pprof-retired-chart: helm-controller uninstalls its release"
+            ),
+        "{body}"
+    );
 }
 
 /// Weaveworks pctl installations had no kustomization.yaml of their own, so a parent
