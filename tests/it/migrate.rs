@@ -636,6 +636,13 @@ fn migrated_flux_objects_keep_their_identity_so_flux_updates_them_in_place() {
         let kept = identities(&g.join(PPROF));
         let out = env.pctl(["upgrade", "pprof", "--repo", &repo]);
         assert_success(&out);
+        // Rendered again in the recorded layout, nothing but the record changes.
+        assert_eq!(
+            files_in_commit(&g, "HEAD"),
+            [format!("{PPROF}/profile-installation.yaml")],
+            "edited={edited}: {}",
+            describe(&out)
+        );
         let after = identities(&g.join(PPROF));
         let holders = |m: &BTreeMap<Id, Value>| -> Vec<Id> {
             m.keys().filter(|k| k.0 != "ConfigMap").cloned().collect()
