@@ -32,6 +32,12 @@ pub struct Spec {
     /// explicit namespaces, which are rendered again as they were (`targetNamespace`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NamespaceRecord>,
+    /// Where the installation's Flux objects live when not under pctl's own layout
+    /// (docs/commands.md#pctl-migrate-name): absent for every installation but
+    /// one migrated from Weaveworks pctl, which keeps its old objects' namespace and
+    /// names so that Flux updates them in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux_objects: Option<FluxObjects>,
     /// Repository-relative directory of the installation.
     pub path: String,
     /// The installed profile's name (metadata.name of its definition).
@@ -102,6 +108,20 @@ pub struct NamespaceRecord {
     /// Whether this installation creates the namespace (false when the rest of the
     /// repository or the profile itself already does, or with `create: false`).
     pub created: bool,
+}
+
+/// The namespace and names of an installation's Flux objects (wrapper Kustomizations,
+/// HelmReleases, their sources and chart Secrets) when they are not pctl's own
+/// (the GitRepository's namespace, `<NAME>-<artifact id>`): kept by upgrade and sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FluxObjects {
+    /// Namespace of the Flux objects of every artifact (the namespace artifact's
+    /// wrapper, which has no old counterpart, stays in the GitRepository's).
+    pub namespace: String,
+    /// Object names by artifact id, where they differ from `<NAME>-<artifact id>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,9 +10,12 @@ use crate::ops::migrate::{MigrateOptions, run as op};
 /// namespace. Every HelmRelease keeps its Helm release (release name, storage and
 /// target namespace) so that helm-controller takes the release over instead of
 /// installing a second one, and its values, including those of the ConfigMaps it
-/// read (which must be in the repository, or --allow-missing-values). Edits made to
-/// the old files are carried over; those that cannot be are listed as warnings and
-/// in the commit message.
+/// read (which must be in the repository, or --allow-missing-values). Every old
+/// Flux object (wrapper Kustomization, HelmRelease, HelmRepository) keeps its kind,
+/// namespace and name, so that Flux updates it in place: nothing needs suspending.
+/// What Flux prunes (normally only the -defaultvalues ConfigMaps, no longer read)
+/// is printed. Edits made to the old files are carried over; those that cannot be
+/// are listed as warnings and in the commit message.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Name of the Weaveworks pctl installation.

@@ -74,6 +74,7 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
             sops_yaml: Some(sops.clone()),
             secret_refs: secret_refs.clone(),
             namespaces: Default::default(),
+            flux_objects: None,
         };
         let rendered = render::render(side, &ropts).map_err(|e| {
             let msg = format!("cannot render {label} ({}): {e}", side.source.label());

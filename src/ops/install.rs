@@ -81,6 +81,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 create: opts.create_namespace,
                 created_elsewhere: tree.creates_namespace(&opts.namespace, None),
             },
+            flux_objects: None,
         },
     )?;
     check::check(&rendered, &install_dir, &config.git_repository.name)?;

@@ -347,6 +347,7 @@ impl Ctx<'_> {
             sops_yaml: Some(crate::sops::throwaway_sops_yaml()),
             secret_refs: Default::default(),
             namespaces: Default::default(),
+            flux_objects: None,
         };
         if let Ok(rows) = crate::render::explain(resolved, &opts) {
             for row in rows.iter().filter(|r| r[3] == crate::values::PLACEHOLDER) {

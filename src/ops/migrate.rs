@@ -13,6 +13,8 @@ use crate::{check, render, source};
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod takeover;
+
 pub struct MigrateOptions {
     pub name: String,
     pub repo: Option<String>,
@@ -85,6 +87,19 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
     };
     let tree = crate::ops::owners::scan(&view, &cluster_config)?;
     let inputs = crate::ops::gather_values(&Default::default(), Some(&view))?;
+    let current: BTreeMap<String, Vec<u8>> = view
+        .files_below(&dir)?
+        .into_iter()
+        .filter_map(|(p, b)| Some((p.strip_prefix(&format!("{dir}/"))?.to_string(), b)))
+        .collect();
+    // The old Flux objects keep their namespace and names, so that Flux updates them
+    // in place instead of pruning them (and uninstalling their releases).
+    let flux_objects = takeover::old_layout(
+        &old,
+        &legacy::old_leaves(&resolved),
+        &current,
+        &config.git_repository,
+    );
     let mut rendered = render::render(
         &resolved,
         &render::Options {
@@ -100,15 +115,23 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
                 create: opts.create_namespace,
                 created_elsewhere: tree.creates_namespace(&old.namespace, Some(&dir)),
             },
+            flux_objects,
         },
     )?;
     check::check(&rendered, &dir, &config.git_repository.name)?;
-    let current: BTreeMap<String, Vec<u8>> = view
-        .files_below(&dir)?
-        .into_iter()
-        .filter_map(|(p, b)| Some((p.strip_prefix(&format!("{dir}/"))?.to_string(), b)))
-        .collect();
     let mut plan = carry(&view, &old, &resolved, &rendered, &current, &opts)?;
+    // The record holds what the migration wrote: `pctl status` shows no drift after it.
+    rendered.record.spec.files = plan
+        .files
+        .iter()
+        .filter(|(k, _)| k.as_str() != crate::record::FILE)
+        .map(|(k, v)| (k.clone(), crate::record::sha256(v)))
+        .collect();
+    plan.files.insert(
+        crate::record::FILE.into(),
+        rendered.record.to_yaml()?.into_bytes(),
+    );
+    let pruned = takeover::pruned(&dir, &current, &plan.files, &config.git_repository);
     // Every report starts with a path inside the installation: name it from the root.
     for d in &mut plan.dropped {
         *d = format!("{dir}/{d}");
@@ -127,6 +150,18 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         message.push_str("\n\nEdits not carried over:\n");
         for d in &plan.dropped {
             message.push_str(&format!("- {d}\n"));
+        }
+    }
+    let harmful: Vec<&takeover::Pruned> = pruned.iter().filter(|x| x.harmful).collect();
+    if opts.message.is_none() && !harmful.is_empty() {
+        message.push_str(if plan.dropped.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        message.push_str("Flux prunes when it applies this commit:\n");
+        for x in harmful {
+            message.push_str(&format!("- {}: {}\n", x.what, x.why));
         }
     }
     let build = |view: &TreeView| -> Result<Changes> {
@@ -165,18 +200,23 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         p.warn(&format!("not carried over: {d}"));
     }
     if !plan.releases.is_empty() {
-        let names: Vec<String> = plan
-            .releases
-            .iter()
-            .map(|(hr, _)| {
-                let (ns, name) = hr.split_once('/').unwrap_or(("", hr));
-                format!("flux suspend helmrelease -n {ns} {name}")
-            })
-            .collect();
         p.info(&format!(
-            "next: before Flux applies this commit, suspend the old HelmReleases, so that pruning them does not uninstall the releases the new ones take over: {}",
-            names.join("; ")
+            "when Flux applies this commit, it updates the old Kustomizations, HelmReleases and HelmRepositories in place (each keeps its kind, namespace and name in {}), and helm-controller upgrades each release where it is instead of uninstalling it",
+            rendered.record.spec.flux_objects.as_ref().map_or(config.git_repository.namespace.as_str(), |f| f.namespace.as_str())
         ));
+    }
+    for x in &pruned {
+        if x.harmful {
+            p.warn(&format!(
+                "Flux will prune {} when it applies this commit: {}",
+                x.what, x.why
+            ));
+        } else {
+            p.info(&format!(
+                "Flux will prune {} when it applies this commit, which is harmless: {}",
+                x.what, x.why
+            ));
+        }
     }
     for note in &rendered.notes {
         p.info(&format!("next: {note}"));

@@ -94,6 +94,7 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         },
         secret_refs: opts.values.secret_refs()?,
         namespaces: Default::default(),
+        flux_objects: None,
     };
     if opts.explain {
         let rows = render::explain(&resolved, &render_opts)?;

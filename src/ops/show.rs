@@ -147,6 +147,7 @@ fn explain_values(
             sops_yaml: None,
             secret_refs: opts.values.secret_refs()?,
             namespaces: Default::default(),
+            flux_objects: None,
         },
     )?;
     Ok(Ok(rows

@@ -41,6 +41,26 @@ pub struct Options {
     pub secret_refs: BTreeMap<String, (String, String)>,
     /// Where objects without a namespace go and whether the namespace is created.
     pub namespaces: crate::namespaces::Policy,
+    /// Another layout of the Flux objects (`pctl migrate`; recorded): None = pctl's.
+    pub flux_objects: Option<record::FluxObjects>,
+}
+
+impl Options {
+    /// The namespace of the wrappers, HelmReleases, sources and chart Secrets.
+    pub fn flux_namespace(&self) -> &str {
+        match &self.flux_objects {
+            Some(f) => &f.namespace,
+            None => &self.git_repository.namespace,
+        }
+    }
+
+    /// The name of the Flux objects of artifact `id`.
+    pub fn object_name(&self, id: &str) -> String {
+        self.flux_objects
+            .as_ref()
+            .and_then(|f| f.names.get(id).cloned())
+            .unwrap_or_else(|| names::object_name(&self.name, id))
+    }
 }
 
 /// One artifact that produces objects (nested profiles are flattened into these).
@@ -185,6 +205,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
                     create: opts.namespaces.create,
                     created,
                 }),
+            flux_objects: opts.flux_objects.clone(),
             path: opts.install_dir.clone(),
             profile: root.def.name.clone(),
             source: root.source.clone(),

@@ -45,15 +45,15 @@ pub(super) fn join_id(prefix: &str, name: &str) -> String {
 }
 
 /// Object names of every leaf an artifact produces.
-pub(super) fn leaf_objects(install: &str, a: &ResolvedArtifact, prefix: &str) -> Vec<String> {
+pub(super) fn leaf_objects(opts: &Options, a: &ResolvedArtifact, prefix: &str) -> Vec<String> {
     let id = join_id(prefix, &a.name);
     match &a.kind {
         ResolvedKind::Profile { profile, .. } => profile
             .artifacts
             .iter()
-            .flat_map(|c| leaf_objects(install, c, &id))
+            .flat_map(|c| leaf_objects(opts, c, &id))
             .collect(),
-        _ => vec![names::object_name(install, &id)],
+        _ => vec![opts.object_name(&id)],
     }
 }
 
@@ -130,7 +130,7 @@ impl Renderer<'_> {
             let mut deps = inherited.clone();
             for d in &a.depends_on {
                 if let Some(target) = p.artifacts.iter().find(|x| &x.name == d) {
-                    deps.extend(leaf_objects(&self.opts.name, target, prefix));
+                    deps.extend(leaf_objects(self.opts, target, prefix));
                 }
             }
             if let ResolvedKind::Profile { profile, with } = &a.kind {
@@ -158,7 +158,7 @@ impl Renderer<'_> {
                     "rename one of the artifacts",
                 ));
             }
-            let object = names::object_name(&self.opts.name, &id);
+            let object = self.opts.object_name(&id);
             let mut deps: Vec<String> = deps.into_iter().filter(|d| d != &object).collect();
             deps.sort();
             self.leaf(p, a, &id, &object, &deps, &file_ctx)?;
@@ -177,7 +177,7 @@ impl Renderer<'_> {
     ) -> Result<()> {
         let dir = format!("artifacts/{id}");
         let repo_dir = format!("{}/{dir}", self.opts.install_dir);
-        let flux_ns = self.opts.git_repository.namespace.clone();
+        let flux_ns = self.opts.flux_namespace().to_string();
         let mut resources: Vec<String> = Vec::new();
         let mut target_namespace = None;
         let mut transformer = false;
@@ -360,6 +360,15 @@ impl Renderer<'_> {
         if decrypt {
             spec["decryption"] =
                 json!({"provider": "sops", "secretRef": {"name": SOPS_KEY_SECRET}});
+            if flux_ns != self.opts.git_repository.namespace {
+                let note = format!(
+                    "the Kustomization {flux_ns}/{object} decrypts with the Secret {SOPS_KEY_SECRET} of its own namespace: copy it there from {}",
+                    self.opts.git_repository.namespace
+                );
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+            }
         }
         if !deps.is_empty() {
             spec["dependsOn"] = Value::Array(deps.iter().map(|d| json!({"name": d})).collect());
@@ -456,9 +465,19 @@ impl Renderer<'_> {
         }
         let objects: BTreeSet<String> = self.leaves.iter().map(|l| l.object.clone()).collect();
         let id = crate::namespaces::namespace_id(&|id| {
-            self.ids.contains_key(id) || objects.contains(&names::object_name(&self.opts.name, id))
+            self.ids.contains_key(id) || objects.contains(&self.opts.object_name(id))
         });
-        let object = names::object_name(&self.opts.name, &id);
+        let object = self.opts.object_name(&id);
+        // Its wrapper stays in the GitRepository's namespace (a Kustomization cannot
+        // wait in the namespace it creates); wrappers elsewhere name that namespace.
+        let git_ns = self.opts.git_repository.namespace.clone();
+        let dep = |d: &String| {
+            if *d == object && self.opts.flux_namespace() != git_ns {
+                json!({"name": d, "namespace": git_ns})
+            } else {
+                json!({"name": d})
+            }
+        };
         let dir = format!("artifacts/{id}");
         let mut resources = Vec::new();
         for (rel, bytes) in crate::namespaces::namespace_files(&ns) {
@@ -472,8 +491,7 @@ impl Renderer<'_> {
         for (leaf, (_, wrapper)) in self.leaves.iter_mut().zip(self.wrappers.iter_mut()) {
             leaf.depends_on.push(object.clone());
             leaf.depends_on.sort();
-            wrapper["spec"]["dependsOn"] =
-                Value::Array(leaf.depends_on.iter().map(|d| json!({"name": d})).collect());
+            wrapper["spec"]["dependsOn"] = Value::Array(leaf.depends_on.iter().map(dep).collect());
         }
         let repo_dir = format!("{}/{dir}", self.opts.install_dir);
         let wrapper = json!({
@@ -569,7 +587,7 @@ impl Renderer<'_> {
                 out.values_from.push(json!({"kind": "Secret", "name": secret, "valuesKey": secret_key, "targetPath": target_path}));
                 let note = format!(
                     "create the Secret the chart of artifact {id} reads: kubectl create secret generic {secret} --namespace {} --from-file={secret_key}=<file holding {key}>",
-                    self.opts.git_repository.namespace
+                    self.opts.flux_namespace()
                 );
                 if !self.notes.contains(&note) {
                     self.notes.push(note);
@@ -626,7 +644,7 @@ impl Renderer<'_> {
         Ok(json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
             "kind": "HelmRelease",
-            "metadata": {"name": object, "namespace": self.opts.git_repository.namespace},
+            "metadata": {"name": object, "namespace": self.opts.flux_namespace()},
             "spec": spec,
         }))
     }

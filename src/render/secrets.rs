@@ -49,7 +49,7 @@ impl Renderer<'_> {
         let doc = json!({
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": format!("{}-secrets", names::fit(object, 55)), "namespace": self.opts.git_repository.namespace},
+            "metadata": {"name": format!("{}-secrets", names::fit(object, 55)), "namespace": self.opts.flux_namespace()},
             "type": "Opaque",
             "stringData": data,
         });

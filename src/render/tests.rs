@@ -91,6 +91,7 @@ fn opts() -> Options {
             create: false,
             ..Default::default()
         },
+        flux_objects: None,
     }
 }
 
@@ -251,4 +252,51 @@ fn long_names_fit_63() {
         );
     }
     crate::check::check(&r, &o.install_dir, "flux-system").unwrap();
+}
+
+#[test]
+fn a_kept_layout_puts_every_flux_object_in_its_namespace_under_its_names() {
+    let plain = render(&tree(), &opts()).unwrap();
+    assert!(!String::from_utf8_lossy(&plain.files[record::FILE]).contains("fluxObjects"));
+    let mut o = opts();
+    o.namespaces.create = true;
+    o.flux_objects = Some(record::FluxObjects {
+        namespace: "apps".into(),
+        names: BTreeMap::from([("nested-app".to_string(), "inst-old-app".to_string())]),
+    });
+    let r = render(&tree(), &o).unwrap();
+    crate::check::check(&r, &o.install_dir, "flux-system").unwrap();
+    let doc =
+        |p: &str| -> Value { yaml::from_str(p, &String::from_utf8_lossy(&r.files[p])).unwrap() };
+    let w = doc("artifacts/nested-app/kustomize-flux.yaml");
+    assert_eq!(w["metadata"]["name"], "inst-old-app");
+    assert_eq!(w["metadata"]["namespace"], "apps");
+    // Dependencies name the kept names; the namespace artifact's wrapper, which has
+    // no old counterpart, stays in the GitRepository's namespace and is named with it.
+    let w = doc("artifacts/nested-db/kustomize-flux.yaml");
+    assert_eq!(w["metadata"]["name"], "inst-nested-db");
+    assert_eq!(
+        w["spec"]["dependsOn"],
+        json!([{"name": "inst-chart"}, {"name": "inst-namespace", "namespace": "flux-system"}, {"name": "inst-old-app"}])
+    );
+    let ns = doc("artifacts/namespace/kustomize-flux.yaml");
+    assert_eq!(ns["metadata"]["namespace"], "flux-system");
+    let hr = doc("artifacts/chart/helm-release.yaml");
+    assert_eq!(hr["metadata"]["namespace"], "apps");
+    assert_eq!(
+        hr["spec"]["chart"]["spec"]["sourceRef"]["namespace"],
+        "apps"
+    );
+    assert_eq!(
+        doc("artifacts/chart/helm-repository.yaml")["metadata"]["namespace"],
+        "apps"
+    );
+    assert_eq!(
+        doc("artifacts/app/kustomize-flux.yaml")["spec"]["sourceRef"]["namespace"],
+        "flux-system"
+    );
+    // Recorded, so that upgrade and sync render the same layout.
+    let text = String::from_utf8_lossy(&r.files[record::FILE]).into_owned();
+    let back = Installation::from_yaml("record", &text).unwrap();
+    assert_eq!(back.spec.flux_objects, o.flux_objects, "{text}");
 }

@@ -17,6 +17,11 @@ const PPROF: &str = "clusters/default/pprof";
 /// branch with a ConfigMap of values, `site` from a catalog tag), committed as
 /// `pctl add` wrote them, then a commit of edits by hand.
 fn setup() -> (Env, PathBuf) {
+    setup_with(true)
+}
+
+/// [`setup`], with the commit of edits by hand only when `edited`.
+fn setup_with(edited: bool) -> (Env, PathBuf) {
     let env = Env::new();
     let repo = shared_repo("weaveworks-examples");
     env.insteadof(&repo.url(), WW_URL);
@@ -33,9 +38,11 @@ fn setup() -> (Env, PathBuf) {
             "pctl add pprof and site (Weaveworks pctl)",
         ],
     );
-    copy_tree(&fixtures.join("edited"), &g);
-    git(&g, &["add", "-A"]);
-    git(&g, &["commit", "-q", "-m", "edits by hand"]);
+    if edited {
+        copy_tree(&fixtures.join("edited"), &g);
+        git(&g, &["add", "-A"]);
+        git(&g, &["commit", "-q", "-m", "edits by hand"]);
+    }
     (env, g)
 }
 
@@ -162,8 +169,9 @@ fn migrate_keeps_releases_namespaces_values_and_edits_in_one_commit() {
     let w = yaml_file(&dir.join("artifacts/nginx-deployment/kustomize-flux.yaml"));
     assert_eq!(w["spec"]["targetNamespace"], "team-a", "{w}");
     let err = stderr(&out);
+    assert!(!err.contains("suspend"), "{err}");
     assert!(
-        err.contains("flux suspend helmrelease -n team-a pprof-nginx-chart"),
+        err.contains("updates the old Kustomizations, HelmReleases and HelmRepositories in place"),
         "{err}"
     );
 
@@ -345,10 +353,37 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
     );
     std::fs::write(&wrapper, text).unwrap();
     std::fs::write(g.join(PPROF).join("NOTES.md"), "why we run this\n").unwrap();
+    // An artifact the profile no longer has: its wrapper and HelmRelease are pruned
+    // (the release uninstalled), which is said as a warning and in the commit.
+    let from = g.join(PPROF).join("artifacts/nginx-chart");
+    let to = g.join(PPROF).join("artifacts/retired-chart");
+    copy_tree(&from, &to);
+    for f in [
+        "kustomize-flux.yaml",
+        "helm-chart/HelmRelease.yaml",
+        "helm-chart/HelmRepository.yaml",
+        "helm-chart/ConfigMap.yaml",
+    ] {
+        let text = std::fs::read_to_string(to.join(f)).unwrap();
+        std::fs::write(to.join(f), text.replace("nginx-chart", "retired-chart")).unwrap();
+    }
     git(&g, &["add", "-A"]);
     git(&g, &["commit", "-q", "-m", "more edits"]);
     let out = migrate(&env, &g, "pprof", &[]);
     assert_success(&out);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "warning: Flux will prune Kustomization team-a/pprof-retired-chart when it applies this commit: kustomize-controller deletes everything it applied",
+            "warning: Flux will prune HelmRelease team-a/pprof-retired-chart when it applies this commit: helm-controller uninstalls its release",
+            "Flux will prune ConfigMap team-a/pprof-nginx-chart-defaultvalues when it applies this commit, which is harmless",
+        ],
+    );
+    assert!(
+        !stderr(&out).contains("warning: Flux will prune ConfigMap"),
+        "{}",
+        stderr(&out)
+    );
     assert_stderr_mentions(
         &out,
         &[
@@ -363,6 +398,13 @@ fn edits_that_cannot_be_carried_are_reported_and_recorded_in_the_commit() {
         "{body}"
     );
     assert!(body.contains("NOTES.md"), "{body}");
+    assert!(
+        body.contains("Flux prunes when it applies this commit:\n")
+            && body.contains(
+                "- HelmRelease team-a/pprof-retired-chart: helm-controller uninstalls its release"
+            ),
+        "{body}"
+    );
 }
 
 /// Weaveworks pctl installations had no kustomization.yaml of their own, so a parent
@@ -409,4 +451,213 @@ fn a_parent_kustomization_listing_old_artifacts_lists_the_new_directory() {
     let releases = releases(&g.join("apps/pprof"));
     assert_eq!(releases["nginx-chart"].0, "team-a", "{releases:?}");
     pctl_check(&g);
+}
+
+/// An object's identity: (kind, namespace, name).
+type Id = (String, String, String);
+
+/// The Flux objects and ConfigMaps below `dir` (chart internals left out), each
+/// with the namespace it is written with (every one of them names it, in both
+/// layouts).
+fn identities(dir: &Path) -> BTreeMap<Id, Value> {
+    const KINDS: &[&str] = &[
+        "Kustomization",
+        "HelmRelease",
+        "HelmRepository",
+        "GitRepository",
+        "OCIRepository",
+        "ConfigMap",
+        "Secret",
+    ];
+    let mut out = BTreeMap::new();
+    for (file, doc) in yaml_objects(dir) {
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        let api = doc["apiVersion"].as_str().unwrap_or_default();
+        if !KINDS.contains(&kind.as_str()) || api.starts_with("kustomize.config.k8s.io/") {
+            continue;
+        }
+        let ns = doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{file}: {kind} without a namespace"))
+            .to_string();
+        out.insert((kind, ns, name_of(&doc)), doc);
+    }
+    out
+}
+
+fn id(kind: &str, ns: &str, name: &str) -> Id {
+    (kind.into(), ns.into(), name.into())
+}
+
+/// Migrating keeps every old Flux object that holds or sources a release (wrapper
+/// Kustomization, HelmRelease, HelmRepository) with its kind, namespace and name, so
+/// that Flux updates each in place: the root Kustomization prunes no wrapper, no
+/// wrapper prunes a HelmRelease, and helm-controller upgrades the releases instead of
+/// uninstalling them. Only the `-defaultvalues` ConfigMaps go, which nothing reads
+/// any more. The repository checks clean, and the installation stays in that layout
+/// through status and upgrade.
+#[test]
+fn migrated_flux_objects_keep_their_identity_so_flux_updates_them_in_place() {
+    for edited in [false, true] {
+        let (env, g) = setup_with(edited);
+        let repo = g.display().to_string();
+        let cases = [
+            (
+                "pprof",
+                "team-a",
+                vec![
+                    "pprof-dependon-chart",
+                    "pprof-nginx-chart",
+                    "pprof-nginx-server",
+                ],
+            ),
+            ("site", "web", vec!["site-nginx-server"]),
+        ];
+        let mut before = BTreeMap::new();
+        for (name, _, _) in &cases {
+            before.insert(
+                *name,
+                identities(&g.join(format!("clusters/default/{name}"))),
+            );
+        }
+        for (name, ns, charts) in &cases {
+            let out = migrate(&env, &g, name, &[]);
+            assert_success(&out);
+            let err = stderr(&out);
+            assert!(!err.contains("suspend"), "edited={edited}: {err}");
+            assert!(
+                !err.contains("warning: Flux will prune"),
+                "edited={edited}: {err}"
+            );
+            let dir = g.join(format!("clusters/default/{name}"));
+            let old = &before[name];
+            let new = identities(&dir);
+            // Every object that holds or sources a release is still there.
+            let holders: Vec<&Id> = old.keys().filter(|(k, _, _)| k != "ConfigMap").collect();
+            // pprof: 4 wrappers, 3 HelmReleases, 2 HelmRepositories; site: 1 and 1.
+            let want = if *name == "pprof" { 9 } else { 2 };
+            assert_eq!(holders.len(), want, "{holders:?}");
+            for h in &holders {
+                assert!(
+                    new.contains_key(*h),
+                    "edited={edited}: {h:?} is pruned by Flux; new objects: {:?}",
+                    new.keys().collect::<Vec<_>>()
+                );
+            }
+            // What disappears: exactly the default-values ConfigMaps, each reported.
+            let gone: Vec<&Id> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+            let expected: Vec<Id> = charts
+                .iter()
+                .map(|c| id("ConfigMap", ns, &format!("{c}-defaultvalues")))
+                .collect();
+            assert_eq!(gone, expected.iter().collect::<Vec<_>>(), "edited={edited}");
+            for (_, _, cm) in &expected {
+                assert!(
+                    err.contains(&format!(
+                        "Flux will prune ConfigMap {ns}/{cm} when it applies this commit, which is harmless"
+                    )),
+                    "edited={edited}: {err}"
+                );
+            }
+            for (key, doc) in new.iter().filter(|(k, _)| k.0 == "HelmRelease") {
+                assert!(
+                    doc["spec"].get("valuesFrom").is_none(),
+                    "{key:?} reads {doc}"
+                );
+            }
+            // Dependencies and sources name the namespaces the objects have now.
+            for ((kind, ns, name), doc) in &new {
+                for d in doc["spec"]["dependsOn"].as_array().into_iter().flatten() {
+                    let target = id(
+                        kind,
+                        d["namespace"].as_str().unwrap_or(ns),
+                        d["name"].as_str().unwrap(),
+                    );
+                    assert!(
+                        new.contains_key(&target),
+                        "{kind} {ns}/{name}: dependsOn {target:?}"
+                    );
+                }
+                let src = &doc["spec"]["chart"]["spec"]["sourceRef"];
+                if let Some(src_name) = src["name"].as_str() {
+                    let target = id(
+                        src["kind"].as_str().unwrap(),
+                        src["namespace"].as_str().unwrap_or(ns),
+                        src_name,
+                    );
+                    assert!(
+                        new.contains_key(&target)
+                            || target == id("GitRepository", "flux-system", "flux-system"),
+                        "{kind} {ns}/{name}: sourceRef {target:?}"
+                    );
+                }
+            }
+            // §10: the install namespace is created (by an artifact every other one
+            // waits for, in the GitRepository's namespace), and no Namespace object
+            // is renamed.
+            let namespaces = objects_of_kind(&dir, "Namespace");
+            assert_eq!(namespaces.len(), 1, "{namespaces:?}");
+            assert_eq!(name_of(&namespaces[0].1), *ns);
+            let ns_wrapper = id("Kustomization", "flux-system", &format!("{name}-namespace"));
+            assert!(
+                new.contains_key(&ns_wrapper),
+                "{:?}",
+                new.keys().collect::<Vec<_>>()
+            );
+            assert!(new[&ns_wrapper]["spec"].get("targetNamespace").is_none());
+            // The layout is recorded for upgrade, sync and status.
+            let record = yaml_file(&dir.join("profile-installation.yaml"));
+            assert_eq!(record["spec"]["fluxObjects"]["namespace"], *ns, "{record}");
+            // pctl status right after the migration: pctl wrote every file.
+            let status = env.pctl(["status", name, "--repo", &repo, "-o", "json", "--offline"]);
+            assert_success(&status);
+            let status: Value = serde_json::from_str(&stdout(&status)).unwrap();
+            assert_eq!(
+                status["drift"],
+                serde_json::json!({"added": [], "removed": [], "modified": []}),
+                "edited={edited}: {status}"
+            );
+        }
+        // The nested profile's artifact keeps its Weaveworks name (not
+        // pprof-nested-profile-nginx-server), recorded for the next renderings.
+        let record = yaml_file(&g.join(PPROF).join("profile-installation.yaml"));
+        assert_eq!(
+            record["spec"]["fluxObjects"]["names"],
+            serde_json::json!({"nested-profile-nginx-server": "pprof-nginx-server"}),
+            "{record}"
+        );
+        let report = pctl_check(&g);
+        assert!(!report.contains("error"), "{report}");
+        let list = env.list_json(&g);
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert!(list.iter().all(|e| e.get("legacy").is_none()), "{list:?}");
+
+        // An upgrade renders the same layout: no old object moves.
+        let kept = identities(&g.join(PPROF));
+        let out = env.pctl(["upgrade", "pprof", "--repo", &repo]);
+        assert_success(&out);
+        // Rendered again in the recorded layout, nothing but the record changes.
+        assert_eq!(
+            files_in_commit(&g, "HEAD"),
+            [format!("{PPROF}/profile-installation.yaml")],
+            "edited={edited}: {}",
+            describe(&out)
+        );
+        let after = identities(&g.join(PPROF));
+        let holders = |m: &BTreeMap<Id, Value>| -> Vec<Id> {
+            m.keys().filter(|k| k.0 != "ConfigMap").cloned().collect()
+        };
+        assert_eq!(
+            holders(&after),
+            holders(&kept),
+            "edited={edited}: {}",
+            describe(&out)
+        );
+        let record = yaml_file(&g.join(PPROF).join("profile-installation.yaml"));
+        assert_eq!(
+            record["spec"]["fluxObjects"]["namespace"], "team-a",
+            "{record}"
+        );
+        pctl_check(&g);
+    }
 }

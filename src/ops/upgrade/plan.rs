@@ -195,6 +195,7 @@ pub(super) fn render_with(
             sops_yaml: ctx.view.read_string(".sops.yaml")?,
             secret_refs: secret_refs.clone(),
             namespaces,
+            flux_objects: inst.spec.flux_objects.clone(),
         },
     )?;
     crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
