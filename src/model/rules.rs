@@ -107,6 +107,19 @@ pub fn path_length(path: &str) -> Option<String> {
     })
 }
 
+/// Whether `name` can be a chart's name in a Helm repository: a letter or digit,
+/// then letters, digits, `.`, `_` and `-`, at most 250 characters. Nothing that
+/// starts with `-` (which a command line would read as a flag), no `/`, space or
+/// control character. Empty is allowed: an OCI URL may name the chart itself.
+pub fn chart_name(name: &str) -> bool {
+    name.is_empty()
+        || (name.len() <= 250
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+}
+
 /// Check the field rules of every artifact: refused fields are errors naming the
 /// file, the artifact and the field.
 pub fn check(origin: &str, def: &ProfileDefinition) -> Result<()> {
@@ -125,9 +138,23 @@ pub fn check(origin: &str, def: &ProfileDefinition) -> Result<()> {
         }
         let path = match &a.kind {
             ArtifactKind::Chart {
-                chart: Chart::Remote { url, version, .. },
+                chart:
+                    Chart::Remote {
+                        url,
+                        version,
+                        name: chart_name_field,
+                    },
                 ..
             } => {
+                if !chart_name(chart_name_field) {
+                    bail!(crate::error::user(
+                        format!(
+                            "{origin}: artifact {name:?}: chart name {} is not a Helm chart name",
+                            crate::source::escaped(chart_name_field)
+                        ),
+                        "a chart name starts with a letter or digit and holds only letters, digits, '.', '_' and '-' (for example kube-prometheus-stack)",
+                    ));
+                }
                 if let UrlVerdict::Refuse(why, hint) = chart_url(url) {
                     bail!(crate::error::user(
                         format!("{origin}: artifact {name:?}: {why}"),
@@ -201,6 +228,29 @@ mod tests {
             "https://x\n",
         ] {
             assert!(matches!(chart_url(bad), UrlVerdict::Refuse(..)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn chart_names() {
+        for ok in [
+            "nginx",
+            "kube-prometheus-stack",
+            "cert_manager",
+            "Chart.v2",
+            "",
+        ] {
+            assert!(chart_name(ok), "{ok}");
+        }
+        for bad in [
+            "--post-renderer=/bin/sh",
+            "-x",
+            "a/b",
+            "a b",
+            "a\nb",
+            ".hidden",
+        ] {
+            assert!(!chart_name(bad), "{bad}");
         }
     }
 

@@ -275,6 +275,10 @@ fn chart_sources_lint_refuses_are_refused_by_install_render_and_upgrade() {
             "{url: https://charts.example.com, name: c, version: latest}",
             "neither a version nor a semver range",
         ),
+        (
+            "{url: https://charts.example.com, name: '--post-renderer=/bin/sh', version: 1.0.0}",
+            "chart name \"--post-renderer=/bin/sh\" is not a Helm chart name",
+        ),
     ]
     .into_iter()
     .enumerate()
