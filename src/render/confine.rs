@@ -1,7 +1,7 @@
-//! Kustomization files that come with a profile may name only files inside their own
-//! artifact: no path that climbs out of it (into the rest of the GitOps repository,
-//! another team's Secrets included), no absolute path, no remote base that Flux
-//! would fetch at apply time, and no Helm chart inflation.
+//! Kustomization files and local charts that come with a profile may name only files
+//! inside their own artifact: no path that climbs out of it (into the rest of the
+//! GitOps repository, another team's Secrets included), no absolute path, no remote
+//! base that Flux would fetch at apply time, and no Helm chart inflation.
 use crate::yaml::Value;
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
@@ -57,6 +57,47 @@ pub fn kustomizations(origin: &str, files: &BTreeMap<String, Vec<u8>>) -> Result
                         "{origin}: {rel}: `{field}` inflates a Helm chart, which Flux's kustomize-controller does not do"
                     ),
                     "make the chart a `chart:` artifact of the profile instead",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A local chart's `file://` dependencies (in `Chart.yaml` or the old
+/// `requirements.yaml`, of the chart and of its subcharts) must stay inside the chart:
+/// Flux's source-controller resolves them inside the GitOps repository.
+pub fn chart_dependencies(origin: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
+    for (rel, bytes) in files {
+        let (dir, base) = match rel.rsplit_once('/') {
+            Some((d, b)) => (d, b),
+            None => ("", rel.as_str()),
+        };
+        if base != "Chart.yaml" && base != "requirements.yaml" {
+            continue;
+        }
+        let Some(doc): Option<Value> = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| crate::yaml::from_str(rel, t).ok())
+        else {
+            continue;
+        };
+        for dep in doc
+            .get("dependencies")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(repo) = dep.get("repository").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(path) = repo.strip_prefix("file://") else {
+                continue;
+            };
+            if let Some(why) = problem(dir, path) {
+                bail!(crate::error::user(
+                    format!("{origin}: chart {rel}: dependency repository {repo:?} {why}"),
+                    "a local chart's file:// dependencies must be inside the chart directory; vendor them under charts/",
                 ));
             }
         }
@@ -166,6 +207,24 @@ mod tests {
         kustomizations("artifact \"a\"", &f)
             .expect_err(k)
             .to_string()
+    }
+
+    #[test]
+    fn chart_file_dependencies_stay_in_the_chart() {
+        let ok = files(&[(
+            "Chart.yaml",
+            "name: c\ndependencies:\n- name: sub\n  repository: file://charts/sub\n- name: r\n  repository: https://charts.example\n",
+        )]);
+        chart_dependencies("a", &ok).unwrap();
+        let bad = files(&[(
+            "charts/sub/Chart.yaml",
+            "name: sub\ndependencies:\n- name: x\n  repository: file://../../../../team-b/chart\n",
+        )]);
+        let err = chart_dependencies("a", &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("chart charts/sub/Chart.yaml: dependency repository \"file://../../../../team-b/chart\" leaves the artifact's directory"),
+            "{err}"
+        );
     }
 
     #[test]

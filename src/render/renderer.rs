@@ -235,6 +235,10 @@ impl Renderer<'_> {
                 release,
             } => {
                 kind = "local chart";
+                super::confine::chart_dependencies(
+                    &format!("profile {:?} artifact {:?}", p.def.name, a.name),
+                    files,
+                )?;
                 for (rel, bytes) in files {
                     self.files
                         .insert(format!("{dir}/chart/{rel}"), bytes.clone());
