@@ -55,7 +55,7 @@ pub(super) fn head_in_base_repo(pr: &Value) -> bool {
 }
 
 /// An open GitHub or Gitea pull request from `head` of the repository into `base`.
-fn is_ours(pr: &Value, head: &str, base: &str) -> bool {
+pub(super) fn is_ours(pr: &Value, head: &str, base: &str) -> bool {
     pr.pointer("/head/ref").and_then(Value::as_str) == Some(head)
         && pr.pointer("/base/ref").and_then(Value::as_str) == Some(base)
         && pr.get("state").and_then(Value::as_str) == Some("open")
@@ -89,7 +89,7 @@ impl Forge {
         }
     }
 
-    fn repo_url(&self) -> String {
+    pub(super) fn repo_url(&self) -> String {
         format!(
             "{}/repos/{}/{}",
             self.target.api,
@@ -103,7 +103,7 @@ impl Forge {
     /// host, as a Gitea whose ROOT_URL differs from the API URL gives, is not sent
     /// the token: the page number is counted here instead), else the next page number
     /// while `X-Total-Count` says there are more.
-    fn find_in_pages(
+    pub(super) fn find_in_pages(
         &self,
         url: &str,
         query: &[(&str, String)],

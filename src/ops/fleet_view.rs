@@ -188,7 +188,12 @@ mod tests {
         let table = m.table();
         let lines: Vec<Vec<&str>> = table
             .lines()
-            .map(|l| l.split("  ").map(str::trim).filter(|s| !s.is_empty()).collect())
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .collect();
         assert_eq!(lines[0], ["NAME", "production", "staging", "qa"]);
         assert_eq!(lines[1], ["edge", "1.2.0", "-", "-"]);
@@ -203,6 +208,10 @@ mod tests {
             json["installations"][1]["clusters"]["staging"]["drift"]["modified"][0],
             "f0.yaml"
         );
-        assert!(json["installations"][0]["clusters"].get("staging").is_none());
+        assert!(
+            json["installations"][0]["clusters"]
+                .get("staging")
+                .is_none()
+        );
     }
 }

@@ -113,7 +113,11 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
         installations: rows,
     };
     if several {
-        return matrix(crate::ops::fleet_view::Matrix::build(columns, cells), &report, opts.format);
+        return matrix(
+            crate::ops::fleet_view::Matrix::build(columns, cells),
+            &report,
+            opts.format,
+        );
     }
     match opts.format {
         Format::Json => p.data(&serde_json::to_string_pretty(&report)?),

@@ -83,11 +83,11 @@ pub fn run(opts: StatusOptions) -> Result<()> {
         matrix(columns, &statuses, opts.format)?;
     } else {
         match (opts.format, several) {
-        (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
-        (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
-        (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
-        (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
-        (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
+            (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
+            (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
+            (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
+            (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
+            (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
         }
     }
     for status in &statuses {

@@ -218,7 +218,12 @@ fn list_shows_a_cluster_column_across_clusters() {
     let text = stdout(&out);
     let rows: Vec<Vec<&str>> = text
         .lines()
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(
         rows,

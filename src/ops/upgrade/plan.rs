@@ -171,6 +171,9 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         ours: fingerprint,
         claims,
         cluster: ctx.cluster.clone(),
+        label: inst.metadata.name.clone(),
+        profile: inst.spec.profile.clone(),
+        cluster_name: ctx.cluster_name.clone(),
     })
 }
 
