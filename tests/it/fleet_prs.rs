@@ -59,7 +59,8 @@ fn pctl_line(file: &Path) -> Vec<String> {
 struct World {
     env: Env,
     upstream: TempRepo,
-    hidden: Vec<(String, String)>,
+    /// The tag object of nginx/v1.1.0, hidden until [`World::publish`].
+    hidden: String,
     bare: PathBuf,
     local: PathBuf,
     forge: ForgeServer,
@@ -74,12 +75,8 @@ struct World {
 fn world(kind: Forge) -> World {
     let env = Env::new();
     let upstream = build_repo("platform");
-    let mut hidden = Vec::new();
-    for t in ["nginx/v1.1.0"] {
-        let obj = upstream.git(&["rev-parse", &format!("refs/tags/{t}")]);
-        upstream.git(&["tag", "-d", t]);
-        hidden.push((t.to_string(), obj));
-    }
+    let hidden = upstream.git(&["rev-parse", "refs/tags/nginx/v1.1.0"]);
+    upstream.git(&["tag", "-d", "nginx/v1.1.0"]);
     let seed = env.path("seed");
     let out = env.pctl([
         "init",
@@ -137,11 +134,10 @@ fn world(kind: Forge) -> World {
 }
 
 impl World {
-    /// Publishes a hidden version again.
-    fn publish(&self, tag: &str) {
-        let (_, obj) = self.hidden.iter().find(|(t, _)| t == tag).unwrap();
+    /// Publishes nginx 1.1.0 again.
+    fn publish(&self) {
         self.upstream
-            .git(&["update-ref", &format!("refs/tags/{tag}"), obj]);
+            .git(&["update-ref", "refs/tags/nginx/v1.1.0", &self.hidden]);
     }
 
     /// A new stable version upstream (the commit of 1.1.0 under another tag).
@@ -266,7 +262,7 @@ fn github_actions_example_opens_one_pull_request_per_cluster_and_keeps_them() {
         "upgrade --all --all-clusters --create-pr --group-by cluster --yes -o json"
     );
     let w = world(Forge::GitHub);
-    w.publish("nginx/v1.1.0");
+    w.publish();
     let main_before = git(&w.local, &["rev-parse", "HEAD"]);
 
     // First run: one pull request per cluster.
@@ -435,7 +431,7 @@ fn gitlab_ci_example_opens_one_merge_request_per_installation() {
         "upgrade --all --all-clusters --create-pr --group-by installation --yes -o json"
     );
     let w = world(Forge::GitLab);
-    w.publish("nginx/v1.1.0");
+    w.publish();
     let out = w.run(&args);
     let (v, got) = w.summary(&out);
     assert_eq!(
@@ -504,7 +500,7 @@ fn group_by_profile_gathers_every_cluster_and_nothing_to_do_is_exit_0() {
     assert_eq!(v["groups"], serde_json::json!([]));
     assert!(w.forge.requests().is_empty());
 
-    w.publish("nginx/v1.1.0");
+    w.publish();
     let out = w.run(&args);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let (_, got) = w.summary(&{

@@ -23,7 +23,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
 
     // base: exactly what was installed.
     let mut r = Resolver::new(
-        &ctx.upstreams,
+        ctx.upstreams,
         resolve::Options {
             allow_dirty: false,
             channel: src.channel.clone(),
@@ -49,7 +49,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
 
     // theirs: the target with the values the user gave.
     let mut r = Resolver::new(
-        &ctx.upstreams,
+        ctx.upstreams,
         resolve::Options {
             allow_dirty: false,
             channel: target.channel.clone(),
