@@ -465,7 +465,9 @@ fn gitlab_ci_example_opens_one_merge_request_per_installation() {
         .find(|(h, _)| h == "pctl/upgrade/production.edge")
         .unwrap()
         .1;
-    w.forge.close_pr(edge);
+    // Merged (GitLab's state `merged`, not `closed`), and the clone not pulled
+    // since: not opened again either.
+    w.forge.merge_pr(edge);
     let seen = w.forge.requests().len();
     let out = w.run(&args);
     let (_, got) = w.summary(&out);
@@ -501,6 +503,16 @@ fn group_by_profile_gathers_every_cluster_and_nothing_to_do_is_exit_0() {
     assert!(w.forge.requests().is_empty());
 
     w.publish();
+    // Without the token: refused before anything is pushed.
+    w.env.remove_var("GITEA_TOKEN");
+    let refs = w.remote_refs();
+    let out = w.run(&args);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["GITEA_TOKEN"]);
+    assert_eq!(w.remote_refs(), refs);
+    assert!(w.forge.requests().is_empty());
+    w.env.set_var("GITEA_TOKEN", &w.token);
+
     let out = w.run(&args);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let (_, got) = w.summary(&{
