@@ -399,7 +399,10 @@ fn github_actions_example_opens_one_pull_request_per_cluster_and_keeps_them() {
         ]),
         "{v}"
     );
-    assert_stderr_mentions(&out, &["was closed with these versions; not opened again"]);
+    assert_stderr_mentions(
+        &out,
+        &["was closed or merged with these versions; not opened again"],
+    );
     assert_eq!(w.remote_refs(), refs);
     assert_only_reads(&w, seen);
     assert_eq!(w.forge.prs().len(), 2);

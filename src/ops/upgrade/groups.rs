@@ -243,7 +243,7 @@ fn one_group(
             .find(|k| !k.open && marker_in(&k.body) == Some(mark.as_str()))
     {
         printer().info(&format!(
-            "{branch}: {} {} was closed with these versions; not opened again (a newer version opens a new one)",
+            "{branch}: {} {} was closed or merged with these versions; not opened again (a newer version opens a new one)",
             forge.kind().noun(),
             closed.url
         ));
@@ -349,8 +349,13 @@ fn one_group(
         )
     );
     let made = forge.ensure_pull_request(branch, &outcome.base_branch, &title, &body)?;
+    let sign = if forge.kind() == forge::Kind::GitLab {
+        '!'
+    } else {
+        '#'
+    };
     printer().success(&format!(
-        "{} {} {} ({branch} into {}): {}",
+        "{} {} {sign}{} ({branch} into {}): {}",
         if made.created { "opened" } else { "updated" },
         forge.kind().noun(),
         made.number,
