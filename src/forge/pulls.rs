@@ -55,7 +55,7 @@ pub(super) fn head_in_base_repo(pr: &Value) -> bool {
 }
 
 /// An open GitHub or Gitea pull request from `head` of the repository into `base`.
-pub(super) fn is_ours(pr: &Value, head: &str, base: &str) -> bool {
+fn is_ours(pr: &Value, head: &str, base: &str) -> bool {
     pr.pointer("/head/ref").and_then(Value::as_str) == Some(head)
         && pr.pointer("/base/ref").and_then(Value::as_str) == Some(base)
         && pr.get("state").and_then(Value::as_str) == Some("open")
