@@ -8,11 +8,13 @@
 //! `.pctl/config.yaml` names it, the remote's host or a host of the user's
 //! `credentials.hosts` (docs/security.md, "Credentials are scoped").
 mod api;
+mod history;
 mod pulls;
 #[cfg(test)]
 mod tests;
 
 pub use api::{Forge, encode_segment, error_message};
+pub use history::KnownPr;
 pub use pulls::PrOutcome;
 
 use crate::error::user;

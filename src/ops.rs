@@ -7,6 +7,7 @@ pub mod check;
 pub mod cluster;
 pub mod diff;
 pub mod export;
+pub mod fleet_view;
 pub mod import;
 pub mod incluster;
 pub mod init;

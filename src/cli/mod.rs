@@ -233,7 +233,10 @@ pub fn main() -> i32 {
         Command::Render(a) => render::run(a, &sub),
         Command::List(a) => list::run(a),
         Command::Uninstall(a) => uninstall::run(a),
-        Command::Upgrade(a) => upgrade::run(a, &sub),
+        Command::Upgrade(a) => match upgrade::run(a, &sub) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Sync(a) => upgrade::sync(a),
         Command::Promote(a) => promote::run(a),
         Command::Status(a) => status::run(a),

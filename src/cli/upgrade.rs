@@ -1,6 +1,7 @@
 //! `pctl upgrade` and `pctl sync` arguments.
 use crate::merge::Strategy;
-use crate::ops::upgrade::{SyncOptions, UpgradeOptions};
+use crate::ops::upgrade::{GroupBy, SyncOptions, UpgradeOptions};
+use crate::printer::Format;
 
 /// How `--strategy` resolves conflicts.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
@@ -90,16 +91,58 @@ pub struct Args {
     write: super::WriteFlags,
     #[command(flatten)]
     pr: super::PrFlags,
+    /// With --create-pr: one pull request per group (cluster, profile or
+    /// installation) on the branch pctl/upgrade/<group>, which holds no version: a
+    /// run with nothing new writes nothing, a newer version updates the open pull
+    /// request, and one closed or merged with the same versions is not opened again
+    /// (docs/fleets.md#upgrades-as-pull-requests).
+    #[arg(long, value_enum, value_name = "GROUP", requires = "create_pr")]
+    group_by: Option<GroupByArg>,
+    /// Answer yes to any question (pctl upgrade asks none: accepted for scheduled
+    /// jobs).
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Exit 4 when something was written (a commit, or a pull request opened or
+    /// updated), 0 when there was nothing to do; errors keep 1, 2 and 3.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// The summary of --group-by (groups, branches, pull requests, actions).
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
 }
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
+/// `--group-by`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum GroupByArg {
+    /// One pull request per profile, across clusters.
+    Profile,
+    /// One pull request per cluster.
+    Cluster,
+    /// One pull request per installation of each cluster.
+    Installation,
+}
+
+/// The exit code of `--detailed-exitcode` when something was written.
+pub const CHANGED: i32 = 4;
+
+pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<i32> {
     if a.continue_ {
-        return crate::ops::upgrade::continue_pending(a.repo.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::continue_pending(a.repo.repo.as_deref(), a.name.as_deref())
+            .map(|_| 0);
     }
     if a.abort {
-        return crate::ops::upgrade::abort_pending(a.repo.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::abort_pending(a.repo.repo.as_deref(), a.name.as_deref())
+            .map(|_| 0);
     }
-    crate::ops::upgrade::run(UpgradeOptions {
+    let _ = a.yes;
+    let detailed = a.detailed_exitcode;
+    let wrote = crate::ops::upgrade::run_counted(UpgradeOptions {
+        group_by: a.group_by.map(|g| match g {
+            GroupByArg::Profile => GroupBy::Profile,
+            GroupByArg::Cluster => GroupBy::Cluster,
+            GroupByArg::Installation => GroupBy::Installation,
+        }),
+        format: a.output,
         values: a.values.options(m),
         name: a.name,
         all: a.all,
@@ -114,7 +157,8 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
         channel: a.channel,
         create_namespace: a.create_namespace,
         pr: a.pr.options(),
-    })
+    })?;
+    Ok(if detailed && wrote { CHANGED } else { 0 })
 }
 
 /// Re-render every installation whose inputs changed without a version change.

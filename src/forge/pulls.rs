@@ -89,7 +89,7 @@ impl Forge {
         }
     }
 
-    fn repo_url(&self) -> String {
+    pub(super) fn repo_url(&self) -> String {
         format!(
             "{}/repos/{}/{}",
             self.target.api,
@@ -103,7 +103,7 @@ impl Forge {
     /// host, as a Gitea whose ROOT_URL differs from the API URL gives, is not sent
     /// the token: the page number is counted here instead), else the next page number
     /// while `X-Total-Count` says there are more.
-    fn find_in_pages(
+    pub(super) fn find_in_pages(
         &self,
         url: &str,
         query: &[(&str, String)],

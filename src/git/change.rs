@@ -50,6 +50,9 @@ pub struct BranchOutcome {
     pub changed: usize,
     /// Line counts per file, in path order.
     pub stats: Vec<FileStat>,
+    /// False when the branch already held this very change on this very base (see
+    /// [`crate::git::Workspace::apply_on_branch_unless_same`]): nothing was pushed.
+    pub pushed: bool,
 }
 
 /// How one file changes.

@@ -238,6 +238,56 @@ pub(super) fn fetch_base(
     Ok((branch, tip))
 }
 
+/// The tip of `branch` on the remote `url`, its commit fetched into `repo` without
+/// writing any ref; None when the remote has no such branch.
+pub(super) fn fetch_branch_tip(
+    repo: &Repository,
+    config: &git2::Config,
+    url: &str,
+    branch: &str,
+) -> Result<Option<Oid>> {
+    let fetch_url = rewrite_url(config, url, false);
+    let mut remote = repo
+        .remote_anonymous(&fetch_url)
+        .with_context(|| format!("invalid Git URL {}", redact_url(url)))?;
+    let shown = redact_url(url);
+    let want = format!("refs/heads/{branch}");
+    let tip = {
+        let conn = remote
+            .connect_auth(
+                git2::Direction::Fetch,
+                Some(callbacks(config, &fetch_url, None)),
+                None,
+            )
+            .map_err(|e| {
+                credentials::transport_error(
+                    &e,
+                    &format!("cannot reach the remote {shown}"),
+                    &fetch_url,
+                )
+            })?;
+        conn.list()
+            .with_context(|| format!("cannot list the branches of {shown}"))?
+            .iter()
+            .find(|h| h.name() == want)
+            .map(|h| h.oid())
+    };
+    let Some(tip) = tip else { return Ok(None) };
+    if repo.find_commit(tip).is_err() {
+        let mut fo = git2::FetchOptions::new();
+        fo.remote_callbacks(callbacks(config, &fetch_url, None));
+        fo.download_tags(git2::AutotagOption::None);
+        fo.update_fetchhead(false);
+        remote
+            .fetch(&[want.as_str()], Some(&mut fo), None)
+            .map_err(|e| {
+                let action = format!("cannot fetch {branch} from {shown}");
+                credentials::transport_error(&e, &action, &fetch_url)
+            })?;
+    }
+    Ok(repo.find_commit(tip).is_ok().then_some(tip))
+}
+
 /// The URL of remote `name` (its push URL when `push`).
 pub fn remote_url(repo: &Repository, name: &str, push: bool) -> Result<String> {
     remote_url_of(repo, name, push, None)

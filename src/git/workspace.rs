@@ -9,7 +9,9 @@ use super::config::{cache_dir, cache_key, user_config};
 use super::fault::{fault, pause_before_lock, slow_write};
 use super::local::{dirty_paths, head_commit};
 use super::lock::{lock_file, try_lock_file};
-use super::remote::{PushError, fetch_base, push, push_commit, remote_sync, remote_url_of};
+use super::remote::{
+    PushError, fetch_base, fetch_branch_tip, push, push_commit, remote_sync, remote_url_of,
+};
 use super::snapshot::{TreeView, local_view, view_of};
 use super::{credentials, journal, redact_url};
 use crate::error::{Bug, HintExt, user};
@@ -258,6 +260,33 @@ impl Workspace {
         base: Option<&str>,
         branch: &str,
         message: &str,
+        build: impl FnMut(&TreeView) -> Result<Changes>,
+    ) -> Result<BranchOutcome> {
+        self.branch_change(remote, base, branch, message, false, build)
+    }
+
+    /// [`Workspace::apply_on_branch`], except that a branch whose tip already is this
+    /// change (the same tree) on this base (its only parent) is left as it is: no
+    /// commit, no push (`pushed: false`). A scheduled job run again with nothing new
+    /// changes nothing (docs/fleets.md#upgrades-as-pull-requests).
+    pub fn apply_on_branch_unless_same(
+        &self,
+        remote: &str,
+        base: Option<&str>,
+        branch: &str,
+        message: &str,
+        build: impl FnMut(&TreeView) -> Result<Changes>,
+    ) -> Result<BranchOutcome> {
+        self.branch_change(remote, base, branch, message, true, build)
+    }
+
+    fn branch_change(
+        &self,
+        remote: &str,
+        base: Option<&str>,
+        branch: &str,
+        message: &str,
+        keep_same: bool,
         mut build: impl FnMut(&TreeView) -> Result<Changes>,
     ) -> Result<BranchOutcome> {
         let dst = format!("refs/heads/{branch}");
@@ -325,9 +354,34 @@ impl Workspace {
                 diff,
                 changed,
                 stats,
+                pushed: false,
             });
         }
         let tree = build_tree(repo, Some(base_commit), &changes)?;
+        if keep_same {
+            let tip = match self {
+                Workspace::Local { .. } => fetch_branch_tip(repo, config, &url, branch)?,
+                Workspace::Remote { .. } => repo
+                    .find_reference(&dst)
+                    .ok()
+                    .and_then(|r| r.peel_to_commit().ok())
+                    .map(|c| c.id()),
+            };
+            if let Some(tip) = tip.and_then(|t| repo.find_commit(t).ok())
+                && tip.tree_id() == tree
+                && tip.parent_ids().eq([base_commit])
+            {
+                return Ok(BranchOutcome {
+                    commit: Some(tip.id()),
+                    base_branch,
+                    base_commit,
+                    diff,
+                    changed,
+                    stats,
+                    pushed: false,
+                });
+            }
+        }
         let commit = make_commit(repo, tree, Some(base_commit), message)?;
         fault("after-write")?;
         match push_commit(repo, config, &url, commit, &dst, true) {
@@ -348,6 +402,7 @@ impl Workspace {
             diff,
             changed,
             stats,
+            pushed: true,
         })
     }
 

@@ -304,6 +304,16 @@ pub fn select_one(
     Ok((config.for_cluster(&c), c))
 }
 
+/// For `upgrade`, whose every installation lives in one cluster: each chosen cluster
+/// with the config as it sees it (several clusters are allowed; docs/fleets.md).
+pub fn load_each(view: &TreeView, repo: &str, sel: &Selection) -> Result<Vec<(Config, Cluster)>> {
+    let config = super::load(view, repo)?;
+    Ok(select(&config, sel, repo)?
+        .into_iter()
+        .map(|c| (config.for_cluster(&c), c))
+        .collect())
+}
+
 /// Read `.pctl/config.yaml` and pick the one cluster a writing command works on.
 pub fn load_one(
     view: &TreeView,

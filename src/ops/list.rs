@@ -33,6 +33,9 @@ struct Row {
     /// converts it); absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     legacy: bool,
+    /// The newest version outside the constraint, for the fleet view.
+    #[serde(skip)]
+    latest: Option<String>,
 }
 
 pub fn run(opts: ListOptions) -> Result<()> {
@@ -47,8 +50,9 @@ pub fn run(opts: ListOptions) -> Result<()> {
     // Weaveworks pctl installations are rows here, not a note.
     crate::ops::legacy_listed();
     let legacy = crate::ops::legacy_installations(&view)?;
-    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let several = found.iter().any(|(c, _, _)| c.is_some());
+    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+    let several = columns.len() > 1;
     for (cluster, dir, i) in found {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
@@ -76,6 +80,9 @@ pub fn run(opts: ListOptions) -> Result<()> {
                 None
             },
             drift: crate::tracking::drift(&i, &files),
+            latest: (info.state == crate::tracking::UpdateState::NewerOutsideConstraint)
+                .then(|| info.latest.clone())
+                .flatten(),
             name: i.metadata.name,
             namespace: i.spec.namespace,
             profile: i.spec.profile,
@@ -101,11 +108,15 @@ pub fn run(opts: ListOptions) -> Result<()> {
             namespace: l.namespace,
             path: dir,
             legacy: true,
+            latest: None,
         });
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
     let legacy_count = rows.iter().filter(|r| r.legacy).count();
     let p = printer();
+    if several {
+        return matrix(columns, rows, opts.format, unknown);
+    }
     match opts.format {
         Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
         Format::Yaml => p.data(&yaml::to_string(&rows)?),
@@ -165,6 +176,71 @@ pub fn run(opts: ListOptions) -> Result<()> {
                         "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
                     ));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Several clusters: the fleet view (docs/fleets.md#the-fleet-view), with the
+/// installations of the archived Weaveworks pctl (in no cluster) listed apart.
+fn matrix(columns: Vec<String>, rows: Vec<Row>, format: Format, unknown: usize) -> Result<()> {
+    use crate::ops::fleet_view::{Cell, LEGEND, Matrix};
+    let (legacy, rows): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.legacy);
+    let entries = rows
+        .into_iter()
+        .map(|r| {
+            let cell = Cell {
+                version: r.version,
+                state: match (r.update.as_deref(), &r.latest) {
+                    (Some("?"), _) => crate::tracking::UpdateState::Unknown,
+                    (Some(_), _) => crate::tracking::UpdateState::UpdateAvailable,
+                    (None, Some(_)) => crate::tracking::UpdateState::NewerOutsideConstraint,
+                    (None, None) => crate::tracking::UpdateState::UpToDate,
+                }
+                .as_str()
+                .to_string(),
+                update: r.update.filter(|u| u != "?"),
+                latest: r.latest,
+                drift: r.drift,
+                profile: r.profile,
+                path: r.path,
+            };
+            (r.cluster.unwrap_or_default(), r.name, cell)
+        })
+        .collect();
+    let m = Matrix::build(columns, entries);
+    let legacy_names: Vec<String> = legacy.iter().map(|r| r.name.clone()).collect();
+    let p = printer();
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        matrix: &'a Matrix,
+        /// Installations of the archived Weaveworks pctl (in no cluster).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        legacy: Vec<Row>,
+    }
+    match format {
+        Format::Json => p.data(&serde_json::to_string_pretty(&Out { matrix: &m, legacy })?),
+        Format::Yaml => p.data(&yaml::to_string(&Out { matrix: &m, legacy })?),
+        Format::Table => {
+            if m.installations.is_empty() && legacy_names.is_empty() {
+                p.info("no installations");
+                return Ok(());
+            }
+            p.data(&m.table());
+            p.info(LEGEND);
+            if !legacy_names.is_empty() {
+                p.info(&format!(
+                    "in no cluster: {} installation(s) of the archived Weaveworks pctl ({}); `pctl migrate NAME` converts one",
+                    legacy_names.len(),
+                    legacy_names.join(", ")
+                ));
+            }
+            if unknown > 0 {
+                p.info(&format!(
+                    "?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
+                ));
             }
         }
     }

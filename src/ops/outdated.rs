@@ -52,14 +52,30 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
     let upstreams = Upstreams::new(opts.offline)?;
     let p = printer();
     let mut rows: Vec<Row> = Vec::new();
-    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let several = found.iter().any(|(c, _, _)| c.is_some());
+    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+    let several = columns.len() > 1;
+    let mut cells = Vec::new();
     for (cluster, dir, inst) in found {
         let info = tracking::update_info(&upstreams, &inst.spec.source);
         if let Some(e) = &info.error {
             p.warn(&format!(
                 "{}: cannot read {}: {e}",
                 inst.metadata.name, inst.spec.source.url
+            ));
+        }
+        if several {
+            let files = tracking::current_files(&ws, &view, &dir)?;
+            cells.push((
+                cluster.clone().unwrap_or_default(),
+                inst.metadata.name.clone(),
+                crate::ops::fleet_view::Cell::new(
+                    info.current.clone(),
+                    &info,
+                    tracking::drift(&inst, &files),
+                    inst.spec.profile.clone(),
+                    dir.clone(),
+                ),
             ));
         }
         rows.push(Row {
@@ -96,6 +112,13 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
             .collect(),
         installations: rows,
     };
+    if several {
+        return matrix(
+            crate::ops::fleet_view::Matrix::build(columns, cells),
+            &report,
+            opts.format,
+        );
+    }
     match opts.format {
         Format::Json => p.data(&serde_json::to_string_pretty(&report)?),
         Format::Yaml => p.data(&yaml::to_string(&report)?),
@@ -136,37 +159,72 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
             ];
             let mut out = crate::printer::format_table(&headers[usize::from(!several)..], &table);
             out.push('\n');
-            let summary: Vec<Vec<String>> = report
-                .summary
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.profile.clone(),
-                        s.installations.to_string(),
-                        s.behind.to_string(),
-                    ]
-                })
-                .collect();
-            out.push_str(&crate::printer::format_table(
-                &["PROFILE", "INSTALLATIONS", "BEHIND"],
-                &summary,
-            ));
+            out.push_str(&summary_table(&report));
             p.data(&out);
-            let behind: usize = report.summary.iter().map(|s| s.behind).sum();
-            let unknown = report
-                .installations
-                .iter()
-                .filter(|r| r.info.state == UpdateState::Unknown)
-                .count();
-            p.info(&format!(
-                "{behind} of {} installation(s) behind the newest version their constraint allows{}",
-                report.installations.len(),
-                if unknown > 0 {
-                    format!("; {unknown} could not be checked")
-                } else {
-                    String::new()
-                }
-            ));
+            p.info(&behind_line(&report));
+        }
+    }
+    Ok(())
+}
+
+fn summary_table(report: &Report) -> String {
+    let summary: Vec<Vec<String>> = report
+        .summary
+        .iter()
+        .map(|s| {
+            vec![
+                s.profile.clone(),
+                s.installations.to_string(),
+                s.behind.to_string(),
+            ]
+        })
+        .collect();
+    crate::printer::format_table(&["PROFILE", "INSTALLATIONS", "BEHIND"], &summary)
+}
+
+fn behind_line(report: &Report) -> String {
+    let behind: usize = report.summary.iter().map(|s| s.behind).sum();
+    let unknown = report
+        .installations
+        .iter()
+        .filter(|r| r.info.state == UpdateState::Unknown)
+        .count();
+    format!(
+        "{behind} of {} installation(s) behind the newest version their constraint allows{}",
+        report.installations.len(),
+        if unknown > 0 {
+            format!("; {unknown} could not be checked")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Several clusters: the fleet view (docs/fleets.md#the-fleet-view) and the summary
+/// per profile.
+fn matrix(m: crate::ops::fleet_view::Matrix, report: &Report, format: Format) -> Result<()> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        matrix: &'a crate::ops::fleet_view::Matrix,
+        summary: &'a [Summary],
+    }
+    let out = Out {
+        matrix: &m,
+        summary: &report.summary,
+    };
+    let p = printer();
+    match format {
+        Format::Json => p.data(&serde_json::to_string_pretty(&out)?),
+        Format::Yaml => p.data(&yaml::to_string(&out)?),
+        Format::Table => {
+            if m.installations.is_empty() {
+                p.info("no installations");
+                return Ok(());
+            }
+            p.data(&format!("{}\n{}", m.table(), summary_table(report)));
+            p.info(crate::ops::fleet_view::LEGEND);
+            p.info(&behind_line(report));
         }
     }
     Ok(())

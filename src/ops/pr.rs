@@ -280,6 +280,7 @@ mod tests {
             base_branch: "main".into(),
             base_commit: git2::Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap(),
             diff: String::new(),
+            pushed: true,
             changed: 2,
             stats: vec![
                 FileStat {

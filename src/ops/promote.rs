@@ -146,6 +146,7 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
         &view,
         target.config,
         target.values_level,
+        &opts.to,
         dir,
         inst,
         &given,

@@ -35,8 +35,9 @@ struct Status {
 pub fn run(opts: StatusOptions) -> Result<()> {
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
-    let (_, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let several = found.iter().any(|(c, _, _)| c.is_some());
+    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
+    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+    let several = columns.len() > 1;
     let matching: Vec<_> = found
         .iter()
         .filter(|(_, _, i)| i.metadata.name == opts.name)
@@ -78,16 +79,62 @@ pub fn run(opts: StatusOptions) -> Result<()> {
         });
     }
     let p = printer();
-    match (opts.format, several) {
-        (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
-        (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
-        (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
-        (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
-        (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
+    if several {
+        matrix(columns, &statuses, opts.format)?;
+    } else {
+        match (opts.format, several) {
+            (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
+            (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
+            (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
+            (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
+            (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
+        }
     }
     for status in &statuses {
         if let Some(e) = &status.update.error {
             p.warn(&format!("cannot check for updates: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// Several clusters: the fleet view (docs/fleets.md#the-fleet-view) of one name, and
+/// the files changed by hand in each cluster.
+fn matrix(columns: Vec<String>, statuses: &[Status], format: Format) -> Result<()> {
+    use crate::ops::fleet_view::{Cell, LEGEND, Matrix};
+    let entries = statuses
+        .iter()
+        .map(|s| {
+            let cell = Cell::new(
+                s.version.clone(),
+                &s.update,
+                s.drift.clone(),
+                s.profile.clone(),
+                s.path.clone(),
+            );
+            (s.cluster.clone().unwrap_or_default(), s.name.clone(), cell)
+        })
+        .collect();
+    let m = Matrix::build(columns, entries);
+    let p = printer();
+    match format {
+        Format::Json => p.data(&serde_json::to_string_pretty(&m)?),
+        Format::Yaml => p.data(&yaml::to_string(&m)?),
+        Format::Table => {
+            let mut out = m.table();
+            for s in statuses {
+                for (what, list) in [
+                    ("edited", &s.drift.modified),
+                    ("added", &s.drift.added),
+                    ("removed", &s.drift.removed),
+                ] {
+                    for f in list {
+                        out.push_str(&format!("  {what:<8} {}/{f}\n", s.path));
+                    }
+                }
+            }
+            p.data(&out);
+            p.info(LEGEND);
         }
     }
     Ok(())

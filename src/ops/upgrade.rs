@@ -25,8 +25,10 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod groups;
 mod plan;
 mod promote;
+pub use groups::GroupBy;
 pub use plan::recorded_givens;
 use plan::*;
 pub use promote::{Promotion, plan_promotion};
@@ -54,6 +56,11 @@ pub struct UpgradeOptions {
     pub values: ValueOptions,
     /// `--create-pr`: commit on a branch of its own and open a pull request.
     pub pr: Option<crate::ops::pr::PrOptions>,
+    /// `--group-by` with `--create-pr`: one pull request per group, kept up to date
+    /// by later runs (docs/fleets.md#upgrades-as-pull-requests).
+    pub group_by: Option<GroupBy>,
+    /// `-o`: the summary of `--group-by` as a table, JSON or YAML.
+    pub format: crate::printer::Format,
 }
 
 pub struct SyncOptions {
@@ -102,6 +109,11 @@ struct Planned {
     claims: Vec<crate::ownership::Owned>,
     /// Its fleet cluster (docs/fleets.md), for the pull request's branch name.
     cluster: Option<String>,
+    /// How messages name it: NAME, or CLUSTER.NAME when several clusters are upgraded.
+    label: String,
+    profile: String,
+    /// Its cluster (`default` in a repository without `clusters:`), for grouping.
+    cluster_name: String,
 }
 
 impl Planned {
@@ -111,9 +123,9 @@ impl Planned {
 
     fn describe(&self) -> String {
         if self.from == self.to {
-            format!("{} {} (re-rendered)", self.name, self.from)
+            format!("{} {} (re-rendered)", self.label, self.from)
         } else {
-            format!("{} {} -> {}", self.name, self.from, self.to)
+            format!("{} {} -> {}", self.label, self.from, self.to)
         }
     }
 }
@@ -143,7 +155,9 @@ struct Ctx<'a> {
     config: Config,
     /// The fleet cluster whose values level applies (docs/fleets.md).
     cluster: Option<String>,
-    upstreams: Upstreams,
+    /// The cluster's name (`default` in a repository without `clusters:`).
+    cluster_name: String,
+    upstreams: &'a Upstreams,
     flags: &'a ValueOptions,
     strategy: Strategy,
     /// `--create-namespace` given now (None: the recorded choice).
@@ -153,6 +167,12 @@ struct Ctx<'a> {
 }
 
 pub fn run(opts: UpgradeOptions) -> Result<()> {
+    run_counted(opts).map(|_| ())
+}
+
+/// [`run`], saying whether anything was written: a commit, or a pull request opened
+/// or updated (`--detailed-exitcode`, docs/commands.md#pctl-upgrade).
+pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
     let ws = Workspace::open(opts.repo.as_deref())?;
     if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
         bail!(user(
@@ -161,73 +181,98 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         ));
     }
     let view = ws.view()?;
-    let crate::ops::cluster::OneCluster {
-        config,
-        values_level: cluster,
-        installations: all,
-    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "upgrade")?;
-    let ctx = Ctx {
-        view: &view,
-        tree: crate::ops::owners::scan(&view, &config)?,
-        config,
-        cluster,
-        upstreams: Upstreams::new(opts.offline)?,
-        flags: &opts.values,
-        strategy: opts.strategy,
-        create_namespace: opts.create_namespace,
-    };
-    let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
-    if opts.all {
-        for (dir, inst) in all {
-            let info = crate::tracking::update_info(&ctx.upstreams, &inst.spec.source);
-            if let Some(e) = &info.error {
-                printer().warn(&format!(
-                    "{}: cannot read {}: {e}",
-                    inst.metadata.name, inst.spec.source.url
-                ));
-            }
-            if info.behind() {
-                let target = target_of(&inst, None, false, opts.channel.as_deref());
-                chosen.push((dir, inst, target));
-            }
-        }
-        if chosen.is_empty() {
-            printer().info("every installation is at the newest version its constraint allows");
-            return Ok(());
-        }
-    } else {
-        let name = opts.name.clone().unwrap_or_default();
-        let Some((dir, inst)) = all.into_iter().find(|(_, i)| i.metadata.name == name) else {
-            return Err(unknown_installation(&name, &view, &ws));
-        };
-        let target = target_of(
-            &inst,
-            opts.to.as_deref(),
-            opts.latest,
-            opts.channel.as_deref(),
-        );
-        let target = match (&target.reference, opts.latest) {
-            (None, true) => latest_target(&ctx, &inst, target)?,
-            _ => target,
-        };
-        chosen.push((dir, inst, target));
-    }
-
+    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), &opts.clusters)?;
+    let several = each.len() > 1;
+    let upstreams = Upstreams::new(opts.offline)?;
     let mut plans = Vec::new();
-    for (dir, inst, target) in &chosen {
-        let p = plan(&ctx, dir, inst, target)?;
-        if p.changed == 0 {
-            printer().info(&format!(
-                "{}: already at {}; nothing to change",
-                p.name, p.from
-            ));
-            continue;
+    let (mut chosen_any, mut found_name) = (false, false);
+    // Each installation lives in one cluster: each cluster is planned with its own
+    // config, values level and ownership (docs/fleets.md).
+    for (config, cluster) in each {
+        let all: Vec<(String, Installation)> =
+            crate::ops::cluster::installations_in(&view, &config, std::slice::from_ref(&cluster))?
+                .into_iter()
+                .map(|(_, dir, i)| (dir, i))
+                .collect();
+        let ctx = Ctx {
+            view: &view,
+            tree: crate::ops::owners::scan(&view, &config)?,
+            cluster: crate::ops::cluster::values_level(&config, &cluster),
+            cluster_name: cluster.name.clone(),
+            config,
+            upstreams: &upstreams,
+            flags: &opts.values,
+            strategy: opts.strategy,
+            create_namespace: opts.create_namespace,
+        };
+        let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
+        if opts.all {
+            for (dir, inst) in all {
+                let info = crate::tracking::update_info(ctx.upstreams, &inst.spec.source);
+                if let Some(e) = &info.error {
+                    printer().warn(&format!(
+                        "{}: cannot read {}: {e}",
+                        inst.metadata.name, inst.spec.source.url
+                    ));
+                }
+                if info.behind() {
+                    let target = target_of(&inst, None, false, opts.channel.as_deref());
+                    chosen.push((dir, inst, target));
+                }
+            }
+        } else {
+            let name = opts.name.clone().unwrap_or_default();
+            let Some((dir, inst)) = all.into_iter().find(|(_, i)| i.metadata.name == name) else {
+                continue;
+            };
+            found_name = true;
+            let target = target_of(
+                &inst,
+                opts.to.as_deref(),
+                opts.latest,
+                opts.channel.as_deref(),
+            );
+            let target = match (&target.reference, opts.latest) {
+                (None, true) => latest_target(&ctx, &inst, target)?,
+                _ => target,
+            };
+            chosen.push((dir, inst, target));
         }
-        plans.push(p);
+        chosen_any |= !chosen.is_empty();
+        let mut cluster_plans = Vec::new();
+        for (dir, inst, target) in &chosen {
+            let mut p = plan(&ctx, dir, inst, target)?;
+            if several {
+                p.label = crate::ops::pr::scoped_name(Some(&p.cluster_name), &p.name);
+            }
+            if p.changed == 0 {
+                printer().info(&format!(
+                    "{}: already at {}; nothing to change",
+                    p.label, p.from
+                ));
+                continue;
+            }
+            cluster_plans.push(p);
+        }
+        refuse_conflicts_between(&cluster_plans)?;
+        plans.extend(cluster_plans);
     }
-    refuse_conflicts_between(&plans)?;
+    if !opts.all && !found_name {
+        let name = opts.name.clone().unwrap_or_default();
+        return Err(unknown_installation(&name, &view, &ws));
+    }
+    if opts.all && !chosen_any {
+        printer().info("every installation is at the newest version its constraint allows");
+        if let (Some(pr), Some(by)) = (&opts.pr, opts.group_by) {
+            return groups::open_all(&ws, pr, by, Vec::new(), opts.offline, opts.format);
+        }
+        return Ok(false);
+    }
+    if let (Some(pr), Some(by)) = (&opts.pr, opts.group_by) {
+        return groups::open_all(&ws, pr, by, plans, opts.offline, opts.format);
+    }
     if plans.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let message = opts.message.clone().unwrap_or_else(|| {
         let mut m = if plans.len() == 1 {
@@ -253,7 +298,8 @@ pub fn run(opts: UpgradeOptions) -> Result<()> {
         (opts.mode, opts.offline),
         opts.pr.as_ref(),
         &plans,
-    )
+    )?;
+    Ok(opts.mode != Mode::DryRun)
 }
 
 pub fn sync(opts: SyncOptions) -> Result<()> {
@@ -271,12 +317,16 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         values_level: cluster,
         installations: all,
     } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
+    let upstreams = Upstreams::new(opts.offline)?;
     let ctx = Ctx {
         view: &view,
         tree: crate::ops::owners::scan(&view, &config)?,
+        cluster_name: cluster
+            .clone()
+            .unwrap_or_else(|| crate::gitops::clusters::DEFAULT.into()),
         config,
         cluster,
-        upstreams: Upstreams::new(opts.offline)?,
+        upstreams: &upstreams,
         flags: &flags,
         strategy: opts.strategy,
         create_namespace: None,
@@ -493,7 +543,10 @@ fn pull_request(
     conflicted: &[&FileMerge],
     in_cluster: Option<String>,
 ) -> Result<()> {
-    let cluster = plans.first().and_then(|p| p.cluster.as_deref());
+    let cluster = plans
+        .first()
+        .and_then(|p| p.cluster.as_deref())
+        .filter(|c| plans.iter().all(|p| p.cluster.as_deref() == Some(*c)));
     let (name, version) = match plans {
         [one] => (one.name.clone(), one.to.clone()),
         _ => {

@@ -212,38 +212,51 @@ fn list_shows_a_cluster_column_across_clusters() {
     );
     assert_unchanged(&before, &snapshot(&gitops));
 
+    // Several clusters: the fleet view, a row per name and a column per cluster.
     let out = run(&env, &gitops, &["list", "--all-clusters"]);
     assert_success(&out);
     let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("CLUSTER     NAME  "), "{text}");
-    let rows: Vec<(&str, &str)> = lines[1..]
-        .iter()
+    let rows: Vec<Vec<&str>> = text
+        .lines()
         .map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next().unwrap(), w.next().unwrap())
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
         })
         .collect();
     assert_eq!(
         rows,
         [
-            ("production", "edge"),
-            ("production", "web"),
-            ("staging", "web")
-        ]
+            vec!["NAME", "production", "staging"],
+            // pinned to nginx/v1.0.0: 1.1.0 is newer outside the constraint
+            vec!["edge", "1.0.0 ^1.1.0", "-"],
+            vec!["web", "1.0.0 ^1.1.0", "1.0.0 ^1.1.0"],
+        ],
+        "{text}"
     );
+    assert_stderr_mentions(&out, &["legend: VERSION [->WANTED"]);
 
     let out = run(&env, &gitops, &["list", "--all-clusters", "-o", "json"]);
     assert_success(&out);
-    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let got: Vec<(&str, &str, &str)> = list
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["clusters"], serde_json::json!(["production", "staging"]));
+    let got: Vec<(&str, &str, &str)> = m["installations"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["cluster"].as_str().unwrap(),
-                e["name"].as_str().unwrap(),
-                e["path"].as_str().unwrap(),
-            )
+        .flat_map(|row| {
+            row["clusters"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(c, cell)| {
+                    (
+                        c.as_str(),
+                        row["name"].as_str().unwrap(),
+                        cell["path"].as_str().unwrap(),
+                    )
+                })
         })
         .collect();
     assert_eq!(
@@ -275,8 +288,10 @@ fn list_shows_a_cluster_column_across_clusters() {
         &["status", "web", "--all-clusters", "--offline", "-o", "json"],
     );
     assert_success(&out);
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let clusters: Vec<&str> = all.iter().map(|s| s["cluster"].as_str().unwrap()).collect();
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &m["installations"][0];
+    assert_eq!(row["name"], "web");
+    let clusters: Vec<&String> = row["clusters"].as_object().unwrap().keys().collect();
     assert_eq!(clusters, ["production", "staging"]);
 
     // outdated across clusters.
@@ -288,8 +303,13 @@ fn list_shows_a_cluster_column_across_clusters() {
     assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["installations"].as_array().unwrap();
-    assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r["cluster"].is_string()), "{report}");
+    assert_eq!(rows.len(), 2, "{report}");
+    let cells: usize = rows
+        .iter()
+        .map(|r| r["clusters"].as_object().unwrap().len())
+        .sum();
+    assert_eq!(cells, 3, "{report}");
+    assert_eq!(report["summary"][0]["installations"], 3, "{report}");
 
     // Uninstall from one cluster leaves the other's alone.
     let out = run(&env, &gitops, &["uninstall", "web", "--cluster", "staging"]);
@@ -703,10 +723,12 @@ fn an_installation_outside_the_cluster_paths_belongs_to_the_cluster_that_syncs_i
     // ... and so it is staging's.
     let out = run(&env, &gitops, &["list", "--all-clusters", "-o", "json"]);
     assert_success(&out);
-    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["cluster"], "staging");
-    assert_eq!(list[0]["path"], "apps/staging/web");
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = m["installations"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{m}");
+    let cells = list[0]["clusters"].as_object().unwrap();
+    assert_eq!(cells.keys().collect::<Vec<_>>(), ["staging"], "{m}");
+    assert_eq!(cells["staging"]["path"], "apps/staging/web");
     let out = run(
         &env,
         &gitops,

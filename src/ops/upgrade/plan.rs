@@ -22,7 +22,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
 
     // base: exactly what was installed.
     let mut r = Resolver::new(
-        &ctx.upstreams,
+        ctx.upstreams,
         resolve::Options {
             allow_dirty: false,
             channel: src.channel.clone(),
@@ -50,7 +50,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     // installation's).
     let given = target.given.as_ref().unwrap_or(inst);
     let mut r = Resolver::new(
-        &ctx.upstreams,
+        ctx.upstreams,
         resolve::Options {
             allow_dirty: false,
             channel: target.channel.clone(),
@@ -172,6 +172,9 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         ours: fingerprint,
         claims,
         cluster: ctx.cluster.clone(),
+        label: inst.metadata.name.clone(),
+        profile: inst.spec.profile.clone(),
+        cluster_name: ctx.cluster_name.clone(),
     })
 }
 

@@ -17,6 +17,7 @@ pub fn plan_promotion(
     view: &TreeView,
     config: Config,
     cluster: Option<String>,
+    cluster_name: &str,
     dir: &str,
     inst: &Installation,
     given: &Installation,
@@ -24,12 +25,14 @@ pub fn plan_promotion(
     offline: bool,
 ) -> Result<Promotion> {
     let flags = ValueOptions::default();
+    let upstreams = Upstreams::new(offline)?;
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
         config,
+        cluster_name: cluster_name.to_string(),
         cluster,
-        upstreams: Upstreams::new(offline)?,
+        upstreams: &upstreams,
         flags: &flags,
         strategy,
         create_namespace: None,

@@ -17,6 +17,10 @@
 //!   branch: the same branch into another target is allowed), GitHub 422 `A pull
 //!   request already exists for OWNER:BRANCH.`, Gitea 409 `pull request already
 //!   exists for these targets`.
+//! - **Closed and merged** ([`ForgeServer::close_pr`], [`ForgeServer::merge_pr`]):
+//!   `state=all` lists them too; a merged one is GitLab's state `merged` (not in
+//!   `state=closed`), GitHub's `closed` with `merged_at`, Gitea's `closed` with
+//!   `merged: true`.
 //! - **Forks** ([`ForgeServer::seed_fork_pr`]): a fork's request into the repository
 //!   appears in its lists with `head.repo` (GitHub, Gitea) or `source_project_id`
 //!   (GitLab) naming the fork; GitHub's `head=OWNER:BRANCH` filter matches the head
@@ -99,6 +103,9 @@ pub struct Pr {
     pub title: String,
     pub body: String,
     pub open: bool,
+    /// Merged (closed by merging): GitLab's state `merged`, GitHub's `merged_at`,
+    /// Gitea's `merged`.
+    pub merged: bool,
     /// How many times it was edited after creation.
     pub updates: usize,
     /// The fork (`owner/name`) its head branch lives in; `None` for the repository
@@ -311,6 +318,7 @@ impl ForgeServer {
             title: title.into(),
             body: String::new(),
             open: true,
+            merged: false,
             updates: 0,
             fork: fork.map(str::to_string),
         });
@@ -322,6 +330,15 @@ impl ForgeServer {
         let mut st = self.state.lock().unwrap();
         if let Some(p) = st.prs.iter_mut().find(|p| p.number == number) {
             p.open = false;
+        }
+    }
+
+    /// Merges pull request `number` (it is closed, and says it was merged).
+    pub fn merge_pr(&self, number: u64) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(p) = st.prs.iter_mut().find(|p| p.number == number) {
+            p.open = false;
+            p.merged = true;
         }
     }
 

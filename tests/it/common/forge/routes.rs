@@ -327,7 +327,11 @@ fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
             "target_project_id": PROJECT_ID,
             "title": p.title,
             "description": p.body,
-            "state": if p.open { "opened" } else { "closed" },
+            "state": match (p.open, p.merged) {
+                (true, _) => "opened",
+                (false, true) => "merged",
+                (false, false) => "closed",
+            },
             "source_branch": p.head,
             "target_branch": p.base,
             "sha": sha,
@@ -337,6 +341,9 @@ fn pr_json(ctx: &Ctx, p: &Pr) -> Value {
             "id": 1000 + p.number,
             "number": p.number,
             "state": if p.open { "open" } else { "closed" },
+            // GitHub: `merged_at`; Gitea: `merged` (both keep state "closed")
+            "merged": p.merged,
+            "merged_at": if p.merged { Value::String("2026-01-02T03:04:05Z".into()) } else { Value::Null },
             "title": p.title,
             "body": p.body,
             "html_url": web_url(ctx, p.number),
@@ -456,6 +463,7 @@ fn github(
                 title,
                 body: fields[3].clone().unwrap_or_default(),
                 open: true,
+                merged: false,
                 updates: 0,
                 fork: None,
             };
@@ -526,7 +534,8 @@ fn gitlab(
                 .rev()
                 .filter(|p| match state {
                     "opened" => p.open,
-                    "closed" => !p.open,
+                    "closed" => !p.open && !p.merged,
+                    "merged" => p.merged,
                     _ => true,
                 })
                 .filter(|p| req.param("source_branch").is_none_or(|b| b == p.head))
@@ -586,6 +595,7 @@ fn gitlab(
                 title,
                 body: text,
                 open: true,
+                merged: false,
                 updates: 0,
                 fork: None,
             };
@@ -732,6 +742,7 @@ fn gitea(
                 title,
                 body: vals[3].clone().unwrap_or_default(),
                 open: true,
+                merged: false,
                 updates: 0,
                 fork: None,
             };
