@@ -697,3 +697,38 @@ fn lint_writes_nothing() {
         &["unknown field `chrat`"],
     );
 }
+
+/// A required parameter without a constraint, bound whole (`"{{ params.email }}"`) to
+/// a nested profile's parameter with a pattern or an enum, gets a placeholder the
+/// child accepts: every real value the child accepts would install, so lint (and
+/// publish) pass. A literal binding the child refuses is still an error.
+#[test]
+fn placeholders_satisfy_the_constraints_they_flow_into() {
+    let env = Env::new();
+    lint_fixture(&env, "constraints");
+    let out = env.pctl(["lint", "constraints"]);
+    assert_success(&out);
+    assert_eq!(
+        findings(&out),
+        vec![
+            "constraints/profile.yaml:7: info: required parameter email has no default: templates were rendered with the placeholder \"user@example.com\"".to_string(),
+            "constraints/profile.yaml:10: info: required parameter tier has no default: templates were rendered with the placeholder \"gold\"".to_string(),
+        ],
+        "{}",
+        describe(&out)
+    );
+    let p = env.work.join("constraints/profile.yaml");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"{{ params.email }}\"", "not-an-email");
+    std::fs::write(&p, text).unwrap();
+    let out = env.pctl(["lint", "constraints"]);
+    assert_lint_fails(&out);
+    assert_finding(
+        &out,
+        "constraints/profile.yaml",
+        13,
+        "error",
+        &["child.email", "\"not-an-email\" does not match the pattern"],
+    );
+}
