@@ -9,6 +9,7 @@ mod convert;
 mod raw;
 pub mod release;
 pub mod rules;
+pub mod schema;
 mod validate;
 
 pub use convert::field_hint;
