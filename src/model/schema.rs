@@ -54,7 +54,7 @@ impl Fields {
 /// The shape of a current (`weave.works/v1alpha1`) definition.
 pub fn definition() -> &'static Shape {
     static SHAPE: OnceLock<Shape> = OnceLock::new();
-    SHAPE.get_or_init(|| probe_all::<RawDefinition>())
+    SHAPE.get_or_init(probe_all::<RawDefinition>)
 }
 
 /// Every field path of `shape` (`spec.artifacts[].chart.url`), depth first.
