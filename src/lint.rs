@@ -21,8 +21,10 @@ pub use positions::Positions;
 /// What checking one profile.yaml found.
 pub struct Checked {
     pub findings: Vec<Finding>,
-    /// The definition, when it has no error (what install would read).
+    /// The definition: what install would read when there is no error; else, when
+    /// `partial`, what the model could read without the parts reported as errors.
     pub def: Option<ProfileDefinition>,
+    pub partial: bool,
     pub positions: Positions,
 }
 
@@ -62,6 +64,7 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
     let mut out = Checked {
         findings: Vec::new(),
         def: None,
+        partial: false,
         positions,
     };
     // Syntax.
@@ -205,9 +208,23 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
             "the profile has no artifacts: installing it writes no objects",
         ));
     }
-    check_artifacts(file, pos, &artifacts, &mut findings);
+    // The model's conversion of every item (parameters report theirs themselves;
+    // `chart.release` is reported field by field at its own line).
+    let read = model::lenient::read(file, &clean);
+    for (path, e) in &read.problems {
+        if !path.starts_with("spec.parameters[") && !path.ends_with(".chart.release") {
+            findings.push(model_finding(file, pos.line(path), e));
+        }
+    }
+    check_artifacts(file, pos, &artifacts, &read.artifacts, &mut findings);
     findings.extend(yaml11::check(file, text, pos, &spec));
-    let params = check_parameters(file, pos, &list_of(&spec, "parameters"), &mut findings);
+    let params = check_parameters(
+        file,
+        pos,
+        &list_of(&spec, "parameters"),
+        &read,
+        &mut findings,
+    );
     if let Some(Value::Object(presets)) = spec.get("presets") {
         check_presets(file, pos, presets, &params, &mut findings);
     }
@@ -222,6 +239,11 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
                 findings.push(model_finding(file, line, &e));
             }
         }
+    } else {
+        // The rest is still checked (paths, nested profiles, templates) on what
+        // the model could read.
+        out.def = usable(file, read.def);
+        out.partial = out.def.is_some();
     }
     out.findings = findings;
     out
@@ -234,21 +256,51 @@ fn list_of(spec: &Map, key: &str) -> Vec<Map> {
         .unwrap_or_default()
 }
 
-/// A definition around one item, for checking it with the model on its own.
-fn isolated(key: &str, item: Value) -> Option<String> {
-    let mut spec = Map::new();
-    spec.insert(key.to_string(), Value::Array(vec![item]));
-    let mut meta = Map::new();
-    meta.insert("name".into(), Value::String("lint".into()));
-    let mut doc = Map::new();
-    doc.insert(
-        "apiVersion".into(),
-        Value::String(model::API_VERSION.into()),
-    );
-    doc.insert("kind".into(), Value::String(model::KIND.into()));
-    doc.insert("metadata".into(), Value::Object(meta));
-    doc.insert("spec".into(), Value::Object(spec));
-    crate::yaml::to_string(&Value::Object(doc)).ok()
+/// The definition without what install would refuse: the later of two artifacts or
+/// parameters of one name, artifacts that break a field rule, `dependsOn` entries
+/// that name no artifact (or, when there is a cycle, all of them), presets that set
+/// an undeclared parameter or a value it refuses, defaults their parameter refuses
+/// (a placeholder instead). None when nothing sensible is left
+/// (the name is not a DNS-1123 label).
+fn usable(origin: &str, mut def: ProfileDefinition) -> Option<ProfileDefinition> {
+    if !crate::names::is_dns1123_label(&def.name) {
+        return None;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    def.artifacts.retain(|a| {
+        crate::names::sanitize(&a.name) == a.name
+            && !a.name.is_empty()
+            && model::rules::artifact_problems(a).is_empty()
+            && seen.insert(a.name.clone())
+    });
+    for a in &mut def.artifacts {
+        let own = a.name.clone();
+        a.depends_on.retain(|d| *d != own && seen.contains(d));
+    }
+    if model::validate(origin, &def).is_err() {
+        for a in &mut def.artifacts {
+            a.depends_on.clear();
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    def.parameters.retain(|p| names.insert(p.name.clone()));
+    // A default its parameter refuses (reported) is replaced by a placeholder.
+    for p in &mut def.parameters {
+        if let Some(d) = &p.default
+            && crate::values::coerce(p, &crate::values::from_profile(p, d)).is_err()
+        {
+            p.default = crate::values::placeholder(p);
+        }
+    }
+    let params = def.parameters.clone();
+    def.presets.retain(|_, set| {
+        set.iter().all(|(k, v)| {
+            params.iter().find(|p| &p.name == k).is_some_and(|p| {
+                crate::values::coerce(p, &crate::values::from_profile(p, v)).is_ok()
+            })
+        })
+    });
+    model::validate(origin, &def).is_ok().then_some(def)
 }
 
 /// The legacy schema: read by the model (first error only), with its warning.

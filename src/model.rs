@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod convert;
+pub mod lenient;
 mod raw;
 pub mod release;
 pub mod rules;

@@ -8,6 +8,7 @@ pub(super) fn check_artifacts(
     file: &str,
     pos: &Positions,
     artifacts: &[Map],
+    converted: &[Option<crate::model::Artifact>],
     findings: &mut Vec<Finding>,
 ) {
     let mut first: BTreeMap<String, usize> = BTreeMap::new();
@@ -37,42 +38,35 @@ pub(super) fn check_artifacts(
         } else {
             first.insert(name.to_string(), i);
         }
-        // The model's own rules for one artifact (kinds, charts, nested sources).
-        let mut alone = a.clone();
-        alone.remove("dependsOn");
-        // Chart URL and version are reported below, each at its own line, by the
-        // same rules the model applies: stand in valid ones for the model's check.
-        if let Some(Value::Object(chart)) = alone.get_mut("chart") {
-            use crate::model::rules::{self, UrlVerdict};
-            // `chart.release` is reported below, field by field at its own line.
-            chart.remove("release");
-            if chart
-                .get("url")
-                .and_then(Value::as_str)
-                .is_some_and(|u| matches!(rules::chart_url(u), UrlVerdict::Refuse(..)))
-            {
-                chart.insert("url".into(), Value::String("https://lint.invalid".into()));
+        // The model's own rules for the artifact as the model converted it (its
+        // conversion errors are reported by the caller); chart URL and version are
+        // reported below with the raw text.
+        if let Some(Some(converted)) = converted.get(i) {
+            if crate::names::sanitize(name) != name || name.is_empty() {
+                findings.push(
+                    Finding::new(
+                        file,
+                        pos.line(&format!("{path}.name")),
+                        Severity::Error,
+                        format!("artifact name {name:?} is not a DNS-1123 label"),
+                    )
+                    .with_hint("use lower-case letters, digits and '-'"),
+                );
             }
-            if chart
-                .get("version")
-                .and_then(Value::as_str)
-                .is_some_and(|v| !rules::chart_version(v))
-            {
-                chart.insert("version".into(), Value::String("0.0.0".into()));
+            for p in crate::model::rules::artifact_problems(converted) {
+                if matches!(p.path.as_str(), "chart.url" | "chart.version") {
+                    continue;
+                }
+                findings.push(
+                    Finding::new(
+                        file,
+                        pos.line(&format!("{path}.{}", p.path)),
+                        Severity::Error,
+                        p.message,
+                    )
+                    .with_hint(p.hint),
+                );
             }
-        }
-        if let Some(text) = isolated("artifacts", Value::Object(alone))
-            && let Err(e) = model::parse(file, &text, None)
-        {
-            let msg = e.to_string();
-            let field = if msg.contains("profile source") {
-                ".profile.source"
-            } else if msg.contains("chart") && !msg.contains("chart, kustomize, profile") {
-                ".chart"
-            } else {
-                ".name"
-            };
-            findings.push(model_finding(file, pos.line(&format!("{path}{field}")), &e));
         }
         if let Some(chart) = a.get("chart").and_then(Value::as_object) {
             check_chart(file, pos, &path, name, chart, findings);

@@ -11,6 +11,7 @@ pub(super) fn check_parameters(
     file: &str,
     pos: &Positions,
     items: &[Map],
+    read: &model::lenient::Lenient,
     findings: &mut Vec<Finding>,
 ) -> Params {
     let mut out = Params::default();
@@ -38,15 +39,13 @@ pub(super) fn check_parameters(
             continue;
         }
         first.insert(name.to_string(), i);
-        let p = match isolated("parameters", Value::Object(item.clone()))
-            .map(|t| model::parse(file, &t, None).map(|(d, _)| d.parameters.into_iter().next()))
-        {
-            Some(Ok(Some(p))) => p,
-            Some(Err(e)) => {
-                findings.push(model_finding(file, line("type"), &e));
-                continue;
+        // The parameter as the model converted it, or why it could not.
+        let Some(Some(p)) = read.parameters.get(i).cloned() else {
+            let at = format!("{path}.");
+            for (_, e) in read.problems.iter().filter(|(p, _)| p.starts_with(&at)) {
+                findings.push(model_finding(file, line("type"), e));
             }
-            _ => continue,
+            continue;
         };
         for f in check_parameter(&p) {
             let (field, severity, msg, hint) = f;

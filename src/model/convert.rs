@@ -60,7 +60,7 @@ pub fn field_hint(field: &str, expected: &[&str]) -> String {
 pub(super) fn convert(origin: &str, name: String, spec: RawSpec) -> Result<ProfileDefinition> {
     let mut artifacts = Vec::new();
     for a in spec.artifacts {
-        artifacts.push(convert_artifact(origin, a)?);
+        artifacts.push(convert_artifact(origin, a).map_err(|(_, e)| e)?);
     }
     let mut parameters = Vec::new();
     for p in spec.parameters {
@@ -109,7 +109,12 @@ pub(super) fn convert_parameter(origin: &str, p: RawParameter) -> Result<Paramet
     })
 }
 
-pub(super) fn convert_artifact(origin: &str, a: RawArtifact) -> Result<Artifact> {
+/// One artifact; an error comes with the field it is about, below the artifact
+/// (`.name`, `.chart`, `.chart.release`, `.profile.source`).
+pub(super) fn convert_artifact(
+    origin: &str,
+    a: RawArtifact,
+) -> std::result::Result<Artifact, (&'static str, anyhow::Error)> {
     let set = [
         a.chart.is_some(),
         a.kustomize.is_some(),
@@ -120,27 +125,31 @@ pub(super) fn convert_artifact(origin: &str, a: RawArtifact) -> Result<Artifact>
     .count();
     if set != 1 {
         let what = if set == 0 { "none" } else { "more than one" };
-        bail!(crate::error::user(
-            format!(
-                "{origin}: artifact {:?} has {what} of chart, kustomize, profile",
-                a.name
+        return Err((
+            ".name",
+            crate::error::user(
+                format!(
+                    "{origin}: artifact {:?} has {what} of chart, kustomize, profile",
+                    a.name
+                ),
+                "give each artifact exactly one of `chart`, `kustomize` or `profile`",
             ),
-            "give each artifact exactly one of `chart`, `kustomize` or `profile`",
         ));
     }
     let kind = if let Some(c) = a.chart {
         ArtifactKind::Chart {
-            chart: convert_chart(origin, &a.name, c.path, c.url, c.name, c.version)?,
+            chart: convert_chart(origin, &a.name, c.path, c.url, c.name, c.version)
+                .map_err(|e| (".chart", e))?,
             default_values: c.default_values,
             release: match c.release {
-                Some(r) => release::parse(origin, &a.name, r)?,
+                Some(r) => release::parse(origin, &a.name, r).map_err(|e| (".chart.release", e))?,
                 None => Release::default(),
             },
         }
     } else if let Some(k) = a.kustomize {
         ArtifactKind::Kustomize { path: k.path }
     } else if let Some(p) = a.profile {
-        convert_profile_ref(origin, &a.name, p)?
+        convert_profile_ref(origin, &a.name, p).map_err(|e| (".profile.source", e))?
     } else {
         unreachable!("exactly one kind was checked above")
     };

@@ -119,6 +119,7 @@ pub fn lint(dir: &str, offline: bool) -> Result<Report> {
                 file: &file,
                 def,
                 pos: &checked.positions,
+                partial: checked.partial,
             };
             ctx.deep(&abs, offline, &mut findings)?;
         }
@@ -148,6 +149,8 @@ struct Ctx<'a> {
     file: &'a str,
     def: &'a ProfileDefinition,
     pos: &'a Positions,
+    /// `def` is lint's reading of a profile.yaml with errors (those parts left out).
+    partial: bool,
 }
 
 impl Ctx<'_> {
@@ -185,6 +188,9 @@ impl Ctx<'_> {
         );
         resolver.lenient = true;
         resolver.worktree = true;
+        if self.partial {
+            resolver.root_definition = Some(self.def.clone());
+        }
         let spec = SourceSpec::Local {
             path: abs.to_string_lossy().into_owned(),
         };
@@ -227,7 +233,10 @@ impl Ctx<'_> {
             }
         }
         self.with_bindings(&resolved, out);
-        self.unused_parameters(&resolved, out);
+        if !self.partial {
+            // Artifacts left out for their errors may be what uses a parameter.
+            self.unused_parameters(&resolved, out);
+        }
         self.render_all(&resolved, out);
         Ok(())
     }

@@ -546,7 +546,9 @@ fn json_and_yaml_output_carry_every_finding() {
     assert_eq!(v["file"], "schema/profile.yaml");
     assert_eq!(v["errors"], 7);
     assert_eq!(v["warnings"], 0);
-    let first = &v["findings"][1];
+    // No `info` line first: the later checks ran despite the schema errors (and
+    // found nothing more).
+    let first = &v["findings"][0];
     assert_eq!(first["line"], 6);
     assert_eq!(first["severity"], "error");
     assert!(
@@ -558,7 +560,7 @@ fn json_and_yaml_output_carry_every_finding() {
     let out = env.pctl(["lint", "schema", "-o", "yaml"]);
     assert_exit(&out, 1);
     let docs = yaml_docs_str(&stdout(&out));
-    assert_eq!(docs[0]["findings"].as_array().unwrap().len(), 8);
+    assert_eq!(docs[0]["findings"].as_array().unwrap().len(), 7);
 }
 
 // --- good profiles -------------------------------------------------------------------
@@ -730,5 +732,53 @@ fn placeholders_satisfy_the_constraints_they_flow_into() {
         13,
         "error",
         &["child.email", "\"not-an-email\" does not match the pattern"],
+    );
+}
+
+/// A bad field does not hide the rest: a typo'd field, a path that does not exist and
+/// template errors in a templated file and in `defaultValues` are all reported by
+/// one run, each at its own line.
+#[test]
+fn a_schema_error_does_not_hide_paths_and_templates() {
+    let env = Env::new();
+    lint_fixture(&env, "all-at-once");
+    let out = env.pctl(["lint", "all-at-once"]);
+    assert_lint_fails(&out);
+    let f = "all-at-once/profile.yaml";
+    assert_finding(&out, f, 6, "error", &["unknown field `descripton` in spec"]);
+    assert_finding(
+        &out,
+        f,
+        18,
+        "error",
+        &["artifact \"missing\"", "path \"not-there\" does not exist"],
+    );
+    assert_finding(
+        &out,
+        "all-at-once/config/cm.yaml",
+        7,
+        "error",
+        &["params.farewell"],
+    );
+    assert_finding(
+        &out,
+        f,
+        24,
+        "error",
+        &["artifact \"web\" defaultValues", "params.colour"],
+    );
+    assert_eq!(
+        findings(&out)
+            .iter()
+            .filter(|l| l.contains(": error: "))
+            .count(),
+        4,
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        !stdout(&out).contains("were not checked"),
+        "{}",
+        describe(&out)
     );
 }
