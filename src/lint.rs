@@ -1,8 +1,9 @@
-//! The core of `pctl lint`: findings with a file and a line, the line of every key of
-//! a YAML text, and the checks one `profile.yaml` must pass on its own — syntax,
-//! schema (every unknown field, with "did you mean"), artifacts, `dependsOn`,
-//! parameters and presets — all reported at once. Pure: resolving nested profiles,
-//! rendering and the file system are in `ops::lint`.
+//! The core of `pctl lint` for one `profile.yaml`, all findings at once: syntax, the
+//! schema against the model's own field set, the model's conversion of each artifact
+//! and parameter, its field and name rules (duplicates, `dependsOn`, cycles), what is
+//! legal but wrong, presets; and the definition without the parts with errors, so
+//! that `ops::lint` still resolves, renders and checks the rest. Pure: resolving
+//! nested profiles, rendering and the file system are in `ops::lint`.
 mod artifacts;
 mod finding;
 mod parameters;
@@ -11,7 +12,7 @@ mod schema;
 mod yaml11;
 use crate::model::{self, ProfileDefinition};
 use crate::yaml::{Map, Value};
-use artifacts::check_artifacts;
+use artifacts::{check_artifacts, check_names};
 pub use finding::{Finding, Severity, format, sort};
 use parameters::{check_parameters, check_presets};
 pub use positions::Positions;
@@ -217,6 +218,13 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
         }
     }
     check_artifacts(file, pos, &artifacts, &read.artifacts, &mut findings);
+    check_names(
+        file,
+        pos,
+        &artifacts,
+        &list_of(&spec, "parameters"),
+        &mut findings,
+    );
     findings.extend(yaml11::check(file, text, pos, &spec));
     let params = check_parameters(
         file,

@@ -11,7 +11,7 @@ mod raw;
 pub mod release;
 pub mod rules;
 pub mod schema;
-mod validate;
+pub mod validate;
 
 pub use convert::field_hint;
 use convert::{convert, convert_legacy, schema_error};

@@ -1,8 +1,9 @@
-//! Lint's checks of the artifacts of one definition: duplicate names, the model's
-//! rules for each artifact, chart URL, version and release, nested version
-//! constraints, `template` where it is ignored, `dependsOn` targets and cycles.
+//! Lint's checks of the artifacts of one definition: the model's field rules for
+//! each artifact, chart URL, version and release field by field, nested version
+//! constraints, `template` where it is ignored; and the model's name rules
+//! (duplicates, `dependsOn` targets and cycles) for artifacts and parameters, each at
+//! its line.
 use super::*;
-use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn check_artifacts(
     file: &str,
@@ -11,48 +12,15 @@ pub(super) fn check_artifacts(
     converted: &[Option<crate::model::Artifact>],
     findings: &mut Vec<Finding>,
 ) {
-    let mut first: BTreeMap<String, usize> = BTreeMap::new();
-    let names: Vec<String> = artifacts
-        .iter()
-        .filter_map(|a| a.get("name").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    let mut deps: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     for (i, a) in artifacts.iter().enumerate() {
         let path = format!("spec.artifacts[{i}]");
         let Some(name) = a.get("name").and_then(Value::as_str) else {
             continue;
         };
-        if let Some(j) = first.get(name) {
-            findings.push(
-                Finding::new(
-                    file,
-                    pos.line(&format!("{path}.name")),
-                    Severity::Error,
-                    format!(
-                        "artifact name {name:?} is used twice (first at line {})",
-                        pos.line(&format!("spec.artifacts[{j}].name"))
-                    ),
-                )
-                .with_hint("artifact names must be unique within a profile"),
-            );
-        } else {
-            first.insert(name.to_string(), i);
-        }
         // The model's own rules for the artifact as the model converted it (its
         // conversion errors are reported by the caller); chart URL and version are
         // reported below with the raw text.
         if let Some(Some(converted)) = converted.get(i) {
-            if crate::names::sanitize(name) != name || name.is_empty() {
-                findings.push(
-                    Finding::new(
-                        file,
-                        pos.line(&format!("{path}.name")),
-                        Severity::Error,
-                        format!("artifact name {name:?} is not a DNS-1123 label"),
-                    )
-                    .with_hint("use lower-case letters, digits and '-'"),
-                );
-            }
             for p in crate::model::rules::artifact_problems(converted) {
                 if matches!(p.path.as_str(), "chart.url" | "chart.version") {
                     continue;
@@ -107,95 +75,7 @@ pub(super) fn check_artifacts(
                 .with_hint("chart values are templated through `defaultValues`; remove `template`"),
             );
         }
-        let mut own = Vec::new();
-        for (j, d) in list_of(a, "dependsOn").iter().enumerate() {
-            let Some(target) = d.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let line = pos.line(&format!("{path}.dependsOn[{j}]"));
-            if target == name {
-                findings.push(
-                    Finding::new(
-                        file,
-                        line,
-                        Severity::Error,
-                        format!("artifact {name:?} depends on itself"),
-                    )
-                    .with_hint("remove it from its own dependsOn"),
-                );
-            } else if !names.iter().any(|n| n == target) {
-                findings.push(
-                    Finding::new(
-                        file,
-                        line,
-                        Severity::Error,
-                        format!(
-                            "artifact {name:?} depends on {target:?}, which is not an artifact of this profile"
-                        ),
-                    )
-                    .with_hint(format!(
-                        "dependsOn names an artifact of the same profile: {}",
-                        names.join(", ")
-                    )),
-                );
-            } else {
-                own.push(target.to_string());
-            }
-        }
-        deps.entry(name.to_string()).or_insert((i, own));
     }
-    // Cycles, each reported once, at the first artifact of the cycle.
-    let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
-    for start in deps.keys() {
-        if let Some(cycle) = cycle_from(start, &deps) {
-            let members: BTreeSet<String> = cycle.iter().cloned().collect();
-            if cycle.first() != Some(start) || !reported.insert(members) {
-                continue;
-            }
-            let i = deps[start].0;
-            findings.push(
-                Finding::new(
-                    file,
-                    pos.line(&format!("spec.artifacts[{i}].dependsOn")),
-                    Severity::Error,
-                    format!("dependsOn cycle: {}", cycle.join(" -> ")),
-                )
-                .with_hint("break the cycle: Flux would wait forever"),
-            );
-        }
-    }
-}
-
-/// A dependency cycle through `start`, as the chain from `start` back to it.
-pub(super) fn cycle_from(
-    start: &str,
-    deps: &BTreeMap<String, (usize, Vec<String>)>,
-) -> Option<Vec<String>> {
-    fn dfs(
-        n: &str,
-        start: &str,
-        deps: &BTreeMap<String, (usize, Vec<String>)>,
-        stack: &mut Vec<String>,
-        seen: &mut BTreeSet<String>,
-    ) -> bool {
-        for d in deps.get(n).map(|(_, v)| v.as_slice()).unwrap_or_default() {
-            if d == start {
-                stack.push(d.clone());
-                return true;
-            }
-            if seen.insert(d.clone()) {
-                stack.push(d.clone());
-                if dfs(d, start, deps, stack, seen) {
-                    return true;
-                }
-                stack.pop();
-            }
-        }
-        false
-    }
-    let mut stack = vec![start.to_string()];
-    let mut seen = BTreeSet::new();
-    dfs(start, start, deps, &mut stack, &mut seen).then_some(stack)
 }
 
 pub(super) fn check_chart(
@@ -269,5 +149,73 @@ pub(super) fn check_chart(
                 .with_hint(rules::CHART_VERSION_HINT),
             );
         }
+    }
+}
+
+/// The model's name rules ([`model::validate::name_problems`]) over every artifact
+/// and parameter that has a name, each problem at its line.
+pub(super) fn check_names(
+    file: &str,
+    pos: &Positions,
+    artifacts: &[Map],
+    parameters: &[Map],
+    findings: &mut Vec<Finding>,
+) {
+    let name = |m: &Map| m.get("name").and_then(Value::as_str).map(str::to_string);
+    // (index in profile.yaml, name, [(index in dependsOn, name)]).
+    let arts: Vec<(usize, String, Vec<(usize, String)>)> = artifacts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let deps = list_of(a, "dependsOn")
+                .iter()
+                .enumerate()
+                .filter_map(|(j, d)| Some((j, name(d)?)))
+                .collect();
+            Some((i, name(a)?, deps))
+        })
+        .collect();
+    let params: Vec<(usize, String)> = parameters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((i, name(p)?)))
+        .collect();
+    let named: Vec<model::validate::Named> = arts
+        .iter()
+        .map(|(_, n, d)| (n.as_str(), d.iter().map(|(_, x)| x.as_str()).collect()))
+        .collect();
+    let param_names: Vec<&str> = params.iter().map(|(_, n)| n.as_str()).collect();
+    // `artifacts[2].dependsOn[1]` (indexes among the named) → `spec.artifacts[5].dependsOn[1]`.
+    let place = |path: &str| -> String {
+        let re = |p: &str| -> Option<String> {
+            if let Some(rest) = p.strip_prefix("parameters[") {
+                let (k, tail) = rest.split_once(']')?;
+                let (i, _) = params.get(k.parse::<usize>().ok()?)?;
+                return Some(format!("spec.parameters[{i}]{tail}"));
+            }
+            let rest = p.strip_prefix("artifacts[")?;
+            let (k, tail) = rest.split_once(']')?;
+            let (i, _, deps) = arts.get(k.parse::<usize>().ok()?)?;
+            let tail = match tail.strip_prefix(".dependsOn[") {
+                Some(d) => {
+                    let (j, t) = d.split_once(']')?;
+                    let (raw, _) = deps.get(j.parse::<usize>().ok()?)?;
+                    format!(".dependsOn[{raw}]{t}")
+                }
+                None => tail.to_string(),
+            };
+            Some(format!("spec.artifacts[{i}]{tail}"))
+        };
+        re(path).unwrap_or_else(|| "spec".to_string())
+    };
+    for p in model::validate::name_problems(&named, &param_names) {
+        let message = match &p.first {
+            Some(first) => format!("{} (first at line {})", p.message, pos.line(&place(first))),
+            None => p.message,
+        };
+        findings.push(
+            Finding::new(file, pos.line(&place(&p.path)), Severity::Error, message)
+                .with_hint(p.hint),
+        );
     }
 }

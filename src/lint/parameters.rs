@@ -23,19 +23,8 @@ pub(super) fn check_parameters(
         };
         let line = |field: &str| pos.line(&format!("{path}.{field}"));
         out.declared.insert(name.to_string());
-        if let Some(j) = first.get(name) {
-            findings.push(
-                Finding::new(
-                    file,
-                    line("name"),
-                    Severity::Error,
-                    format!(
-                        "parameter {name:?} is declared twice (first at line {})",
-                        pos.line(&format!("spec.parameters[{j}].name"))
-                    ),
-                )
-                .with_hint("parameter names must be unique within a profile"),
-            );
+        // A second declaration is reported by the name rules (`check_names`).
+        if first.contains_key(name) {
             continue;
         }
         first.insert(name.to_string(), i);
