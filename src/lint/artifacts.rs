@@ -152,6 +152,10 @@ pub(super) fn check_chart(
     }
 }
 
+/// An artifact's index in profile.yaml, its name, and its `dependsOn` names with
+/// their indexes.
+type NamedAt = (usize, String, Vec<(usize, String)>);
+
 /// The model's name rules ([`model::validate::name_problems`]) over every artifact
 /// and parameter that has a name, each problem at its line.
 pub(super) fn check_names(
@@ -162,8 +166,7 @@ pub(super) fn check_names(
     findings: &mut Vec<Finding>,
 ) {
     let name = |m: &Map| m.get("name").and_then(Value::as_str).map(str::to_string);
-    // (index in profile.yaml, name, [(index in dependsOn, name)]).
-    let arts: Vec<(usize, String, Vec<(usize, String)>)> = artifacts
+    let arts: Vec<NamedAt> = artifacts
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
