@@ -782,3 +782,18 @@ fn a_schema_error_does_not_hide_paths_and_templates() {
         describe(&out)
     );
 }
+
+/// Publish lints first: the profile whose placeholders once failed the nested
+/// pattern is published (tagged), as every real value the child accepts installs.
+#[test]
+fn publish_accepts_a_parameter_bound_to_a_constrained_nested_one() {
+    let env = Env::new();
+    let root = env.path("constraints-repo");
+    copy_tree(&fixtures_dir().join("lint/constraints"), &root);
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "constraints"]);
+    let out = env.pctl_in(&root, &["publish", ".", "--version", "0.1.0"]);
+    assert_success(&out);
+    assert_eq!(git(&root, &["tag", "-l"]), "v0.1.0");
+}
