@@ -38,13 +38,6 @@ impl Checked {
     }
 }
 
-/// The line number in a message such as "… line 7 column 3: …".
-fn line_in_message(msg: &str) -> Option<usize> {
-    let rest = &msg[msg.find("line ")? + 5..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// A model error as a finding: its message without the file prefix, and its hint.
 fn model_finding(file: &str, line: usize, err: &anyhow::Error) -> Finding {
     let (top, causes, hints) = crate::error::describe(err);
@@ -242,8 +235,7 @@ pub fn check_definition(file: &str, text: &str, dir_name: Option<&str>) -> Check
         match model::parse(file, text, dir_name) {
             Ok((def, _warnings)) => out.def = Some(def),
             Err(e) => {
-                let (top, _, _) = crate::error::describe(&e);
-                let line = line_in_message(&top).unwrap_or(1);
+                let line = model::schema_error_line(text).unwrap_or(1);
                 findings.push(model_finding(file, line, &e));
             }
         }
@@ -344,7 +336,9 @@ fn legacy(file: &str, text: &str, dir_name: Option<&str>, out: &mut Checked) {
                     .position(|a| a.get("name").and_then(|n| n.as_str()) == Some(name.as_str()))?;
                 Some(out.positions.line(&format!("spec.artifacts[{i}].name")))
             };
-            let line = line_in_message(&top).or_else(artifact_at).unwrap_or(1);
+            let line = model::schema_error_line(text)
+                .or_else(artifact_at)
+                .unwrap_or(1);
             out.findings.push(model_finding(file, line, &e));
         }
     }

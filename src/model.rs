@@ -239,6 +239,23 @@ pub fn parse(
     Ok((def, warnings))
 }
 
+/// The line of the first error serde finds reading `text` in its schema (current or
+/// legacy, by its header): an unknown field, a value of the wrong type. From the
+/// parser's own location; None when it reads or is not a profile definition.
+pub fn schema_error_line(text: &str) -> Option<usize> {
+    let header: Header = serde_saphyr::from_str(text).ok()?;
+    let api = header.api_version.unwrap_or_default();
+    let kind = header.kind.unwrap_or_default();
+    let err = match (api.as_str(), kind.as_str()) {
+        (API_VERSION, KIND) => serde_saphyr::from_str::<RawDefinition>(text).err()?,
+        (legacy, LEGACY_KIND) if is_legacy_api_version(legacy) => {
+            serde_saphyr::from_str::<LegacyDefinition>(text).err()?
+        }
+        _ => return None,
+    };
+    err.location().map(|l| l.line() as usize)
+}
+
 /// Defaults, `enum` values, presets and `with` bindings read the way the author of
 /// profile.yaml reads them: a plain scalar that YAML 1.1 and 1.2 readers disagree
 /// about (`y`, `0755`, `1:30`) is the text as written (a typed parameter then
