@@ -793,7 +793,7 @@ fn publish_accepts_a_parameter_bound_to_a_constrained_nested_one() {
     git(&root, &["init", "-q", "-b", "main"]);
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-qm", "constraints"]);
-    let out = env.pctl_in(&root, &["publish", ".", "--version", "0.1.0"]);
+    let out = env.pctl_in(&root, ["publish", ".", "--version", "0.1.0"]);
     assert_success(&out);
     assert_eq!(git(&root, &["tag", "-l"]), "v0.1.0");
 }
