@@ -1,8 +1,10 @@
 //! `pctl lint DIR`: every problem of a profile directory at once — its definition
 //! (see `lint`), its paths and nested profiles (resolved leniently, one finding per
 //! artifact that cannot be resolved, cycles with their chain), its templates rendered
-//! with defaults and with each preset (placeholders for required parameters), and
-//! the Flux objects it would generate (graph check and schema check).
+//! with defaults and with each preset (placeholders for required parameters that
+//! satisfy the nested parameters they are bound to), and the Flux objects it would
+//! generate (graph check and schema check); when profile.yaml has errors, on the
+//! definition without them.
 use crate::error::user;
 use crate::git::Upstreams;
 use crate::gitops::GitRepositoryRef;
