@@ -89,6 +89,10 @@ pub struct Resolver<'a> {
     /// (artifact name, error) and leave those artifacts out instead of failing.
     pub lenient: bool,
     pub skipped: Vec<(String, anyhow::Error)>,
+    /// `pctl lint`: the root profile's definition as lint read it (without the
+    /// parts it reported as errors), used instead of parsing its profile.yaml, so
+    /// that paths, nested profiles and templates are checked despite those errors.
+    pub root_definition: Option<ProfileDefinition>,
     /// `pctl lint`: read a local profile directory from the work tree even when it
     /// has no uncommitted change (needs `allow_dirty`).
     pub worktree: bool,
@@ -134,6 +138,7 @@ impl<'a> Resolver<'a> {
             pins: BTreeMap::new(),
             lenient: false,
             skipped: Vec::new(),
+            root_definition: None,
             worktree: false,
             visited: BTreeMap::new(),
         }
@@ -419,7 +424,14 @@ impl<'a> Resolver<'a> {
         };
         let text = String::from_utf8(bytes).map_err(|_| anyhow!("{origin}: not UTF-8 text"))?;
         let dir_name = place.dir.rsplit('/').next().filter(|s| !s.is_empty());
-        let (def, warnings) = model::parse(origin, &text, dir_name)?;
+        let given = match chain.len() {
+            1 => self.root_definition.take(),
+            _ => None,
+        };
+        let (def, warnings) = match given {
+            Some(def) => (def, Vec::new()),
+            None => model::parse(origin, &text, dir_name)?,
+        };
         // One warning per source: a profile nested twice at the same version says
         // it once.
         for w in warnings {

@@ -406,6 +406,32 @@ pub const PLACEHOLDER: &str = "placeholder";
 /// profile whose required parameter has no value and no default (`pctl lint`, `pctl
 /// diff`). None when no candidate fits (a pattern that none of them matches).
 pub fn placeholder(p: &Parameter) -> Option<Value> {
+    placeholder_for(p, &[])
+}
+
+/// A placeholder for `p` (see [`placeholder`]) that also satisfies every parameter
+/// in `downstream`, the parameters of nested profiles that a `with` binding
+/// (`email: "{{ params.email }}"`) passes its value on to, read as the binding's
+/// rendered text. Their own candidates (an enum's values, their bounds) are tried
+/// too. None when no candidate fits them all.
+pub fn placeholder_for(p: &Parameter, downstream: &[&Parameter]) -> Option<Value> {
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    std::iter::once(p)
+        .chain(downstream.iter().copied())
+        .flat_map(candidates)
+        .find(|c| {
+            coerce(p, &Raw::Typed(c.clone())).is_ok()
+                && downstream
+                    .iter()
+                    .all(|d| coerce(d, &Raw::Text(as_text(c))).is_ok())
+        })
+}
+
+/// The values [`placeholder`] tries for `p`, in order.
+fn candidates(p: &Parameter) -> Vec<Value> {
     let bounds = || {
         let mut v: Vec<f64> = Vec::new();
         v.extend(p.minimum.map(f64::ceil));
@@ -413,7 +439,7 @@ pub fn placeholder(p: &Parameter) -> Option<Value> {
         v.extend([1.0, 0.0]);
         v
     };
-    let candidates: Vec<Value> = match p.kind {
+    match p.kind {
         ParamType::String | ParamType::Secret => [
             "placeholder",
             "example.com",
@@ -445,10 +471,7 @@ pub fn placeholder(p: &Parameter) -> Option<Value> {
         ParamType::Boolean => vec![Value::Bool(false)],
         ParamType::Enum => p.allowed.clone(),
         ParamType::Object => vec![Value::Object(Map::new())],
-    };
-    candidates
-        .into_iter()
-        .find(|c| coerce(p, &Raw::Typed(c.clone())).is_ok())
+    }
 }
 
 /// Split a values mapping into one `Given` per top-level key. `text` is used to find

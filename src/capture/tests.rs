@@ -1,4 +1,6 @@
 //! Unit tests of the capture core.
+use super::charts::strvals_path;
+use super::parameterise::is_domain;
 use super::*;
 
 const CANARY: &str = "CanaryCaptureUnit0042";

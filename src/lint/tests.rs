@@ -1,5 +1,6 @@
 //! Unit tests of `lint`.
 use super::*;
+use std::collections::BTreeSet;
 
 const GOOD: &str = r#"apiVersion: weave.works/v1alpha1
 kind: ProfileDefinition
@@ -106,7 +107,8 @@ fn every_unknown_field_is_reported_with_its_line() {
             .starts_with("did you mean `kustomize`?"),
         "{hint:?}"
     );
-    assert!(c.def.is_none());
+    // The rest is still checked, on the definition without the errors.
+    assert!(c.partial && c.def.is_some());
 }
 
 #[test]
@@ -222,46 +224,76 @@ fn parameter_checks() {
     assert!(p("{name: my.param}")[0].1.contains("contains '.'"));
 }
 
-/// The field table above must say what the model's serde schema says.
+/// Lint's fields are the model's: at every mapping, the fields the probed schema
+/// ([`model::schema`]) lists are exactly those serde's own "unknown field" error
+/// allows, and lint's walk reports the same unknown field.
 #[test]
-fn field_tables_match_the_model() {
+fn lints_fields_are_the_models() {
+    use crate::model::schema::{self, Fields, Shape};
+    fn fields_at<'a>(s: &'a Shape, path: &str) -> &'a Fields {
+        let mut cur = s;
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            let (name, item) = match part.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (part, false),
+            };
+            let Shape::Struct(f) = cur else {
+                panic!("{path}: not a mapping")
+            };
+            cur = &f.get(name).unwrap().shape;
+            if item {
+                let Shape::List(x) = cur else {
+                    panic!("{path}: not a list")
+                };
+                cur = x;
+            }
+        }
+        match cur {
+            Shape::Struct(f) => f,
+            _ => panic!("{path}: not a mapping"),
+        }
+    }
     let base = |spec: &str| {
         format!(
             "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata: {{name: web}}\nspec:\n{spec}"
         )
     };
-    let cases: Vec<(&Ctx, String)> = vec![
-        (&ROOT, format!("{}zzz: 1\n", base("  artifacts: []\n"))),
-        (&SPEC, base("  zzz: 1\n")),
-        (&PARAMETER, base("  parameters: [{name: a, zzz: 1}]\n")),
+    let cases: Vec<(&str, String)> = vec![
+        ("", format!("{}zzz: 1\n", base("  artifacts: []\n"))),
+        ("spec", base("  zzz: 1\n")),
         (
-            &ARTIFACT,
+            "spec.parameters[]",
+            base("  parameters: [{name: a, zzz: 1}]\n"),
+        ),
+        (
+            "spec.artifacts[]",
             base("  artifacts: [{name: a, kustomize: {path: x}, zzz: 1}]\n"),
         ),
         (
-            &CHART,
+            "spec.artifacts[].chart",
             base("  artifacts: [{name: a, chart: {path: x, zzz: 1}}]\n"),
         ),
         (
-            &KUSTOMIZE,
+            "spec.artifacts[].kustomize",
             base("  artifacts: [{name: a, kustomize: {path: x, zzz: 1}}]\n"),
         ),
         (
-            &PROFILE,
+            "spec.artifacts[].profile",
             base("  artifacts: [{name: a, profile: {source: {path: x}, zzz: 1}}]\n"),
         ),
         (
-            &SOURCE,
+            "spec.artifacts[].profile.source",
             base("  artifacts: [{name: a, profile: {source: {path: x, zzz: 1}}}]\n"),
         ),
         (
-            &DEPENDS_ON,
+            "spec.artifacts[].dependsOn[]",
             base(
                 "  artifacts: [{name: a, kustomize: {path: x}, dependsOn: [{name: a, zzz: 1}]}]\n",
             ),
         ),
     ];
-    for (ctx, text) in cases {
+    let mut compared = BTreeSet::new();
+    for (path, text) in cases {
         let err = model::parse("t", &text, None).unwrap_err();
         let (_, _, hints) = crate::error::describe(&err);
         let allowed: BTreeSet<String> = hints[0]
@@ -271,16 +303,39 @@ fn field_tables_match_the_model() {
             .split(", ")
             .map(str::to_string)
             .collect();
-        let ours: BTreeSet<String> = ctx.fields.iter().map(|(f, _)| f.to_string()).collect();
-        assert_eq!(ours, allowed, "fields of {}", ctx.what);
+        let fields = fields_at(schema::definition(), path);
+        assert!(!fields.open, "{path}");
+        let ours: BTreeSet<String> = fields.names().iter().map(|f| f.to_string()).collect();
+        assert_eq!(ours, allowed, "fields of {path:?}");
+        compared.insert(path.to_string());
         // And the walk finds the same unknown field.
         let c = check_definition("t", &text, None);
         assert!(
             c.findings.iter().any(|f| f.message.contains("`zzz`")),
-            "{}",
-            ctx.what
+            "{path}"
         );
     }
+    // Every closed mapping of the schema was compared (metadata is open).
+    fn closed(s: &Shape, at: &str, out: &mut BTreeSet<String>) {
+        match s {
+            Shape::List(x) => closed(x, &format!("{at}[]"), out),
+            Shape::Struct(f) if !f.open => {
+                out.insert(at.to_string());
+                for x in &f.fields {
+                    let here = if at.is_empty() {
+                        x.name.to_string()
+                    } else {
+                        format!("{at}.{}", x.name)
+                    };
+                    closed(&x.shape, &here, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut all = BTreeSet::new();
+    closed(schema::definition(), "", &mut all);
+    assert_eq!(all, compared);
 }
 
 #[test]

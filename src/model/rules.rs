@@ -1,7 +1,8 @@
 //! Rules on single fields of a profile definition (docs/profile-reference.md, docs/security.md#trust-model), in ONE place for
 //! `pctl lint` and for every command that reads a profile (install, upgrade, render,
 //! diff, export): chart URLs and versions, artifact name lengths, path lengths.
-use super::{ArtifactKind, Chart, ProfileDefinition, Warnings};
+use super::release::Problem;
+use super::{Artifact, ArtifactKind, Chart, ProfileDefinition, Warnings};
 use anyhow::{Result, bail};
 
 /// Longest path component a file system takes.
@@ -124,71 +125,92 @@ pub fn chart_name(name: &str) -> bool {
 /// file, the artifact and the field.
 pub fn check(origin: &str, def: &ProfileDefinition) -> Result<()> {
     for a in &def.artifacts {
-        let name = &a.name;
-        if a.name.len() > crate::names::MAX_OBJECT_NAME {
+        if let Some(p) = artifact_problems(a).into_iter().next() {
             bail!(crate::error::user(
-                format!(
-                    "{origin}: artifact name {:?}… is {} characters long, over the limit of {}",
-                    a.name.chars().take(20).collect::<String>(),
-                    a.name.len(),
-                    crate::names::MAX_OBJECT_NAME
-                ),
-                "artifact names are DNS-1123 labels: at most 63 lower-case letters, digits and '-'",
-            ));
-        }
-        let path = match &a.kind {
-            ArtifactKind::Chart {
-                chart:
-                    Chart::Remote {
-                        url,
-                        version,
-                        name: chart_name_field,
-                    },
-                ..
-            } => {
-                if !chart_name(chart_name_field) {
-                    bail!(crate::error::user(
-                        format!(
-                            "{origin}: artifact {name:?}: chart name {} is not a Helm chart name",
-                            crate::source::escaped(chart_name_field)
-                        ),
-                        "a chart name starts with a letter or digit and holds only letters, digits, '.', '_' and '-' (for example kube-prometheus-stack)",
-                    ));
-                }
-                if let UrlVerdict::Refuse(why, hint) = chart_url(url) {
-                    bail!(crate::error::user(
-                        format!("{origin}: artifact {name:?}: {why}"),
-                        hint
-                    ));
-                }
-                if !chart_version(version) {
-                    bail!(crate::error::user(
-                        format!(
-                            "{origin}: artifact {name:?}: chart version {} is neither a version nor a semver range",
-                            crate::source::escaped(version)
-                        ),
-                        CHART_VERSION_HINT,
-                    ));
-                }
-                None
-            }
-            ArtifactKind::Chart {
-                chart: Chart::Local { path },
-                ..
-            } => Some(("chart.path", path)),
-            ArtifactKind::Kustomize { path } => Some(("kustomize.path", path)),
-            ArtifactKind::Profile { source, .. } => Some(("profile.source.path", &source.path)),
-        };
-        if let Some((field, path)) = path
-            && let Some(why) = path_length(path)
-        {
-            bail!(crate::error::user(
-                format!("{origin}: artifact {name:?}: {field}: {why}"),
-                "use shorter directory names",
+                format!("{origin}: {}", p.message),
+                p.hint
             ));
         }
     }
     Ok(())
+}
+
+/// Every field rule one artifact breaks: the field below the artifact (`name`,
+/// `chart.url`), the message (naming the artifact) and a hint.
+pub fn artifact_problems(a: &Artifact) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let name = &a.name;
+    let mut push = |path: &str, message: String, hint: &str| {
+        out.push(Problem {
+            path: path.to_string(),
+            message,
+            hint: hint.to_string(),
+        })
+    };
+    if a.name.len() > crate::names::MAX_OBJECT_NAME {
+        push(
+            "name",
+            format!(
+                "artifact name {:?}… is {} characters long, over the limit of {}",
+                a.name.chars().take(20).collect::<String>(),
+                a.name.len(),
+                crate::names::MAX_OBJECT_NAME
+            ),
+            "artifact names are DNS-1123 labels: at most 63 lower-case letters, digits and '-'",
+        );
+    }
+    let path = match &a.kind {
+        ArtifactKind::Chart {
+            chart:
+                Chart::Remote {
+                    url,
+                    version,
+                    name: chart_name_field,
+                },
+            ..
+        } => {
+            if !chart_name(chart_name_field) {
+                push(
+                    "chart.name",
+                    format!(
+                        "artifact {name:?}: chart name {} is not a Helm chart name",
+                        crate::source::escaped(chart_name_field)
+                    ),
+                    "a chart name starts with a letter or digit and holds only letters, digits, '.', '_' and '-' (for example kube-prometheus-stack)",
+                );
+            }
+            if let UrlVerdict::Refuse(why, hint) = chart_url(url) {
+                push("chart.url", format!("artifact {name:?}: {why}"), hint);
+            }
+            if !chart_version(version) {
+                push(
+                    "chart.version",
+                    format!(
+                        "artifact {name:?}: chart version {} is neither a version nor a semver range",
+                        crate::source::escaped(version)
+                    ),
+                    CHART_VERSION_HINT,
+                );
+            }
+            None
+        }
+        ArtifactKind::Chart {
+            chart: Chart::Local { path },
+            ..
+        } => Some(("chart.path", path)),
+        ArtifactKind::Kustomize { path } => Some(("kustomize.path", path)),
+        ArtifactKind::Profile { source, .. } => Some(("profile.source.path", &source.path)),
+    };
+    if let Some((field, path)) = path
+        && let Some(why) = path_length(path)
+    {
+        push(
+            field,
+            format!("artifact {name:?}: {field}: {why}"),
+            "use shorter directory names",
+        );
+    }
+    out
 }
 
 /// Warnings for fields that are accepted but weaken what the user gets.

@@ -176,3 +176,55 @@ fn dependency_cycle_is_reported() {
     let err = parse("p.yaml", &text, None).unwrap_err();
     assert!(err.to_string().contains("cycle"), "{err}");
 }
+
+#[test]
+fn every_name_problem_is_found_and_parse_stops_at_the_first() {
+    use super::validate::name_problems;
+    let artifacts = vec![
+        ("web", vec!["db", "nope"]),
+        ("db", vec!["web"]),
+        ("Bad_Name", vec![]),
+        ("web", vec!["web"]),
+    ];
+    let found: Vec<(String, String, Option<String>)> = name_problems(&artifacts, &["a", "b", "a"])
+        .into_iter()
+        .map(|p| (p.path, p.message, p.first))
+        .collect();
+    let expected = [
+        (
+            "artifacts[2].name",
+            "artifact name \"Bad_Name\" is not a DNS-1123 label",
+            None,
+        ),
+        (
+            "artifacts[3].name",
+            "artifact name \"web\" is used twice",
+            Some("artifacts[0].name"),
+        ),
+        (
+            "artifacts[0].dependsOn[1]",
+            "artifact \"web\" depends on \"nope\", which is not an artifact of this profile",
+            None,
+        ),
+        (
+            "artifacts[3].dependsOn[0]",
+            "artifact \"web\" depends on itself",
+            None,
+        ),
+        (
+            "artifacts[1].dependsOn",
+            "dependsOn cycle: db -> web -> db",
+            None,
+        ),
+        (
+            "parameters[2].name",
+            "parameter \"a\" is declared twice",
+            Some("parameters[0].name"),
+        ),
+    ];
+    let expected: Vec<(String, String, Option<String>)> = expected
+        .iter()
+        .map(|(p, m, f)| (p.to_string(), m.to_string(), f.map(str::to_string)))
+        .collect();
+    assert_eq!(found, expected);
+}

@@ -293,6 +293,35 @@ fn placeholders_fit_type_and_constraints() {
 }
 
 #[test]
+fn placeholders_satisfy_the_parameters_they_are_bound_to() {
+    let d = def();
+    let by = |n: &str| d.parameters.iter().find(|p| p.name == n).unwrap();
+    let mut parent = by("domain").clone();
+    parent.pattern = None;
+    let parent = &parent;
+    let mut email = parent.clone();
+    email.pattern = Some("^[^@ ]+@[^@ ]+$".into());
+    assert_eq!(
+        placeholder_for(parent, &[&email]),
+        Some(Value::from("user@example.com"))
+    );
+    // An enum downstream: one of its values, as text.
+    assert_eq!(
+        placeholder_for(parent, &[by("size")]),
+        Some(Value::from("small"))
+    );
+    // An integer downstream with a higher minimum: the first bound in both ranges.
+    let mut many = by("replicas").clone();
+    many.minimum = Some(7.0);
+    let fits = placeholder_for(by("replicas"), &[&many]).and_then(|v| v.as_i64());
+    assert!(fits.is_some_and(|n| (7..=9).contains(&n)), "{fits:?}");
+    // Nothing fits both.
+    let mut never = email.clone();
+    never.pattern = Some("^zz[0-9]$".into());
+    assert_eq!(placeholder_for(parent, &[&email, &never]), None);
+}
+
+#[test]
 fn unknown_keys_are_errors() {
     let d = def();
     let tree = vec![Declared {

@@ -546,7 +546,9 @@ fn json_and_yaml_output_carry_every_finding() {
     assert_eq!(v["file"], "schema/profile.yaml");
     assert_eq!(v["errors"], 7);
     assert_eq!(v["warnings"], 0);
-    let first = &v["findings"][1];
+    // No `info` line first: the later checks ran despite the schema errors (and
+    // found nothing more).
+    let first = &v["findings"][0];
     assert_eq!(first["line"], 6);
     assert_eq!(first["severity"], "error");
     assert!(
@@ -558,7 +560,7 @@ fn json_and_yaml_output_carry_every_finding() {
     let out = env.pctl(["lint", "schema", "-o", "yaml"]);
     assert_exit(&out, 1);
     let docs = yaml_docs_str(&stdout(&out));
-    assert_eq!(docs[0]["findings"].as_array().unwrap().len(), 8);
+    assert_eq!(docs[0]["findings"].as_array().unwrap().len(), 7);
 }
 
 // --- good profiles -------------------------------------------------------------------
@@ -696,4 +698,102 @@ fn lint_writes_nothing() {
         "error",
         &["unknown field `chrat`"],
     );
+}
+
+/// A required parameter without a constraint, bound whole (`"{{ params.email }}"`) to
+/// a nested profile's parameter with a pattern or an enum, gets a placeholder the
+/// child accepts: every real value the child accepts would install, so lint (and
+/// publish) pass. A literal binding the child refuses is still an error.
+#[test]
+fn placeholders_satisfy_the_constraints_they_flow_into() {
+    let env = Env::new();
+    lint_fixture(&env, "constraints");
+    let out = env.pctl(["lint", "constraints"]);
+    assert_success(&out);
+    assert_eq!(
+        findings(&out),
+        vec![
+            "constraints/profile.yaml:7: info: required parameter email has no default: templates were rendered with the placeholder \"user@example.com\"".to_string(),
+            "constraints/profile.yaml:10: info: required parameter tier has no default: templates were rendered with the placeholder \"gold\"".to_string(),
+        ],
+        "{}",
+        describe(&out)
+    );
+    let p = env.work.join("constraints/profile.yaml");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"{{ params.email }}\"", "not-an-email");
+    std::fs::write(&p, text).unwrap();
+    let out = env.pctl(["lint", "constraints"]);
+    assert_lint_fails(&out);
+    assert_finding(
+        &out,
+        "constraints/profile.yaml",
+        13,
+        "error",
+        &["child.email", "\"not-an-email\" does not match the pattern"],
+    );
+}
+
+/// A bad field does not hide the rest: a typo'd field, a path that does not exist and
+/// template errors in a templated file and in `defaultValues` are all reported by
+/// one run, each at its own line.
+#[test]
+fn a_schema_error_does_not_hide_paths_and_templates() {
+    let env = Env::new();
+    lint_fixture(&env, "all-at-once");
+    let out = env.pctl(["lint", "all-at-once"]);
+    assert_lint_fails(&out);
+    let f = "all-at-once/profile.yaml";
+    assert_finding(&out, f, 6, "error", &["unknown field `descripton` in spec"]);
+    assert_finding(
+        &out,
+        f,
+        18,
+        "error",
+        &["artifact \"missing\"", "path \"not-there\" does not exist"],
+    );
+    assert_finding(
+        &out,
+        "all-at-once/config/cm.yaml",
+        7,
+        "error",
+        &["params.farewell"],
+    );
+    assert_finding(
+        &out,
+        f,
+        24,
+        "error",
+        &["artifact \"web\" defaultValues", "params.colour"],
+    );
+    assert_eq!(
+        findings(&out)
+            .iter()
+            .filter(|l| l.contains(": error: "))
+            .count(),
+        4,
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        !stdout(&out).contains("were not checked"),
+        "{}",
+        describe(&out)
+    );
+}
+
+/// Publish lints first: the profile whose placeholders once failed the nested
+/// pattern is published (tagged), as every real value the child accepts installs.
+#[test]
+fn publish_accepts_a_parameter_bound_to_a_constrained_nested_one() {
+    let env = Env::new();
+    let root = env.path("constraints-repo");
+    copy_tree(&fixtures_dir().join("lint/constraints"), &root);
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "constraints"]);
+    let out = env.pctl_in(&root, ["publish", ".", "--version", "0.1.0"]);
+    assert_success(&out);
+    assert_eq!(git(&root, &["tag", "-l"]), "v0.1.0");
 }
