@@ -13,6 +13,8 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod confine;
+mod placeholders;
+pub use placeholders::placeholder_values;
 mod helmrelease;
 mod renderer;
 mod secrets;
@@ -319,47 +321,6 @@ pub fn parameter_keys(root: &Resolved) -> BTreeMap<String, bool> {
         }
     }
     let mut out = BTreeMap::new();
-    walk(root, "", &mut out);
-    out
-}
-
-/// Values for the required parameters of the tree that have no default, as the
-/// lowest level but defaults (`global`, detail [`crate::values::PLACEHOLDER`]), so that
-/// `pctl lint` and `pctl diff` can render a profile nobody gave values for. A value
-/// given at any level, or a parent's `with` binding, still wins. Parameters for which
-/// no placeholder fits (a pattern none matches) get none.
-pub fn placeholder_values(root: &Resolved) -> Vec<crate::values::Given> {
-    fn walk(p: &Resolved, path: &str, out: &mut Vec<crate::values::Given>) {
-        for x in &p.def.parameters {
-            if !x.required || x.default.is_some() {
-                continue;
-            }
-            let Some(v) = crate::values::placeholder(x) else {
-                continue;
-            };
-            let key = if path.is_empty() {
-                format!("{}.{}", p.def.name, x.name)
-            } else {
-                format!("{path}.{}", x.name)
-            };
-            out.push(crate::values::Given {
-                key,
-                value: crate::values::Raw::Typed(v),
-                origin: crate::values::Origin::new(
-                    crate::values::Level::Global,
-                    crate::values::PLACEHOLDER,
-                ),
-                secret_ok: true,
-                group: usize::MAX,
-            });
-        }
-        for a in &p.artifacts {
-            if let ResolvedKind::Profile { profile, .. } = &a.kind {
-                walk(profile, &join_path(path, &a.name), out);
-            }
-        }
-    }
-    let mut out = Vec::new();
     walk(root, "", &mut out);
     out
 }
