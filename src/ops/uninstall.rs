@@ -17,14 +17,17 @@ pub struct UninstallOptions {
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
-/// The installations named `name` in the chosen clusters, as (cluster, directory,
-/// record); refused when one cluster has none.
+/// Installations as (cluster, directory, record).
+type Found = Vec<(String, String, Installation)>;
+
+/// The installations named `name` in the chosen clusters; refused when one cluster
+/// has none.
 fn find(
     view: &TreeView,
     repo: &str,
     sel: &crate::gitops::clusters::Selection,
     name: &str,
-) -> Result<(gitops::Config, Vec<(String, String, Installation)>)> {
+) -> Result<(gitops::Config, Found)> {
     let config = gitops::load(view, repo)?;
     let chosen = gitops::clusters::select(&config, sel, repo)?;
     let all = crate::ops::cluster::installations_in(view, &config, &chosen)?;
