@@ -374,6 +374,138 @@ mod tests {
         assert_eq!(physical(dir, &BTreeMap::new(), "a/b"), format!("{dir}/a/b"));
     }
 
+    /// A rendering of installation `shop` in `clusters/<c>/shop` with a local chart
+    /// `front` (values `replicas`) and plain YAML `static`.
+    fn rendering(c: &str, replicas: u32, catalog: &str) -> Rendered {
+        let dir = format!("clusters/{c}/shop");
+        let text = format!(
+            "apiVersion: pctl.dev/v1alpha1\nkind: ProfileInstallation\nmetadata: {{name: shop}}\nspec:\n  namespace: shop\n  path: {dir}\n  profile: shop\n  source: {{url: 'file:///r'}}\n  files: {{}}\n  generatedBy: pctl\n"
+        );
+        let record = Installation::from_yaml("t", &text).unwrap();
+        let mut files = BTreeMap::new();
+        for (k, v) in [
+            (
+                "artifacts/front/chart/Chart.yaml".to_string(),
+                "name: shop\n".to_string(),
+            ),
+            (
+                "artifacts/front/helm-release.yaml".into(),
+                format!("spec:\n  chart: ./{dir}/artifacts/front/chart\n  replicas: {replicas}\n"),
+            ),
+            (
+                "artifacts/front/kustomize-flux.yaml".into(),
+                format!("spec:\n  path: ./{dir}/artifacts/front\n"),
+            ),
+            ("artifacts/static/catalog.yaml".into(), catalog.to_string()),
+            (
+                "artifacts/static/kustomize-flux.yaml".into(),
+                format!("spec:\n  path: ./{dir}/artifacts/static\n"),
+            ),
+        ] {
+            files.insert(k, v.into_bytes());
+        }
+        let leaf = |id: &str, kind: &'static str| crate::render::Leaf {
+            id: id.into(),
+            object: format!("shop-{id}"),
+            depends_on: vec![],
+            kind,
+        };
+        Rendered {
+            files,
+            record,
+            leaves: vec![leaf("front", "local chart"), leaf("static", "kustomize")],
+            notes: vec![],
+            sealed: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn what_is_the_same_everywhere_is_stored_once() {
+        let root = "bases/shop/1.0.0";
+        // Same values everywhere: both artifacts whole.
+        let mut same = vec![rendering("a", 1, "x"), rendering("b", 1, "x")];
+        let shared = plan(&same, root).unwrap();
+        assert_eq!(shared["front"].holds, Holds::Artifact);
+        assert_eq!(shared["static"].holds, Holds::Artifact);
+        for r in &mut same {
+            apply(r, &shared).unwrap();
+        }
+        let files = fold(&same).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&files["bases/shop/1.0.0/front/helm-release.yaml"]),
+            "spec:\n  chart: ./bases/shop/1.0.0/front/chart\n  replicas: 1\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&files["clusters/b/shop/artifacts/static/kustomize-flux.yaml"]),
+            "spec:\n  path: ./bases/shop/1.0.0/static\n"
+        );
+        assert!(files.contains_key("clusters/a/shop/profile-installation.yaml"));
+        assert_eq!(files.len(), 3 + 2 * 3, "{:#?}", files.keys());
+        // The record hashes what is written and says where.
+        let rec = &same[1].record.spec;
+        assert_eq!(rec.bases, shared);
+        assert_eq!(
+            rec.files["artifacts/static/kustomize-flux.yaml"],
+            record::sha256(b"spec:\n  path: ./bases/shop/1.0.0/static\n")
+        );
+
+        // Other values in b: the chart is shared, the HelmRelease is not; a different
+        // catalog stays in each cluster.
+        let mut differ = vec![rendering("a", 1, "x"), rendering("b", 3, "y")];
+        let shared2 = plan(&differ, root).unwrap();
+        assert_eq!(shared2["front"].holds, Holds::Chart);
+        assert!(!shared2.contains_key("static"));
+        for r in &mut differ {
+            apply(r, &shared2).unwrap();
+        }
+        let files = fold(&differ).unwrap();
+        assert!(files.contains_key("bases/shop/1.0.0/front/chart/Chart.yaml"));
+        assert!(files.contains_key("clusters/b/shop/artifacts/front/helm-release.yaml"));
+        assert!(files.contains_key("clusters/b/shop/artifacts/static/catalog.yaml"));
+        assert!(
+            String::from_utf8_lossy(&files["clusters/b/shop/artifacts/front/helm-release.yaml"])
+                .contains("chart: ./bases/shop/1.0.0/front/chart\n")
+        );
+        // One cluster: nothing is shared.
+        assert!(plan_one_is_empty());
+    }
+
+    fn plan_one_is_empty() -> bool {
+        plan(&[rendering("a", 1, "x")], "b").unwrap().is_empty()
+    }
+
+    #[test]
+    fn a_new_rendering_keeps_the_bases_it_matches() {
+        let root = "bases/shop/1.0.0";
+        let mut two = vec![rendering("a", 1, "x"), rendering("b", 1, "x")];
+        let bases = plan(&two, root).unwrap();
+        for r in &mut two {
+            apply(r, &bases).unwrap();
+        }
+        let now: BTreeMap<String, Vec<u8>> = fold(&two)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("bases/"))
+            .collect();
+        // Unchanged: every base kept.
+        assert_eq!(keep(&rendering("a", 1, "x"), &bases, &now).unwrap(), bases);
+        // New values for a: the chart is still shared, the release and catalog too
+        // unless they changed.
+        let kept = keep(&rendering("a", 2, "x"), &bases, &now).unwrap();
+        assert_eq!(kept["front"].holds, Holds::Chart);
+        assert_eq!(kept["static"].holds, Holds::Artifact);
+        let kept = keep(&rendering("a", 1, "z"), &bases, &now).unwrap();
+        assert!(!kept.contains_key("static"), "{kept:?}");
+        // A base file edited by hand: its own copy from now on.
+        let mut edited = now.clone();
+        edited.insert(
+            "bases/shop/1.0.0/static/catalog.yaml".into(),
+            b"edited".to_vec(),
+        );
+        let kept = keep(&rendering("a", 1, "x"), &bases, &edited).unwrap();
+        assert!(!kept.contains_key("static"), "{kept:?}");
+    }
+
     #[test]
     fn version_directories_are_unique_and_clean() {
         let none = |_: &str| Ok(false);

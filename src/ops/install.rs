@@ -121,6 +121,23 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         })?;
         let renders: Vec<render::Rendered> = targets.iter().map(|t| t.rendered.clone()).collect();
         let plan = gitops::bases::plan(&renders, &root)?;
+        if !plan.is_empty()
+            && let Some(text) = view.read_string(gitops::SOURCEIGNORE)?
+            && let Some(pattern) =
+                gitops::ignored(&text, &gitops::join(&root, gitops::KUSTOMIZATION))
+        {
+            bail!(user(
+                format!(
+                    "basesPath {} is ignored by {} (pattern {pattern:?}): Flux would not see the files the clusters share",
+                    fleet.bases_path(),
+                    gitops::SOURCEIGNORE
+                ),
+                format!(
+                    "change {}, or basesPath in .pctl/config.yaml",
+                    gitops::SOURCEIGNORE
+                ),
+            ));
+        }
         for t in &mut targets {
             gitops::bases::apply(&mut t.rendered, &plan)?;
         }

@@ -456,3 +456,131 @@ fn uninstall_from_one_cluster_keeps_the_base_for_the_others() {
     assert_stderr_mentions(&out, &["no installation named \"shop\" in cluster dev"]);
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+#[test]
+fn bases_go_where_the_config_says_and_never_where_a_cluster_applies_them() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    let config = std::fs::read_to_string(gitops.join(".pctl/config.yaml")).unwrap();
+    // Inside a cluster's sync path, its Flux would apply the shared files on their own.
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/config.yaml",
+        &format!("{config}basesPath: clusters/staging/shared\n"),
+    );
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &shop("1.0.0"), "shop", &["--all-clusters"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            ".pctl/config.yaml:15: basesPath clusters/staging/shared overlaps cluster staging's syncPath clusters/staging",
+            "Flux would apply the shared files on their own",
+            "hint: set basesPath in .pctl/config.yaml to a directory outside every cluster's paths",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    for (bad, why) in [
+        (".pctl/shared", "is inside .pctl/, pctl's own directory"),
+        (".", "is the repository root"),
+    ] {
+        commit_file(
+            &env,
+            &gitops,
+            ".pctl/config.yaml",
+            &format!("{config}basesPath: {bad}\n"),
+        );
+        let before = snapshot(&gitops);
+        let out = env.install(&gitops, &shop("1.0.0"), "shop", &["--all-clusters"]);
+        assert_error(&out, 1);
+        assert_stderr_mentions(&out, &["basesPath", why]);
+        assert_unchanged(&before, &snapshot(&gitops));
+    }
+    // Ignored by .sourceignore: Flux would not see them.
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/config.yaml",
+        &format!("{config}basesPath: shared/fleet\n"),
+    );
+    let ignore = std::fs::read_to_string(gitops.join(".sourceignore")).unwrap();
+    commit_file(
+        &env,
+        &gitops,
+        ".sourceignore",
+        &format!("{ignore}shared/\n"),
+    );
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &shop("1.0.0"), "shop", &["--all-clusters"]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "basesPath shared/fleet is ignored by .sourceignore (pattern \"shared/\")",
+            "Flux would not see the files the clusters share",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    commit_file(&env, &gitops, ".sourceignore", &ignore);
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--cluster", "dev,staging"],
+    );
+    assert_success(&out);
+    assert!(
+        gitops
+            .join("shared/fleet/shop/1.0.0/front/chart/Chart.yaml")
+            .is_file()
+    );
+    assert!(!gitops.join("bases").exists());
+    assert_clean(&env, &gitops, "dev");
+    check_every_cluster(&gitops);
+}
+
+#[test]
+fn a_second_fleet_install_of_the_same_version_gets_its_own_base() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--cluster", "dev,staging"],
+    );
+    assert_success(&out);
+    let out = run(&env, &gitops, &["uninstall", "shop", "--cluster", "dev"]);
+    assert_success(&out);
+    assert!(gitops.join(BASE).is_dir(), "staging still uses it");
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--cluster", "dev,production"],
+    );
+    assert_success(&out);
+    let rec = yaml_file(&gitops.join(DIRS[0].1).join("profile-installation.yaml"));
+    assert_eq!(
+        rec["spec"]["bases"]["front"]["path"],
+        "bases/shop/1.0.0-2/front"
+    );
+    let rec = yaml_file(&gitops.join(DIRS[2].1).join("profile-installation.yaml"));
+    assert_eq!(
+        rec["spec"]["bases"]["front"]["path"],
+        "bases/shop/1.0.0/front"
+    );
+    for (c, _) in DIRS {
+        assert_clean(&env, &gitops, c);
+    }
+    check_every_cluster(&gitops);
+    // Uninstalling everywhere in one commit removes both.
+    let out = run(&env, &gitops, &["uninstall", "shop", "--all-clusters"]);
+    assert_success(&out);
+    assert_eq!(
+        head_subject(&gitops),
+        "pctl: uninstall shop from dev, production, staging"
+    );
+    assert!(!gitops.join("bases").exists(), "{:#?}", all_files(&gitops));
+}
