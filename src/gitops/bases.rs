@@ -104,23 +104,13 @@ pub fn plan(renders: &[Rendered], root: &str) -> Result<BTreeMap<String, BaseRec
             if !same(renders, &leaf.id, Holds::Chart) {
                 continue;
             }
-            // Point every HelmRelease at the shared chart, then compare the rest.
-            let chart = BTreeMap::from([(
-                leaf.id.clone(),
-                BaseRecord {
-                    path: path.clone(),
-                    holds: Holds::Chart,
-                },
-            )]);
-            let pointed: Vec<Rendered> = renders
+            // Point every HelmRelease at the shared chart, then compare the rest
+            // (only this artifact's files are copied).
+            let pointed: Vec<BTreeMap<String, Vec<u8>>> = renders
                 .iter()
-                .map(|r| {
-                    let mut r = r.clone();
-                    apply(&mut r, &chart)?;
-                    Ok(r)
-                })
+                .map(|r| pointed_unit(r, &leaf.id, &path))
                 .collect::<Result<_>>()?;
-            let holds = if same(&pointed, &leaf.id, Holds::Artifact) {
+            let holds = if pointed[1..].iter().all(|p| *p == pointed[0]) {
                 Holds::Artifact
             } else {
                 Holds::Chart
@@ -137,6 +127,23 @@ pub fn plan(renders: &[Rendered], root: &str) -> Result<BTreeMap<String, BaseRec
         }
     }
     Ok(out)
+}
+
+/// The files of the local-chart artifact `id` of `r` but its wrapper, by `rest`, with
+/// its HelmRelease pointed at the chart in `base`.
+fn pointed_unit(r: &Rendered, id: &str, base: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut files: BTreeMap<String, Vec<u8>> = unit(r, id, Holds::Artifact)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+    let from = format!("{}/artifacts/{id}/chart", r.record.spec.path);
+    repoint(
+        &mut files,
+        "helm-release.yaml",
+        &from,
+        &format!("{base}/chart"),
+    )?;
+    Ok(files)
 }
 
 /// Replace the one occurrence of `: ./<from>\n` in `files[path]` by `: ./<to>\n`.
@@ -222,24 +229,28 @@ pub fn keep(
             tries.push(Holds::Chart);
         }
         for holds in tries {
-            let one = BTreeMap::from([(
-                id.clone(),
-                BaseRecord {
-                    path: b.path.clone(),
-                    holds,
-                },
-            )]);
-            let mut pointed = r.clone();
-            apply(&mut pointed, &one)?;
-            let want = unit(&pointed, id, holds);
+            let want: BTreeMap<String, Vec<u8>> = match holds {
+                Holds::Artifact if local => pointed_unit(r, id, &b.path)?,
+                _ => unit(r, id, holds)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_vec()))
+                    .collect(),
+            };
             let prefix = format!("{}/", b.path);
-            let there: BTreeMap<&str, &[u8]> = now
+            let there: BTreeMap<String, Vec<u8>> = now
                 .iter()
-                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|rest| (rest, v.as_slice())))
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|rest| (rest, v)))
                 .filter(|(rest, _)| in_base(holds, rest))
+                .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect();
             if !want.is_empty() && want == there {
-                kept.extend(one);
+                kept.insert(
+                    id.clone(),
+                    BaseRecord {
+                        path: b.path.clone(),
+                        holds,
+                    },
+                );
                 break;
             }
         }

@@ -584,3 +584,38 @@ fn a_second_fleet_install_of_the_same_version_gets_its_own_base() {
     );
     assert!(!gitops.join("bases").exists(), "{:#?}", all_files(&gitops));
 }
+
+/// Several clusters in one pull request: one branch named after them all.
+#[test]
+fn a_pull_request_into_several_clusters_is_one_branch() {
+    use crate::common::forge::Forge;
+    use crate::pr::{Transport, world};
+    let w = world(Forge::GitHub, Transport::Daemon);
+    let local = w.local.display().to_string();
+    for c in ["staging", "production"] {
+        assert_success(&w.pctl(&["cluster", "add", c, "--repo", &local]));
+    }
+    git(&w.local, &["push", "-q", "origin", "main"]);
+    let before = head(&w.local);
+    let out = w.pctl(&[
+        "install",
+        &shop("1.0.0"),
+        "--name",
+        "shop",
+        "--cluster",
+        "staging,production",
+        "--repo",
+        &local,
+        "--create-pr",
+    ]);
+    assert_success(&out);
+    let prs = w.forge.prs();
+    assert_eq!(prs.len(), 1, "{prs:?}");
+    assert_eq!(prs[0].head, "pctl/install-staging.production.shop-1.0.0");
+    assert_eq!(
+        prs[0].title,
+        "pctl: install shop 1.0.0 as shop in staging, production"
+    );
+    // The work tree's branch is left alone.
+    assert_eq!(head(&w.local), before);
+}
