@@ -79,6 +79,18 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         let config = fleet.for_cluster(&cluster);
         let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
         let install_dir = gitops::join(&parent, &opts.name);
+        if let Some(other) = targets
+            .iter()
+            .find(|t: &&Target| t.install_dir == install_dir)
+        {
+            bail!(user(
+                format!(
+                    "clusters {} and {} would both hold the installation in {install_dir}",
+                    other.cluster.name, cluster.name
+                ),
+                "give each cluster an installPath of its own in .pctl/config.yaml",
+            ));
+        }
         let values = crate::ops::ValueOptions {
             cluster: crate::ops::cluster::values_level(&config, &cluster),
             ..opts.values.clone()

@@ -319,6 +319,32 @@ fn a_clash_in_one_cluster_writes_nothing_in_any() {
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["--path names one directory", "2 clusters"]);
     assert_unchanged(&before, &snapshot(&gitops));
+    // Two clusters with one installPath cannot both hold an installation of one name.
+    let config = std::fs::read_to_string(gitops.join(".pctl/config.yaml")).unwrap();
+    let shared = config
+        .replace("installPath: clusters/dev/profiles", "installPath: apps")
+        .replace(
+            "installPath: clusters/staging/profiles",
+            "installPath: apps",
+        );
+    assert_ne!(shared, config);
+    commit_file(&env, &gitops, ".pctl/config.yaml", &shared);
+    let before = snapshot(&gitops);
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--cluster", "dev,staging"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "clusters dev and staging would both hold the installation in apps/shop",
+            "hint: give each cluster an installPath of its own",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
 }
 
 #[test]
@@ -354,6 +380,11 @@ fn editing_one_clusters_values_and_syncing_changes_only_that_cluster() {
         assert_clean(&env, &gitops, c);
     }
     check_every_cluster(&gitops);
+    // Nothing changed for dev: its sync changes nothing, bases included.
+    let commits = commit_count(&gitops);
+    let out = run(&env, &gitops, &["sync", "--cluster", "dev"]);
+    assert_success(&out);
+    assert_eq!(commit_count(&gitops), commits, "{}", describe(&out));
 }
 
 #[test]
