@@ -29,6 +29,16 @@ pub struct InstallOptions {
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
+/// Where an installation goes in one cluster: the cluster, the config as it sees it,
+/// the parent directory, the installation directory, and the values.
+type Place = (
+    gitops::clusters::Cluster,
+    gitops::Config,
+    String,
+    String,
+    crate::values::Inputs,
+);
+
 /// One cluster of an install: where the installation goes and its rendering.
 struct Target {
     cluster: gitops::clusters::Cluster,
@@ -60,6 +70,29 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             "leave out --path (each cluster's installPath is used), or install into one --cluster",
         ));
     }
+    // Where it goes in each cluster and with which values, checked before anything
+    // is fetched.
+    let mut places: Vec<Place> = Vec::new();
+    for cluster in chosen {
+        let config = fleet.for_cluster(&cluster);
+        let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
+        let install_dir = gitops::join(&parent, &opts.name);
+        if let Some((other, ..)) = places.iter().find(|p| p.3 == install_dir) {
+            bail!(user(
+                format!(
+                    "clusters {} and {} would both hold the installation in {install_dir}",
+                    other.name, cluster.name
+                ),
+                "give each cluster an installPath of its own in .pctl/config.yaml",
+            ));
+        }
+        let values = crate::ops::ValueOptions {
+            cluster: crate::ops::cluster::values_level(&config, &cluster),
+            ..opts.values.clone()
+        };
+        let inputs = crate::ops::gather_values(&values, Some(&view))?;
+        places.push((cluster, config, parent, install_dir, inputs));
+    }
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -75,27 +108,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     }
     let scanned = view.tree_id();
     let mut targets = Vec::new();
-    for cluster in chosen {
-        let config = fleet.for_cluster(&cluster);
-        let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
-        let install_dir = gitops::join(&parent, &opts.name);
-        if let Some(other) = targets
-            .iter()
-            .find(|t: &&Target| t.install_dir == install_dir)
-        {
-            bail!(user(
-                format!(
-                    "clusters {} and {} would both hold the installation in {install_dir}",
-                    other.cluster.name, cluster.name
-                ),
-                "give each cluster an installPath of its own in .pctl/config.yaml",
-            ));
-        }
-        let values = crate::ops::ValueOptions {
-            cluster: crate::ops::cluster::values_level(&config, &cluster),
-            ..opts.values.clone()
-        };
-        let inputs = crate::ops::gather_values(&values, Some(&view))?;
+    for (cluster, config, parent, install_dir, inputs) in places {
         // The repository as Flux applies it: who already owns what, and whether
         // something already creates the namespace.
         let tree = crate::ops::owners::scan(&view, &config)?;
