@@ -206,14 +206,16 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
 
 /// Which of an installation's recorded `bases` a new rendering `r` (without bases) can
 /// keep using: those whose files, with `r` pointed at them, are byte for byte what the
-/// base holds `now` (repository path -> bytes of the files below every base). A base
-/// no longer matching (an upgrade, values of this cluster only, an edit by hand) is
-/// dropped, and the rendering gets its own copy; a local chart shared whole may still
-/// share its chart.
+/// base holds `now` (repository path -> bytes of the files below every base) or what
+/// was rendered into it `before` (the installed rendering, pointed at its bases: then
+/// the three-way merge keeps the base's files, edits by hand included). A base no
+/// longer matching (an upgrade, values of this cluster only) is dropped, and the
+/// rendering gets its own copy; a local chart shared whole may still share its chart.
 pub fn keep(
     r: &Rendered,
     bases: &BTreeMap<String, BaseRecord>,
     now: &BTreeMap<String, Vec<u8>>,
+    before: &Rendered,
 ) -> Result<BTreeMap<String, BaseRecord>> {
     let mut kept = BTreeMap::new();
     for (id, b) in bases {
@@ -243,7 +245,11 @@ pub fn keep(
                 .filter(|(rest, _)| in_base(holds, rest))
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect();
-            if !want.is_empty() && want == there {
+            let was: BTreeMap<String, Vec<u8>> = unit(before, id, holds)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect();
+            if !want.is_empty() && (want == there || want == was) {
                 kept.insert(
                     id.clone(),
                     BaseRecord {
@@ -498,22 +504,30 @@ mod tests {
             .into_iter()
             .filter(|(k, _)| k.starts_with("bases/"))
             .collect();
+        let before = two[0].clone();
+        let unrelated = rendering("c", 9, "q");
         // Unchanged: every base kept.
-        assert_eq!(keep(&rendering("a", 1, "x"), &bases, &now).unwrap(), bases);
+        assert_eq!(
+            keep(&rendering("a", 1, "x"), &bases, &now, &unrelated).unwrap(),
+            bases
+        );
         // New values for a: the chart is still shared, the release and catalog too
         // unless they changed.
-        let kept = keep(&rendering("a", 2, "x"), &bases, &now).unwrap();
+        let kept = keep(&rendering("a", 2, "x"), &bases, &now, &before).unwrap();
         assert_eq!(kept["front"].holds, Holds::Chart);
         assert_eq!(kept["static"].holds, Holds::Artifact);
-        let kept = keep(&rendering("a", 1, "z"), &bases, &now).unwrap();
+        let kept = keep(&rendering("a", 1, "z"), &bases, &now, &before).unwrap();
         assert!(!kept.contains_key("static"), "{kept:?}");
-        // A base file edited by hand: its own copy from now on.
+        // A base file edited by hand: kept while this cluster's rendering of it is what
+        // it was (the merge keeps the edit there), its own copy once it changes.
         let mut edited = now.clone();
         edited.insert(
             "bases/shop/1.0.0/static/catalog.yaml".into(),
             b"edited".to_vec(),
         );
-        let kept = keep(&rendering("a", 1, "x"), &bases, &edited).unwrap();
+        let kept = keep(&rendering("a", 1, "x"), &bases, &edited, &before).unwrap();
+        assert!(kept.contains_key("static"), "{kept:?}");
+        let kept = keep(&rendering("a", 1, "x"), &bases, &edited, &unrelated).unwrap();
         assert!(!kept.contains_key("static"), "{kept:?}");
     }
 

@@ -385,6 +385,38 @@ fn editing_one_clusters_values_and_syncing_changes_only_that_cluster() {
     let out = run(&env, &gitops, &["sync", "--cluster", "dev"]);
     assert_success(&out);
     assert_eq!(commit_count(&gitops), commits, "{}", describe(&out));
+    // An edit by hand to a base is kept by a sync (drift in every cluster using it) ...
+    let catalog = format!("{BASE}/static/catalog.yaml");
+    let text = std::fs::read_to_string(gitops.join(&catalog)).unwrap();
+    commit_file(&env, &gitops, &catalog, &text.replace("EUR", "USD"));
+    let commits = commit_count(&gitops);
+    let out = run(&env, &gitops, &["sync", "--cluster", "dev"]);
+    assert_success(&out);
+    assert_eq!(commit_count(&gitops), commits, "{}", describe(&out));
+    // ... and by an upgrade, which gives dev its own copy with the edit merged in.
+    let out = run(
+        &env,
+        &gitops,
+        &["upgrade", "shop", "--cluster", "dev", "--to", "1.1.0"],
+    );
+    assert_success(&out);
+    let mine =
+        std::fs::read_to_string(gitops.join(DIRS[0].1).join("artifacts/static/catalog.yaml"))
+            .unwrap();
+    assert!(
+        mine.contains("USD") && mine.contains("items: \"20\""),
+        "{mine}"
+    );
+    let s = status(&env, &gitops, "dev");
+    assert_eq!(
+        s["drift"]["modified"],
+        serde_json::json!(["artifacts/static/catalog.yaml"])
+    );
+    let s = status(&env, &gitops, "staging");
+    assert_eq!(
+        s["drift"]["modified"],
+        serde_json::json!(["artifacts/static/catalog.yaml"])
+    );
 }
 
 #[test]

@@ -114,7 +114,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         created_elsewhere: ctx.tree.creates_namespace(&inst.spec.namespace, Some(dir)),
     };
     let mut theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
-    let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared)?;
+    let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared, &base)?;
     gitops::bases::apply(&mut theirs, &kept)?;
     crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
     let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
