@@ -35,7 +35,8 @@ pub struct Config {
     /// The clusters of a fleet (docs/fleets.md), by name; empty: one cluster, `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clusters: BTreeMap<String, clusters::ClusterPaths>,
-    /// Where files shared by several clusters go (docs/fleets.md#one-copy); None:
+    /// Where files shared by several clusters go
+    /// (docs/fleets.md#one-install-several-clusters-one-copy); None:
     /// [`bases::DEFAULT_PATH`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bases_path: Option<String>,

@@ -67,7 +67,8 @@ pub struct Spec {
     pub generated_by: String,
 }
 
-/// Where the shared files of one artifact are (docs/fleets.md#one-copy).
+/// Where the shared files of one artifact are
+/// (docs/fleets.md#one-install-several-clusters-one-copy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BaseRecord {

@@ -216,7 +216,8 @@ pub fn current_files(
 
 /// The files of installation `inst` in `dir` now, by recorded path (relative to the
 /// installation): [`current_files`] of its directory and of the fleet bases it uses
-/// (docs/fleets.md#one-copy), mapped by [`crate::gitops::bases::logical`].
+/// (docs/fleets.md#one-install-several-clusters-one-copy), mapped by
+/// [`crate::gitops::bases::logical`].
 pub fn installation_files(
     ws: &Workspace,
     view: &TreeView,

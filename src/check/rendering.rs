@@ -45,7 +45,8 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let rel = p.trim_start_matches("./");
-                // A wrapper may point at a fleet base (docs/fleets.md#one-copy).
+                // A wrapper may point at a fleet base
+                // (docs/fleets.md#one-install-several-clusters-one-copy).
                 let bases = &r.record.spec.bases;
                 match crate::gitops::bases::logical(install_dir, bases, rel).as_deref() {
                     Some(inner)

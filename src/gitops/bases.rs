@@ -1,9 +1,10 @@
-//! Fleet bases (docs/fleets.md#one-copy): when one install writes an installation into
-//! several clusters, what is byte-identical in every cluster (an artifact's files, a
-//! copied local chart) is stored once, in a base directory, and each cluster's wrapper
-//! or HelmRelease points at it. Pure: folds the clusters' renderings into the files of
-//! one commit, and maps a recorded path of an installation (`artifacts/<id>/…`) to the
-//! repository path where its bytes are ([`physical`]) and back ([`logical`]).
+//! Fleet bases (docs/fleets.md#one-install-several-clusters-one-copy): when one install
+//! writes an installation into several clusters, what is byte-identical in every
+//! cluster (an artifact's files, a copied local chart) is stored once, in a base
+//! directory, and each cluster's wrapper or HelmRelease points at it. Pure: folds the
+//! clusters' renderings into the files of one commit, and maps a recorded path of an
+//! installation (`artifacts/<id>/…`) to the repository path where its bytes are
+//! ([`physical`]) and back ([`logical`]).
 use crate::error::Bug;
 use crate::record::{self, BaseRecord, Holds, Installation};
 use crate::render::{Rendered, WRAPPER_FILE};

@@ -90,7 +90,8 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     })
 }
 
-/// Objects read from a fleet base (docs/fleets.md#one-copy) as if they were in the
+/// Objects read from a fleet base
+/// (docs/fleets.md#one-install-several-clusters-one-copy) as if they were in the
 /// directory of the installation (`dir`, its `bases`) that uses it.
 fn relocate(objs: &mut [Obj], shared: &[(String, BTreeMap<String, record::BaseRecord>)]) {
     if shared.iter().all(|(_, b)| b.is_empty()) {

@@ -1,8 +1,8 @@
-//! One install, several clusters, one commit, one copy (docs/fleets.md#one-copy):
-//! `pctl install … --cluster a,b` / `--all-clusters` writes every cluster's
-//! installation in one commit, stores what is identical in every cluster once under
-//! `bases/`, and status, list, sync, upgrade, uninstall and check read it through the
-//! record's `bases`.
+//! One install, several clusters, one commit, one copy
+//! (docs/fleets.md#one-install-several-clusters-one-copy): `pctl install … --cluster
+//! a,b` / `--all-clusters` writes every cluster's installation in one commit, stores
+//! what is identical in every cluster once under `bases/`, and status, list, sync,
+//! upgrade, uninstall and check read it through the record's `bases`.
 use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -46,7 +46,8 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         &recorded_refs(inst)?,
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
     )?;
-    // Files shared with other clusters (docs/fleets.md#one-copy): as they were written.
+    // Files shared with other clusters
+    // (docs/fleets.md#one-install-several-clusters-one-copy): as they were written.
     let shared = crate::ops::uninstall::base_files(ctx.view, inst)?;
     gitops::bases::apply(&mut base, &inst.spec.bases)?;
 
