@@ -265,6 +265,34 @@ pub fn keep(
     Ok(kept)
 }
 
+/// The files of the installation in `dir` by recorded path, from repository files
+/// (`repo`: path -> bytes, covering its directory and its `bases`), each HelmRelease of
+/// a shared chart pointed back at `artifacts/<id>/chart`: the installation as one
+/// directory, for what reads it so (the in-cluster diff of `helm template`).
+pub fn gather(
+    dir: &str,
+    bases: &BTreeMap<String, BaseRecord>,
+    repo: &BTreeMap<String, Vec<u8>>,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut out: BTreeMap<String, Vec<u8>> = repo
+        .iter()
+        .filter_map(|(p, b)| Some((logical(dir, bases, p)?, b.clone())))
+        .filter(|(rel, _)| !rel.is_empty())
+        .collect();
+    for (id, b) in bases {
+        let release = format!("artifacts/{id}/helm-release.yaml");
+        if let Some(bytes) = out.get_mut(&release) {
+            let text = String::from_utf8_lossy(bytes).replacen(
+                &format!(": ./{}/chart\n", b.path),
+                &format!(": ./{dir}/artifacts/{id}/chart\n"),
+                1,
+            );
+            *bytes = text.into_bytes();
+        }
+    }
+    out
+}
+
 /// The files of several installations as the repository stores them: each file at
 /// its [`physical`] path, a shared file once. A shared path given two different
 /// contents is a bug.
@@ -486,6 +514,26 @@ mod tests {
         );
         // One cluster: nothing is shared.
         assert!(plan_one_is_empty());
+    }
+
+    #[test]
+    fn gathered_files_read_as_one_directory() {
+        let mut two = vec![rendering("a", 1, "x"), rendering("b", 2, "x")];
+        let bases = plan(&two, "bases/shop/1.0.0").unwrap();
+        for r in &mut two {
+            apply(r, &bases).unwrap();
+        }
+        let repo = fold(&two).unwrap();
+        let got = gather("clusters/b/shop", &bases, &repo);
+        let plain = rendering("b", 2, "x");
+        for rel in [
+            "artifacts/front/chart/Chart.yaml",
+            "artifacts/front/helm-release.yaml",
+            "artifacts/static/catalog.yaml",
+        ] {
+            assert_eq!(got.get(rel), plain.files.get(rel), "{rel}");
+        }
+        assert!(!got.keys().any(|k| k.starts_with("clusters/")), "{got:?}");
     }
 
     fn plan_one_is_empty() -> bool {

@@ -682,3 +682,42 @@ fn a_pull_request_into_several_clusters_is_one_branch() {
     // The work tree's branch is left alone.
     assert_eq!(head(&w.local), before);
 }
+
+/// The in-cluster diff (helm template) of a chart stored in a base: read from there.
+#[test]
+fn a_sync_dry_run_renders_the_shared_chart() {
+    if !helm_sdk() {
+        return;
+    }
+    let env = Env::new();
+    let gitops = fleet(&env);
+    install_all(&env, &gitops);
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/clusters/production.yaml",
+        "replicas: 5\n",
+    );
+    let (with_shim, _) = path_with_helm_shim();
+    env.set_var("PATH", &with_shim);
+    let before = snapshot(&gitops);
+    let out = run(
+        &env,
+        &gitops,
+        &["sync", "--cluster", "production", "--dry-run"],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    let at = text
+        .find("# What changes in the cluster (helm template, per HelmRelease):\n")
+        .unwrap_or_else(|| panic!("no cluster section:\n{}", describe(&out)));
+    let cluster = &text[at..];
+    assert!(
+        cluster.contains("Deployment")
+            && cluster.contains("-  replicas: 3")
+            && cluster.contains("+  replicas: 5"),
+        "{cluster}"
+    );
+    assert!(!cluster.contains(": added"), "{cluster}");
+    assert_unchanged(&before, &snapshot(&gitops));
+}
