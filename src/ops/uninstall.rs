@@ -85,24 +85,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
             o.changes.guard.push(dir.clone());
         }
         // A fleet base goes with the last installation that uses it.
-        let gone: Vec<&str> = found.iter().map(|(_, d, _)| d.as_str()).collect();
-        let mut used = BTreeSet::new();
-        for (dir, inst) in crate::ops::installations(view)? {
-            if !gone.contains(&dir.as_str()) {
-                used.extend(gitops::bases::dirs(&inst).map(str::to_string));
-            }
-        }
-        for (_, _, inst) in &found {
-            for base in gitops::bases::dirs(inst) {
-                if used.contains(base) {
-                    continue;
-                }
-                for path in view.files_below(base)?.into_keys() {
-                    o.delete(&path);
-                }
-                o.changes.guard.push(base.to_string());
-            }
-        }
+        release_bases(view, &mut o.changes.files)?;
         Ok(o.changes)
     };
     if let Some(pr) = &opts.pr {
@@ -142,31 +125,53 @@ pub fn base_files(view: &TreeView, inst: &Installation) -> Result<BTreeMap<Strin
     Ok(out)
 }
 
-/// The deletions that release the fleet bases the installation in `dir` used (`old`)
-/// and no longer uses (`new`), when no other installation uses them either.
-pub fn unused_bases(
-    view: &TreeView,
-    dir: &str,
-    old: &Installation,
-    new: &Installation,
-) -> Result<Vec<(String, Option<Vec<u8>>)>> {
-    let dropped: Vec<&str> = gitops::bases::dirs(old)
-        .filter(|b| !gitops::bases::dirs(new).any(|n| n == *b))
-        .collect();
-    let mut out = Vec::new();
-    if dropped.is_empty() {
-        return Ok(out);
+/// Delete, in `files` (a change to the repository in `view`), every fleet base that an
+/// installation used before the change and none uses after it: the change removes or
+/// rewrites the records that referenced it.
+pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8>>>) -> Result<()> {
+    let parse = |path: &str, bytes: &[u8]| {
+        std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("\n  bases:\n"))
+            .and_then(|t| Installation::from_yaml(path, t).ok())
+    };
+    // Only a changed record that used bases can leave one unused.
+    let mut candidates = BTreeSet::new();
+    let suffix = format!("/{}", crate::record::FILE);
+    for path in files.keys().filter(|p| p.ends_with(&suffix)) {
+        if let Some(old) = view.read(path)?.and_then(|b| parse(path, &b)) {
+            candidates.extend(gitops::bases::dirs(&old).map(str::to_string));
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(());
     }
     let mut used = BTreeSet::new();
-    for (d, inst) in crate::ops::installations(view)? {
-        if d != dir {
-            used.extend(gitops::bases::dirs(&inst).map(str::to_string));
+    for (dir, inst) in crate::ops::installations(view)? {
+        let path = gitops::join(&dir, crate::record::FILE);
+        match files.get(&path) {
+            None => used.extend(gitops::bases::dirs(&inst).map(str::to_string)),
+            Some(None) => {}
+            Some(Some(bytes)) => {
+                if let Some(new) = parse(&path, bytes) {
+                    used.extend(gitops::bases::dirs(&new).map(str::to_string));
+                }
+            }
         }
     }
-    for base in dropped.into_iter().filter(|b| !used.contains(*b)) {
+    // Records this change adds (an install in the same commit).
+    for (path, bytes) in files.iter() {
+        if let (true, Some(bytes)) = (path.ends_with(&suffix), bytes)
+            && !view.exists(path)?
+            && let Some(new) = parse(path, bytes)
+        {
+            used.extend(gitops::bases::dirs(&new).map(str::to_string));
+        }
+    }
+    for base in candidates.difference(&used) {
         for path in view.files_below(base)?.into_keys() {
-            out.push((path, None));
+            files.insert(path, None);
         }
     }
-    Ok(out)
+    Ok(())
 }

@@ -167,14 +167,13 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         }
         repo_merges.push(FileMerge { path, ..m });
     }
-    for (path, gone) in crate::ops::uninstall::unused_bases(ctx.view, dir, inst, &record)? {
-        files.insert(path, gone);
-    }
     let record_path = gitops::join(dir, record::FILE);
     if ctx.view.read(&record_path)?.as_deref() != Some(record_bytes.as_slice()) {
         changed += 1;
         files.insert(record_path, Some(record_bytes));
     }
+    // A fleet base this installation leaves, when no other uses it (docs/fleets.md).
+    crate::ops::uninstall::release_bases(ctx.view, &mut files)?;
     let from = inst.version_label();
     let to = record.version_label();
     let changelog = if from != to {
