@@ -722,3 +722,87 @@ fn a_sync_dry_run_renders_the_shared_chart() {
     assert!(!cluster.contains(": added"), "{cluster}");
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+/// SOPS-encrypted secrets are never byte-identical (a fresh data key each time): they
+/// stay in each cluster, with the HelmRelease that reads them.
+#[test]
+fn encrypted_secrets_stay_in_each_cluster() {
+    let env = Env::new();
+    let gitops = env.root.join("fleet");
+    let out = env.pctl([
+        "init",
+        &repo_arg(&gitops),
+        "--cluster",
+        "staging,production",
+    ]);
+    assert_success(&out);
+    commit_file(
+        &env,
+        &gitops,
+        ".sops.yaml",
+        "creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: age1vm40eudx5hll86463mz9hqhsem9vavp5ufp5tthesquzjezvp5ns0e7dxv\n",
+    );
+    let src = shared_repo("params").source("secure-app", Some("1.0.0"));
+    env.set_var("PCTL_TEST_ADMIN", "correct-horse-battery");
+    env.set_var("PCTL_TEST_DB", "staple-staple-staple");
+    let out = env.install(
+        &gitops,
+        &src,
+        "grafana",
+        &[
+            "--cluster",
+            "staging,production",
+            "--namespace",
+            "grafana",
+            "--set-env",
+            "admin_password=PCTL_TEST_ADMIN",
+            "--set-env",
+            "db_password=PCTL_TEST_DB",
+        ],
+    );
+    assert_success(&out);
+    let files = all_files(&gitops);
+    let secrets: Vec<&String> = files
+        .iter()
+        .filter(|f| f.ends_with("secret-values.yaml"))
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "clusters/production/profiles/grafana/artifacts/grafana/secret-values.yaml",
+            "clusters/staging/profiles/grafana/artifacts/grafana/secret-values.yaml",
+        ],
+        "{files:#?}"
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(gitops.join(f)).unwrap_or_default();
+        assert!(!text.contains("correct-horse"), "{f}");
+    }
+    for dir in ["clusters/staging", "clusters/production"] {
+        let rec = yaml_file(
+            &gitops
+                .join(dir)
+                .join("profiles/grafana/profile-installation.yaml"),
+        );
+        assert!(rec["spec"]["bases"].get("grafana").is_none(), "{rec}");
+        pctl_check_with(&gitops, &["--path", dir]);
+    }
+    for c in ["staging", "production"] {
+        let out = run(
+            &env,
+            &gitops,
+            &[
+                "status",
+                "grafana",
+                "--cluster",
+                c,
+                "-o",
+                "json",
+                "--offline",
+            ],
+        );
+        assert_success(&out);
+        let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(s["drift"]["modified"], Value::Array(vec![]), "{s}");
+    }
+}
