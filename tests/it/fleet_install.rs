@@ -806,3 +806,28 @@ fn encrypted_secrets_stay_in_each_cluster() {
         assert_eq!(s["drift"]["modified"], Value::Array(vec![]), "{s}");
     }
 }
+
+/// An uncommitted edit in a base the uninstall would delete: refused, nothing written.
+#[test]
+fn uninstall_refuses_a_base_with_uncommitted_edits() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--cluster", "dev,staging"],
+    );
+    assert_success(&out);
+    let catalog = gitops.join(BASE).join("static/catalog.yaml");
+    std::fs::write(&catalog, "edited\n").unwrap();
+    let before = snapshot(&gitops);
+    let out = run(
+        &env,
+        &gitops,
+        &["uninstall", "shop", "--cluster", "dev,staging"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["bases/shop/1.0.0", "uncommitted"]);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
