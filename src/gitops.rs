@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod bases;
 pub mod clusters;
 mod rules;
 pub use rules::{check_install_dir, ignored, repo_dir};
@@ -34,6 +35,11 @@ pub struct Config {
     /// The clusters of a fleet (docs/fleets.md), by name; empty: one cluster, `default`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clusters: BTreeMap<String, clusters::ClusterPaths>,
+    /// Where files shared by several clusters go
+    /// (docs/fleets.md#one-install-several-clusters-one-copy); None:
+    /// [`bases::DEFAULT_PATH`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bases_path: Option<String>,
 }
 
 /// The Flux GitRepository that syncs the GitOps repository.
@@ -54,6 +60,7 @@ impl Default for Config {
             install_path: "clusters/default/profiles".into(),
             forge: None,
             clusters: BTreeMap::new(),
+            bases_path: None,
         }
     }
 }

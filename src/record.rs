@@ -65,7 +65,33 @@ pub struct Spec {
     pub values_profiles: Vec<String>,
     /// SHA-256 of every file pctl generated, by path relative to the installation.
     pub files: BTreeMap<String, String>,
+    /// Artifacts whose files are stored once for several clusters (docs/fleets.md), by
+    /// artifact id: [`crate::gitops::bases::physical`] maps a path of `files` to where
+    /// its bytes are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bases: BTreeMap<String, BaseRecord>,
     pub generated_by: String,
+}
+
+/// Where the shared files of one artifact are
+/// (docs/fleets.md#one-install-several-clusters-one-copy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseRecord {
+    /// The repository directory standing for `artifacts/<id>/`.
+    pub path: String,
+    /// What is there: every file of the artifact but its wrapper, or its chart only.
+    pub holds: Holds,
+}
+
+/// What a base holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Holds {
+    /// Every file of `artifacts/<id>/` except the wrapper `kustomize-flux.yaml`.
+    Artifact,
+    /// The copied local chart, `artifacts/<id>/chart/`.
+    Chart,
 }
 
 /// Where a profile came from, as requested and as resolved.

@@ -223,6 +223,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
             preset: opts.inputs.preset.clone(),
             values_profiles: opts.inputs.values_profile_names.clone(),
             files: file_hashes,
+            bases: BTreeMap::new(),
             generated_by: format!("pctl {}", env!("CARGO_PKG_VERSION")),
         },
     };

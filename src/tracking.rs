@@ -214,6 +214,29 @@ pub fn current_files(
     Ok(out)
 }
 
+/// The files of installation `inst` in `dir` now, by recorded path (relative to the
+/// installation): [`current_files`] of its directory and of the fleet bases it uses
+/// (docs/fleets.md#one-install-several-clusters-one-copy), mapped by
+/// [`crate::gitops::bases::logical`].
+pub fn installation_files(
+    ws: &Workspace,
+    view: &TreeView,
+    dir: &str,
+    inst: &Installation,
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = current_files(ws, view, dir)?;
+    let bases = &inst.spec.bases;
+    for b in bases.values() {
+        for (rel, bytes) in current_files(ws, view, &b.path)? {
+            let path = crate::gitops::join(&b.path, &rel);
+            if let Some(l) = crate::gitops::bases::logical(dir, bases, &path) {
+                out.insert(l, bytes);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Compare the files now with the hashes recorded at install.
 pub fn drift(inst: &Installation, now: &BTreeMap<String, Vec<u8>>) -> Drift {
     let mut d = Drift::default();

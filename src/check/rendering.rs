@@ -45,7 +45,10 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let rel = p.trim_start_matches("./");
-                match rel.strip_prefix(&format!("{install_dir}/")) {
+                // A wrapper may point at a fleet base
+                // (docs/fleets.md#one-install-several-clusters-one-copy).
+                let bases = &r.record.spec.bases;
+                match crate::gitops::bases::logical(install_dir, bases, rel).as_deref() {
                     Some(inner)
                         if r.files.contains_key(&format!("{inner}/kustomization.yaml"))
                             || r.files.contains_key(&format!("{inner}/kustomization.yml"))
@@ -99,7 +102,8 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
                     .as_deref()
                     .unwrap_or_default()
                     .trim_start_matches("./");
-                let inner = rel.strip_prefix(&format!("{install_dir}/")).unwrap_or(rel);
+                let inner = crate::gitops::bases::logical(install_dir, &r.record.spec.bases, rel)
+                    .unwrap_or_else(|| rel.to_string());
                 if !r.files.contains_key(&format!("{inner}/Chart.yaml")) {
                     problems.push(format!("{path}: chart {rel:?} has no Chart.yaml"));
                 }

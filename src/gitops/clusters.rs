@@ -62,6 +62,13 @@ impl Config {
             .collect()
     }
 
+    /// Where files shared by several clusters go (`basesPath`, default `bases`).
+    pub fn bases_path(&self) -> &str {
+        self.bases_path
+            .as_deref()
+            .unwrap_or(super::bases::DEFAULT_PATH)
+    }
+
     /// This config as one cluster sees it: that cluster's sync and install paths.
     pub fn for_cluster(&self, c: &Cluster) -> Config {
         Config {
@@ -163,7 +170,36 @@ pub fn check_paths(c: &mut Config, at: &dyn Fn(&str) -> String) -> Result<()> {
             }
         }
     }
+    if let Some(b) = c.bases_path.clone() {
+        let what = at("basesPath");
+        let b = repo_dir(&what, &b)?;
+        if b.is_empty() {
+            bail!(user(
+                format!("{what} is the repository root"),
+                "give the shared files a directory of their own, for example bases",
+            ));
+        }
+        c.bases_path = Some(b);
+    }
     let list = c.cluster_list();
+    let bases = c.bases_path().to_string();
+    // Only a fleet shares files (a repository with one cluster never reads basesPath
+    // unless it sets it).
+    let shares = c.is_fleet() || c.bases_path.is_some();
+    for a in list.iter().filter(|_| shares) {
+        for (key, p) in [("syncPath", &a.sync_path), ("installPath", &a.install_path)] {
+            if within(&bases, p) || within(p, &bases) {
+                bail!(user(
+                    format!(
+                        "{} {bases} overlaps cluster {}'s {key} {p}: Flux would apply the shared files on their own",
+                        at("basesPath"),
+                        a.name
+                    ),
+                    "set basesPath in .pctl/config.yaml to a directory outside every cluster's paths, for example bases",
+                ));
+            }
+        }
+    }
     for a in &list {
         for b in &list {
             if a.name == b.name {

@@ -14,12 +14,13 @@ pub const MAX_COMPONENT: usize = 255;
 pub const MAX_PATH: usize = 1024;
 
 /// Keys of `.pctl/config.yaml`, by the mapping they appear in.
-const TOP_KEYS: [&str; 5] = [
+const TOP_KEYS: [&str; 6] = [
     "gitRepository",
     "syncPath",
     "installPath",
     "forge",
     "clusters",
+    "basesPath",
 ];
 const GIT_REPOSITORY_KEYS: [&str; 2] = ["name", "namespace"];
 const FORGE_KEYS: [&str; 2] = ["type", "apiURL"];

@@ -22,13 +22,25 @@ pub fn diff(
 ) -> Result<Option<Result<Vec<ReleaseDiff>, String>>> {
     let mut sides = Vec::new();
     for c in changes {
-        let prefix = format!("{}/", c.dir);
-        let strip = |m: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
-            m.into_iter()
-                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v)))
-                .collect()
+        // An installation sharing files with other clusters reads them from its bases
+        // (docs/fleets.md#one-install-several-clusters-one-copy), before and after.
+        let record_path = crate::gitops::join(c.dir, crate::record::FILE);
+        let bases_of = |bytes: Option<&[u8]>| {
+            bytes
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|t| crate::record::Installation::from_yaml(&record_path, t).ok())
+                .map(|i| i.spec.bases)
+                .unwrap_or_default()
         };
-        let now = view.files_below(c.dir)?;
+        let before = bases_of(view.read(&record_path)?.as_deref());
+        let after_bases = match c.files.get(&record_path) {
+            Some(Some(bytes)) => bases_of(Some(bytes)),
+            _ => before.clone(),
+        };
+        let mut now = view.files_below(c.dir)?;
+        for b in before.values().chain(after_bases.values()) {
+            now.extend(view.files_below(&b.path)?);
+        }
         let mut after = now.clone();
         for (path, content) in c.files {
             match content {
@@ -36,7 +48,11 @@ pub fn diff(
                 None => after.remove(path),
             };
         }
-        sides.push((c.dir.to_string(), strip(now), strip(after)));
+        sides.push((
+            c.dir.to_string(),
+            crate::gitops::bases::gather(c.dir, &before, &now),
+            crate::gitops::bases::gather(c.dir, &after_bases, &after),
+        ));
     }
     if !sides
         .iter()

@@ -47,6 +47,7 @@ pub fn run(opts: InitOptions) -> Result<()> {
         install_path,
         forge: None,
         clusters: Default::default(),
+        bases_path: None,
     };
     for c in &opts.clusters {
         gitops::clusters::check_name("--cluster", c)?;

@@ -29,6 +29,26 @@ pub struct InstallOptions {
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
+/// Where an installation goes in one cluster: the cluster, the config as it sees it,
+/// the parent directory, the installation directory, and the values.
+type Place = (
+    gitops::clusters::Cluster,
+    gitops::Config,
+    String,
+    String,
+    crate::values::Inputs,
+);
+
+/// One cluster of an install: where the installation goes and its rendering.
+struct Target {
+    cluster: gitops::clusters::Cluster,
+    config: gitops::Config,
+    parent: String,
+    install_dir: String,
+    tree: crate::ops::owners::Tree,
+    rendered: render::Rendered,
+}
+
 pub fn run(opts: InstallOptions) -> Result<()> {
     let spec = source::parse(&opts.source)?;
     if !crate::names::is_dns1123_label(&opts.name) {
@@ -39,16 +59,40 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     }
     let ws = Workspace::open(opts.repo.as_deref())?;
     let view = ws.view()?;
-    let (config, cluster) =
-        gitops::clusters::load_one(&view, &ws.describe(), &opts.clusters, "install")?;
-    let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
-    let install_dir = gitops::join(&parent, &opts.name);
-
-    let values = crate::ops::ValueOptions {
-        cluster: crate::ops::cluster::values_level(&config, &cluster),
-        ..opts.values.clone()
-    };
-    let inputs = crate::ops::gather_values(&values, Some(&view))?;
+    let fleet = gitops::load(&view, &ws.describe())?;
+    let chosen = gitops::clusters::select(&fleet, &opts.clusters, &ws.describe())?;
+    if chosen.len() > 1 && opts.path.is_some() {
+        bail!(user(
+            format!(
+                "--path names one directory, but the installation goes to {} clusters",
+                chosen.len()
+            ),
+            "leave out --path (each cluster's installPath is used), or install into one --cluster",
+        ));
+    }
+    // Where it goes in each cluster and with which values, checked before anything
+    // is fetched.
+    let mut places: Vec<Place> = Vec::new();
+    for cluster in chosen {
+        let config = fleet.for_cluster(&cluster);
+        let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
+        let install_dir = gitops::join(&parent, &opts.name);
+        if let Some((other, ..)) = places.iter().find(|p| p.3 == install_dir) {
+            bail!(user(
+                format!(
+                    "clusters {} and {} would both hold the installation in {install_dir}",
+                    other.name, cluster.name
+                ),
+                "give each cluster an installPath of its own in .pctl/config.yaml",
+            ));
+        }
+        let values = crate::ops::ValueOptions {
+            cluster: crate::ops::cluster::values_level(&config, &cluster),
+            ..opts.values.clone()
+        };
+        let inputs = crate::ops::gather_values(&values, Some(&view))?;
+        places.push((cluster, config, parent, install_dir, inputs));
+    }
     let upstreams = Upstreams::new(opts.offline)?;
     let mut resolver = Resolver::new(
         &upstreams,
@@ -62,93 +106,171 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     for w in &resolver.warnings {
         printer().warn(w);
     }
-    // The repository as Flux applies it: who already owns what, and whether
-    // something already creates the namespace.
-    let tree = crate::ops::owners::scan(&view, &config)?;
     let scanned = view.tree_id();
-    let rendered = render::render(
-        &resolved,
-        &render::Options {
-            name: opts.name.clone(),
-            namespace: opts.namespace.clone(),
-            install_dir: install_dir.clone(),
-            git_repository: config.git_repository.clone(),
-            inputs,
-            sops_yaml: view.read_string(".sops.yaml")?,
-            secret_refs: opts.values.secret_refs()?,
-            namespaces: crate::namespaces::Policy {
-                keep_explicit: true,
-                create: opts.create_namespace,
-                created_elsewhere: tree.creates_namespace(&opts.namespace, None),
+    let mut targets = Vec::new();
+    for (cluster, config, parent, install_dir, inputs) in places {
+        // The repository as Flux applies it: who already owns what, and whether
+        // something already creates the namespace.
+        let tree = crate::ops::owners::scan(&view, &config)?;
+        let rendered = render::render(
+            &resolved,
+            &render::Options {
+                name: opts.name.clone(),
+                namespace: opts.namespace.clone(),
+                install_dir: install_dir.clone(),
+                git_repository: config.git_repository.clone(),
+                inputs,
+                sops_yaml: view.read_string(".sops.yaml")?,
+                secret_refs: opts.values.secret_refs()?,
+                namespaces: crate::namespaces::Policy {
+                    keep_explicit: true,
+                    create: opts.create_namespace,
+                    created_elsewhere: tree.creates_namespace(&opts.namespace, None),
+                },
+                flux_objects: None,
             },
-            flux_objects: None,
-        },
-    )?;
-    check::check(&rendered, &install_dir, &config.git_repository.name)?;
-    crate::ops::owners::refuse_conflicts(&tree, &rendered, &install_dir, &opts.name, "install")?;
-
-    let version = rendered.record.version_label();
-    let message = opts.message.clone().unwrap_or_else(|| {
-        format!(
-            "pctl: install {} {} as {}",
-            resolved.def.name, version, opts.name
-        )
-    });
-    let build = |view: &TreeView| -> Result<Changes> {
-        // Re-read under the lock: another pctl may have committed meanwhile.
-        let (config, _) =
-            gitops::clusters::load_one(view, &ws.describe(), &opts.clusters, "install")?;
-        if view.exists(&install_dir)? {
-            bail!(user(
-                format!(
-                    "installation {:?} already exists at {install_dir}",
-                    opts.name
-                ),
-                "choose another --name, or `pctl uninstall` it first",
-            ));
-        }
-        if let Some(dir) =
-            crate::ops::cluster::installation_named(view, &config, &cluster, &opts.name)?
+        )?;
+        targets.push(Target {
+            cluster,
+            config,
+            parent,
+            install_dir,
+            tree,
+            rendered,
+        });
+    }
+    // Several clusters: what is the same in every one is stored once (docs/fleets.md).
+    let version = targets[0].rendered.record.version_label();
+    let bases_root = if targets.len() > 1 {
+        let root = gitops::bases::version_dir(fleet.bases_path(), &opts.name, &version, &|d| {
+            view.exists(d)
+        })?;
+        let renders: Vec<render::Rendered> = targets.iter().map(|t| t.rendered.clone()).collect();
+        let plan = gitops::bases::plan(&renders, &root)?;
+        if !plan.is_empty()
+            && let Some(text) = view.read_string(gitops::SOURCEIGNORE)?
+            && let Some(pattern) =
+                gitops::ignored(&text, &gitops::join(&root, gitops::KUSTOMIZATION))
         {
             bail!(user(
                 format!(
-                    "an installation named {:?} already exists at {dir}",
-                    opts.name
+                    "basesPath {} is ignored by {} (pattern {pattern:?}): Flux would not see the files the clusters share",
+                    fleet.bases_path(),
+                    gitops::SOURCEIGNORE
                 ),
-                if config.is_fleet() {
-                    "installation names are unique in a cluster: choose another --name"
-                } else {
-                    "installation names are unique in a GitOps repository: choose another --name"
-                },
+                format!(
+                    "change {}, or basesPath in .pctl/config.yaml",
+                    gitops::SOURCEIGNORE
+                ),
             ));
         }
-        // Another pctl may have committed between the ownership check above and the
-        // lock: check again against what is there now.
-        if view.tree_id().is_none() || view.tree_id() != scanned {
-            let tree = crate::ops::owners::scan(view, &config)?;
-            crate::ops::owners::refuse_conflicts(
-                &tree,
-                &rendered,
-                &install_dir,
-                &opts.name,
-                "install",
-            )?;
+        for t in &mut targets {
+            gitops::bases::apply(&mut t.rendered, &plan)?;
         }
+        Some(root)
+    } else {
+        None
+    };
+    let several = targets.len() > 1;
+    for t in &targets {
+        check::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
+        crate::ops::owners::refuse_conflicts(
+            &t.tree,
+            &t.rendered,
+            &t.install_dir,
+            &opts.name,
+            "install",
+        )
+        .map_err(|e| in_cluster(e, several, &t.cluster))?;
+    }
+    let renders: Vec<render::Rendered> = targets.iter().map(|t| t.rendered.clone()).collect();
+    let files = gitops::bases::fold(&renders)?;
+
+    let names: Vec<&str> = targets.iter().map(|t| t.cluster.name.as_str()).collect();
+    let profile = &resolved.def.name;
+    let what = if several {
+        format!(
+            "install {profile} {version} as {} in {}",
+            opts.name,
+            names.join(", ")
+        )
+    } else {
+        format!("install {profile} {version} as {}", opts.name)
+    };
+    let message = opts
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("pctl: {what}"));
+    let build = |view: &TreeView| -> Result<Changes> {
+        // Re-read under the lock: another pctl may have committed meanwhile.
+        let fleet = gitops::load(view, &ws.describe())?;
         let mut o = Overlay::new(view);
-        for (rel, bytes) in &rendered.files {
-            o.write(&gitops::join(&install_dir, rel), bytes.clone());
+        for t in &targets {
+            let config = fleet.for_cluster(&t.cluster);
+            if view.exists(&t.install_dir)? {
+                bail!(user(
+                    format!(
+                        "installation {:?} already exists at {}",
+                        opts.name, t.install_dir
+                    ),
+                    "choose another --name, or `pctl uninstall` it first",
+                ));
+            }
+            if let Some(dir) =
+                crate::ops::cluster::installation_named(view, &config, &t.cluster, &opts.name)?
+            {
+                bail!(user(
+                    format!(
+                        "an installation named {:?} already exists at {dir}",
+                        opts.name
+                    ),
+                    if config.is_fleet() {
+                        "installation names are unique in a cluster: choose another --name"
+                    } else {
+                        "installation names are unique in a GitOps repository: choose another --name"
+                    },
+                ));
+            }
+            // Another pctl may have committed between the ownership check above and
+            // the lock: check again against what is there now.
+            if view.tree_id().is_none() || view.tree_id() != scanned {
+                let tree = crate::ops::owners::scan(view, &config)?;
+                crate::ops::owners::refuse_conflicts(
+                    &tree,
+                    &t.rendered,
+                    &t.install_dir,
+                    &opts.name,
+                    "install",
+                )
+                .map_err(|e| in_cluster(e, several, &t.cluster))?;
+            }
+            gitops::link_installation(&mut o, &config, &t.parent, &opts.name)?;
+            o.changes.guard.push(t.install_dir.clone());
         }
-        gitops::link_installation(&mut o, &config, &parent, &opts.name)?;
-        o.changes.guard.push(install_dir.clone());
+        if let Some(root) = &bases_root {
+            if view.exists(root)? {
+                bail!(user(
+                    format!("{root} was created by another change while this install ran"),
+                    "run the install again",
+                ));
+            }
+            o.changes.guard.push(root.clone());
+        }
+        for (path, bytes) in &files {
+            o.write(path, bytes.clone());
+        }
         Ok(o.changes)
     };
+    let notes = &targets[0].rendered.notes;
     if let Some(pr) = &opts.pr {
+        let scope = if several {
+            Some(names.join("."))
+        } else {
+            fleet.is_fleet().then(|| names[0].to_string())
+        };
         let req = crate::ops::pr::PrRequest {
             verb: "install".into(),
-            name: crate::ops::pr::scoped_name(
-                config.is_fleet().then_some(cluster.name.as_str()),
-                &opts.name,
-            ),
+            name: crate::ops::pr::scoped_name(scope.as_deref(), &opts.name),
             version: version.clone(),
             title: message.clone(),
             changelog: changelog(&spec, &upstreams, &resolved.source),
@@ -157,24 +279,44 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             summary: None,
         };
         crate::ops::pr::open(&ws, pr, &req, build)?;
-        for note in &rendered.notes {
+        for note in notes {
             printer().info(&format!("next: {note}"));
         }
         return Ok(());
     }
     let outcome = ws.apply(&message, opts.mode, build)?;
-    let what = format!("install {} {} as {}", resolved.def.name, version, opts.name);
     crate::ops::report(&outcome, opts.mode, &what);
     if opts.mode != Mode::DryRun {
-        printer().info(&format!(
-            "{} artifact(s) in {install_dir}",
-            rendered.leaves.len()
-        ));
+        for t in &targets {
+            printer().info(&format!(
+                "{} artifact(s) in {}",
+                t.rendered.leaves.len(),
+                t.install_dir
+            ));
+        }
+        if let Some(root) = &bases_root {
+            let shared = targets[0].rendered.record.spec.bases.len();
+            if shared > 0 {
+                printer().info(&format!(
+                    "{shared} artifact(s) stored once for {} clusters in {root}",
+                    targets.len()
+                ));
+            }
+        }
     }
-    for note in &rendered.notes {
+    for note in notes {
         printer().info(&format!("next: {note}"));
     }
     Ok(())
+}
+
+/// With several clusters, say which one an error is about.
+fn in_cluster(e: anyhow::Error, several: bool, c: &gitops::clusters::Cluster) -> anyhow::Error {
+    if several {
+        e.context(format!("in cluster {}", c.name))
+    } else {
+        e
+    }
 }
 
 /// The annotated tag message of the installed version, when it was installed from a

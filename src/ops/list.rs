@@ -67,7 +67,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
         if info.error.is_some() {
             unknown += 1;
         }
-        let files = crate::tracking::current_files(&ws, &view, &dir)?;
+        let files = crate::tracking::installation_files(&ws, &view, &dir, &i)?;
         rows.push(Row {
             cluster,
             version: i.version_label(),

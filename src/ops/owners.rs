@@ -61,16 +61,24 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
         objs = ownership::walk(&files, start(), &config.git_repository);
     }
     let mut installations = BTreeMap::new();
+    let mut shared = Vec::new();
     for path in files.keys() {
         let Some(dir) = path.strip_suffix(&format!("/{}", record::FILE)) else {
             continue;
         };
-        let name = std::str::from_utf8(&files[path])
-            .ok()
+        let text = std::str::from_utf8(&files[path]).ok();
+        let name = text
             .and_then(record::quick_name)
             .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
         installations.insert(dir.to_string(), name);
+        if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
+            && let Ok(inst) = record::Installation::from_yaml(path, text)
+        {
+            shared.push((dir.to_string(), inst.spec.bases));
+        }
     }
+    // The files of a fleet base belong to the installation of this cluster that uses it.
+    relocate(&mut objs, &shared);
     let mut index: BTreeMap<ownership::Claim, Vec<ownership::Owner>> = BTreeMap::new();
     for c in ownership::claims(&objs, &installations) {
         index.entry(c.claim).or_default().push(c.owner);
@@ -80,6 +88,26 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
         git_repository: config.git_repository.clone(),
         index,
     })
+}
+
+/// Objects read from a fleet base
+/// (docs/fleets.md#one-install-several-clusters-one-copy) as if they were in the
+/// directory of the installation (`dir`, its `bases`) that uses it.
+fn relocate(objs: &mut [Obj], shared: &[(String, BTreeMap<String, record::BaseRecord>)]) {
+    if shared.iter().all(|(_, b)| b.is_empty()) {
+        return;
+    }
+    for o in objs.iter_mut() {
+        for (dir, bases) in shared {
+            if o.file.starts_with(&format!("{dir}/")) {
+                break;
+            }
+            if let Some(rel) = gitops::bases::logical(dir, bases, &o.file) {
+                o.file = gitops::join(dir, &rel);
+                break;
+            }
+        }
+    }
 }
 
 fn inside(file: &str, dir: Option<&str>) -> bool {
@@ -128,9 +156,12 @@ pub fn claims_of(
     let files: BTreeMap<String, Vec<u8>> = rendered
         .files
         .iter()
-        .map(|(k, v)| (gitops::join(install_dir, k), v.clone()))
+        .map(|(k, v)| {
+            let bases = &rendered.record.spec.bases;
+            (gitops::bases::physical(install_dir, bases, k), v.clone())
+        })
         .collect();
-    let objs = ownership::walk(
+    let mut objs = ownership::walk(
         &files,
         vec![Start {
             dir: install_dir.to_string(),
@@ -138,6 +169,10 @@ pub fn claims_of(
             target_namespace: None,
         }],
         git_repository,
+    );
+    relocate(
+        &mut objs,
+        &[(install_dir.to_string(), rendered.record.spec.bases.clone())],
     );
     ownership::claims(
         &objs,

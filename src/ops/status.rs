@@ -59,7 +59,7 @@ pub fn run(opts: StatusOptions) -> Result<()> {
     let upstreams = Upstreams::new(opts.offline)?;
     let mut statuses = Vec::new();
     for (cluster, dir, inst) in matching {
-        let files = tracking::current_files(&ws, &view, dir)?;
+        let files = tracking::installation_files(&ws, &view, dir, inst)?;
         let drift = tracking::drift(inst, &files);
         let update = tracking::update_info(&upstreams, &inst.spec.source);
         statuses.push(Status {

@@ -2,7 +2,9 @@
 use crate::error::user;
 use crate::git::{Changes, Mode, TreeView, Workspace};
 use crate::gitops::{self, Overlay};
+use crate::record::Installation;
 use anyhow::{Result, bail};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct UninstallOptions {
     pub name: String,
@@ -15,20 +17,36 @@ pub struct UninstallOptions {
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
-pub fn run(opts: UninstallOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let message = opts
-        .message
-        .clone()
-        .unwrap_or_else(|| format!("pctl: uninstall {}", opts.name));
-    let build = |view: &TreeView| -> Result<Changes> {
-        let all =
-            crate::ops::cluster::one_cluster(view, &ws.describe(), &opts.clusters, "uninstall")?
-                .installations;
-        let Some((dir, _)) = all.iter().find(|(_, i)| i.metadata.name == opts.name) else {
-            let names: Vec<&str> = all.iter().map(|(_, i)| i.metadata.name.as_str()).collect();
+/// Installations as (cluster, directory, record).
+type Found = Vec<(String, String, Installation)>;
+
+/// The installations named `name` in the chosen clusters; refused when one cluster
+/// has none.
+fn find(
+    view: &TreeView,
+    repo: &str,
+    sel: &crate::gitops::clusters::Selection,
+    name: &str,
+) -> Result<(gitops::Config, Found)> {
+    let config = gitops::load(view, repo)?;
+    let chosen = gitops::clusters::select(&config, sel, repo)?;
+    let all = crate::ops::cluster::installations_in(view, &config, &chosen)?;
+    let mut out = Vec::new();
+    for c in &chosen {
+        let here: Vec<&(String, String, Installation)> =
+            all.iter().filter(|(n, _, _)| *n == c.name).collect();
+        let Some(found) = here.iter().find(|(_, _, i)| i.metadata.name == name) else {
+            let names: Vec<&str> = here
+                .iter()
+                .map(|(_, _, i)| i.metadata.name.as_str())
+                .collect();
+            let place = if chosen.len() > 1 {
+                format!("cluster {} of {repo}", c.name)
+            } else {
+                repo.to_string()
+            };
             bail!(user(
-                format!("no installation named {:?} in {}", opts.name, ws.describe()),
+                format!("no installation named {name:?} in {place}"),
                 if names.is_empty() {
                     "`pctl list` shows installations; there are none".to_string()
                 } else {
@@ -36,29 +54,54 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
                 },
             ));
         };
+        out.push((*found).clone());
+    }
+    Ok((config, out))
+}
+
+pub fn run(opts: UninstallOptions) -> Result<()> {
+    let ws = Workspace::open(opts.repo.as_deref())?;
+    let view = ws.view()?;
+    let (config, found) = find(&view, &ws.describe(), &opts.clusters, &opts.name)?;
+    let clusters: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+    let what = if found.len() > 1 {
+        format!("uninstall {} from {}", opts.name, clusters.join(", "))
+    } else {
+        format!("uninstall {}", opts.name)
+    };
+    let message = opts
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("pctl: {what}"));
+    let build = |view: &TreeView| -> Result<Changes> {
+        let (_, found) = find(view, &ws.describe(), &opts.clusters, &opts.name)?;
         let mut o = Overlay::new(view);
-        for path in view.files_below(dir)?.into_keys() {
-            o.delete(&path);
+        for (_, dir, _) in &found {
+            for path in view.files_below(dir)?.into_keys() {
+                o.delete(&path);
+            }
+            let (parent, entry) = dir.rsplit_once('/').unwrap_or(("", dir.as_str()));
+            gitops::unlist_entry(&mut o, parent, entry)?;
+            o.changes.guard.push(dir.clone());
         }
-        let (parent, entry) = dir.rsplit_once('/').unwrap_or(("", dir.as_str()));
-        gitops::unlist_entry(&mut o, parent, entry)?;
-        o.changes.guard.push(dir.clone());
+        // A fleet base goes with the last installation that uses it.
+        release_bases(view, &mut o.changes.files)?;
         Ok(o.changes)
     };
     if let Some(pr) = &opts.pr {
-        // The version being removed names the branch: read it from the repository.
-        let view = ws.view()?;
-        let one =
-            crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "uninstall")?;
-        let version = one
-            .installations
-            .iter()
-            .find(|(_, i)| i.metadata.name == opts.name)
-            .map(|(_, i)| i.version_label())
+        // The version being removed names the branch.
+        let version = found
+            .first()
+            .map(|(_, _, i)| i.version_label())
             .unwrap_or_default();
+        let scope = if found.len() > 1 {
+            Some(clusters.join("."))
+        } else {
+            config.is_fleet().then(|| clusters[0].to_string())
+        };
         let req = crate::ops::pr::PrRequest {
             verb: "uninstall".into(),
-            name: crate::ops::pr::scoped_name(one.values_level.as_deref(), &opts.name),
+            name: crate::ops::pr::scoped_name(scope.as_deref(), &opts.name),
             version,
             title: message.clone(),
             changelog: None,
@@ -70,6 +113,66 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         return Ok(());
     }
     let outcome = ws.apply(&message, opts.mode, build)?;
-    crate::ops::report(&outcome, opts.mode, &format!("uninstall {}", opts.name));
+    crate::ops::report(&outcome, opts.mode, &what);
+    Ok(())
+}
+
+/// The files below the fleet bases `inst` uses, by repository path.
+pub fn base_files(view: &TreeView, inst: &Installation) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for base in gitops::bases::dirs(inst) {
+        out.extend(view.files_below(base)?);
+    }
+    Ok(out)
+}
+
+/// Delete, in `files` (a change to the repository in `view`), every fleet base that an
+/// installation used before the change and none uses after it: the change removes or
+/// rewrites the records that referenced it.
+pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8>>>) -> Result<()> {
+    let parse = |path: &str, bytes: &[u8]| {
+        std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("\n  bases:\n"))
+            .and_then(|t| Installation::from_yaml(path, t).ok())
+    };
+    // Only a changed record that used bases can leave one unused.
+    let mut candidates = BTreeSet::new();
+    let suffix = format!("/{}", crate::record::FILE);
+    for path in files.keys().filter(|p| p.ends_with(&suffix)) {
+        if let Some(old) = view.read(path)?.and_then(|b| parse(path, &b)) {
+            candidates.extend(gitops::bases::dirs(&old).map(str::to_string));
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut used = BTreeSet::new();
+    for (dir, inst) in crate::ops::installations(view)? {
+        let path = gitops::join(&dir, crate::record::FILE);
+        match files.get(&path) {
+            None => used.extend(gitops::bases::dirs(&inst).map(str::to_string)),
+            Some(None) => {}
+            Some(Some(bytes)) => {
+                if let Some(new) = parse(&path, bytes) {
+                    used.extend(gitops::bases::dirs(&new).map(str::to_string));
+                }
+            }
+        }
+    }
+    // Records this change adds (an install in the same commit).
+    for (path, bytes) in files.iter() {
+        if let (true, Some(bytes)) = (path.ends_with(&suffix), bytes)
+            && !view.exists(path)?
+            && let Some(new) = parse(path, bytes)
+        {
+            used.extend(gitops::bases::dirs(&new).map(str::to_string));
+        }
+    }
+    for base in candidates.difference(&used) {
+        for path in view.files_below(base)?.into_keys() {
+            files.insert(path, None);
+        }
+    }
     Ok(())
 }

@@ -428,6 +428,8 @@ fn finish(
             .extend(p.files.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     changes.guard = plans.iter().map(|p| p.dir.clone()).collect();
+    // Fleet bases no installation uses after all the plans (docs/fleets.md).
+    crate::ops::uninstall::release_bases(&ws.view()?, &mut changes.files)?;
     for m in plans.iter().flat_map(|p| p.merges.iter()) {
         for r in &m.resolved {
             printer().info(&format!("resolved {}: {r}", m.path));

@@ -349,25 +349,15 @@ fn several_clusters_need_a_choice_and_nothing_is_written() {
     assert_error(&out, 1);
     assert_stderr_mentions(&out, &["say which one"]);
     assert_unchanged(&before, &snapshot(&gitops));
-    // Writes to several clusters in one commit are not there yet: refused, clearly.
-    for extra in [
-        &["--all-clusters"][..],
-        &["--cluster", "staging,production"],
-    ] {
-        let out = env.install(&gitops, &nginx(), "api", extra);
-        assert_error(&out, 1);
-        assert_stderr_mentions(
-            &out,
-            &[
-                "pctl install works on one cluster at a time",
-                "not supported yet",
-            ],
-        );
-        assert_unchanged(&before, &snapshot(&gitops));
-    }
+    // Install and uninstall write to several clusters in one commit
+    // (fleet_install.rs); an installation missing from one of them is named.
     let out = run(&env, &gitops, &["uninstall", "web", "--all-clusters"]);
     assert_error(&out, 1);
-    assert_stderr_mentions(&out, &["pctl uninstall works on one cluster at a time"]);
+    assert_stderr_mentions(
+        &out,
+        &["no installation named \"web\" in cluster production of"],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
     // An unknown cluster is named, with the clusters there are.
     let out = env.install(&gitops, &nginx(), "api", &["--cluster", "prod"]);
     assert_error(&out, 1);

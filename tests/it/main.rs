@@ -13,6 +13,7 @@ mod completion;
 mod diff;
 mod docs_links;
 mod export;
+mod fleet_install;
 mod fleet_prs;
 mod harness;
 mod helm_values;

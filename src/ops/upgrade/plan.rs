@@ -36,7 +36,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
         ..Default::default()
     };
-    let base = render_with(
+    let mut base = render_with(
         ctx,
         dir,
         inst,
@@ -45,6 +45,10 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         &recorded_refs(inst)?,
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
     )?;
+    // Files shared with other clusters
+    // (docs/fleets.md#one-install-several-clusters-one-copy): as they were written.
+    let shared = crate::ops::uninstall::base_files(ctx.view, inst)?;
+    gitops::bases::apply(&mut base, &inst.spec.bases)?;
 
     // theirs: the target with the values the user gave (promote: the other
     // installation's).
@@ -111,7 +115,9 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             .unwrap_or_else(|| inst.spec.namespaces.as_ref().is_none_or(|r| r.create)),
         created_elsewhere: ctx.tree.creates_namespace(&inst.spec.namespace, Some(dir)),
     };
-    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    let mut theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared, &base)?;
+    gitops::bases::apply(&mut theirs, &kept)?;
     crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
     let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
     if inst.spec.namespaces.is_none() {
@@ -125,6 +131,11 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
         .collect();
+    for (k, v) in &shared {
+        if let Some(l) = gitops::bases::logical(dir, &inst.spec.bases, k) {
+            ours.insert(l, v.clone());
+        }
+    }
     ours.remove(record::FILE);
     let (base_files, theirs_files) = seal(&name, &base, &theirs, &ours)?;
     let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
@@ -141,10 +152,19 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut changed = 0;
     let mut repo_merges = Vec::new();
     for m in merges {
-        let path = gitops::join(dir, &m.path);
-        if m.result.as_deref() != ours.get(&m.path).map(Vec::as_slice) {
+        // Where the file is now and where it goes (a fleet base or the directory).
+        let was = gitops::bases::physical(dir, &inst.spec.bases, &m.path);
+        let path = gitops::bases::physical(dir, &record.spec.bases, &m.path);
+        let same = m.result.as_deref() == ours.get(&m.path).map(Vec::as_slice);
+        if m.result.is_some() && (!same || was != path) {
             changed += 1;
             files.insert(path.clone(), m.result.clone());
+        } else if !same {
+            // Deleted: a base other clusters use keeps it (released below when unused).
+            changed += 1;
+            if was.starts_with(&prefix) {
+                files.insert(was, None);
+            }
         }
         repo_merges.push(FileMerge { path, ..m });
     }
@@ -153,6 +173,8 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         changed += 1;
         files.insert(record_path, Some(record_bytes));
     }
+    // A fleet base this installation leaves, when no other uses it (docs/fleets.md).
+    crate::ops::uninstall::release_bases(ctx.view, &mut files)?;
     let from = inst.version_label();
     let to = record.version_label();
     let changelog = if from != to {
