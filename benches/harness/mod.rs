@@ -258,7 +258,14 @@ pub struct Report {
 
 impl Report {
     /// A measured case; `goal`/`met` as the caller judged it ("" / None: information).
-    pub fn case(&mut self, what: &str, s: &Sample, instr: Option<u64>, goal: &str, met: Option<bool>) {
+    pub fn case(
+        &mut self,
+        what: &str,
+        s: &Sample,
+        instr: Option<u64>,
+        goal: &str,
+        met: Option<bool>,
+    ) {
         println!(
             "  {what}: median {} (min {}, max {}), CPU {}, {}peak RSS {:.1} MiB",
             ms(s.median()),
@@ -288,7 +295,14 @@ impl Report {
     }
 
     /// A ratio of two measurements: of wall medians and, when counted, of instructions.
-    pub fn ratio(&mut self, what: &str, wall: f64, instr: Option<f64>, goal: &str, met: Option<bool>) {
+    pub fn ratio(
+        &mut self,
+        what: &str,
+        wall: f64,
+        instr: Option<f64>,
+        goal: &str,
+        met: Option<bool>,
+    ) {
         println!(
             "  {what}: {wall:.2}× wall{}",
             instr
@@ -421,7 +435,6 @@ impl Sandbox {
     }
 }
 
-
 /// The installation record's file name (pctl's `record::FILE`).
 pub const RECORD: &str = "profile-installation.yaml";
 
@@ -507,4 +520,3 @@ pub fn profiles_repo(sb: &Sandbox) -> PathBuf {
     sb.git(&repo, &["tag", "-a", "big/v1.0.0", "-m", "big 1.0.0"]);
     repo
 }
-

@@ -831,3 +831,32 @@ fn uninstall_refuses_a_base_with_uncommitted_edits() {
     assert_stderr_mentions(&out, &["bases/shop/1.0.0", "uncommitted"]);
     assert_unchanged(&before, &snapshot(&gitops));
 }
+#[test]
+fn upgrade_all_clusters_frees_the_old_base_in_one_commit() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    install_all(&env, &gitops);
+    let commits = commit_count(&gitops);
+    let out = run(
+        &env,
+        &gitops,
+        &["upgrade", "shop", "--all-clusters", "--to", "1.1.0"],
+    );
+    assert_success(&out);
+    assert_eq!(commit_count(&gitops), commits + 1);
+    let left: Vec<String> = all_files(&gitops)
+        .into_iter()
+        .filter(|f| f.starts_with("bases/"))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            format!("{BASE}/namespace/kustomization.yaml"),
+            format!("{BASE}/namespace/namespace.yaml")
+        ]
+    );
+    for (c, _) in DIRS {
+        assert_clean(&env, &gitops, c);
+    }
+    check_every_cluster(&gitops);
+}

@@ -14,6 +14,7 @@ mod diff;
 mod docs_links;
 mod export;
 mod fleet_install;
+mod fleet_journey;
 mod fleet_prs;
 mod harness;
 mod helm_values;
