@@ -318,8 +318,8 @@ pub fn select(config: &Config, sel: &Selection, repo: &str) -> Result<Vec<Cluste
     Ok(out)
 }
 
-/// The one cluster a command that writes works on, and the config as it sees it.
-/// Several clusters at once are refused for now (docs/fleets.md).
+/// The one cluster an argument names (`promote --from/--to`), and the config as it
+/// sees it; several are refused.
 pub fn select_one(
     config: &Config,
     sel: &Selection,
@@ -330,10 +330,10 @@ pub fn select_one(
     if chosen.len() > 1 {
         bail!(user(
             format!(
-                "pctl {verb} works on one cluster at a time; several clusters ({}) in one commit are not supported yet",
+                "pctl {verb} takes one cluster here, not several ({})",
                 names(&chosen)
             ),
-            format!("run it once per cluster: --cluster {}", chosen[0].name),
+            format!("name one cluster, for example {}", chosen[0].name),
         ));
     }
     let c = chosen.remove(0);
@@ -445,7 +445,11 @@ mod tests {
         };
         assert_eq!(select(&c, &all, "r").unwrap().len(), 2);
         let err = select_one(&c, &all, "r", "install").unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("takes one cluster here, not several"),
+            "{err}"
+        );
         let one = Selection {
             names: vec!["staging".into(), "staging".into()],
             all: false,

@@ -312,53 +312,62 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
-    let crate::ops::cluster::OneCluster {
-        config,
-        values_level: cluster,
-        installations: all,
-    } = crate::ops::cluster::one_cluster(&view, &ws.describe(), &opts.clusters, "sync")?;
+    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), &opts.clusters)?;
+    let several = each.len() > 1;
     let upstreams = Upstreams::new(opts.offline)?;
-    let ctx = Ctx {
-        view: &view,
-        tree: crate::ops::owners::scan(&view, &config)?,
-        cluster_name: cluster
-            .clone()
-            .unwrap_or_else(|| crate::gitops::clusters::DEFAULT.into()),
-        config,
-        cluster,
-        upstreams: &upstreams,
-        flags: &flags,
-        strategy: opts.strategy,
-        create_namespace: None,
-    };
     let mut plans = Vec::new();
-    for (dir, inst) in all {
-        if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
-            printer().warn(&format!(
-                "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
-                inst.metadata.name
-            ));
-            continue;
-        }
-        let target = Target {
-            reference: inst.spec.source.requested.clone(),
-            requested: inst.spec.source.requested.clone(),
-            pinned: true,
-            channel: inst.spec.source.channel.clone(),
-            given: None,
+    // Each installation lives in one cluster: each cluster is synced with its own
+    // config, values level and ownership, all in one commit (docs/fleets.md).
+    for (config, cluster) in each {
+        let all: Vec<(String, Installation)> =
+            crate::ops::cluster::installations_in(&view, &config, std::slice::from_ref(&cluster))?
+                .into_iter()
+                .map(|(_, dir, i)| (dir, i))
+                .collect();
+        let ctx = Ctx {
+            view: &view,
+            tree: crate::ops::owners::scan(&view, &config)?,
+            cluster: crate::ops::cluster::values_level(&config, &cluster),
+            cluster_name: cluster.name.clone(),
+            config,
+            upstreams: &upstreams,
+            flags: &flags,
+            strategy: opts.strategy,
+            create_namespace: None,
         };
-        let p = plan(&ctx, &dir, &inst, &target)?;
-        if p.changed > 0 {
-            plans.push(p);
+        let mut cluster_plans = Vec::new();
+        for (dir, inst) in all {
+            if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
+                printer().warn(&format!(
+                    "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
+                    inst.metadata.name
+                ));
+                continue;
+            }
+            let target = Target {
+                reference: inst.spec.source.requested.clone(),
+                requested: inst.spec.source.requested.clone(),
+                pinned: true,
+                channel: inst.spec.source.channel.clone(),
+                given: None,
+            };
+            let mut p = plan(&ctx, &dir, &inst, &target)?;
+            if several {
+                p.label = crate::ops::pr::scoped_name(Some(&p.cluster_name), &p.name);
+            }
+            if p.changed > 0 {
+                cluster_plans.push(p);
+            }
         }
+        refuse_conflicts_between(&cluster_plans)?;
+        plans.extend(cluster_plans);
     }
-    refuse_conflicts_between(&plans)?;
     if plans.is_empty() {
         printer().info("every installation matches its inputs; nothing to sync");
         return Ok(());
     }
     let message = opts.message.clone().unwrap_or_else(|| {
-        let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = plans.iter().map(|p| p.label.as_str()).collect();
         let mut m = format!("pctl: sync {}\n\n", names.join(", "));
         m.push_str("Re-rendered with the current value profiles and .pctl/values/global.yaml.\n");
         m

@@ -860,3 +860,57 @@ fn upgrade_all_clusters_frees_the_old_base_in_one_commit() {
     }
     check_every_cluster(&gitops);
 }
+
+/// `pctl sync --all-clusters` after two clusters' values files changed: one commit
+/// that touches those two clusters only, each with its own values.
+#[test]
+fn sync_of_every_cluster_is_one_commit_touching_only_the_clusters_whose_values_changed() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    install_all(&env, &gitops);
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/clusters/production.yaml",
+        "replicas: 5\n",
+    );
+    commit_file(
+        &env,
+        &gitops,
+        ".pctl/values/clusters/dev.yaml",
+        "replicas: 1\n",
+    );
+    let commits = commit_count(&gitops);
+    let out = run(&env, &gitops, &["sync", "--all-clusters"]);
+    assert_success(&out);
+    assert_eq!(commit_count(&gitops), commits + 1, "{}", describe(&out));
+    let subject = head_subject(&gitops);
+    assert!(
+        subject.contains("dev.shop")
+            && subject.contains("production.shop")
+            && !subject.contains("staging"),
+        "{subject}"
+    );
+    let changed = last_changed(&gitops);
+    assert!(
+        changed
+            .iter()
+            .all(|p| p.starts_with("clusters/production/profiles/shop/")
+                || p.starts_with("clusters/dev/profiles/shop/")),
+        "{changed:?}"
+    );
+    for (cluster, replicas) in [("production", 5), ("dev", 1)] {
+        let hr = yaml_file(&gitops.join(format!(
+            "clusters/{cluster}/profiles/shop/artifacts/front/helm-release.yaml"
+        )));
+        assert_eq!(hr["spec"]["values"]["replicaCount"], replicas, "{cluster}");
+    }
+    for (c, _) in DIRS {
+        assert_clean(&env, &gitops, c);
+    }
+    check_every_cluster(&gitops);
+    // Nothing new: no commit.
+    let out = run(&env, &gitops, &["sync", "--all-clusters"]);
+    assert_success(&out);
+    assert_eq!(commit_count(&gitops), commits + 1, "{}", describe(&out));
+}
