@@ -266,7 +266,7 @@ pub fn flux_objects(r: &Rendered) -> Vec<String> {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
-        let Ok(docs) = yaml::documents(path, &text) else {
+        let Ok(docs) = super::build::documents(path, &text) else {
             continue;
         };
         for doc in docs {
