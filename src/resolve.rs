@@ -811,12 +811,14 @@ fn select(up: &Upstream, dir: &str, wanted: &Wanted, channel: Option<&str>) -> R
 }
 
 type ParsedDefinition = (model::ProfileDefinition, model::Warnings);
+/// (origin, text, directory name) of a definition.
+type DefinitionKey = (String, String, Option<String>);
 
 thread_local! {
     /// Definitions already parsed in this process, by (origin, text, directory name):
     /// `upgrade --all` resolves the same version of a profile for every installation
     /// of it. Only definitions that parse are kept.
-    static DEFINITIONS: std::cell::RefCell<std::collections::HashMap<(String, String, Option<String>), ParsedDefinition>> =
+    static DEFINITIONS: std::cell::RefCell<std::collections::HashMap<DefinitionKey, ParsedDefinition>> =
         Default::default();
 }
 

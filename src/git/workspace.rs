@@ -594,7 +594,11 @@ fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
     } else {
         dirty_paths(repo, &common_dir(&outermost))?
             .into_iter()
-            .filter(|d| outermost.iter().any(|q| d == q || d.strip_prefix(*q).is_some_and(|r| r.starts_with('/'))))
+            .filter(|d| {
+                outermost
+                    .iter()
+                    .any(|q| d == q || d.strip_prefix(*q).is_some_and(|r| r.starts_with('/')))
+            })
             .collect()
     };
     for d in found {
