@@ -53,8 +53,31 @@ type Records = (
     Vec<(String, crate::legacy::Legacy)>,
 );
 
+thread_local! {
+    /// [`records`] of a commit's tree, read once per process: `list` asks for the
+    /// Weaveworks pctl installations and then for pctl's own.
+    static RECORDS: std::cell::RefCell<Option<(String, Records)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// pctl's records and Weaveworks pctl's, each with its directory.
 pub fn records(view: &TreeView) -> Result<Records> {
+    let Some(tree) = view.tree_id() else {
+        return read_records(view);
+    };
+    if let Some(r) = RECORDS.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(t, _)| *t == tree)
+            .map(|(_, r)| r.clone())
+    }) {
+        return Ok(r);
+    }
+    let r = read_records(view)?;
+    RECORDS.with(|c| *c.borrow_mut() = Some((tree, r.clone())));
+    Ok(r)
+}
+
+fn read_records(view: &TreeView) -> Result<Records> {
     let mut out = Vec::new();
     let mut legacy = Vec::new();
     for (path, bytes) in view.read_outermost(record::FILE)? {

@@ -430,7 +430,7 @@ impl<'a> Resolver<'a> {
         };
         let (def, warnings) = match given {
             Some(def) => (def, Vec::new()),
-            None => model::parse(origin, &text, dir_name)?,
+            None => parse_definition(origin, &text, dir_name)?,
         };
         // One warning per source: a profile nested twice at the same version says
         // it once.
@@ -837,4 +837,31 @@ fn select(up: &Upstream, dir: &str, wanted: &Wanted, channel: Option<&str>) -> R
             versions_hint(),
         )
     })
+}
+
+type ParsedDefinition = (model::ProfileDefinition, model::Warnings);
+/// (origin, text, directory name) of a definition.
+type DefinitionKey = (String, String, Option<String>);
+
+thread_local! {
+    /// Definitions already parsed in this process, by (origin, text, directory name):
+    /// `upgrade --all` resolves the same version of a profile for every installation
+    /// of it. Only definitions that parse are kept.
+    static DEFINITIONS: std::cell::RefCell<std::collections::HashMap<DefinitionKey, ParsedDefinition>> =
+        Default::default();
+}
+
+/// [`model::parse`], once per process for each definition text.
+fn parse_definition(origin: &str, text: &str, dir_name: Option<&str>) -> Result<ParsedDefinition> {
+    let key = (
+        origin.to_string(),
+        text.to_string(),
+        dir_name.map(str::to_string),
+    );
+    if let Some(hit) = DEFINITIONS.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let parsed = model::parse(origin, text, dir_name)?;
+    DEFINITIONS.with(|c| c.borrow_mut().insert(key, parsed.clone()));
+    Ok(parsed)
 }

@@ -73,8 +73,53 @@ pub fn kustomize_tool() -> Option<(PathBuf, &'static str)> {
         .or_else(|| find("kustomize").map(|p| (p, "build")))
 }
 
-/// Split a YAML stream into documents with the line each starts on, parsing each.
+/// The documents of one YAML text as [`split_docs`] parses them: (value, line the
+/// document starts on, the document's text).
+pub type Parsed = Vec<(Value, usize, std::rc::Rc<str>)>;
+
+thread_local! {
+    /// Texts already parsed in this process, by content: the ownership scan, the
+    /// commit guard's check of the tree after a change (and of the tree before it,
+    /// when the change has problems) read the same unchanged files, and each is
+    /// parsed once. Only texts that parse are kept (an error names its file).
+    static PARSED: std::cell::RefCell<std::collections::HashMap<Box<str>, std::rc::Rc<Parsed>>> =
+        Default::default();
+}
+
+/// [`split_docs`] of `text`, parsed once per process.
+pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, String)> {
+    if let Some(p) = PARSED.with(|c| c.borrow().get(text).cloned()) {
+        return Ok(p);
+    }
+    let p = std::rc::Rc::new(split_docs(file, text)?);
+    PARSED.with(|c| c.borrow_mut().insert(text.into(), p.clone()));
+    Ok(p)
+}
+
+/// [`crate::yaml::documents`] through the cache of [`parsed`]: the values of every
+/// document; a text the document splitter refuses is read as one stream, as there.
+pub fn documents(origin: &str, text: &str) -> anyhow::Result<Vec<Value>> {
+    match parsed(origin, text) {
+        Ok(p) => Ok(p.iter().map(|(v, _, _)| v.clone()).collect()),
+        Err(_) => crate::yaml::documents(origin, text),
+    }
+}
+
+/// Split a YAML stream into documents with the line each starts on, parsing each
+/// (once per process: see [`parsed`]).
 pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
+    Ok(parsed(file, text)?
+        .iter()
+        .map(|(value, line, text)| Doc {
+            value: value.clone(),
+            file: file.to_string(),
+            line: *line,
+            text: Some(text.clone()),
+        })
+        .collect())
+}
+
+fn split_docs(file: &str, text: &str) -> Result<Parsed, (usize, String)> {
     let mut chunks: Vec<(usize, String)> = vec![(1, String::new())];
     for (i, line) in text.lines().enumerate() {
         if line == "---" || line.starts_with("--- ") || line.starts_with("---\t") {
@@ -109,12 +154,7 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
         })?;
         let shared: std::rc::Rc<str> = std::rc::Rc::from(chunk.as_str());
         for d in docs {
-            out.push(Doc {
-                value: d,
-                file: file.to_string(),
-                line,
-                text: Some(shared.clone()),
-            });
+            out.push((d, line, shared.clone()));
         }
     }
     Ok(out)

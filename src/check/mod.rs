@@ -360,6 +360,8 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
     // Kustomizations whose source is an ExternalArtifact: (artifact ns, name, item).
     let mut pending: Vec<(String, String, Item)> = Vec::new();
     let mut built: BTreeSet<(Option<usize>, String)> = BTreeSet::new();
+    // Artifacts have no .sourceignore (made once: rules compile regexes).
+    let empty = Ignore::parse("");
     loop {
         let Some(item) = queue.pop_front() else {
             if pending.is_empty() {
@@ -433,7 +435,6 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
         if !built.insert((item.artifact, dir.clone())) {
             continue;
         }
-        let empty = Ignore::parse("");
         let builder = Builder {
             files,
             ignore: if item.artifact.is_none() {
@@ -477,7 +478,13 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
         for doc in docs {
             let v = doc.value.clone();
             let file = doc.file.clone();
-            let lines = doc.clone();
+            // Only the document's text and first line, to find a field's line.
+            let lines = build::Doc {
+                value: Value::Null,
+                file: String::new(),
+                line: doc.line,
+                text: doc.text.clone(),
+            };
             if !w.add(doc, &item.ns, false) {
                 continue;
             }

@@ -23,7 +23,13 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
-        let doc: Value = match yaml::from_str(path, &text) {
+        // Through the process's parse cache (the ownership walk and the commit guard
+        // read the same files); anything but one document is read as before.
+        let one = super::build::documents(path, &text)
+            .ok()
+            .filter(|d| d.len() == 1)
+            .and_then(|mut d| d.pop());
+        let doc: Value = match one.map_or_else(|| yaml::from_str(path, &text), Ok) {
             Ok(d) => d,
             Err(e) => {
                 problems.push(format!("{path}: {e}"));
@@ -270,7 +276,7 @@ pub fn flux_objects(r: &Rendered) -> Vec<String> {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
-        let Ok(docs) = yaml::documents(path, &text) else {
+        let Ok(docs) = super::build::documents(path, &text) else {
             continue;
         };
         for doc in docs {

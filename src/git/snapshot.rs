@@ -307,6 +307,11 @@ impl TreeView {
         let Some(s) = &self.snapshot else {
             return Ok(BTreeMap::new());
         };
+        if let Snapshot::Tree { repo, tree } = s
+            && let Some(out) = plain_files_below(repo, *tree, dir)?
+        {
+            return Ok(out);
+        }
         let mut out = BTreeMap::new();
         for (k, v) in s.files_below(dir)? {
             out.insert(
@@ -373,6 +378,46 @@ impl TreeView {
         Ok(out)
     }
 
+    /// [`TreeView::find_named`] restricted to what can hold or be held by `dir`: the
+    /// files named `name` in `dir`'s ancestors (the root included), in `dir` itself,
+    /// and anywhere below it, in path order. Reads only the trees on the path to `dir`
+    /// and below it, not the rest of the repository.
+    pub fn find_named_around(&self, name: &str, dir: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let Some(Snapshot::Tree { repo, tree }) = &self.snapshot else {
+            return Ok(out);
+        };
+        let root = repo.find_tree(*tree)?;
+        let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        let mut current = root;
+        let mut prefix = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(e) = current.get_name(name)
+                && e.kind() == Some(git2::ObjectType::Blob)
+            {
+                out.push(format!("{prefix}{name}"));
+            }
+            let next = match current.get_name(part) {
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => repo.find_tree(e.id())?,
+                _ => {
+                    out.sort();
+                    return Ok(out);
+                }
+            };
+            current = next;
+            prefix = format!("{}/", parts[..=i].join("/"));
+        }
+        // `dir` itself and everything below it.
+        current.walk(git2::TreeWalkMode::PreOrder, |sub, entry| {
+            if entry.name().ok() == Some(name) && entry.kind() == Some(git2::ObjectType::Blob) {
+                out.push(format!("{prefix}{sub}{name}"));
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        out.sort();
+        Ok(out)
+    }
+
     /// Repository paths of every file named `name`, in path order.
     pub fn find_named(&self, name: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -388,6 +433,64 @@ impl TreeView {
         out.sort();
         Ok(out)
     }
+}
+
+/// [`TreeView::files_below`] read tree by tree and blob by blob id (no lookup from the
+/// root for each file), when nothing below `dir` needs the careful walk of
+/// [`Snapshot::files_below`]: None as soon as a symbolic link, a name that is not
+/// UTF-8 or directories nested too deep are met.
+fn plain_files_below(
+    repo: &Repository,
+    tree: Oid,
+    dir: &str,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>> {
+    fn walk(
+        repo: &Repository,
+        tree: &git2::Tree,
+        prefix: &str,
+        depth: usize,
+        out: &mut BTreeMap<String, Vec<u8>>,
+    ) -> Result<bool> {
+        if depth > MAX_DEPTH {
+            return Ok(false);
+        }
+        for e in tree.iter() {
+            let Ok(name) = std::str::from_utf8(e.name_bytes()) else {
+                return Ok(false);
+            };
+            let path = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match e.filemode() {
+                0o040000 => {
+                    if !walk(repo, &repo.find_tree(e.id())?, &path, depth + 1, out)? {
+                        return Ok(false);
+                    }
+                }
+                0o120000 => return Ok(false),
+                0o160000 => {}
+                _ => {
+                    out.insert(path, repo.find_blob(e.id())?.content().to_vec());
+                }
+            }
+        }
+        Ok(true)
+    }
+    let root = repo.find_tree(tree)?;
+    let start = if dir.is_empty() {
+        root
+    } else {
+        match root.get_path(Path::new(dir)) {
+            Ok(e) if e.filemode() == 0o040000 => repo.find_tree(e.id())?,
+            Ok(_) => return Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Some(BTreeMap::new())),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut out = BTreeMap::new();
+    Ok(walk(repo, &start, dir, 0, &mut out)?.then_some(out))
 }
 
 pub(super) fn local_view(repo: &Repository) -> Result<TreeView> {

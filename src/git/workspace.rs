@@ -600,6 +600,28 @@ fn recover(repo: &Repository, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Up to this many outermost prefixes get one status each (see [`check_clean`]).
+const FEW_PREFIXES: usize = 4;
+
+/// The deepest directory holding every path of `paths` ("" for the root).
+fn common_dir(paths: &[&str]) -> String {
+    let mut common: Vec<&str> = match paths.first() {
+        Some(p) => p.split('/').collect(),
+        None => return String::new(),
+    };
+    for p in paths {
+        let parts: Vec<&str> = p.split('/').collect();
+        // A path is never its own holder: keep at most its parent directories.
+        let n = common
+            .iter()
+            .zip(parts.iter().take(parts.len().saturating_sub(1)))
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(n);
+    }
+    common.join("/")
+}
+
 fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
     let mut dirty = BTreeSet::new();
     let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
@@ -615,11 +637,28 @@ fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
             outermost.push(p);
         }
     }
-    for p in outermost {
-        for d in dirty_paths(repo, p)? {
-            if !changes.own.contains(&d) {
-                dirty.insert(d);
-            }
+    // A few prefixes (an install: its directory and the kustomization linking it):
+    // one status each, so that nothing else is walked. Many (`upgrade --all`): one
+    // status of the directory holding them all, its answer filtered to the prefixes.
+    let found = if outermost.len() <= FEW_PREFIXES {
+        let mut found = Vec::new();
+        for p in &outermost {
+            found.extend(dirty_paths(repo, p)?);
+        }
+        found
+    } else {
+        dirty_paths(repo, &common_dir(&outermost))?
+            .into_iter()
+            .filter(|d| {
+                outermost
+                    .iter()
+                    .any(|q| d == q || d.strip_prefix(*q).is_some_and(|r| r.starts_with('/')))
+            })
+            .collect()
+    };
+    for d in found {
+        if !changes.own.contains(&d) {
+            dirty.insert(d);
         }
     }
     if !dirty.is_empty() {
@@ -811,5 +850,15 @@ mod tests {
         );
         ws.forget_pending().unwrap();
         assert!(ws.apply("second", Mode::Commit, write_b).is_ok());
+    }
+
+    #[test]
+    fn the_common_directory_holds_every_prefix() {
+        assert_eq!(common_dir(&["a/b/c", "a/b/d", "a/b/e/f"]), "a/b");
+        assert_eq!(common_dir(&["a/b/c", "x/y"]), "");
+        // A file's own name is never the holder, nor is a prefix shared by two names.
+        assert_eq!(common_dir(&["a/b", "a/b"]), "a");
+        assert_eq!(common_dir(&["a/kustomization.yaml", "a/i1", "a/i2"]), "a");
+        assert_eq!(common_dir(&["ab/x", "ab2/y"]), "");
     }
 }

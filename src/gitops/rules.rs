@@ -220,7 +220,8 @@ pub fn check_install_dir(view: &TreeView, what: &str, parent: &str, name: &str) 
             ));
         }
     }
-    for file in view.find_named(crate::record::FILE)? {
+    // Only the records on the path to `dir` and below it can hold it or be held by it.
+    for file in view.find_named_around(crate::record::FILE, &dir)? {
         let other = file
             .trim_end_matches(crate::record::FILE)
             .trim_end_matches('/');
