@@ -82,6 +82,21 @@ impl Printer {
         }
     }
 
+    /// `value` as JSON or YAML on stdout when `format` asks for one (true), or
+    /// nothing for a table, which the caller prints (false).
+    pub fn structured<T: serde::Serialize>(
+        &self,
+        format: Format,
+        value: &T,
+    ) -> anyhow::Result<bool> {
+        match format {
+            Format::Json => self.data(&serde_json::to_string_pretty(value)?),
+            Format::Yaml => self.data(&crate::yaml::to_string(value)?),
+            Format::Table => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// A table with a header row, aligned on columns, to stdout.
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
         self.data(&format_table(headers, rows));

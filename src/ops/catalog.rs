@@ -246,63 +246,59 @@ pub fn list(opts: ListOptions) -> Result<()> {
         });
     }
     let p = printer();
-    match opts.format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
-        Format::Yaml => p.data(&yaml::to_string(&rows)?),
-        Format::Table => {
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    let index = match (&r.problem, r.index) {
-                        (Some(_), _) => "corrupt".to_string(),
-                        (None, IndexKind::Cached) => format!(
-                            "scanned {}",
-                            r.updated
-                                .as_deref()
-                                .map(|d| &d[..d.len().min(10)])
-                                .unwrap_or("")
-                        ),
-                        (None, IndexKind::Shipped) => "shipped with pctl".into(),
-                        (None, IndexKind::Manual) => "by hand".into(),
-                        (None, IndexKind::Missing) => "not scanned".into(),
-                    };
-                    vec![
-                        r.name.clone(),
-                        if r.shadowed {
-                            format!("{} (hidden)", r.origin.as_str())
-                        } else {
-                            r.origin.as_str().to_string()
-                        },
-                        r.url.clone().unwrap_or_else(|| "-".into()),
-                        r.profiles.to_string(),
-                        r.versions.to_string(),
-                        index,
-                    ]
-                })
-                .collect();
-            p.table(
-                &["NAME", "ORIGIN", "URL", "PROFILES", "VERSIONS", "INDEX"],
-                &table,
-            );
-            for r in &rows {
-                if let Some(why) = &r.problem {
-                    p.warn(&format!(
-                        "catalog {:?}: {why}; `pctl catalog update {}` rebuilds it",
-                        r.name, r.name
-                    ));
-                }
-                if !r.skipped.is_empty() {
-                    p.info(&format!(
-                        "catalog {:?}: {} tag(s) skipped: {}",
-                        r.name,
-                        r.skipped.len(),
-                        r.skipped
-                            .iter()
-                            .map(|s| s.tag.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
+    if !p.structured(opts.format, &rows)? {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let index = match (&r.problem, r.index) {
+                    (Some(_), _) => "corrupt".to_string(),
+                    (None, IndexKind::Cached) => format!(
+                        "scanned {}",
+                        r.updated
+                            .as_deref()
+                            .map(|d| &d[..d.len().min(10)])
+                            .unwrap_or("")
+                    ),
+                    (None, IndexKind::Shipped) => "shipped with pctl".into(),
+                    (None, IndexKind::Manual) => "by hand".into(),
+                    (None, IndexKind::Missing) => "not scanned".into(),
+                };
+                vec![
+                    r.name.clone(),
+                    if r.shadowed {
+                        format!("{} (hidden)", r.origin.as_str())
+                    } else {
+                        r.origin.as_str().to_string()
+                    },
+                    r.url.clone().unwrap_or_else(|| "-".into()),
+                    r.profiles.to_string(),
+                    r.versions.to_string(),
+                    index,
+                ]
+            })
+            .collect();
+        p.table(
+            &["NAME", "ORIGIN", "URL", "PROFILES", "VERSIONS", "INDEX"],
+            &table,
+        );
+        for r in &rows {
+            if let Some(why) = &r.problem {
+                p.warn(&format!(
+                    "catalog {:?}: {why}; `pctl catalog update {}` rebuilds it",
+                    r.name, r.name
+                ));
+            }
+            if !r.skipped.is_empty() {
+                p.info(&format!(
+                    "catalog {:?}: {} tag(s) skipped: {}",
+                    r.name,
+                    r.skipped.len(),
+                    r.skipped
+                        .iter()
+                        .map(|s| s.tag.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
     }

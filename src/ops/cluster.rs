@@ -233,26 +233,22 @@ pub fn list(repo: Option<&str>, format: Format) -> Result<()> {
         })
         .collect();
     let p = printer();
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&rows)?),
-        Format::Table => {
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.cluster.name.clone(),
-                        r.cluster.sync_path.clone(),
-                        r.cluster.install_path.clone(),
-                        r.installations.to_string(),
-                    ]
-                })
-                .collect();
-            p.table(
-                &["NAME", "SYNC PATH", "INSTALL PATH", "INSTALLATIONS"],
-                &table,
-            );
-        }
+    if !p.structured(format, &rows)? {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.cluster.name.clone(),
+                    r.cluster.sync_path.clone(),
+                    r.cluster.install_path.clone(),
+                    r.installations.to_string(),
+                ]
+            })
+            .collect();
+        p.table(
+            &["NAME", "SYNC PATH", "INSTALL PATH", "INSTALLATIONS"],
+            &table,
+        );
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `pctl list`: the installations recorded in a GitOps repository.
 use crate::git::Workspace;
 use crate::printer::{Format, printer};
-use crate::yaml;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -117,65 +116,61 @@ pub fn run(opts: ListOptions) -> Result<()> {
     if several {
         return matrix(columns, rows, opts.format, unknown);
     }
-    match opts.format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
-        Format::Yaml => p.data(&yaml::to_string(&rows)?),
-        Format::Table => {
-            let table: Vec<Vec<String>> = rows
-                .into_iter()
-                .map(|r| {
-                    let mut row: Vec<String> = r
-                        .cluster
-                        .into_iter()
-                        .chain([
-                            r.name,
-                            r.namespace,
-                            r.profile,
-                            r.version,
-                            r.source,
-                            r.path,
-                            r.update.unwrap_or_else(|| "-".into()),
-                            if r.drift.is_empty() {
-                                "-".into()
-                            } else {
-                                r.drift.summary().replace(", ", ",")
-                            },
-                        ])
-                        .collect();
-                    if legacy_count > 0 {
-                        row.push(if r.legacy { "weaveworks" } else { "pctl" }.into());
-                    }
-                    row
-                })
-                .collect();
-            if table.is_empty() {
-                p.info("no installations");
-            } else {
-                let mut headers = vec![
-                    "CLUSTER",
-                    "NAME",
-                    "NAMESPACE",
-                    "PROFILE",
-                    "VERSION",
-                    "SOURCE",
-                    "PATH",
-                    "UPDATE",
-                    "DRIFT",
-                ];
+    if !p.structured(opts.format, &rows)? {
+        let table: Vec<Vec<String>> = rows
+            .into_iter()
+            .map(|r| {
+                let mut row: Vec<String> = r
+                    .cluster
+                    .into_iter()
+                    .chain([
+                        r.name,
+                        r.namespace,
+                        r.profile,
+                        r.version,
+                        r.source,
+                        r.path,
+                        r.update.unwrap_or_else(|| "-".into()),
+                        if r.drift.is_empty() {
+                            "-".into()
+                        } else {
+                            r.drift.summary().replace(", ", ",")
+                        },
+                    ])
+                    .collect();
                 if legacy_count > 0 {
-                    headers.push("WRITTEN-BY");
+                    row.push(if r.legacy { "weaveworks" } else { "pctl" }.into());
                 }
-                p.table(&headers[usize::from(!several)..], &table);
-                if legacy_count > 0 {
-                    p.info(&format!(
-                        "WRITTEN-BY weaveworks: {legacy_count} installation(s) of the archived Weaveworks pctl; `pctl migrate NAME` converts one"
-                    ));
-                }
-                if unknown > 0 {
-                    p.info(&format!(
-                        "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
-                    ));
-                }
+                row
+            })
+            .collect();
+        if table.is_empty() {
+            p.info("no installations");
+        } else {
+            let mut headers = vec![
+                "CLUSTER",
+                "NAME",
+                "NAMESPACE",
+                "PROFILE",
+                "VERSION",
+                "SOURCE",
+                "PATH",
+                "UPDATE",
+                "DRIFT",
+            ];
+            if legacy_count > 0 {
+                headers.push("WRITTEN-BY");
+            }
+            p.table(&headers[usize::from(!several)..], &table);
+            if legacy_count > 0 {
+                p.info(&format!(
+                    "WRITTEN-BY weaveworks: {legacy_count} installation(s) of the archived Weaveworks pctl; `pctl migrate NAME` converts one"
+                ));
+            }
+            if unknown > 0 {
+                p.info(&format!(
+                    "UPDATE ?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
+                ));
             }
         }
     }
@@ -220,28 +215,24 @@ fn matrix(columns: Vec<String>, rows: Vec<Row>, format: Format, unknown: usize) 
         #[serde(skip_serializing_if = "Vec::is_empty")]
         legacy: Vec<Row>,
     }
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&Out { matrix: &m, legacy })?),
-        Format::Yaml => p.data(&yaml::to_string(&Out { matrix: &m, legacy })?),
-        Format::Table => {
-            if m.installations.is_empty() && legacy_names.is_empty() {
-                p.info("no installations");
-                return Ok(());
-            }
-            p.data(&m.table());
-            p.info(LEGEND);
-            if !legacy_names.is_empty() {
-                p.info(&format!(
-                    "in no cluster: {} installation(s) of the archived Weaveworks pctl ({}); `pctl migrate NAME` converts one",
-                    legacy_names.len(),
-                    legacy_names.join(", ")
-                ));
-            }
-            if unknown > 0 {
-                p.info(&format!(
-                    "?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
-                ));
-            }
+    if !p.structured(format, &Out { matrix: &m, legacy })? {
+        if m.installations.is_empty() && legacy_names.is_empty() {
+            p.info("no installations");
+            return Ok(());
+        }
+        p.data(&m.table());
+        p.info(LEGEND);
+        if !legacy_names.is_empty() {
+            p.info(&format!(
+                "in no cluster: {} installation(s) of the archived Weaveworks pctl ({}); `pctl migrate NAME` converts one",
+                legacy_names.len(),
+                legacy_names.join(", ")
+            ));
+        }
+        if unknown > 0 {
+            p.info(&format!(
+                "?: {unknown} upstream(s) not in the cache; `pctl outdated` fetches them"
+            ));
         }
     }
     Ok(())

@@ -4,7 +4,6 @@
 use crate::git::{Upstreams, Workspace};
 use crate::printer::{Format, printer};
 use crate::tracking::{self, UpdateInfo, UpdateState};
-use crate::yaml;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -119,50 +118,46 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
             opts.format,
         );
     }
-    match opts.format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&report)?),
-        Format::Yaml => p.data(&yaml::to_string(&report)?),
-        Format::Table => {
-            if report.installations.is_empty() {
-                p.info("no installations");
-                return Ok(());
-            }
-            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            let table: Vec<Vec<String>> = report
-                .installations
-                .iter()
-                .map(|r| {
-                    r.cluster
-                        .iter()
-                        .cloned()
-                        .chain([
-                            r.name.clone(),
-                            r.profile.clone(),
-                            r.info.current.clone(),
-                            dash(&r.info.wanted),
-                            dash(&r.info.latest),
-                            r.info.constraint.clone(),
-                            r.info.state.as_str().to_string(),
-                        ])
-                        .collect()
-                })
-                .collect();
-            let headers = [
-                "CLUSTER",
-                "NAME",
-                "PROFILE",
-                "CURRENT",
-                "WANTED",
-                "LATEST",
-                "CONSTRAINT",
-                "STATUS",
-            ];
-            let mut out = crate::printer::format_table(&headers[usize::from(!several)..], &table);
-            out.push('\n');
-            out.push_str(&summary_table(&report));
-            p.data(&out);
-            p.info(&behind_line(&report));
+    if !p.structured(opts.format, &report)? {
+        if report.installations.is_empty() {
+            p.info("no installations");
+            return Ok(());
         }
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let table: Vec<Vec<String>> = report
+            .installations
+            .iter()
+            .map(|r| {
+                r.cluster
+                    .iter()
+                    .cloned()
+                    .chain([
+                        r.name.clone(),
+                        r.profile.clone(),
+                        r.info.current.clone(),
+                        dash(&r.info.wanted),
+                        dash(&r.info.latest),
+                        r.info.constraint.clone(),
+                        r.info.state.as_str().to_string(),
+                    ])
+                    .collect()
+            })
+            .collect();
+        let headers = [
+            "CLUSTER",
+            "NAME",
+            "PROFILE",
+            "CURRENT",
+            "WANTED",
+            "LATEST",
+            "CONSTRAINT",
+            "STATUS",
+        ];
+        let mut out = crate::printer::format_table(&headers[usize::from(!several)..], &table);
+        out.push('\n');
+        out.push_str(&summary_table(&report));
+        p.data(&out);
+        p.info(&behind_line(&report));
     }
     Ok(())
 }
@@ -214,18 +209,14 @@ fn matrix(m: crate::ops::fleet_view::Matrix, report: &Report, format: Format) ->
         summary: &report.summary,
     };
     let p = printer();
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&out)?),
-        Format::Yaml => p.data(&yaml::to_string(&out)?),
-        Format::Table => {
-            if m.installations.is_empty() {
-                p.info("no installations");
-                return Ok(());
-            }
-            p.data(&format!("{}\n{}", m.table(), summary_table(report)));
-            p.info(crate::ops::fleet_view::LEGEND);
-            p.info(&behind_line(report));
+    if !p.structured(format, &out)? {
+        if m.installations.is_empty() {
+            p.info("no installations");
+            return Ok(());
         }
+        p.data(&format!("{}\n{}", m.table(), summary_table(report)));
+        p.info(crate::ops::fleet_view::LEGEND);
+        p.info(&behind_line(report));
     }
     Ok(())
 }

@@ -4,7 +4,6 @@ use crate::catalog::index::IndexKind;
 use crate::catalog::{Catalogs, RepoScope, search, summary};
 use crate::git::Upstreams;
 use crate::printer::{Format, printer};
-use crate::yaml;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -91,38 +90,34 @@ pub fn run(opts: SearchOptions) -> Result<()> {
             .then_with(|| a.profile.cmp(&b.profile))
             .then_with(|| a.catalog.cmp(&b.catalog))
     });
-    match opts.format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&rows)?),
-        Format::Yaml => p.data(&yaml::to_string(&rows)?),
-        Format::Table => {
-            if rows.is_empty() {
-                p.info(&if opts.query.trim().is_empty() {
-                    "no profiles in any catalog".to_string()
-                } else {
-                    format!("no profile matches {:?}", opts.query.trim())
-                });
-                return Ok(());
-            }
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        format!("{}/{}", r.catalog, r.profile),
-                        r.version.clone().unwrap_or_else(|| "-".into()),
-                        r.description.clone(),
-                    ]
-                })
-                .collect();
-            p.table(&["CATALOG/PROFILE", "VERSION", "DESCRIPTION"], &table);
-            if rows.iter().any(|r| r.version.is_none()) {
-                p.info(&format!(
-                    "VERSION - : no {} version; `pctl show CATALOG/PROFILE` lists every version",
-                    match channel {
-                        Some(c) => format!("stable or {c}"),
-                        None => "stable".into(),
-                    }
-                ));
-            }
+    if !p.structured(opts.format, &rows)? {
+        if rows.is_empty() {
+            p.info(&if opts.query.trim().is_empty() {
+                "no profiles in any catalog".to_string()
+            } else {
+                format!("no profile matches {:?}", opts.query.trim())
+            });
+            return Ok(());
+        }
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{}/{}", r.catalog, r.profile),
+                    r.version.clone().unwrap_or_else(|| "-".into()),
+                    r.description.clone(),
+                ]
+            })
+            .collect();
+        p.table(&["CATALOG/PROFILE", "VERSION", "DESCRIPTION"], &table);
+        if rows.iter().any(|r| r.version.is_none()) {
+            p.info(&format!(
+                "VERSION - : no {} version; `pctl show CATALOG/PROFILE` lists every version",
+                match channel {
+                    Some(c) => format!("stable or {c}"),
+                    None => "stable".into(),
+                }
+            ));
         }
     }
     Ok(())

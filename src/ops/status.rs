@@ -117,25 +117,21 @@ fn matrix(columns: Vec<String>, statuses: &[Status], format: Format) -> Result<(
         .collect();
     let m = Matrix::build(columns, entries);
     let p = printer();
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&m)?),
-        Format::Yaml => p.data(&yaml::to_string(&m)?),
-        Format::Table => {
-            let mut out = m.table();
-            for s in statuses {
-                for (what, list) in [
-                    ("edited", &s.drift.modified),
-                    ("added", &s.drift.added),
-                    ("removed", &s.drift.removed),
-                ] {
-                    for f in list {
-                        out.push_str(&format!("  {what:<8} {}/{f}\n", s.path));
-                    }
+    if !p.structured(format, &m)? {
+        let mut out = m.table();
+        for s in statuses {
+            for (what, list) in [
+                ("edited", &s.drift.modified),
+                ("added", &s.drift.added),
+                ("removed", &s.drift.removed),
+            ] {
+                for f in list {
+                    out.push_str(&format!("  {what:<8} {}/{f}\n", s.path));
                 }
             }
-            p.data(&out);
-            p.info(LEGEND);
         }
+        p.data(&out);
+        p.info(LEGEND);
     }
     Ok(())
 }
