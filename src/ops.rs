@@ -77,6 +77,28 @@ pub fn records(view: &TreeView) -> Result<Records> {
     Ok(r)
 }
 
+/// `f` over pctl's records of `view` without copying them: for code that looks at
+/// every record once per installation (an upgrade of a whole fleet), where a copy of
+/// a thousand records each time costs more than the work.
+pub fn with_installations<R>(
+    view: &TreeView,
+    f: impl FnOnce(&[(String, Installation)]) -> R,
+) -> Result<R> {
+    let Some(tree) = view.tree_id() else {
+        return Ok(f(&read_records(view)?.0));
+    };
+    let cached = RECORDS.with(|c| c.borrow().as_ref().is_some_and(|(t, _)| *t == tree));
+    if !cached {
+        let r = read_records(view)?;
+        RECORDS.with(|c| *c.borrow_mut() = Some((tree, r)));
+    }
+    RECORDS.with(|c| {
+        let c = c.borrow();
+        let (_, (records, _)) = c.as_ref().expect("cached above");
+        Ok(f(records))
+    })
+}
+
 fn read_records(view: &TreeView) -> Result<Records> {
     let mut out = Vec::new();
     let mut legacy = Vec::new();

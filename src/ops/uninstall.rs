@@ -148,18 +148,20 @@ pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8
         return Ok(());
     }
     let mut used = BTreeSet::new();
-    for (dir, inst) in crate::ops::installations(view)? {
-        let path = gitops::join(&dir, crate::record::FILE);
-        match files.get(&path) {
-            None => used.extend(gitops::bases::dirs(&inst).map(str::to_string)),
-            Some(None) => {}
-            Some(Some(bytes)) => {
-                if let Some(new) = parse(&path, bytes) {
-                    used.extend(gitops::bases::dirs(&new).map(str::to_string));
+    crate::ops::with_installations(view, |all| {
+        for (dir, inst) in all {
+            let path = gitops::join(dir, crate::record::FILE);
+            match files.get(&path) {
+                None => used.extend(gitops::bases::dirs(inst).map(str::to_string)),
+                Some(None) => {}
+                Some(Some(bytes)) => {
+                    if let Some(new) = parse(&path, bytes) {
+                        used.extend(gitops::bases::dirs(&new).map(str::to_string));
+                    }
                 }
             }
         }
-    }
+    })?;
     // Records this change adds (an install in the same commit).
     for (path, bytes) in files.iter() {
         if let (true, Some(bytes)) = (path.ends_with(&suffix), bytes)
