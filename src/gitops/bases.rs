@@ -297,17 +297,28 @@ pub fn gather(
 /// its [`physical`] path, a shared file once. A shared path given two different
 /// contents is a bug.
 pub fn fold(renders: &[Rendered]) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut out: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    Ok(fold_refs(renders)?
+        .into_iter()
+        .map(|(k, v)| (k, v.to_vec()))
+        .collect())
+}
+
+/// [`fold`] without copying the files: the bytes stay the renderings' (an install's
+/// largest files are copied once, into the change, not once more per step).
+pub fn fold_refs<'a>(
+    renders: impl IntoIterator<Item = &'a Rendered>,
+) -> Result<BTreeMap<String, &'a [u8]>> {
+    let mut out: BTreeMap<String, &'a [u8]> = BTreeMap::new();
     for r in renders {
         let dir = &r.record.spec.path;
         for (rel, bytes) in &r.files {
             let path = physical(dir, &r.record.spec.bases, rel);
             match out.get(&path) {
-                Some(b) if b != bytes => bail!(Bug(format!(
+                Some(b) if *b != bytes.as_slice() => bail!(Bug(format!(
                     "fleet bases: {path} would hold two different contents"
                 ))),
                 _ => {
-                    out.insert(path, bytes.clone());
+                    out.insert(path, bytes.as_slice());
                 }
             }
         }

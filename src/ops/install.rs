@@ -183,8 +183,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         )
         .map_err(|e| in_cluster(e, several, &t.cluster))?;
     }
-    let renders: Vec<render::Rendered> = targets.iter().map(|t| t.rendered.clone()).collect();
-    let files = gitops::bases::fold(&renders)?;
+    let files = gitops::bases::fold_refs(targets.iter().map(|t| &t.rendered))?;
 
     let names: Vec<&str> = targets.iter().map(|t| t.cluster.name.as_str()).collect();
     let profile = &resolved.def.name;
@@ -257,7 +256,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             o.changes.guard.push(root.clone());
         }
         for (path, bytes) in &files {
-            o.write(path, bytes.clone());
+            o.write(path, bytes.to_vec());
         }
         Ok(o.changes)
     };
