@@ -189,22 +189,14 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
     // Each installation lives in one cluster: each cluster is planned with its own
     // config, values level and ownership (docs/fleets.md).
     for (config, cluster) in each {
-        let all: Vec<(String, Installation)> =
-            crate::ops::cluster::installations_in(&view, &config, std::slice::from_ref(&cluster))?
-                .into_iter()
-                .map(|(_, dir, i)| (dir, i))
-                .collect();
-        let ctx = Ctx {
-            view: &view,
-            tree: crate::ops::owners::scan(&view, &config)?,
-            cluster: crate::ops::cluster::values_level(&config, &cluster),
-            cluster_name: cluster.name.clone(),
-            config,
-            upstreams: &upstreams,
-            flags: &opts.values,
-            strategy: opts.strategy,
-            create_namespace: opts.create_namespace,
-        };
+        let (ctx, all) = cluster_ctx(
+            &view,
+            (config, cluster),
+            &upstreams,
+            &opts.values,
+            opts.strategy,
+            opts.create_namespace,
+        )?;
         let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
         if opts.all {
             for (dir, inst) in all {
@@ -319,22 +311,14 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     // Each installation lives in one cluster: each cluster is synced with its own
     // config, values level and ownership, all in one commit (docs/fleets.md).
     for (config, cluster) in each {
-        let all: Vec<(String, Installation)> =
-            crate::ops::cluster::installations_in(&view, &config, std::slice::from_ref(&cluster))?
-                .into_iter()
-                .map(|(_, dir, i)| (dir, i))
-                .collect();
-        let ctx = Ctx {
-            view: &view,
-            tree: crate::ops::owners::scan(&view, &config)?,
-            cluster: crate::ops::cluster::values_level(&config, &cluster),
-            cluster_name: cluster.name.clone(),
-            config,
-            upstreams: &upstreams,
-            flags: &flags,
-            strategy: opts.strategy,
-            create_namespace: None,
-        };
+        let (ctx, all) = cluster_ctx(
+            &view,
+            (config, cluster),
+            &upstreams,
+            &flags,
+            opts.strategy,
+            None,
+        )?;
         let mut cluster_plans = Vec::new();
         for (dir, inst) in all {
             if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
@@ -380,6 +364,34 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         opts.pr.as_ref(),
         &plans,
     )
+}
+
+/// The context of one cluster of an upgrade or sync, and its installations (each
+/// installation lives in one cluster: its config, values level and ownership).
+fn cluster_ctx<'a>(
+    view: &'a TreeView,
+    (config, cluster): (Config, crate::gitops::clusters::Cluster),
+    upstreams: &'a Upstreams,
+    flags: &'a ValueOptions,
+    strategy: Strategy,
+    create_namespace: Option<bool>,
+) -> Result<(Ctx<'a>, Vec<(String, Installation)>)> {
+    let all = crate::ops::cluster::installations_in(view, &config, std::slice::from_ref(&cluster))?
+        .into_iter()
+        .map(|(_, dir, i)| (dir, i))
+        .collect();
+    let ctx = Ctx {
+        view,
+        tree: crate::ops::owners::scan(view, &config)?,
+        cluster: crate::ops::cluster::values_level(&config, &cluster),
+        cluster_name: cluster.name.clone(),
+        config,
+        upstreams,
+        flags,
+        strategy,
+        create_namespace,
+    };
+    Ok((ctx, all))
 }
 
 /// Installations upgraded together must not start producing the same objects.
@@ -590,29 +602,40 @@ fn pull_request(
         summary: None,
     };
     crate::ops::pr::open(ws, pr, &req, |view| {
-        for p in plans {
-            if fingerprint(&view.files_below(&p.dir)?) != p.ours {
-                bail!(user(
-                    format!(
-                        "{} differs between the GitOps repository here and the pull request's base branch",
-                        p.dir
-                    ),
-                    "pull (or push) so both hold the same installation, then run the command again",
-                ));
-            }
-        }
+        same_on_base(view, plans)?;
         Ok(changes.clone())
     })?;
     if !conflicted.is_empty() {
-        return Err(conflict(
-            format!(
-                "the pull request holds conflicts in {} file(s), marked <<<<<<< ours / >>>>>>> theirs",
-                conflicted.len()
-            ),
-            "resolve them on the pull request's branch before merging it, or run again with --strategy ours|theirs",
-        ));
+        return Err(pr_conflicts(conflicted.len()));
     }
     Ok(())
+}
+
+/// Refuse a pull request whose base branch holds other files in an installation than
+/// the repository the change was planned on.
+fn same_on_base<'p>(view: &TreeView, plans: impl IntoIterator<Item = &'p Planned>) -> Result<()> {
+    for p in plans {
+        if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+            bail!(user(
+                format!(
+                    "{} differs between the GitOps repository here and the pull request's base branch",
+                    p.dir
+                ),
+                "pull (or push) so both hold the same installation, then run the command again",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The exit-3 error of a pull request opened with conflict markers in `n` files.
+fn pr_conflicts(n: usize) -> anyhow::Error {
+    conflict(
+        format!(
+            "the pull request holds conflicts in {n} file(s), marked <<<<<<< ours / >>>>>>> theirs"
+        ),
+        "resolve them on the pull request's branch before merging it, or run again with --strategy ours|theirs",
+    )
 }
 
 fn list_conflicts(conflicted: &[&FileMerge]) {

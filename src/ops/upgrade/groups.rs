@@ -271,26 +271,11 @@ fn one_group(
     for p in plans {
         message.push_str(&format!("- {}\n", p.describe()));
     }
-    let outcome = ws.apply_on_branch_unless_same(
-        &pr.remote,
-        pr.base.as_deref(),
-        branch,
-        &message,
-        |view| {
-            for p in plans {
-                if fingerprint(&view.files_below(&p.dir)?) != p.ours {
-                    bail!(user(
-                        format!(
-                            "{} differs between the GitOps repository here and the pull request's base branch",
-                            p.dir
-                        ),
-                        "pull (or push) so both hold the same installation, then run the command again",
-                    ));
-                }
-            }
+    let outcome =
+        ws.apply_on_branch_unless_same(&pr.remote, pr.base.as_deref(), branch, &message, |view| {
+            same_on_base(view, plans)?;
             Ok(changes.clone())
-        },
-    )?;
+        })?;
     if outcome.commit.is_none() {
         printer().info(&format!(
             "{branch}: {} already holds these versions; nothing to open",

@@ -134,25 +134,11 @@ impl Promotion {
             summary: Some(summary),
         };
         crate::ops::pr::open(ws, pr, &req, |view| {
-            if fingerprint(&view.files_below(&p.dir)?) != p.ours {
-                bail!(user(
-                    format!(
-                        "{} differs between the GitOps repository here and the pull request's base branch",
-                        p.dir
-                    ),
-                    "pull (or push) so both hold the same installations, then run the command again",
-                ));
-            }
+            same_on_base(view, [p])?;
             Ok(changes.clone())
         })?;
         if !conflicted.is_empty() {
-            return Err(conflict(
-                format!(
-                    "the pull request holds conflicts in {} file(s), marked <<<<<<< ours / >>>>>>> theirs",
-                    conflicted.len()
-                ),
-                "resolve them on the pull request's branch before merging it, or run again with --strategy ours|theirs",
-            ));
+            return Err(pr_conflicts(conflicted.len()));
         }
         Ok(())
     }
