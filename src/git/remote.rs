@@ -221,16 +221,13 @@ pub(super) fn fetch_base(
         ));
     };
     if repo.find_commit(tip).is_err() {
-        let mut fo = git2::FetchOptions::new();
-        fo.remote_callbacks(callbacks(config, &fetch_url, None));
-        fo.download_tags(git2::AutotagOption::None);
-        fo.update_fetchhead(false);
-        remote
-            .fetch(&[want.as_str()], Some(&mut fo), None)
-            .map_err(|e| {
-                let action = format!("cannot fetch {branch} from {url}");
-                credentials::transport_error(&e, &action, &fetch_url)
-            })?;
+        fetch_ref(
+            &mut remote,
+            config,
+            &fetch_url,
+            &want,
+            &format!("cannot fetch {branch} from {url}"),
+        )?;
         repo.find_commit(tip).with_context(|| {
             format!("fetching {branch} from {url} did not bring its commit {tip}")
         })?;
@@ -274,18 +271,34 @@ pub(super) fn fetch_branch_tip(
     };
     let Some(tip) = tip else { return Ok(None) };
     if repo.find_commit(tip).is_err() {
-        let mut fo = git2::FetchOptions::new();
-        fo.remote_callbacks(callbacks(config, &fetch_url, None));
-        fo.download_tags(git2::AutotagOption::None);
-        fo.update_fetchhead(false);
-        remote
-            .fetch(&[want.as_str()], Some(&mut fo), None)
-            .map_err(|e| {
-                let action = format!("cannot fetch {branch} from {shown}");
-                credentials::transport_error(&e, &action, &fetch_url)
-            })?;
+        fetch_ref(
+            &mut remote,
+            config,
+            &fetch_url,
+            &want,
+            &format!("cannot fetch {branch} from {shown}"),
+        )?;
     }
     Ok(repo.find_commit(tip).is_ok().then_some(tip))
+}
+
+/// Fetch one ref's commit into the repository without writing a ref, tags or
+/// FETCH_HEAD; `action` words a transport error.
+fn fetch_ref(
+    remote: &mut git2::Remote,
+    config: &git2::Config,
+    fetch_url: &str,
+    want: &str,
+    action: &str,
+) -> Result<()> {
+    let mut fo = git2::FetchOptions::new();
+    fo.remote_callbacks(callbacks(config, fetch_url, None));
+    fo.download_tags(git2::AutotagOption::None);
+    fo.update_fetchhead(false);
+    remote
+        .fetch(&[want], Some(&mut fo), None)
+        .map_err(|e| credentials::transport_error(&e, action, fetch_url))?;
+    Ok(())
 }
 
 /// The URL of remote `name` (its push URL when `push`).
