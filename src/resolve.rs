@@ -62,6 +62,23 @@ pub enum ResolvedKind {
 pub struct Options {
     pub allow_dirty: bool,
     pub channel: Option<String>,
+    /// The GitOps repository (`--repo`) whose `.pctl/catalogs.yaml` resolves
+    /// `CATALOG/PROFILE` sources; None = the repository of the current directory.
+    pub catalog_repo: Option<String>,
+    /// Commits to use instead of resolving references, by (URL, profile directory):
+    /// re-rendering an installed version exactly as recorded (upgrade's base).
+    pub pins: BTreeMap<(String, String), String>,
+    /// `pctl lint`: collect the errors of the root profile's artifacts in
+    /// [`Resolver::skipped`] (artifact name, error) and leave those artifacts out
+    /// instead of failing.
+    pub lenient: bool,
+    /// `pctl lint`: the root profile's definition as lint read it (without the
+    /// parts it reported as errors), used instead of parsing its profile.yaml, so
+    /// that paths, nested profiles and templates are checked despite those errors.
+    pub root_definition: Option<ProfileDefinition>,
+    /// `pctl lint`: read a local profile directory from the work tree even when it
+    /// has no uncommitted change (needs `allow_dirty`).
+    pub worktree: bool,
 }
 
 /// Where a profile's files come from.
@@ -78,24 +95,11 @@ struct Place {
 pub struct Resolver<'a> {
     upstreams: &'a Upstreams,
     opts: Options,
+    /// What the resolution found worth saying (legacy fields, converted schemas),
+    /// once each; the caller prints them.
     pub warnings: Vec<String>,
-    /// The GitOps repository (`--repo`) whose `.pctl/catalogs.yaml` resolves
-    /// `CATALOG/PROFILE` sources; None = the repository of the current directory.
-    pub catalog_repo: Option<String>,
-    /// Commits to use instead of resolving references, by (URL, profile directory):
-    /// re-rendering an installed version exactly as recorded (upgrade's base).
-    pub pins: BTreeMap<(String, String), String>,
-    /// `pctl lint`: collect the errors of the root profile's artifacts in `skipped`
-    /// (artifact name, error) and leave those artifacts out instead of failing.
-    pub lenient: bool,
+    /// With [`Options::lenient`]: the root's artifacts left out, with their errors.
     pub skipped: Vec<(String, anyhow::Error)>,
-    /// `pctl lint`: the root profile's definition as lint read it (without the
-    /// parts it reported as errors), used instead of parsing its profile.yaml, so
-    /// that paths, nested profiles and templates are checked despite those errors.
-    pub root_definition: Option<ProfileDefinition>,
-    /// `pctl lint`: read a local profile directory from the work tree even when it
-    /// has no uncommitted change (needs `allow_dirty`).
-    pub worktree: bool,
     /// Where every profile of the tree was read from, by [`visit_key`]: `pctl export`
     /// reads the same files again to vendor them.
     pub visited: BTreeMap<(String, String, String), Visited>,
@@ -134,12 +138,7 @@ impl<'a> Resolver<'a> {
             upstreams,
             opts,
             warnings: Vec::new(),
-            catalog_repo: None,
-            pins: BTreeMap::new(),
-            lenient: false,
             skipped: Vec::new(),
-            root_definition: None,
-            worktree: false,
             visited: BTreeMap::new(),
         }
     }
@@ -167,7 +166,7 @@ impl<'a> Resolver<'a> {
                 constraint,
             } => {
                 let catalogs = crate::catalog::Catalogs::load(
-                    crate::catalog::RepoScope::from_flag(self.catalog_repo.as_deref()),
+                    crate::catalog::RepoScope::from_flag(self.opts.catalog_repo.as_deref()),
                 )?;
                 let found = crate::catalog::locate(&catalogs, catalog, profile, self.upstreams)?;
                 let up = self.upstreams.open(&found.url)?;
@@ -216,7 +215,10 @@ impl<'a> Resolver<'a> {
                     url: url.clone(),
                     repo: Rc::new(git2::Repository::open(repo.path())?),
                 });
-                if !dirty.is_empty() || head.is_none() || (self.worktree && self.opts.allow_dirty) {
+                if !dirty.is_empty()
+                    || head.is_none()
+                    || (self.opts.worktree && self.opts.allow_dirty)
+                {
                     if !self.opts.allow_dirty {
                         let what = if head.is_none() {
                             "has no commit".to_string()
@@ -281,7 +283,11 @@ impl<'a> Resolver<'a> {
 
     fn git_place(&mut self, up: Rc<Upstream>, dir: &str, wanted: Wanted) -> Result<Place> {
         let requested = wanted.requested();
-        let pinned = self.pins.get(&(up.url.clone(), dir.to_string())).cloned();
+        let pinned = self
+            .opts
+            .pins
+            .get(&(up.url.clone(), dir.to_string()))
+            .cloned();
         let sel = match pinned {
             Some(hex) => {
                 let commit = up.commit(&hex).ok_or_else(|| {
@@ -425,7 +431,7 @@ impl<'a> Resolver<'a> {
         let text = String::from_utf8(bytes).map_err(|_| anyhow!("{origin}: not UTF-8 text"))?;
         let dir_name = place.dir.rsplit('/').next().filter(|s| !s.is_empty());
         let given = match chain.len() {
-            1 => self.root_definition.take(),
+            1 => self.opts.root_definition.take(),
             _ => None,
         };
         let (def, warnings) = match given {
@@ -445,7 +451,7 @@ impl<'a> Resolver<'a> {
                 Ok(k) => k,
                 // Lint: an artifact of the profile being linted that cannot be
                 // resolved is reported and left out; the others are still checked.
-                Err(e) if self.lenient && chain.len() == 1 => {
+                Err(e) if self.opts.lenient && chain.len() == 1 => {
                     self.skipped.push((a.name.clone(), e));
                     continue;
                 }

@@ -41,9 +41,10 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
         resolve::Options {
             allow_dirty: false,
             channel: opts.channel.clone(),
+            catalog_repo: opts.repo.clone(),
+            ..Default::default()
         },
     );
-    resolver.catalog_repo = opts.repo.clone();
     let old = resolve_side(&mut resolver, &from_spec, &opts.from)?;
     let new = resolve_side(&mut resolver, &to_spec, &opts.to)?;
     for w in &resolver.warnings {

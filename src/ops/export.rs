@@ -35,6 +35,7 @@ pub fn run(opts: ExportOptions) -> Result<()> {
         resolve::Options {
             allow_dirty: opts.allow_dirty,
             channel: opts.channel.clone(),
+            ..Default::default()
         },
     );
     let root = resolver.resolve(&spec)?;

@@ -99,9 +99,10 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         resolve::Options {
             allow_dirty: opts.allow_dirty,
             channel: opts.channel.clone(),
+            catalog_repo: opts.repo.clone(),
+            ..Default::default()
         },
     );
-    resolver.catalog_repo = opts.repo.clone();
     let resolved = resolver.resolve(&spec)?;
     for w in &resolver.warnings {
         printer().warn(w);

@@ -185,14 +185,12 @@ impl Ctx<'_> {
             &upstreams,
             resolve::Options {
                 allow_dirty: true,
-                channel: None,
+                lenient: true,
+                worktree: true,
+                root_definition: self.partial.then(|| self.def.clone()),
+                ..Default::default()
             },
         );
-        resolver.lenient = true;
-        resolver.worktree = true;
-        if self.partial {
-            resolver.root_definition = Some(self.def.clone());
-        }
         let spec = SourceSpec::Local {
             path: abs.to_string_lossy().into_owned(),
         };

@@ -69,8 +69,13 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         reference: old.source.reference().map(str::to_string),
     };
     let upstreams = Upstreams::new(opts.offline)?;
-    let mut resolver = Resolver::new(&upstreams, resolve::Options::default());
-    resolver.catalog_repo = opts.repo.clone();
+    let mut resolver = Resolver::new(
+        &upstreams,
+        resolve::Options {
+            catalog_repo: opts.repo.clone(),
+            ..Default::default()
+        },
+    );
     let resolved = resolver.resolve(&spec)?;
     for w in &resolver.warnings {
         printer().warn(w);

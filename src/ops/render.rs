@@ -47,7 +47,9 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         &upstreams,
         resolve::Options {
             allow_dirty: opts.allow_dirty,
-            channel: None,
+            // `pctl render CATALOG/PROFILE --repo X` reads X's catalogs, as install does.
+            catalog_repo: opts.repo.clone(),
+            ..Default::default()
         },
     );
     let resolved = resolver.resolve(&spec)?;

@@ -128,9 +128,10 @@ fn explain_values(
         crate::resolve::Options {
             allow_dirty: true,
             channel: opts.channel.clone(),
+            catalog_repo: opts.repo.clone(),
+            ..Default::default()
         },
     );
-    resolver.catalog_repo = opts.repo.clone();
     let resolved = match resolver.resolve(spec) {
         Ok(r) => r,
         Err(e) => return Ok(Err(format!("final values not computed: {e}"))),

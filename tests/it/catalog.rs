@@ -632,6 +632,11 @@ fn the_gitops_repository_shares_catalogs_including_profiles_listed_by_hand() {
             .any(|r| r["name"] == "team" && r["origin"] == "repo")
     );
 
+    // render, from outside the repository, reads the catalogs of --repo as install does.
+    let out = env.pctl(["render", "team/storefront@1.0.0", "--repo", &repo]);
+    assert_success(&out);
+    assert!(stdout(&out).contains("kind: "), "{}", describe(&out));
+
     let out = env.install(&gitops, "team/storefront@1.0.0", "shop", &[]);
     assert_success(&out);
     let record = yaml_file(&install_dir(&gitops, "shop").join("profile-installation.yaml"));

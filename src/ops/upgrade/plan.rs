@@ -24,11 +24,11 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut r = Resolver::new(
         ctx.upstreams,
         resolve::Options {
-            allow_dirty: false,
             channel: src.channel.clone(),
+            pins: pins_of(inst),
+            ..Default::default()
         },
     );
-    r.pins = pins_of(inst);
     let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
     let base_keys = render::parameter_keys(&base_tree);
     let base_inputs = crate::values::Inputs {
@@ -56,13 +56,15 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut r = Resolver::new(
         ctx.upstreams,
         resolve::Options {
-            allow_dirty: false,
             channel: target.channel.clone(),
+            pins: if target.pinned {
+                pins_of(given)
+            } else {
+                Default::default()
+            },
+            ..Default::default()
         },
     );
-    if target.pinned {
-        r.pins = pins_of(given);
-    }
     let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
     for w in &r.warnings {
         printer().warn(w);
