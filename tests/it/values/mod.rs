@@ -236,7 +236,7 @@ fn later_values_file_beats_earlier_one() {
 
 /// Level 3 beats level 4: values recorded in the installation beat `--preset` when
 /// the installation is rendered again (`pctl render --repo DIR --name NAME`; upgrade
-/// and sync are covered in tests/it/upgrade.rs).
+/// and sync are covered in tests/it/upgrade/).
 #[test]
 fn recorded_values_beat_preset_on_rerender() {
     let env = Env::new();
