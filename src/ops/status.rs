@@ -120,15 +120,7 @@ fn matrix(columns: Vec<String>, statuses: &[Status], format: Format) -> Result<(
     if !p.structured(format, &m)? {
         let mut out = m.table();
         for s in statuses {
-            for (what, list) in [
-                ("edited", &s.drift.modified),
-                ("added", &s.drift.added),
-                ("removed", &s.drift.removed),
-            ] {
-                for f in list {
-                    out.push_str(&format!("  {what:<8} {}/{f}\n", s.path));
-                }
-            }
+            drift_lines(&mut out, s);
         }
         p.data(&out);
         p.info(LEGEND);
@@ -186,6 +178,12 @@ fn text(s: &Status) -> String {
         ])
         .collect();
     let mut out = crate::printer::format_table(&["Installation:", &s.name], &rows);
+    drift_lines(&mut out, s);
+    out
+}
+
+/// One line per file changed by hand since pctl wrote it: `  edited   PATH`.
+fn drift_lines(out: &mut String, s: &Status) {
     for (what, list) in [
         ("edited", &s.drift.modified),
         ("added", &s.drift.added),
@@ -195,5 +193,4 @@ fn text(s: &Status) -> String {
             out.push_str(&format!("  {what:<8} {}/{f}\n", s.path));
         }
     }
-    out
 }

@@ -346,18 +346,7 @@ impl Renderer<'_> {
             }
             self.files.insert(format!("{dir}/kustomization.yaml"), k);
         }
-        let mut spec = json!({
-            "interval": INTERVAL,
-            "path": format!("./{repo_dir}"),
-            "prune": true,
-            "sourceRef": {
-                "kind": "GitRepository",
-                "name": self.opts.git_repository.name,
-                "namespace": self.opts.git_repository.namespace,
-            },
-            "wait": true,
-            "timeout": "5m0s",
-        });
+        let mut spec = self.wrapper_spec(&repo_dir);
         if let Some(ns) = target_namespace {
             spec["targetNamespace"] = json!(ns);
         }
@@ -511,18 +500,7 @@ impl Renderer<'_> {
                     "pctl.dev/artifact": names::fit(&names::sanitize(&id), 63),
                 },
             },
-            "spec": {
-                "interval": INTERVAL,
-                "path": format!("./{repo_dir}"),
-                "prune": true,
-                "sourceRef": {
-                    "kind": "GitRepository",
-                    "name": self.opts.git_repository.name,
-                    "namespace": self.opts.git_repository.namespace,
-                },
-                "wait": true,
-                "timeout": "5m0s",
-            },
+            "spec": self.wrapper_spec(&repo_dir),
         });
         self.wrappers
             .insert(0, (format!("{dir}/{WRAPPER_FILE}"), wrapper));
@@ -651,6 +629,23 @@ impl Renderer<'_> {
             "metadata": {"name": object, "namespace": self.opts.flux_namespace()},
             "spec": spec,
         }))
+    }
+
+    /// The spec every wrapper Kustomization starts from: Flux applies `repo_dir` of
+    /// the GitOps repository's own source, prunes, and waits for what it applied.
+    pub(super) fn wrapper_spec(&self, repo_dir: &str) -> Value {
+        json!({
+            "interval": INTERVAL,
+            "path": format!("./{repo_dir}"),
+            "prune": true,
+            "sourceRef": {
+                "kind": "GitRepository",
+                "name": self.opts.git_repository.name,
+                "namespace": self.opts.git_repository.namespace,
+            },
+            "wait": true,
+            "timeout": "5m0s",
+        })
     }
 
     pub(super) fn put(&mut self, path: &str, doc: &Value) -> Result<()> {
