@@ -163,11 +163,13 @@ pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<i32> {
 
 /// Re-render every installation whose inputs changed without a version change.
 ///
-/// After an edit to a value profile (.pctl/values/NAME.yaml) or to
-/// .pctl/values/global.yaml, each installation is rendered again at its recorded
-/// version with the values you gave at install, and merged with its files as
-/// `pctl upgrade` does; all changes go in one commit. Conflicts stop the same way
-/// (finish with `pctl upgrade --continue` or `--abort`).
+/// After an edit to a value profile (.pctl/values/NAME.yaml), to a cluster's
+/// .pctl/values/clusters/CLUSTER.yaml or to .pctl/values/global.yaml, each
+/// installation is rendered again at its recorded version with the values you gave at
+/// install, and merged with its files as `pctl upgrade` does; all changes go in one
+/// commit, across every cluster chosen (`--all-clusters`: each installation in its
+/// own cluster). Conflicts stop the same way (finish with `pctl upgrade --continue`
+/// or `--abort`).
 #[derive(clap::Args, Debug)]
 pub struct SyncArgs {
     #[command(flatten)]
