@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::flux::{GitRepositoryRef, kustomization};
+
 pub mod bases;
 pub mod clusters;
 mod rules;
@@ -40,13 +42,6 @@ pub struct Config {
     /// [`bases::DEFAULT_PATH`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bases_path: Option<String>,
-}
-
-/// The Flux GitRepository that syncs the GitOps repository.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GitRepositoryRef {
-    pub name: String,
-    pub namespace: String,
 }
 
 impl Default for Config {
@@ -194,21 +189,6 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
-}
-
-/// A new `kustomization.yaml` listing `resources`.
-pub fn kustomization(resources: &[String]) -> Result<Vec<u8>> {
-    let mut m = Map::new();
-    m.insert(
-        "apiVersion".into(),
-        Value::String("kustomize.config.k8s.io/v1beta1".into()),
-    );
-    m.insert("kind".into(), Value::String("Kustomization".into()));
-    m.insert(
-        "resources".into(),
-        Value::Array(resources.iter().cloned().map(Value::String).collect()),
-    );
-    Ok(yaml::to_string(&Value::Object(m))?.into_bytes())
 }
 
 /// Make `dir/<kustomization>` list `entry` (creating the file if needed). Returns

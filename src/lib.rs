@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod error;
+pub mod flux;
 pub mod forge;
 pub mod git;
 pub mod gitops;

@@ -9,6 +9,7 @@ mod convert;
 pub mod lenient;
 mod raw;
 pub mod release;
+pub mod resolved;
 pub mod rules;
 pub mod schema;
 pub mod validate;

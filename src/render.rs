@@ -2,11 +2,11 @@
 //! installation directory: a wrapper Flux Kustomization per artifact, HelmReleases and
 //! their sources, copied charts and YAML, the installation's kustomization.yaml and its
 //! record. Pure: same inputs, byte-identical output.
-use crate::gitops::GitRepositoryRef;
+use crate::flux::GitRepositoryRef;
 use crate::model::ParamType;
+use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
 use crate::names;
 use crate::record::{self, ChartRecord, Installation, NestedRecord, ValueRecord};
-use crate::resolve::{Resolved, ResolvedArtifact, ResolvedKind};
 use crate::yaml::{self, Map, Value};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -185,7 +185,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         .collect();
     r.files.insert(
         "kustomization.yaml".into(),
-        crate::gitops::kustomization(&resources)?,
+        crate::flux::kustomization(&resources)?,
     );
     let file_hashes = r
         .files

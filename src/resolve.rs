@@ -8,54 +8,13 @@ use crate::model::{self, ArtifactKind, Chart, NestedSource, ProfileDefinition};
 use crate::record::SourceRecord;
 use crate::source::SourceSpec;
 use crate::version::{self, Candidate};
-use crate::yaml::Map;
 use anyhow::{Context, Result, anyhow, bail};
 use git2::Oid;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-/// A profile with everything it needs, nested profiles resolved.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub def: ProfileDefinition,
-    pub source: SourceRecord,
-    pub artifacts: Vec<ResolvedArtifact>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ResolvedArtifact {
-    pub name: String,
-    pub depends_on: Vec<String>,
-    pub template: bool,
-    pub kind: ResolvedKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum ResolvedKind {
-    RemoteChart {
-        url: String,
-        name: String,
-        version: String,
-        default_values: Option<String>,
-        release: model::Release,
-    },
-    /// A chart directory: its files relative to the chart root, byte for byte.
-    LocalChart {
-        name: String,
-        files: BTreeMap<String, Vec<u8>>,
-        default_values: Option<String>,
-        release: model::Release,
-    },
-    /// Raw YAML or a kustomization directory: files relative to the artifact path.
-    Kustomize {
-        files: BTreeMap<String, Vec<u8>>,
-    },
-    Profile {
-        profile: Box<Resolved>,
-        with: Map,
-    },
-}
+pub use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
 
 /// Options that change how sources are read.
 #[derive(Debug, Clone, Default)]

@@ -2,7 +2,7 @@
 //! gave values for: one per required parameter without a default, each fitting its
 //! own constraints and those of the nested parameters it is bound to.
 use super::join_path;
-use crate::resolve::{Resolved, ResolvedKind};
+use crate::model::resolved::{Resolved, ResolvedKind};
 
 /// Values for the required parameters of the tree that have no default, as the
 /// lowest level but defaults (`global`, detail [`crate::values::PLACEHOLDER`]), so that

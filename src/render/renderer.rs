@@ -340,7 +340,7 @@ impl Renderer<'_> {
             ResolvedKind::Profile { .. } => unreachable!("nested profiles are flattened"),
         }
         if !resources.is_empty() {
-            let mut k = crate::gitops::kustomization(&resources)?;
+            let mut k = crate::flux::kustomization(&resources)?;
             if transformer {
                 k.extend(crate::namespaces::transformer(&self.opts.namespace).into_bytes());
             }
@@ -479,7 +479,7 @@ impl Renderer<'_> {
         }
         self.files.insert(
             format!("{dir}/kustomization.yaml"),
-            crate::gitops::kustomization(&resources)?,
+            crate::flux::kustomization(&resources)?,
         );
         for (leaf, (_, wrapper)) in self.leaves.iter_mut().zip(self.wrappers.iter_mut()) {
             leaf.depends_on.push(object.clone());

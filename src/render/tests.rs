@@ -2,8 +2,8 @@
 use super::renderer::{MAX_ID, join_id};
 use super::*;
 use crate::model;
+use crate::model::resolved::ResolvedArtifact;
 use crate::record::SourceRecord;
-use crate::resolve::ResolvedArtifact;
 
 fn def(name: &str, text_artifacts: &str) -> model::ProfileDefinition {
     let text = format!(
