@@ -24,6 +24,7 @@ pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod sops;
+pub mod sops_rules;
 pub mod source;
 pub mod template;
 pub mod textdiff;

@@ -1,7 +1,8 @@
 //! Rendering (docs/layout.md): a resolved profile tree becomes the files of one
 //! installation directory: a wrapper Flux Kustomization per artifact, HelmReleases and
 //! their sources, copied charts and YAML, the installation's kustomization.yaml and its
-//! record. Pure: same inputs, byte-identical output.
+//! record. Pure: same inputs, byte-identical output. Secrets stay plaintext in the
+//! [`Unsealed`] it returns; `crate::sops::seal` encrypts them into a [`Rendered`].
 use crate::flux::GitRepositoryRef;
 use crate::model::ParamType;
 use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
@@ -18,6 +19,8 @@ pub use placeholders::placeholder_values;
 mod helmrelease;
 mod renderer;
 mod secrets;
+mod unsealed;
+pub use unsealed::{Part, Plaintext, ToSeal, Unsealed};
 
 use renderer::Renderer;
 pub use secrets::SOPS_KEY_SECRET;
@@ -123,8 +126,9 @@ impl Sealed {
     }
 }
 
-/// Render an installation.
-pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
+/// Render an installation. Its Secrets are not encrypted yet: seal the result
+/// (`crate::sops::seal`) to have files to write.
+pub fn render(root: &Resolved, opts: &Options) -> Result<Unsealed> {
     if !names::is_dns1123_label(&opts.name) {
         bail!(crate::error::user(
             format!("installation name {:?} is not a DNS-1123 label", opts.name),
@@ -152,6 +156,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         secret_values: BTreeMap::new(),
         notes: Vec::new(),
         sealed: BTreeMap::new(),
+        to_seal: Vec::new(),
         wrappers: Vec::new(),
         created_namespaces: BTreeSet::new(),
     };
@@ -187,11 +192,6 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
         "kustomization.yaml".into(),
         crate::flux::kustomization(&resources)?,
     );
-    let file_hashes = r
-        .files
-        .iter()
-        .map(|(k, v)| (k.clone(), record::sha256(v)))
-        .collect();
     let installation = Installation {
         api_version: record::API_VERSION.into(),
         kind: record::KIND.into(),
@@ -222,19 +222,19 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
                 .collect(),
             preset: opts.inputs.preset.clone(),
             values_profiles: opts.inputs.values_profile_names.clone(),
-            files: file_hashes,
+            // The hashes of the files, ciphertext included: `Unsealed::finish`.
+            files: BTreeMap::new(),
             bases: BTreeMap::new(),
             generated_by: format!("pctl {}", env!("CARGO_PKG_VERSION")),
         },
     };
-    r.files
-        .insert(record::FILE.into(), installation.to_yaml()?.into_bytes());
-    Ok(Rendered {
+    Ok(Unsealed {
         files: r.files,
         record: installation,
         leaves: r.leaves,
         notes: r.notes,
         sealed: r.sealed,
+        to_seal: r.to_seal,
     })
 }
 

@@ -26,9 +26,11 @@
 //!
 //! Encrypted files are the one exception to pctl's byte-identical output: the data
 //! key, the IVs and `lastmodified` are new on every call. Nothing is derived from the
-//! plaintext; all randomness comes from the operating system.
-use std::collections::HashSet;
-use std::str::FromStr;
+//! plaintext. Rendering is pure and leaves its Secrets unencrypted in memory
+//! ([`crate::render::Unsealed`]); [`seal`] is the separate step every command runs
+//! after it, with the randomness and the clock passed in ([`Entropy`]: [`System`]
+//! in pctl, fixed ones in tests).
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::consts::U32;
@@ -40,7 +42,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha512};
 
+use crate::render::{Part, Rendered, Unsealed};
+use crate::sops_rules::parse_recipient;
 use crate::yaml::{self, Map, Value};
+
+pub use crate::sops_rules::age_recipients;
 
 /// The value of `sops.encrypted_regex`: only values under `data` and `stringData`.
 pub const ENCRYPTED_REGEX: &str = "^(data|stringData)$";
@@ -48,141 +54,9 @@ pub const ENCRYPTED_REGEX: &str = "^(data|stringData)$";
 const SOPS_VERSION: &str = "3.8.1";
 /// SOPS's AES-GCM IV length in bytes (not GCM's usual 12).
 const IV_LEN: usize = 32;
-/// The name used in errors about the creation rules.
-const SOPS_YAML: &str = ".sops.yaml";
 
 /// AES-256-GCM with SOPS's 32-byte nonces and the usual 16-byte tag.
 type Cipher = AesGcm<Aes256, U32>;
-
-/// The age recipients from the GitOps repository's `.sops.yaml` (creation_rules; the
-/// first rule whose `path_regex` matches `path`, or with no path_regex; `age:` is a
-/// comma-separated string or a list). Ok(None) when there is no rule with age
-/// recipients. Errors name `.sops.yaml` and the problem.
-///
-/// `path` is the file's path relative to the repository root (where `.sops.yaml` is),
-/// with `/` separators; like `sops`, the regex is searched for anywhere in it (anchor it
-/// with `^…$` to match the whole path). A rule with `key_groups` takes its recipients
-/// from its one key group (and its `merge` entries); several key groups (Shamir
-/// splitting) are an error. Only X25519 recipients (`age1…`) are accepted; a rule's
-/// other keys (PGP, KMS, …) are not used by pctl. Duplicates are dropped, order kept.
-pub fn age_recipients(sops_yaml: &str, path: &str) -> Result<Option<Vec<String>>> {
-    if sops_yaml.trim().is_empty() {
-        return Ok(None);
-    }
-    let config: Value = yaml::from_str(SOPS_YAML, sops_yaml)?;
-    let rules = match &config {
-        Value::Null => return Ok(None),
-        Value::Object(map) => match map.get("creation_rules") {
-            None | Some(Value::Null) => return Ok(None),
-            Some(Value::Array(rules)) => rules,
-            Some(_) => bail!("{SOPS_YAML}: `creation_rules` must be a list of rules"),
-        },
-        _ => bail!("{SOPS_YAML}: the file must be a mapping with `creation_rules`"),
-    };
-    for (i, rule) in rules.iter().enumerate() {
-        let Value::Object(rule) = rule else {
-            bail!("{SOPS_YAML}: creation_rules[{i}] must be a mapping");
-        };
-        if !rule_matches(rule, path).with_context(|| format!("{SOPS_YAML}: creation_rules[{i}]"))? {
-            continue;
-        }
-        // The first matching rule decides, as in sops.
-        let found =
-            rule_recipients(rule).with_context(|| format!("{SOPS_YAML}: creation_rules[{i}]"))?;
-        return Ok((!found.is_empty()).then_some(found));
-    }
-    Ok(None)
-}
-
-fn rule_matches(rule: &Map, path: &str) -> Result<bool> {
-    let pattern = match rule.get("path_regex") {
-        None | Some(Value::Null) => return Ok(true),
-        Some(Value::String(p)) => p,
-        Some(_) => bail!("`path_regex` must be a string"),
-    };
-    if pattern.is_empty() {
-        return Ok(true);
-    }
-    let re = regex::Regex::new(pattern)
-        .map_err(|e| anyhow!("`path_regex` {pattern:?} is not a valid regular expression: {e}"))?;
-    Ok(re.is_match(path))
-}
-
-fn rule_recipients(rule: &Map) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    match rule.get("key_groups") {
-        Some(Value::Array(groups)) if !groups.is_empty() => {
-            // sops ignores the rule's top-level keys when it has key groups.
-            if groups.len() > 1 {
-                bail!(
-                    "has {} `key_groups`; pctl encrypts for one group of age recipients and does not split the data key (Shamir)",
-                    groups.len()
-                );
-            }
-            group_recipients(&groups[0], "key_groups[0]", &mut out)?;
-        }
-        None | Some(Value::Null) | Some(Value::Array(_)) => {
-            if let Some(age) = rule.get("age") {
-                key_list(age, "age", &mut out)?;
-            }
-        }
-        Some(_) => bail!("`key_groups` must be a list"),
-    }
-    let mut seen = HashSet::new();
-    out.retain(|r| seen.insert(r.clone()));
-    Ok(out)
-}
-
-fn group_recipients(group: &Value, at: &str, out: &mut Vec<String>) -> Result<()> {
-    let Value::Object(group) = group else {
-        bail!("`{at}` must be a mapping");
-    };
-    match group.get("merge") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(merged)) => {
-            for (j, g) in merged.iter().enumerate() {
-                group_recipients(g, &format!("{at}.merge[{j}]"), out)?;
-            }
-        }
-        Some(_) => bail!("`{at}.merge` must be a list"),
-    }
-    if let Some(age) = group.get("age") {
-        key_list(age, &format!("{at}.age"), out)?;
-    }
-    Ok(())
-}
-
-/// `age:` as sops reads it: a comma-separated string, or a list of strings (each of
-/// which may again hold several comma-separated recipients).
-fn key_list(value: &Value, at: &str, out: &mut Vec<String>) -> Result<()> {
-    let items: Vec<&str> = match value {
-        Value::Null => Vec::new(),
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(list) => list
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| anyhow!("`{at}` must list strings (age public keys)"))
-            })
-            .collect::<Result<_>>()?,
-        _ => bail!("`{at}` must be a comma-separated string or a list of age public keys"),
-    };
-    for item in items {
-        for r in item.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            parse_recipient(r).with_context(|| format!("`{at}`"))?;
-            out.push(r.to_string());
-        }
-    }
-    Ok(())
-}
-
-fn parse_recipient(r: &str) -> Result<age::x25519::Recipient> {
-    age::x25519::Recipient::from_str(r).map_err(|e| {
-        anyhow!(
-            "{r:?} is not an age X25519 public key (age1…): {e}; pctl encrypts only for those (no SSH or plugin recipients)"
-        )
-    })
-}
 
 /// A `.sops.yaml` naming a freshly generated age recipient whose identity is thrown
 /// away at once: `pctl lint` and `pctl diff` render profiles that use secrets with
@@ -190,6 +64,68 @@ fn parse_recipient(r: &str) -> Result<age::x25519::Recipient> {
 pub fn throwaway_sops_yaml() -> String {
     let id = age::x25519::Identity::generate();
     format!("creation_rules:\n  - age: {}\n", id.to_public())
+}
+
+/// Where encryption takes its randomness and its time from: [`System`] in pctl, a
+/// fixed one in tests so that everything but the age stanzas is reproducible.
+pub trait Entropy {
+    /// Fill `buf` with random bytes (the data key, the IVs).
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()>;
+    /// Seconds since the Unix epoch (`sops.lastmodified`).
+    fn now(&mut self) -> Result<i64>;
+}
+
+/// The operating system's random numbers and the system clock.
+pub struct System;
+
+impl Entropy for System {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
+        getrandom::fill(buf).map_err(|e| anyhow!("cannot get random bytes: {e}"))
+    }
+
+    fn now(&mut self) -> Result<i64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .context("the system clock is before 1970")?;
+        i64::try_from(now.as_secs()).context("the system clock is out of range")
+    }
+}
+
+/// Seal a rendering: encrypt every Secret it holds for the recipients render named,
+/// and finish its record (which hashes the encrypted bytes). The only way from
+/// [`Unsealed`] to a [`Rendered`] whose files can be written.
+pub fn seal(unsealed: Unsealed, entropy: &mut dyn Entropy) -> Result<Rendered> {
+    seal_keeping(unsealed, &BTreeMap::new(), entropy)
+}
+
+/// [`seal`], taking the encrypted bytes of the files in `keep` (by path relative to
+/// the installation) as they are instead of encrypting them again: an upgrade keeps
+/// the repository's ciphertext of a Secret whose plaintext did not change.
+pub fn seal_keeping(
+    unsealed: Unsealed,
+    keep: &BTreeMap<String, Vec<u8>>,
+    entropy: &mut dyn Entropy,
+) -> Result<Rendered> {
+    let mut sealed = BTreeMap::new();
+    for file in unsealed.to_seal() {
+        if let Some(bytes) = keep.get(&file.path) {
+            sealed.insert(file.path.clone(), bytes.clone());
+            continue;
+        }
+        let parts = file
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Clear(text) => Ok(text.clone()),
+                Part::Secret {
+                    plaintext,
+                    recipients,
+                } => encrypt_secret_with(plaintext.expose(), recipients, entropy),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        sealed.insert(file.path.clone(), parts.join("---\n").into_bytes());
+    }
+    unsealed.finish(sealed)
 }
 
 /// Encrypt a Kubernetes Secret manifest (YAML text of one document with `stringData`
@@ -200,18 +136,18 @@ pub fn throwaway_sops_yaml() -> String {
 ///
 /// The key order of the input is kept; the `sops` metadata block comes last.
 pub fn encrypt_secret(plain_yaml: &str, recipients: &[String]) -> Result<String> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("the system clock is before 1970")?;
-    let secs = i64::try_from(now.as_secs()).context("the system clock is out of range")?;
-    encrypt_secret_at(plain_yaml, recipients, &rfc3339_utc(secs))
+    encrypt_secret_with(plain_yaml, recipients, &mut System)
 }
 
-fn encrypt_secret_at(
+/// [`encrypt_secret`] with the randomness and the clock given. The age stanzas (the
+/// data key wrapped for each recipient) take theirs from the age crate, which uses
+/// the operating system's.
+pub fn encrypt_secret_with(
     plain_yaml: &str,
     recipients: &[String],
-    lastmodified: &str,
+    entropy: &mut dyn Entropy,
 ) -> Result<String> {
+    let lastmodified = rfc3339_utc(entropy.now()?);
     if recipients.is_empty() {
         bail!("cannot SOPS-encrypt a Secret without age recipients");
     }
@@ -238,18 +174,25 @@ fn encrypt_secret_at(
     }
 
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+    entropy.fill(&mut key)?;
     let cipher = Cipher::new_from_slice(&key).map_err(|_| anyhow!("invalid AES-256 key length"))?;
 
     let mut hasher = Sha512::new();
     let mut path = Vec::new();
     for (k, v) in doc.iter_mut() {
         path.push(k.clone());
-        encrypt_tree(&cipher, &mut hasher, v, &mut path, is_encrypted_key(k))?;
+        encrypt_tree(
+            &cipher,
+            &mut hasher,
+            v,
+            &mut path,
+            is_encrypted_key(k),
+            entropy,
+        )?;
         path.pop();
     }
     let mac = hex_upper(&hasher.finalize());
-    let mac = encrypt_value(&cipher, mac.as_bytes(), "str", lastmodified)?;
+    let mac = encrypt_value(&cipher, mac.as_bytes(), "str", &lastmodified, entropy)?;
 
     let mut age_keys = Vec::new();
     for (text, recipient) in recipients.iter().zip(&parsed) {
@@ -262,7 +205,7 @@ fn encrypt_secret_at(
     }
     let mut meta = Map::new();
     meta.insert("age".into(), Value::Array(age_keys));
-    meta.insert("lastmodified".into(), Value::String(lastmodified.into()));
+    meta.insert("lastmodified".into(), Value::String(lastmodified));
     meta.insert("mac".into(), Value::String(mac));
     meta.insert(
         "encrypted_regex".into(),
@@ -285,18 +228,20 @@ fn encrypt_tree(
     value: &mut Value,
     path: &mut Vec<String>,
     encrypt: bool,
+    entropy: &mut dyn Entropy,
 ) -> Result<()> {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 path.push(k.clone());
-                encrypt_tree(cipher, hasher, v, path, encrypt || is_encrypted_key(k))?;
+                let below = encrypt || is_encrypted_key(k);
+                encrypt_tree(cipher, hasher, v, path, below, entropy)?;
                 path.pop();
             }
         }
         Value::Array(items) => {
             for v in items {
-                encrypt_tree(cipher, hasher, v, path, encrypt)?;
+                encrypt_tree(cipher, hasher, v, path, encrypt, entropy)?;
             }
         }
         leaf => {
@@ -306,7 +251,7 @@ fn encrypt_tree(
             hasher.update(&bytes);
             if encrypt && !bytes.is_empty() {
                 let aad = format!("{}:", path.join(":"));
-                *leaf = Value::String(encrypt_value(cipher, &bytes, kind, &aad)?);
+                *leaf = Value::String(encrypt_value(cipher, &bytes, kind, &aad, entropy)?);
             }
         }
     }
@@ -340,9 +285,15 @@ fn leaf_bytes(value: &Value, path: &[String]) -> Result<Option<(Vec<u8>, &'stati
     }))
 }
 
-fn encrypt_value(cipher: &Cipher, plaintext: &[u8], kind: &str, aad: &str) -> Result<String> {
+fn encrypt_value(
+    cipher: &Cipher,
+    plaintext: &[u8],
+    kind: &str,
+    aad: &str,
+    entropy: &mut dyn Entropy,
+) -> Result<String> {
     let mut iv = [0u8; IV_LEN];
-    getrandom::fill(&mut iv).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+    entropy.fill(&mut iv)?;
     let mut buf = plaintext.to_vec();
     let tag = cipher
         .encrypt_in_place_detached(Nonce::<U32>::from_slice(&iv), aad.as_bytes(), &mut buf)
@@ -672,108 +623,5 @@ data:
         assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_utc(1_709_251_199), "2024-02-29T23:59:59Z");
         assert_eq!(rfc3339_utc(4_102_444_800), "2100-01-01T00:00:00Z");
-    }
-
-    const R1: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
-    const R2: &str = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg";
-
-    fn recipients(config: &str, path: &str) -> Option<Vec<String>> {
-        age_recipients(config, path).unwrap()
-    }
-
-    #[test]
-    fn sops_yaml_age_forms() {
-        let csv = format!("creation_rules:\n  - age: \"{R1}, {R2},\"\n");
-        assert_eq!(
-            recipients(&csv, "a/b.yaml"),
-            Some(vec![R1.to_string(), R2.to_string()])
-        );
-        let list = format!(
-            "creation_rules:\n  - encrypted_regex: ^(data|stringData)$\n    age:\n      - {R2}\n      - {R1}\n      - {R2}\n"
-        );
-        assert_eq!(
-            recipients(&list, "x.yaml"),
-            Some(vec![R2.to_string(), R1.to_string()])
-        );
-        let groups = format!(
-            "creation_rules:\n  - key_groups:\n      - age: [{R1}]\n        merge:\n          - age: [{R2}]\n"
-        );
-        assert_eq!(
-            recipients(&groups, "x.yaml"),
-            Some(vec![R2.to_string(), R1.to_string()])
-        );
-    }
-
-    #[test]
-    fn sops_yaml_first_matching_rule_decides() {
-        let config = format!(
-            "creation_rules:\n  - path_regex: ^clusters/prod/.*\\.yaml$\n    age: {R1}\n  - path_regex: \\.txt$\n    pgp: ABCDEF\n  - age: {R2}\n"
-        );
-        assert_eq!(
-            recipients(&config, "clusters/prod/s.yaml"),
-            Some(vec![R1.to_string()])
-        );
-        assert_eq!(
-            recipients(&config, "clusters/dev/s.yaml"),
-            Some(vec![R2.to_string()])
-        );
-        // A matching rule without age recipients: none, even though a later rule has some.
-        assert_eq!(recipients(&config, "notes.txt"), None);
-        // The regex is searched for, not anchored.
-        let unanchored = format!("creation_rules:\n  - path_regex: prod\n    age: {R1}\n");
-        assert_eq!(
-            recipients(&unanchored, "clusters/prod/s.yaml"),
-            Some(vec![R1.to_string()])
-        );
-        assert_eq!(recipients(&unanchored, "clusters/dev/s.yaml"), None);
-    }
-
-    #[test]
-    fn sops_yaml_without_age_rules() {
-        assert_eq!(recipients("", "a.yaml"), None);
-        assert_eq!(recipients("# nothing\n", "a.yaml"), None);
-        assert_eq!(recipients("stores: {yaml: {indent: 2}}\n", "a.yaml"), None);
-        assert_eq!(recipients("creation_rules: []\n", "a.yaml"), None);
-        assert_eq!(
-            recipients("creation_rules:\n  - pgp: ABC\n", "a.yaml"),
-            None
-        );
-        assert_eq!(
-            recipients("creation_rules:\n  - age: \"\"\n", "a.yaml"),
-            None
-        );
-    }
-
-    #[test]
-    fn sops_yaml_errors_name_the_file_and_problem() {
-        let err = |config: &str| format!("{:#}", age_recipients(config, "a.yaml").unwrap_err());
-        for (config, problem) in [
-            ("creation_rules: [\n", ".sops.yaml: "),
-            ("- a\n", "must be a mapping with `creation_rules`"),
-            ("creation_rules: {age: x}\n", "must be a list"),
-            (
-                "creation_rules:\n  - 3\n",
-                "creation_rules[0] must be a mapping",
-            ),
-            (
-                "creation_rules:\n  - path_regex: \"(\"\n    age: x\n",
-                "not a valid regular expression",
-            ),
-            (
-                "creation_rules:\n  - age: age1nope\n",
-                "\"age1nope\" is not an age X25519 public key",
-            ),
-            ("creation_rules:\n  - age: [3]\n", "must list strings"),
-            (
-                "creation_rules:\n  - key_groups: [{age: [a]}, {age: [b]}]\n",
-                "Shamir",
-            ),
-        ] {
-            let msg = err(config);
-            assert!(msg.starts_with(".sops.yaml"), "{msg}");
-            assert!(msg.contains(problem), "{config}: {msg}");
-        }
-        let msg = err("creation_rules:\n  - age: x\n  - age: ssh-ed25519 AAAA\n");
-        assert!(msg.contains("creation_rules[0]"), "{msg}");
     }
 }

@@ -77,13 +77,15 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
             namespaces: Default::default(),
             flux_objects: None,
         };
-        let rendered = render::render(side, &ropts).map_err(|e| {
-            let msg = format!("cannot render {label} ({}): {e}", side.source.label());
-            crate::error::with_hint(
-                e.context(msg),
-                "give the values both versions need with --set or -f",
-            )
-        })?;
+        let rendered = render::render(side, &ropts)
+            .and_then(|u| crate::sops::seal(u, &mut crate::sops::System))
+            .map_err(|e| {
+                let msg = format!("cannot render {label} ({}): {e}", side.source.label());
+                crate::error::with_hint(
+                    e.context(msg),
+                    "give the values both versions need with --set or -f",
+                )
+            })?;
         crate::check::check(&rendered, &install_dir, "flux-system")?;
         for row in render::explain(side, &ropts)? {
             if row[3] == crate::values::PLACEHOLDER {

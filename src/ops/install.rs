@@ -131,6 +131,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 flux_objects: None,
             },
         )?;
+        let rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
         targets.push(Target {
             cluster,
             config,

@@ -502,7 +502,9 @@ fn render_each(
     let mut tree = resolved.clone();
     let mut errors = Vec::new();
     loop {
-        match crate::render::render(&tree, opts) {
+        match crate::render::render(&tree, opts)
+            .and_then(|u| crate::sops::seal(u, &mut crate::sops::System))
+        {
             Ok(r) => return (Some(r), errors),
             Err(e) => {
                 let culprit = lint::artifact_in_message(&e.to_string())

@@ -105,7 +105,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         &current,
         &config.git_repository,
     );
-    let mut rendered = render::render(
+    let rendered = render::render(
         &resolved,
         &render::Options {
             name: old.name.clone(),
@@ -123,6 +123,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
             flux_objects,
         },
     )?;
+    let mut rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
     check::check(&rendered, &dir, &config.git_repository.name)?;
     let mut plan = carry(&view, &old, &resolved, &rendered, &current, &opts)?;
     // The record holds what the migration wrote: `pctl status` shows no drift after it.

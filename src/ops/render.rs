@@ -104,6 +104,7 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         return Ok(());
     }
     let rendered = render::render(&resolved, &render_opts)?;
+    let rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
     crate::check::check(&rendered, &install_dir, &git_repository.name)?;
     if let Some(dir) = &opts.output {
         write_tree(dir, &rendered.files)?;

@@ -17,6 +17,8 @@ pub(super) struct Renderer<'o> {
     pub(super) secret_values: BTreeMap<String, Option<String>>,
     pub(super) notes: Vec<String>,
     pub(super) sealed: BTreeMap<String, Sealed>,
+    /// Files holding Secrets, encrypted after rendering (`crate::sops::seal`).
+    pub(super) to_seal: Vec<ToSeal>,
     /// Wrapper files, written last (the namespace artifact adds a dependency to each).
     pub(super) wrappers: Vec<(String, Value)>,
     /// Namespace objects the artifacts create.
@@ -292,6 +294,7 @@ impl Renderer<'_> {
                         .iter()
                         .any(|k| files.contains_key(*k));
                 for (rel, bytes) in files {
+                    let mut sealed = false;
                     let out = if a.template && is_yaml(rel) {
                         let text = String::from_utf8(bytes.clone())
                             .with_context(|| format!("{dir}/{rel}: not UTF-8 text"))?;
@@ -299,22 +302,27 @@ impl Renderer<'_> {
                         let out = crate::template::render_yaml(&origin, &text, ctx)?;
                         if out.contains(SECRET_MARK) {
                             decrypt = true;
-                            let (sealed, plain) = self.protect_secrets(
+                            sealed = true;
+                            let (parts, plain) = self.protect_secrets(
                                 &format!("{rel} of profile {:?} artifact {:?}", p.def.name, a.name),
                                 &format!("{}/{dir}/{rel}", self.opts.install_dir),
                                 &out,
                             )?;
-                            self.sealed
-                                .insert(format!("{dir}/{rel}"), Sealed::of(&plain));
-                            sealed.into_bytes()
-                        } else {
-                            out.into_bytes()
+                            let path = format!("{dir}/{rel}");
+                            self.sealed.insert(path.clone(), Sealed::of(&plain));
+                            self.to_seal.push(ToSeal { path, parts });
                         }
+                        // A file to seal is not among the files: the checks below read
+                        // its objects' kinds and names from the rendering with the
+                        // secret markers, which holds no secret.
+                        out.into_bytes()
                     } else {
                         bytes.clone()
                     };
-                    written.insert(rel.clone(), out.clone());
-                    self.files.insert(format!("{dir}/{rel}"), out);
+                    if !sealed {
+                        self.files.insert(format!("{dir}/{rel}"), out.clone());
+                    }
+                    written.insert(rel.clone(), out);
                     if !has_kustomization && is_yaml(rel) {
                         resources.push(rel.clone());
                     }

@@ -1,5 +1,6 @@
 //! Secrets in a rendering: markers where a secret value appeared, taking them out
-//! of chart values into `valuesFrom`, and SOPS-encrypting Secrets for the repository.
+//! of chart values into `valuesFrom`, and the Secrets to SOPS-encrypt for the
+//! repository's recipients (encrypted after rendering, by `crate::sops::seal`).
 use super::renderer::Renderer;
 use super::*;
 
@@ -32,7 +33,7 @@ pub(super) fn parse_marker(s: &str) -> Option<(String, &str)> {
 }
 
 impl Renderer<'_> {
-    /// Write the SOPS-encrypted Secret a chart reads its secret values from. Returns
+    /// The Secret a chart reads its secret values from, to SOPS-encrypt. Returns
     /// whether the wrapper must decrypt.
     pub(super) fn chart_secret(
         &mut self,
@@ -54,11 +55,15 @@ impl Renderer<'_> {
             "stringData": data,
         });
         let plain = yaml::to_string(&doc)?;
-        let encrypted = crate::sops::encrypt_secret(&plain, &recipients)?;
-        self.sealed
-            .insert(format!("{dir}/secret-values.yaml"), Sealed::of(&plain));
-        self.files
-            .insert(format!("{dir}/secret-values.yaml"), encrypted.into_bytes());
+        let path = format!("{dir}/secret-values.yaml");
+        self.sealed.insert(path.clone(), Sealed::of(&plain));
+        self.to_seal.push(ToSeal {
+            path,
+            parts: vec![Part::Secret {
+                plaintext: Plaintext::new(plain),
+                recipients,
+            }],
+        });
         resources.push("secret-values.yaml".into());
         Ok(true)
     }
@@ -66,7 +71,7 @@ impl Renderer<'_> {
     /// The age recipients for a file, or an error naming what needed them.
     pub(super) fn recipients(&self, path: &str, what: &str) -> Result<Vec<String>> {
         let found = match &self.opts.sops_yaml {
-            Some(text) => crate::sops::age_recipients(text, path)?,
+            Some(text) => crate::sops_rules::age_recipients(text, path)?,
             None => None,
         };
         found.filter(|r| !r.is_empty()).ok_or_else(|| {
@@ -79,13 +84,13 @@ impl Renderer<'_> {
 
     /// A templated YAML file that uses secrets: they may appear only in the `data` or
     /// `stringData` of a Kubernetes Secret, which is then SOPS-encrypted. Returns the
-    /// file and its plaintext.
+    /// file's documents to seal and its plaintext.
     pub(super) fn protect_secrets(
         &self,
         label: &str,
         path: &str,
         text: &str,
-    ) -> Result<(String, String)> {
+    ) -> Result<(Vec<Part>, String)> {
         let refuse = |why: &str| {
             crate::error::user(
                 format!("{label}: a secret parameter is used {why}"),
@@ -98,7 +103,7 @@ impl Renderer<'_> {
         let mut plain = Vec::new();
         for mut doc in docs {
             if !doc.to_string().contains(SECRET_MARK) {
-                out.push(yaml::to_string(&doc)?);
+                out.push(Part::Clear(yaml::to_string(&doc)?));
                 plain.push(yaml::to_string(&doc)?);
                 continue;
             }
@@ -129,10 +134,13 @@ impl Renderer<'_> {
             move_data_to_string_data(&mut doc);
             let recipients = self.recipients(path, label)?;
             let text = yaml::to_string(&doc)?;
-            out.push(crate::sops::encrypt_secret(&text, &recipients)?);
-            plain.push(text);
+            plain.push(text.clone());
+            out.push(Part::Secret {
+                plaintext: Plaintext::new(text),
+                recipients,
+            });
         }
-        Ok((out.join("---\n"), plain.join("---\n")))
+        Ok((out, plain.join("---\n")))
     }
 
     /// Replace every secret marker in `s` with its value (None when one has none).

@@ -36,7 +36,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
         ..Default::default()
     };
-    let mut base = render_with(
+    let base = render_with(
         ctx,
         dir,
         inst,
@@ -45,6 +45,8 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         &recorded_refs(inst)?,
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
     )?;
+    // The installed Secrets are the repository's ciphertext.
+    let mut base = seal_checked(ctx, dir, inst, base, &|_, _| true)?;
     // Files shared with other clusters
     // (docs/fleets.md#one-install-several-clusters-one-copy): as they were written.
     let shared = crate::ops::uninstall::base_files(ctx.view, inst)?;
@@ -117,7 +119,12 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             .unwrap_or_else(|| inst.spec.namespaces.as_ref().is_none_or(|r| r.create)),
         created_elsewhere: ctx.tree.creates_namespace(&inst.spec.namespace, Some(dir)),
     };
-    let mut theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    let theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
+    // A Secret whose plaintext is the installed one keeps its ciphertext.
+    let unchanged = |path: &str, now: &render::Sealed| {
+        base.sealed.get(path).map(|b| &b.plain_sha256) == Some(&now.plain_sha256)
+    };
+    let mut theirs = seal_checked(ctx, dir, inst, theirs, &unchanged)?;
     let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared, &base)?;
     gitops::bases::apply(&mut theirs, &kept)?;
     crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
@@ -139,7 +146,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         }
     }
     ours.remove(record::FILE);
-    let (base_files, theirs_files) = seal(&name, &base, &theirs, &ours)?;
+    let (base_files, theirs_files) = without_record(&name, &base, &theirs, &ours)?;
     let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
 
     warn_orphans(&name, dir, &merges);
@@ -210,8 +217,8 @@ pub(super) fn render_with(
     inputs: crate::values::Inputs,
     secret_refs: &BTreeMap<String, (String, String)>,
     namespaces: crate::namespaces::Policy,
-) -> Result<Rendered> {
-    let rendered = render::render(
+) -> Result<render::Unsealed> {
+    render::render(
         tree,
         &render::Options {
             name: inst.metadata.name.clone(),
@@ -224,7 +231,30 @@ pub(super) fn render_with(
             namespaces,
             flux_objects: inst.spec.flux_objects.clone(),
         },
-    )?;
+    )
+}
+
+/// Seal a rendering of the installation in `dir` and check it. A file to seal for
+/// which `unchanged` holds keeps the repository's bytes, when it has the file:
+/// encryption is randomized, and kept secrets cannot be encrypted again.
+pub(super) fn seal_checked(
+    ctx: &Ctx,
+    dir: &str,
+    inst: &Installation,
+    unsealed: render::Unsealed,
+    unchanged: &dyn Fn(&str, &render::Sealed) -> bool,
+) -> Result<Rendered> {
+    let mut keep = BTreeMap::new();
+    for (path, sealed) in unsealed.sealed() {
+        if !unchanged(path, sealed) {
+            continue;
+        }
+        let physical = gitops::bases::physical(dir, &inst.spec.bases, path);
+        if let Some(bytes) = ctx.view.read(&physical)? {
+            keep.insert(path.clone(), bytes);
+        }
+    }
+    let rendered = crate::sops::seal_keeping(unsealed, &keep, &mut crate::sops::System)?;
     crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
     Ok(rendered)
 }
@@ -272,12 +302,11 @@ pub(super) fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, their
     }
 }
 
-/// Encrypted files cannot be compared by their bytes (every encryption differs) and
-/// kept secrets cannot be encrypted again: where base and theirs encrypt the same
-/// plaintext, both take the bytes in the repository, so the file stays as it is.
-/// Returns base's and theirs' files without the record.
+/// Base's and theirs' files without the record. Their encrypted files are the
+/// repository's bytes where the plaintext did not change (`seal_checked`); one that
+/// changes and holds secrets kept from the installation cannot be encrypted again.
 #[allow(clippy::type_complexity)]
-pub(super) fn seal(
+pub(super) fn without_record(
     name: &str,
     base: &Rendered,
     theirs: &Rendered,
@@ -287,13 +316,6 @@ pub(super) fn seal(
     let mut t = theirs.files.clone();
     b.remove(record::FILE);
     t.remove(record::FILE);
-    for (path, sealed) in &base.sealed {
-        let Some(mine) = ours.get(path) else { continue };
-        b.insert(path.clone(), mine.clone());
-        if theirs.sealed.get(path).map(|s| &s.plain_sha256) == Some(&sealed.plain_sha256) {
-            t.insert(path.clone(), mine.clone());
-        }
-    }
     for (path, sealed) in &theirs.sealed {
         if !sealed.kept.is_empty() && t.get(path) != ours.get(path) {
             bail!(user(
