@@ -27,6 +27,9 @@ pub mod status;
 pub mod uninstall;
 pub mod upgrade;
 
+/// How a writing command writes (commit, `--no-commit`, `--dry-run`): the command
+/// line chooses it, Git carries it out.
+pub use crate::git::Mode;
 use crate::git::TreeView;
 use crate::record::{self, Installation};
 use anyhow::Result;

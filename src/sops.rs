@@ -617,6 +617,169 @@ data:
         assert!(err("kind: Secret\ndata: {a: 18446744073709551615}\n", rs).contains("too large"));
     }
 
+    /// Counting bytes and a fixed time: with them, everything but the age stanzas
+    /// is the same on every call.
+    struct Fixed {
+        next: u8,
+        secs: i64,
+    }
+
+    impl Fixed {
+        fn new() -> Fixed {
+            Fixed {
+                next: 0,
+                secs: 1_709_251_199,
+            }
+        }
+    }
+
+    impl Entropy for Fixed {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
+            for b in buf {
+                *b = self.next;
+                self.next = self.next.wrapping_add(1);
+            }
+            Ok(())
+        }
+
+        fn now(&mut self) -> Result<i64> {
+            Ok(self.secs)
+        }
+    }
+
+    /// An encrypted document without its age stanzas (age takes its own randomness).
+    fn without_stanzas(text: &str) -> Value {
+        let mut doc: Value = yaml::from_str("out", text).unwrap();
+        doc["sops"]["age"] = Value::Null;
+        doc
+    }
+
+    #[test]
+    fn injected_randomness_and_clock_make_the_ciphertext_deterministic() {
+        let (id, r) = identity();
+        let a = encrypt_secret_with(SECRET, std::slice::from_ref(&r), &mut Fixed::new()).unwrap();
+        let b = encrypt_secret_with(SECRET, std::slice::from_ref(&r), &mut Fixed::new()).unwrap();
+        assert_eq!(without_stanzas(&a), without_stanzas(&b));
+        let doc: Value = yaml::from_str("out", &a).unwrap();
+        // The clock gives lastmodified; the data key takes bytes 0..32, then each
+        // encrypted value its IV in document order (stringData.password first).
+        assert_eq!(doc["sops"]["lastmodified"], "2024-02-29T23:59:59Z");
+        let iv = B64.encode((32u8..64).collect::<Vec<u8>>());
+        let pw = doc["stringData"]["password"].as_str().unwrap();
+        assert!(pw.contains(&format!(",iv:{iv},")), "{pw}");
+        let token = doc["data"]["token"].as_str().unwrap();
+        assert!(!token.contains(&format!(",iv:{iv},")), "{token}");
+        // Still a real encryption: it decrypts, and another clock changes the MAC.
+        let plain: Value = yaml::from_str("plain", SECRET).unwrap();
+        assert_eq!(decrypt(&a, &id).unwrap(), plain);
+        let later = encrypt_secret_with(SECRET, &[r], &mut Fixed { next: 0, secs: 0 }).unwrap();
+        let later: Value = yaml::from_str("out", &later).unwrap();
+        assert_eq!(later["sops"]["lastmodified"], "1970-01-01T00:00:00Z");
+        assert_ne!(later["sops"]["mac"], doc["sops"]["mac"]);
+        assert_eq!(
+            later["stringData"]["password"],
+            doc["stringData"]["password"]
+        );
+    }
+
+    /// A rendering with a secret: its plaintext is only in what is to seal (never in
+    /// the files, never in a debug print), and sealing it with fixed randomness and
+    /// clock gives the same files twice, but for the age stanzas.
+    #[test]
+    fn render_then_seal_keeps_the_plaintext_in_memory_only() {
+        use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
+        use crate::values::{Given, Inputs, Level, Origin, Raw};
+        let (id, r) = identity();
+        let def = crate::model::parse(
+            "t",
+            "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: p\nspec:\n  parameters:\n    - name: token\n      type: secret\n  artifacts:\n    - name: cfg\n      kustomize: {path: cfg}\n      template: true\n",
+            None,
+        )
+        .unwrap()
+        .0;
+        let secret = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: \"{{ params.token }}\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+        let tree = Resolved {
+            def,
+            source: Default::default(),
+            artifacts: vec![ResolvedArtifact {
+                name: "cfg".into(),
+                depends_on: Vec::new(),
+                template: true,
+                kind: ResolvedKind::Kustomize {
+                    files: [("s.yaml".to_string(), secret.to_vec())].into(),
+                },
+            }],
+        };
+        let opts = crate::render::Options {
+            name: "inst".into(),
+            namespace: "apps".into(),
+            install_dir: "clusters/default/profiles/inst".into(),
+            git_repository: crate::flux::GitRepositoryRef {
+                name: "flux-system".into(),
+                namespace: "flux-system".into(),
+            },
+            inputs: Inputs {
+                flags: vec![Given {
+                    key: "token".into(),
+                    value: Raw::Text("s3cr3t-canary".into()),
+                    origin: Origin {
+                        level: Level::Flag,
+                        detail: "--set-env".into(),
+                        recorded_as: None,
+                    },
+                    secret_ok: true,
+                    group: 0,
+                }],
+                ..Default::default()
+            },
+            sops_yaml: Some(format!("creation_rules:\n  - age: {r}\n")),
+            secret_refs: Default::default(),
+            namespaces: Default::default(),
+            flux_objects: None,
+        };
+        let path = "artifacts/cfg/s.yaml";
+        let seal_once = || {
+            let unsealed = crate::render::render(&tree, &opts).unwrap();
+            assert!(!format!("{unsealed:?}").contains("s3cr3t-canary"));
+            let to_seal = unsealed.to_seal();
+            assert_eq!(to_seal.len(), 1);
+            assert_eq!(to_seal[0].path, path);
+            assert!(matches!(
+                &to_seal[0].parts[..],
+                [Part::Secret { recipients, .. }, Part::Clear(_)] if *recipients == [r.clone()]
+            ));
+            seal(unsealed, &mut Fixed::new()).unwrap()
+        };
+        let (a, b) = (seal_once(), seal_once());
+        for f in a.files.values() {
+            assert!(!String::from_utf8_lossy(f).contains("s3cr3t-canary"));
+        }
+        let text = |r: &Rendered| String::from_utf8(r.files[path].clone()).unwrap();
+        let docs = |t: &str| -> Vec<String> { t.split("\n---\n").map(str::to_string).collect() };
+        let (da, db) = (docs(&text(&a)), docs(&text(&b)));
+        assert_eq!(da.len(), 2);
+        assert_eq!(without_stanzas(&da[0]), without_stanzas(&db[0]));
+        assert_eq!(
+            da[1],
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+        );
+        assert_eq!(
+            decrypt(&da[0], &id).unwrap()["stringData"]["token"],
+            "s3cr3t-canary"
+        );
+        // Every other file is byte-identical, and the record hashes the ciphertext.
+        for (p, bytes) in &a.files {
+            if p != path && p != crate::record::FILE {
+                assert_eq!(Some(bytes), b.files.get(p), "{p}");
+            }
+        }
+        assert_eq!(
+            a.record.spec.files[path],
+            crate::record::sha256(&a.files[path])
+        );
+        assert!(a.files.contains_key(crate::record::FILE));
+    }
+
     #[test]
     fn rfc3339() {
         assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");

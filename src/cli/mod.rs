@@ -84,13 +84,13 @@ pub struct WriteFlags {
 }
 
 impl WriteFlags {
-    pub fn mode(&self) -> crate::git::Mode {
+    pub fn mode(&self) -> crate::ops::Mode {
         if self.dry_run {
-            crate::git::Mode::DryRun
+            crate::ops::Mode::DryRun
         } else if self.no_commit {
-            crate::git::Mode::NoCommit
+            crate::ops::Mode::NoCommit
         } else {
-            crate::git::Mode::Commit
+            crate::ops::Mode::Commit
         }
     }
 }

@@ -42,7 +42,7 @@ pub enum Part {
 
 /// A Secret manifest in plaintext. It cannot be printed (its `Debug` is redacted and
 /// it has no `Display`), serialized or cloned; [`Plaintext::expose`] is for
-/// `crate::sops` alone (tests/dependencies checks that no other module calls it).
+/// `crate::sops` alone (tests/it/layering.rs checks that no other module calls it).
 pub struct Plaintext(String);
 
 impl Plaintext {

@@ -23,6 +23,7 @@ mod incluster;
 mod init;
 mod install;
 mod kpt;
+mod layering;
 mod legacy;
 mod lint;
 mod list;
