@@ -414,6 +414,8 @@ pub struct Located {
     pub url: String,
     pub path: String,
     pub entry: index::ProfileEntry,
+    /// What the caller should tell the user (a scan of the source that failed).
+    pub warnings: Vec<String>,
 }
 
 /// Find `catalog/profile`: in the index of its source (scanning the source first when
@@ -429,8 +431,10 @@ pub fn locate(
         return located(catalog, source, entry);
     }
     let mut idx = index::for_source(source, upstreams, index::Refresh::IfMissing)?;
+    let mut warnings = std::mem::take(&mut idx.warnings);
     if idx.profile(profile).is_none() && source.url().is_some() && !idx.fresh {
         idx = index::for_source(source, upstreams, index::Refresh::Always)?;
+        warnings.append(&mut idx.warnings);
     }
     let Some(entry) = idx.profile(profile) else {
         let names: Vec<&str> = idx.index.profiles.iter().map(|p| p.name.as_str()).collect();
@@ -455,7 +459,9 @@ pub fn locate(
             },
         ));
     };
-    located(catalog, source, entry.clone())
+    let mut found = located(catalog, source, entry.clone())?;
+    found.warnings = warnings;
+    Ok(found)
 }
 
 fn located(catalog: &str, source: &Source, entry: index::ProfileEntry) -> Result<Located> {
@@ -469,6 +475,7 @@ fn located(catalog: &str, source: &Source, entry: index::ProfileEntry) -> Result
         url,
         path: entry.path.clone(),
         entry,
+        warnings: Vec::new(),
     })
 }
 

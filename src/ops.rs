@@ -177,8 +177,20 @@ pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>>
     Ok(None)
 }
 
-/// Print the outcome of a write: the diff for a dry run, else a summary.
+/// Print what a core returned for the user to know (Git's notices of a write).
+pub fn print_notices(notices: &[crate::git::Notice]) {
+    for n in notices {
+        match n {
+            crate::git::Notice::Warning(m) => crate::printer::printer().warn(m),
+            crate::git::Notice::Note(m) => crate::printer::printer().info(m),
+        }
+    }
+}
+
+/// Print the outcome of a write: its notices, then the diff for a dry run, else a
+/// summary.
 pub fn report(outcome: &crate::git::Outcome, mode: crate::git::Mode, what: &str) {
+    print_notices(&outcome.notices);
     let p = crate::printer::printer();
     match mode {
         crate::git::Mode::DryRun => {

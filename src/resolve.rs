@@ -128,6 +128,7 @@ impl<'a> Resolver<'a> {
                     crate::catalog::RepoScope::from_flag(self.opts.catalog_repo.as_deref()),
                 )?;
                 let found = crate::catalog::locate(&catalogs, catalog, profile, self.upstreams)?;
+                self.warnings.extend(found.warnings.iter().cloned());
                 let up = self.upstreams.open(&found.url)?;
                 let wanted = match constraint {
                     Some(c) if version::looks_like_constraint(c) => Wanted::Constraint(c.clone()),

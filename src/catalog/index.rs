@@ -7,7 +7,6 @@ use super::{ManualVersion, Source};
 use crate::error::HintExt;
 use crate::git::{Upstream, Upstreams};
 use crate::model::{ArtifactKind, Chart, ProfileDefinition};
-use crate::printer::printer;
 use crate::version;
 use crate::yaml::Value;
 use anyhow::{Context, Result, anyhow, bail};
@@ -319,6 +318,9 @@ pub struct SourceIndex {
     pub report: Option<UpdateReport>,
     /// Why the cached index could not be used (corrupt), when it was not rebuilt.
     pub problem: Option<String>,
+    /// What the caller should tell the user (a scan that failed, a corrupt index
+    /// rebuilt, tags skipped).
+    pub warnings: Vec<String>,
 }
 
 impl SourceIndex {
@@ -337,6 +339,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
             fresh: false,
             report: None,
             problem: None,
+            warnings: Vec::new(),
         });
     };
     let cached = load_cached(url)?;
@@ -353,6 +356,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
             Cached::Missing => shipped(url).is_none(),
         },
     };
+    let mut warnings = Vec::new();
     if must_scan {
         match update(source.name(), url, upstreams) {
             Ok((index, report)) => {
@@ -360,6 +364,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
                     index,
                     kind: IndexKind::Cached,
                     fresh: true,
+                    warnings: report.warnings.clone(),
                     report: Some(report),
                     problem: None,
                 });
@@ -373,7 +378,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
                     (_, Some(_)) => "keeping the index shipped with pctl".to_string(),
                     _ => "it has no index yet".to_string(),
                 };
-                printer().warn(&format!(
+                warnings.push(format!(
                     "catalog {:?}: cannot scan {url}: {}; {kept}",
                     source.name(),
                     one_line(&e)
@@ -388,6 +393,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
             fresh: false,
             report: None,
             problem: None,
+            warnings,
         },
         _ => match shipped(url) {
             Some(index) => SourceIndex {
@@ -396,6 +402,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
                 fresh: false,
                 report: None,
                 problem: problem.clone(),
+                warnings,
             },
             None => SourceIndex {
                 index: Index {
@@ -407,6 +414,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams, refresh: Refresh) -> R
                 fresh: false,
                 report: None,
                 problem: problem.clone(),
+                warnings,
             },
         },
     })
@@ -464,6 +472,9 @@ pub struct UpdateReport {
     pub versions: usize,
     /// The previous index file was corrupt and was rebuilt.
     pub rebuilt: bool,
+    /// What the caller should tell the user (a corrupt index rebuilt, tags skipped).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// Scan `url` (fetching it) and update its cached index: only version tags that are
@@ -477,11 +488,12 @@ pub fn update(catalog: &str, url: &str, upstreams: &Upstreams) -> Result<(Index,
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let _lock = crate::git::lock_file(&path.with_extension("lock"))?;
     let up = upstreams.open(url)?;
+    let mut warnings = Vec::new();
     let (old, rebuilt) = match load_cached(url)? {
         Cached::Ok(i) => (i, false),
         Cached::Missing => (Index::default(), false),
         Cached::Corrupt(why) => {
-            printer().warn(&format!(
+            warnings.push(format!(
                 "catalog {catalog:?}: the index {} is corrupt ({why}); rebuilding it",
                 path.display()
             ));
@@ -492,11 +504,12 @@ pub fn update(catalog: &str, url: &str, upstreams: &Upstreams) -> Result<(Index,
     report.catalog = catalog.to_string();
     report.rebuilt = rebuilt;
     for s in &report.skipped {
-        printer().warn(&format!(
+        warnings.push(format!(
             "catalog {catalog:?}: skipped tag {}: {}",
             s.tag, s.reason
         ));
     }
+    report.warnings = warnings;
     let text = serde_json::to_string(&index).context("cannot serialize the catalog index")?;
     super::write_atomic(&path, text.as_bytes())
         .hint("check that the cache directory ($XDG_CACHE_HOME/pctl) is writable")?;
@@ -596,6 +609,7 @@ pub fn scan(up: &Upstream, old: &Index) -> Result<(Index, UpdateReport)> {
         profiles: index.profiles.len(),
         versions,
         rebuilt: false,
+        warnings: Vec::new(),
     };
     Ok((index, report))
 }

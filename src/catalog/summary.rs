@@ -354,6 +354,8 @@ fn rebuild(url: &str) -> Option<Summary> {
 pub struct SourceSummary {
     pub summary: Summary,
     pub kind: IndexKind,
+    /// What the caller should tell the user (a scan that failed, tags skipped).
+    pub warnings: Vec<String>,
 }
 
 /// The summary of `source`'s index, scanning it when it has no usable index (as
@@ -364,6 +366,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams) -> Result<SourceSummar
             return Ok(SourceSummary {
                 summary,
                 kind: IndexKind::Cached,
+                warnings: Vec::new(),
             });
         }
         let index_path = index::cache_path(url)?;
@@ -373,6 +376,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams) -> Result<SourceSummar
                     return Ok(SourceSummary {
                         summary,
                         kind: IndexKind::Shipped,
+                        warnings: Vec::new(),
                     });
                 }
             }
@@ -381,6 +385,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams) -> Result<SourceSummar
                     return Ok(SourceSummary {
                         summary,
                         kind: IndexKind::Cached,
+                        warnings: Vec::new(),
                     });
                 }
             }
@@ -390,6 +395,7 @@ pub fn for_source(source: &Source, upstreams: &Upstreams) -> Result<SourceSummar
     Ok(SourceSummary {
         summary: Summary::of(&idx.index),
         kind: idx.kind,
+        warnings: idx.warnings,
     })
 }
 

@@ -16,19 +16,21 @@ fn sig(f: &Finding) -> (String, String) {
 
 /// Check `view` with `changes` applied against `view` alone, from every cluster's
 /// sync path (docs/fleets.md). Kustomize is never run here (fast and offline); paths
-/// that need it are skipped alike before and after.
-pub fn guard(view: &TreeView, changes: &Changes) -> Result<()> {
+/// that need it are skipped alike before and after. Returns the warnings for the
+/// caller to show (a repository already broken before the change).
+pub fn guard(view: &TreeView, changes: &Changes) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
     if changes.files.is_empty() {
-        return Ok(());
+        return Ok(warnings);
     }
     for path in super::sync_paths(&Files::git(view, Some(changes))) {
-        guard_from(view, changes, path)?;
+        warnings.extend(guard_from(view, changes, path)?);
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// [`guard`] from one sync path (None: the config's, else clusters/default).
-fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Result<()> {
+fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Result<Option<String>> {
     let opts = Options {
         no_kustomize: true,
         path,
@@ -37,7 +39,7 @@ fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Resul
     let after_files = Files::git(view, Some(changes));
     let after = run(&after_files, &opts);
     if after.summary.errors == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let before = run(&Files::git(view, None), &opts);
     let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
@@ -69,12 +71,11 @@ fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Resul
             .next()
             .map(|f| format!(": {f}"))
             .unwrap_or_default();
-        crate::printer::printer().warn(&format!(
+        return Ok(Some(format!(
             "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
             before.summary.errors,
             if before.summary.errors == 1 { "" } else { "s" },
-        ));
-        return Ok(());
+        )));
     }
     let mut msg = format!(
         "the change would break the GitOps repository as Flux applies it from {} ({} new problem{}); nothing was written:",

@@ -34,6 +34,18 @@ pub struct Outcome {
     /// Unified diff of the change (always computed; printed for dry runs).
     pub diff: String,
     pub changed: usize,
+    /// What the user should know about the write, for the caller to show.
+    pub notices: Vec<Notice>,
+}
+
+/// Something Git tells the user about a write (it prints nothing itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A problem that did not stop the write (a repository already broken, an
+    /// interrupted run's change undone).
+    Warning(String),
+    /// What pctl did on its way (a remote that moved, fetched again).
+    Note(String),
 }
 
 /// What [`Workspace::apply_on_branch`] did.
@@ -53,6 +65,8 @@ pub struct BranchOutcome {
     /// False when the branch already held this very change on this very base (see
     /// [`crate::git::Workspace::apply_on_branch_unless_same`]): nothing was pushed.
     pub pushed: bool,
+    /// What the user should know about the write, for the caller to show.
+    pub notices: Vec<Notice>,
 }
 
 /// How one file changes.

@@ -3,7 +3,9 @@
 //! nothing under the repository's lock, a change pushed to a branch of its own, and a
 //! change stopped on conflicts that waits in the work tree.
 use super::advice::{NeedsWorkTree, Remedy, StoppedChange, advised};
-use super::change::{BranchOutcome, Changes, Mode, Outcome, diff_stats, drop_noops, unified_diff};
+use super::change::{
+    BranchOutcome, Changes, Mode, Notice, Outcome, diff_stats, drop_noops, unified_diff,
+};
 use super::commit::{build_tree, build_tree_of, make_commit, stage, write_blobs};
 use super::config::{cache_dir, cache_key, user_config};
 use super::fault::{fault, pause_before_lock, slow_write};
@@ -74,7 +76,7 @@ impl Workspace {
             // A pctl process died while writing: finish or undo its change now, unless
             // another pctl holds the lock (it recovers before it writes).
             if let Ok(Some(_lock)) = try_lock_file(&repo.path().join("pctl.lock")) {
-                recover(&repo, &root)?;
+                print_recovered(recover(&repo, &root)?);
             }
         }
         Ok(Workspace::Local { repo, root })
@@ -151,12 +153,13 @@ impl Workspace {
     ) -> Result<Outcome> {
         match self {
             Workspace::Local { repo, root } => {
+                let mut notices = Vec::new();
                 let _lock = if mode == Mode::DryRun {
                     None
                 } else {
                     pause_before_lock();
                     let lock = lock_file(&repo.path().join("pctl.lock"))?;
-                    recover(repo, root)?;
+                    notices.extend(recover(repo, root)?);
                     Some(lock)
                 };
                 let view = local_view(repo)?;
@@ -172,15 +175,18 @@ impl Workspace {
                         commit: None,
                         diff,
                         changed,
+                        notices,
                     });
                 }
-                crate::check::guard::guard(&view, &changes)?;
+                let warnings = crate::check::guard::guard(&view, &changes)?;
+                notices.extend(warnings.into_iter().map(Notice::Warning));
                 check_clean(repo, &changes)?;
                 let commit = apply_local(repo, root, &changes, message, mode)?;
                 Ok(Outcome {
                     commit,
                     diff,
                     changed,
+                    notices,
                 })
             }
             Workspace::Remote {
@@ -191,6 +197,7 @@ impl Workspace {
             } => {
                 let _guard = lock_file(lock)?;
                 let mut last_err = None;
+                let mut notices = Vec::new();
                 for _attempt in 0..5 {
                     let (branch, head) = remote_sync(repo, config, url)?;
                     let view = view_of(repo, head)?;
@@ -205,25 +212,28 @@ impl Workspace {
                             commit: None,
                             diff,
                             changed,
+                            notices,
                         });
                     }
-                    crate::check::guard::guard(&view, &changes)?;
+                    let warnings = crate::check::guard::guard(&view, &changes)?;
                     let parent = if head.is_zero() { None } else { Some(head) };
                     let tree = build_tree(repo, parent, &changes)?;
                     let commit = make_commit(repo, tree, parent, message)?;
                     fault("after-write")?;
                     match push(repo, config, url, &branch, commit) {
                         Ok(()) => {
+                            notices.extend(warnings.into_iter().map(Notice::Warning));
                             return Ok(Outcome {
                                 commit: Some(commit),
                                 diff,
                                 changed,
+                                notices,
                             });
                         }
                         Err(PushError::Moved(e)) => {
-                            printer().info(&format!(
+                            notices.push(Notice::Note(format!(
                                 "{url} moved while pctl worked ({e}); fetching and retrying"
-                            ));
+                            )));
                             last_err = Some(e);
                         }
                         Err(PushError::Other(e)) => return Err(e),
@@ -342,7 +352,10 @@ impl Workspace {
         }
         let view = view_of(repo, base_commit)?;
         let changes = drop_noops(&view, build(&view)?)?;
-        crate::check::guard::guard(&view, &changes)?;
+        let notices: Vec<Notice> = crate::check::guard::guard(&view, &changes)?
+            .into_iter()
+            .map(Notice::Warning)
+            .collect();
         let diff = unified_diff(&view, &changes)?;
         let stats = diff_stats(&view, &changes)?;
         let changed = changes.files.len();
@@ -355,6 +368,7 @@ impl Workspace {
                 changed,
                 stats,
                 pushed: false,
+                notices,
             });
         }
         let tree = build_tree(repo, Some(base_commit), &changes)?;
@@ -379,6 +393,7 @@ impl Workspace {
                     changed,
                     stats,
                     pushed: false,
+                    notices,
                 });
             }
         }
@@ -403,6 +418,7 @@ impl Workspace {
             changed,
             stats,
             pushed: true,
+            notices,
         })
     }
 
@@ -436,7 +452,7 @@ impl Workspace {
             bail!(Bug("stop_with_conflicts on a remote workspace".into()));
         };
         let _lock = lock_file(&repo.path().join("pctl.lock"))?;
-        recover(repo, root)?;
+        print_recovered(recover(repo, root)?);
         refuse_if_pending(repo)?;
         check_clean(repo, changes)?;
         let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
@@ -487,7 +503,7 @@ impl Workspace {
             bail!(Bug("abort_pending on a remote workspace".into()));
         };
         let _lock = lock_file(&repo.path().join("pctl.lock"))?;
-        recover(repo, root)?;
+        print_recovered(recover(repo, root)?);
         let tree = match head_commit(repo) {
             Some(c) => Some(repo.find_commit(c)?.tree()?),
             None => None,
@@ -592,12 +608,19 @@ fn refuse_if_pending(repo: &Repository) -> Result<()> {
 }
 
 /// Finish or undo the change of a pctl process that died while writing to this work
-/// tree (see `git/journal.rs`); the caller holds the repository lock.
-fn recover(repo: &Repository, root: &Path) -> Result<()> {
-    if let Some(msg) = journal::recover(repo, root)? {
+/// tree (see `git/journal.rs`); the caller holds the repository lock. Returns what
+/// the user should be told.
+fn recover(repo: &Repository, root: &Path) -> Result<Option<Notice>> {
+    Ok(journal::recover(repo, root)?.map(Notice::Warning))
+}
+
+/// A recovery when opening the repository, or before a stopped merge is kept or
+/// aborted: printed here until `Workspace::open` is given the operation's printer
+/// (tests/it/layering.rs allows this file's printer for it).
+fn print_recovered(notice: Option<Notice>) {
+    if let Some(Notice::Warning(msg) | Notice::Note(msg)) = notice {
         printer().warn(&msg);
     }
-    Ok(())
 }
 
 /// Up to this many outermost prefixes get one status each (see [`check_clean`]).

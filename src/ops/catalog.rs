@@ -90,6 +90,9 @@ pub fn add(opts: AddOptions) -> Result<()> {
                 "check the URL and your network or credentials; --no-scan adds it without scanning",
             )
         })?;
+        r.warnings
+            .iter()
+            .for_each(|w| crate::printer::printer().warn(w));
         report = Some(r);
     }
     let path = catalog::edit_user_file(|f| {
@@ -352,6 +355,9 @@ pub fn update(opts: UpdateOptions) -> Result<()> {
         };
         match index::update(s.name(), url, &upstreams) {
             Ok((_, r)) => {
+                r.warnings
+                    .iter()
+                    .for_each(|w| crate::printer::printer().warn(w));
                 p.info(&format!("catalog {}: {}", s.name(), summary(&r)));
                 rows.push(UpdateRow {
                     catalog: s.name().to_string(),

@@ -120,6 +120,7 @@ pub fn open(
         &req.title,
         build,
     )?;
+    crate::ops::print_notices(&outcome.notices);
     let Some(commit) = outcome.commit else {
         bail!(user(
             format!(
@@ -281,6 +282,7 @@ mod tests {
             base_commit: git2::Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap(),
             diff: String::new(),
             pushed: true,
+            notices: Vec::new(),
             changed: 2,
             stats: vec![
                 FileStat {

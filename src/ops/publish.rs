@@ -214,7 +214,8 @@ pub fn run(opts: PublishOptions) -> Result<()> {
         .cloned()
         .collect();
     if !shown.is_empty() {
-        eprint!("{}", crate::lint::format(&shown));
+        let text = crate::lint::format(&shown);
+        crate::printer::printer().info(text.strip_suffix('\n').unwrap_or(&text));
     }
     if report.errors > 0 {
         bail!(user(

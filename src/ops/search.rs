@@ -42,6 +42,9 @@ pub fn run(opts: SearchOptions) -> Result<()> {
     for s in &catalogs.sources {
         // The compact summary, not the whole index (docs/benchmarks.md#search-the-catalog-summary).
         let idx = summary::for_source(s, &upstreams)?;
+        idx.warnings
+            .iter()
+            .for_each(|w| crate::printer::printer().warn(w));
         match idx.kind {
             IndexKind::Shipped => p.info(&format!(
                 "catalog {}: using the index shipped with pctl (never scanned on this machine); `pctl catalog update {}` refreshes it",

@@ -174,6 +174,10 @@ fn from_catalog(
 ) -> Result<Shown> {
     let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
     let found = catalog::locate(&catalogs, catalog, profile, upstreams)?;
+    found
+        .warnings
+        .iter()
+        .for_each(|w| crate::printer::printer().warn(w));
     let source = catalogs.get(catalog)?;
     let kind = crate::catalog::summary::kind(source, upstreams)?;
     let entry = &found.entry;

@@ -276,6 +276,7 @@ fn one_group(
             same_on_base(view, plans)?;
             Ok(changes.clone())
         })?;
+    crate::ops::print_notices(&outcome.notices);
     if outcome.commit.is_none() {
         printer().info(&format!(
             "{branch}: {} already holds these versions; nothing to open",
