@@ -1,5 +1,6 @@
-//! SOPS encryption of Kubernetes Secrets for age recipients (the SOPS YAML file format,
-//! AES-256-GCM values, the MAC) and the `.sops.yaml` creation rules that name them.
+//! The seal step: SOPS encryption of Kubernetes Secrets for age recipients (the SOPS
+//! YAML file format, AES-256-GCM values, the MAC), with the randomness and the clock
+//! passed in; the recipients come from `.sops.yaml` through `sops_rules.rs`.
 //!
 //! What is written is what the `sops` tool (v3.8+) itself writes for
 //! `sops --encrypt --encrypted-regex '^(data|stringData)$' --age <recipients>`, so
