@@ -686,11 +686,12 @@ data:
     /// A rendering with a secret: its plaintext is only in what is to seal (never in
     /// the files, never in a debug print), and sealing it with fixed randomness and
     /// clock gives the same files twice, but for the age stanzas.
-    #[test]
-    fn render_then_seal_keeps_the_plaintext_in_memory_only() {
+    const SECRET_PATH: &str = "artifacts/cfg/s.yaml";
+
+    /// A profile whose one artifact templates a Secret with a secret parameter and a
+    /// ConfigMap, in one file.
+    fn secret_tree() -> crate::model::resolved::Resolved {
         use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
-        use crate::values::{Given, Inputs, Level, Origin, Raw};
-        let (id, r) = identity();
         let def = crate::model::parse(
             "t",
             "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: p\nspec:\n  parameters:\n    - name: token\n      type: secret\n  artifacts:\n    - name: cfg\n      kustomize: {path: cfg}\n      template: true\n",
@@ -699,7 +700,7 @@ data:
         .unwrap()
         .0;
         let secret = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: \"{{ params.token }}\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
-        let tree = Resolved {
+        Resolved {
             def,
             source: Default::default(),
             artifacts: vec![ResolvedArtifact {
@@ -710,8 +711,13 @@ data:
                     files: [("s.yaml".to_string(), secret.to_vec())].into(),
                 },
             }],
-        };
-        let opts = crate::render::Options {
+        }
+    }
+
+    /// Render options giving the secret `s3cr3t-canary`, encrypted for `recipient`.
+    fn secret_opts(recipient: &str) -> crate::render::Options {
+        use crate::values::{Given, Inputs, Level, Origin, Raw};
+        crate::render::Options {
             name: "inst".into(),
             namespace: "apps".into(),
             install_dir: "clusters/default/profiles/inst".into(),
@@ -733,12 +739,18 @@ data:
                 }],
                 ..Default::default()
             },
-            sops_yaml: Some(format!("creation_rules:\n  - age: {r}\n")),
+            sops_yaml: Some(format!("creation_rules:\n  - age: {recipient}\n")),
             secret_refs: Default::default(),
             namespaces: Default::default(),
             flux_objects: None,
-        };
-        let path = "artifacts/cfg/s.yaml";
+        }
+    }
+
+    #[test]
+    fn render_then_seal_keeps_the_plaintext_in_memory_only() {
+        let (id, r) = identity();
+        let (tree, opts) = (secret_tree(), secret_opts(&r));
+        let path = SECRET_PATH;
         let seal_once = || {
             let unsealed = crate::render::render(&tree, &opts).unwrap();
             assert!(!format!("{unsealed:?}").contains("s3cr3t-canary"));
@@ -779,6 +791,30 @@ data:
             crate::record::sha256(&a.files[path])
         );
         assert!(a.files.contains_key(crate::record::FILE));
+    }
+
+    /// `seal_keeping` takes the given bytes for a file instead of encrypting it, and a
+    /// rendering cannot be finished without every file it seals.
+    #[test]
+    fn kept_ciphertext_is_used_as_it_is_and_every_file_must_be_sealed() {
+        let (_, r) = identity();
+        let unsealed = || crate::render::render(&secret_tree(), &secret_opts(&r)).unwrap();
+        let kept = BTreeMap::from([(SECRET_PATH.to_string(), b"kept bytes\n".to_vec())]);
+        let sealed = seal_keeping(unsealed(), &kept, &mut Fixed::new()).unwrap();
+        assert_eq!(sealed.files[SECRET_PATH], b"kept bytes\n");
+        assert_eq!(
+            sealed.record.spec.files[SECRET_PATH],
+            crate::record::sha256(b"kept bytes\n")
+        );
+        let err = unsealed().finish(BTreeMap::new()).unwrap_err();
+        assert!(err.downcast_ref::<crate::error::Bug>().is_some(), "{err:#}");
+        assert!(format!("{err:#}").contains("was not sealed"), "{err:#}");
+        let extra = BTreeMap::from([
+            (SECRET_PATH.to_string(), Vec::new()),
+            ("other.yaml".to_string(), Vec::new()),
+        ]);
+        let err = unsealed().finish(extra).unwrap_err();
+        assert!(format!("{err:#}").contains("other.yaml"), "{err:#}");
     }
 
     #[test]
