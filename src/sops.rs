@@ -126,7 +126,7 @@ pub fn seal_keeping(
             .collect::<Result<Vec<_>>>()?;
         sealed.insert(file.path.clone(), parts.join("---\n").into_bytes());
     }
-    unsealed.finish(sealed)
+    unsealed.with_ciphertext(sealed)
 }
 
 /// Encrypt a Kubernetes Secret manifest (YAML text of one document with `stringData`
@@ -806,14 +806,14 @@ data:
             sealed.record.spec.files[SECRET_PATH],
             crate::record::sha256(b"kept bytes\n")
         );
-        let err = unsealed().finish(BTreeMap::new()).unwrap_err();
+        let err = unsealed().with_ciphertext(BTreeMap::new()).unwrap_err();
         assert!(err.downcast_ref::<crate::error::Bug>().is_some(), "{err:#}");
         assert!(format!("{err:#}").contains("was not sealed"), "{err:#}");
         let extra = BTreeMap::from([
             (SECRET_PATH.to_string(), Vec::new()),
             ("other.yaml".to_string(), Vec::new()),
         ]);
-        let err = unsealed().finish(extra).unwrap_err();
+        let err = unsealed().with_ciphertext(extra).unwrap_err();
         assert!(format!("{err:#}").contains("other.yaml"), "{err:#}");
     }
 

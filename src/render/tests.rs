@@ -9,7 +9,7 @@ use crate::record::SourceRecord;
 fn render(root: &Resolved, opts: &Options) -> Result<Rendered> {
     let unsealed = super::render(root, opts)?;
     assert!(unsealed.to_seal().is_empty());
-    unsealed.finish(BTreeMap::new())
+    unsealed.with_ciphertext(BTreeMap::new())
 }
 
 fn def(name: &str, text_artifacts: &str) -> model::ProfileDefinition {

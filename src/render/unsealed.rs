@@ -1,11 +1,12 @@
 //! What `render` returns before encryption: the rendering with its Secrets still in
 //! plaintext, held in memory only, and the one way to a writable [`Rendered`]
-//! (`crate::sops::seal` encrypts them, then [`Unsealed::finish`] completes the record).
+//! (`crate::sops::seal` encrypts them, then [`Unsealed::with_ciphertext`] completes
+//! the record).
 use super::*;
 
 /// A rendering whose Secrets are not encrypted yet. It has no files to write: the
 /// files that hold Secrets are only in [`Unsealed::to_seal`], and the record (which
-/// hashes their encrypted bytes) is completed by [`Unsealed::finish`]. Only
+/// hashes their encrypted bytes) is completed by [`Unsealed::with_ciphertext`]. Only
 /// `crate::sops::seal` turns it into a [`Rendered`].
 #[derive(Debug)]
 pub struct Unsealed {
@@ -42,7 +43,8 @@ pub enum Part {
 
 /// A Secret manifest in plaintext. It cannot be printed (its `Debug` is redacted and
 /// it has no `Display`), serialized or cloned; [`Plaintext::expose`] is for
-/// `crate::sops` alone (tests/it/layering.rs checks that no other module calls it).
+/// `crate::sops` alone (tests/it/layering.rs checks that no other module calls it,
+/// nor [`Unsealed::with_ciphertext`]).
 pub struct Plaintext(String);
 
 impl Plaintext {
@@ -75,7 +77,7 @@ impl Unsealed {
 
     /// The rendering with `encrypted` (the bytes of every file of
     /// [`Unsealed::to_seal`], by path) in place, and its record completed.
-    pub fn finish(self, mut encrypted: BTreeMap<String, Vec<u8>>) -> Result<Rendered> {
+    pub fn with_ciphertext(self, mut encrypted: BTreeMap<String, Vec<u8>>) -> Result<Rendered> {
         let mut files = self.files;
         for file in &self.to_seal {
             let Some(bytes) = encrypted.remove(&file.path) else {
