@@ -227,20 +227,23 @@ pub fn main() -> i32 {
         .subcommand()
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
+    // The one printer of the command: every op writes through it (ops::Context).
+    let p = crate::printer::Printer::terminal();
+    let p = &p;
     let result = match cli.command {
-        Command::Init(a) => init::run(a),
-        Command::Install(a) => install::run(a, &sub),
-        Command::Render(a) => render::run(a, &sub),
-        Command::List(a) => list::run(a),
-        Command::Uninstall(a) => uninstall::run(a),
+        Command::Init(a) => init::run(a, p),
+        Command::Install(a) => install::run(a, &sub, p),
+        Command::Render(a) => render::run(a, &sub, p),
+        Command::List(a) => list::run(a, p),
+        Command::Uninstall(a) => uninstall::run(a, p),
         Command::Upgrade(a) => match upgrade::run(a, &sub) {
             Ok(code) => return code,
             Err(e) => Err(e),
         },
         Command::Sync(a) => upgrade::sync(a),
         Command::Promote(a) => promote::run(a),
-        Command::Status(a) => status::run(a),
-        Command::Outdated(a) => outdated::run(a),
+        Command::Status(a) => status::run(a, p),
+        Command::Outdated(a) => outdated::run(a, p),
         Command::Search(a) => search::run(a),
         Command::Show(a) => show::run(a, &sub),
         Command::Catalog(a) => catalog::run(a),
@@ -253,14 +256,14 @@ pub fn main() -> i32 {
         Command::Completion(a) => completion::run(a),
         Command::Migrate(a) => migrate::run(a),
         Command::Check(a) => check::run(a),
-        Command::Cluster(a) => cluster::run(a),
+        Command::Cluster(a) => cluster::run(a, p),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
             // Git reports some errors by type; the ops say which command or flag helps.
             let e = crate::ops::advice::word(e);
-            crate::printer::printer().error(&e);
+            p.error(&e);
             crate::error::exit_code(&e)
         }
     }

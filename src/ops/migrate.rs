@@ -196,7 +196,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         "migrate {} ({} {version}) from Weaveworks pctl",
         old.name, resolved.def.name
     );
-    crate::ops::report(&outcome, opts.mode, &what);
+    crate::ops::report(printer(), &outcome, opts.mode, &what);
     let p = printer();
     for (hr, release) in &plan.releases {
         p.info(&format!("kept: HelmRelease {hr} → release {release}"));

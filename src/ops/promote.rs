@@ -95,7 +95,7 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
             names: vec![c.to_string()],
             all: false,
         };
-        crate::ops::cluster::one_cluster(&view, &repo, &sel, "promote")
+        crate::ops::cluster::one_cluster(&view, &repo, &sel, "promote", crate::printer::printer())
     };
     let name = &opts.name;
     let source = one(&opts.from)?;

@@ -376,10 +376,15 @@ fn cluster_ctx<'a>(
     strategy: Strategy,
     create_namespace: Option<bool>,
 ) -> Result<(Ctx<'a>, Vec<(String, Installation)>)> {
-    let all = crate::ops::cluster::installations_in(view, &config, std::slice::from_ref(&cluster))?
-        .into_iter()
-        .map(|(_, dir, i)| (dir, i))
-        .collect();
+    let all = crate::ops::cluster::installations_in(
+        view,
+        &config,
+        std::slice::from_ref(&cluster),
+        printer(),
+    )?
+    .into_iter()
+    .map(|(_, dir, i)| (dir, i))
+    .collect();
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
@@ -487,7 +492,7 @@ fn finish(
             }
             Ok(changes.clone())
         })?;
-        crate::ops::report(&outcome, mode, &format!("{command} {what}"));
+        crate::ops::report(printer(), &outcome, mode, &format!("{command} {what}"));
         if mode == Mode::DryRun {
             match in_cluster(ws, plans, offline)? {
                 None => {}
@@ -601,10 +606,16 @@ fn pull_request(
         in_cluster,
         summary: None,
     };
-    crate::ops::pr::open(ws, pr, &req, |view| {
-        same_on_base(view, plans)?;
-        Ok(changes.clone())
-    })?;
+    crate::ops::pr::open(
+        ws,
+        pr,
+        &req,
+        |view| {
+            same_on_base(view, plans)?;
+            Ok(changes.clone())
+        },
+        printer(),
+    )?;
     if !conflicted.is_empty() {
         return Err(pr_conflicts(conflicted.len()));
     }
@@ -686,6 +697,7 @@ pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
     ws.forget_pending()?;
     let what = state.message.lines().next().unwrap_or_default();
     crate::ops::report(
+        printer(),
         &outcome,
         Mode::Commit,
         what.strip_prefix("pctl: ").unwrap_or(what),
@@ -742,7 +754,7 @@ fn load_pending(ws: &Workspace) -> Result<Pending> {
 }
 
 fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::Error {
-    let names: Vec<String> = crate::ops::installations(view)
+    let names: Vec<String> = crate::ops::installations(view, printer())
         .map(|v| v.into_iter().map(|(_, i)| i.metadata.name).collect())
         .unwrap_or_default();
     user(

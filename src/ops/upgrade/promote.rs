@@ -133,10 +133,16 @@ impl Promotion {
             in_cluster,
             summary: Some(summary),
         };
-        crate::ops::pr::open(ws, pr, &req, |view| {
-            same_on_base(view, [p])?;
-            Ok(changes.clone())
-        })?;
+        crate::ops::pr::open(
+            ws,
+            pr,
+            &req,
+            |view| {
+                same_on_base(view, [p])?;
+                Ok(changes.clone())
+            },
+            printer(),
+        )?;
         if !conflicted.is_empty() {
             return Err(pr_conflicts(conflicted.len()));
         }
