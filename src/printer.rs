@@ -107,13 +107,19 @@ impl Printer {
 
     /// One line on stderr.
     fn line(&self, s: &str) {
+        self.text(&format!("{s}\n"));
+    }
+
+    /// Text for stderr, written as given (lines that end in their own newline, such
+    /// as `lint`'s findings before `publish` stops).
+    pub fn text(&self, s: &str) {
         match &self.sink {
-            Sink::Terminal => eprintln!("{s}"),
-            Sink::Buffers(b) => {
-                let mut b = b.lock().unwrap_or_else(|e| e.into_inner());
-                b.stderr.extend_from_slice(s.as_bytes());
-                b.stderr.push(b'\n');
-            }
+            Sink::Terminal => eprint!("{s}"),
+            Sink::Buffers(b) => b
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stderr
+                .extend_from_slice(s.as_bytes()),
         }
     }
 
