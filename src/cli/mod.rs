@@ -236,12 +236,12 @@ pub fn main() -> i32 {
         Command::Render(a) => render::run(a, &sub, p),
         Command::List(a) => list::run(a, p),
         Command::Uninstall(a) => uninstall::run(a, p),
-        Command::Upgrade(a) => match upgrade::run(a, &sub) {
+        Command::Upgrade(a) => match upgrade::run(a, &sub, p) {
             Ok(code) => return code,
             Err(e) => Err(e),
         },
-        Command::Sync(a) => upgrade::sync(a),
-        Command::Promote(a) => promote::run(a),
+        Command::Sync(a) => upgrade::sync(a, p),
+        Command::Promote(a) => promote::run(a, p),
         Command::Status(a) => status::run(a, p),
         Command::Outdated(a) => outdated::run(a, p),
         Command::Search(a) => search::run(a, p),
@@ -254,7 +254,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(a, &sub, p),
         Command::Publish(a) => publish::run(a, p),
         Command::Completion(a) => completion::run(a, p),
-        Command::Migrate(a) => migrate::run(a),
+        Command::Migrate(a) => migrate::run(a, p),
         Command::Check(a) => check::run(a, p),
         Command::Cluster(a) => cluster::run(a, p),
     };

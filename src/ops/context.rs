@@ -34,7 +34,7 @@ pub struct Context<'p> {
 }
 
 /// `cell`'s value, made by `make` the first time.
-fn once<'a, T>(cell: &'a OnceCell<T>, make: impl FnOnce() -> Result<T>) -> Result<&'a T> {
+fn once<T>(cell: &OnceCell<T>, make: impl FnOnce() -> Result<T>) -> Result<&T> {
     if let Some(v) = cell.get() {
         return Ok(v);
     }

@@ -118,7 +118,7 @@ pub(super) fn open_all(
     pr: &PrOptions,
     by: GroupBy,
     plans: Vec<Planned>,
-    offline: bool,
+    (offline, out): (bool, &Printer),
     format: Format,
 ) -> Result<bool> {
     let mut groups: BTreeMap<(String, String), Vec<Planned>> = BTreeMap::new();
@@ -156,11 +156,20 @@ pub(super) fn open_all(
                 installations,
                 error: None,
             };
-            match one_group(ws, pr, &forge, &key, &branch, &plans, offline, &mut report) {
+            match one_group(
+                ws,
+                pr,
+                &forge,
+                &key,
+                &branch,
+                &plans,
+                (offline, out),
+                &mut report,
+            ) {
                 Ok(()) => {}
                 Err(e) => {
                     let (top, _, _) = crate::error::describe(&e);
-                    printer().warn(&format!("{branch}: {top}"));
+                    out.warn(&format!("{branch}: {top}"));
                     report.action = Action::Failed;
                     report.error = Some(top);
                     first_error.get_or_insert(e);
@@ -182,28 +191,23 @@ pub(super) fn open_all(
         groups: &reports,
         changed,
     };
-    let p = printer();
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&summary)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&summary)?),
-        Format::Table if !reports.is_empty() => {
-            let rows: Vec<Vec<String>> = reports
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.group.clone(),
-                        r.branch.clone(),
-                        r.action.as_str().to_string(),
-                        r.url.clone().unwrap_or_else(|| "-".into()),
-                    ]
-                })
-                .collect();
-            p.data(&crate::printer::format_table(
-                &["GROUP", "BRANCH", "ACTION", "PULL REQUEST"],
-                &rows,
-            ));
-        }
-        Format::Table => {}
+    let p = out;
+    if !p.structured(format, &summary)? && !reports.is_empty() {
+        let rows: Vec<Vec<String>> = reports
+            .iter()
+            .map(|r| {
+                vec![
+                    r.group.clone(),
+                    r.branch.clone(),
+                    r.action.as_str().to_string(),
+                    r.url.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        p.data(&crate::printer::format_table(
+            &["GROUP", "BRANCH", "ACTION", "PULL REQUEST"],
+            &rows,
+        ));
     }
     if let Some(e) = first_error {
         return Err(e);
@@ -232,7 +236,7 @@ fn one_group(
     key: &str,
     branch: &str,
     plans: &[Planned],
-    offline: bool,
+    (offline, out): (bool, &Printer),
     report: &mut GroupReport,
 ) -> Result<()> {
     let mark = marker(&report.installations);
@@ -243,7 +247,7 @@ fn one_group(
             .iter()
             .find(|k| !k.open && marker_in(&k.body) == Some(mark.as_str()))
     {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} {} was closed or merged with these versions; not opened again (a newer version opens a new one)",
             forge.kind().noun(),
             closed.url
@@ -277,7 +281,7 @@ fn one_group(
             Ok(changes.clone())
         })?;
     if outcome.commit.is_none() {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} already holds these versions; nothing to open",
             outcome.base_branch
         ));
@@ -288,7 +292,7 @@ fn one_group(
         && !outcome.pushed
         && marker_in(&o.body) == Some(mark.as_str())
     {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} {} already holds these versions; left as it is",
             forge.kind().noun(),
             o.url
@@ -299,7 +303,7 @@ fn one_group(
         return Ok(());
     }
     if outcome.pushed {
-        printer().info(&format!(
+        out.info(&format!(
             "pushed {branch} ({} file(s)) on top of {}",
             outcome.changed, outcome.base_branch
         ));
@@ -310,7 +314,7 @@ fn one_group(
         .map(|(tag, text)| format!("### {tag}\n\n{text}"))
         .collect();
     let conflicted: Vec<&FileMerge> = plans.iter().flat_map(|p| p.conflicted()).collect();
-    list_conflicts(&conflicted);
+    list_conflicts(&conflicted, out);
     let req = PrRequest {
         summary: None,
         verb: "upgrade".into(),
@@ -341,7 +345,7 @@ fn one_group(
     } else {
         '#'
     };
-    printer().success(&format!(
+    out.success(&format!(
         "{} {} {sign}{} ({branch} into {}): {}",
         if made.created { "opened" } else { "updated" },
         forge.kind().noun(),
