@@ -282,6 +282,24 @@ mod tests {
     }
 
     #[test]
+    fn a_capturing_printer_keeps_stdout_and_stderr_apart_without_colour() {
+        let (p, out) = Printer::capture();
+        p.data("a: 1");
+        p.info("working");
+        p.warn("careful");
+        p.success("done");
+        p.text("raw\n");
+        p.error(&crate::error::user("bad input", "try again"));
+        assert!(p.structured(Format::Json, &vec![1]).expect("json"));
+        assert!(!p.structured(Format::Table, &vec![1]).expect("table"));
+        assert_eq!(out.stdout(), "a: 1\n[\n  1\n]\n");
+        assert_eq!(
+            out.stderr(),
+            "working\nwarning: careful\ndone\nraw\nerror: bad input\nhint: try again\n"
+        );
+    }
+
+    #[test]
     fn table_aligns_columns() {
         let t = format_table(
             &["NAME", "VERSION"],

@@ -123,4 +123,11 @@ impl<'p> Context<'p> {
     pub fn fetching_upstreams(&self) -> Result<&Upstreams> {
         once(&self.fetching, || Upstreams::new(false))
     }
+
+    /// Whether the command opened any upstream mirrors (tests of what a command
+    /// costs).
+    #[cfg(test)]
+    pub fn opened_upstreams(&self) -> bool {
+        self.cached.get().is_some() || self.fetching.get().is_some()
+    }
 }

@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, opts: DiffOptions) -> Result<bool> {
                 "give the values both versions need with --set or -f",
             )
         })?;
-        prepare::check(&rendered, &ropts)?;
+        prepare::check(&rendered, &install_dir, "flux-system")?;
         for row in render::explain(side, &ropts)? {
             if row[3] == crate::values::PLACEHOLDER {
                 placeholders.insert(row[0].clone());

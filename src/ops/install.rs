@@ -167,7 +167,7 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     };
     let several = targets.len() > 1;
     for t in &targets {
-        crate::check::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
+        prepare::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
         crate::ops::owners::refuse_conflicts(
             &t.tree,
             &t.rendered,

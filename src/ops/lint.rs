@@ -416,7 +416,7 @@ impl Ctx<'_> {
             }
             let Some(rendered) = rendered else { continue };
             let at = |leaf_line: usize| if preset.is_some() { line } else { leaf_line };
-            if let Err(e) = prepare::check(&rendered, &opts) {
+            if let Err(e) = prepare::check(&rendered, &install_dir, &git_repository.name) {
                 out.push(self.error(
                     at(self.pos.line("spec.artifacts")),
                     format!("{prefix}{e}"),

@@ -80,15 +80,17 @@ pub fn render(tree: &Resolved, opts: &render::Options) -> Result<Rendered> {
     render::render(tree, opts)
 }
 
-/// Check a rendering as Flux will apply it (a failure is a bug in pctl: exit 2).
-pub fn check(rendered: &Rendered, opts: &render::Options) -> Result<()> {
-    crate::check::check(rendered, &opts.install_dir, &opts.git_repository.name)
+/// Check a rendering of the installation directory `install_dir`, synced by the
+/// GitRepository named `git_repository`, as Flux will apply it (a failure is a bug in
+/// pctl: exit 2).
+pub fn check(rendered: &Rendered, install_dir: &str, git_repository: &str) -> Result<()> {
+    crate::check::check(rendered, install_dir, git_repository)
 }
 
 /// Render, then check.
 pub fn render_checked(tree: &Resolved, opts: &render::Options) -> Result<Rendered> {
     let rendered = render(tree, opts)?;
-    check(&rendered, opts)?;
+    check(&rendered, &opts.install_dir, &opts.git_repository.name)?;
     Ok(rendered)
 }
 

@@ -58,8 +58,9 @@ fn list_of_an_empty_repository_says_so_on_stderr_only() {
     let repo = tmp.path().join("gitops");
     gitops_repo(&repo);
     let (p, out) = Printer::capture();
+    let ctx = with_repo(&p, &repo);
     crate::ops::list::run(
-        &with_repo(&p, &repo),
+        &ctx,
         crate::ops::list::ListOptions {
             format: Format::Table,
         },
@@ -67,6 +68,8 @@ fn list_of_an_empty_repository_says_so_on_stderr_only() {
     .expect("list");
     assert_eq!(out.stdout(), "");
     assert_eq!(out.stderr(), "no installations\n");
+    // Nothing to look up: no upstream mirror was opened (start-up cost).
+    assert!(!ctx.opened_upstreams());
 
     let (p, out) = Printer::capture();
     crate::ops::list::run(
