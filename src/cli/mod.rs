@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
-//! arguments into an options struct and calls one operation.
+//! arguments into the ops context (shared flags, `args.rs`, and the printer made
+//! here) and an options struct, and calls one operation.
 pub mod args;
 mod capture;
 mod catalog;

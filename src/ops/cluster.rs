@@ -235,11 +235,10 @@ struct Row {
 
 pub fn list(ctx: &Context, format: Format) -> Result<()> {
     let p = ctx.printer();
-    let ws = ctx.workspace()?;
     let view = ctx.view()?;
-    let config = gitops::load(view, &ws.describe())?;
+    let config = ctx.config()?;
     let all = config.cluster_list();
-    let found = installations_in(view, &config, &all, p)?;
+    let found = installations_in(view, config, &all, p)?;
     let rows: Vec<Row> = all
         .into_iter()
         .map(|c| Row {

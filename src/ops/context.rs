@@ -1,7 +1,9 @@
 //! The ops context: what every operation shares, built once per command from the
-//! shared options (`--repo`, `--offline`, the cluster selection) and the printer,
-//! and opened lazily, so that a command pays only for what it uses.
+//! shared options (`--repo`, `--offline`, the cluster selection) and the printer —
+//! the GitOps workspace, its view and config, the upstream mirrors — each opened on
+//! first use, so that a command pays only for what it uses.
 use crate::git::{TreeView, Upstreams, Workspace};
+use crate::gitops::Config;
 use crate::gitops::clusters::Selection;
 use crate::printer::Printer;
 use anyhow::Result;
@@ -26,6 +28,7 @@ pub struct Context<'p> {
     printer: &'p Printer,
     workspace: OnceCell<Workspace>,
     view: OnceCell<TreeView>,
+    config: OnceCell<Config>,
     /// The view of the repository of the current directory when it has
     /// `.pctl/config.yaml` (render, diff and show without `--repo`).
     nearby: OnceCell<Option<TreeView>>,
@@ -49,6 +52,7 @@ impl<'p> Context<'p> {
             printer,
             workspace: OnceCell::new(),
             view: OnceCell::new(),
+            config: OnceCell::new(),
             nearby: OnceCell::new(),
             cached: OnceCell::new(),
             fetching: OnceCell::new(),
@@ -85,6 +89,14 @@ impl<'p> Context<'p> {
     /// A write builds on the tree as it is then, inside `Workspace::apply`.
     pub fn view(&self) -> Result<&TreeView> {
         once(&self.view, || self.workspace()?.view())
+    }
+
+    /// The view's `.pctl/config.yaml`, checked (its clusters included); an error
+    /// when the repository has none. A write re-reads it under the lock.
+    pub fn config(&self) -> Result<&Config> {
+        once(&self.config, || {
+            crate::gitops::load(self.view()?, &self.workspace()?.describe())
+        })
     }
 
     /// For commands that need no GitOps repository but use one when there is one

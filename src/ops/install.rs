@@ -56,8 +56,8 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     }
     let ws = ctx.workspace()?;
     let view = ctx.view()?;
-    let fleet = gitops::load(view, &ws.describe())?;
-    let chosen = gitops::clusters::select(&fleet, ctx.clusters(), &ws.describe())?;
+    let fleet = ctx.config()?;
+    let chosen = gitops::clusters::select(fleet, ctx.clusters(), &ws.describe())?;
     if chosen.len() > 1 && opts.path.is_some() {
         bail!(user(
             format!(
