@@ -192,22 +192,27 @@ pub(super) fn open_all(
         changed,
     };
     let p = out;
-    if !p.structured(format, &summary)? && !reports.is_empty() {
-        let rows: Vec<Vec<String>> = reports
-            .iter()
-            .map(|r| {
-                vec![
-                    r.group.clone(),
-                    r.branch.clone(),
-                    r.action.as_str().to_string(),
-                    r.url.clone().unwrap_or_else(|| "-".into()),
-                ]
-            })
-            .collect();
-        p.data(&crate::printer::format_table(
-            &["GROUP", "BRANCH", "ACTION", "PULL REQUEST"],
-            &rows,
-        ));
+    match format {
+        // JSON or YAML: the one output-format switch (Printer::structured).
+        _ if p.structured(format, &summary)? => {}
+        Format::Table if !reports.is_empty() => {
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.group.clone(),
+                        r.branch.clone(),
+                        r.action.as_str().to_string(),
+                        r.url.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            p.data(&crate::printer::format_table(
+                &["GROUP", "BRANCH", "ACTION", "PULL REQUEST"],
+                &rows,
+            ));
+        }
+        _ => {}
     }
     if let Some(e) = first_error {
         return Err(e);
