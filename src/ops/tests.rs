@@ -201,3 +201,53 @@ fn render_prints_the_manifests_on_stdout() {
     assert!(err.to_string().contains("DNS-1123"), "{err:#}");
     assert_eq!(out.stdout(), "");
 }
+
+#[test]
+fn lint_reports_findings_on_stdout_and_its_verdict_on_stderr() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let web = tmp.path().join("web");
+    profile(&web);
+    let lint = |dir: &Path, p: &Printer| {
+        crate::ops::lint::run(
+            &Context::new(p, Shared::default()),
+            crate::ops::lint::LintOptions {
+                dir: dir.display().to_string(),
+                format: Format::Table,
+                strict: false,
+            },
+        )
+    };
+    let (p, out) = Printer::capture();
+    lint(&web, &p).expect("a clean profile passes");
+    assert_eq!(out.stdout(), "");
+    assert_eq!(
+        out.stderr(),
+        format!(
+            "lint passed: {}/profile.yaml: 0 error(s), 0 warning(s)\n",
+            web.display()
+        )
+    );
+
+    // An artifact path that does not exist: the finding with its line, and a failure.
+    std::fs::write(
+        web.join("profile.yaml"),
+        std::fs::read_to_string(web.join("profile.yaml"))
+            .expect("profile.yaml")
+            .replace("path: config", "path: nowhere"),
+    )
+    .expect("edit profile.yaml");
+    let (p, out) = Printer::capture();
+    let err = lint(&web, &p).expect_err("a missing path fails");
+    let file = format!("{}/profile.yaml", web.display());
+    assert_eq!(
+        out.stdout(),
+        format!(
+            "{file}:10: error: artifact \"settings\": path \"nowhere\" does not exist\n  hint: paths are relative to the profile directory\n"
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("lint failed: {file}: 1 error(s), 0 warning(s)")
+    );
+    assert_eq!(out.stderr(), "");
+}
