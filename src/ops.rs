@@ -1,10 +1,12 @@
-//! Operations: one module per command that does real work, each taking an options
-//! struct built by its command file in `cli/`.
+//! Operations: one module per command that does real work, each taking the command's
+//! [`Context`] (GitOps repository, upstreams, printer) and an options struct built by
+//! its command file in `cli/`.
 pub mod advice;
 pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cluster;
+pub mod context;
 pub mod diff;
 pub mod export;
 pub mod fleet_view;
@@ -18,19 +20,25 @@ pub mod migrate;
 pub mod outdated;
 pub mod owners;
 pub mod pr;
+pub mod prepare;
 pub mod promote;
 pub mod publish;
 pub mod render;
 pub mod search;
 pub mod show;
 pub mod status;
+#[cfg(test)]
+mod tests;
 pub mod uninstall;
 pub mod upgrade;
 
 /// How a writing command writes (commit, `--no-commit`, `--dry-run`): the command
 /// line chooses it, Git carries it out.
 pub use crate::git::Mode;
+pub use context::{Context, Shared};
+
 use crate::git::TreeView;
+use crate::printer::Printer;
 use crate::record::{self, Installation};
 use anyhow::Result;
 
@@ -38,10 +46,10 @@ use anyhow::Result;
 /// not nest: the directories inside one are not searched). Records written by
 /// Weaveworks pctl are skipped, with one note per run naming them
 /// ([`legacy_installations`] reads them).
-pub fn installations(view: &TreeView) -> Result<Vec<(String, Installation)>> {
+pub fn installations(view: &TreeView, p: &Printer) -> Result<Vec<(String, Installation)>> {
     let (out, legacy) = records(view)?;
     if !legacy.is_empty() {
-        note_legacy(&legacy);
+        note_legacy(&legacy, p);
     }
     Ok(out)
 }
@@ -141,12 +149,12 @@ pub fn legacy_listed() {
     LEGACY_NOTED.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn note_legacy(legacy: &[(String, crate::legacy::Legacy)]) {
+fn note_legacy(legacy: &[(String, crate::legacy::Legacy)], p: &Printer) {
     if LEGACY_NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let names: Vec<&str> = legacy.iter().map(|(_, l)| l.name.as_str()).collect();
-    crate::printer::printer().info(&format!(
+    p.info(&format!(
         "note: skipped {} Weaveworks pctl installation(s) ({}); `pctl migrate NAME` converts one",
         names.len(),
         names.join(", ")
@@ -178,20 +186,19 @@ pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>>
 }
 
 /// Print what a core returned for the user to know (Git's notices of a write).
-pub fn print_notices(notices: &[crate::git::Notice]) {
+pub fn print_notices(p: &Printer, notices: &[crate::git::Notice]) {
     for n in notices {
         match n {
-            crate::git::Notice::Warning(m) => crate::printer::printer().warn(m),
-            crate::git::Notice::Note(m) => crate::printer::printer().info(m),
+            crate::git::Notice::Warning(m) => p.warn(m),
+            crate::git::Notice::Note(m) => p.info(m),
         }
     }
 }
 
 /// Print the outcome of a write: its notices, then the diff for a dry run, else a
 /// summary.
-pub fn report(outcome: &crate::git::Outcome, mode: crate::git::Mode, what: &str) {
-    print_notices(&outcome.notices);
-    let p = crate::printer::printer();
+pub fn report(p: &Printer, outcome: &crate::git::Outcome, mode: crate::git::Mode, what: &str) {
+    print_notices(p, &outcome.notices);
     match mode {
         crate::git::Mode::DryRun => {
             p.data(&outcome.diff);

@@ -1,28 +1,55 @@
 //! All terminal output: data to stdout, messages and progress to stderr, colour only on
-//! a terminal and never with `NO_COLOR`.
+//! a terminal and never with `NO_COLOR`; or, for a unit test, both into buffers
+//! ([`Printer::capture`]).
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// The one printer of the process.
+/// Where the output goes. Operations get theirs through `ops::Context`; the cores
+/// that still print (Git progress, the catalog index, the commit guard) use the
+/// process-wide one ([`printer`]).
 pub struct Printer {
     color: bool,
     progress: bool,
     quiet: bool,
+    sink: Sink,
+}
+
+enum Sink {
+    /// The process's stdout and stderr.
+    Terminal,
+    /// Buffers a test reads back ([`Captured`]).
+    Buffers(Arc<Mutex<Buffers>>),
+}
+
+#[derive(Default)]
+struct Buffers {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// What a capturing printer was given: stdout and stderr as written.
+#[derive(Clone)]
+pub struct Captured(Arc<Mutex<Buffers>>);
+
+impl Captured {
+    /// Everything written to stdout so far.
+    pub fn stdout(&self) -> String {
+        let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&b.stdout).into_owned()
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&b.stderr).into_owned()
+    }
 }
 
 static PRINTER: OnceLock<Printer> = OnceLock::new();
 
-/// The process-wide printer.
+/// The process-wide printer, for the cores that print without an ops context.
 pub fn printer() -> &'static Printer {
-    PRINTER.get_or_init(|| {
-        let tty = std::io::stderr().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Printer {
-            color: tty && !no_color,
-            progress: tty,
-            quiet: false,
-        }
-    })
+    PRINTER.get_or_init(Printer::terminal)
 }
 
 /// Output formats for listings (`-o`).
@@ -35,6 +62,67 @@ pub enum Format {
 }
 
 impl Printer {
+    /// A printer for the terminal: colour and progress bars only when stderr is one.
+    pub fn terminal() -> Printer {
+        let tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Printer {
+            color: tty && !no_color,
+            progress: tty,
+            quiet: false,
+            sink: Sink::Terminal,
+        }
+    }
+
+    /// A printer that writes into buffers (no colour, no progress bars), and the
+    /// handle that reads them: an operation run in a unit test with this printer
+    /// leaves its stdout and stderr there.
+    pub fn capture() -> (Printer, Captured) {
+        let buffers = Arc::new(Mutex::new(Buffers::default()));
+        (
+            Printer {
+                color: false,
+                progress: false,
+                quiet: false,
+                sink: Sink::Buffers(buffers.clone()),
+            },
+            Captured(buffers),
+        )
+    }
+
+    fn write_out(&self, bytes: &[u8]) {
+        match &self.sink {
+            Sink::Terminal => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(bytes);
+                let _ = out.flush();
+            }
+            Sink::Buffers(b) => b
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stdout
+                .extend_from_slice(bytes),
+        }
+    }
+
+    /// One line on stderr.
+    fn line(&self, s: &str) {
+        self.text(&format!("{s}\n"));
+    }
+
+    /// Text for stderr, written as given (lines that end in their own newline, such
+    /// as `lint`'s findings before `publish` stops).
+    pub fn text(&self, s: &str) {
+        match &self.sink {
+            Sink::Terminal => eprint!("{s}"),
+            Sink::Buffers(b) => b
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stderr
+                .extend_from_slice(s.as_bytes()),
+        }
+    }
+
     fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -45,40 +133,39 @@ impl Printer {
 
     /// Data for stdout (written as given; a newline is added when missing).
     pub fn data(&self, s: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(s.as_bytes());
         if !s.is_empty() && !s.ends_with('\n') {
-            let _ = out.write_all(b"\n");
+            self.write_out(format!("{s}\n").as_bytes());
+        } else {
+            self.write_out(s.as_bytes());
         }
-        let _ = out.flush();
     }
 
     /// A progress or status message on stderr.
     pub fn info(&self, s: &str) {
         if !self.quiet {
-            eprintln!("{s}");
+            self.line(s);
         }
     }
 
     /// A success message on stderr.
     pub fn success(&self, s: &str) {
-        eprintln!("{}", self.paint("32", s));
+        self.line(&self.paint("32", s));
     }
 
     /// A warning on stderr.
     pub fn warn(&self, s: &str) {
-        eprintln!("{} {s}", self.paint("33", "warning:"));
+        self.line(&format!("{} {s}", self.paint("33", "warning:")));
     }
 
     /// An error with its causes and hints, on stderr.
     pub fn error(&self, err: &anyhow::Error) {
         let (top, causes, hints) = crate::error::describe(err);
-        eprintln!("{} {top}", self.paint("31;1", "error:"));
+        self.line(&format!("{} {top}", self.paint("31;1", "error:")));
         for c in causes {
-            eprintln!("  caused by: {c}");
+            self.line(&format!("  caused by: {c}"));
         }
         for h in hints {
-            eprintln!("{} {h}", self.paint("36", "hint:"));
+            self.line(&format!("{} {h}", self.paint("36", "hint:")));
         }
     }
 
@@ -192,6 +279,24 @@ mod tests {
         assert_eq!(printable("line\n\tnext\x07", true), "line\n\tnext\\u{7}");
         let t = format_table(&["A", "B"], &[vec!["x\ny".into(), "z".into()]]);
         assert_eq!(t, "A        B\nx\\u{a}y  z\n");
+    }
+
+    #[test]
+    fn a_capturing_printer_keeps_stdout_and_stderr_apart_without_colour() {
+        let (p, out) = Printer::capture();
+        p.data("a: 1");
+        p.info("working");
+        p.warn("careful");
+        p.success("done");
+        p.text("raw\n");
+        p.error(&crate::error::user("bad input", "try again"));
+        assert!(p.structured(Format::Json, &vec![1]).expect("json"));
+        assert!(!p.structured(Format::Table, &vec![1]).expect("table"));
+        assert_eq!(out.stdout(), "a: 1\n[\n  1\n]\n");
+        assert_eq!(
+            out.stderr(),
+            "working\nwarning: careful\ndone\nraw\nerror: bad input\nhint: try again\n"
+        );
     }
 
     #[test]

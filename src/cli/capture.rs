@@ -33,12 +33,15 @@ pub struct Args {
     repo: Option<String>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(CaptureOptions {
-        dir: a.dir,
-        name: a.name,
-        output: a.output,
-        parameterise: a.parameterise,
-        repo: a.repo,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    op(
+        &super::args::context(p, None, false, None),
+        CaptureOptions {
+            dir: a.dir,
+            name: a.name,
+            output: a.output,
+            parameterise: a.parameterise,
+            repo: a.repo,
+        },
+    )
 }

@@ -58,13 +58,10 @@ struct RemoveArgs {
 /// INDEX (when it was scanned, shipped with pctl, by hand, not scanned, corrupt).
 #[derive(clap::Args, Debug)]
 struct ListArgs {
-    /// GitOps repository whose .pctl/catalogs.yaml adds catalogs
-    /// [default: the repository of the current directory, if any].
-    #[arg(long)]
-    repo: Option<String>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
 /// Scan every catalog (or NAME) again: fetch it and read only the version tags that are
@@ -78,32 +75,38 @@ struct ListArgs {
 struct UpdateArgs {
     /// Only this catalog.
     name: Option<String>,
-    /// GitOps repository whose .pctl/catalogs.yaml adds catalogs
-    /// [default: the repository of the current directory, if any].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
     /// Print the summary as data on stdout.
     #[arg(short = 'o', long, value_enum)]
     output: Option<Format>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    use super::args::context;
     match a.command {
-        Sub::Add(a) => op::add(AddOptions {
-            name: a.name,
-            url: a.url,
-            description: a.description,
-            no_scan: a.no_scan,
-        }),
-        Sub::Remove(a) => op::remove(&a.name),
-        Sub::List(a) => op::list(ListOptions {
-            repo: a.repo,
-            format: a.output,
-        }),
-        Sub::Update(a) => op::update(UpdateOptions {
-            name: a.name,
-            repo: a.repo,
-            format: a.output,
-        }),
+        Sub::Add(a) => op::add(
+            &context(p, None, false, None),
+            AddOptions {
+                name: a.name,
+                url: a.url,
+                description: a.description,
+                no_scan: a.no_scan,
+            },
+        ),
+        Sub::Remove(a) => op::remove(&context(p, None, false, None), &a.name),
+        Sub::List(a) => op::list(
+            &context(p, a.repo.repo, false, None),
+            ListOptions {
+                format: a.output.output,
+            },
+        ),
+        Sub::Update(a) => op::update(
+            &context(p, a.repo.repo, false, None),
+            UpdateOptions {
+                name: a.name,
+                format: a.output,
+            },
+        ),
     }
 }

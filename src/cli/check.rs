@@ -1,6 +1,5 @@
 //! `pctl check` arguments.
 use crate::ops::check::{CheckOptions, run as op};
-use crate::printer::Format;
 
 /// Check a whole GitOps repository as Flux will apply it, with no cluster.
 ///
@@ -36,18 +35,18 @@ pub struct Args {
     /// `helm template` (a helm binary on PATH), from its valuesFrom ConfigMaps and values.
     #[arg(long)]
     helm: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(CheckOptions {
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        path: a.path,
-        source: a.source,
-        helm: a.helm,
-        format: a.output,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    op(
+        &super::args::context(p, a.repo.repo, false, Some(&a.clusters)),
+        CheckOptions {
+            path: a.path,
+            source: a.source,
+            helm: a.helm,
+            format: a.output.output,
+        },
+    )
 }

@@ -1,6 +1,6 @@
 //! `pctl cluster` arguments: add, list, remove.
 use crate::ops::cluster::{self as op, AddOptions};
-use crate::printer::Format;
+use crate::printer::Printer;
 
 /// Manage the clusters of a fleet (docs/fleets.md).
 ///
@@ -44,9 +44,8 @@ struct AddArgs {
 struct ListArgs {
     #[command(flatten)]
     repo: super::args::RepoArgs,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
 /// Remove a cluster from .pctl/config.yaml, in one commit; refused while it has
@@ -61,16 +60,23 @@ struct RemoveArgs {
     write: super::WriteFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, p: &Printer) -> anyhow::Result<()> {
+    use super::args::context;
     match a.command {
-        Sub::Add(a) => op::add(AddOptions {
-            name: a.name,
-            sync_path: a.sync_path,
-            install_path: a.install_path,
-            repo: a.repo.repo,
-            mode: a.write.mode(),
-        }),
-        Sub::List(a) => op::list(a.repo.repo.as_deref(), a.output),
-        Sub::Remove(a) => op::remove(&a.name, a.repo.repo.as_deref(), a.write.mode()),
+        Sub::Add(a) => op::add(
+            &context(p, a.repo.repo, false, None),
+            AddOptions {
+                name: a.name,
+                sync_path: a.sync_path,
+                install_path: a.install_path,
+                mode: a.write.mode(),
+            },
+        ),
+        Sub::List(a) => op::list(&context(p, a.repo.repo, false, None), a.output.output),
+        Sub::Remove(a) => op::remove(
+            &context(p, a.repo.repo, false, None),
+            &a.name,
+            a.write.mode(),
+        ),
     }
 }

@@ -14,10 +14,10 @@ pub struct Args {
     shell: clap_complete::Shell,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
     let mut cmd = super::Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "pctl", &mut out);
-    crate::printer::printer().data(&String::from_utf8_lossy(&out));
+    p.data(&String::from_utf8_lossy(&out));
     Ok(())
 }

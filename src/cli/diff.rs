@@ -34,13 +34,10 @@ pub struct Args {
     /// Let constraints also pick versions of this channel (beta, rc, ...).
     #[arg(long)]
     channel: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
-    /// GitOps repository for --values-profile, .pctl/values/global.yaml and catalogs
-    /// [default: the repository of the current directory, when it is one].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
     /// Exit with 1 when the two versions render differently (like git diff --exit-code).
     #[arg(long)]
     exit_code: bool,
@@ -48,20 +45,22 @@ pub struct Args {
     values: super::ValueFlags,
 }
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
+pub fn run(a: Args, m: &clap::ArgMatches, p: &crate::printer::Printer) -> anyhow::Result<()> {
     let exit_code = a.exit_code;
-    let differs = op(DiffOptions {
-        values: a.values.options(m),
-        source: a.source,
-        from: a.from,
-        to: a.to,
-        name: a.name,
-        namespace: a.namespace,
-        install_path: a.install_path,
-        offline: a.offline,
-        channel: a.channel,
-        repo: a.repo,
-    })?;
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, None);
+    let differs = op(
+        &ctx,
+        DiffOptions {
+            values: a.values.options(m),
+            source: a.source,
+            from: a.from,
+            to: a.to,
+            name: a.name,
+            namespace: a.namespace,
+            install_path: a.install_path,
+            channel: a.channel,
+        },
+    )?;
     if exit_code && differs {
         // Like `git diff --exit-code`: differences are not an error, so no message.
         std::process::exit(1);

@@ -17,9 +17,8 @@ pub struct ExportArgs {
     /// The bundle to write (replaced when it exists).
     #[arg(short = 'o', long = "output", value_name = "FILE.tar.gz")]
     output: std::path::PathBuf,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Accept a local profile directory with uncommitted changes or outside Git.
     #[arg(long)]
     allow_dirty: bool,
@@ -28,14 +27,16 @@ pub struct ExportArgs {
     channel: Option<String>,
 }
 
-pub fn run_export(a: ExportArgs) -> anyhow::Result<()> {
-    export_op(ExportOptions {
-        source: a.source,
-        output: a.output,
-        offline: a.offline,
-        allow_dirty: a.allow_dirty,
-        channel: a.channel,
-    })
+pub fn run_export(a: ExportArgs, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    export_op(
+        &super::args::context(p, None, a.offline.offline, None),
+        ExportOptions {
+            source: a.source,
+            output: a.output,
+            allow_dirty: a.allow_dirty,
+            channel: a.channel,
+        },
+    )
 }
 
 /// Unpack a bundle from `pctl export` into a new profile repository.
@@ -55,9 +56,12 @@ pub struct ImportArgs {
     dir: std::path::PathBuf,
 }
 
-pub fn run_import(a: ImportArgs) -> anyhow::Result<()> {
-    import_op(ImportOptions {
-        file: a.file,
-        dir: a.dir,
-    })
+pub fn run_import(a: ImportArgs, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    import_op(
+        &super::args::context(p, None, false, None),
+        ImportOptions {
+            file: a.file,
+            dir: a.dir,
+        },
+    )
 }

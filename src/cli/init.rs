@@ -30,13 +30,16 @@ pub struct Args {
     write: super::WriteFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(InitOptions {
-        dir: a.dir,
-        sync_path: a.sync_path,
-        install_path: a.install_path,
-        git_repository: a.git_repository,
-        clusters: a.cluster,
-        mode: a.write.mode(),
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    op(
+        &super::args::context(p, None, false, None),
+        InitOptions {
+            dir: a.dir,
+            sync_path: a.sync_path,
+            install_path: a.install_path,
+            git_repository: a.git_repository,
+            clusters: a.cluster,
+            mode: a.write.mode(),
+        },
+    )
 }

@@ -42,9 +42,8 @@ pub struct Args {
     /// Commit message [default: "pctl: install PROFILE VERSION as NAME"].
     #[arg(short = 'm', long)]
     message: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Accept a local profile directory with uncommitted changes or outside Git.
     #[arg(long)]
     allow_dirty: bool,
@@ -60,21 +59,22 @@ pub struct Args {
     pr: super::PrFlags,
 }
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
-    op(InstallOptions {
-        values: a.values.options(m),
-        source: a.source,
-        name: a.name,
-        namespace: a.namespace,
-        create_namespace: a.create_namespace,
-        path: a.path,
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        mode: a.write.mode(),
-        message: a.message,
-        offline: a.offline,
-        allow_dirty: a.allow_dirty,
-        channel: a.channel,
-        pr: a.pr.options(),
-    })
+pub fn run(a: Args, m: &clap::ArgMatches, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, Some(&a.clusters));
+    op(
+        &ctx,
+        InstallOptions {
+            values: a.values.options(m),
+            source: a.source,
+            name: a.name,
+            namespace: a.namespace,
+            create_namespace: a.create_namespace,
+            path: a.path,
+            mode: a.write.mode(),
+            message: a.message,
+            allow_dirty: a.allow_dirty,
+            channel: a.channel,
+            pr: a.pr.options(),
+        },
+    )
 }

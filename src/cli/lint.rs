@@ -1,6 +1,5 @@
 //! `pctl lint` arguments.
 use crate::ops::lint::{LintOptions, run as op};
-use crate::printer::Format;
 
 /// Check a profile directory and report every problem at once.
 ///
@@ -16,22 +15,23 @@ use crate::printer::Format;
 pub struct Args {
     /// The profile directory (the one holding profile.yaml).
     dir: String,
-    /// Output format: table (one finding a line), json or yaml.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
-    /// Use cached upstream repositories only for nested profiles; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     strict: bool,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(LintOptions {
-        dir: a.dir,
-        format: a.output,
-        offline: a.offline,
-        strict: a.strict,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, None, a.offline.offline, None);
+    op(
+        &ctx,
+        LintOptions {
+            dir: a.dir,
+            format: a.output.output,
+            strict: a.strict,
+        },
+    )
 }

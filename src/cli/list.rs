@@ -1,6 +1,6 @@
 //! `pctl list` arguments.
 use crate::ops::list::{ListOptions, run as op};
-use crate::printer::Format;
+use crate::printer::Printer;
 
 /// List the installations committed in the GitOps repository.
 ///
@@ -14,15 +14,16 @@ pub struct Args {
     repo: super::args::RepoArgs,
     #[command(flatten)]
     clusters: super::args::ClusterArgs,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(ListOptions {
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        format: a.output,
-    })
+pub fn run(a: Args, p: &Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, false, Some(&a.clusters));
+    op(
+        &ctx,
+        ListOptions {
+            format: a.output.output,
+        },
+    )
 }

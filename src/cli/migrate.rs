@@ -20,9 +20,8 @@ use crate::ops::migrate::{MigrateOptions, run as op};
 pub struct Args {
     /// Name of the Weaveworks pctl installation.
     name: String,
-    /// GitOps repository: a directory or a URL [default: the repository of the cwd].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::RepoArgs,
     /// Commit message [default: "pctl: migrate NAME from Weaveworks pctl (PROFILE VERSION)"].
     #[arg(short = 'm', long)]
     message: Option<String>,
@@ -34,21 +33,21 @@ pub struct Args {
     /// repository; its values are left out and reported.
     #[arg(long)]
     allow_missing_values: bool,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     #[command(flatten)]
     write: super::WriteFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(MigrateOptions {
-        name: a.name,
-        repo: a.repo,
-        mode: a.write.mode(),
-        message: a.message,
-        offline: a.offline,
-        create_namespace: a.create_namespace,
-        allow_missing_values: a.allow_missing_values,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    op(
+        &super::args::context(p, a.repo.repo, a.offline.offline, None),
+        MigrateOptions {
+            name: a.name,
+            mode: a.write.mode(),
+            message: a.message,
+            create_namespace: a.create_namespace,
+            allow_missing_values: a.allow_missing_values,
+        },
+    )
 }

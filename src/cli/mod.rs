@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and dispatch: each command file turns its
-//! arguments into an options struct and calls one operation.
+//! arguments into the ops context (shared flags, `args.rs`, and the printer made
+//! here) and an options struct, and calls one operation.
 pub mod args;
 mod capture;
 mod catalog;
@@ -227,40 +228,43 @@ pub fn main() -> i32 {
         .subcommand()
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
+    // The one printer of the command: every op writes through it (ops::Context).
+    let p = crate::printer::Printer::terminal();
+    let p = &p;
     let result = match cli.command {
-        Command::Init(a) => init::run(a),
-        Command::Install(a) => install::run(a, &sub),
-        Command::Render(a) => render::run(a, &sub),
-        Command::List(a) => list::run(a),
-        Command::Uninstall(a) => uninstall::run(a),
-        Command::Upgrade(a) => match upgrade::run(a, &sub) {
+        Command::Init(a) => init::run(a, p),
+        Command::Install(a) => install::run(a, &sub, p),
+        Command::Render(a) => render::run(a, &sub, p),
+        Command::List(a) => list::run(a, p),
+        Command::Uninstall(a) => uninstall::run(a, p),
+        Command::Upgrade(a) => match upgrade::run(a, &sub, p) {
             Ok(code) => return code,
             Err(e) => Err(e),
         },
-        Command::Sync(a) => upgrade::sync(a),
-        Command::Promote(a) => promote::run(a),
-        Command::Status(a) => status::run(a),
-        Command::Outdated(a) => outdated::run(a),
-        Command::Search(a) => search::run(a),
-        Command::Show(a) => show::run(a, &sub),
-        Command::Catalog(a) => catalog::run(a),
-        Command::Capture(a) => capture::run(a),
-        Command::Export(a) => export::run_export(a),
-        Command::Import(a) => export::run_import(a),
-        Command::Lint(a) => lint::run(a),
-        Command::Diff(a) => diff::run(a, &sub),
-        Command::Publish(a) => publish::run(a),
-        Command::Completion(a) => completion::run(a),
-        Command::Migrate(a) => migrate::run(a),
-        Command::Check(a) => check::run(a),
-        Command::Cluster(a) => cluster::run(a),
+        Command::Sync(a) => upgrade::sync(a, p),
+        Command::Promote(a) => promote::run(a, p),
+        Command::Status(a) => status::run(a, p),
+        Command::Outdated(a) => outdated::run(a, p),
+        Command::Search(a) => search::run(a, p),
+        Command::Show(a) => show::run(a, &sub, p),
+        Command::Catalog(a) => catalog::run(a, p),
+        Command::Capture(a) => capture::run(a, p),
+        Command::Export(a) => export::run_export(a, p),
+        Command::Import(a) => export::run_import(a, p),
+        Command::Lint(a) => lint::run(a, p),
+        Command::Diff(a) => diff::run(a, &sub, p),
+        Command::Publish(a) => publish::run(a, p),
+        Command::Completion(a) => completion::run(a, p),
+        Command::Migrate(a) => migrate::run(a, p),
+        Command::Check(a) => check::run(a, p),
+        Command::Cluster(a) => cluster::run(a, p),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
             // Git reports some errors by type; the ops say which command or flag helps.
             let e = crate::ops::advice::word(e);
-            crate::printer::printer().error(&e);
+            p.error(&e);
             crate::error::exit_code(&e)
         }
     }

@@ -1,6 +1,6 @@
 //! `pctl outdated` arguments.
 use crate::ops::outdated::{OutdatedOptions, run as op};
-use crate::printer::Format;
+use crate::printer::Printer;
 
 /// List every installation with its current version, the newest version its constraint
 /// allows (WANTED) and the newest version overall (LATEST), then how many installations
@@ -16,19 +16,18 @@ pub struct Args {
     repo: super::args::RepoArgs,
     #[command(flatten)]
     clusters: super::args::ClusterArgs,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(OutdatedOptions {
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        offline: a.offline,
-        format: a.output,
-    })
+pub fn run(a: Args, p: &Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, Some(&a.clusters));
+    op(
+        &ctx,
+        OutdatedOptions {
+            format: a.output.output,
+        },
+    )
 }

@@ -49,31 +49,32 @@ pub struct Args {
     /// Commit message [default: "pctl: promote NAME VERSION from FROM to TO"].
     #[arg(short = 'm', long)]
     message: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     #[command(flatten)]
     write: super::WriteFlags,
     #[command(flatten)]
     pr: super::PrFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, None);
     if a.continue_ {
-        return crate::ops::upgrade::continue_pending(a.repo.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::continue_pending(&ctx, a.name.as_deref());
     }
     if a.abort {
-        return crate::ops::upgrade::abort_pending(a.repo.repo.as_deref(), a.name.as_deref());
+        return crate::ops::upgrade::abort_pending(&ctx, a.name.as_deref());
     }
-    crate::ops::promote::run(PromoteOptions {
-        name: a.name.unwrap_or_default(),
-        from: a.from.unwrap_or_default(),
-        to: a.to.unwrap_or_default(),
-        strategy: a.strategy.into(),
-        repo: a.repo.repo,
-        mode: a.write.mode(),
-        message: a.message,
-        offline: a.offline,
-        pr: a.pr.options(),
-    })
+    crate::ops::promote::run(
+        &ctx,
+        PromoteOptions {
+            name: a.name.unwrap_or_default(),
+            from: a.from.unwrap_or_default(),
+            to: a.to.unwrap_or_default(),
+            strategy: a.strategy.into(),
+            mode: a.write.mode(),
+            message: a.message,
+            pr: a.pr.options(),
+        },
+    )
 }

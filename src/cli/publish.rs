@@ -38,24 +38,26 @@ pub struct Args {
     /// The remote to push to.
     #[arg(long, value_name = "NAME", default_value = "origin", requires = "push")]
     remote: String,
-    /// Use cached upstream repositories only when linting nested profiles.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Check everything and print the tag that would be created; create nothing.
     #[arg(long)]
     dry_run: bool,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(PublishOptions {
-        dir: a.dir,
-        version: a.version,
-        channel: a.channel,
-        changelog: a.changelog,
-        changelog_file: a.changelog_file,
-        push: a.push,
-        remote: a.remote,
-        offline: a.offline,
-        dry_run: a.dry_run,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, None, a.offline.offline, None);
+    op(
+        &ctx,
+        PublishOptions {
+            dir: a.dir,
+            version: a.version,
+            channel: a.channel,
+            changelog: a.changelog,
+            changelog_file: a.changelog_file,
+            push: a.push,
+            remote: a.remote,
+            dry_run: a.dry_run,
+        },
+    )
 }

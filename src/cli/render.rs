@@ -1,5 +1,6 @@
 //! `pctl render` arguments.
 use crate::ops::render::{RenderOptions, run as op};
+use crate::printer::Printer;
 
 /// Print the manifests a profile would install, as multi-document YAML on stdout, or
 /// write the installation's files into a directory with -o DIR.
@@ -22,9 +23,8 @@ pub struct Args {
     /// Install path used in generated Flux paths.
     #[arg(long, default_value = "clusters/default/profiles")]
     install_path: String,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Accept a local profile directory with uncommitted changes or outside Git.
     #[arg(long)]
     allow_dirty: bool,
@@ -35,10 +35,8 @@ pub struct Args {
     /// Write the installation's files into DIR instead of printing the manifests.
     #[arg(short = 'o', long, value_name = "DIR")]
     output: Option<std::path::PathBuf>,
-    /// GitOps repository for --values-profile, .pctl/values/global.yaml and recorded
-    /// values [default: the repository of the current directory, when it is one].
-    #[arg(long)]
-    repo: Option<String>,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
     /// Apply the values level of this cluster of a fleet
     /// (.pctl/values/clusters/NAME.yaml of the GitOps repository, docs/fleets.md).
     #[arg(long, value_name = "NAME")]
@@ -47,20 +45,22 @@ pub struct Args {
     values: super::ValueFlags,
 }
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
-    op(RenderOptions {
-        explain: a.explain,
-        repo: a.repo,
-        output: a.output,
-        values: crate::ops::ValueOptions {
-            cluster: a.cluster,
-            ..a.values.options(m)
+pub fn run(a: Args, m: &clap::ArgMatches, p: &Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, None);
+    op(
+        &ctx,
+        RenderOptions {
+            explain: a.explain,
+            output: a.output,
+            values: crate::ops::ValueOptions {
+                cluster: a.cluster,
+                ..a.values.options(m)
+            },
+            source: a.source,
+            name: a.name,
+            namespace: a.namespace,
+            install_path: a.install_path,
+            allow_dirty: a.allow_dirty,
         },
-        source: a.source,
-        name: a.name,
-        namespace: a.namespace,
-        install_path: a.install_path,
-        offline: a.offline,
-        allow_dirty: a.allow_dirty,
-    })
+    )
 }

@@ -1,6 +1,5 @@
 //! `pctl search` arguments.
 use crate::ops::search::{SearchOptions, run as op};
-use crate::printer::Format;
 
 /// Search the profiles of every catalog.
 ///
@@ -19,20 +18,19 @@ pub struct Args {
     /// Also consider versions of this channel (beta, rc, ...) for VERSION.
     #[arg(long)]
     channel: Option<String>,
-    /// GitOps repository whose .pctl/catalogs.yaml adds catalogs
-    /// [default: the repository of the current directory, if any].
-    #[arg(long)]
-    repo: Option<String>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(SearchOptions {
-        query: a.query.join(" "),
-        channel: a.channel,
-        repo: a.repo,
-        format: a.output,
-    })
+pub fn run(a: Args, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    op(
+        &super::args::context(p, a.repo.repo, false, None),
+        SearchOptions {
+            query: a.query.join(" "),
+            channel: a.channel,
+            format: a.output.output,
+        },
+    )
 }

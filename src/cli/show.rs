@@ -1,6 +1,5 @@
 //! `pctl show` arguments.
 use crate::ops::show::{ShowOptions, run as op};
-use crate::printer::Format;
 
 /// Show a profile: description, maintainer, versions (channel, date), parameters
 /// (type, default, required), artifacts and changelog.
@@ -17,19 +16,15 @@ pub struct Args {
     /// Also consider versions of this channel (beta, rc, ...) when choosing a version.
     #[arg(long)]
     channel: Option<String>,
-    /// GitOps repository whose .pctl/catalogs.yaml adds catalogs
-    /// [default: the repository of the current directory, if any].
-    #[arg(long)]
-    repo: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    repo: super::args::OptionalRepoArgs,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Show a local profile directory with uncommitted changes without a note.
     #[arg(long)]
     allow_dirty: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
     /// Apply the values level of this cluster of a fleet
     /// (.pctl/values/clusters/NAME.yaml of the GitOps repository, docs/fleets.md).
     #[arg(long, value_name = "NAME")]
@@ -38,17 +33,19 @@ pub struct Args {
     values: super::ValueFlags,
 }
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<()> {
-    op(ShowOptions {
-        values: crate::ops::ValueOptions {
-            cluster: a.cluster,
-            ..a.values.options(m)
+pub fn run(a: Args, m: &clap::ArgMatches, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, None);
+    op(
+        &ctx,
+        ShowOptions {
+            values: crate::ops::ValueOptions {
+                cluster: a.cluster,
+                ..a.values.options(m)
+            },
+            source: a.source,
+            channel: a.channel,
+            allow_dirty: a.allow_dirty,
+            format: a.output.output,
         },
-        source: a.source,
-        channel: a.channel,
-        repo: a.repo,
-        offline: a.offline,
-        allow_dirty: a.allow_dirty,
-        format: a.output,
-    })
+    )
 }

@@ -1,6 +1,6 @@
 //! `pctl status` arguments.
 use crate::ops::status::{StatusOptions, run as op};
-use crate::printer::Format;
+use crate::printer::Printer;
 
 /// Show one installation: the files added, removed or edited by hand since pctl wrote
 /// them (drift), and whether an update exists.
@@ -17,20 +17,19 @@ pub struct Args {
     repo: super::args::RepoArgs,
     #[command(flatten)]
     clusters: super::args::ClusterArgs,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    output: Format,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
+    #[command(flatten)]
+    output: super::args::FormatArgs,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(StatusOptions {
-        name: a.name,
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        offline: a.offline,
-        format: a.output,
-    })
+pub fn run(a: Args, p: &Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, Some(&a.clusters));
+    op(
+        &ctx,
+        StatusOptions {
+            name: a.name,
+            format: a.output.output,
+        },
+    )
 }

@@ -1,5 +1,6 @@
 //! `pctl uninstall` arguments.
 use crate::ops::uninstall::{UninstallOptions, run as op};
+use crate::printer::Printer;
 
 /// Remove an installation (its directory and its kustomization entry) in one commit.
 ///
@@ -23,13 +24,15 @@ pub struct Args {
     pr: super::PrFlags,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    op(UninstallOptions {
-        name: a.name,
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        mode: a.write.mode(),
-        message: a.message,
-        pr: a.pr.options(),
-    })
+pub fn run(a: Args, p: &Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, false, Some(&a.clusters));
+    op(
+        &ctx,
+        UninstallOptions {
+            name: a.name,
+            mode: a.write.mode(),
+            message: a.message,
+            pr: a.pr.options(),
+        },
+    )
 }

@@ -75,9 +75,8 @@ pub struct Args {
     /// Commit message [default: "pctl: upgrade NAME FROM -> TO"].
     #[arg(short = 'm', long)]
     message: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     /// Let constraints also pick versions of this channel [default: the recorded one].
     #[arg(long)]
     channel: Option<String>,
@@ -125,39 +124,38 @@ pub enum GroupByArg {
 /// The exit code of `--detailed-exitcode` when something was written.
 pub const CHANGED: i32 = 4;
 
-pub fn run(a: Args, m: &clap::ArgMatches) -> anyhow::Result<i32> {
+pub fn run(a: Args, m: &clap::ArgMatches, p: &crate::printer::Printer) -> anyhow::Result<i32> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, Some(&a.clusters));
     if a.continue_ {
-        return crate::ops::upgrade::continue_pending(a.repo.repo.as_deref(), a.name.as_deref())
-            .map(|_| 0);
+        return crate::ops::upgrade::continue_pending(&ctx, a.name.as_deref()).map(|_| 0);
     }
     if a.abort {
-        return crate::ops::upgrade::abort_pending(a.repo.repo.as_deref(), a.name.as_deref())
-            .map(|_| 0);
+        return crate::ops::upgrade::abort_pending(&ctx, a.name.as_deref()).map(|_| 0);
     }
     let _ = a.yes;
     let detailed = a.detailed_exitcode;
-    let wrote = crate::ops::upgrade::run_counted(UpgradeOptions {
-        group_by: a.group_by.map(|g| match g {
-            GroupByArg::Profile => GroupBy::Profile,
-            GroupByArg::Cluster => GroupBy::Cluster,
-            GroupByArg::Installation => GroupBy::Installation,
-        }),
-        format: a.output,
-        values: a.values.options(m),
-        name: a.name,
-        all: a.all,
-        to: a.to,
-        latest: a.latest,
-        strategy: a.strategy.into(),
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        mode: a.write.mode(),
-        message: a.message,
-        offline: a.offline,
-        channel: a.channel,
-        create_namespace: a.create_namespace,
-        pr: a.pr.options(),
-    })?;
+    let wrote = crate::ops::upgrade::run_counted(
+        &ctx,
+        UpgradeOptions {
+            group_by: a.group_by.map(|g| match g {
+                GroupByArg::Profile => GroupBy::Profile,
+                GroupByArg::Cluster => GroupBy::Cluster,
+                GroupByArg::Installation => GroupBy::Installation,
+            }),
+            format: a.output,
+            values: a.values.options(m),
+            name: a.name,
+            all: a.all,
+            to: a.to,
+            latest: a.latest,
+            strategy: a.strategy.into(),
+            mode: a.write.mode(),
+            message: a.message,
+            channel: a.channel,
+            create_namespace: a.create_namespace,
+            pr: a.pr.options(),
+        },
+    )?;
     Ok(if detailed && wrote { CHANGED } else { 0 })
 }
 
@@ -182,23 +180,23 @@ pub struct SyncArgs {
     /// Commit message [default: "pctl: sync NAMES"].
     #[arg(short = 'm', long)]
     message: Option<String>,
-    /// Use cached upstream repositories only; never fetch.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: super::args::OfflineArgs,
     #[command(flatten)]
     write: super::WriteFlags,
     #[command(flatten)]
     pr: super::PrFlags,
 }
 
-pub fn sync(a: SyncArgs) -> anyhow::Result<()> {
-    crate::ops::upgrade::sync(SyncOptions {
-        repo: a.repo.repo,
-        clusters: a.clusters.selection(),
-        strategy: a.strategy.into(),
-        mode: a.write.mode(),
-        message: a.message,
-        offline: a.offline,
-        pr: a.pr.options(),
-    })
+pub fn sync(a: SyncArgs, p: &crate::printer::Printer) -> anyhow::Result<()> {
+    let ctx = super::args::context(p, a.repo.repo, a.offline.offline, Some(&a.clusters));
+    crate::ops::upgrade::sync(
+        &ctx,
+        SyncOptions {
+            strategy: a.strategy.into(),
+            mode: a.write.mode(),
+            message: a.message,
+            pr: a.pr.options(),
+        },
+    )
 }

@@ -5,7 +5,6 @@ use crate::capture::{self, Input};
 use crate::error::user;
 use crate::git::Workspace;
 use crate::gitops;
-use crate::printer::printer;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,8 @@ pub struct CaptureOptions {
     pub repo: Option<String>,
 }
 
-pub fn run(opts: CaptureOptions) -> Result<()> {
+/// The context gives the printer: capture finds its repository from DIR and `--repo`.
+pub fn run(ctx: &crate::ops::Context, opts: CaptureOptions) -> Result<()> {
     if !crate::names::is_dns1123_label(&opts.name) {
         bail!(user(
             format!("--name {:?} is not a DNS-1123 label", opts.name),
@@ -66,7 +66,7 @@ pub fn run(opts: CaptureOptions) -> Result<()> {
     })?;
     write_profile(&opts.output, &captured.files)?;
 
-    let p = printer();
+    let p = ctx.printer();
     p.data(&format!(
         "profile {} captured from {} into {}\n\n",
         opts.name,

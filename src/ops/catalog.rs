@@ -3,10 +3,9 @@
 use crate::catalog::index::{self, IndexKind, Refresh, UpdateReport};
 use crate::catalog::{self, Catalogs, Origin, RepoScope, SourceDef};
 use crate::error::user;
-use crate::git::Upstreams;
-use crate::printer::{Format, printer};
+use crate::ops::Context;
+use crate::printer::Format;
 use crate::source::{self, SourceSpec};
-use crate::yaml;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
@@ -50,7 +49,7 @@ fn catalog_url(given: &str) -> Result<String> {
     }
 }
 
-pub fn add(opts: AddOptions) -> Result<()> {
+pub fn add(ctx: &Context, opts: AddOptions) -> Result<()> {
     let url = catalog_url(&opts.url)?;
     let def = SourceDef {
         name: opts.name.clone(),
@@ -80,19 +79,17 @@ pub fn add(opts: AddOptions) -> Result<()> {
             ),
         ));
     }
-    let p = printer();
+    let p = ctx.printer();
     let mut report = None;
     if !opts.no_scan {
-        let upstreams = Upstreams::new(false)?;
-        let (_, r) = index::update(&opts.name, &url, &upstreams).map_err(|e| {
+        let upstreams = ctx.fetching_upstreams()?;
+        let (_, r) = index::update(&opts.name, &url, upstreams).map_err(|e| {
             user(
                 format!("cannot scan {url}: {}", index::one_line(&e)),
                 "check the URL and your network or credentials; --no-scan adds it without scanning",
             )
         })?;
-        r.warnings
-            .iter()
-            .for_each(|w| crate::printer::printer().warn(w));
+        r.warnings.iter().for_each(|w| p.warn(w));
         report = Some(r);
     }
     let path = catalog::edit_user_file(|f| {
@@ -147,7 +144,7 @@ fn summary(r: &UpdateReport) -> String {
     )
 }
 
-pub fn remove(name: &str) -> Result<()> {
+pub fn remove(ctx: &Context, name: &str) -> Result<()> {
     let path = catalog::user_file()?;
     let catalogs = Catalogs::load(RepoScope::Cwd)?;
     let in_user_file = catalogs
@@ -187,12 +184,12 @@ pub fn remove(name: &str) -> Result<()> {
             ),
         });
     }
-    printer().success(&format!("removed catalog {name} from {}", path.display()));
+    ctx.printer()
+        .success(&format!("removed catalog {name} from {}", path.display()));
     Ok(())
 }
 
 pub struct ListOptions {
-    pub repo: Option<String>,
     pub format: Format,
 }
 
@@ -221,9 +218,10 @@ struct ListRow {
     file: String,
 }
 
-pub fn list(opts: ListOptions) -> Result<()> {
-    let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
-    let upstreams = Upstreams::new(true)?;
+/// `--repo` comes from the context.
+pub fn list(ctx: &Context, opts: ListOptions) -> Result<()> {
+    let catalogs = Catalogs::load(RepoScope::from_flag(ctx.repo()))?;
+    let upstreams = ctx.cached_upstreams()?;
     let mut rows = Vec::new();
     for (s, shadowed) in catalogs
         .sources
@@ -231,7 +229,7 @@ pub fn list(opts: ListOptions) -> Result<()> {
         .map(|s| (s, false))
         .chain(catalogs.shadowed.iter().map(|s| (s, true)))
     {
-        let idx = index::for_source(s, &upstreams, Refresh::Never)?;
+        let idx = index::for_source(s, upstreams, Refresh::Never)?;
         rows.push(ListRow {
             name: s.name().to_string(),
             origin: s.origin,
@@ -248,7 +246,7 @@ pub fn list(opts: ListOptions) -> Result<()> {
             file: s.file.clone(),
         });
     }
-    let p = printer();
+    let p = ctx.printer();
     if !p.structured(opts.format, &rows)? {
         let table: Vec<Vec<String>> = rows
             .iter()
@@ -310,7 +308,7 @@ pub fn list(opts: ListOptions) -> Result<()> {
 
 pub struct UpdateOptions {
     pub name: Option<String>,
-    pub repo: Option<String>,
+    /// `-o`: the summary as data too (none: the stderr lines only).
     pub format: Option<Format>,
 }
 
@@ -328,14 +326,15 @@ struct UpdateRow {
     report: Option<UpdateReport>,
 }
 
-pub fn update(opts: UpdateOptions) -> Result<()> {
-    let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
+/// `--repo` comes from the context.
+pub fn update(ctx: &Context, opts: UpdateOptions) -> Result<()> {
+    let catalogs = Catalogs::load(RepoScope::from_flag(ctx.repo()))?;
     let selected: Vec<&catalog::Source> = match &opts.name {
         Some(n) => vec![catalogs.get(n)?],
         None => catalogs.sources.iter().collect(),
     };
-    let upstreams = Upstreams::new(false)?;
-    let p = printer();
+    let upstreams = ctx.fetching_upstreams()?;
+    let p = ctx.printer();
     let mut rows = Vec::new();
     for s in selected {
         let Some(url) = s.url() else {
@@ -353,11 +352,9 @@ pub fn update(opts: UpdateOptions) -> Result<()> {
             });
             continue;
         };
-        match index::update(s.name(), url, &upstreams) {
+        match index::update(s.name(), url, upstreams) {
             Ok((_, r)) => {
-                r.warnings
-                    .iter()
-                    .for_each(|w| crate::printer::printer().warn(w));
+                r.warnings.iter().for_each(|w| p.warn(w));
                 p.info(&format!("catalog {}: {}", s.name(), summary(&r)));
                 rows.push(UpdateRow {
                     catalog: s.name().to_string(),
@@ -369,7 +366,7 @@ pub fn update(opts: UpdateOptions) -> Result<()> {
             }
             Err(e) => {
                 // Keep whatever index there is, and say so.
-                let kept = index::for_source(s, &upstreams, Refresh::Never)?;
+                let kept = index::for_source(s, upstreams, Refresh::Never)?;
                 let what = match kept.kind {
                     IndexKind::Cached => format!(
                         "keeping its index from {}",
@@ -394,9 +391,8 @@ pub fn update(opts: UpdateOptions) -> Result<()> {
         }
     }
     match opts.format {
-        Some(Format::Json) => p.data(&serde_json::to_string_pretty(&rows)?),
-        Some(Format::Yaml) => p.data(&yaml::to_string(&rows)?),
-        Some(Format::Table) => {
+        Some(format) if p.structured(format, &rows)? => {}
+        Some(_) => {
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {

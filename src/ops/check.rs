@@ -2,15 +2,12 @@
 //! problem (SPEC §10).
 use crate::check::{self, tree::Files};
 use crate::error::user;
-use crate::git::Workspace;
-use crate::printer::{Format, printer};
+use crate::printer::Format;
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 
+/// `--repo` and `--cluster`/`--all-clusters` come from the context.
 pub struct CheckOptions {
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub path: Option<String>,
     /// `NAMESPACE/NAME` of the GitOps GitRepository.
     pub source: Option<String>,
@@ -18,7 +15,7 @@ pub struct CheckOptions {
     pub format: Format,
 }
 
-pub fn run(opts: CheckOptions) -> Result<()> {
+pub fn run(ctx: &crate::ops::Context, opts: CheckOptions) -> Result<()> {
     let source = match &opts.source {
         None => None,
         Some(s) => match s.split_once('/') {
@@ -31,18 +28,13 @@ pub fn run(opts: CheckOptions) -> Result<()> {
             )),
         },
     };
-    let is_url = opts
-        .repo
-        .as_deref()
+    let is_url = ctx
+        .repo()
         .is_some_and(|r| r.contains("://") || r.contains('@'));
-    let ws;
-    let view;
     let files = if is_url {
-        ws = Workspace::open(opts.repo.as_deref())?;
-        view = ws.view()?;
-        Files::git(&view, None)
+        Files::git(ctx.view()?, None)
     } else {
-        let root = match &opts.repo {
+        let root = match ctx.repo() {
             Some(dir) => {
                 let p = PathBuf::from(dir);
                 if !p.is_dir() {
@@ -75,8 +67,8 @@ pub fn run(opts: CheckOptions) -> Result<()> {
                     .ok()
                 })
                 .unwrap_or_default();
-            let desc = opts.repo.as_deref().unwrap_or("the repository");
-            let chosen = crate::gitops::clusters::select(&config, &opts.clusters, desc)?;
+            let desc = ctx.repo().unwrap_or("the repository");
+            let chosen = crate::gitops::clusters::select(&config, ctx.clusters(), desc)?;
             if config.is_fleet() {
                 let several = chosen.len() > 1;
                 chosen
@@ -99,27 +91,26 @@ pub fn run(opts: CheckOptions) -> Result<()> {
         reports.push((cluster, check::run(&files, &copts)));
     }
     let several = reports.iter().any(|(c, _)| c.is_some());
-    let p = printer();
-    match opts.format {
-        Format::Table => {
-            let mut out = String::new();
-            for (cluster, report) in &reports {
-                for f in &report.findings {
-                    out.push_str(&f.to_string());
-                    out.push('\n');
-                }
-                if let Some(c) = cluster {
-                    out.push_str(&format!("cluster {c} ({}): ", report.sync_path));
-                }
-                out.push_str(&report.summary_line());
+    let p = ctx.printer();
+    let structured = if several {
+        p.structured(opts.format, &clustered(&reports))?
+    } else {
+        p.structured(opts.format, &reports[0].1)?
+    };
+    if !structured {
+        let mut out = String::new();
+        for (cluster, report) in &reports {
+            for f in &report.findings {
+                out.push_str(&f.to_string());
                 out.push('\n');
             }
-            p.data(&out);
+            if let Some(c) = cluster {
+                out.push_str(&format!("cluster {c} ({}): ", report.sync_path));
+            }
+            out.push_str(&report.summary_line());
+            out.push('\n');
         }
-        Format::Json if several => p.data(&serde_json::to_string_pretty(&clustered(&reports))?),
-        Format::Yaml if several => p.data(&crate::yaml::to_string(&clustered(&reports))?),
-        Format::Json => p.data(&serde_json::to_string_pretty(&reports[0].1)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&reports[0].1)?),
+        p.data(&out);
     }
     let failed: Vec<&(Option<String>, check::Report)> = reports
         .iter()

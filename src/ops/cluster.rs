@@ -1,10 +1,11 @@
 //! `pctl cluster add|list|remove`: the clusters of a fleet in `.pctl/config.yaml`
 //! (docs/fleets.md), and the installations of chosen clusters for the other commands.
 use crate::error::user;
-use crate::git::{Changes, Mode, TreeView, Workspace};
+use crate::git::{Changes, Mode, TreeView};
 use crate::gitops::clusters::{self, Cluster, ClusterPaths, DEFAULT};
 use crate::gitops::{self, Config, Overlay};
-use crate::printer::{Format, printer};
+use crate::ops::Context;
+use crate::printer::{Format, Printer};
 use crate::record::Installation;
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -13,7 +14,6 @@ pub struct AddOptions {
     pub name: String,
     pub sync_path: Option<String>,
     pub install_path: Option<String>,
-    pub repo: Option<String>,
     pub mode: Mode,
 }
 
@@ -23,11 +23,12 @@ pub fn installations_in(
     view: &TreeView,
     config: &Config,
     chosen: &[Cluster],
+    p: &Printer,
 ) -> Result<Vec<(String, String, Installation)>> {
     let mut out = Vec::new();
-    for (dir, inst) in crate::ops::installations(view)? {
+    for (dir, inst) in crate::ops::installations(view, p)? {
         let Some(c) = clusters::cluster_of(view, config, &dir)? else {
-            printer().warn(&format!(
+            p.warn(&format!(
                 "installation {} at {dir} is in no cluster: no cluster's installPath or syncPath holds it",
                 inst.metadata.name
             ));
@@ -45,7 +46,12 @@ pub fn installations_in(
 /// `cluster` is None when one cluster is chosen (no CLUSTER column).
 pub type Found = Vec<(Option<String>, String, Installation)>;
 
-pub fn chosen(view: &TreeView, repo: &str, sel: &clusters::Selection) -> Result<(Config, Found)> {
+pub fn chosen(
+    view: &TreeView,
+    repo: &str,
+    sel: &clusters::Selection,
+    p: &Printer,
+) -> Result<(Config, Found)> {
     let config = if view.exists(gitops::CONFIG_PATH)? {
         gitops::load(view, repo)?
     } else {
@@ -53,7 +59,7 @@ pub fn chosen(view: &TreeView, repo: &str, sel: &clusters::Selection) -> Result<
     };
     let chosen = clusters::select(&config, sel, repo)?;
     let several = chosen.len() > 1;
-    let found = installations_in(view, &config, &chosen)?
+    let found = installations_in(view, &config, &chosen, p)?
         .into_iter()
         .map(|(c, dir, i)| (several.then_some(c), dir, i))
         .collect();
@@ -76,9 +82,10 @@ pub fn one_cluster(
     repo: &str,
     sel: &clusters::Selection,
     verb: &str,
+    p: &Printer,
 ) -> Result<OneCluster> {
     let (config, cluster) = clusters::load_one(view, repo, sel, verb)?;
-    let installations = installations_in(view, &config, std::slice::from_ref(&cluster))?
+    let installations = installations_in(view, &config, std::slice::from_ref(&cluster), p)?
         .into_iter()
         .map(|(_, dir, i)| (dir, i))
         .collect();
@@ -125,19 +132,21 @@ pub fn installation_named(
     config: &Config,
     cluster: &Cluster,
     name: &str,
+    p: &Printer,
 ) -> Result<Option<String>> {
     if !config.is_fleet() {
         return crate::ops::installation_named(view, name);
     }
     Ok(
-        installations_in(view, config, std::slice::from_ref(cluster))?
+        installations_in(view, config, std::slice::from_ref(cluster), p)?
             .into_iter()
             .find(|(_, _, i)| i.metadata.name == name)
             .map(|(_, dir, _)| dir),
     )
 }
 
-pub fn add(opts: AddOptions) -> Result<()> {
+pub fn add(ctx: &Context, opts: AddOptions) -> Result<()> {
+    let p = ctx.printer();
     clusters::check_name("cluster add", &opts.name)?;
     let sync_path = match &opts.sync_path {
         Some(p) => gitops::repo_dir("--sync-path", p)?,
@@ -153,7 +162,7 @@ pub fn add(opts: AddOptions) -> Result<()> {
             "for example clusters/NAME",
         ));
     }
-    let ws = Workspace::open(opts.repo.as_deref())?;
+    let ws = ctx.workspace()?;
     let message = format!("pctl: cluster add {}", opts.name);
     let build = |view: &TreeView| -> Result<Changes> {
         let mut config = gitops::load(view, &ws.describe())?;
@@ -201,9 +210,14 @@ pub fn add(opts: AddOptions) -> Result<()> {
         Ok(o.changes)
     };
     let outcome = ws.apply(&message, opts.mode, build)?;
-    crate::ops::report(&outcome, opts.mode, &format!("cluster add {}", opts.name));
+    crate::ops::report(
+        p,
+        &outcome,
+        opts.mode,
+        &format!("cluster add {}", opts.name),
+    );
     if opts.mode != Mode::DryRun {
-        printer().info(&format!(
+        p.info(&format!(
             "cluster {}: sync path {sync_path}, installations in {install_path}",
             opts.name
         ));
@@ -219,12 +233,12 @@ struct Row {
     installations: usize,
 }
 
-pub fn list(repo: Option<&str>, format: Format) -> Result<()> {
-    let ws = Workspace::open(repo)?;
-    let view = ws.view()?;
-    let config = gitops::load(&view, &ws.describe())?;
+pub fn list(ctx: &Context, format: Format) -> Result<()> {
+    let p = ctx.printer();
+    let view = ctx.view()?;
+    let config = ctx.config()?;
     let all = config.cluster_list();
-    let found = installations_in(&view, &config, &all)?;
+    let found = installations_in(view, config, &all, p)?;
     let rows: Vec<Row> = all
         .into_iter()
         .map(|c| Row {
@@ -232,7 +246,6 @@ pub fn list(repo: Option<&str>, format: Format) -> Result<()> {
             cluster: c,
         })
         .collect();
-    let p = printer();
     if !p.structured(format, &rows)? {
         let table: Vec<Vec<String>> = rows
             .iter()
@@ -253,8 +266,9 @@ pub fn list(repo: Option<&str>, format: Format) -> Result<()> {
     Ok(())
 }
 
-pub fn remove(name: &str, repo: Option<&str>, mode: Mode) -> Result<()> {
-    let ws = Workspace::open(repo)?;
+pub fn remove(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
     let message = format!("pctl: cluster remove {name}");
     let build = |view: &TreeView| -> Result<Changes> {
         let mut config = gitops::load(view, &ws.describe())?;
@@ -270,7 +284,7 @@ pub fn remove(name: &str, repo: Option<&str>, mode: Mode) -> Result<()> {
                 format!("clusters: {}", names.join(", ")),
             ));
         };
-        let held = installations_in(view, &config, std::slice::from_ref(cluster))?;
+        let held = installations_in(view, &config, std::slice::from_ref(cluster), p)?;
         if !held.is_empty() {
             let names: Vec<&str> = held
                 .iter()
@@ -308,9 +322,9 @@ pub fn remove(name: &str, repo: Option<&str>, mode: Mode) -> Result<()> {
         Ok(o.changes)
     };
     let outcome = ws.apply(&message, mode, build)?;
-    crate::ops::report(&outcome, mode, &format!("cluster remove {name}"));
+    crate::ops::report(p, &outcome, mode, &format!("cluster remove {name}"));
     if mode != Mode::DryRun && outcome.changed > 0 {
-        printer().info(&format!(
+        p.info(&format!(
             "the files of cluster {name} stay in place; `git rm -r` its sync path when the cluster is gone"
         ));
     }

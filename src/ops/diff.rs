@@ -4,9 +4,11 @@
 use crate::error::user;
 use crate::git::Upstreams;
 use crate::gitops::GitRepositoryRef;
-use crate::printer::printer;
+use crate::ops::Context;
+use crate::ops::prepare::{self, Resolve};
+use crate::printer::Printer;
 use crate::render::{self, Rendered};
-use crate::resolve::{self, Resolved, Resolver};
+use crate::resolve::{self, Resolved};
 use crate::source::{self, SourceSpec};
 use anyhow::{Result, bail};
 use std::collections::BTreeSet;
@@ -18,38 +20,30 @@ pub struct DiffOptions {
     pub name: Option<String>,
     pub namespace: String,
     pub install_path: String,
-    pub offline: bool,
     pub channel: Option<String>,
-    pub repo: Option<String>,
     pub values: crate::ops::ValueOptions,
 }
 
-/// Print the diff and the summary; returns whether the renderings differ.
-pub fn run(opts: DiffOptions) -> Result<bool> {
-    let upstreams = Upstreams::new(opts.offline)?;
-    let (from_spec, to_spec) = specs(&opts, &upstreams)?;
-    let view = match &opts.repo {
-        Some(r) => Some(crate::git::Workspace::open(Some(r))?.view()?),
-        None => crate::git::Workspace::open(None)
-            .ok()
-            .and_then(|ws| ws.view().ok())
-            .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
-    };
-    let inputs = crate::ops::gather_values(&opts.values, view.as_ref())?;
-    let mut resolver = Resolver::new(
-        &upstreams,
+/// Print the diff and the summary; returns whether the renderings differ. `--repo`
+/// (optional here) and `--offline` come from the context.
+pub fn run(ctx: &Context, opts: DiffOptions) -> Result<bool> {
+    let p = ctx.printer();
+    let upstreams = ctx.upstreams()?;
+    let (from_spec, to_spec) = specs(&opts, upstreams)?;
+    let view = ctx.optional_view()?;
+    let inputs = crate::ops::gather_values(&opts.values, view)?;
+    let mut resolver = Resolve::with(
+        upstreams,
         resolve::Options {
             allow_dirty: false,
             channel: opts.channel.clone(),
-            catalog_repo: opts.repo.clone(),
+            catalog_repo: ctx.shared.repo.clone(),
             ..Default::default()
         },
     );
     let old = resolve_side(&mut resolver, &from_spec, &opts.from)?;
     let new = resolve_side(&mut resolver, &to_spec, &opts.to)?;
-    for w in &resolver.warnings {
-        printer().warn(w);
-    }
+    resolver.warn(ctx);
     let name = opts.name.clone().unwrap_or_else(|| new.def.name.clone());
     let install_dir = crate::gitops::join(
         &crate::gitops::repo_dir("--install-path", &opts.install_path)?,
@@ -77,16 +71,14 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
             namespaces: Default::default(),
             flux_objects: None,
         };
-        let rendered = render::render(side, &ropts)
-            .and_then(|u| crate::sops::seal(u, &mut crate::sops::System))
-            .map_err(|e| {
-                let msg = format!("cannot render {label} ({}): {e}", side.source.label());
-                crate::error::with_hint(
-                    e.context(msg),
-                    "give the values both versions need with --set or -f",
-                )
-            })?;
-        crate::check::check(&rendered, &install_dir, "flux-system")?;
+        let rendered = prepare::render(side, &ropts).map_err(|e| {
+            let msg = format!("cannot render {label} ({}): {e}", side.source.label());
+            crate::error::with_hint(
+                e.context(msg),
+                "give the values both versions need with --set or -f",
+            )
+        })?;
+        prepare::check(&rendered, &install_dir, "flux-system")?;
         for row in render::explain(side, &ropts)? {
             if row[3] == crate::values::PLACEHOLDER {
                 placeholders.insert(row[0].clone());
@@ -97,14 +89,14 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
     let old_r = render_side(&old, &opts.from)?;
     let new_r = render_side(&new, &opts.to)?;
     for key in &placeholders {
-        printer().info(&format!(
+        p.info(&format!(
             "note: required parameter {key} has no value; both versions were rendered with the same placeholder (pass --set {key}=VALUE to choose one)"
         ));
     }
     let (diff, changed) = crate::compare::unified(&old_r, &new_r);
     let summary = crate::compare::summarize(&old, &old_r, &new, &new_r);
     let (from_label, to_label) = (label(&old), label(&new));
-    printer().info(&format!(
+    p.info(&format!(
         "diff of {} {from_label} -> {to_label}: {changed} file(s) differ",
         new.def.name
     ));
@@ -113,11 +105,11 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
         out.push('\n');
     }
     out.push_str(&summary.text(&from_label, &to_label));
-    if let Some(cluster) = cluster_diff(&old_r, &new_r, &install_dir, opts.offline) {
+    if let Some(cluster) = cluster_diff(p, &old_r, &new_r, &install_dir, ctx.offline()) {
         out.push('\n');
         out.push_str(&cluster);
     }
-    printer().data(&out);
+    p.data(&out);
     Ok(changed > 0)
 }
 
@@ -125,6 +117,7 @@ pub fn run(opts: DiffOptions) -> Result<bool> {
 /// template` before and after, compared object by object (docs/commands.md#diff).
 /// None when neither side has a HelmRelease; without helm, a note says so.
 fn cluster_diff(
+    p: &Printer,
     old: &Rendered,
     new: &Rendered,
     install_dir: &str,
@@ -135,7 +128,7 @@ fn cluster_diff(
         return None;
     }
     let Some(helm) = chartdiff::HelmCli::on_path(offline) else {
-        printer().info(&format!(
+        p.info(&format!(
             "note: {}: the diff above is of the files only",
             chartdiff::NOT_RENDERED
         ));
@@ -156,8 +149,8 @@ fn label(r: &Resolved) -> String {
     }
 }
 
-fn resolve_side(resolver: &mut Resolver, spec: &SourceSpec, what: &str) -> Result<Resolved> {
-    resolver.resolve(spec).map_err(|e| {
+fn resolve_side(resolver: &mut Resolve, spec: &SourceSpec, what: &str) -> Result<Resolved> {
+    resolver.tree(spec).map_err(|e| {
         let msg = format!("cannot resolve {what}: {e}");
         e.context(msg)
     })

@@ -3,10 +3,9 @@
 //! inside it), and write it as a deterministic `.tar.gz` with its manifest.
 use crate::bundle::{self, BundledProfile, Manifest, NewSource};
 use crate::error::user;
-use crate::git::{Entry, Upstreams};
+use crate::git::Entry;
 use crate::model::{ArtifactKind, Chart};
-use crate::printer::printer;
-use crate::resolve::{self, Resolved, ResolvedKind, Resolver, Visited};
+use crate::resolve::{self, Resolved, ResolvedKind, Visited};
 use crate::source;
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,12 +15,13 @@ pub struct ExportOptions {
     pub source: String,
     /// FILE.tar.gz to write (replaced when it exists).
     pub output: PathBuf,
-    pub offline: bool,
     pub allow_dirty: bool,
     pub channel: Option<String>,
 }
 
-pub fn run(opts: ExportOptions) -> Result<()> {
+/// `--offline` comes from the context.
+pub fn run(ctx: &crate::ops::Context, opts: ExportOptions) -> Result<()> {
+    let out = ctx.printer();
     let spec = source::parse(&opts.source)?;
     if opts.output.is_dir() {
         bail!(user(
@@ -29,20 +29,20 @@ pub fn run(opts: ExportOptions) -> Result<()> {
             "name the file to write, for example -o profile.tar.gz",
         ));
     }
-    let upstreams = Upstreams::new(opts.offline)?;
-    let mut resolver = Resolver::new(
-        &upstreams,
+    let mut resolver = crate::ops::prepare::Resolve::new(
+        ctx,
         resolve::Options {
             allow_dirty: opts.allow_dirty,
             channel: opts.channel.clone(),
             ..Default::default()
         },
-    );
-    let root = resolver.resolve(&spec)?;
-    for w in &resolver.warnings {
-        printer().warn(w);
+    )?;
+    let root = resolver.tree(&spec)?;
+    let found = resolver.finish();
+    for w in &found.warnings {
+        out.warn(w);
     }
-    let (files, manifest) = vendor(&root, &resolver.visited)?;
+    let (files, manifest) = vendor(&root, &found.visited)?;
     let top = match &manifest.profiles[0].version {
         Some(v) => format!("{}-{v}", manifest.name),
         None => manifest.name.clone(),
@@ -75,14 +75,14 @@ pub fn run(opts: ExportOptions) -> Result<()> {
             ]
         })
         .collect();
-    printer().table(&["PROFILE", "PATH", "VERSION", "SOURCE", "COMMIT"], &rows);
+    out.table(&["PROFILE", "PATH", "VERSION", "SOURCE", "COMMIT"], &rows);
     if manifest.profiles[0].version.is_none() {
-        printer().warn(&format!(
+        out.warn(&format!(
             "{} is not a version (no version tag at its commit): the imported copy has no version tag for it",
             manifest.name
         ));
     }
-    printer().success(&format!(
+    out.success(&format!(
         "exported {} ({} profile(s), {} file(s)) to {}",
         top,
         manifest.profiles.len(),

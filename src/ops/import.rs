@@ -3,7 +3,7 @@
 //! of the exported profile and of each vendored nested profile.
 use crate::bundle::{self, Manifest};
 use crate::error::user;
-use crate::printer::printer;
+use crate::printer::Printer;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ pub struct ImportOptions {
     pub dir: PathBuf,
 }
 
-pub fn run(opts: ImportOptions) -> Result<()> {
+pub fn run(ctx: &crate::ops::Context, opts: ImportOptions) -> Result<()> {
     let origin = opts.file.display().to_string();
     let file = std::fs::File::open(&opts.file).map_err(|e| {
         user(
@@ -41,7 +41,7 @@ pub fn run(opts: ImportOptions) -> Result<()> {
     }
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create {}", parent.display()))?;
-    let result = unpack_and_commit(&opts, &origin, file, &parent);
+    let result = unpack_and_commit(ctx.printer(), &opts, &origin, file, &parent);
     if result.is_err()
         && let Some(c) = created
     {
@@ -53,6 +53,7 @@ pub fn run(opts: ImportOptions) -> Result<()> {
 /// Unpack the bundle into a temporary directory in `parent`, check it, commit it and
 /// move it to DIR.
 fn unpack_and_commit(
+    p: &Printer,
     opts: &ImportOptions,
     origin: &str,
     file: std::fs::File,
@@ -177,7 +178,6 @@ fn unpack_and_commit(
         anyhow::anyhow!(e).context(format!("cannot create {}", opts.dir.display()))
     })?;
 
-    let p = printer();
     let rows: Vec<Vec<String>> = manifest
         .profiles
         .iter()

@@ -15,7 +15,8 @@ pub struct InitOptions {
     pub mode: Mode,
 }
 
-pub fn run(opts: InitOptions) -> Result<()> {
+/// The context gives the printer only: init works on its DIR argument.
+pub fn run(ctx: &crate::ops::Context, opts: InitOptions) -> Result<()> {
     let (namespace, name) = opts
         .git_repository
         .split_once('/')
@@ -75,7 +76,7 @@ pub fn run(opts: InitOptions) -> Result<()> {
         config = Some(c);
         Ok(changes)
     })?;
-    let p = crate::printer::printer();
+    let p = ctx.printer();
     if created {
         p.info(&format!("created Git repository {}", opts.dir.display()));
     }
@@ -98,6 +99,6 @@ pub fn run(opts: InitOptions) -> Result<()> {
             ));
         }
     }
-    crate::ops::report(&outcome, opts.mode, "init");
+    crate::ops::report(p, &outcome, opts.mode, "init");
     Ok(())
 }

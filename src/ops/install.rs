@@ -1,11 +1,10 @@
 //! `pctl install`: resolve a profile, render it and commit it into the GitOps
 //! repository as one installation.
 use crate::error::user;
-use crate::git::{Changes, Mode, TreeView, Upstreams, Workspace};
+use crate::git::{Changes, Mode, TreeView, Upstreams};
 use crate::gitops::{self, Overlay};
-use crate::printer::printer;
-use crate::resolve::{self, Resolver};
-use crate::{check, render, source};
+use crate::ops::{Context, prepare};
+use crate::{render, resolve, source};
 use anyhow::{Result, bail};
 
 pub struct InstallOptions {
@@ -15,12 +14,8 @@ pub struct InstallOptions {
     /// `--create-namespace` (docs/layout.md#namespaces).
     pub create_namespace: bool,
     pub path: Option<String>,
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
-    pub offline: bool,
     pub allow_dirty: bool,
     /// Channel allowed besides stable when resolving a constraint (`--channel`).
     pub channel: Option<String>,
@@ -49,7 +44,9 @@ struct Target {
     rendered: render::Rendered,
 }
 
-pub fn run(opts: InstallOptions) -> Result<()> {
+/// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the context.
+pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
+    let p = ctx.printer();
     let spec = source::parse(&opts.source)?;
     if !crate::names::is_dns1123_label(&opts.name) {
         bail!(user(
@@ -57,10 +54,10 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             "use lower-case letters, digits and '-', at most 63 characters",
         ));
     }
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let view = ws.view()?;
-    let fleet = gitops::load(&view, &ws.describe())?;
-    let chosen = gitops::clusters::select(&fleet, &opts.clusters, &ws.describe())?;
+    let ws = ctx.workspace()?;
+    let view = ctx.view()?;
+    let fleet = ctx.config()?;
+    let chosen = gitops::clusters::select(fleet, ctx.clusters(), &ws.describe())?;
     if chosen.len() > 1 && opts.path.is_some() {
         bail!(user(
             format!(
@@ -75,7 +72,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     let mut places: Vec<Place> = Vec::new();
     for cluster in chosen {
         let config = fleet.for_cluster(&cluster);
-        let parent = gitops::install_parent(&view, &config, opts.path.as_deref(), &opts.name)?;
+        let parent = gitops::install_parent(view, &config, opts.path.as_deref(), &opts.name)?;
         let install_dir = gitops::join(&parent, &opts.name);
         if let Some((other, ..)) = places.iter().find(|p| p.3 == install_dir) {
             bail!(user(
@@ -90,30 +87,26 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             cluster: crate::ops::cluster::values_level(&config, &cluster),
             ..opts.values.clone()
         };
-        let inputs = crate::ops::gather_values(&values, Some(&view))?;
+        let inputs = crate::ops::gather_values(&values, Some(view))?;
         places.push((cluster, config, parent, install_dir, inputs));
     }
-    let upstreams = Upstreams::new(opts.offline)?;
-    let mut resolver = Resolver::new(
-        &upstreams,
+    let resolved = prepare::resolve(
+        ctx,
+        &spec,
         resolve::Options {
             allow_dirty: opts.allow_dirty,
             channel: opts.channel.clone(),
-            catalog_repo: opts.repo.clone(),
+            catalog_repo: ctx.shared.repo.clone(),
             ..Default::default()
         },
-    );
-    let resolved = resolver.resolve(&spec)?;
-    for w in &resolver.warnings {
-        printer().warn(w);
-    }
+    )?;
     let scanned = view.tree_id();
     let mut targets = Vec::new();
     for (cluster, config, parent, install_dir, inputs) in places {
         // The repository as Flux applies it: who already owns what, and whether
         // something already creates the namespace.
-        let tree = crate::ops::owners::scan(&view, &config)?;
-        let rendered = render::render(
+        let tree = crate::ops::owners::scan(view, &config)?;
+        let rendered = prepare::render(
             &resolved,
             &render::Options {
                 name: opts.name.clone(),
@@ -131,7 +124,6 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 flux_objects: None,
             },
         )?;
-        let rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
         targets.push(Target {
             cluster,
             config,
@@ -175,7 +167,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
     };
     let several = targets.len() > 1;
     for t in &targets {
-        check::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
+        prepare::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
         crate::ops::owners::refuse_conflicts(
             &t.tree,
             &t.rendered,
@@ -218,7 +210,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
                 ));
             }
             if let Some(dir) =
-                crate::ops::cluster::installation_named(view, &config, &t.cluster, &opts.name)?
+                crate::ops::cluster::installation_named(view, &config, &t.cluster, &opts.name, p)?
             {
                 bail!(user(
                     format!(
@@ -274,22 +266,22 @@ pub fn run(opts: InstallOptions) -> Result<()> {
             name: crate::ops::pr::scoped_name(scope.as_deref(), &opts.name),
             version: version.clone(),
             title: message.clone(),
-            changelog: changelog(&spec, &upstreams, &resolved.source),
+            changelog: changelog(&spec, ctx.upstreams()?, &resolved.source),
             conflicts: Vec::new(),
             in_cluster: None,
             summary: None,
         };
-        crate::ops::pr::open(&ws, pr, &req, build)?;
+        crate::ops::pr::open(ws, pr, &req, build, p)?;
         for note in notes {
-            printer().info(&format!("next: {note}"));
+            p.info(&format!("next: {note}"));
         }
         return Ok(());
     }
     let outcome = ws.apply(&message, opts.mode, build)?;
-    crate::ops::report(&outcome, opts.mode, &what);
+    crate::ops::report(p, &outcome, opts.mode, &what);
     if opts.mode != Mode::DryRun {
         for t in &targets {
-            printer().info(&format!(
+            p.info(&format!(
                 "{} artifact(s) in {}",
                 t.rendered.leaves.len(),
                 t.install_dir
@@ -298,7 +290,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         if let Some(root) = &bases_root {
             let shared = targets[0].rendered.record.spec.bases.len();
             if shared > 0 {
-                printer().info(&format!(
+                p.info(&format!(
                     "{shared} artifact(s) stored once for {} clusters in {root}",
                     targets.len()
                 ));
@@ -306,7 +298,7 @@ pub fn run(opts: InstallOptions) -> Result<()> {
         }
     }
     for note in notes {
-        printer().info(&format!("next: {note}"));
+        p.info(&format!("next: {note}"));
     }
     Ok(())
 }

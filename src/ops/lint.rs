@@ -6,12 +6,13 @@
 //! generate (graph check and schema check); when profile.yaml has errors, on the
 //! definition without them.
 use crate::error::user;
-use crate::git::Upstreams;
 use crate::gitops::GitRepositoryRef;
 use crate::lint::{self, Finding, Positions, Severity};
 use crate::model::{ArtifactKind, ProfileDefinition};
-use crate::printer::{Format, printer};
-use crate::resolve::{self, Resolved, ResolvedKind, Resolver};
+use crate::ops::Context as OpsContext;
+use crate::ops::prepare;
+use crate::printer::Format;
+use crate::resolve::{self, Resolved, ResolvedKind};
 use crate::source::SourceSpec;
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -20,7 +21,6 @@ use std::path::Path;
 pub struct LintOptions {
     pub dir: String,
     pub format: Format,
-    pub offline: bool,
     /// Warnings fail the lint too.
     pub strict: bool,
 }
@@ -41,13 +41,12 @@ impl Report {
     }
 }
 
-pub fn run(opts: LintOptions) -> Result<()> {
-    let report = lint(&opts.dir, opts.offline)?;
-    let p = printer();
-    match opts.format {
-        Format::Table => p.data(&lint::format(&report.findings)),
-        Format::Json => p.data(&serde_json::to_string_pretty(&report)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&report)?),
+/// `--offline` comes from the context.
+pub fn run(octx: &OpsContext, opts: LintOptions) -> Result<()> {
+    let report = lint(octx, &opts.dir)?;
+    let p = octx.printer();
+    if !p.structured(opts.format, &report)? {
+        p.data(&lint::format(&report.findings));
     }
     let failed = report.errors > 0 || (opts.strict && report.warnings > 0);
     let summary = format!(
@@ -70,7 +69,8 @@ pub fn run(opts: LintOptions) -> Result<()> {
 
 /// Lint the profile directory `dir` (in or outside a Git repository; the work tree is
 /// read as it is). Errors only when there is nothing to lint.
-pub fn lint(dir: &str, offline: bool) -> Result<Report> {
+/// Nested profiles come through the context's upstreams (`--offline` honoured).
+pub fn lint(octx: &OpsContext, dir: &str) -> Result<Report> {
     let shown = match dir.trim_end_matches('/') {
         "" => "/",
         d => d,
@@ -123,7 +123,7 @@ pub fn lint(dir: &str, offline: bool) -> Result<Report> {
                 pos: &checked.positions,
                 partial: checked.partial,
             };
-            ctx.deep(&abs, offline, &mut findings)?;
+            ctx.deep(&abs, octx, &mut findings)?;
         }
         None => findings.push(Finding::new(
             &file,
@@ -179,10 +179,9 @@ impl Ctx<'_> {
     }
 
     /// Resolve, render and check what the definition alone cannot show.
-    fn deep(&self, abs: &Path, offline: bool, out: &mut Vec<Finding>) -> Result<()> {
-        let upstreams = Upstreams::new(offline)?;
-        let mut resolver = Resolver::new(
-            &upstreams,
+    fn deep(&self, abs: &Path, octx: &OpsContext, out: &mut Vec<Finding>) -> Result<()> {
+        let mut resolver = prepare::Resolve::new(
+            octx,
             resolve::Options {
                 allow_dirty: true,
                 lenient: true,
@@ -190,11 +189,11 @@ impl Ctx<'_> {
                 root_definition: self.partial.then(|| self.def.clone()),
                 ..Default::default()
             },
-        );
+        )?;
         let spec = SourceSpec::Local {
             path: abs.to_string_lossy().into_owned(),
         };
-        let resolved = match resolver.resolve(&spec) {
+        let resolved = match resolver.tree(&spec) {
             Ok(r) => r,
             Err(e) => {
                 let (top, causes, hints) = crate::error::describe(&e);
@@ -208,7 +207,8 @@ impl Ctx<'_> {
             resolved.source.url,
             crate::gitops::join(&resolved.source.path, "profile.yaml")
         );
-        for (name, e) in &resolver.skipped {
+        let found = resolver.finish();
+        for (name, e) in &found.skipped {
             let (top, causes, hints) = crate::error::describe(e);
             let mut msg = strip_origin(&top, &root_origin);
             if !msg.contains(&format!("artifact {name:?}")) {
@@ -222,7 +222,7 @@ impl Ctx<'_> {
             }
             out.push(self.error(self.source_line(name), msg, &hints));
         }
-        for w in &resolver.warnings {
+        for w in &found.warnings {
             if !w.starts_with(&root_origin) {
                 out.push(Finding::new(
                     self.file,
@@ -416,7 +416,7 @@ impl Ctx<'_> {
             }
             let Some(rendered) = rendered else { continue };
             let at = |leaf_line: usize| if preset.is_some() { line } else { leaf_line };
-            if let Err(e) = crate::check::check(&rendered, &install_dir, &git_repository.name) {
+            if let Err(e) = prepare::check(&rendered, &install_dir, &git_repository.name) {
                 out.push(self.error(
                     at(self.pos.line("spec.artifacts")),
                     format!("{prefix}{e}"),
@@ -502,9 +502,7 @@ fn render_each(
     let mut tree = resolved.clone();
     let mut errors = Vec::new();
     loop {
-        match crate::render::render(&tree, opts)
-            .and_then(|u| crate::sops::seal(u, &mut crate::sops::System))
-        {
+        match prepare::render(&tree, opts) {
             Ok(r) => return (Some(r), errors),
             Err(e) => {
                 let culprit = lint::artifact_in_message(&e.to_string())

@@ -1,13 +1,11 @@
 //! `pctl list`: the installations recorded in a GitOps repository.
-use crate::git::Workspace;
-use crate::printer::{Format, printer};
+use crate::ops::Context;
+use crate::printer::{Format, Printer};
 use anyhow::Result;
 use serde::Serialize;
 
+/// `--repo` and `--cluster`/`--all-clusters` come from the context.
 pub struct ListOptions {
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub format: Format,
 }
 
@@ -37,28 +35,27 @@ struct Row {
     latest: Option<String>,
 }
 
-pub fn run(opts: ListOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let view = ws.view()?;
-    // Cached mirrors only: listing never waits on the network. A local (file://)
-    // upstream that is not cached yet is fetched, which costs no network.
-    let cached = crate::git::Upstreams::new(true)?;
-    let local = crate::git::Upstreams::new(false)?;
+pub fn run(ctx: &Context, opts: ListOptions) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
+    let view = ctx.view()?;
     let mut unknown = 0;
     let mut rows: Vec<Row> = Vec::new();
     // Weaveworks pctl installations are rows here, not a note.
     crate::ops::legacy_listed();
-    let legacy = crate::ops::legacy_installations(&view)?;
-    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+    let legacy = crate::ops::legacy_installations(view)?;
+    let (config, found) = crate::ops::cluster::chosen(view, &ws.describe(), ctx.clusters(), p)?;
+    let columns = crate::ops::fleet_view::columns(&config, ctx.clusters(), &ws.describe())?;
     let several = columns.len() > 1;
     for (cluster, dir, i) in found {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
         let dirty = i.spec.source.dirty;
-        let mut info = crate::tracking::update_info(&cached, &i.spec.source);
+        // Cached mirrors only: listing never waits on the network. A local (file://)
+        // upstream that is not cached yet is fetched, which costs no network.
+        let mut info = crate::tracking::update_info(ctx.cached_upstreams()?, &i.spec.source);
         if info.error.is_some() && !dirty && i.spec.source.url.starts_with("file://") {
-            info = crate::tracking::update_info(&local, &i.spec.source);
+            info = crate::tracking::update_info(ctx.fetching_upstreams()?, &i.spec.source);
         }
         if dirty {
             info.error = None;
@@ -66,7 +63,7 @@ pub fn run(opts: ListOptions) -> Result<()> {
         if info.error.is_some() {
             unknown += 1;
         }
-        let files = crate::tracking::installation_files(&ws, &view, &dir, &i)?;
+        let files = crate::tracking::installation_files(ws, view, &dir, &i)?;
         rows.push(Row {
             cluster,
             version: i.version_label(),
@@ -112,9 +109,8 @@ pub fn run(opts: ListOptions) -> Result<()> {
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
     let legacy_count = rows.iter().filter(|r| r.legacy).count();
-    let p = printer();
     if several {
-        return matrix(columns, rows, opts.format, unknown);
+        return matrix(p, columns, rows, opts.format, unknown);
     }
     if !p.structured(opts.format, &rows)? {
         let table: Vec<Vec<String>> = rows
@@ -179,7 +175,13 @@ pub fn run(opts: ListOptions) -> Result<()> {
 
 /// Several clusters: the fleet view (docs/fleets.md#the-fleet-view), with the
 /// installations of the archived Weaveworks pctl (in no cluster) listed apart.
-fn matrix(columns: Vec<String>, rows: Vec<Row>, format: Format, unknown: usize) -> Result<()> {
+fn matrix(
+    p: &Printer,
+    columns: Vec<String>,
+    rows: Vec<Row>,
+    format: Format,
+    unknown: usize,
+) -> Result<()> {
     use crate::ops::fleet_view::{Cell, LEGEND, Matrix};
     let (legacy, rows): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.legacy);
     let entries = rows
@@ -206,7 +208,6 @@ fn matrix(columns: Vec<String>, rows: Vec<Row>, format: Format, unknown: usize) 
         .collect();
     let m = Matrix::build(columns, entries);
     let legacy_names: Vec<String> = legacy.iter().map(|r| r.name.clone()).collect();
-    let p = printer();
     #[derive(Serialize)]
     struct Out<'a> {
         #[serde(flatten)]

@@ -3,13 +3,14 @@
 //! namespace), its values (the ConfigMaps it read included) and the user's edits to
 //! its files; every edit that cannot be carried is reported by file and field.
 use crate::error::user;
-use crate::git::{Changes, Mode, TreeView, Upstreams, Workspace};
+use crate::git::{Changes, Mode, TreeView};
 use crate::gitops::{self, Overlay};
 use crate::legacy::{self, Legacy, OldKind, OldLeaf};
-use crate::printer::printer;
-use crate::resolve::{self, Resolver};
+use crate::ops::{Context, prepare};
+use crate::printer::Printer;
+use crate::resolve;
 use crate::yaml::{self, Value};
-use crate::{check, render, source};
+use crate::{render, source};
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,10 +18,8 @@ mod takeover;
 
 pub struct MigrateOptions {
     pub name: String,
-    pub repo: Option<String>,
     pub mode: Mode,
     pub message: Option<String>,
-    pub offline: bool,
     /// `--create-namespace` (docs/layout.md#namespaces).
     pub create_namespace: bool,
     /// Migrate even when a ConfigMap of values is not in the repository (its values
@@ -38,8 +37,10 @@ struct Plan {
     releases: Vec<(String, String)>,
 }
 
-pub fn run(opts: MigrateOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
+/// `--repo` and `--offline` come from the context.
+pub fn run(ctx: &Context, opts: MigrateOptions) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
     let view = ws.view()?;
     let config = gitops::load(&view, &ws.describe())?;
     let (dir, old) = find(&view, &ws.describe(), &opts.name)?;
@@ -58,7 +59,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
             config.git_repository.namespace, config.git_repository.name
         );
         if *g != ours {
-            printer().warn(&format!(
+            p.warn(&format!(
                 "{dir}: the Weaveworks pctl installation names the GitRepository {g}; .pctl/config.yaml names {ours}, which the migrated installation uses"
             ));
         }
@@ -68,18 +69,14 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         subdir: old.source.path.clone(),
         reference: old.source.reference().map(str::to_string),
     };
-    let upstreams = Upstreams::new(opts.offline)?;
-    let mut resolver = Resolver::new(
-        &upstreams,
+    let resolved = prepare::resolve(
+        ctx,
+        &spec,
         resolve::Options {
-            catalog_repo: opts.repo.clone(),
+            catalog_repo: ctx.shared.repo.clone(),
             ..Default::default()
         },
-    );
-    let resolved = resolver.resolve(&spec)?;
-    for w in &resolver.warnings {
-        printer().warn(w);
-    }
+    )?;
     // In a fleet, the cluster the installation is in: its sync path is what Flux walks.
     let cluster_config = match crate::gitops::clusters::cluster_of(&view, &config, &dir)? {
         Some(name) if config.is_fleet() => config
@@ -105,7 +102,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         &current,
         &config.git_repository,
     );
-    let rendered = render::render(
+    let mut rendered = prepare::render_checked(
         &resolved,
         &render::Options {
             name: old.name.clone(),
@@ -123,9 +120,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
             flux_objects,
         },
     )?;
-    let mut rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
-    check::check(&rendered, &dir, &config.git_repository.name)?;
-    let mut plan = carry(&view, &old, &resolved, &rendered, &current, &opts)?;
+    let mut plan = carry(&view, &old, &resolved, &rendered, &current, (&opts, p))?;
     // The record holds what the migration wrote: `pctl status` shows no drift after it.
     rendered.record.spec.files = plan
         .files
@@ -197,8 +192,7 @@ pub fn run(opts: MigrateOptions) -> Result<()> {
         "migrate {} ({} {version}) from Weaveworks pctl",
         old.name, resolved.def.name
     );
-    crate::ops::report(&outcome, opts.mode, &what);
-    let p = printer();
+    crate::ops::report(p, &outcome, opts.mode, &what);
     for (hr, release) in &plan.releases {
         p.info(&format!("kept: HelmRelease {hr} → release {release}"));
     }
@@ -293,7 +287,7 @@ fn carry(
     resolved: &crate::resolve::Resolved,
     rendered: &render::Rendered,
     current: &BTreeMap<String, Vec<u8>>,
-    opts: &MigrateOptions,
+    (opts, p): (&MigrateOptions, &Printer),
 ) -> Result<Plan> {
     let mut plan = Plan {
         files: rendered.files.clone(),
@@ -323,7 +317,7 @@ fn carry(
         match &wrapper {
             Some(w) => {
                 check_wrapper(old, leaf, &wrapper_path, w, &mut plan.dropped);
-                carry_object("Kustomization", leaf, &wrapper_path, w, &new_wrapper, &mut plan)?;
+                carry_object(p, "Kustomization", leaf, &wrapper_path, w, &new_wrapper, &mut plan)?;
             }
             None => plan.dropped.push(format!(
                 "{wrapper_path} was deleted by hand: pctl writes {new_wrapper} (delete the artifact after migrating if you no longer want it)"
@@ -351,13 +345,13 @@ fn carry(
                 let from = format!("{chart_dir}/HelmRepository.yaml");
                 if let Some(repo) = object(current, &from, "HelmRepository") {
                     let to = format!("artifacts/{}/helm-repository.yaml", leaf.id);
-                    carry_object("HelmRepository", leaf, &from, &repo, &to, &mut plan)?;
+                    carry_object(p, "HelmRepository", leaf, &from, &repo, &to, &mut plan)?;
                 }
             }
-            carry_release(view, leaf, &chart_dir, &ns, current, opts, &mut plan)?;
+            carry_release(view, leaf, &chart_dir, &ns, current, (opts, p), &mut plan)?;
         }
         if let (Some(from), Some(to)) = (leaf.copy_root(), leaf.new_root()) {
-            carry_copies(leaf, &from, &to, current, &mut seen, &mut plan);
+            carry_copies(p, leaf, &from, &to, current, &mut seen, &mut plan);
         }
     }
     for path in current.keys() {
@@ -533,6 +527,7 @@ fn set(doc: &mut Value, ptr: &str, value: Value) {
 /// file `to`. Values (HelmRelease `values`/`valuesFrom`) are carried by
 /// [`carry_release`].
 fn carry_object(
+    p: &Printer,
     kind: &str,
     leaf: &OldLeaf,
     from: &str,
@@ -565,7 +560,7 @@ fn carry_object(
     }
     let changed = apply_edits(&base, &ours, &mut theirs);
     if !changed.is_empty() {
-        printer().info(&format!(
+        p.info(&format!(
             "carried over: {from} → {to}: {}",
             changed.join(", ")
         ));
@@ -583,7 +578,7 @@ fn carry_release(
     chart_dir: &str,
     ns: &str,
     current: &BTreeMap<String, Vec<u8>>,
-    opts: &MigrateOptions,
+    (opts, p): (&MigrateOptions, &Printer),
     plan: &mut Plan,
 ) -> Result<()> {
     let from = format!("{chart_dir}/HelmRelease.yaml");
@@ -594,7 +589,7 @@ fn carry_release(
         ));
         return Ok(());
     };
-    carry_object("HelmRelease", leaf, &from, &hr, &to, plan)?;
+    carry_object(p, "HelmRelease", leaf, &from, &hr, &to, plan)?;
     let hr_ns = ns.to_string();
     let (release, storage, target) = legacy::release_of(&hr, &hr_ns);
     // Values as helm-controller merges them: valuesFrom in order, then spec.values.
@@ -727,6 +722,7 @@ fn find_config_map(
 /// with the upgrade's three-way merge: base = the profile's file, ours = the file
 /// in the old installation, theirs = the file pctl writes now.
 fn carry_copies(
+    p: &Printer,
     leaf: &OldLeaf,
     from: &str,
     to: &str,
@@ -745,7 +741,7 @@ fn carry_copies(
         let new_path = format!("{to}/{rel}");
         let Some(base) = leaf.files.get(rel) else {
             if let Some(k) = added_file(leaf, to, rel, plan) {
-                printer().info(&format!(
+                p.info(&format!(
                     "carried over: {path} (added by hand) → {new_path}"
                 ));
                 plan.files.insert(new_path, ours.clone());
@@ -770,7 +766,7 @@ fn carry_copies(
         );
         match (m.is_clean(), m.result) {
             (true, Some(bytes)) => {
-                printer().info(&format!("carried over: {path} → {new_path}"));
+                p.info(&format!("carried over: {path} → {new_path}"));
                 plan.files.insert(new_path, bytes);
             }
             _ => plan.dropped.push(format!(

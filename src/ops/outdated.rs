@@ -1,18 +1,15 @@
 //! `pctl outdated`: every installation with its current version, the newest version
 //! its constraint allows and the newest overall, and how many installations of each
 //! profile are behind.
-use crate::git::{Upstreams, Workspace};
-use crate::printer::{Format, printer};
+use crate::ops::Context;
+use crate::printer::{Format, Printer};
 use crate::tracking::{self, UpdateInfo, UpdateState};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the context.
 pub struct OutdatedOptions {
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
-    pub offline: bool,
     pub format: Format,
 }
 
@@ -45,18 +42,18 @@ struct Report {
     summary: Vec<Summary>,
 }
 
-pub fn run(opts: OutdatedOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let view = ws.view()?;
-    let upstreams = Upstreams::new(opts.offline)?;
-    let p = printer();
+pub fn run(ctx: &Context, opts: OutdatedOptions) -> Result<()> {
+    let ws = ctx.workspace()?;
+    let view = ctx.view()?;
+    let upstreams = ctx.upstreams()?;
+    let p = ctx.printer();
     let mut rows: Vec<Row> = Vec::new();
-    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+    let (config, found) = crate::ops::cluster::chosen(view, &ws.describe(), ctx.clusters(), p)?;
+    let columns = crate::ops::fleet_view::columns(&config, ctx.clusters(), &ws.describe())?;
     let several = columns.len() > 1;
     let mut cells = Vec::new();
     for (cluster, dir, inst) in found {
-        let info = tracking::update_info(&upstreams, &inst.spec.source);
+        let info = tracking::update_info(upstreams, &inst.spec.source);
         if let Some(e) = &info.error {
             p.warn(&format!(
                 "{}: cannot read {}: {e}",
@@ -64,7 +61,7 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
             ));
         }
         if several {
-            let files = tracking::current_files(&ws, &view, &dir)?;
+            let files = tracking::current_files(ws, view, &dir)?;
             cells.push((
                 cluster.clone().unwrap_or_default(),
                 inst.metadata.name.clone(),
@@ -113,6 +110,7 @@ pub fn run(opts: OutdatedOptions) -> Result<()> {
     };
     if several {
         return matrix(
+            p,
             crate::ops::fleet_view::Matrix::build(columns, cells),
             &report,
             opts.format,
@@ -197,7 +195,12 @@ fn behind_line(report: &Report) -> String {
 
 /// Several clusters: the fleet view (docs/fleets.md#the-fleet-view) and the summary
 /// per profile.
-fn matrix(m: crate::ops::fleet_view::Matrix, report: &Report, format: Format) -> Result<()> {
+fn matrix(
+    p: &Printer,
+    m: crate::ops::fleet_view::Matrix,
+    report: &Report,
+    format: Format,
+) -> Result<()> {
     #[derive(Serialize)]
     struct Out<'a> {
         #[serde(flatten)]
@@ -208,7 +211,6 @@ fn matrix(m: crate::ops::fleet_view::Matrix, report: &Report, format: Format) ->
         matrix: &m,
         summary: &report.summary,
     };
-    let p = printer();
     if !p.structured(format, &out)? {
         if m.installations.is_empty() {
             p.info("no installations");

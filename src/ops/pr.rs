@@ -5,7 +5,7 @@
 use crate::error::user;
 use crate::forge::{self, PrOutcome};
 use crate::git::{BranchOutcome, Changes, FileChange, TreeView, Workspace};
-use crate::printer::printer;
+use crate::printer::Printer;
 use anyhow::bail;
 
 /// Where the branch goes and what the pull request targets.
@@ -101,6 +101,7 @@ pub fn open(
     opts: &PrOptions,
     req: &PrRequest,
     build: impl FnMut(&TreeView) -> anyhow::Result<Changes>,
+    p: &Printer,
 ) -> anyhow::Result<PrOutcome> {
     let remote_url = ws.remote_url(&opts.remote)?;
     let config = crate::gitops::load(&ws.view()?, &ws.describe())?;
@@ -120,7 +121,7 @@ pub fn open(
         &req.title,
         build,
     )?;
-    crate::ops::print_notices(&outcome.notices);
+    crate::ops::print_notices(p, &outcome.notices);
     let Some(commit) = outcome.commit else {
         bail!(user(
             format!(
@@ -136,7 +137,7 @@ pub fn open(
             ),
         ));
     };
-    printer().info(&format!(
+    p.info(&format!(
         "pushed {branch} ({}, {} file(s)) on top of {} to {shown}",
         &commit.to_string()[..12],
         outcome.changed,
@@ -144,13 +145,13 @@ pub fn open(
     ));
     let body = body(req, &outcome);
     let pr = forge.ensure_pull_request(&branch, &outcome.base_branch, &req.title, &body)?;
-    printer().data(&pr.url);
+    p.data(&pr.url);
     let sign = if kind == forge::Kind::GitLab {
         '!'
     } else {
         '#'
     };
-    printer().success(&format!(
+    p.success(&format!(
         "{} {} {sign}{} ({branch} into {}): {}",
         if pr.created { "created" } else { "updated" },
         kind.noun(),

@@ -11,10 +11,10 @@
 //! them: B's cluster values (`.pctl/values/clusters/B.yaml`), the value profiles'
 //! and `global.yaml`'s contents, and defaults. A's values from `cluster:A` never travel.
 use crate::error::user;
-use crate::git::{Mode, Workspace};
+use crate::git::Mode;
 use crate::gitops::clusters::Selection;
 use crate::merge::Strategy;
-use crate::printer::printer;
+use crate::ops::Context;
 use crate::record::Installation;
 use anyhow::{Result, bail};
 
@@ -25,10 +25,8 @@ pub struct PromoteOptions {
     /// The cluster whose installation changes (`--to`).
     pub to: String,
     pub strategy: Strategy,
-    pub repo: Option<String>,
     pub mode: Mode,
     pub message: Option<String>,
-    pub offline: bool,
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
@@ -43,8 +41,10 @@ pub struct ValueChange {
     pub source: String,
 }
 
-pub fn run(opts: PromoteOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
+/// `--repo` and `--offline` come from the context.
+pub fn run(ctx: &Context, opts: PromoteOptions) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
     if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
         bail!(user(
             "an upgrade or promotion with conflicts is in progress",
@@ -95,7 +95,7 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
             names: vec![c.to_string()],
             all: false,
         };
-        crate::ops::cluster::one_cluster(&view, &repo, &sel, "promote")
+        crate::ops::cluster::one_cluster(&view, &repo, &sel, "promote", p)
     };
     let name = &opts.name;
     let source = one(&opts.from)?;
@@ -151,11 +151,11 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
         inst,
         &given,
         opts.strategy,
-        opts.offline,
+        ctx,
     )?;
     let (before, after) = promotion.versions();
     if promotion.changed() == 0 {
-        printer().info(&format!(
+        p.info(&format!(
             "{name} in {} is already at {}'s version {after} and values; nothing to promote",
             opts.to, opts.from
         ));
@@ -166,7 +166,7 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
         None => Vec::new(),
     };
     for c in &changes {
-        printer().info(&format!("value {}", plain(c)));
+        p.info(&format!("value {}", plain(c)));
     }
     let title = format!(
         "pctl: promote {name} {after} from {} to {}",
@@ -193,9 +193,9 @@ pub fn run(opts: PromoteOptions) -> Result<()> {
             model,
             &changes,
         );
-        return promotion.pull_request(&ws, pr, &message, summary, opts.offline);
+        return promotion.pull_request(ctx, pr, &message, summary);
     }
-    promotion.write(&ws, &message, opts.mode, opts.offline)
+    promotion.write(ctx, &message, opts.mode)
 }
 
 /// Promotion moves one profile between versions, never one profile in place of another.

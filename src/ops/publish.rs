@@ -5,7 +5,6 @@
 //! push the tag. Nothing changes unless everything succeeds.
 use crate::error::user;
 use crate::git::TagInfo;
-use crate::printer::printer;
 use crate::version;
 use anyhow::{Result, bail};
 use semver::Version;
@@ -21,7 +20,6 @@ pub struct PublishOptions {
     pub changelog_file: Option<PathBuf>,
     pub push: bool,
     pub remote: String,
-    pub offline: bool,
     pub dry_run: bool,
 }
 
@@ -119,8 +117,9 @@ fn channel_name(c: &str) -> Result<String> {
     Ok(c)
 }
 
-pub fn run(opts: PublishOptions) -> Result<()> {
-    let p = printer();
+/// `--offline` (for lint's nested profiles) comes from the context.
+pub fn run(ctx: &crate::ops::Context, opts: PublishOptions) -> Result<()> {
+    let p = ctx.printer();
     let raw = opts.version.trim();
     let version = Version::parse(raw.strip_prefix('v').unwrap_or(raw)).map_err(|e| {
         user(
@@ -206,7 +205,7 @@ pub fn run(opts: PublishOptions) -> Result<()> {
     }
 
     // Lint: errors stop it.
-    let report = crate::ops::lint::lint(&opts.dir, opts.offline)?;
+    let report = crate::ops::lint::lint(ctx, &opts.dir)?;
     let shown: Vec<crate::lint::Finding> = report
         .findings
         .iter()
@@ -214,8 +213,7 @@ pub fn run(opts: PublishOptions) -> Result<()> {
         .cloned()
         .collect();
     if !shown.is_empty() {
-        let text = crate::lint::format(&shown);
-        crate::printer::printer().info(text.strip_suffix('\n').unwrap_or(&text));
+        p.text(&crate::lint::format(&shown));
     }
     if report.errors > 0 {
         bail!(user(

@@ -1,11 +1,9 @@
 //! `pctl render`: resolve and render a profile without a GitOps repository; print the
 //! manifests, or write the installation's files into a directory (`-o DIR`).
 use crate::error::{HintExt, user};
-use crate::git::Upstreams;
 use crate::gitops::GitRepositoryRef;
-use crate::printer::printer;
-use crate::resolve::{self, Resolver};
-use crate::{render, source};
+use crate::ops::prepare;
+use crate::{render, resolve, source};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,62 +13,49 @@ pub struct RenderOptions {
     pub name: Option<String>,
     pub namespace: String,
     pub install_path: String,
-    pub offline: bool,
     pub allow_dirty: bool,
     pub explain: bool,
-    pub repo: Option<String>,
     /// `-o DIR`: write the installation's files there instead of printing manifests.
     pub output: Option<std::path::PathBuf>,
     pub values: crate::ops::ValueOptions,
 }
 
-pub fn run(opts: RenderOptions) -> Result<()> {
+/// `--repo` (optional here) and `--offline` come from the context.
+pub fn run(ctx: &crate::ops::Context, opts: RenderOptions) -> Result<()> {
+    let p = ctx.printer();
     let spec = source::parse(&opts.source)?;
     // The GitOps repository, when there is one, supplies value profiles and global.yaml.
-    let view = match &opts.repo {
-        Some(r) => Some(crate::git::Workspace::open(Some(r))?.view()?),
-        None => crate::git::Workspace::open(None)
-            .ok()
-            .and_then(|ws| ws.view().ok())
-            .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
-    };
+    let view = ctx.optional_view()?;
     let values = crate::ops::ValueOptions {
-        cluster: crate::ops::cluster::values_cluster(
-            view.as_ref(),
-            opts.values.cluster.as_deref(),
-        )?,
+        cluster: crate::ops::cluster::values_cluster(view, opts.values.cluster.as_deref())?,
         ..opts.values.clone()
     };
-    let inputs = crate::ops::gather_values(&values, view.as_ref())?;
-    let upstreams = Upstreams::new(opts.offline)?;
-    let mut resolver = Resolver::new(
-        &upstreams,
+    let inputs = crate::ops::gather_values(&values, view)?;
+    let resolved = prepare::resolve(
+        ctx,
+        &spec,
         resolve::Options {
             allow_dirty: opts.allow_dirty,
             // `pctl render CATALOG/PROFILE --repo X` reads X's catalogs, as install does.
-            catalog_repo: opts.repo.clone(),
+            catalog_repo: ctx.shared.repo.clone(),
             ..Default::default()
         },
-    );
-    let resolved = resolver.resolve(&spec)?;
-    for w in &resolver.warnings {
-        printer().warn(w);
-    }
+    )?;
     let name = opts
         .name
         .clone()
         .unwrap_or_else(|| resolved.def.name.clone());
     let mut inputs = inputs;
     // Rendering an existing installation again: the values it recorded apply (level 3).
-    if let (Some(view), Some(wanted)) = (&view, &opts.name) {
-        let existing = crate::ops::installations(view)?;
+    if let (Some(view), Some(wanted)) = (view, &opts.name) {
+        let existing = crate::ops::installations(view, p)?;
         if let Some((dir, inst)) = existing.iter().find(|(_, i)| &i.metadata.name == wanted) {
             let keys = render::parameter_keys(&resolved);
             inputs.recorded = crate::ops::upgrade::recorded_givens(inst, dir, &keys, false)
                 .into_iter()
                 .filter(|g| !crate::values::is_kept_secret(&g.value))
                 .collect();
-            printer().info(&format!(
+            p.info(&format!(
                 "using the values recorded for installation {wanted} in {dir}/{}",
                 crate::record::FILE
             ));
@@ -90,7 +75,7 @@ pub fn run(opts: RenderOptions) -> Result<()> {
         install_dir: install_dir.clone(),
         git_repository: git_repository.clone(),
         inputs: inputs.clone(),
-        sops_yaml: match &view {
+        sops_yaml: match view {
             Some(v) => v.read_string(".sops.yaml")?,
             None => None,
         },
@@ -100,24 +85,22 @@ pub fn run(opts: RenderOptions) -> Result<()> {
     };
     if opts.explain {
         let rows = render::explain(&resolved, &render_opts)?;
-        printer().table(&["PARAMETER", "TYPE", "VALUE", "SOURCE"], &rows);
+        p.table(&["PARAMETER", "TYPE", "VALUE", "SOURCE"], &rows);
         return Ok(());
     }
-    let rendered = render::render(&resolved, &render_opts)?;
-    let rendered = crate::sops::seal(rendered, &mut crate::sops::System)?;
-    crate::check::check(&rendered, &install_dir, &git_repository.name)?;
+    let rendered = prepare::render_checked(&resolved, &render_opts)?;
     if let Some(dir) = &opts.output {
         write_tree(dir, &rendered.files)?;
-        printer().success(&format!(
+        p.success(&format!(
             "wrote {} file(s) of installation {name} into {} (they belong in {install_dir}/ of a GitOps repository)",
             rendered.files.len(),
             dir.display()
         ));
     } else {
-        printer().data(&render::manifests(&rendered));
+        p.data(&render::manifests(&rendered));
     }
     for note in &rendered.notes {
-        printer().info(&format!("next: {note}"));
+        p.info(&format!("next: {note}"));
     }
     Ok(())
 }

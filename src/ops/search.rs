@@ -2,15 +2,13 @@
 //! description matches.
 use crate::catalog::index::IndexKind;
 use crate::catalog::{Catalogs, RepoScope, search, summary};
-use crate::git::Upstreams;
-use crate::printer::{Format, printer};
+use crate::printer::Format;
 use anyhow::Result;
 use serde::Serialize;
 
 pub struct SearchOptions {
     pub query: String,
     pub channel: Option<String>,
-    pub repo: Option<String>,
     pub format: Format,
 }
 
@@ -32,19 +30,18 @@ struct Row {
     score: u32,
 }
 
-pub fn run(opts: SearchOptions) -> Result<()> {
-    let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
-    let upstreams = Upstreams::new(false)?;
+/// `--repo` (for its catalogs) comes from the context.
+pub fn run(ctx: &crate::ops::Context, opts: SearchOptions) -> Result<()> {
+    let catalogs = Catalogs::load(RepoScope::from_flag(ctx.repo()))?;
+    let upstreams = ctx.fetching_upstreams()?;
     let terms = search::terms(&opts.query);
     let channel = opts.channel.as_deref();
-    let p = printer();
+    let p = ctx.printer();
     let mut rows = Vec::new();
     for s in &catalogs.sources {
         // The compact summary, not the whole index (docs/benchmarks.md#search-the-catalog-summary).
-        let idx = summary::for_source(s, &upstreams)?;
-        idx.warnings
-            .iter()
-            .for_each(|w| crate::printer::printer().warn(w));
+        let idx = summary::for_source(s, upstreams)?;
+        idx.warnings.iter().for_each(|w| p.warn(w));
         match idx.kind {
             IndexKind::Shipped => p.info(&format!(
                 "catalog {}: using the index shipped with pctl (never scanned on this machine); `pctl catalog update {}` refreshes it",

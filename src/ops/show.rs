@@ -5,10 +5,10 @@ use crate::catalog::index::{Definition, IndexKind, ProfileEntry, VersionEntry};
 use crate::catalog::{self, Catalogs, RepoScope};
 use crate::error::user;
 use crate::git::{Upstream, Upstreams};
-use crate::printer::{Format, format_table, printer};
+use crate::ops::Context as Ctx;
+use crate::printer::{Format, Printer, format_table};
 use crate::source::{self, SourceSpec};
 use crate::version;
-use crate::yaml;
 use anyhow::{Context, Result, anyhow, bail};
 use git2::Oid;
 use serde::Serialize;
@@ -16,8 +16,6 @@ use serde::Serialize;
 pub struct ShowOptions {
     pub source: String,
     pub channel: Option<String>,
-    pub repo: Option<String>,
-    pub offline: bool,
     pub allow_dirty: bool,
     pub format: Format,
     /// Values to explain the final parameter values with (as for install).
@@ -67,16 +65,25 @@ struct Shown {
     values_note: Option<String>,
 }
 
-pub fn run(opts: ShowOptions) -> Result<()> {
+/// `--repo` (optional here) and `--offline` come from the context.
+pub fn run(ctx: &Ctx, opts: ShowOptions) -> Result<()> {
+    let p = ctx.printer();
     let spec = source::parse(&opts.source)?;
-    let upstreams = Upstreams::new(opts.offline)?;
+    let upstreams = ctx.upstreams()?;
     let channel = opts.channel.as_deref();
     let shown = match &spec {
         SourceSpec::Catalog {
             catalog,
             profile,
             constraint,
-        } => from_catalog(&opts, &upstreams, catalog, profile, constraint.as_deref())?,
+        } => from_catalog(
+            ctx,
+            &opts,
+            upstreams,
+            catalog,
+            profile,
+            constraint.as_deref(),
+        )?,
         SourceSpec::Git {
             url,
             subdir,
@@ -84,17 +91,17 @@ pub fn run(opts: ShowOptions) -> Result<()> {
         } => {
             let up = upstreams.open(url)?;
             let dir = crate::gitops::norm_dir(subdir)?;
-            from_git(&up, &dir, reference.as_deref(), channel)?
+            from_git(p, &up, &dir, reference.as_deref(), channel)?
         }
-        SourceSpec::Local { path } => from_dir(path, opts.allow_dirty)?,
+        SourceSpec::Local { path } => from_dir(p, path, opts.allow_dirty)?,
     };
     let mut shown = shown;
-    match explain_values(&opts, &spec, &upstreams) {
+    match explain_values(ctx, &opts, &spec, upstreams) {
         Ok(Ok(rows)) => shown.values = Some(rows),
         Ok(Err(why)) => shown.values_note = Some(why),
         Err(e) => return Err(e),
     }
-    print(&shown, opts.format)
+    print(p, &shown, opts.format)
 }
 
 /// Final values as `install` would compute them: the value flags given, the GitOps
@@ -102,37 +109,32 @@ pub fn run(opts: ShowOptions) -> Result<()> {
 /// The outer error is a bad value (an error of the command); the inner one says why
 /// the profile could not be resolved (shown as a note).
 fn explain_values(
+    ctx: &Ctx,
     opts: &ShowOptions,
     spec: &SourceSpec,
     upstreams: &Upstreams,
 ) -> Result<std::result::Result<Vec<ValueRow>, String>> {
-    let view = match &opts.repo {
-        Some(r) => crate::git::Workspace::open(Some(r))
-            .and_then(|ws| ws.view())
-            .ok(),
-        None => crate::git::Workspace::open(None)
-            .ok()
-            .and_then(|ws| ws.view().ok())
-            .filter(|v| v.exists(crate::gitops::CONFIG_PATH).unwrap_or(false)),
+    // A --repo that cannot be opened only leaves its values out here.
+    let view = match ctx.repo() {
+        Some(_) => ctx.view().ok(),
+        None => ctx.optional_view()?,
     };
     let values = crate::ops::ValueOptions {
-        cluster: crate::ops::cluster::values_cluster(
-            view.as_ref(),
-            opts.values.cluster.as_deref(),
-        )?,
+        cluster: crate::ops::cluster::values_cluster(view, opts.values.cluster.as_deref())?,
         ..opts.values.clone()
     };
-    let inputs = crate::ops::gather_values(&values, view.as_ref())?;
-    let mut resolver = crate::resolve::Resolver::new(
+    let inputs = crate::ops::gather_values(&values, view)?;
+    // Resolution only (explain needs no rendering); its warnings were said above.
+    let mut resolver = crate::ops::prepare::Resolve::with(
         upstreams,
         crate::resolve::Options {
             allow_dirty: true,
             channel: opts.channel.clone(),
-            catalog_repo: opts.repo.clone(),
+            catalog_repo: ctx.shared.repo.clone(),
             ..Default::default()
         },
     );
-    let resolved = match resolver.resolve(spec) {
+    let resolved = match resolver.tree(spec) {
         Ok(r) => r,
         Err(e) => return Ok(Err(format!("final values not computed: {e}"))),
     };
@@ -166,18 +168,16 @@ fn explain_values(
 }
 
 fn from_catalog(
+    ctx: &Ctx,
     opts: &ShowOptions,
     upstreams: &Upstreams,
     catalog: &str,
     profile: &str,
     constraint: Option<&str>,
 ) -> Result<Shown> {
-    let catalogs = Catalogs::load(RepoScope::from_flag(opts.repo.as_deref()))?;
+    let catalogs = Catalogs::load(RepoScope::from_flag(ctx.repo()))?;
     let found = catalog::locate(&catalogs, catalog, profile, upstreams)?;
-    found
-        .warnings
-        .iter()
-        .for_each(|w| crate::printer::printer().warn(w));
+    found.warnings.iter().for_each(|w| ctx.printer().warn(w));
     let source = catalogs.get(catalog)?;
     let kind = crate::catalog::summary::kind(source, upstreams)?;
     let entry = &found.entry;
@@ -304,7 +304,13 @@ fn versions_of(up: &Upstream, dir: &str) -> Result<Vec<(VersionEntry, Oid)>> {
     Ok(out)
 }
 
-fn definition_at(up: &Upstream, dir: &str, commit: Oid, what: &str) -> Result<Definition> {
+fn definition_at(
+    p: &Printer,
+    up: &Upstream,
+    dir: &str,
+    commit: Oid,
+    what: &str,
+) -> Result<Definition> {
     let file = crate::gitops::join(dir, "profile.yaml");
     let bytes = up.file_at(commit, &file)?.ok_or_else(|| {
         user(
@@ -317,12 +323,13 @@ fn definition_at(up: &Upstream, dir: &str, commit: Oid, what: &str) -> Result<De
     let dir_name = dir.rsplit('/').next().filter(|s| !s.is_empty());
     let (def, warnings) = crate::model::parse(&origin, &text, dir_name)?;
     for w in warnings {
-        printer().warn(&w);
+        p.warn(&w);
     }
     Ok(Definition::from_model(&def))
 }
 
 fn from_git(
+    p: &Printer,
     up: &Upstream,
     dir: &str,
     reference: Option<&str>,
@@ -367,7 +374,7 @@ fn from_git(
             }
         }
     };
-    let def = definition_at(up, dir, commit, &label)?;
+    let def = definition_at(p, up, dir, commit, &label)?;
     Ok(Shown {
         catalog: None,
         profile: def.name.clone(),
@@ -397,7 +404,7 @@ fn commit_of(versions: &[(VersionEntry, Oid)], tag: &str) -> Result<Oid> {
         .ok_or_else(|| anyhow!("tag {tag} vanished"))
 }
 
-fn from_dir(path: &str, allow_dirty: bool) -> Result<Shown> {
+fn from_dir(p: &Printer, path: &str, allow_dirty: bool) -> Result<Shown> {
     let abs = std::fs::canonicalize(path)
         .with_context(|| format!("profile directory {path} does not exist"))
         .map_err(|e| {
@@ -417,7 +424,7 @@ fn from_dir(path: &str, allow_dirty: bool) -> Result<Shown> {
     let (def, warnings) =
         crate::model::parse(&file.display().to_string(), &text, dir_name.as_deref())?;
     for w in warnings {
-        printer().warn(&w);
+        p.warn(&w);
     }
     let def = Definition::from_model(&def);
     let mut shown = Shown {
@@ -477,12 +484,9 @@ fn date(d: &Option<String>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print(s: &Shown, format: Format) -> Result<()> {
-    let p = printer();
-    match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(s)?),
-        Format::Yaml => p.data(&yaml::to_string(s)?),
-        Format::Table => p.data(&crate::printer::printable(&render_text(s), true)),
+fn print(p: &Printer, s: &Shown, format: Format) -> Result<()> {
+    if !p.structured(format, s)? {
+        p.data(&crate::printer::printable(&render_text(s), true));
     }
     if let Some(n) = &s.note {
         p.info(&format!("note: {n}"));

@@ -1,19 +1,14 @@
 //! `pctl status NAME`: the files of one installation added, removed or edited by hand
 //! since pctl wrote them, and whether an update exists.
 use crate::error::user;
-use crate::git::{Upstreams, Workspace};
-use crate::printer::{Format, printer};
+use crate::ops::Context;
+use crate::printer::{Format, Printer};
 use crate::tracking::{self, Drift, UpdateInfo, UpdateState};
-use crate::yaml;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 pub struct StatusOptions {
     pub name: String,
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
-    pub offline: bool,
     pub format: Format,
 }
 
@@ -32,11 +27,13 @@ struct Status {
     drift: Drift,
 }
 
-pub fn run(opts: StatusOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let view = ws.view()?;
-    let (config, found) = crate::ops::cluster::chosen(&view, &ws.describe(), &opts.clusters)?;
-    let columns = crate::ops::fleet_view::columns(&config, &opts.clusters, &ws.describe())?;
+/// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the context.
+pub fn run(ctx: &Context, opts: StatusOptions) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
+    let view = ctx.view()?;
+    let (config, found) = crate::ops::cluster::chosen(view, &ws.describe(), ctx.clusters(), p)?;
+    let columns = crate::ops::fleet_view::columns(&config, ctx.clusters(), &ws.describe())?;
     let several = columns.len() > 1;
     let matching: Vec<_> = found
         .iter()
@@ -49,19 +46,19 @@ pub fn run(opts: StatusOptions) -> Result<()> {
             .collect();
         bail!(user(
             format!("no installation named {:?} in {}", opts.name, ws.describe()),
-            crate::ops::legacy_hint(&view, &opts.name).unwrap_or_else(|| if names.is_empty() {
+            crate::ops::legacy_hint(view, &opts.name).unwrap_or_else(|| if names.is_empty() {
                 "`pctl list` shows installations; there are none".to_string()
             } else {
                 format!("installed: {}", names.join(", "))
             }),
         ));
     }
-    let upstreams = Upstreams::new(opts.offline)?;
+    let upstreams = ctx.upstreams()?;
     let mut statuses = Vec::new();
     for (cluster, dir, inst) in matching {
-        let files = tracking::installation_files(&ws, &view, dir, inst)?;
+        let files = tracking::installation_files(ws, view, dir, inst)?;
         let drift = tracking::drift(inst, &files);
-        let update = tracking::update_info(&upstreams, &inst.spec.source);
+        let update = tracking::update_info(upstreams, &inst.spec.source);
         statuses.push(Status {
             cluster: cluster.clone(),
             name: inst.metadata.name.clone(),
@@ -78,17 +75,10 @@ pub fn run(opts: StatusOptions) -> Result<()> {
             drift,
         });
     }
-    let p = printer();
     if several {
-        matrix(columns, &statuses, opts.format)?;
-    } else {
-        match (opts.format, several) {
-            (Format::Json, false) => p.data(&serde_json::to_string_pretty(&statuses[0])?),
-            (Format::Yaml, false) => p.data(&yaml::to_string(&statuses[0])?),
-            (Format::Json, true) => p.data(&serde_json::to_string_pretty(&statuses)?),
-            (Format::Yaml, true) => p.data(&yaml::to_string(&statuses)?),
-            (Format::Table, _) => p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n")),
-        }
+        matrix(p, columns, &statuses, opts.format)?;
+    } else if !p.structured(opts.format, &statuses[0])? {
+        p.data(&statuses.iter().map(text).collect::<Vec<_>>().join("\n"));
     }
     for status in &statuses {
         if let Some(e) = &status.update.error {
@@ -100,7 +90,7 @@ pub fn run(opts: StatusOptions) -> Result<()> {
 
 /// Several clusters: the fleet view (docs/fleets.md#the-fleet-view) of one name, and
 /// the files changed by hand in each cluster.
-fn matrix(columns: Vec<String>, statuses: &[Status], format: Format) -> Result<()> {
+fn matrix(p: &Printer, columns: Vec<String>, statuses: &[Status], format: Format) -> Result<()> {
     use crate::ops::fleet_view::{Cell, LEGEND, Matrix};
     let entries = statuses
         .iter()
@@ -116,7 +106,6 @@ fn matrix(columns: Vec<String>, statuses: &[Status], format: Format) -> Result<(
         })
         .collect();
     let m = Matrix::build(columns, entries);
-    let p = printer();
     if !p.structured(format, &m)? {
         let mut out = m.table();
         for s in statuses {

@@ -1,16 +1,15 @@
 //! `pctl uninstall`: remove an installation's directory and its entry, in one commit.
 use crate::error::user;
-use crate::git::{Changes, Mode, TreeView, Workspace};
+use crate::git::{Changes, Mode, TreeView};
 use crate::gitops::{self, Overlay};
+use crate::ops::Context;
+use crate::printer::Printer;
 use crate::record::Installation;
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct UninstallOptions {
     pub name: String,
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
     /// `--create-pr`: commit on a branch of its own and open a pull request.
@@ -27,10 +26,11 @@ fn find(
     repo: &str,
     sel: &crate::gitops::clusters::Selection,
     name: &str,
+    p: &Printer,
 ) -> Result<(gitops::Config, Found)> {
     let config = gitops::load(view, repo)?;
     let chosen = gitops::clusters::select(&config, sel, repo)?;
-    let all = crate::ops::cluster::installations_in(view, &config, &chosen)?;
+    let all = crate::ops::cluster::installations_in(view, &config, &chosen, p)?;
     let mut out = Vec::new();
     for c in &chosen {
         let here: Vec<&(String, String, Installation)> =
@@ -59,10 +59,12 @@ fn find(
     Ok((config, out))
 }
 
-pub fn run(opts: UninstallOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
-    let view = ws.view()?;
-    let (config, found) = find(&view, &ws.describe(), &opts.clusters, &opts.name)?;
+/// `--repo` and `--cluster`/`--all-clusters` come from the context.
+pub fn run(ctx: &Context, opts: UninstallOptions) -> Result<()> {
+    let p = ctx.printer();
+    let ws = ctx.workspace()?;
+    let view = ctx.view()?;
+    let (config, found) = find(view, &ws.describe(), ctx.clusters(), &opts.name, p)?;
     let clusters: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
     let what = if found.len() > 1 {
         format!("uninstall {} from {}", opts.name, clusters.join(", "))
@@ -74,7 +76,7 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("pctl: {what}"));
     let build = |view: &TreeView| -> Result<Changes> {
-        let (_, found) = find(view, &ws.describe(), &opts.clusters, &opts.name)?;
+        let (_, found) = find(view, &ws.describe(), ctx.clusters(), &opts.name, p)?;
         let mut o = Overlay::new(view);
         for (_, dir, _) in &found {
             for path in view.files_below(dir)?.into_keys() {
@@ -109,11 +111,11 @@ pub fn run(opts: UninstallOptions) -> Result<()> {
             in_cluster: None,
             summary: None,
         };
-        crate::ops::pr::open(&ws, pr, &req, build)?;
+        crate::ops::pr::open(ws, pr, &req, build, p)?;
         return Ok(());
     }
     let outcome = ws.apply(&message, opts.mode, build)?;
-    crate::ops::report(&outcome, opts.mode, &what);
+    crate::ops::report(p, &outcome, opts.mode, &what);
     Ok(())
 }
 

@@ -14,11 +14,12 @@ use crate::error::{conflict, user};
 use crate::git::{Changes, Mode, Outcome, TreeView, Upstreams, Workspace};
 use crate::gitops::{self, Config};
 use crate::merge::{self, FileMerge, Strategy};
+use crate::ops::Context as OpsContext;
 use crate::ops::ValueOptions;
-use crate::printer::printer;
+use crate::printer::Printer;
 use crate::record::{self, Installation};
 use crate::render::{self, Rendered};
-use crate::resolve::{self, Resolved, Resolver};
+use crate::resolve::{self, Resolved};
 use crate::source::SourceSpec;
 use crate::values::{Given, Origin, Raw, is_kept_secret, kept_secret};
 use anyhow::{Result, bail};
@@ -43,12 +44,8 @@ pub struct UpgradeOptions {
     /// The newest version of the channel, whatever the constraint.
     pub latest: bool,
     pub strategy: Strategy,
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub mode: Mode,
     pub message: Option<String>,
-    pub offline: bool,
     /// Channel allowed besides stable (default: the recorded one).
     pub channel: Option<String>,
     /// `--create-namespace` (default: the recorded choice).
@@ -63,14 +60,12 @@ pub struct UpgradeOptions {
     pub format: crate::printer::Format,
 }
 
+/// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the ops context
+/// (as for [`UpgradeOptions`]).
 pub struct SyncOptions {
-    pub repo: Option<String>,
-    /// `--cluster` / `--all-clusters` (docs/fleets.md).
-    pub clusters: crate::gitops::clusters::Selection,
     pub strategy: Strategy,
     pub mode: Mode,
     pub message: Option<String>,
-    pub offline: bool,
     pub pr: Option<crate::ops::pr::PrOptions>,
 }
 
@@ -164,16 +159,19 @@ struct Ctx<'a> {
     create_namespace: Option<bool>,
     /// The repository as Flux applies it, for namespaces and ownership.
     tree: crate::ops::owners::Tree,
+    printer: &'a Printer,
 }
 
-pub fn run(opts: UpgradeOptions) -> Result<()> {
-    run_counted(opts).map(|_| ())
+/// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the ops context.
+pub fn run(octx: &OpsContext, opts: UpgradeOptions) -> Result<()> {
+    run_counted(octx, opts).map(|_| ())
 }
 
 /// [`run`], saying whether anything was written: a commit, or a pull request opened
 /// or updated (`--detailed-exitcode`, docs/commands.md#pctl-upgrade).
-pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
+pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
+    let (out, offline) = (octx.printer(), octx.offline());
+    let ws = octx.workspace()?;
     if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
         bail!(user(
             "an upgrade with conflicts is in progress",
@@ -181,9 +179,9 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
         ));
     }
     let view = ws.view()?;
-    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), &opts.clusters)?;
+    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), octx.clusters())?;
     let several = each.len() > 1;
-    let upstreams = Upstreams::new(opts.offline)?;
+    let upstreams = octx.upstreams()?;
     let mut plans = Vec::new();
     let (mut chosen_any, mut found_name) = (false, false);
     // Each installation lives in one cluster: each cluster is planned with its own
@@ -192,17 +190,18 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
         let (ctx, all) = cluster_ctx(
             &view,
             (config, cluster),
-            &upstreams,
+            upstreams,
             &opts.values,
             opts.strategy,
             opts.create_namespace,
+            out,
         )?;
         let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
         if opts.all {
             for (dir, inst) in all {
                 let info = crate::tracking::update_info(ctx.upstreams, &inst.spec.source);
                 if let Some(e) = &info.error {
-                    printer().warn(&format!(
+                    out.warn(&format!(
                         "{}: cannot read {}: {e}",
                         inst.metadata.name, inst.spec.source.url
                     ));
@@ -238,7 +237,7 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
                 p.label = crate::ops::pr::scoped_name(Some(&p.cluster_name), &p.name);
             }
             if p.changed == 0 {
-                printer().info(&format!(
+                out.info(&format!(
                     "{}: already at {}; nothing to change",
                     p.label, p.from
                 ));
@@ -251,17 +250,17 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
     }
     if !opts.all && !found_name {
         let name = opts.name.clone().unwrap_or_default();
-        return Err(unknown_installation(&name, &view, &ws));
+        return Err(unknown_installation(&name, &view, ws, out));
     }
     if opts.all && !chosen_any {
-        printer().info("every installation is at the newest version its constraint allows");
+        out.info("every installation is at the newest version its constraint allows");
         if let (Some(pr), Some(by)) = (&opts.pr, opts.group_by) {
-            return groups::open_all(&ws, pr, by, Vec::new(), opts.offline, opts.format);
+            return groups::open_all(ws, pr, by, Vec::new(), (offline, out), opts.format);
         }
         return Ok(false);
     }
     if let (Some(pr), Some(by)) = (&opts.pr, opts.group_by) {
-        return groups::open_all(&ws, pr, by, plans, opts.offline, opts.format);
+        return groups::open_all(ws, pr, by, plans, (offline, out), opts.format);
     }
     if plans.is_empty() {
         return Ok(false);
@@ -284,18 +283,19 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
         m
     });
     finish(
-        &ws,
+        (ws, out),
         "upgrade",
         &message,
-        (opts.mode, opts.offline),
+        (opts.mode, offline),
         opts.pr.as_ref(),
         &plans,
     )?;
     Ok(opts.mode != Mode::DryRun)
 }
 
-pub fn sync(opts: SyncOptions) -> Result<()> {
-    let ws = Workspace::open(opts.repo.as_deref())?;
+pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
+    let (out, offline) = (octx.printer(), octx.offline());
+    let ws = octx.workspace()?;
     if opts.mode != Mode::DryRun && ws.pending()?.is_some() {
         bail!(user(
             "an upgrade or sync with conflicts is in progress",
@@ -304,9 +304,9 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
     }
     let view = ws.view()?;
     let flags = ValueOptions::default();
-    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), &opts.clusters)?;
+    let each = crate::gitops::clusters::load_each(&view, &ws.describe(), octx.clusters())?;
     let several = each.len() > 1;
-    let upstreams = Upstreams::new(opts.offline)?;
+    let upstreams = octx.upstreams()?;
     let mut plans = Vec::new();
     // Each installation lives in one cluster: each cluster is synced with its own
     // config, values level and ownership, all in one commit (docs/fleets.md).
@@ -314,15 +314,16 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         let (ctx, all) = cluster_ctx(
             &view,
             (config, cluster),
-            &upstreams,
+            upstreams,
             &flags,
             opts.strategy,
             None,
+            out,
         )?;
         let mut cluster_plans = Vec::new();
         for (dir, inst) in all {
             if inst.spec.source.dirty || inst.spec.source.commit.is_none() {
-                printer().warn(&format!(
+                out.warn(&format!(
                     "{}: installed from uncommitted files; skipped (reinstall it to sync it)",
                     inst.metadata.name
                 ));
@@ -347,7 +348,7 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         plans.extend(cluster_plans);
     }
     if plans.is_empty() {
-        printer().info("every installation matches its inputs; nothing to sync");
+        out.info("every installation matches its inputs; nothing to sync");
         return Ok(());
     }
     let message = opts.message.clone().unwrap_or_else(|| {
@@ -357,10 +358,10 @@ pub fn sync(opts: SyncOptions) -> Result<()> {
         m
     });
     finish(
-        &ws,
+        (ws, out),
         "sync",
         &message,
-        (opts.mode, opts.offline),
+        (opts.mode, offline),
         opts.pr.as_ref(),
         &plans,
     )
@@ -375,11 +376,17 @@ fn cluster_ctx<'a>(
     flags: &'a ValueOptions,
     strategy: Strategy,
     create_namespace: Option<bool>,
+    printer: &'a Printer,
 ) -> Result<(Ctx<'a>, Vec<(String, Installation)>)> {
-    let all = crate::ops::cluster::installations_in(view, &config, std::slice::from_ref(&cluster))?
-        .into_iter()
-        .map(|(_, dir, i)| (dir, i))
-        .collect();
+    let all = crate::ops::cluster::installations_in(
+        view,
+        &config,
+        std::slice::from_ref(&cluster),
+        printer,
+    )?
+    .into_iter()
+    .map(|(_, dir, i)| (dir, i))
+    .collect();
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
@@ -390,6 +397,7 @@ fn cluster_ctx<'a>(
         flags,
         strategy,
         create_namespace,
+        printer,
     };
     Ok((ctx, all))
 }
@@ -435,7 +443,7 @@ fn in_cluster(
 
 /// Write the plans: commit, print the diff of a dry run, or stop on conflicts.
 fn finish(
-    ws: &Workspace,
+    (ws, out): (&Workspace, &Printer),
     command: &str,
     message: &str,
     (mode, offline): (Mode, bool),
@@ -453,7 +461,7 @@ fn finish(
     crate::ops::uninstall::release_bases(&ws.view()?, &mut changes.files)?;
     for m in plans.iter().flat_map(|p| p.merges.iter()) {
         for r in &m.resolved {
-            printer().info(&format!("resolved {}: {r}", m.path));
+            out.info(&format!("resolved {}: {r}", m.path));
         }
     }
     let conflicted: Vec<&FileMerge> = plans.iter().flat_map(|p| p.conflicted()).collect();
@@ -465,7 +473,7 @@ fn finish(
     if let Some(pr) = pr {
         let cluster = crate::ops::incluster::markdown(&in_cluster(ws, plans, offline)?);
         return pull_request(
-            ws,
+            (ws, out),
             pr,
             (command, message),
             plans,
@@ -487,12 +495,12 @@ fn finish(
             }
             Ok(changes.clone())
         })?;
-        crate::ops::report(&outcome, mode, &format!("{command} {what}"));
+        crate::ops::report(out, &outcome, mode, &format!("{command} {what}"));
         if mode == Mode::DryRun {
             match in_cluster(ws, plans, offline)? {
                 None => {}
-                Some(Err(why)) => printer().info(&format!("note: {why}")),
-                Some(Ok(diffs)) => printer().data(&format!(
+                Some(Err(why)) => out.info(&format!("note: {why}")),
+                Some(Ok(diffs)) => out.data(&format!(
                     "{}{}",
                     crate::chartdiff::HEADING,
                     crate::chartdiff::text(&diffs)
@@ -500,7 +508,7 @@ fn finish(
             }
         }
         if !conflicted.is_empty() {
-            list_conflicts(&conflicted);
+            list_conflicts(&conflicted, out);
             return Err(conflict(
                 format!(
                     "dry run: {command} would stop on conflicts in {} file(s)",
@@ -511,7 +519,7 @@ fn finish(
         }
         return Ok(());
     }
-    list_conflicts(&conflicted);
+    list_conflicts(&conflicted, out);
     if ws.root().is_none() {
         return Err(conflict(
             format!(
@@ -558,7 +566,7 @@ fn finish(
 /// must hold the installations as they were merged; conflicts are committed with their
 /// markers and listed in the pull request for review (exit 3).
 fn pull_request(
-    ws: &Workspace,
+    (ws, out): (&Workspace, &Printer),
     pr: &crate::ops::pr::PrOptions,
     (command, message): (&str, &str),
     plans: &[Planned],
@@ -590,7 +598,7 @@ fn pull_request(
             conflicts.push(format!("{}: {c}", m.path));
         }
     }
-    list_conflicts(conflicted);
+    list_conflicts(conflicted, out);
     let req = crate::ops::pr::PrRequest {
         verb: command.to_string(),
         name,
@@ -601,10 +609,16 @@ fn pull_request(
         in_cluster,
         summary: None,
     };
-    crate::ops::pr::open(ws, pr, &req, |view| {
-        same_on_base(view, plans)?;
-        Ok(changes.clone())
-    })?;
+    crate::ops::pr::open(
+        ws,
+        pr,
+        &req,
+        |view| {
+            same_on_base(view, plans)?;
+            Ok(changes.clone())
+        },
+        out,
+    )?;
     if !conflicted.is_empty() {
         return Err(pr_conflicts(conflicted.len()));
     }
@@ -638,18 +652,20 @@ fn pr_conflicts(n: usize) -> anyhow::Error {
     )
 }
 
-fn list_conflicts(conflicted: &[&FileMerge]) {
+fn list_conflicts(conflicted: &[&FileMerge], out: &Printer) {
     for m in conflicted {
         for c in &m.conflicts {
-            printer().warn(&format!("CONFLICT {}: {c}", m.path));
+            out.warn(&format!("CONFLICT {}: {c}", m.path));
         }
     }
 }
 
 /// `pctl upgrade --continue`: commit a stopped merge once no markers remain.
-pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
-    let ws = Workspace::open(repo)?;
-    let state = load_pending(&ws)?;
+/// `--repo` comes from the ops context.
+pub fn continue_pending(octx: &OpsContext, name: Option<&str>) -> Result<()> {
+    let out = octx.printer();
+    let ws = octx.workspace()?;
+    let state = load_pending(ws)?;
     state.check_name(name, "--continue")?;
     let now = ws.worktree_files(&state.paths)?;
     let left: Vec<&String> = state
@@ -663,7 +679,7 @@ pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
         .collect();
     if !left.is_empty() {
         for p in &left {
-            printer().warn(&format!("still has conflict markers: {p}"));
+            out.warn(&format!("still has conflict markers: {p}"));
         }
         return Err(conflict(
             format!(
@@ -686,6 +702,7 @@ pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
     ws.forget_pending()?;
     let what = state.message.lines().next().unwrap_or_default();
     crate::ops::report(
+        out,
         &outcome,
         Mode::Commit,
         what.strip_prefix("pctl: ").unwrap_or(what),
@@ -694,12 +711,13 @@ pub fn continue_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
 }
 
 /// `pctl upgrade --abort`: put the work tree back as it was before the merge.
-pub fn abort_pending(repo: Option<&str>, name: Option<&str>) -> Result<()> {
-    let ws = Workspace::open(repo)?;
-    let state = load_pending(&ws)?;
+/// `--repo` comes from the ops context.
+pub fn abort_pending(octx: &OpsContext, name: Option<&str>) -> Result<()> {
+    let ws = octx.workspace()?;
+    let state = load_pending(ws)?;
     state.check_name(name, "--abort")?;
     ws.abort_pending(&state.paths, &state.created_dirs)?;
-    printer().success(&format!(
+    octx.printer().success(&format!(
         "{} aborted: {} file(s) restored",
         state.command,
         state.paths.len()
@@ -741,8 +759,13 @@ fn load_pending(ws: &Workspace) -> Result<Pending> {
     crate::yaml::from_str(&file, &text)
 }
 
-fn unknown_installation(name: &str, view: &TreeView, ws: &Workspace) -> anyhow::Error {
-    let names: Vec<String> = crate::ops::installations(view)
+fn unknown_installation(
+    name: &str,
+    view: &TreeView,
+    ws: &Workspace,
+    out: &Printer,
+) -> anyhow::Error {
+    let names: Vec<String> = crate::ops::installations(view, out)
         .map(|v| v.into_iter().map(|(_, i)| i.metadata.name).collect())
         .unwrap_or_default();
     user(

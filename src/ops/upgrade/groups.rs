@@ -118,7 +118,7 @@ pub(super) fn open_all(
     pr: &PrOptions,
     by: GroupBy,
     plans: Vec<Planned>,
-    offline: bool,
+    (offline, out): (bool, &Printer),
     format: Format,
 ) -> Result<bool> {
     let mut groups: BTreeMap<(String, String), Vec<Planned>> = BTreeMap::new();
@@ -156,11 +156,20 @@ pub(super) fn open_all(
                 installations,
                 error: None,
             };
-            match one_group(ws, pr, &forge, &key, &branch, &plans, offline, &mut report) {
+            match one_group(
+                ws,
+                pr,
+                &forge,
+                &key,
+                &branch,
+                &plans,
+                (offline, out),
+                &mut report,
+            ) {
                 Ok(()) => {}
                 Err(e) => {
                     let (top, _, _) = crate::error::describe(&e);
-                    printer().warn(&format!("{branch}: {top}"));
+                    out.warn(&format!("{branch}: {top}"));
                     report.action = Action::Failed;
                     report.error = Some(top);
                     first_error.get_or_insert(e);
@@ -182,10 +191,10 @@ pub(super) fn open_all(
         groups: &reports,
         changed,
     };
-    let p = printer();
+    let p = out;
     match format {
-        Format::Json => p.data(&serde_json::to_string_pretty(&summary)?),
-        Format::Yaml => p.data(&crate::yaml::to_string(&summary)?),
+        // JSON or YAML: the one output-format switch (Printer::structured).
+        _ if p.structured(format, &summary)? => {}
         Format::Table if !reports.is_empty() => {
             let rows: Vec<Vec<String>> = reports
                 .iter()
@@ -203,7 +212,7 @@ pub(super) fn open_all(
                 &rows,
             ));
         }
-        Format::Table => {}
+        _ => {}
     }
     if let Some(e) = first_error {
         return Err(e);
@@ -232,7 +241,7 @@ fn one_group(
     key: &str,
     branch: &str,
     plans: &[Planned],
-    offline: bool,
+    (offline, out): (bool, &Printer),
     report: &mut GroupReport,
 ) -> Result<()> {
     let mark = marker(&report.installations);
@@ -243,7 +252,7 @@ fn one_group(
             .iter()
             .find(|k| !k.open && marker_in(&k.body) == Some(mark.as_str()))
     {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} {} was closed or merged with these versions; not opened again (a newer version opens a new one)",
             forge.kind().noun(),
             closed.url
@@ -276,9 +285,9 @@ fn one_group(
             same_on_base(view, plans)?;
             Ok(changes.clone())
         })?;
-    crate::ops::print_notices(&outcome.notices);
+    crate::ops::print_notices(out, &outcome.notices);
     if outcome.commit.is_none() {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} already holds these versions; nothing to open",
             outcome.base_branch
         ));
@@ -289,7 +298,7 @@ fn one_group(
         && !outcome.pushed
         && marker_in(&o.body) == Some(mark.as_str())
     {
-        printer().info(&format!(
+        out.info(&format!(
             "{branch}: {} {} already holds these versions; left as it is",
             forge.kind().noun(),
             o.url
@@ -300,7 +309,7 @@ fn one_group(
         return Ok(());
     }
     if outcome.pushed {
-        printer().info(&format!(
+        out.info(&format!(
             "pushed {branch} ({} file(s)) on top of {}",
             outcome.changed, outcome.base_branch
         ));
@@ -311,7 +320,7 @@ fn one_group(
         .map(|(tag, text)| format!("### {tag}\n\n{text}"))
         .collect();
     let conflicted: Vec<&FileMerge> = plans.iter().flat_map(|p| p.conflicted()).collect();
-    list_conflicts(&conflicted);
+    list_conflicts(&conflicted, out);
     let req = PrRequest {
         summary: None,
         verb: "upgrade".into(),
@@ -342,7 +351,7 @@ fn one_group(
     } else {
         '#'
     };
-    printer().success(&format!(
+    out.success(&format!(
         "{} {} {sign}{} ({branch} into {}): {}",
         if made.created { "opened" } else { "updated" },
         forge.kind().noun(),

@@ -2,6 +2,7 @@
 //! recorded values, merge them with the files in the repository, and collect what the
 //! commit will need (changelog, claims, fingerprints).
 use super::*;
+use crate::ops::prepare::Resolve;
 /// Re-render one installation and merge it with the repository's files.
 pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Planned> {
     let name = inst.metadata.name.clone();
@@ -21,7 +22,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     };
 
     // base: exactly what was installed.
-    let mut r = Resolver::new(
+    let mut r = Resolve::with(
         ctx.upstreams,
         resolve::Options {
             channel: src.channel.clone(),
@@ -29,7 +30,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             ..Default::default()
         },
     );
-    let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
+    let base_tree = r.tree(&spec_of(src.requested.clone()))?;
     let base_keys = render::parameter_keys(&base_tree);
     let base_inputs = crate::values::Inputs {
         recorded: recorded_givens(inst, dir, &base_keys, true),
@@ -55,7 +56,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     // theirs: the target with the values the user gave (promote: the other
     // installation's).
     let given = target.given.as_ref().unwrap_or(inst);
-    let mut r = Resolver::new(
+    let mut r = Resolve::with(
         ctx.upstreams,
         resolve::Options {
             channel: target.channel.clone(),
@@ -67,9 +68,9 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             ..Default::default()
         },
     );
-    let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
-    for w in &r.warnings {
-        printer().warn(w);
+    let mut theirs_tree = r.tree(&spec_of(target.reference.clone()))?;
+    for w in &r.finish().warnings {
+        ctx.printer.warn(w);
     }
     theirs_tree.source.requested = target.requested.clone();
     theirs_tree.source.catalog = src.catalog.clone();
@@ -104,7 +105,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         .retain(|g| !(is_kept_secret(&g.value) && secret_refs.contains_key(&g.key)));
     for (k, v) in &given.spec.values {
         if !keys.contains_key(k) && user_given(&v.source) {
-            printer().warn(&format!(
+            ctx.printer.warn(&format!(
                 "{name}: the value of {k} (from {}) is dropped: {} {} no longer declares it",
                 v.source,
                 theirs_tree.def.name,
@@ -130,7 +131,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
     let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
     if inst.spec.namespaces.is_none() {
-        warn_namespace_change(&name, &inst.spec.namespace, &base, &theirs);
+        warn_namespace_change(ctx.printer, &name, &inst.spec.namespace, &base, &theirs);
     }
 
     let ours_all = ctx.view.files_below(dir)?;
@@ -149,7 +150,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let (base_files, theirs_files) = without_record(&name, &base, &theirs, &ours)?;
     let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
 
-    warn_orphans(&name, dir, &merges);
+    warn_orphans(ctx.printer, &name, dir, &merges);
     let mut record = theirs.record.clone();
     record.spec.files = theirs_files
         .iter()
@@ -263,7 +264,13 @@ pub(super) fn seal_checked(
 /// rules of docs/security.md#trust-model: say which artifacts now place objects differently (a Namespace
 /// object no longer renamed, an explicit namespace no longer overridden) and whether
 /// the namespace is now created.
-pub(super) fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, theirs: &Rendered) {
+pub(super) fn warn_namespace_change(
+    p: &Printer,
+    name: &str,
+    ns: &str,
+    base: &Rendered,
+    theirs: &Rendered,
+) {
     let has_target = |r: &Rendered, path: &str| {
         r.files
             .get(path)
@@ -290,13 +297,13 @@ pub(super) fn warn_namespace_change(name: &str, ns: &str, base: &Rendered, their
         }
     }
     if !moved.is_empty() {
-        printer().warn(&format!(
+        p.warn(&format!(
             "{name} was installed before pctl kept explicit namespaces; from now on these objects keep the namespace their YAML names: {}; check the diff before you commit",
             moved.join(", ")
         ));
     }
     if theirs.leaves.iter().any(|l| l.kind == "namespace") {
-        printer().info(&format!(
+        p.info(&format!(
             "{name}: namespace {ns} is now created by the installation (a Namespace that uninstalling leaves in place); pass --create-namespace=false if something else creates it"
         ));
     }
@@ -340,7 +347,7 @@ pub(super) fn without_record(
 /// Files kept in an artifact directory whose wrapper is gone (an artifact removed
 /// upstream whose files were edited here, kept by a conflict or `--strategy ours`):
 /// Flux no longer applies them, so say so.
-pub(super) fn warn_orphans(name: &str, dir: &str, merges: &[FileMerge]) {
+pub(super) fn warn_orphans(p: &Printer, name: &str, dir: &str, merges: &[FileMerge]) {
     let kept: std::collections::BTreeSet<&str> = merges
         .iter()
         .filter(|m| m.result.is_some())
@@ -357,7 +364,7 @@ pub(super) fn warn_orphans(name: &str, dir: &str, merges: &[FileMerge]) {
         };
         let wrapper = format!("artifacts/{id}/{}", render::WRAPPER_FILE);
         if !kept.contains(wrapper.as_str()) && warned.insert(id) {
-            printer().warn(&format!(
+            p.warn(&format!(
                 "{name}: {dir}/artifacts/{id}/ keeps files of an artifact the new version removed; Flux no longer applies them (delete the directory, or move what you need elsewhere)"
             ));
         }

@@ -22,20 +22,21 @@ pub fn plan_promotion(
     inst: &Installation,
     given: &Installation,
     strategy: Strategy,
-    offline: bool,
+    octx: &OpsContext,
 ) -> Result<Promotion> {
     let flags = ValueOptions::default();
-    let upstreams = Upstreams::new(offline)?;
+    let upstreams = octx.upstreams()?;
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
         config,
         cluster_name: cluster_name.to_string(),
         cluster,
-        upstreams: &upstreams,
+        upstreams,
         flags: &flags,
         strategy,
         create_namespace: None,
+        printer: octx.printer(),
     };
     let src = &given.spec.source;
     let target = Target {
@@ -80,12 +81,12 @@ impl Promotion {
 
     /// Commit (or dry-run, or stop on conflicts) as `pctl upgrade` does; a stopped
     /// merge is finished by `pctl upgrade --continue` or `--abort`.
-    pub fn write(&self, ws: &Workspace, message: &str, mode: Mode, offline: bool) -> Result<()> {
+    pub fn write(&self, octx: &OpsContext, message: &str, mode: Mode) -> Result<()> {
         finish(
-            ws,
+            (octx.workspace()?, octx.printer()),
             "promote",
             message,
-            (mode, offline),
+            (mode, octx.offline()),
             None,
             std::slice::from_ref(&self.planned),
         )
@@ -96,12 +97,12 @@ impl Promotion {
     /// and listed (exit 3), as upgrade's pull requests do.
     pub fn pull_request(
         &self,
-        ws: &Workspace,
+        octx: &OpsContext,
         pr: &crate::ops::pr::PrOptions,
         message: &str,
         summary: String,
-        offline: bool,
     ) -> Result<()> {
+        let (ws, out, offline) = (octx.workspace()?, octx.printer(), octx.offline());
         let p = &self.planned;
         let plans = std::slice::from_ref(p);
         let in_cluster = crate::ops::incluster::markdown(&in_cluster(ws, plans, offline)?);
@@ -117,7 +118,7 @@ impl Promotion {
                 conflicts.push(format!("{}: {c}", m.path));
             }
         }
-        list_conflicts(&conflicted);
+        list_conflicts(&conflicted, out);
         let changelog: Vec<String> = p
             .changelog
             .iter()
@@ -133,10 +134,16 @@ impl Promotion {
             in_cluster,
             summary: Some(summary),
         };
-        crate::ops::pr::open(ws, pr, &req, |view| {
-            same_on_base(view, [p])?;
-            Ok(changes.clone())
-        })?;
+        crate::ops::pr::open(
+            ws,
+            pr,
+            &req,
+            |view| {
+                same_on_base(view, [p])?;
+                Ok(changes.clone())
+            },
+            out,
+        )?;
         if !conflicted.is_empty() {
             return Err(pr_conflicts(conflicted.len()));
         }
