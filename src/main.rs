@@ -31,8 +31,7 @@ fn main() {
 /// `pctl --version` or `pctl -V`: nothing else.
 fn version_only(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let first = args.next();
-    args.next().is_none()
-        && first.is_some_and(|a| matches!(a.to_str(), Some("--version" | "-V")))
+    args.next().is_none() && first.is_some_and(|a| matches!(a.to_str(), Some("--version" | "-V")))
 }
 
 /// `pctl --version`, `pctl -V`, `pctl --help`, `pctl -h`, `pctl help`: nothing else.
