@@ -2,8 +2,12 @@
 //! TLS context are set up at the first TLS connection instead of at every start. A
 //! catalog served over `https://` (a local smart-HTTP server behind TLS, with a
 //! self-signed certificate) is still fetched when `SSL_CERT_FILE` names that
-//! certificate, and refused, naming the URL and the reason, when it does not.
+//! certificate, and refused, naming the URL and the reason, when it does not; a pull
+//! request is still opened through a forge API behind TLS (native-tls, the other
+//! user of OpenSSL).
+use crate::common::forge::Forge;
 use crate::common::*;
+use crate::pr::{TOKEN, Transport, world};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -53,6 +57,46 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
+/// A TLS front for a plain TCP server on 127.0.0.1: prints its port, then forwards
+/// each connection, decrypted, to the port given.
+const PROXY: &str = r#"
+import socket, ssl, sys, threading
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = socket.socket()
+srv.bind(('127.0.0.1', 0))
+srv.listen(16)
+print(srv.getsockname()[1], flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+def handle(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+    except (ssl.SSLError, OSError):
+        c.close()
+        return
+    u = socket.create_connection(('127.0.0.1', port))
+    threading.Thread(target=pipe, args=(t, u), daemon=True).start()
+    pipe(u, t)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#;
+
 /// The server process, killed when dropped.
 struct Https {
     child: Child,
@@ -100,13 +144,14 @@ fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (cert, key)
 }
 
-fn serve(env: &Env, root: &Path, cert: &Path, key: &Path) -> Https {
-    let script = env.root.join("https-server.py");
-    std::fs::write(&script, SERVER).unwrap();
+/// Runs the Python `code` with ARGS, cert and key; returns it once it printed its port.
+fn python_server(env: &Env, name: &str, code: &str, arg: &str, cert: &Path, key: &Path) -> Https {
+    let script = env.root.join(name);
+    std::fs::write(&script, code).unwrap();
     let mut cmd = env.tool_command("python3", &env.root);
     let mut child = cmd
         .arg(&script)
-        .arg(root)
+        .arg(arg)
         .arg(cert)
         .arg(key)
         .stdout(Stdio::piped())
@@ -119,6 +164,11 @@ fn serve(env: &Env, root: &Path, cert: &Path, key: &Path) -> Https {
         .unwrap();
     let port = line.trim().parse().expect("the HTTPS server's port");
     Https { child, port }
+}
+
+fn serve(env: &Env, root: &Path, cert: &Path, key: &Path) -> Https {
+    let root = root.display().to_string();
+    python_server(env, "https-server.py", SERVER, &root, cert, key)
 }
 
 #[test]
@@ -175,4 +225,47 @@ fn a_catalog_over_https_is_fetched_with_the_trusted_certificate_and_refused_with
     let out = env.pctl(["search", "web"]);
     assert_success(&out);
     assert!(stdout(&out).contains("t/web"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_pull_request_is_opened_through_a_forge_api_behind_tls() {
+    if !tools() {
+        return;
+    }
+    let w = world(Forge::GitHub, Transport::Daemon);
+    let (cert, key) = self_signed(&w.env.root);
+    let api = w.forge.api_url();
+    let rest = api
+        .strip_prefix("http://127.0.0.1:")
+        .expect("the forge's API URL");
+    let (port, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let front = python_server(&w.env, "tls-front.py", PROXY, port, &cert, &key);
+    let https_api = format!("https://127.0.0.1:{}{prefix}", front.port);
+    w.env.remove_var("PCTL_FORGE_API_URL");
+    w.env.set_var("PCTL_FORGE_API_URL", &https_api);
+
+    // Not trusted: the forge's certificate is refused, and no pull request is opened
+    // (the branch is pushed first, as for any forge error).
+    let untrusted = w.env.root.join("other.pem");
+    std::fs::write(&untrusted, "").unwrap();
+    w.env
+        .set_var("SSL_CERT_FILE", &untrusted.display().to_string());
+    w.env.set_var(
+        "SSL_CERT_DIR",
+        &w.env.root.join("no-certs").display().to_string(),
+    );
+    let out = w.install_pr(&[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&https_api), "{err}");
+    assert!(err.contains("certificate verify failed"), "{err}");
+    assert!(!stderr(&out).contains(TOKEN));
+    assert!(w.forge.prs().is_empty());
+
+    // Trusted: the pull request is opened over TLS.
+    w.env.remove_var("SSL_CERT_FILE");
+    w.env.set_var("SSL_CERT_FILE", &cert.display().to_string());
+    let out = w.install_pr(&[]);
+    assert_success(&out);
+    assert_eq!(w.forge.prs().len(), 1, "{}", stderr(&out));
 }
