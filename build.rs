@@ -35,5 +35,19 @@ fn main() {
             println!("cargo::rustc-link-arg-bins=-Wl,--wrap={name}");
         }
         println!("cargo::rustc-cfg=pctl_tls_on_first_use");
+        // Opt-in, for the start-up time only (docs/benchmarks.md#start-up): both give
+        // something up, so neither is the default.
+        // `static-openssl`: the system's libssl.a and libcrypto.a linked in, so that
+        // libssl.so and libcrypto.so are not loaded (and bound) at every start; pctl
+        // then no longer gets the system's OpenSSL security updates without a rebuild.
+        if std::env::var_os("CARGO_FEATURE_STATIC_OPENSSL").is_some() {
+            println!("cargo::rustc-link-lib=static:-bundle,+whole-archive=ssl");
+            println!("cargo::rustc-link-lib=static:-bundle,+whole-archive=crypto");
+        }
+        // `no-pie`: a position-dependent binary, which the loader does not relocate
+        // (22,000 relocations, 200 pages); its code is then always at the same address.
+        if std::env::var_os("CARGO_FEATURE_NO_PIE").is_some() {
+            println!("cargo::rustc-link-arg-bins=-no-pie");
+        }
     }
 }
