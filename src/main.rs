@@ -1,4 +1,9 @@
-//! The `pctl` binary: everything is in the library crate (`pctl::cli::main`).
+//! The `pctl` binary: everything is in the library crate (`pctl::cli::main`), except
+//! what the binary's start needs (the version answered without parsing the command
+//! line, and OpenSSL started at its first use: `tls_on_first_use`).
+#[cfg(pctl_tls_on_first_use)]
+mod tls_on_first_use;
+
 fn main() {
     // Past the file-size limit (`ulimit -f`) a write must fail with EFBIG, so that
     // pctl puts back what it wrote and reports it, instead of being killed halfway by
@@ -8,12 +13,25 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    // libgit2's start initialises OpenSSL (about two thirds of a bare start); a command
-    // that only prints its version or help never touches Git.
+    // `pctl --version` and `-V` print what clap would print, without building the
+    // whole command line's definition first.
+    if version_only(std::env::args_os().skip(1)) {
+        use std::io::Write;
+        // As clap: a closed standard output is not an error for `--version`.
+        let _ = writeln!(std::io::stdout(), "pctl {}", env!("CARGO_PKG_VERSION"));
+        std::process::exit(0);
+    }
+    // A command that only prints its help never touches Git.
     if !prints_only(std::env::args_os().skip(1)) {
-        pctl::git::start_libgit2();
+        pctl::git::start_libgit2(cfg!(pctl_tls_on_first_use));
     }
     std::process::exit(pctl::cli::main());
+}
+
+/// `pctl --version` or `pctl -V`: nothing else.
+fn version_only(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let first = args.next();
+    args.next().is_none() && first.is_some_and(|a| matches!(a.to_str(), Some("--version" | "-V")))
 }
 
 /// `pctl --version`, `pctl -V`, `pctl --help`, `pctl -h`, `pctl help`: nothing else.

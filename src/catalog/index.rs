@@ -500,7 +500,7 @@ pub fn update(catalog: &str, url: &str, upstreams: &Upstreams) -> Result<(Index,
             (Index::default(), true)
         }
     };
-    let (index, mut report) = scan(&up, &old)?;
+    let (index, mut report) = scan(&up, old)?;
     report.catalog = catalog.to_string();
     report.rebuilt = rebuilt;
     for s in &report.skipped {
@@ -510,7 +510,12 @@ pub fn update(catalog: &str, url: &str, upstreams: &Upstreams) -> Result<(Index,
         ));
     }
     report.warnings = warnings;
-    let text = serde_json::to_string(&index).context("cannot serialize the catalog index")?;
+    // Sized for the old file and a little more: growing the buffer by doubling would
+    // hold twice the index's text for a moment (the peak of an update's memory).
+    let old_len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+    let mut text = Vec::with_capacity(old_len + old_len / 16 + 4096);
+    serde_json::to_writer(&mut text, &index).context("cannot serialize the catalog index")?;
+    let text = String::from_utf8(text).context("cannot serialize the catalog index")?;
     super::write_atomic(&path, text.as_bytes())
         .hint("check that the cache directory ($XDG_CACHE_HOME/pctl) is writable")?;
     // Still under the lock: the summary `search` reads (best effort; rebuilt if absent).
@@ -527,18 +532,27 @@ pub fn split_tag(tag: &str) -> Option<(String, semver::Version)> {
     version::parse_tag(tag, dir).map(|v| (dir.to_string(), v))
 }
 
-/// Build the new index from the repository's tags and the old index.
-pub fn scan(up: &Upstream, old: &Index) -> Result<(Index, UpdateReport)> {
+/// Build the new index from the repository's tags and the old index, whose entries
+/// move into the new one (one copy of the catalog in memory, not two).
+pub fn scan(up: &Upstream, old: Index) -> Result<(Index, UpdateReport)> {
     let refs = up.tag_refs()?;
+    let Index {
+        read: old_read,
+        skipped: old_skipped,
+        profiles: old_profiles,
+        ..
+    } = old;
     // What the old index knew, by tag: the directory and the entry.
-    let mut known: HashMap<&str, (&str, &VersionEntry)> = HashMap::new();
-    for p in &old.profiles {
-        for v in &p.versions {
-            known.insert(v.tag.as_str(), (p.path.as_str(), v));
+    let mut known: HashMap<String, (String, VersionEntry)> = HashMap::new();
+    for p in old_profiles {
+        for v in p.versions {
+            known.insert(v.tag.clone(), (p.path.clone(), v));
         }
     }
-    let old_skipped: HashMap<&str, &Skipped> =
-        old.skipped.iter().map(|s| (s.tag.as_str(), s)).collect();
+    let mut old_skipped: HashMap<String, Skipped> = old_skipped
+        .into_iter()
+        .map(|s| (s.tag.clone(), s))
+        .collect();
 
     let mut read = BTreeMap::new();
     let mut skipped = Vec::new();
@@ -552,18 +566,15 @@ pub fn scan(up: &Upstream, old: &Index) -> Result<(Index, UpdateReport)> {
         };
         current.insert(r.name.as_str());
         let target = r.target.to_string();
-        if old.read.get(&r.name) == Some(&target) {
-            if let Some((d, entry)) = known.get(r.name.as_str()) {
-                by_dir
-                    .entry(d.to_string())
-                    .or_default()
-                    .push((*entry).clone());
+        if old_read.get(&r.name) == Some(&target) {
+            if let Some((d, entry)) = known.remove(r.name.as_str()) {
+                by_dir.entry(d).or_default().push(entry);
                 read.insert(r.name.clone(), target);
                 unchanged += 1;
                 continue;
             }
-            if let Some(s) = old_skipped.get(r.name.as_str()) {
-                skipped.push((*s).clone());
+            if let Some(s) = old_skipped.remove(r.name.as_str()) {
+                skipped.push(s);
                 read.insert(r.name.clone(), target);
                 unchanged += 1;
                 continue;
@@ -583,8 +594,8 @@ pub fn scan(up: &Upstream, old: &Index) -> Result<(Index, UpdateReport)> {
             }
         }
     }
-    let tags_removed = old
-        .read
+    drop(known);
+    let tags_removed = old_read
         .keys()
         .filter(|t| !current.contains(t.as_str()))
         .count();

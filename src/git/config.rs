@@ -46,9 +46,15 @@ static TLS_LOADED: std::sync::Once = std::sync::Once::new();
 /// libgit2 does eagerly and which costs more than half the instructions of a local
 /// install; the bundle is loaded when an `https://` URL is first used. Call first
 /// thing in `main`, before any other thread exists.
-pub fn start_libgit2() {
+///
+/// `tls_on_first_use`: the binary is linked so that libgit2 creates its TLS context
+/// (and reads the CA bundle with it) at the first TLS connection, not at its start
+/// (`src/tls_on_first_use.rs`); then there is nothing to leave out here.
+pub fn start_libgit2(tls_on_first_use: bool) {
+    #[cfg(not(all(unix, not(target_os = "macos"), not(target_os = "ios"))))]
+    let _ = tls_on_first_use;
     #[cfg(all(unix, not(target_os = "macos"), not(target_os = "ios")))]
-    {
+    if !tls_on_first_use {
         let previous = std::env::var_os("SSL_CERT_FILE");
         let bundle = previous
             .as_ref()

@@ -43,6 +43,7 @@ mod secrets;
 mod sops;
 mod sources;
 mod startup;
+mod tls;
 mod tracking;
 mod transport;
 mod trust_credentials;
