@@ -191,7 +191,18 @@ impl Printer {
 
     /// A progress bar for a long operation; hidden unless stderr is a terminal.
     pub fn progress(&self, msg: &str) -> indicatif::ProgressBar {
-        if !self.progress {
+        Self::progress_bar(self.progress, msg)
+    }
+
+    /// Whether progress bars show (stderr is a terminal).
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
+    /// A progress bar for `msg`, hidden unless `shown`: for cores that take a way to
+    /// make bars instead of the printer ([`crate::git::ProgressBars`]).
+    pub fn progress_bar(shown: bool, msg: &str) -> indicatif::ProgressBar {
+        if !shown {
             return indicatif::ProgressBar::hidden();
         }
         let pb = indicatif::ProgressBar::new(0);

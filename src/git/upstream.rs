@@ -7,7 +7,6 @@ use super::credentials;
 use super::lock::lock_file;
 use super::snapshot::Snapshot;
 use crate::error::user;
-use crate::printer::printer;
 use anyhow::{Context, Result, bail};
 use git2::{Oid, Repository};
 use std::cell::RefCell;
@@ -21,7 +20,12 @@ pub struct Upstreams {
     offline: bool,
     config: git2::Config,
     opened: RefCell<BTreeMap<String, Rc<Upstream>>>,
+    bars: ProgressBars,
 }
+
+/// Makes the progress bar of one fetch from its message: the operation passes its
+/// printer's (shown only on a terminal); Git prints nothing of its own.
+pub type ProgressBars = Box<dyn Fn(&str) -> indicatif::ProgressBar>;
 
 /// A bare mirror of one upstream repository.
 pub struct Upstream {
@@ -64,7 +68,14 @@ impl Upstreams {
             offline,
             config: user_config()?,
             opened: RefCell::new(BTreeMap::new()),
+            bars: Box::new(|_| indicatif::ProgressBar::hidden()),
         })
+    }
+
+    /// Show each fetch's progress on the bars `bars` makes (hidden without it).
+    pub fn with_progress(mut self, bars: ProgressBars) -> Self {
+        self.bars = bars;
+        self
     }
 
     pub fn config(&self) -> &git2::Config {
@@ -119,7 +130,7 @@ impl Upstreams {
                 .with_context(|| format!("cannot open the cached mirror {}", dir.display()))?;
             if !self.offline {
                 let _lock = lock_file(&dir.join("pctl-fetch.lock"))?;
-                fetch_mirror(&repo, &self.config, url, &fetch_url)?;
+                fetch_mirror(&repo, &self.config, url, &fetch_url, &self.bars)?;
             }
             repo
         } else {
@@ -133,7 +144,7 @@ impl Upstreams {
                 .context("cannot create a mirror in the cache")?;
             let staged_repo =
                 Repository::init_bare(tmp.path()).context("cannot create a mirror in the cache")?;
-            fetch_mirror(&staged_repo, &self.config, url, &fetch_url)?;
+            fetch_mirror(&staged_repo, &self.config, url, &fetch_url, &self.bars)?;
             drop(staged_repo);
             let staged = tmp.keep();
             // Another process may have created it meanwhile: then use theirs.
@@ -163,8 +174,14 @@ impl Upstreams {
     }
 }
 
-fn fetch_mirror(repo: &Repository, cfg: &git2::Config, url: &str, fetch_url: &str) -> Result<()> {
-    let pb = printer().progress(&format!("fetching {}", short_url(url)));
+fn fetch_mirror(
+    repo: &Repository,
+    cfg: &git2::Config,
+    url: &str,
+    fetch_url: &str,
+    bars: &ProgressBars,
+) -> Result<()> {
+    let pb = bars(&format!("fetching {}", short_url(url)));
     let mut remote = repo
         .remote_anonymous(fetch_url)
         .with_context(|| format!("invalid Git URL {url}"))?;

@@ -60,6 +60,12 @@ impl<'p> Context<'p> {
     }
 
     /// Where the operation's output goes.
+    /// The progress bars of the upstreams' fetches, as the printer shows them.
+    fn bars(&self) -> crate::git::ProgressBars {
+        let shown = self.printer.shows_progress();
+        Box::new(move |msg| crate::printer::Printer::progress_bar(shown, msg))
+    }
+
     pub fn printer(&self) -> &'p Printer {
         self.printer
     }
@@ -127,13 +133,17 @@ impl<'p> Context<'p> {
     /// The upstream mirrors, cached ones only, whatever `--offline` says (`list`
     /// never waits on the network).
     pub fn cached_upstreams(&self) -> Result<&Upstreams> {
-        once(&self.cached, || Upstreams::new(true))
+        once(&self.cached, || {
+            Ok(Upstreams::new(true)?.with_progress(self.bars()))
+        })
     }
 
     /// The upstream mirrors, fetched when needed, whatever `--offline` says (`search`,
     /// `catalog`, a local `file://` upstream for `list`).
     pub fn fetching_upstreams(&self) -> Result<&Upstreams> {
-        once(&self.fetching, || Upstreams::new(false))
+        once(&self.fetching, || {
+            Ok(Upstreams::new(false)?.with_progress(self.bars()))
+        })
     }
 
     /// Whether the command opened any upstream mirrors (tests of what a command
