@@ -18,8 +18,7 @@ use crate::ops::ValueOptions;
 use crate::printer::printer;
 use crate::record::{self, Installation};
 use crate::render::{self, Rendered};
-use crate::resolve::{self, Resolved, Resolver};
-use crate::source::SourceSpec;
+use crate::resolve::{self, Resolved};
 use crate::values::{Given, Origin, Raw, is_kept_secret, kept_secret};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -28,6 +27,7 @@ use std::collections::BTreeMap;
 mod groups;
 mod plan;
 mod promote;
+mod shared;
 pub use groups::GroupBy;
 pub use plan::recorded_givens;
 use plan::*;
@@ -105,6 +105,10 @@ struct Planned {
     changed: usize,
     /// Fingerprint of the installation's files the merge started from.
     ours: String,
+    /// The Git tree of the repository the merge was planned on (None when the view
+    /// is not a commit's): when the tree is the same under the write lock, no
+    /// installation changed and the fingerprints need not be computed again.
+    planned_on: Option<String>,
     /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
     /// Its fleet cluster (docs/fleets.md), for the pull request's branch name.
@@ -164,6 +168,8 @@ struct Ctx<'a> {
     create_namespace: Option<bool>,
     /// The repository as Flux applies it, for namespaces and ownership.
     tree: crate::ops::owners::Tree,
+    /// Resolutions and changelogs the installations share.
+    shared: shared::Shared,
 }
 
 pub fn run(opts: UpgradeOptions) -> Result<()> {
@@ -390,13 +396,34 @@ fn cluster_ctx<'a>(
         flags,
         strategy,
         create_namespace,
+        shared: Default::default(),
     };
     Ok((ctx, all))
 }
 
 /// Installations upgraded together must not start producing the same objects.
 fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
+    // Which plans make each claim, found in one pass (comparing every pair of plans
+    // grew with the square of their number); the first pair in plan order that shares
+    // a claim is then reported as comparing the pairs in order would.
+    let mut makers: BTreeMap<&crate::ownership::Claim, Vec<usize>> = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
+        for c in &p.claims {
+            let list = makers.entry(&c.claim).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+    let first = makers
+        .values()
+        .filter(|l| l.len() > 1)
+        .map(|l| (l[0], l[1]))
+        .min();
+    let Some((first_i, _)) = first else {
+        return Ok(());
+    };
+    for (i, p) in plans.iter().enumerate().skip(first_i) {
         for q in &plans[i + 1..] {
             let found = crate::ownership::conflicts(&q.claims, &p.claims);
             if !found.is_empty() {
@@ -477,7 +504,12 @@ fn finish(
     if conflicted.is_empty() || mode == Mode::DryRun {
         let outcome: Outcome = ws.apply(message, mode, |view| {
             // Under the lock (or after a remote moved): the merge must still apply.
+            // The same tree as planned on holds the same files in every installation.
+            let same_tree = view.tree_id();
             for p in plans {
+                if same_tree.is_some() && p.planned_on == same_tree {
+                    continue;
+                }
                 if fingerprint(&view.files_below(&p.dir)?) != p.ours {
                     bail!(user(
                         format!("{} changed while pctl worked on it", p.dir),

@@ -14,23 +14,18 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             "reinstall it from a commit (pctl uninstall, then pctl install)",
         ));
     }
-    let spec_of = |reference: Option<String>| SourceSpec::Git {
-        url: src.url.clone(),
-        subdir: src.path.clone(),
-        reference,
-    };
+    let spec_of = |reference: Option<String>| (src.url.as_str(), src.path.as_str(), reference);
 
-    // base: exactly what was installed.
-    let mut r = Resolver::new(
+    // base: exactly what was installed (resolved once for every installation of the
+    // same source at the same commits).
+    let base_resolution = ctx.shared.resolve(
         ctx.upstreams,
-        resolve::Options {
-            channel: src.channel.clone(),
-            pins: pins_of(inst),
-            ..Default::default()
-        },
-    );
-    let base_tree = r.resolve(&spec_of(src.requested.clone()))?;
-    let base_keys = render::parameter_keys(&base_tree);
+        spec_of(src.requested.clone()),
+        src.channel.clone(),
+        pins_of(inst),
+    )?;
+    let base_tree = &base_resolution.tree;
+    let base_keys = render::parameter_keys(base_tree);
     let base_inputs = crate::values::Inputs {
         recorded: recorded_givens(inst, dir, &base_keys, true),
         secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
@@ -40,7 +35,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         ctx,
         dir,
         inst,
-        &base_tree,
+        base_tree,
         base_inputs,
         &recorded_refs(inst)?,
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
@@ -53,22 +48,20 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     // theirs: the target with the values the user gave (promote: the other
     // installation's).
     let given = target.given.as_ref().unwrap_or(inst);
-    let mut r = Resolver::new(
+    let theirs_resolution = ctx.shared.resolve(
         ctx.upstreams,
-        resolve::Options {
-            channel: target.channel.clone(),
-            pins: if target.pinned {
-                pins_of(given)
-            } else {
-                Default::default()
-            },
-            ..Default::default()
+        spec_of(target.reference.clone()),
+        target.channel.clone(),
+        if target.pinned {
+            pins_of(given)
+        } else {
+            Default::default()
         },
-    );
-    let mut theirs_tree = r.resolve(&spec_of(target.reference.clone()))?;
-    for w in &r.warnings {
+    )?;
+    for w in &theirs_resolution.warnings {
         printer().warn(w);
     }
+    let mut theirs_tree = theirs_resolution.tree.clone();
     theirs_tree.source.requested = target.requested.clone();
     theirs_tree.source.catalog = src.catalog.clone();
     theirs_tree.source.channel = target.channel.clone();
@@ -120,8 +113,8 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut theirs = render_with(ctx, dir, inst, &theirs_tree, inputs, &secret_refs, policy)?;
     let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared, &base)?;
     gitops::bases::apply(&mut theirs, &kept)?;
-    crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
     let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
+    crate::ops::owners::refuse_claims(&ctx.tree, &claims, &theirs, dir, &name, "upgrade")?;
     if inst.spec.namespaces.is_none() {
         warn_namespace_change(&name, &inst.spec.namespace, &base, &theirs);
     }
@@ -194,6 +187,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         changelog,
         changed,
         ours: fingerprint,
+        planned_on: ctx.view.tree_id(),
         claims,
         cluster: ctx.cluster.clone(),
         label: inst.metadata.name.clone(),
@@ -443,6 +437,23 @@ pub(super) fn changelog(
     let (Some(from), Some(to)) = (parse(&old.spec.source.version), parse(&src.version)) else {
         return Ok(Vec::new());
     };
+    let key = (
+        src.url.clone(),
+        src.path.clone(),
+        from.to_string(),
+        to.to_string(),
+    );
+    ctx.shared
+        .changelog(key, || changelog_between(ctx, src, from, to))
+}
+
+/// [`changelog`] of `src`'s profile between two versions, read from its tags.
+fn changelog_between(
+    ctx: &Ctx,
+    src: &record::SourceRecord,
+    from: semver::Version,
+    to: semver::Version,
+) -> Result<Vec<(String, String)>> {
     let up = ctx.upstreams.open(&src.url)?;
     let messages: BTreeMap<String, String> = up
         .tags()?

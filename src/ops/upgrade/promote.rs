@@ -36,6 +36,7 @@ pub fn plan_promotion(
         flags: &flags,
         strategy,
         create_namespace: None,
+        shared: Default::default(),
     };
     let src = &given.spec.source;
     let target = Target {
