@@ -24,10 +24,12 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod between;
 mod groups;
 mod plan;
 mod promote;
 mod shared;
+use between::refuse_conflicts_between;
 pub use groups::GroupBy;
 pub use plan::recorded_givens;
 use plan::*;
@@ -103,11 +105,12 @@ struct Planned {
     /// Annotated tag messages of the versions after `from` up to `to`.
     changelog: Vec<(String, String)>,
     changed: usize,
-    /// Fingerprint of the installation's files the merge started from.
-    ours: String,
+    /// The installation's files the merge started from (compared with the
+    /// repository's when it may have changed since).
+    ours: BTreeMap<String, Vec<u8>>,
     /// The Git tree of the repository the merge was planned on (None when the view
     /// is not a commit's): when the tree is the same under the write lock, no
-    /// installation changed and the fingerprints need not be computed again.
+    /// installation changed and their files need not be read again.
     planned_on: Option<String>,
     /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
@@ -206,14 +209,14 @@ pub fn run_counted(opts: UpgradeOptions) -> Result<bool> {
         let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
         if opts.all {
             for (dir, inst) in all {
-                let info = crate::tracking::update_info(ctx.upstreams, &inst.spec.source);
-                if let Some(e) = &info.error {
+                let (behind, error) = ctx.shared.behind(ctx.upstreams, &inst.spec.source);
+                if let Some(e) = &error {
                     printer().warn(&format!(
                         "{}: cannot read {}: {e}",
                         inst.metadata.name, inst.spec.source.url
                     ));
                 }
-                if info.behind() {
+                if behind {
                     let target = target_of(&inst, None, false, opts.channel.as_deref());
                     chosen.push((dir, inst, target));
                 }
@@ -401,47 +404,6 @@ fn cluster_ctx<'a>(
     Ok((ctx, all))
 }
 
-/// Installations upgraded together must not start producing the same objects.
-fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
-    // Which plans make each claim, found in one pass (comparing every pair of plans
-    // grew with the square of their number); the first pair in plan order that shares
-    // a claim is then reported as comparing the pairs in order would.
-    let mut makers: BTreeMap<&crate::ownership::Claim, Vec<usize>> = BTreeMap::new();
-    for (i, p) in plans.iter().enumerate() {
-        for c in &p.claims {
-            let list = makers.entry(&c.claim).or_default();
-            if list.last() != Some(&i) {
-                list.push(i);
-            }
-        }
-    }
-    let first = makers
-        .values()
-        .filter(|l| l.len() > 1)
-        .map(|l| (l[0], l[1]))
-        .min();
-    let Some((first_i, _)) = first else {
-        return Ok(());
-    };
-    for (i, p) in plans.iter().enumerate().skip(first_i) {
-        for q in &plans[i + 1..] {
-            let found = crate::ownership::conflicts(&q.claims, &p.claims);
-            if !found.is_empty() {
-                bail!(user(
-                    format!(
-                        "upgrade of {} and {}: both would produce the same object(s) or Helm release(s):\n{}",
-                        p.name,
-                        q.name,
-                        crate::ownership::describe(&found)
-                    ),
-                    "upgrade them one at a time to see which one can keep them",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// What the plans change in the cluster (docs/commands.md#diff), for a dry run or a
 /// pull request.
 fn in_cluster(
@@ -510,7 +472,7 @@ fn finish(
                 if same_tree.is_some() && p.planned_on == same_tree {
                     continue;
                 }
-                if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+                if view.files_below(&p.dir)? != p.ours {
                     bail!(user(
                         format!("{} changed while pctl worked on it", p.dir),
                         "run the command again",
@@ -647,7 +609,7 @@ fn pull_request(
 /// the repository the change was planned on.
 fn same_on_base<'p>(view: &TreeView, plans: impl IntoIterator<Item = &'p Planned>) -> Result<()> {
     for p in plans {
-        if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+        if view.files_below(&p.dir)? != p.ours {
             bail!(user(
                 format!(
                     "{} differs between the GitOps repository here and the pull request's base branch",

@@ -1,6 +1,6 @@
 //! Planning one installation's upgrade or sync: render base and theirs with the
 //! recorded values, merge them with the files in the repository, and collect what the
-//! commit will need (changelog, claims, fingerprints).
+//! commit will need (changelog, claims, the files it started from).
 use super::*;
 /// Re-render one installation and merge it with the repository's files.
 pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Planned> {
@@ -120,11 +120,10 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     }
 
     let ours_all = ctx.view.files_below(dir)?;
-    let fingerprint = fingerprint(&ours_all);
     let prefix = format!("{dir}/");
     let mut ours: BTreeMap<String, Vec<u8>> = ours_all
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
         .collect();
     for (k, v) in &shared {
         if let Some(l) = gitops::bases::logical(dir, &inst.spec.bases, k) {
@@ -186,7 +185,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         merges: repo_merges,
         changelog,
         changed,
-        ours: fingerprint,
+        ours: ours_all,
         planned_on: ctx.view.tree_id(),
         claims,
         cluster: ctx.cluster.clone(),
@@ -334,17 +333,6 @@ pub(super) fn warn_orphans(name: &str, dir: &str, merges: &[FileMerge]) {
             ));
         }
     }
-}
-
-/// A digest of an installation's files, to notice a change made while pctl worked.
-pub(super) fn fingerprint(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut all = Vec::new();
-    for (k, v) in files {
-        all.extend_from_slice(k.as_bytes());
-        all.push(0);
-        all.extend_from_slice(record::sha256(v).as_bytes());
-    }
-    record::sha256(&all)
 }
 
 /// The commits of the installed profile and of every nested profile.

@@ -1,11 +1,13 @@
 //! What the installations of one upgrade or sync share instead of computing it once
 //! each (docs/benchmarks.md#upgrade---all-work-shared-between-installations): the
 //! resolution of a source at a version (every installation of `app` 1.0.0 resolves the
-//! same tree, and so does every target 1.1.0) and the changelog between two versions.
+//! same tree, and so does every target 1.1.0), the changelog between two versions, and
+//! whether an installed version is behind (each asks for every tag of the upstream).
 //! Within one command the upstream mirrors are fetched once, so the same question
 //! gets the same answer; errors are not kept (the next installation asks again and
 //! gets the same error, as before).
 use crate::git::Upstreams;
+use crate::record::SourceRecord;
 use crate::resolve::{self, Resolved, Resolver};
 use crate::source::SourceSpec;
 use anyhow::Result;
@@ -33,10 +35,23 @@ type ResolveKey = (
 /// URL, profile directory, from and to versions.
 type ChangelogKey = (String, String, String, String);
 
+/// URL, profile directory, channel, version, requested reference and whether it was
+/// installed from uncommitted files: what [`crate::tracking::update_info`] reads of a
+/// source record to say whether it is behind.
+type BehindKey = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
 #[derive(Default)]
 pub(super) struct Shared {
     resolved: RefCell<BTreeMap<ResolveKey, Rc<Resolution>>>,
     changelogs: RefCell<BTreeMap<ChangelogKey, Vec<(String, String)>>>,
+    behind: RefCell<BTreeMap<BehindKey, (bool, Option<String>)>>,
 }
 
 impl Shared {
@@ -92,5 +107,26 @@ impl Shared {
         let c = make()?;
         self.changelogs.borrow_mut().insert(key, c.clone());
         Ok(c)
+    }
+
+    /// Whether the installed source `rec` is behind the newest version its constraint
+    /// allows, and why its upstream could not be read (if so), once per distinct
+    /// source and version.
+    pub fn behind(&self, upstreams: &Upstreams, rec: &SourceRecord) -> (bool, Option<String>) {
+        let key = (
+            rec.url.clone(),
+            rec.path.clone(),
+            rec.channel.clone(),
+            rec.version.clone(),
+            rec.requested.clone(),
+            rec.dirty,
+        );
+        if let Some(b) = self.behind.borrow().get(&key) {
+            return b.clone();
+        }
+        let info = crate::tracking::update_info(upstreams, rec);
+        let b = (info.behind(), info.error);
+        self.behind.borrow_mut().insert(key, b.clone());
+        b
     }
 }
