@@ -172,10 +172,12 @@ pub fn claims(objs: &[Obj], installations: &BTreeMap<String, String>) -> Vec<Own
 }
 
 fn installation_of(file: &str, installations: &BTreeMap<String, String>) -> Option<String> {
-    installations
-        .iter()
-        .find(|(dir, _)| file.starts_with(&format!("{dir}/")))
-        .map(|(_, name)| name.clone())
+    // The directories holding `file` are its ancestors, looked up one by one (a scan
+    // of every installation for every object grew with their product); the shortest
+    // comes first, as it does in the map's order.
+    file.match_indices('/')
+        .find_map(|(i, _)| installations.get(&file[..i]))
+        .cloned()
 }
 
 /// Where a walk starts: a directory Flux applies, the namespace its objects without
