@@ -288,6 +288,42 @@ mod tests {
     }
 
     #[test]
+    fn an_installation_holds_the_files_below_its_directory() {
+        let dirs: BTreeMap<String, String> = [
+            ("clusters/default/profiles/a", "a"),
+            ("clusters/default/profiles/ab", "ab"),
+            ("clusters/default/profiles/a/nested", "nested"),
+            ("/abs", "abs"),
+        ]
+        .into_iter()
+        .map(|(d, n)| (d.to_string(), n.to_string()))
+        .collect();
+        // As a scan of every directory in the map's order answers.
+        let scan = |file: &str| {
+            dirs.iter()
+                .find(|(dir, _)| file.starts_with(&format!("{dir}/")))
+                .map(|(_, name)| name.clone())
+        };
+        for file in [
+            "clusters/default/profiles/a/kustomization.yaml",
+            "clusters/default/profiles/ab/artifacts/x/cm.yaml",
+            "clusters/default/profiles/a/nested/cm.yaml",
+            "clusters/default/profiles/abc/cm.yaml",
+            "clusters/default/profiles/a",
+            "clusters/default/kustomization.yaml",
+            "/abs/cm.yaml",
+            "abs/cm.yaml",
+            "",
+        ] {
+            assert_eq!(installation_of(file, &dirs), scan(file), "{file}");
+        }
+        assert_eq!(
+            installation_of("clusters/default/profiles/a/nested/cm.yaml", &dirs).as_deref(),
+            Some("a")
+        );
+    }
+
+    #[test]
     fn conflicts_are_claims_made_by_both_sides() {
         let mine = vec![
             owned("ConfigMap", "a", "x", "m1"),

@@ -93,7 +93,11 @@ mod tests {
                 assert_eq!(first_pair_sharing(part), by_pairs(part), "{start}..{end}");
                 let mut rev = part.to_vec();
                 rev.reverse();
-                assert_eq!(first_pair_sharing(&rev), by_pairs(&rev), "{start}..{end} reversed");
+                assert_eq!(
+                    first_pair_sharing(&rev),
+                    by_pairs(&rev),
+                    "{start}..{end} reversed"
+                );
             }
         }
         assert_eq!(first_pair_sharing(&all), Some((0, 2)));
