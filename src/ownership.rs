@@ -172,10 +172,12 @@ pub fn claims(objs: &[Obj], installations: &BTreeMap<String, String>) -> Vec<Own
 }
 
 fn installation_of(file: &str, installations: &BTreeMap<String, String>) -> Option<String> {
-    installations
-        .iter()
-        .find(|(dir, _)| file.starts_with(&format!("{dir}/")))
-        .map(|(_, name)| name.clone())
+    // The directories holding `file` are its ancestors, looked up one by one (a scan
+    // of every installation for every object grew with their product); the shortest
+    // comes first, as it does in the map's order.
+    file.match_indices('/')
+        .find_map(|(i, _)| installations.get(&file[..i]))
+        .cloned()
 }
 
 /// Where a walk starts: a directory Flux applies, the namespace its objects without
@@ -283,6 +285,42 @@ mod tests {
                 file: file.into(),
             },
         }
+    }
+
+    #[test]
+    fn an_installation_holds_the_files_below_its_directory() {
+        let dirs: BTreeMap<String, String> = [
+            ("clusters/default/profiles/a", "a"),
+            ("clusters/default/profiles/ab", "ab"),
+            ("clusters/default/profiles/a/nested", "nested"),
+            ("/abs", "abs"),
+        ]
+        .into_iter()
+        .map(|(d, n)| (d.to_string(), n.to_string()))
+        .collect();
+        // As a scan of every directory in the map's order answers.
+        let scan = |file: &str| {
+            dirs.iter()
+                .find(|(dir, _)| file.starts_with(&format!("{dir}/")))
+                .map(|(_, name)| name.clone())
+        };
+        for file in [
+            "clusters/default/profiles/a/kustomization.yaml",
+            "clusters/default/profiles/ab/artifacts/x/cm.yaml",
+            "clusters/default/profiles/a/nested/cm.yaml",
+            "clusters/default/profiles/abc/cm.yaml",
+            "clusters/default/profiles/a",
+            "clusters/default/kustomization.yaml",
+            "/abs/cm.yaml",
+            "abs/cm.yaml",
+            "",
+        ] {
+            assert_eq!(installation_of(file, &dirs), scan(file), "{file}");
+        }
+        assert_eq!(
+            installation_of("clusters/default/profiles/a/nested/cm.yaml", &dirs).as_deref(),
+            Some("a")
+        );
     }
 
     #[test]

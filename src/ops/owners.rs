@@ -190,7 +190,21 @@ pub fn refuse_conflicts(
     verb: &str,
 ) -> Result<()> {
     let mine = claims_of(rendered, install_dir, name, &tree.git_repository);
-    let found = ownership::conflicts(&mine, &tree.owned_elsewhere(&mine, Some(install_dir)));
+    refuse_claims(tree, &mine, rendered, install_dir, name, verb)
+}
+
+/// [`refuse_conflicts`] with the rendering's claims already made ([`claims_of`] with
+/// the tree's GitRepository): `upgrade` keeps them for its own check between the
+/// installations it upgrades.
+pub fn refuse_claims(
+    tree: &Tree,
+    mine: &[ownership::Owned],
+    rendered: &Rendered,
+    install_dir: &str,
+    name: &str,
+    verb: &str,
+) -> Result<()> {
+    let found = ownership::conflicts(mine, &tree.owned_elsewhere(mine, Some(install_dir)));
     if found.is_empty() {
         return Ok(());
     }

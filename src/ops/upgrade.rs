@@ -20,15 +20,17 @@ use crate::printer::Printer;
 use crate::record::{self, Installation};
 use crate::render::{self, Rendered};
 use crate::resolve::{self, Resolved};
-use crate::source::SourceSpec;
 use crate::values::{Given, Origin, Raw, is_kept_secret, kept_secret};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod between;
 mod groups;
 mod plan;
 mod promote;
+mod shared;
+use between::refuse_conflicts_between;
 pub use groups::GroupBy;
 pub use plan::recorded_givens;
 use plan::*;
@@ -98,8 +100,13 @@ struct Planned {
     /// Annotated tag messages of the versions after `from` up to `to`.
     changelog: Vec<(String, String)>,
     changed: usize,
-    /// Fingerprint of the installation's files the merge started from.
-    ours: String,
+    /// The installation's files the merge started from (compared with the
+    /// repository's when it may have changed since).
+    ours: BTreeMap<String, Vec<u8>>,
+    /// The Git tree of the repository the merge was planned on (None when the view
+    /// is not a commit's): when the tree is the same under the write lock, no
+    /// installation changed and their files need not be read again.
+    planned_on: Option<String>,
     /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
     /// Its fleet cluster (docs/fleets.md), for the pull request's branch name.
@@ -160,6 +167,8 @@ struct Ctx<'a> {
     /// The repository as Flux applies it, for namespaces and ownership.
     tree: crate::ops::owners::Tree,
     printer: &'a Printer,
+    /// Resolutions and changelogs the installations share.
+    shared: shared::Shared,
 }
 
 /// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the ops context.
@@ -199,14 +208,14 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
         let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
         if opts.all {
             for (dir, inst) in all {
-                let info = crate::tracking::update_info(ctx.upstreams, &inst.spec.source);
-                if let Some(e) = &info.error {
+                let (behind, error) = ctx.shared.behind(ctx.upstreams, &inst.spec.source);
+                if let Some(e) = &error {
                     out.warn(&format!(
                         "{}: cannot read {}: {e}",
                         inst.metadata.name, inst.spec.source.url
                     ));
                 }
-                if info.behind() {
+                if behind {
                     let target = target_of(&inst, None, false, opts.channel.as_deref());
                     chosen.push((dir, inst, target));
                 }
@@ -398,29 +407,9 @@ fn cluster_ctx<'a>(
         strategy,
         create_namespace,
         printer,
+        shared: Default::default(),
     };
     Ok((ctx, all))
-}
-
-/// Installations upgraded together must not start producing the same objects.
-fn refuse_conflicts_between(plans: &[Planned]) -> Result<()> {
-    for (i, p) in plans.iter().enumerate() {
-        for q in &plans[i + 1..] {
-            let found = crate::ownership::conflicts(&q.claims, &p.claims);
-            if !found.is_empty() {
-                bail!(user(
-                    format!(
-                        "upgrade of {} and {}: both would produce the same object(s) or Helm release(s):\n{}",
-                        p.name,
-                        q.name,
-                        crate::ownership::describe(&found)
-                    ),
-                    "upgrade them one at a time to see which one can keep them",
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What the plans change in the cluster (docs/commands.md#diff), for a dry run or a
@@ -485,8 +474,13 @@ fn finish(
     if conflicted.is_empty() || mode == Mode::DryRun {
         let outcome: Outcome = ws.apply(message, mode, |view| {
             // Under the lock (or after a remote moved): the merge must still apply.
+            // The same tree as planned on holds the same files in every installation.
+            let same_tree = view.tree_id();
             for p in plans {
-                if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+                if same_tree.is_some() && p.planned_on == same_tree {
+                    continue;
+                }
+                if view.files_below(&p.dir)? != p.ours {
                     bail!(user(
                         format!("{} changed while pctl worked on it", p.dir),
                         "run the command again",
@@ -629,7 +623,7 @@ fn pull_request(
 /// the repository the change was planned on.
 fn same_on_base<'p>(view: &TreeView, plans: impl IntoIterator<Item = &'p Planned>) -> Result<()> {
     for p in plans {
-        if fingerprint(&view.files_below(&p.dir)?) != p.ours {
+        if view.files_below(&p.dir)? != p.ours {
             bail!(user(
                 format!(
                     "{} differs between the GitOps repository here and the pull request's base branch",

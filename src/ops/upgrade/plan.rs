@@ -1,8 +1,7 @@
 //! Planning one installation's upgrade or sync: render base and theirs with the
 //! recorded values, merge them with the files in the repository, and collect what the
-//! commit will need (changelog, claims, fingerprints).
+//! commit will need (changelog, claims, the files it started from).
 use super::*;
-use crate::ops::prepare::Resolve;
 /// Re-render one installation and merge it with the repository's files.
 pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -> Result<Planned> {
     let name = inst.metadata.name.clone();
@@ -15,23 +14,18 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
             "reinstall it from a commit (pctl uninstall, then pctl install)",
         ));
     }
-    let spec_of = |reference: Option<String>| SourceSpec::Git {
-        url: src.url.clone(),
-        subdir: src.path.clone(),
-        reference,
-    };
+    let spec_of = |reference: Option<String>| (src.url.as_str(), src.path.as_str(), reference);
 
-    // base: exactly what was installed.
-    let mut r = Resolve::with(
+    // base: exactly what was installed (resolved once for every installation of the
+    // same source at the same commits).
+    let base_resolution = ctx.shared.resolve(
         ctx.upstreams,
-        resolve::Options {
-            channel: src.channel.clone(),
-            pins: pins_of(inst),
-            ..Default::default()
-        },
-    );
-    let base_tree = r.tree(&spec_of(src.requested.clone()))?;
-    let base_keys = render::parameter_keys(&base_tree);
+        spec_of(src.requested.clone()),
+        src.channel.clone(),
+        pins_of(inst),
+    )?;
+    let base_tree = &base_resolution.tree;
+    let base_keys = render::parameter_keys(base_tree);
     let base_inputs = crate::values::Inputs {
         recorded: recorded_givens(inst, dir, &base_keys, true),
         secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
@@ -41,7 +35,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         ctx,
         dir,
         inst,
-        &base_tree,
+        base_tree,
         base_inputs,
         &recorded_refs(inst)?,
         crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
@@ -56,22 +50,20 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     // theirs: the target with the values the user gave (promote: the other
     // installation's).
     let given = target.given.as_ref().unwrap_or(inst);
-    let mut r = Resolve::with(
+    let theirs_resolution = ctx.shared.resolve(
         ctx.upstreams,
-        resolve::Options {
-            channel: target.channel.clone(),
-            pins: if target.pinned {
-                pins_of(given)
-            } else {
-                Default::default()
-            },
-            ..Default::default()
+        spec_of(target.reference.clone()),
+        target.channel.clone(),
+        if target.pinned {
+            pins_of(given)
+        } else {
+            Default::default()
         },
-    );
-    let mut theirs_tree = r.tree(&spec_of(target.reference.clone()))?;
-    for w in &r.finish().warnings {
+    )?;
+    for w in &theirs_resolution.warnings {
         ctx.printer.warn(w);
     }
+    let mut theirs_tree = theirs_resolution.tree.clone();
     theirs_tree.source.requested = target.requested.clone();
     theirs_tree.source.catalog = src.catalog.clone();
     theirs_tree.source.channel = target.channel.clone();
@@ -128,18 +120,17 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
     let mut theirs = seal_checked(ctx, dir, inst, theirs, &unchanged)?;
     let kept = gitops::bases::keep(&theirs, &inst.spec.bases, &shared, &base)?;
     gitops::bases::apply(&mut theirs, &kept)?;
-    crate::ops::owners::refuse_conflicts(&ctx.tree, &theirs, dir, &name, "upgrade")?;
     let claims = crate::ops::owners::claims_of(&theirs, dir, &name, &ctx.config.git_repository);
+    crate::ops::owners::refuse_claims(&ctx.tree, &claims, &theirs, dir, &name, "upgrade")?;
     if inst.spec.namespaces.is_none() {
         warn_namespace_change(ctx.printer, &name, &inst.spec.namespace, &base, &theirs);
     }
 
     let ours_all = ctx.view.files_below(dir)?;
-    let fingerprint = fingerprint(&ours_all);
     let prefix = format!("{dir}/");
     let mut ours: BTreeMap<String, Vec<u8>> = ours_all
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
         .collect();
     for (k, v) in &shared {
         if let Some(l) = gitops::bases::logical(dir, &inst.spec.bases, k) {
@@ -201,7 +192,8 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         merges: repo_merges,
         changelog,
         changed,
-        ours: fingerprint,
+        ours: ours_all,
+        planned_on: ctx.view.tree_id(),
         claims,
         cluster: ctx.cluster.clone(),
         label: inst.metadata.name.clone(),
@@ -371,17 +363,6 @@ pub(super) fn warn_orphans(p: &Printer, name: &str, dir: &str, merges: &[FileMer
     }
 }
 
-/// A digest of an installation's files, to notice a change made while pctl worked.
-pub(super) fn fingerprint(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut all = Vec::new();
-    for (k, v) in files {
-        all.extend_from_slice(k.as_bytes());
-        all.push(0);
-        all.extend_from_slice(record::sha256(v).as_bytes());
-    }
-    record::sha256(&all)
-}
-
 /// The commits of the installed profile and of every nested profile.
 pub(super) fn pins_of(inst: &Installation) -> BTreeMap<(String, String), String> {
     let mut pins = BTreeMap::new();
@@ -472,6 +453,23 @@ pub(super) fn changelog(
     let (Some(from), Some(to)) = (parse(&old.spec.source.version), parse(&src.version)) else {
         return Ok(Vec::new());
     };
+    let key = (
+        src.url.clone(),
+        src.path.clone(),
+        from.to_string(),
+        to.to_string(),
+    );
+    ctx.shared
+        .changelog(key, || changelog_between(ctx, src, from, to))
+}
+
+/// [`changelog`] of `src`'s profile between two versions, read from its tags.
+fn changelog_between(
+    ctx: &Ctx,
+    src: &record::SourceRecord,
+    from: semver::Version,
+    to: semver::Version,
+) -> Result<Vec<(String, String)>> {
     let up = ctx.upstreams.open(&src.url)?;
     let messages: BTreeMap<String, String> = up
         .tags()?

@@ -37,6 +37,7 @@ pub fn plan_promotion(
         strategy,
         create_namespace: None,
         printer: octx.printer(),
+        shared: Default::default(),
     };
     let src = &given.spec.source;
     let target = Target {

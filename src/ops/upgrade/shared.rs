@@ -1,0 +1,133 @@
+//! What the installations of one upgrade or sync share instead of computing it once
+//! each (docs/benchmarks.md#upgrade---all-work-shared-between-installations): the
+//! resolution of a source at a version (every installation of `app` 1.0.0 resolves the
+//! same tree, and so does every target 1.1.0), the changelog between two versions, and
+//! whether an installed version is behind (each asks for every tag of the upstream).
+//! Within one command the upstream mirrors are fetched once, so the same question
+//! gets the same answer; errors are not kept (the next installation asks again and
+//! gets the same error, as before).
+use crate::git::Upstreams;
+use crate::ops::prepare::Resolve;
+use crate::record::SourceRecord;
+use crate::resolve::{self, Resolved};
+use crate::source::SourceSpec;
+use anyhow::Result;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// A resolution and the warnings the resolver gave while making it (printed again
+/// for every installation that uses it, as when each resolved its own).
+pub(super) struct Resolution {
+    pub tree: Resolved,
+    pub warnings: Vec<String>,
+}
+
+/// URL, subdirectory, reference, channel and pinned commits: everything of a
+/// [`SourceSpec::Git`] and [`resolve::Options`] that upgrade sets.
+type ResolveKey = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    BTreeMap<(String, String), String>,
+);
+
+/// URL, profile directory, from and to versions.
+type ChangelogKey = (String, String, String, String);
+
+/// URL, profile directory, channel, version, requested reference and whether it was
+/// installed from uncommitted files: what [`crate::tracking::update_info`] reads of a
+/// source record to say whether it is behind.
+type BehindKey = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
+#[derive(Default)]
+pub(super) struct Shared {
+    resolved: RefCell<BTreeMap<ResolveKey, Rc<Resolution>>>,
+    changelogs: RefCell<BTreeMap<ChangelogKey, Vec<(String, String)>>>,
+    behind: RefCell<BTreeMap<BehindKey, (bool, Option<String>)>>,
+}
+
+impl Shared {
+    /// Resolve `url//subdir@reference` with `channel` and `pins`, once per command.
+    pub fn resolve(
+        &self,
+        upstreams: &Upstreams,
+        (url, subdir, reference): (&str, &str, Option<String>),
+        channel: Option<String>,
+        pins: BTreeMap<(String, String), String>,
+    ) -> Result<Rc<Resolution>> {
+        let key = (
+            url.to_string(),
+            subdir.to_string(),
+            reference.clone(),
+            channel.clone(),
+            pins.clone(),
+        );
+        if let Some(r) = self.resolved.borrow().get(&key) {
+            return Ok(r.clone());
+        }
+        let mut r = Resolve::with(
+            upstreams,
+            resolve::Options {
+                channel,
+                pins,
+                ..Default::default()
+            },
+        );
+        let tree = r.tree(&SourceSpec::Git {
+            url: url.to_string(),
+            subdir: subdir.to_string(),
+            reference,
+        })?;
+        let done = Rc::new(Resolution {
+            tree,
+            warnings: r.finish().warnings,
+        });
+        self.resolved.borrow_mut().insert(key, done.clone());
+        Ok(done)
+    }
+
+    /// The changelog between two versions of one profile, computed by `make` once per
+    /// command.
+    pub fn changelog(
+        &self,
+        key: ChangelogKey,
+        make: impl FnOnce() -> Result<Vec<(String, String)>>,
+    ) -> Result<Vec<(String, String)>> {
+        if let Some(c) = self.changelogs.borrow().get(&key) {
+            return Ok(c.clone());
+        }
+        let c = make()?;
+        self.changelogs.borrow_mut().insert(key, c.clone());
+        Ok(c)
+    }
+
+    /// Whether the installed source `rec` is behind the newest version its constraint
+    /// allows, and why its upstream could not be read (if so), once per distinct
+    /// source and version.
+    pub fn behind(&self, upstreams: &Upstreams, rec: &SourceRecord) -> (bool, Option<String>) {
+        let key = (
+            rec.url.clone(),
+            rec.path.clone(),
+            rec.channel.clone(),
+            rec.version.clone(),
+            rec.requested.clone(),
+            rec.dirty,
+        );
+        if let Some(b) = self.behind.borrow().get(&key) {
+            return b.clone();
+        }
+        let info = crate::tracking::update_info(upstreams, rec);
+        let b = (info.behind(), info.error);
+        self.behind.borrow_mut().insert(key, b.clone());
+        b
+    }
+}
