@@ -242,7 +242,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
     };
     let Some(k) = std::str::from_utf8(&files[&kpath])
         .ok()
-        .and_then(|t| yaml::from_str::<Value>(&kpath, t).ok())
+        .and_then(|t| crate::check::build::one_document(&kpath, t).ok())
     else {
         return Vec::new();
     };
