@@ -82,8 +82,43 @@ thread_local! {
     /// commit guard's check of the tree after a change (and of the tree before it,
     /// when the change has problems) read the same unchanged files, and each is
     /// parsed once. Only texts that parse are kept (an error names its file).
-    static PARSED: std::cell::RefCell<std::collections::HashMap<Box<str>, std::rc::Rc<Parsed>>> =
+    static PARSED: std::cell::RefCell<
+        std::collections::HashMap<Box<str>, std::rc::Rc<Parsed>, TextHash>,
+    > =
         Default::default();
+}
+
+/// A cheap hash for the texts of [`PARSED`] (the map compares the whole text on a
+/// hit, so a collision costs a comparison, never a wrong answer): a multiply-rotate
+/// over 8 bytes at a time, where the default SipHash took 13 M instructions of an
+/// install.
+#[derive(Default, Clone, Copy)]
+struct TextHash;
+
+struct TextHasher(u64);
+
+impl std::hash::BuildHasher for TextHash {
+    type Hasher = TextHasher;
+    fn build_hasher(&self) -> TextHasher {
+        TextHasher(0)
+    }
+}
+
+impl std::hash::Hasher for TextHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(K);
+        }
+    }
 }
 
 /// The documents of `text` ([`chunks`], [`parse_chunks`]), parsed once per process, and across processes through
