@@ -3,8 +3,12 @@
 //! commit guard parsed, keyed by the SHA-256 of the text, so that a later pctl process
 //! parses only the files that changed since. Never trusted beyond what it can prove:
 //! a file of another pctl version or format, a malformed or truncated file, an entry
-//! whose checksum, text length or document count does not match, is ignored (and
-//! rewritten at the next save); a lookup that fails is a miss, never an error.
+//! whose tag, text length or document count does not match, is ignored (and
+//! rewritten at the next save); a lookup that fails is a miss, never an error. Each
+//! entry carries a SipHash-2-4 tag keyed by a secret of the user's
+//! (`<cache dir>/pctl/parse-cache.key`, made once, never in the repository): an
+//! entry written by anyone else (a `.git` copied from another machine or user, a
+//! hostile or corrupted file) fails the tag and is parsed again.
 use crate::yaml::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -38,6 +42,7 @@ struct Slot {
 #[derive(Default)]
 struct Store {
     path: PathBuf,
+    secret: (u64, u64),
     /// The cache file as read (empty when missing or refused).
     bytes: Vec<u8>,
     slots: HashMap<Key, Slot>,
@@ -59,6 +64,13 @@ pub fn key(text: &str) -> Key {
 /// Use the cache of the repository whose Git directory is `git_dir` for this process
 /// (a second call for the same directory keeps what the first loaded).
 pub fn attach(git_dir: &Path) {
+    let Some(secret) = crate::git::cache_dir().ok().and_then(|d| secret(&d)) else {
+        return;
+    };
+    attach_with(git_dir, secret);
+}
+
+fn attach_with(git_dir: &Path, secret: (u64, u64)) {
     let path = git_dir.join(FILE);
     STORE.with(|s| {
         let mut s = s.borrow_mut();
@@ -70,11 +82,53 @@ pub fn attach(git_dir: &Path) {
         let bytes = if slots.is_empty() { Vec::new() } else { bytes };
         *s = Some(Store {
             path,
+            secret,
             bytes,
             slots,
             ..Store::default()
         });
     });
+}
+
+/// The user's secret for the tags of every entry: 16 random bytes in `dir`, made on
+/// first use (None when it can be neither read nor made: no cache then).
+fn secret(dir: &Path) -> Option<(u64, u64)> {
+    let file = dir.join("parse-cache.key");
+    let read = |f: &Path| -> Option<(u64, u64)> {
+        let meta = std::fs::symlink_metadata(f).ok()?;
+        if !meta.is_file() || meta.len() != 16 {
+            return None;
+        }
+        let b = std::fs::read(f).ok()?;
+        Some((
+            u64::from_le_bytes(b.get(..8)?.try_into().ok()?),
+            u64::from_le_bytes(b.get(8..16)?.try_into().ok()?),
+        ))
+    };
+    if let Some(k) = read(&file) {
+        return Some(k);
+    }
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).ok()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let tmp = dir.join(format!(".parse-cache.key.{}", std::process::id()));
+    let made = (|| {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&key)?;
+        f.sync_data()?;
+        // Never replaces a key another process made meanwhile: both then use that one.
+        std::fs::hard_link(&tmp, &file)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    if made.is_err() && !file.exists() {
+        return None;
+    }
+    read(&file)
 }
 
 fn read_file(path: &Path) -> Option<Vec<u8>> {
@@ -130,14 +184,15 @@ fn index(bytes: &[u8]) -> Option<HashMap<Key, Slot>> {
     Some(slots)
 }
 
-/// FNV-1a, 64 bits: catches a corrupted payload (not an adversary: see the module doc).
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// The tag of an entry: SipHash-2-4 under the user's secret over everything the entry
+/// says (its key, text length, chunk count and payload).
+fn tag(secret: (u64, u64), head: &[u8], payload: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    #[allow(deprecated)] // SipHash-2-4 with chosen keys: what a keyed tag needs.
+    let mut h = std::hash::SipHasher::new_with_keys(secret.0, secret.1);
+    h.write(head);
+    h.write(payload);
+    h.finish()
 }
 
 /// The documents of each chunk of the text with key `key` (`text_len` bytes, split
@@ -153,7 +208,7 @@ pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value
         let entry = &st.bytes[slot.start..slot.end];
         let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
         let payload = &entry[ENTRY_HEAD..];
-        if checksum(payload) != sum {
+        if tag(st.secret, &entry[..48], payload) != sum {
             return None;
         }
         let docs = decode_chunks(payload, chunks)?;
@@ -188,7 +243,8 @@ pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
         entry.extend_from_slice(&(text_len as u64).to_le_bytes());
         entry.extend_from_slice(&(docs.len() as u32).to_le_bytes());
         entry.extend_from_slice(&len.to_le_bytes());
-        entry.extend_from_slice(&checksum(&payload).to_le_bytes());
+        let sum = tag(st.secret, &entry, &payload);
+        entry.extend_from_slice(&sum.to_le_bytes());
         entry.extend_from_slice(&payload);
         st.added.push((*key, entry));
     });
@@ -479,6 +535,8 @@ mod tests {
         assert!(decode_chunks(&[1, STRING, 1, 0xff], 1).is_none());
     }
 
+    const SECRET: (u64, u64) = (7, 11);
+
     /// Runs on a thread of its own: the store is per thread.
     fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
         std::thread::spawn(f).join().unwrap()
@@ -492,28 +550,36 @@ mod tests {
         let k = key("some text");
         let (g, d) = (git.clone(), docs.clone());
         on_thread(move || {
-            attach(&g);
+            attach_with(&g, SECRET);
             assert!(lookup(&k, 9, 2).is_none());
             remember(&k, 9, &refs(&d));
             save();
         });
         let (g, d) = (git.clone(), docs.clone());
         on_thread(move || {
-            attach(&g);
+            attach_with(&g, SECRET);
             assert_eq!(lookup(&k, 9, 2), Some(d));
             // Another length or chunk count: not this text.
             assert!(lookup(&k, 10, 2).is_none());
             assert!(lookup(&k, 9, 1).is_none());
         });
-        // One flipped bit in the payload: the checksum refuses the entry.
+        // One flipped bit in the payload: the tag refuses the entry.
         let file = git.join(FILE);
-        let mut bytes = std::fs::read(&file).unwrap();
+        let good = std::fs::read(&file).unwrap();
+        let mut bytes = good.clone();
         let last = bytes.len() - 3;
         bytes[last] ^= 1;
         std::fs::write(&file, &bytes).unwrap();
         let g = git.clone();
         on_thread(move || {
-            attach(&g);
+            attach_with(&g, SECRET);
+            assert!(lookup(&k, 9, 2).is_none());
+        });
+        // Written under another user's secret (a copied .git, a forged file): refused.
+        std::fs::write(&file, &good).unwrap();
+        let g = git.clone();
+        on_thread(move || {
+            attach_with(&g, (7, 12));
             assert!(lookup(&k, 9, 2).is_none());
         });
         // Another version's header, a truncated file, garbage: nothing is read.
@@ -532,6 +598,20 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = secret(dir.path()).unwrap();
+        assert_eq!(secret(dir.path()), Some(a));
+        let meta = std::fs::metadata(dir.path().join("parse-cache.key")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // A key file of the wrong size is not used, nor replaced.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("parse-cache.key"), b"short").unwrap();
+        assert_eq!(secret(other.path()), None);
+    }
+
+    #[test]
     fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
         let dir = tempfile::tempdir().unwrap();
         let git = dir.path().to_path_buf();
@@ -539,7 +619,7 @@ mod tests {
         let g = git.clone();
         let d = doc.clone();
         on_thread(move || {
-            attach(&g);
+            attach_with(&g, SECRET);
             for i in 0..10 {
                 remember(&key(&format!("t{i}")), 2, &refs(&d));
             }
@@ -548,7 +628,7 @@ mod tests {
         let g = git.clone();
         let d = doc.clone();
         let kept = on_thread(move || {
-            attach(&g);
+            attach_with(&g, SECRET);
             remember(&key("new"), 3, &refs(&d));
             save();
             STORE.with(|s| s.borrow().as_ref().unwrap().slots.len())
