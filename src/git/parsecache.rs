@@ -54,6 +54,9 @@ struct Store {
 
 thread_local! {
     static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
+    /// The Git directory [`attach`] named, loaded on first use (a command that parses
+    /// nothing reads neither the cache nor the key).
+    static WANTED: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
 }
 
 /// The key of a text.
@@ -62,12 +65,20 @@ pub fn key(text: &str) -> Key {
 }
 
 /// Use the cache of the repository whose Git directory is `git_dir` for this process
-/// (a second call for the same directory keeps what the first loaded).
+/// (read when first needed; the same directory again keeps what was loaded).
 pub fn attach(git_dir: &Path) {
-    let Some(secret) = crate::git::cache_dir().ok().and_then(|d| secret(&d)) else {
+    WANTED.with(|w| *w.borrow_mut() = Some(git_dir.to_path_buf()));
+}
+
+/// Load the cache [`attach`] asked for, if not yet loaded.
+fn load_wanted() {
+    let Some(dir) = WANTED.with(|w| w.borrow_mut().take()) else {
         return;
     };
-    attach_with(git_dir, secret);
+    match crate::git::cache_dir().ok().and_then(|d| secret(&d)) {
+        Some(secret) => attach_with(&dir, secret),
+        None => STORE.with(|s| *s.borrow_mut() = None),
+    }
 }
 
 fn attach_with(git_dir: &Path, secret: (u64, u64)) {
@@ -198,6 +209,7 @@ fn tag(secret: (u64, u64), head: &[u8], payload: &[u8]) -> u64 {
 /// The documents of each chunk of the text with key `key` (`text_len` bytes, split
 /// into `chunks` non-empty chunks), when the cache holds them and they check out.
 pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value>>> {
+    load_wanted();
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let st = s.as_mut()?;
@@ -219,6 +231,7 @@ pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value
 
 /// Remember the documents of a text parsed in this process (saved by [`save`]).
 pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
+    load_wanted();
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let Some(st) = s.as_mut() else {
@@ -256,6 +269,7 @@ pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
 /// of their files, each valid). Failing to write is not an error: the cache is only
 /// an optimisation.
 pub fn save() {
+    load_wanted();
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let Some(st) = s.as_mut() else {
