@@ -24,6 +24,9 @@ const FORMAT: u32 = 1;
 const MAX_FILE: u64 = 256 << 20;
 /// Nesting deeper than this is refused when decoding (YAML is read 64 levels deep).
 const MAX_DEPTH: usize = 128;
+/// Counts read from the file reserve at most this much up front (a count is bounded
+/// by the bytes left, not by what they would take in memory).
+const PREALLOCATE: usize = 256;
 /// Entries kept beyond those used by the process that saves: old ones are dropped
 /// when there are more than this many plus three times the used ones.
 const SPARE: usize = 5_000;
@@ -450,7 +453,7 @@ impl Reader<'_> {
             STRING => Value::String(self.string()?),
             ARRAY => {
                 let n = self.len()?;
-                let mut a = Vec::with_capacity(n);
+                let mut a = Vec::with_capacity(n.min(PREALLOCATE));
                 for _ in 0..n {
                     a.push(self.value(depth + 1)?);
                 }
@@ -458,7 +461,7 @@ impl Reader<'_> {
             }
             OBJECT => {
                 let n = self.len()?;
-                let mut m = Map::with_capacity(n);
+                let mut m = Map::with_capacity(n.min(PREALLOCATE));
                 for _ in 0..n {
                     let k = self.string()?;
                     let v = self.value(depth + 1)?;
@@ -481,7 +484,7 @@ fn decode_chunks(payload: &[u8], chunks: usize) -> Option<Vec<Vec<Value>>> {
     let mut out = Vec::with_capacity(chunks);
     for _ in 0..chunks {
         let n = r.len()?;
-        let mut docs = Vec::with_capacity(n);
+        let mut docs = Vec::with_capacity(n.min(PREALLOCATE));
         for _ in 0..n {
             docs.push(r.value(0)?);
         }
