@@ -14,6 +14,7 @@
 //! - `advice`: what git reports by type for the command layer to word
 //! - `lock`, `journal`: file locks; the journal that survives a killed write
 //! - `fault`: test hooks, compiled only with the `fault-injection` feature
+//! - `parsecache`: parsed YAML by content, kept in `.git/pctl/` between processes
 mod advice;
 mod change;
 mod commit;
@@ -23,6 +24,7 @@ mod fault;
 mod journal;
 mod local;
 mod lock;
+pub mod parsecache;
 mod remote;
 mod snapshot;
 mod upstream;

@@ -217,7 +217,7 @@ fn kustomization_value(path: &str, text: &str) -> Option<Value> {
     if let Some(v) = KUSTOMIZATIONS.with(|c| c.borrow().get(text).cloned()) {
         return v;
     }
-    let v = yaml::from_str::<Value>(path, text).ok();
+    let v = crate::check::build::one_document(path, text).ok();
     KUSTOMIZATIONS.with(|c| c.borrow_mut().insert(text.to_string(), v.clone()));
     v
 }

@@ -62,9 +62,7 @@ impl Snapshot {
                         )))
                     }
                     0o160000 => Ok(None), // submodule: not part of this repository
-                    _ => Ok(Some(Entry::File(
-                        repo.find_blob(obj_id)?.content().to_vec(),
-                    ))),
+                    _ => Ok(Some(Entry::File(blob_content(repo, obj_id)?))),
                 }
             }
             Snapshot::Dir { root } => {
@@ -250,6 +248,36 @@ impl Snapshot {
     }
 }
 
+thread_local! {
+    /// File contents read in this process, by blob id (a blob's content never changes):
+    /// the ownership scan and the commit guard read the same files of the tree, each
+    /// inflated once. Blobs up to 64 KiB are kept, 8 MiB in all.
+    static BLOBS: std::cell::RefCell<(BlobMap, usize)> = Default::default();
+}
+
+/// Blob contents by id.
+type BlobMap = std::collections::HashMap<Oid, Rc<[u8]>>;
+
+const BLOB_KEPT: usize = 64 << 10;
+const BLOBS_KEPT: usize = 8 << 20;
+
+/// The content of blob `id`, inflated once per process.
+fn blob_content(repo: &Repository, id: Oid) -> Result<Vec<u8>> {
+    if let Some(b) = BLOBS.with(|c| c.borrow().0.get(&id).cloned()) {
+        return Ok(b.to_vec());
+    }
+    let blob = repo.find_blob(id)?;
+    let bytes = blob.content();
+    BLOBS.with(|c| {
+        let (map, total) = &mut *c.borrow_mut();
+        if bytes.len() <= BLOB_KEPT && *total + bytes.len() <= BLOBS_KEPT {
+            *total += bytes.len();
+            map.insert(id, Rc::from(bytes));
+        }
+    });
+    Ok(bytes.to_vec())
+}
+
 /// A read-only view of the GitOps repository's files at the state a change builds on.
 pub struct TreeView {
     snapshot: Option<Snapshot>,
@@ -373,7 +401,7 @@ impl TreeView {
         };
         let mut out = Vec::new();
         for (path, oid) in self.outermost(name)? {
-            out.push((path, repo.find_blob(oid)?.content().to_vec()));
+            out.push((path, blob_content(repo, oid)?));
         }
         Ok(out)
     }
@@ -472,7 +500,7 @@ fn plain_files_below(
                 0o120000 => return Ok(false),
                 0o160000 => {}
                 _ => {
-                    out.insert(path, repo.find_blob(e.id())?.content().to_vec());
+                    out.insert(path, blob_content(repo, e.id())?);
                 }
             }
         }

@@ -52,6 +52,8 @@ impl Workspace {
             Some(dir) => Self::open_local(Path::new(dir))?,
             None => Self::open_local(Path::new("."))?,
         };
+        // What earlier pctl processes parsed in this repository (docs/architecture.md#the-parse-cache).
+        super::parsecache::attach(ws.git_dir());
         // Its remotes' hosts may receive token variables (docs/security.md); the user's own
         // configuration, which lists more, must be valid.
         crate::userconfig::load()?;
@@ -104,6 +106,13 @@ impl Workspace {
             config,
             lock,
         })
+    }
+
+    /// The Git directory (`.git` of a work tree, or the cached clone).
+    fn git_dir(&self) -> &Path {
+        match self {
+            Workspace::Local { repo, .. } | Workspace::Remote { repo, .. } => repo.path(),
+        }
     }
 
     /// A description for messages.
@@ -182,6 +191,8 @@ impl Workspace {
                 notices.extend(warnings.into_iter().map(Notice::Warning));
                 check_clean(repo, &changes)?;
                 let commit = apply_local(repo, root, &changes, message, mode)?;
+                // Still under the lock: what this process parsed, for the next one.
+                super::parsecache::save();
                 Ok(Outcome {
                     commit,
                     diff,
@@ -223,6 +234,7 @@ impl Workspace {
                     match push(repo, config, url, &branch, commit) {
                         Ok(()) => {
                             notices.extend(warnings.into_iter().map(Notice::Warning));
+                            super::parsecache::save();
                             return Ok(Outcome {
                                 commit: Some(commit),
                                 diff,

@@ -1,0 +1,655 @@
+//! The parse cache in `.git/pctl/parsed-v1` (docs/architecture.md#the-parse-cache):
+//! the YAML documents of every text the repository check, the ownership scan and the
+//! commit guard parsed, keyed by the SHA-256 of the text, so that a later pctl process
+//! parses only the files that changed since. Never trusted beyond what it can prove:
+//! a file of another pctl version or format, a malformed or truncated file, an entry
+//! whose tag, text length or document count does not match, is ignored (and
+//! rewritten at the next save); a lookup that fails is a miss, never an error. Each
+//! entry carries a SipHash-2-4 tag keyed by a secret of the user's
+//! (`<cache dir>/pctl/parse-cache.key`, made once, never in the repository): an
+//! entry written by anyone else (a `.git` copied from another machine or user, a
+//! hostile or corrupted file) fails the tag and is parsed again.
+use crate::yaml::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The file inside the Git directory.
+pub const FILE: &str = "pctl/parsed-v1";
+const MAGIC: &[u8] = b"PCTLPARSE\0";
+const FORMAT: u32 = 1;
+/// A cache file larger than this is not read (and rewritten smaller).
+const MAX_FILE: u64 = 256 << 20;
+/// Nesting deeper than this is refused when decoding (YAML is read 64 levels deep).
+const MAX_DEPTH: usize = 128;
+/// Counts read from the file reserve at most this much up front (a count is bounded
+/// by the bytes left, not by what they would take in memory).
+const PREALLOCATE: usize = 256;
+/// Entries kept beyond those used by the process that saves: old ones are dropped
+/// when there are more than this many plus three times the used ones.
+const SPARE: usize = 5_000;
+
+pub type Key = [u8; 32];
+
+/// One entry's place in the loaded file.
+struct Slot {
+    text_len: u64,
+    chunks: u32,
+    /// The whole entry (header and payload) in `bytes`.
+    start: usize,
+    end: usize,
+}
+
+#[derive(Default)]
+struct Store {
+    path: PathBuf,
+    secret: (u64, u64),
+    /// The cache file as read (empty when missing or refused).
+    bytes: Vec<u8>,
+    slots: HashMap<Key, Slot>,
+    used: HashSet<Key>,
+    /// Entries parsed in this process, encoded.
+    added: Vec<(Key, Vec<u8>)>,
+    added_keys: HashSet<Key>,
+}
+
+thread_local! {
+    static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
+    /// The Git directory [`attach`] named, loaded on first use (a command that parses
+    /// nothing reads neither the cache nor the key).
+    static WANTED: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// The key of a text.
+pub fn key(text: &str) -> Key {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// Use the cache of the repository whose Git directory is `git_dir` for this process
+/// (read when first needed; the same directory again keeps what was loaded).
+pub fn attach(git_dir: &Path) {
+    WANTED.with(|w| *w.borrow_mut() = Some(git_dir.to_path_buf()));
+}
+
+/// Load the cache [`attach`] asked for, if not yet loaded.
+fn load_wanted() {
+    let Some(dir) = WANTED.with(|w| w.borrow_mut().take()) else {
+        return;
+    };
+    match crate::git::cache_dir().ok().and_then(|d| secret(&d)) {
+        Some(secret) => attach_with(&dir, secret),
+        None => STORE.with(|s| *s.borrow_mut() = None),
+    }
+}
+
+fn attach_with(git_dir: &Path, secret: (u64, u64)) {
+    let path = git_dir.join(FILE);
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.as_ref().is_some_and(|st| st.path == path) {
+            return;
+        }
+        let bytes = read_file(&path).unwrap_or_default();
+        let slots = index(&bytes).unwrap_or_default();
+        let bytes = if slots.is_empty() { Vec::new() } else { bytes };
+        *s = Some(Store {
+            path,
+            secret,
+            bytes,
+            slots,
+            ..Store::default()
+        });
+    });
+}
+
+/// The user's secret for the tags of every entry: 16 random bytes in `dir`, made on
+/// first use (None when it can be neither read nor made: no cache then).
+fn secret(dir: &Path) -> Option<(u64, u64)> {
+    let file = dir.join("parse-cache.key");
+    let read = |f: &Path| -> Option<(u64, u64)> {
+        let meta = std::fs::symlink_metadata(f).ok()?;
+        if !meta.is_file() || meta.len() != 16 {
+            return None;
+        }
+        let b = std::fs::read(f).ok()?;
+        Some((
+            u64::from_le_bytes(b.get(..8)?.try_into().ok()?),
+            u64::from_le_bytes(b.get(8..16)?.try_into().ok()?),
+        ))
+    };
+    if let Some(k) = read(&file) {
+        return Some(k);
+    }
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).ok()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let tmp = dir.join(format!(".parse-cache.key.{}", std::process::id()));
+    let made = (|| {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&key)?;
+        f.sync_data()?;
+        // Never replaces a key another process made meanwhile: both then use that one.
+        std::fs::hard_link(&tmp, &file)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    if made.is_err() && !file.exists() {
+        return None;
+    }
+    read(&file)
+}
+
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
+/// The header every cache file starts with.
+fn header() -> Vec<u8> {
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    let mut h = MAGIC.to_vec();
+    h.extend_from_slice(&FORMAT.to_le_bytes());
+    h.push(version.len() as u8);
+    h.extend_from_slice(version);
+    h
+}
+
+const ENTRY_HEAD: usize = 32 + 8 + 4 + 4 + 8;
+
+/// The entries of a cache file by key; None when its header is not this pctl's or
+/// anything in it is malformed (the whole file is then ignored).
+fn index(bytes: &[u8]) -> Option<HashMap<Key, Slot>> {
+    let head = header();
+    let mut at = head.len();
+    if bytes.get(..at)? != head.as_slice() {
+        return None;
+    }
+    let mut slots = HashMap::new();
+    while at < bytes.len() {
+        let h = bytes.get(at..at + ENTRY_HEAD)?;
+        let key: Key = h[..32].try_into().ok()?;
+        let text_len = u64::from_le_bytes(h[32..40].try_into().ok()?);
+        let chunks = u32::from_le_bytes(h[40..44].try_into().ok()?);
+        let len = u32::from_le_bytes(h[44..48].try_into().ok()?) as usize;
+        let end = (at + ENTRY_HEAD).checked_add(len)?;
+        if end > bytes.len() {
+            return None;
+        }
+        slots.insert(
+            key,
+            Slot {
+                text_len,
+                chunks,
+                start: at,
+                end,
+            },
+        );
+        at = end;
+    }
+    Some(slots)
+}
+
+/// The tag of an entry: SipHash-2-4 under the user's secret over everything the entry
+/// says (its key, text length, chunk count and payload).
+fn tag(secret: (u64, u64), head: &[u8], payload: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    #[allow(deprecated)] // SipHash-2-4 with chosen keys: what a keyed tag needs.
+    let mut h = std::hash::SipHasher::new_with_keys(secret.0, secret.1);
+    h.write(head);
+    h.write(payload);
+    h.finish()
+}
+
+/// The documents of each chunk of the text with key `key` (`text_len` bytes, split
+/// into `chunks` non-empty chunks), when the cache holds them and they check out.
+pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value>>> {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let st = s.as_mut()?;
+        let slot = st.slots.get(key)?;
+        if slot.text_len != text_len as u64 || slot.chunks as usize != chunks {
+            return None;
+        }
+        let entry = &st.bytes[slot.start..slot.end];
+        let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
+        let payload = &entry[ENTRY_HEAD..];
+        if tag(st.secret, &entry[..48], payload) != sum {
+            return None;
+        }
+        let docs = decode_chunks(payload, chunks)?;
+        st.used.insert(*key);
+        Some(docs)
+    })
+}
+
+/// Remember the documents of a text parsed in this process (saved by [`save`]).
+pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(st) = s.as_mut() else {
+            return;
+        };
+        if st.slots.contains_key(key) || !st.added_keys.insert(*key) {
+            st.used.insert(*key);
+            return;
+        }
+        let mut payload = Vec::new();
+        for chunk in docs {
+            put_len(&mut payload, chunk.len());
+            for v in chunk {
+                encode(&mut payload, v);
+            }
+        }
+        let Ok(len) = u32::try_from(payload.len()) else {
+            return;
+        };
+        let mut entry = Vec::with_capacity(ENTRY_HEAD + payload.len());
+        entry.extend_from_slice(key);
+        entry.extend_from_slice(&(text_len as u64).to_le_bytes());
+        entry.extend_from_slice(&(docs.len() as u32).to_le_bytes());
+        entry.extend_from_slice(&len.to_le_bytes());
+        let sum = tag(st.secret, &entry, &payload);
+        entry.extend_from_slice(&sum.to_le_bytes());
+        entry.extend_from_slice(&payload);
+        st.added.push((*key, entry));
+    });
+}
+
+/// Write the cache back when this process parsed something new: the entries it used
+/// or added, and the older ones unless there are many more of those (atomic: a
+/// temporary file renamed over the old one; two processes saving at once leave one
+/// of their files, each valid). Failing to write is not an error: the cache is only
+/// an optimisation.
+pub fn save() {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(st) = s.as_mut() else {
+            return;
+        };
+        if st.added.is_empty() {
+            return;
+        }
+        let keep_unused = st.slots.len() + st.added.len() <= 3 * st.used.len() + SPARE;
+        let mut out = header();
+        let mut slots: Vec<(&Key, &Slot)> = st
+            .slots
+            .iter()
+            .filter(|(k, _)| keep_unused || st.used.contains(*k))
+            .collect();
+        slots.sort_by_key(|(_, slot)| slot.start);
+        for (_, slot) in slots {
+            out.extend_from_slice(&st.bytes[slot.start..slot.end]);
+        }
+        for (_, entry) in &st.added {
+            out.extend_from_slice(entry);
+        }
+        if write_atomic(&st.path, &out).is_ok() {
+            // What is on disk now is this process's: later lookups read it.
+            let bytes = out;
+            if let Some(slots) = index(&bytes) {
+                st.slots = slots;
+                st.bytes = bytes;
+                st.added.clear();
+                st.added_keys.clear();
+            }
+        }
+    });
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().ok_or(std::io::ErrorKind::NotFound)?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+// ------------------------------------------------------------------ encoding
+
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const UINT: u8 = 3;
+const INT: u8 = 4;
+const FLOAT: u8 = 5;
+const STRING: u8 = 6;
+const ARRAY: u8 = 7;
+const OBJECT: u8 = 8;
+
+fn put_len(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn encode(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.push(NULL),
+        Value::Bool(false) => out.push(FALSE),
+        Value::Bool(true) => out.push(TRUE),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                out.push(UINT);
+                out.extend_from_slice(&u.to_le_bytes());
+            } else if let Some(i) = n.as_i64() {
+                out.push(INT);
+                out.extend_from_slice(&i.to_le_bytes());
+            } else {
+                out.push(FLOAT);
+                out.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
+            }
+        }
+        Value::String(s) => {
+            out.push(STRING);
+            put_str(out, s);
+        }
+        Value::Array(a) => {
+            out.push(ARRAY);
+            put_len(out, a.len());
+            for x in a {
+                encode(out, x);
+            }
+        }
+        Value::Object(m) => {
+            out.push(OBJECT);
+            put_len(out, m.len());
+            for (k, x) in m {
+                put_str(out, k);
+                encode(out, x);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        let mut n: usize = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= usize::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                // A count never exceeds what is left to read (each item takes a byte).
+                return (n <= self.bytes.len() - self.at).then_some(n);
+            }
+        }
+        None
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+
+    fn eight(&mut self) -> Option<[u8; 8]> {
+        self.take(8)?.try_into().ok()
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        Some(match self.byte()? {
+            NULL => Value::Null,
+            FALSE => Value::Bool(false),
+            TRUE => Value::Bool(true),
+            UINT => Value::from(u64::from_le_bytes(self.eight()?)),
+            INT => Value::from(i64::from_le_bytes(self.eight()?)),
+            FLOAT => Value::Number(serde_json::Number::from_f64(f64::from_le_bytes(
+                self.eight()?,
+            ))?),
+            STRING => Value::String(self.string()?),
+            ARRAY => {
+                let n = self.len()?;
+                let mut a = Vec::with_capacity(n.min(PREALLOCATE));
+                for _ in 0..n {
+                    a.push(self.value(depth + 1)?);
+                }
+                Value::Array(a)
+            }
+            OBJECT => {
+                let n = self.len()?;
+                let mut m = Map::with_capacity(n.min(PREALLOCATE));
+                for _ in 0..n {
+                    let k = self.string()?;
+                    let v = self.value(depth + 1)?;
+                    if m.insert(k, v).is_some() {
+                        return None;
+                    }
+                }
+                Value::Object(m)
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn decode_chunks(payload: &[u8], chunks: usize) -> Option<Vec<Vec<Value>>> {
+    let mut r = Reader {
+        bytes: payload,
+        at: 0,
+    };
+    let mut out = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        let n = r.len()?;
+        let mut docs = Vec::with_capacity(n.min(PREALLOCATE));
+        for _ in 0..n {
+            docs.push(r.value(0)?);
+        }
+        out.push(docs);
+    }
+    (r.at == payload.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Vec<Vec<Value>> {
+        vec![
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+                "data": {"n": 1, "neg": -2, "f": 1.5, "big": u64::MAX, "t": true, "z": null,
+                "list": ["x", {"y": []}], "ü": "ß"}}),
+            ],
+            vec![json!("text"), json!([1, 2])],
+        ]
+    }
+
+    fn refs(docs: &[Vec<Value>]) -> Vec<Vec<&Value>> {
+        docs.iter().map(|c| c.iter().collect()).collect()
+    }
+
+    #[test]
+    fn values_round_trip_with_key_order() {
+        let docs = sample();
+        let mut payload = Vec::new();
+        for c in &docs {
+            put_len(&mut payload, c.len());
+            for v in c {
+                encode(&mut payload, v);
+            }
+        }
+        let back = decode_chunks(&payload, 2).unwrap();
+        assert_eq!(back, docs);
+        let keys: Vec<&String> = back[0][0]["data"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["n", "neg", "f", "big", "t", "z", "list", "ü"]);
+        // Every truncation is refused, never a panic or a shorter value.
+        for cut in 0..payload.len() {
+            assert!(decode_chunks(&payload[..cut], 2).is_none(), "cut at {cut}");
+        }
+        assert!(decode_chunks(&payload, 3).is_none());
+    }
+
+    #[test]
+    fn hostile_payloads_are_refused() {
+        // A count larger than the bytes left, an unknown tag, nesting too deep, a
+        // duplicate key, a non-finite float, invalid UTF-8.
+        assert!(decode_chunks(&[1, ARRAY, 0xff, 0xff, 0xff, 0x7f], 1).is_none());
+        assert!(decode_chunks(&[1, 99], 1).is_none());
+        let mut deep = vec![1];
+        deep.extend(std::iter::repeat_n([ARRAY, 1], 200).flatten());
+        deep.push(NULL);
+        assert!(decode_chunks(&deep, 1).is_none());
+        let dup = [1, OBJECT, 2, 1, b'a', NULL, 1, b'a', NULL];
+        assert!(decode_chunks(&dup, 1).is_none());
+        let mut nan = vec![1, FLOAT];
+        nan.extend_from_slice(&f64::NAN.to_le_bytes());
+        assert!(decode_chunks(&nan, 1).is_none());
+        assert!(decode_chunks(&[1, STRING, 1, 0xff], 1).is_none());
+    }
+
+    const SECRET: (u64, u64) = (7, 11);
+
+    /// Runs on a thread of its own: the store is per thread.
+    fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::spawn(f).join().unwrap()
+    }
+
+    #[test]
+    fn saved_entries_are_found_by_the_next_process_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().to_path_buf();
+        let docs = sample();
+        let k = key("some text");
+        let (g, d) = (git.clone(), docs.clone());
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            assert!(lookup(&k, 9, 2).is_none());
+            remember(&k, 9, &refs(&d));
+            save();
+        });
+        let (g, d) = (git.clone(), docs.clone());
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            assert_eq!(lookup(&k, 9, 2), Some(d));
+            // Another length or chunk count: not this text.
+            assert!(lookup(&k, 10, 2).is_none());
+            assert!(lookup(&k, 9, 1).is_none());
+        });
+        // One flipped bit in the payload: the tag refuses the entry.
+        let file = git.join(FILE);
+        let good = std::fs::read(&file).unwrap();
+        let mut bytes = good.clone();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        let g = git.clone();
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            assert!(lookup(&k, 9, 2).is_none());
+        });
+        // Written under another user's secret (a copied .git, a forged file): refused.
+        std::fs::write(&file, &good).unwrap();
+        let g = git.clone();
+        on_thread(move || {
+            attach_with(&g, (7, 12));
+            assert!(lookup(&k, 9, 2).is_none());
+        });
+        // Another version's header, a truncated file, garbage: nothing is read.
+        for bad in [
+            b"PCTLPARSE\0\x01\0\0\0\x050.0.0".to_vec(),
+            bytes[..bytes.len() - 1].to_vec(),
+            b"garbage".to_vec(),
+        ] {
+            std::fs::write(&file, &bad).unwrap();
+            let g = git.clone();
+            assert_eq!(
+                on_thread(move || index(&std::fs::read(g.join(FILE)).unwrap()).map(|s| s.len())),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = secret(dir.path()).unwrap();
+        assert_eq!(secret(dir.path()), Some(a));
+        let meta = std::fs::metadata(dir.path().join("parse-cache.key")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // A key file of the wrong size is not used, nor replaced.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("parse-cache.key"), b"short").unwrap();
+        assert_eq!(secret(other.path()), None);
+    }
+
+    #[test]
+    fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().to_path_buf();
+        let doc = vec![vec![json!({"a": 1})]];
+        let g = git.clone();
+        let d = doc.clone();
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            for i in 0..10 {
+                remember(&key(&format!("t{i}")), 2, &refs(&d));
+            }
+            save();
+        });
+        let g = git.clone();
+        let d = doc.clone();
+        let kept = on_thread(move || {
+            attach_with(&g, SECRET);
+            remember(&key("new"), 3, &refs(&d));
+            save();
+            STORE.with(|s| s.borrow().as_ref().unwrap().slots.len())
+        });
+        assert_eq!(kept, 11);
+    }
+}
