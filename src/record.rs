@@ -82,6 +82,12 @@ pub struct BaseRecord {
     pub path: String,
     /// What is there: every file of the artifact but its wrapper, or its chart only.
     pub holds: Holds,
+    /// The artifact's wrapper is the same in every cluster too, and stored once beside
+    /// the base, in `<path>.flux/` (with a `kustomization.yaml` naming it): each
+    /// cluster's `kustomization.yaml` names that directory instead of a wrapper of its
+    /// own ([`crate::gitops::bases::wrapper_dir`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrapper: bool,
 }
 
 /// What a base holds.

@@ -28,6 +28,15 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     let sync = gitops::norm_dir(&config.sync_path)?;
     let mut loaded = vec![sync.clone()];
     let mut files = view.files_below(&sync)?;
+    // Wrappers stored once for several clusters, named by an installation's
+    // kustomization.yaml (docs/fleets.md#one-install-several-clusters-one-copy).
+    let mut examined = std::collections::BTreeSet::new();
+    for p in shared_wrapper_dirs(&files, &mut examined) {
+        if !is_loaded(&loaded, &p) {
+            files.extend(view.files_below(&p)?);
+            loaded.push(p);
+        }
+    }
     let start = || {
         vec![Start {
             dir: config.sync_path.clone(),
@@ -37,7 +46,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     };
     let mut objs = ownership::walk(&files, start(), &config.git_repository);
     for _ in 0..8 {
-        let wanted: Vec<String> = objs
+        let mut wanted: Vec<String> = objs
             .iter()
             .filter(|o| {
                 o.kind == "Kustomization"
@@ -45,16 +54,16 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             })
             .filter_map(|o| o.doc.pointer("/spec/path").and_then(|p| p.as_str()))
             .filter_map(|p| gitops::norm_dir(p).ok())
-            .filter(|p| {
-                !loaded
-                    .iter()
-                    .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
-            })
             .collect();
+        wanted.extend(shared_wrapper_dirs(&files, &mut examined));
+        wanted.retain(|p| !is_loaded(&loaded, p));
         if wanted.is_empty() {
             break;
         }
         for p in wanted {
+            if is_loaded(&loaded, &p) {
+                continue;
+            }
             files.extend(view.files_below(&p)?);
             loaded.push(p);
         }
@@ -88,6 +97,42 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
         git_repository: config.git_repository.clone(),
         index,
     })
+}
+
+/// Whether `p` is below a directory already read.
+fn is_loaded(loaded: &[String], p: &str) -> bool {
+    loaded
+        .iter()
+        .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
+}
+
+/// The directories of shared wrappers that the records among `files` (not yet in
+/// `examined`) use.
+fn shared_wrapper_dirs(
+    files: &BTreeMap<String, Vec<u8>>,
+    examined: &mut std::collections::BTreeSet<String>,
+) -> Vec<String> {
+    let suffix = format!("/{}", record::FILE);
+    let mut out = Vec::new();
+    for (path, bytes) in files {
+        if !path.ends_with(&suffix) || !examined.insert(path.clone()) {
+            continue;
+        }
+        if let Some(text) = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("\n      wrapper: true\n"))
+            && let Ok(inst) = record::Installation::from_yaml(path, text)
+        {
+            out.extend(
+                inst.spec
+                    .bases
+                    .values()
+                    .filter(|b| b.wrapper)
+                    .map(gitops::bases::wrapper_dir),
+            );
+        }
+    }
+    out
 }
 
 /// Objects read from a fleet base
