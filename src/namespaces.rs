@@ -203,6 +203,16 @@ pub fn build(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> Vec<Obj> {
     build_in(files, dir, &mut seen)
 }
 
+/// A kustomization file's document, through the process's parse cache
+/// ([`crate::check::build::documents`]): a fleet repeats the same kustomization texts
+/// in every cluster, and the ownership scan of each cluster reads them again.
+fn kustomization_doc(path: &str, text: &str) -> Option<Value> {
+    match crate::check::build::documents(path, text) {
+        Ok(mut d) if d.len() == 1 => d.pop(),
+        _ => yaml::from_str::<Value>(path, text).ok(),
+    }
+}
+
 fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<String>) -> Vec<Obj> {
     if !seen.insert(dir.to_string()) {
         return Vec::new();
@@ -242,7 +252,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
     };
     let Some(k) = std::str::from_utf8(&files[&kpath])
         .ok()
-        .and_then(|t| yaml::from_str::<Value>(&kpath, t).ok())
+        .and_then(|t| kustomization_doc(&kpath, t))
     else {
         return Vec::new();
     };

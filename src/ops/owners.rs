@@ -30,7 +30,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     let mut files = view.files_below(&sync)?;
     // Wrappers stored once for several clusters, named by an installation's
     // kustomization.yaml (docs/fleets.md#one-install-several-clusters-one-copy).
-    let mut examined = std::collections::BTreeSet::new();
+    let mut examined = BTreeMap::new();
     for p in shared_wrapper_dirs(&files, &mut examined) {
         if !is_loaded(&loaded, &p) {
             files.extend(view.files_below(&p)?);
@@ -80,7 +80,10 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             .and_then(record::quick_name)
             .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
         installations.insert(dir.to_string(), name);
-        if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
+        // Parsed once already, for the shared wrappers' directories.
+        if let Some(Some(bases)) = examined.remove(path) {
+            shared.push((dir.to_string(), bases));
+        } else if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
             && let Ok(inst) = record::Installation::from_yaml(path, text)
         {
             shared.push((dir.to_string(), inst.spec.bases));
@@ -107,30 +110,36 @@ fn is_loaded(loaded: &[String], p: &str) -> bool {
 }
 
 /// The directories of shared wrappers that the records among `files` (not yet in
-/// `examined`) use.
+/// `examined`) use; `examined` keeps each record's bases when it has some.
 fn shared_wrapper_dirs(
     files: &BTreeMap<String, Vec<u8>>,
-    examined: &mut std::collections::BTreeSet<String>,
+    examined: &mut BTreeMap<String, Option<BTreeMap<String, record::BaseRecord>>>,
 ) -> Vec<String> {
     let suffix = format!("/{}", record::FILE);
     let mut out = Vec::new();
     for (path, bytes) in files {
-        if !path.ends_with(&suffix) || !examined.insert(path.clone()) {
+        if !path.ends_with(&suffix) || examined.contains_key(path) {
             continue;
         }
-        if let Some(text) = std::str::from_utf8(bytes)
+        let bases = std::str::from_utf8(bytes)
             .ok()
-            .filter(|t| t.contains("\n      wrapper: true\n"))
-            && let Ok(inst) = record::Installation::from_yaml(path, text)
-        {
+            .filter(|t| t.contains("\n  bases:\n"))
+            .and_then(|t| {
+                record::quick_bases(path, t).or_else(|| {
+                    record::Installation::from_yaml(path, t)
+                        .ok()
+                        .map(|i| i.spec.bases)
+                })
+            });
+        if let Some(bases) = &bases {
             out.extend(
-                inst.spec
-                    .bases
+                bases
                     .values()
                     .filter(|b| b.wrapper)
                     .map(gitops::bases::wrapper_dir),
             );
         }
+        examined.insert(path.clone(), bases);
     }
     out
 }
