@@ -67,27 +67,35 @@ pub fn physical(dir: &str, bases: &BTreeMap<String, BaseRecord>, rel: &str) -> S
 /// `path` (a file or a directory): the inverse of [`physical`]. None: neither below
 /// `dir` nor in one of its bases.
 pub fn logical(dir: &str, bases: &BTreeMap<String, BaseRecord>, path: &str) -> Option<String> {
+    // Without allocating for the bases that do not hold `path`: the ownership scan of
+    // every cluster asks this of every object it reads.
     for (id, b) in bases.iter().filter(|(_, b)| b.wrapper) {
-        let wd = wrapper_dir(b);
-        let rest = if path == wd {
-            Some("")
-        } else {
-            path.strip_prefix(&format!("{wd}/"))
+        let Some(rest) = path
+            .strip_prefix(b.path.as_str())
+            .and_then(|r| r.strip_prefix(FLUX_SUFFIX))
+        else {
+            continue;
         };
         match rest {
-            None => {}
-            Some("") => return Some(format!("artifacts/{id}{FLUX_SUFFIX}")),
-            Some(WRAPPER_FILE) => return Some(format!("artifacts/{id}/{WRAPPER_FILE}")),
-            Some(rest) => return Some(format!("artifacts/{id}{FLUX_SUFFIX}/{rest}")),
+            "" => return Some(format!("artifacts/{id}{FLUX_SUFFIX}")),
+            _ => match rest.strip_prefix('/') {
+                None => {}
+                Some(WRAPPER_FILE) => return Some(format!("artifacts/{id}/{WRAPPER_FILE}")),
+                Some(rest) => return Some(format!("artifacts/{id}{FLUX_SUFFIX}/{rest}")),
+            },
         }
     }
     for (id, b) in bases {
-        let rest = if path == b.path {
-            Some("")
-        } else {
-            path.strip_prefix(&format!("{}/", b.path))
+        let Some(rest) = path.strip_prefix(b.path.as_str()) else {
+            continue;
         };
-        let Some(rest) = rest else { continue };
+        let rest = match rest {
+            "" => "",
+            _ => match rest.strip_prefix('/') {
+                Some(r) => r,
+                None => continue,
+            },
+        };
         if rest.is_empty() {
             return Some(format!("artifacts/{id}"));
         }
@@ -98,7 +106,9 @@ pub fn logical(dir: &str, bases: &BTreeMap<String, BaseRecord>, path: &str) -> O
     if path == dir {
         return Some(String::new());
     }
-    path.strip_prefix(&format!("{dir}/")).map(str::to_string)
+    path.strip_prefix(dir)
+        .and_then(|r| r.strip_prefix('/'))
+        .map(str::to_string)
 }
 
 /// The files of artifact `id` that a base holding `holds` would store, by `rest`.

@@ -104,9 +104,11 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
 
 /// Whether `p` is below a directory already read.
 fn is_loaded(loaded: &[String], p: &str) -> bool {
-    loaded
-        .iter()
-        .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
+    loaded.iter().any(|l| {
+        l.is_empty()
+            || p.strip_prefix(l.as_str())
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    })
 }
 
 /// The directories of shared wrappers that the records among `files` (not yet in
@@ -153,7 +155,10 @@ fn relocate(objs: &mut [Obj], shared: &[(String, BTreeMap<String, record::BaseRe
     }
     for o in objs.iter_mut() {
         for (dir, bases) in shared {
-            if o.file.starts_with(&format!("{dir}/")) {
+            if o.file
+                .strip_prefix(dir.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+            {
                 break;
             }
             if let Some(rel) = gitops::bases::logical(dir, bases, &o.file) {
