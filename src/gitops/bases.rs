@@ -261,11 +261,15 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
         return Ok(());
     }
     let dir = r.record.spec.path.clone();
+    // The files changed here: only these are hashed again (a fleet install applies
+    // its bases to the rendering of every cluster; the rest were hashed by `render`).
+    let mut touched = std::collections::BTreeSet::new();
     for (id, b) in bases {
         let from = format!("{dir}/artifacts/{id}");
         if b.holds == Holds::Artifact {
             let wrapper = format!("artifacts/{id}/{WRAPPER_FILE}");
             repoint(&mut r.files, &wrapper, &from, &b.path)?;
+            touched.insert(wrapper);
         }
         if b.wrapper {
             // The installation's kustomization names the shared wrapper's directory.
@@ -284,10 +288,13 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
             let new = text.replacen(&old, &format!("\n- {}{}\n", up(&dir), wrapper_dir(b)), 1);
             r.files
                 .insert("kustomization.yaml".into(), new.into_bytes());
+            let flux = format!("artifacts/{id}{FLUX_SUFFIX}/kustomization.yaml");
             r.files.insert(
-                format!("artifacts/{id}{FLUX_SUFFIX}/kustomization.yaml"),
+                flux.clone(),
                 super::kustomization(&[WRAPPER_FILE.to_string()])?,
             );
+            touched.insert("kustomization.yaml".into());
+            touched.insert(flux);
         }
         let release = format!("artifacts/{id}/helm-release.yaml");
         let local = r
@@ -301,15 +308,19 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
                 &format!("{from}/chart"),
                 &format!("{}/chart", b.path),
             )?;
+            touched.insert(release);
         }
     }
     r.files.remove(record::FILE);
     r.record.spec.bases = bases.clone();
-    r.record.spec.files = r
-        .files
-        .iter()
-        .map(|(k, v)| (k.clone(), record::sha256(v)))
-        .collect();
+    let mut hashes = std::mem::take(&mut r.record.spec.files);
+    hashes.retain(|k, _| r.files.contains_key(k));
+    for (k, v) in &r.files {
+        if touched.contains(k) || !hashes.contains_key(k) {
+            hashes.insert(k.clone(), record::sha256(v));
+        }
+    }
+    r.record.spec.files = hashes;
     r.files
         .insert(record::FILE.into(), r.record.to_yaml()?.into_bytes());
     Ok(())
