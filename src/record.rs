@@ -82,6 +82,12 @@ pub struct BaseRecord {
     pub path: String,
     /// What is there: every file of the artifact but its wrapper, or its chart only.
     pub holds: Holds,
+    /// The artifact's wrapper is the same in every cluster too, and stored once beside
+    /// the base, in `<path>.flux/` (with a `kustomization.yaml` naming it): each
+    /// cluster's `kustomization.yaml` names that directory instead of a wrapper of its
+    /// own ([`crate::gitops::bases::wrapper_dir`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrapper: bool,
 }
 
 /// What a base holds.
@@ -196,6 +202,29 @@ impl Installation {
     }
 }
 
+/// `spec.bases` of a record laid out as pctl writes it (a `  bases:` line and the
+/// lines indented below it), parsing that block only; None for any other layout (or
+/// no bases), which then needs [`Installation::from_yaml`]. The ownership scan of every
+/// cluster of a fleet asks this of each record it reaches.
+pub fn quick_bases(origin: &str, text: &str) -> Option<BTreeMap<String, BaseRecord>> {
+    #[derive(Deserialize)]
+    struct Block {
+        bases: BTreeMap<String, BaseRecord>,
+    }
+    let start = text.find("\n  bases:\n")? + 1;
+    let mut block = String::new();
+    for (i, line) in text[start..].lines().enumerate() {
+        if i > 0 && !line.starts_with("    ") {
+            break;
+        }
+        block.push_str(line.strip_prefix("  ")?);
+        block.push('\n');
+    }
+    yaml::from_str::<Block>(origin, &block)
+        .ok()
+        .map(|b| b.bases)
+}
+
 /// `metadata.name` of a record laid out as pctl writes it (a `metadata:` line, then
 /// `  name: NAME` with a DNS-1123 NAME), without parsing the rest; None for any other
 /// layout, which then needs [`Installation::from_yaml`].
@@ -253,5 +282,28 @@ mod tests {
         assert_eq!(quick_name("metadata:\n  name: \"quoted\"\n"), None);
         assert_eq!(quick_name("metadata:\n  labels: {}\n  name: x\n"), None);
         assert_eq!(quick_name("kind: X\n"), None);
+    }
+
+    #[test]
+    fn quick_bases_reads_what_to_yaml_writes() {
+        let text = "apiVersion: pctl.dev/v1alpha1\nkind: ProfileInstallation\nmetadata: {name: web}\nspec:\n  namespace: default\n  path: c/a/web\n  profile: web\n  source: {url: 'file:///r'}\n  files: {}\n  generatedBy: pctl\n";
+        let mut inst = Installation::from_yaml("t", text).unwrap();
+        assert_eq!(quick_bases("t", &inst.to_yaml().unwrap()), None);
+        for (id, holds, wrapper) in [("app", Holds::Chart, false), ("raw", Holds::Artifact, true)] {
+            inst.spec.bases.insert(
+                id.into(),
+                BaseRecord {
+                    path: format!("bases/web/1.0.0/{id}"),
+                    holds,
+                    wrapper,
+                },
+            );
+        }
+        let written = inst.to_yaml().unwrap();
+        assert_eq!(
+            quick_bases("t", &written),
+            Some(inst.spec.bases),
+            "{written}"
+        );
     }
 }

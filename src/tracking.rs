@@ -226,9 +226,9 @@ pub fn installation_files(
 ) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut out = current_files(ws, view, dir)?;
     let bases = &inst.spec.bases;
-    for b in bases.values() {
-        for (rel, bytes) in current_files(ws, view, &b.path)? {
-            let path = crate::gitops::join(&b.path, &rel);
+    for base in crate::gitops::bases::dirs(inst) {
+        for (rel, bytes) in current_files(ws, view, &base)? {
+            let path = crate::gitops::join(&base, &rel);
             if let Some(l) = crate::gitops::bases::logical(dir, bases, &path) {
                 out.insert(l, bytes);
             }

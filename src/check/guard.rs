@@ -23,21 +23,29 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Vec<String>> {
     if changes.files.is_empty() {
         return Ok(warnings);
     }
-    for path in super::sync_paths(&Files::git(view, Some(changes))) {
-        warnings.extend(guard_from(view, changes, path)?);
+    // One reading of the tree for every cluster's walk: a fleet's clusters share their
+    // bases, and an install into all of them changes every sync path.
+    let after_files = Files::git(view, Some(changes));
+    for path in super::sync_paths(&after_files) {
+        warnings.extend(guard_from(view, changes, &after_files, path)?);
     }
     Ok(warnings)
 }
 
-/// [`guard`] from one sync path (None: the config's, else clusters/default).
-fn guard_from(view: &TreeView, changes: &Changes, path: Option<String>) -> Result<Option<String>> {
+/// [`guard`] from one sync path (None: the config's, else clusters/default), with the
+/// tree after the change read through `after_files`.
+fn guard_from(
+    view: &TreeView,
+    changes: &Changes,
+    after_files: &Files,
+    path: Option<String>,
+) -> Result<Option<String>> {
     let opts = Options {
         no_kustomize: true,
         path,
         ..Options::default()
     };
-    let after_files = Files::git(view, Some(changes));
-    let after = run(&after_files, &opts);
+    let after = run(after_files, &opts);
     if after.summary.errors == 0 {
         return Ok(None);
     }

@@ -4,7 +4,12 @@
 //! directory, and each cluster's wrapper or HelmRelease points at it. Pure: folds the
 //! clusters' renderings into the files of one commit, and maps a recorded path of an
 //! installation (`artifacts/<id>/…`) to the repository path where its bytes are
-//! ([`physical`]) and back ([`logical`]).
+//! ([`physical`]) and back ([`logical`]). A wrapper that is the same in every cluster
+//! too (an artifact shared whole, every cluster with the same Flux source) is stored
+//! once as well, in `<base>.flux/` ([`wrapper_dir`]); its recorded path stays
+//! `artifacts/<id>/kustomize-flux.yaml`, and the `kustomization.yaml` naming it is
+//! recorded as `artifacts/<id>.flux/kustomization.yaml` (artifact ids are DNS-1123
+//! labels, so no artifact has that directory).
 use crate::error::Bug;
 use crate::record::{self, BaseRecord, Holds, Installation};
 use crate::render::{Rendered, WRAPPER_FILE};
@@ -13,6 +18,15 @@ use std::collections::BTreeMap;
 
 /// Where bases go when `.pctl/config.yaml` has no `basesPath`.
 pub const DEFAULT_PATH: &str = "bases";
+
+/// What a shared wrapper's directory is called: the base's path with this suffix.
+const FLUX_SUFFIX: &str = ".flux";
+
+/// The directory holding the wrapper of the artifact in base `b`, when it is shared too
+/// (`b.wrapper`): `<b.path>.flux`, with `kustomization.yaml` naming `kustomize-flux.yaml`.
+pub fn wrapper_dir(b: &BaseRecord) -> String {
+    format!("{}{FLUX_SUFFIX}", b.path)
+}
 
 /// The artifact id and the rest of a recorded path `artifacts/<id>/<rest>`.
 fn split(rel: &str) -> Option<(&str, &str)> {
@@ -31,11 +45,20 @@ fn in_base(holds: Holds, rest: &str) -> bool {
 /// `dir`): in the artifact's base when one holds it, else below `dir`. Every reader of
 /// an installation's files goes through this.
 pub fn physical(dir: &str, bases: &BTreeMap<String, BaseRecord>, rel: &str) -> String {
-    if let Some((id, rest)) = split(rel)
-        && let Some(b) = bases.get(id)
-        && in_base(b.holds, rest)
-    {
-        return super::join(&b.path, rest);
+    if let Some((id, rest)) = split(rel) {
+        if let Some(b) = bases.get(id) {
+            if b.wrapper && rest == WRAPPER_FILE {
+                return super::join(&wrapper_dir(b), rest);
+            }
+            if in_base(b.holds, rest) {
+                return super::join(&b.path, rest);
+            }
+        }
+        if let Some(b) = id.strip_suffix(FLUX_SUFFIX).and_then(|id| bases.get(id))
+            && b.wrapper
+        {
+            return super::join(&wrapper_dir(b), rest);
+        }
     }
     super::join(dir, rel)
 }
@@ -44,13 +67,35 @@ pub fn physical(dir: &str, bases: &BTreeMap<String, BaseRecord>, rel: &str) -> S
 /// `path` (a file or a directory): the inverse of [`physical`]. None: neither below
 /// `dir` nor in one of its bases.
 pub fn logical(dir: &str, bases: &BTreeMap<String, BaseRecord>, path: &str) -> Option<String> {
-    for (id, b) in bases {
-        let rest = if path == b.path {
-            Some("")
-        } else {
-            path.strip_prefix(&format!("{}/", b.path))
+    // Without allocating for the bases that do not hold `path`: the ownership scan of
+    // every cluster asks this of every object it reads.
+    for (id, b) in bases.iter().filter(|(_, b)| b.wrapper) {
+        let Some(rest) = path
+            .strip_prefix(b.path.as_str())
+            .and_then(|r| r.strip_prefix(FLUX_SUFFIX))
+        else {
+            continue;
         };
-        let Some(rest) = rest else { continue };
+        match rest {
+            "" => return Some(format!("artifacts/{id}{FLUX_SUFFIX}")),
+            _ => match rest.strip_prefix('/') {
+                None => {}
+                Some(WRAPPER_FILE) => return Some(format!("artifacts/{id}/{WRAPPER_FILE}")),
+                Some(rest) => return Some(format!("artifacts/{id}{FLUX_SUFFIX}/{rest}")),
+            },
+        }
+    }
+    for (id, b) in bases {
+        let Some(rest) = path.strip_prefix(b.path.as_str()) else {
+            continue;
+        };
+        let rest = match rest {
+            "" => "",
+            _ => match rest.strip_prefix('/') {
+                Some(r) => r,
+                None => continue,
+            },
+        };
         if rest.is_empty() {
             return Some(format!("artifacts/{id}"));
         }
@@ -61,7 +106,9 @@ pub fn logical(dir: &str, bases: &BTreeMap<String, BaseRecord>, path: &str) -> O
     if path == dir {
         return Some(String::new());
     }
-    path.strip_prefix(&format!("{dir}/")).map(str::to_string)
+    path.strip_prefix(dir)
+        .and_then(|r| r.strip_prefix('/'))
+        .map(str::to_string)
 }
 
 /// The files of artifact `id` that a base holding `holds` would store, by `rest`.
@@ -116,18 +163,59 @@ pub fn plan(renders: &[Rendered], root: &str) -> Result<BTreeMap<String, BaseRec
             } else {
                 Holds::Chart
             };
-            out.insert(leaf.id.clone(), BaseRecord { path, holds });
+            let wrapper = holds == Holds::Artifact && same_wrapper(renders, &leaf.id, &path)?;
+            out.insert(
+                leaf.id.clone(),
+                BaseRecord {
+                    path,
+                    holds,
+                    wrapper,
+                },
+            );
         } else if same(renders, &leaf.id, Holds::Artifact) {
+            let wrapper = same_wrapper(renders, &leaf.id, &path)?;
             out.insert(
                 leaf.id.clone(),
                 BaseRecord {
                     path,
                     holds: Holds::Artifact,
+                    wrapper,
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// The wrapper of artifact `id` of `r` pointed at the base in `base`.
+fn pointed_wrapper(r: &Rendered, id: &str, base: &str) -> Result<Vec<u8>> {
+    let path = format!("artifacts/{id}/{WRAPPER_FILE}");
+    let mut one: BTreeMap<String, Vec<u8>> = r
+        .files
+        .get(&path)
+        .map(|b| (path.clone(), b.clone()))
+        .into_iter()
+        .collect();
+    let from = format!("{}/artifacts/{id}", r.record.spec.path);
+    repoint(&mut one, &path, &from, base)?;
+    Ok(one.remove(&path).unwrap_or_default())
+}
+
+/// Whether every rendering's wrapper of artifact `id`, once pointed at the base in
+/// `base`, is byte for byte the same: then it too is stored once.
+fn same_wrapper(renders: &[Rendered], id: &str, base: &str) -> Result<bool> {
+    let first = pointed_wrapper(&renders[0], id, base)?;
+    for r in &renders[1..] {
+        if pointed_wrapper(r, id, base)? != first {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `../` once for every directory of `dir`: from `dir` back to the repository root.
+fn up(dir: &str) -> String {
+    "../".repeat(dir.split('/').filter(|p| !p.is_empty()).count())
 }
 
 /// The files of the local-chart artifact `id` of `r` but its wrapper, by `rest`, with
@@ -173,11 +261,40 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
         return Ok(());
     }
     let dir = r.record.spec.path.clone();
+    // The files changed here: only these are hashed again (a fleet install applies
+    // its bases to the rendering of every cluster; the rest were hashed by `render`).
+    let mut touched = std::collections::BTreeSet::new();
     for (id, b) in bases {
         let from = format!("{dir}/artifacts/{id}");
         if b.holds == Holds::Artifact {
             let wrapper = format!("artifacts/{id}/{WRAPPER_FILE}");
             repoint(&mut r.files, &wrapper, &from, &b.path)?;
+            touched.insert(wrapper);
+        }
+        if b.wrapper {
+            // The installation's kustomization names the shared wrapper's directory.
+            let Some(k) = r.files.get("kustomization.yaml") else {
+                bail!(Bug(
+                    "fleet bases: no kustomization.yaml in the rendering".into()
+                ));
+            };
+            let text = String::from_utf8_lossy(k);
+            let old = format!("\n- artifacts/{id}/{WRAPPER_FILE}\n");
+            if text.matches(&old).count() != 1 {
+                bail!(Bug(format!(
+                    "fleet bases: kustomization.yaml does not name the wrapper of {id} exactly once"
+                )));
+            }
+            let new = text.replacen(&old, &format!("\n- {}{}\n", up(&dir), wrapper_dir(b)), 1);
+            r.files
+                .insert("kustomization.yaml".into(), new.into_bytes());
+            let flux = format!("artifacts/{id}{FLUX_SUFFIX}/kustomization.yaml");
+            r.files.insert(
+                flux.clone(),
+                super::kustomization(&[WRAPPER_FILE.to_string()])?,
+            );
+            touched.insert("kustomization.yaml".into());
+            touched.insert(flux);
         }
         let release = format!("artifacts/{id}/helm-release.yaml");
         let local = r
@@ -191,15 +308,19 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
                 &format!("{from}/chart"),
                 &format!("{}/chart", b.path),
             )?;
+            touched.insert(release);
         }
     }
     r.files.remove(record::FILE);
     r.record.spec.bases = bases.clone();
-    r.record.spec.files = r
-        .files
-        .iter()
-        .map(|(k, v)| (k.clone(), record::sha256(v)))
-        .collect();
+    let mut hashes = std::mem::take(&mut r.record.spec.files);
+    hashes.retain(|k, _| r.files.contains_key(k));
+    for (k, v) in &r.files {
+        if touched.contains(k) || !hashes.contains_key(k) {
+            hashes.insert(k.clone(), record::sha256(v));
+        }
+    }
+    r.record.spec.files = hashes;
     r.files
         .insert(record::FILE.into(), r.record.to_yaml()?.into_bytes());
     Ok(())
@@ -251,11 +372,20 @@ pub fn keep(
                 .map(|(k, v)| (k.to_string(), v.to_vec()))
                 .collect();
             if !want.is_empty() && (want == there || want == was) {
+                // The shared wrapper too, while this rendering's is what it holds or
+                // what was installed there.
+                let wrapper = b.wrapper && holds == Holds::Artifact && {
+                    let mine = pointed_wrapper(r, id, &b.path)?;
+                    let rel = format!("artifacts/{id}/{WRAPPER_FILE}");
+                    now.get(&super::join(&wrapper_dir(b), WRAPPER_FILE)) == Some(&mine)
+                        || before.files.get(&rel) == Some(&mine)
+                };
                 kept.insert(
                     id.clone(),
                     BaseRecord {
                         path: b.path.clone(),
                         holds,
+                        wrapper,
                     },
                 );
                 break;
@@ -360,9 +490,16 @@ pub fn version_dir(
     Ok(dir)
 }
 
-/// The base directories `inst` uses.
-pub fn dirs(inst: &Installation) -> impl Iterator<Item = &str> {
-    inst.spec.bases.values().map(|b| b.path.as_str())
+/// The base directories `inst` uses, shared wrappers' directories included.
+pub fn dirs(inst: &Installation) -> impl Iterator<Item = String> + '_ {
+    base_dirs(&inst.spec.bases)
+}
+
+/// The directories of `bases`: each base's, and its wrapper's when that is shared too.
+pub fn base_dirs(bases: &BTreeMap<String, BaseRecord>) -> impl Iterator<Item = String> + '_ {
+    bases
+        .values()
+        .flat_map(|b| std::iter::once(b.path.clone()).chain(b.wrapper.then(|| wrapper_dir(b))))
 }
 
 #[cfg(test)]
@@ -376,6 +513,7 @@ mod tests {
                 BaseRecord {
                     path: "bases/web/1.0.0/app".into(),
                     holds: Holds::Chart,
+                    wrapper: false,
                 },
             ),
             (
@@ -383,6 +521,7 @@ mod tests {
                 BaseRecord {
                     path: "bases/web/1.0.0/raw".into(),
                     holds: Holds::Artifact,
+                    wrapper: false,
                 },
             ),
         ])
@@ -461,6 +600,14 @@ mod tests {
         ] {
             files.insert(k, v.into_bytes());
         }
+        files.insert(
+            "kustomization.yaml".into(),
+            crate::gitops::kustomization(&[
+                "artifacts/front/kustomize-flux.yaml".to_string(),
+                "artifacts/static/kustomize-flux.yaml".to_string(),
+            ])
+            .unwrap(),
+        );
         let leaf = |id: &str, kind: &'static str| crate::render::Leaf {
             id: id.into(),
             object: format!("shop-{id}"),
@@ -492,12 +639,50 @@ mod tests {
             String::from_utf8_lossy(&files["bases/shop/1.0.0/front/helm-release.yaml"]),
             "spec:\n  chart: ./bases/shop/1.0.0/front/chart\n  replicas: 1\n"
         );
+        // The wrappers too are the same everywhere: stored once, beside their bases,
+        // and each cluster's kustomization.yaml names their directories.
+        assert!(shared["static"].wrapper && shared["front"].wrapper);
         assert_eq!(
-            String::from_utf8_lossy(&files["clusters/b/shop/artifacts/static/kustomize-flux.yaml"]),
+            String::from_utf8_lossy(&files["bases/shop/1.0.0/static.flux/kustomize-flux.yaml"]),
             "spec:\n  path: ./bases/shop/1.0.0/static\n"
         );
+        assert_eq!(
+            String::from_utf8_lossy(&files["bases/shop/1.0.0/static.flux/kustomization.yaml"]),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- kustomize-flux.yaml\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&files["clusters/b/shop/kustomization.yaml"]),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../../bases/shop/1.0.0/front.flux\n- ../../../bases/shop/1.0.0/static.flux\n"
+        );
+        assert!(
+            !files.keys().any(|k| k.contains("/artifacts/")),
+            "{:#?}",
+            files.keys()
+        );
         assert!(files.contains_key("clusters/a/shop/profile-installation.yaml"));
-        assert_eq!(files.len(), 3 + 2 * 3, "{:#?}", files.keys());
+        // Bases: the chart, the release, the catalog and two wrapper directories;
+        // per cluster: the record and the kustomization.
+        assert_eq!(files.len(), 3 + 2 * 2 + 2 * 2, "{:#?}", files.keys());
+        for (rel, path) in [
+            (
+                "artifacts/static/kustomize-flux.yaml",
+                "bases/shop/1.0.0/static.flux/kustomize-flux.yaml",
+            ),
+            (
+                "artifacts/static.flux/kustomization.yaml",
+                "bases/shop/1.0.0/static.flux/kustomization.yaml",
+            ),
+        ] {
+            assert_eq!(physical("clusters/b/shop", &shared, rel), path);
+            assert_eq!(
+                logical("clusters/b/shop", &shared, path).as_deref(),
+                Some(rel)
+            );
+        }
+        assert_eq!(
+            logical("clusters/b/shop", &shared, "bases/shop/1.0.0/static.flux").as_deref(),
+            Some("artifacts/static.flux")
+        );
         // The record hashes what is written and says where.
         let rec = &same[1].record.spec;
         assert_eq!(rec.bases, shared);
@@ -512,6 +697,7 @@ mod tests {
         let shared2 = plan(&differ, root).unwrap();
         assert_eq!(shared2["front"].holds, Holds::Chart);
         assert!(!shared2.contains_key("static"));
+        assert!(!shared2["front"].wrapper);
         for r in &mut differ {
             apply(r, &shared2).unwrap();
         }

@@ -134,15 +134,62 @@ pub fn installation_named(
     name: &str,
     p: &Printer,
 ) -> Result<Option<String>> {
-    if !config.is_fleet() {
-        return crate::ops::installation_named(view, name);
-    }
     Ok(
-        installations_in(view, config, std::slice::from_ref(cluster), p)?
-            .into_iter()
-            .find(|(_, _, i)| i.metadata.name == name)
-            .map(|(_, dir, _)| dir),
+        installations_named(view, config, std::slice::from_ref(cluster), name, p)?
+            .remove(&cluster.name),
     )
+}
+
+/// [`installation_named`] for several clusters at once, by cluster name: the records
+/// are read once, each only as far as its `metadata.name` when pctl wrote it (a full
+/// parse otherwise), and only those named `name` are placed in a cluster. An install
+/// into fifty clusters of a repository of a thousand installations asks this once,
+/// not once per cluster over every record.
+pub fn installations_named(
+    view: &TreeView,
+    config: &Config,
+    chosen: &[Cluster],
+    name: &str,
+    p: &Printer,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    if !config.is_fleet() {
+        if let Some(dir) = crate::ops::installation_named(view, name)? {
+            for c in chosen {
+                out.insert(c.name.clone(), dir.clone());
+            }
+        }
+        return Ok(out);
+    }
+    for (path, bytes) in view.read_outermost(crate::record::FILE)? {
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+        // Weaveworks pctl's records are not in any cluster's list (see `installations`).
+        if crate::legacy::is_legacy(&text) {
+            continue;
+        }
+        let named = match crate::record::quick_name(&text) {
+            Some(n) => n == name,
+            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
+        };
+        if !named {
+            continue;
+        }
+        let dir = path
+            .trim_end_matches(crate::record::FILE)
+            .trim_end_matches('/')
+            .to_string();
+        let Some(c) = clusters::cluster_of(view, config, &dir)? else {
+            p.warn(&format!(
+                "installation {name} at {dir} is in no cluster: no cluster's installPath or syncPath holds it"
+            ));
+            continue;
+        };
+        if chosen.iter().any(|x| x.name == c) {
+            out.entry(c).or_insert(dir);
+        }
+    }
+    Ok(out)
 }
 
 pub fn add(ctx: &Context, opts: AddOptions) -> Result<()> {

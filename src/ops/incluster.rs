@@ -38,8 +38,10 @@ pub fn diff(
             _ => before.clone(),
         };
         let mut now = view.files_below(c.dir)?;
-        for b in before.values().chain(after_bases.values()) {
-            now.extend(view.files_below(&b.path)?);
+        for b in crate::gitops::bases::base_dirs(&before)
+            .chain(crate::gitops::bases::base_dirs(&after_bases))
+        {
+            now.extend(view.files_below(&b)?);
         }
         let mut after = now.clone();
         for (path, content) in c.files {

@@ -197,6 +197,11 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     let build = |view: &TreeView| -> Result<Changes> {
         // Re-read under the lock: another pctl may have committed meanwhile.
         let fleet = gitops::load(view, &ws.describe())?;
+        let chosen: Vec<gitops::clusters::Cluster> =
+            targets.iter().map(|t| t.cluster.clone()).collect();
+        // One read of the records for every cluster (docs/benchmarks.md#fleet).
+        let mut named =
+            crate::ops::cluster::installations_named(view, &fleet, &chosen, &opts.name, p)?;
         let mut o = Overlay::new(view);
         for t in &targets {
             let config = fleet.for_cluster(&t.cluster);
@@ -209,9 +214,7 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
                     "choose another --name, or `pctl uninstall` it first",
                 ));
             }
-            if let Some(dir) =
-                crate::ops::cluster::installation_named(view, &config, &t.cluster, &opts.name, p)?
-            {
+            if let Some(dir) = named.remove(&t.cluster.name) {
                 bail!(user(
                     format!(
                         "an installation named {:?} already exists at {dir}",

@@ -28,6 +28,15 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     let sync = gitops::norm_dir(&config.sync_path)?;
     let mut loaded = vec![sync.clone()];
     let mut files = view.files_below(&sync)?;
+    // Wrappers stored once for several clusters, named by an installation's
+    // kustomization.yaml (docs/fleets.md#one-install-several-clusters-one-copy).
+    let mut examined = BTreeMap::new();
+    for p in shared_wrapper_dirs(&files, &mut examined) {
+        if !is_loaded(&loaded, &p) {
+            files.extend(view.files_below(&p)?);
+            loaded.push(p);
+        }
+    }
     let start = || {
         vec![Start {
             dir: config.sync_path.clone(),
@@ -37,7 +46,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     };
     let mut objs = ownership::walk(&files, start(), &config.git_repository);
     for _ in 0..8 {
-        let wanted: Vec<String> = objs
+        let mut wanted: Vec<String> = objs
             .iter()
             .filter(|o| {
                 o.kind == "Kustomization"
@@ -45,16 +54,16 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             })
             .filter_map(|o| o.doc.pointer("/spec/path").and_then(|p| p.as_str()))
             .filter_map(|p| gitops::norm_dir(p).ok())
-            .filter(|p| {
-                !loaded
-                    .iter()
-                    .any(|l| l.is_empty() || p == l || p.starts_with(&format!("{l}/")))
-            })
             .collect();
+        wanted.extend(shared_wrapper_dirs(&files, &mut examined));
+        wanted.retain(|p| !is_loaded(&loaded, p));
         if wanted.is_empty() {
             break;
         }
         for p in wanted {
+            if is_loaded(&loaded, &p) {
+                continue;
+            }
             files.extend(view.files_below(&p)?);
             loaded.push(p);
         }
@@ -71,7 +80,10 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             .and_then(record::quick_name)
             .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
         installations.insert(dir.to_string(), name);
-        if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
+        // Parsed once already, for the shared wrappers' directories.
+        if let Some(Some(bases)) = examined.remove(path) {
+            shared.push((dir.to_string(), bases));
+        } else if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
             && let Ok(inst) = record::Installation::from_yaml(path, text)
         {
             shared.push((dir.to_string(), inst.spec.bases));
@@ -90,6 +102,50 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
     })
 }
 
+/// Whether `p` is below a directory already read.
+fn is_loaded(loaded: &[String], p: &str) -> bool {
+    loaded.iter().any(|l| {
+        l.is_empty()
+            || p.strip_prefix(l.as_str())
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    })
+}
+
+/// The directories of shared wrappers that the records among `files` (not yet in
+/// `examined`) use; `examined` keeps each record's bases when it has some.
+fn shared_wrapper_dirs(
+    files: &BTreeMap<String, Vec<u8>>,
+    examined: &mut BTreeMap<String, Option<BTreeMap<String, record::BaseRecord>>>,
+) -> Vec<String> {
+    let suffix = format!("/{}", record::FILE);
+    let mut out = Vec::new();
+    for (path, bytes) in files {
+        if !path.ends_with(&suffix) || examined.contains_key(path) {
+            continue;
+        }
+        let bases = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("\n  bases:\n"))
+            .and_then(|t| {
+                record::quick_bases(path, t).or_else(|| {
+                    record::Installation::from_yaml(path, t)
+                        .ok()
+                        .map(|i| i.spec.bases)
+                })
+            });
+        if let Some(bases) = &bases {
+            out.extend(
+                bases
+                    .values()
+                    .filter(|b| b.wrapper)
+                    .map(gitops::bases::wrapper_dir),
+            );
+        }
+        examined.insert(path.clone(), bases);
+    }
+    out
+}
+
 /// Objects read from a fleet base
 /// (docs/fleets.md#one-install-several-clusters-one-copy) as if they were in the
 /// directory of the installation (`dir`, its `bases`) that uses it.
@@ -99,7 +155,10 @@ fn relocate(objs: &mut [Obj], shared: &[(String, BTreeMap<String, record::BaseRe
     }
     for o in objs.iter_mut() {
         for (dir, bases) in shared {
-            if o.file.starts_with(&format!("{dir}/")) {
+            if o.file
+                .strip_prefix(dir.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+            {
                 break;
             }
             if let Some(rel) = gitops::bases::logical(dir, bases, &o.file) {

@@ -123,7 +123,7 @@ pub fn run(ctx: &Context, opts: UninstallOptions) -> Result<()> {
 pub fn base_files(view: &TreeView, inst: &Installation) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
     for base in gitops::bases::dirs(inst) {
-        out.extend(view.files_below(base)?);
+        out.extend(view.files_below(&base)?);
     }
     Ok(out)
 }
@@ -143,7 +143,7 @@ pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8
     let suffix = format!("/{}", crate::record::FILE);
     for path in files.keys().filter(|p| p.ends_with(&suffix)) {
         if let Some(old) = view.read(path)?.and_then(|b| parse(path, &b)) {
-            candidates.extend(gitops::bases::dirs(&old).map(str::to_string));
+            candidates.extend(gitops::bases::dirs(&old));
         }
     }
     if candidates.is_empty() {
@@ -154,11 +154,11 @@ pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8
         for (dir, inst) in all {
             let path = gitops::join(dir, crate::record::FILE);
             match files.get(&path) {
-                None => used.extend(gitops::bases::dirs(inst).map(str::to_string)),
+                None => used.extend(gitops::bases::dirs(inst)),
                 Some(None) => {}
                 Some(Some(bytes)) => {
                     if let Some(new) = parse(&path, bytes) {
-                        used.extend(gitops::bases::dirs(&new).map(str::to_string));
+                        used.extend(gitops::bases::dirs(&new));
                     }
                 }
             }
@@ -170,7 +170,7 @@ pub fn release_bases(view: &TreeView, files: &mut BTreeMap<String, Option<Vec<u8
             && !view.exists(path)?
             && let Some(new) = parse(path, bytes)
         {
-            used.extend(gitops::bases::dirs(&new).map(str::to_string));
+            used.extend(gitops::bases::dirs(&new));
         }
     }
     for base in candidates.difference(&used) {

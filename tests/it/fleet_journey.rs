@@ -69,15 +69,8 @@ fn deployment_text(gitops: &Path, cluster: &str) -> String {
     if own.is_file() {
         return std::fs::read_to_string(own).unwrap();
     }
-    let wrapper = yaml_file(
-        &gitops
-            .join(dir(cluster))
-            .join("artifacts/app/kustomize-flux.yaml"),
-    );
-    let path = wrapper["spec"]["path"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("./");
+    let rec = yaml_file(&gitops.join(dir(cluster)).join("profile-installation.yaml"));
+    let path = rec["spec"]["bases"]["app"]["path"].as_str().unwrap();
     std::fs::read_to_string(gitops.join(path).join("deployment.yaml")).unwrap()
 }
 

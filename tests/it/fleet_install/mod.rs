@@ -196,22 +196,42 @@ fn one_install_into_three_clusters_is_one_commit_and_one_copy() {
             serde_json::json!({"path": format!("{BASE}/front"), "holds": "chart"}),
             "{c}"
         );
-        assert_eq!(bases["static"]["holds"], "artifact", "{c}");
-        assert!(bases.get("settings").is_none(), "{c}: {bases}");
-        // The wrapper points at the base; the HelmRelease at the shared chart, with
-        // this cluster's values.
-        let wrapper = yaml_file(
-            &gitops
-                .join(dir)
-                .join("artifacts/static/kustomize-flux.yaml"),
+        assert_eq!(
+            bases["static"],
+            serde_json::json!({"path": format!("{BASE}/static"), "holds": "artifact", "wrapper": true}),
+            "{c}"
         );
-        assert_eq!(wrapper["spec"]["path"], format!("./{BASE}/static"));
+        assert_eq!(bases["namespace"]["wrapper"], true, "{c}: {bases}");
+        assert!(bases.get("settings").is_none(), "{c}: {bases}");
+        // The wrapper of an artifact shared whole is the same in every cluster: stored
+        // once beside the base, and the cluster's kustomization names its directory;
+        // the HelmRelease takes its chart from the base, with this cluster's values.
+        for gone in [
+            "artifacts/static/kustomize-flux.yaml",
+            "artifacts/static/catalog.yaml",
+            "artifacts/namespace",
+        ] {
+            assert!(!gitops.join(dir).join(gone).exists(), "{c}: {gone}");
+        }
+        let k = yaml_file(&gitops.join(dir).join("kustomization.yaml"));
+        assert_eq!(
+            k["resources"],
+            serde_json::json!([
+                format!("../../../../{BASE}/namespace.flux"),
+                "artifacts/front/kustomize-flux.yaml",
+                format!("../../../../{BASE}/static.flux"),
+                "artifacts/settings/kustomize-flux.yaml",
+            ]),
+            "{c}"
+        );
         assert!(
-            !gitops
+            gitops
                 .join(dir)
-                .join("artifacts/static/catalog.yaml")
+                .join("artifacts/front/kustomize-flux.yaml")
                 .exists()
         );
+        // Every installation directory builds, the shared wrappers included.
+        kustomize_builds(&gitops.join(dir));
         let hr = yaml_file(&gitops.join(dir).join("artifacts/front/helm-release.yaml"));
         assert_eq!(
             hr["spec"]["chart"]["spec"]["chart"],
@@ -228,6 +248,16 @@ fn one_install_into_three_clusters_is_one_commit_and_one_copy() {
         assert_clean(&env, &gitops, c);
     }
     kustomize_builds(&gitops.join(BASE).join("static"));
+    let wrapper = yaml_file(&gitops.join(BASE).join("static.flux/kustomize-flux.yaml"));
+    assert_eq!(wrapper["spec"]["path"], format!("./{BASE}/static"));
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.ends_with("kustomize-flux.yaml"))
+            .count(),
+        2 + 2 * 3,
+        "{files:#?}"
+    );
     check_every_cluster(&gitops);
     // `list` of each cluster: clean (the fleet view of several is in clusters.rs).
     for (c, dir) in DIRS {
@@ -272,7 +302,8 @@ fn a_dry_run_into_two_clusters_prints_the_one_commit_and_writes_nothing() {
         "bases/shop/1.0.0/front/chart/Chart.yaml",
         "bases/shop/1.0.0/static/catalog.yaml",
         "clusters/staging/profiles/shop/artifacts/front/helm-release.yaml",
-        "clusters/production/profiles/shop/artifacts/static/kustomize-flux.yaml",
+        "bases/shop/1.0.0/static.flux/kustomize-flux.yaml",
+        "clusters/production/profiles/shop/kustomization.yaml",
     ] {
         assert!(diff.contains(&format!("+++ b/{path}")), "{path}:\n{diff}");
     }
@@ -466,6 +497,8 @@ fn upgrading_one_cluster_gives_it_its_own_copy_and_the_last_one_frees_what_chang
     assert_eq!(
         left,
         [
+            format!("{BASE}/namespace.flux/kustomization.yaml"),
+            format!("{BASE}/namespace.flux/kustomize-flux.yaml"),
             format!("{BASE}/namespace/kustomization.yaml"),
             format!("{BASE}/namespace/namespace.yaml")
         ],

@@ -371,6 +371,8 @@ fn upgrade_all_clusters_frees_the_old_base_in_one_commit() {
     assert_eq!(
         left,
         [
+            format!("{BASE}/namespace.flux/kustomization.yaml"),
+            format!("{BASE}/namespace.flux/kustomize-flux.yaml"),
             format!("{BASE}/namespace/kustomization.yaml"),
             format!("{BASE}/namespace/namespace.yaml")
         ]
