@@ -185,12 +185,27 @@ pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>>
     Ok(None)
 }
 
-/// Print what a core returned for the user to know (Git's notices of a write).
+/// Print what a core returned for the user to know (Git's notices of a write), after
+/// the notices Git kept from work that returns none ([`print_kept_notices`]).
 pub fn print_notices(p: &Printer, notices: &[crate::git::Notice]) {
+    print_kept_notices(p);
     for n in notices {
         match n {
             crate::git::Notice::Warning(m) => p.warn(m),
             crate::git::Notice::Note(m) => p.info(m),
+        }
+    }
+}
+
+/// Print the notices Git kept from work that returns no outcome (a repository opened
+/// after an interrupted run, a stopped merge kept or aborted, a CA bundle that cannot
+/// be loaded). The ops context calls it after opening the repository, and the command
+/// line once more when the command ends.
+pub fn print_kept_notices(p: &Printer) {
+    for n in crate::git::take_notices() {
+        match n {
+            crate::git::Notice::Warning(m) => p.warn(&m),
+            crate::git::Notice::Note(m) => p.info(&m),
         }
     }
 }

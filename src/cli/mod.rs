@@ -238,7 +238,10 @@ pub fn main() -> i32 {
         Command::List(a) => list::run(a, p),
         Command::Uninstall(a) => uninstall::run(a, p),
         Command::Upgrade(a) => match upgrade::run(a, &sub, p) {
-            Ok(code) => return code,
+            Ok(code) => {
+                crate::ops::print_kept_notices(p);
+                return code;
+            }
             Err(e) => Err(e),
         },
         Command::Sync(a) => upgrade::sync(a, p),
@@ -259,6 +262,8 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a, p),
         Command::Cluster(a) => cluster::run(a, p),
     };
+    // What Git kept for the user and no operation printed yet.
+    crate::ops::print_kept_notices(p);
     match result {
         Ok(()) => 0,
         Err(e) => {

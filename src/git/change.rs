@@ -49,6 +49,23 @@ pub enum Notice {
     Note(String),
 }
 
+thread_local! {
+    /// Notices of Git work that returns no [`Outcome`] (a repository opened after an
+    /// interrupted run, a CA bundle that cannot be loaded), kept for the operation.
+    static KEPT: std::cell::RefCell<Vec<Notice>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keep `n` for the operation to print ([`take_notices`]).
+pub(crate) fn keep(n: Notice) {
+    KEPT.with(|k| k.borrow_mut().push(n));
+}
+
+/// The notices Git kept since the last call, oldest first: the operation prints them
+/// (`ops::print_kept_notices`), since Git prints nothing itself.
+pub fn take_notices() -> Vec<Notice> {
+    KEPT.with(|k| std::mem::take(&mut *k.borrow_mut()))
+}
+
 /// What [`Workspace::apply_on_branch`] did.
 #[derive(Debug)]
 pub struct BranchOutcome {

@@ -4,7 +4,6 @@
 //! URLs shown without their secrets.
 use super::credentials;
 use crate::error::user;
-use crate::printer::printer;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -94,11 +93,11 @@ fn load_tls_certificates(url: &str) {
         if let Some(Some(file)) = TLS_BUNDLE.get() {
             // SAFETY: sets a libgit2 global option; pctl's Git work is single-threaded.
             if let Err(e) = unsafe { git2::opts::set_ssl_cert_file(file.as_path()) } {
-                printer().warn(&format!(
+                super::change::keep(super::Notice::Warning(format!(
                     "cannot load the CA certificates {}: {}",
                     file.display(),
                     e.message()
-                ));
+                )));
             }
         }
     });

@@ -17,7 +17,6 @@ use super::remote::{
 use super::snapshot::{TreeView, local_view, view_of};
 use super::{credentials, journal, redact_url};
 use crate::error::{Bug, HintExt, user};
-use crate::printer::printer;
 use anyhow::{Context, Result, anyhow, bail};
 use git2::{Oid, Repository};
 use std::collections::{BTreeMap, BTreeSet};
@@ -627,11 +626,10 @@ fn recover(repo: &Repository, root: &Path) -> Result<Option<Notice>> {
 }
 
 /// A recovery when opening the repository, or before a stopped merge is kept or
-/// aborted: printed here until `Workspace::open` is given the operation's printer
-/// (tests/it/layering.rs allows this file's printer for it).
+/// aborted: kept for the operation to print ([`super::change::take_notices`]).
 fn print_recovered(notice: Option<Notice>) {
-    if let Some(Notice::Warning(msg) | Notice::Note(msg)) = notice {
-        printer().warn(&msg);
+    if let Some(n) = notice {
+        super::change::keep(n);
     }
 }
 

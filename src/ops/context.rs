@@ -88,7 +88,12 @@ impl<'p> Context<'p> {
     /// The GitOps repository (`--repo`, else the one containing the current
     /// directory), opened once.
     pub fn workspace(&self) -> Result<&Workspace> {
-        once(&self.workspace, || Workspace::open(self.repo()))
+        once(&self.workspace, || {
+            let ws = Workspace::open(self.repo());
+            // An interrupted run's change, finished or undone on opening.
+            crate::ops::print_kept_notices(self.printer);
+            ws
+        })
     }
 
     /// The workspace's view at the start of the command (a remote one fetched once).

@@ -65,13 +65,6 @@ const ALLOWED: &[(&str, &str)] = &[
     // main.rs starts libgit2 before clap parses (start-up time, docs/architecture.md
     // "libgit2 start-up"); the start-up work on main.rs owns that call.
     ("main.rs", "pctl::git"),
-    // Git's writes return their notices (`Outcome::notices`) and a fetch draws its
-    // progress on bars the operation makes (`Upstreams::with_progress`), but two
-    // messages still print where they happen: a recovery when the repository is opened
-    // or a stopped merge kept or aborted (workspace.rs), and a CA bundle that cannot
-    // be loaded (config.rs, at the first HTTPS connection of any Git remote).
-    ("git/workspace.rs", "crate::printer"),
-    ("git/config.rs", "crate::printer"),
 ];
 
 /// Every `.rs` file below `dir` (or the file `dir.rs`), relative to `src/`.
