@@ -2,11 +2,11 @@
 //! a terminal and never with `NO_COLOR`; or, for a unit test, both into buffers
 //! ([`Printer::capture`]).
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-/// Where the output goes. Operations get theirs through `ops::Context`; the cores
-/// that still print (Git progress, the catalog index, the commit guard) use the
-/// process-wide one ([`printer`]).
+/// Where the output goes. `cli::main` makes one per command and operations get it
+/// through `ops::Context`; cores print nothing (they return what the user should
+/// know), and there is no process-wide printer.
 pub struct Printer {
     color: bool,
     progress: bool,
@@ -43,13 +43,6 @@ impl Captured {
         let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
         String::from_utf8_lossy(&b.stderr).into_owned()
     }
-}
-
-static PRINTER: OnceLock<Printer> = OnceLock::new();
-
-/// The process-wide printer, for the cores that print without an ops context.
-pub fn printer() -> &'static Printer {
-    PRINTER.get_or_init(Printer::terminal)
 }
 
 /// Output formats for listings (`-o`).
