@@ -23,7 +23,7 @@ fn main() {
     }
     // A command that only prints its help never touches Git.
     if !prints_only(std::env::args_os().skip(1)) {
-        pctl::git::start_libgit2(cfg!(pctl_tls_on_first_use));
+        pctl::ops::start_libgit2(cfg!(pctl_tls_on_first_use));
     }
     std::process::exit(pctl::cli::main());
 }

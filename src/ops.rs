@@ -38,6 +38,13 @@ pub use crate::git::Mode;
 pub use context::{Context, Shared};
 
 use crate::git::TreeView;
+
+/// What every command that may touch Git needs first, called by `main` before any
+/// other thread exists: libgit2's start (`git::start_libgit2`, which says what
+/// `tls_on_first_use` means), so that the binary reaches Git only through here.
+pub fn start_libgit2(tls_on_first_use: bool) {
+    crate::git::start_libgit2(tls_on_first_use);
+}
 use crate::printer::Printer;
 use crate::record::{self, Installation};
 use anyhow::Result;

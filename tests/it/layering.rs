@@ -61,11 +61,7 @@ const CLI_FORBIDS: &[&str] = &["crate::git", "pctl::git", "git2::"];
 const QUIET: &[&str] = &["catalog/index.rs", "check/guard.rs"];
 
 /// Known exceptions, each with its reason: (file, forbidden path).
-const ALLOWED: &[(&str, &str)] = &[
-    // main.rs starts libgit2 before clap parses (start-up time, docs/architecture.md
-    // "libgit2 start-up"); the start-up work on main.rs owns that call.
-    ("main.rs", "pctl::git"),
-];
+const ALLOWED: &[(&str, &str)] = &[];
 
 /// Every `.rs` file below `dir` (or the file `dir.rs`), relative to `src/`.
 fn files(rel: &str) -> Vec<String> {
