@@ -1,7 +1,8 @@
 //! A change to the GitOps repository: what a command wants to write ([`Changes`]),
 //! how it is finished ([`Mode`]), what happened ([`Outcome`], [`BranchOutcome`], with
-//! the [`Notice`]s the caller shows), and how it compares with the files it builds on
-//! (a unified diff, line counts).
+//! the [`Notice`]s the caller shows, and those Git keeps from work that returns no
+//! outcome: [`take_notices`]), and how it compares with the files it builds on (a
+//! unified diff, line counts).
 use super::snapshot::TreeView;
 use crate::textdiff;
 use anyhow::Result;

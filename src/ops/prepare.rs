@@ -1,10 +1,10 @@
 //! The pipeline every op that produces an installation's files shares: resolve (a
 //! SOURCE to a tree of profiles, through the context's upstreams) → render (the
-//! installation's files) → check (the rendering as Flux will apply it), before
-//! anything is written. install, render, diff, show, lint, upgrade, export and
-//! promote go through it; each step is also callable alone for an op that does
-//! something between two of them (install's shared bases across clusters, diff's
-//! two sides, lint's lenient resolution).
+//! installation's files, then sealed: its Secrets SOPS-encrypted) → check (the
+//! rendering as Flux will apply it), before anything is written. install, render, diff,
+//! show, lint, upgrade, export and promote go through it; each step is also callable
+//! alone for an op that does something between two of them (install's shared bases
+//! across clusters, diff's two sides, lint's lenient resolution).
 use crate::git::Upstreams;
 use crate::ops::Context;
 use crate::render::{self, Rendered};
