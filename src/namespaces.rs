@@ -203,25 +203,6 @@ pub fn build(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> Vec<Obj> {
     build_in(files, dir, &mut seen)
 }
 
-thread_local! {
-    /// Kustomization texts parsed in this process: the installations of one profile
-    /// have the same ones (a repository of 500 installations of a profile holds 1,500
-    /// kustomization.yaml files and three texts).
-    static KUSTOMIZATIONS: std::cell::RefCell<std::collections::HashMap<String, Option<Value>>> =
-        Default::default();
-}
-
-/// A kustomization.yaml's text as a value (None when it is not YAML), parsed once per
-/// process per text.
-fn kustomization_value(path: &str, text: &str) -> Option<Value> {
-    if let Some(v) = KUSTOMIZATIONS.with(|c| c.borrow().get(text).cloned()) {
-        return v;
-    }
-    let v = crate::check::build::one_document(path, text).ok();
-    KUSTOMIZATIONS.with(|c| c.borrow_mut().insert(text.to_string(), v.clone()));
-    v
-}
-
 fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<String>) -> Vec<Obj> {
     if !seen.insert(dir.to_string()) {
         return Vec::new();
@@ -261,7 +242,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
     };
     let Some(k) = std::str::from_utf8(&files[&kpath])
         .ok()
-        .and_then(|t| kustomization_value(&kpath, t))
+        .and_then(|t| crate::check::build::one_document(&kpath, t).ok())
     else {
         return Vec::new();
     };
