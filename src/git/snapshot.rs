@@ -533,8 +533,10 @@ pub(super) fn view_of(repo: &Repository, commit: Oid) -> Result<TreeView> {
         return Ok(TreeView::empty());
     }
     let tree = repo.find_commit(commit)?.tree()?.id();
-    // A second handle: Snapshot owns its repository.
-    let handle = Repository::open(repo.path())?;
+    // A second handle, since Snapshot owns its repository: over the same object
+    // database (objects are all it reads), so that opening it reads no configuration
+    // and no pack index a second time.
+    let handle = Repository::from_odb(repo.odb()?)?;
     Ok(TreeView {
         snapshot: Some(Snapshot::Tree {
             repo: Rc::new(handle),

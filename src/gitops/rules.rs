@@ -99,7 +99,8 @@ fn reserved(what: &str, dir: &str) -> Result<()> {
 /// Check the text of `.pctl/config.yaml` before it is read: known keys (with "did you
 /// mean"), each field naming the file and its line.
 pub fn check_config_keys(text: &str, raw: &Value) -> Result<()> {
-    let pos = crate::lint::Positions::parse(text);
+    // Lines are needed only for an error: the text is read for them then, not at every start.
+    let pos = LazyPositions::new(text);
     let Some(top) = raw.as_object() else {
         bail!(user(
             format!("{CONFIG_PATH}: not a mapping"),
@@ -146,7 +147,7 @@ pub fn check_config_keys(text: &str, raw: &Value) -> Result<()> {
 /// Check the values of a read config: DNS-1123 names and repository paths. `text`
 /// (when the config comes from a file) gives the lines.
 pub fn check_config(c: &mut Config, text: Option<&str>) -> Result<()> {
-    let pos = crate::lint::Positions::parse(text.unwrap_or(""));
+    let pos = LazyPositions::new(text.unwrap_or(""));
     let at = |field: &str| match text {
         Some(_) => format!("{CONFIG_PATH}:{}: {field}", pos.line(field)),
         None => field.to_string(),
@@ -178,6 +179,27 @@ pub fn check_config(c: &mut Config, text: Option<&str>) -> Result<()> {
         c.install_path = repo_dir(&at("installPath"), &c.install_path)?;
     }
     super::clusters::check_paths(c, &at)
+}
+
+/// The lines of a config's fields, read from its text at the first question.
+struct LazyPositions<'t> {
+    text: &'t str,
+    positions: std::cell::OnceCell<crate::lint::Positions>,
+}
+
+impl<'t> LazyPositions<'t> {
+    fn new(text: &'t str) -> Self {
+        LazyPositions {
+            text,
+            positions: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn line(&self, field: &str) -> usize {
+        self.positions
+            .get_or_init(|| crate::lint::Positions::parse(self.text))
+            .line(field)
+    }
 }
 
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
