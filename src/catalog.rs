@@ -443,6 +443,26 @@ pub fn locate(
             .copied()
             .filter(|n| strsim::levenshtein(n, profile) <= 3 || n.contains(profile))
             .collect();
+        // A failed scan is why the profile may be missing: say so with the error, which
+        // is all the user sees (warnings are printed only on success).
+        if let Some(scan) = warnings.first() {
+            let scan = scan
+                .strip_prefix(&format!("catalog {catalog:?}: "))
+                .unwrap_or(scan);
+            bail!(user(
+                format!(
+                    "catalog {catalog:?} has no profile named {profile:?}, and its source could not be scanned again: {scan}"
+                ),
+                format!(
+                    "a fresh scan may list it: check the network and the source's URL (`pctl catalog list`), then run `pctl catalog update {catalog}`{}",
+                    if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; or did you mean {}?", close.join(", "))
+                    }
+                ),
+            ));
+        }
         bail!(user(
             format!("catalog {catalog:?} has no profile named {profile:?}"),
             if !close.is_empty() {

@@ -445,6 +445,22 @@ fn an_unreachable_source_keeps_its_last_index_and_says_so() {
     let out = env.pctl(["catalog", "list"]);
     assert_success(&out);
     assert!(stdout(&out).contains("plat"));
+
+    // A profile the kept index does not list: pctl scans the source once more, and
+    // when that fails the error says so, rather than only that the profile is missing.
+    let gitops = env.init_gitops("gitops");
+    let bad = env.install(&gitops, "plat/newcomer", "x", &[]);
+    assert_error(&bad, 1);
+    assert_stderr_mentions(
+        &bad,
+        &[
+            "no profile named \"newcomer\"",
+            "cannot scan",
+            &url,
+            "may list it",
+        ],
+    );
+    assert_eq!(commit_count(&gitops), 1, "nothing committed after init");
 }
 
 #[test]
