@@ -2,15 +2,17 @@
 //! entries kept as the file's bytes, found by binary search, the entries a change
 //! writes spliced in, the cache tree (`TREE`) invalidated along the changed paths,
 //! racily clean entries smudged as git does, and the result written through
-//! `index.lock` with its SHA-1 trailer. Anything else (version 4, a split or sparse
-//! index, an unknown required extension, no index) is read as `None`: the callers
-//! then use libgit2, which reads and writes every entry.
+//! `index.lock` with its SHA-1 trailer. A split index (`index/split.rs`) is read with
+//! its shared index and written whole. Anything else (version 4, a sparse index, an
+//! unknown required extension, no index) is read as `None`: the callers then use
+//! libgit2, which reads and writes every entry.
 use anyhow::{Context, Result, anyhow};
 use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 const HEADER: usize = 12;
 const HASH: usize = 20;
@@ -85,9 +87,32 @@ fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
+/// What identifies one version of the index file, as libgit2 tells whether to read it
+/// again: its path, size, and device, inode and modification time (to the
+/// nanosecond). Not its change time: the journal's hard link to it changes that.
+type Stamp = (PathBuf, u64, Option<(u32, u32, (u32, u32))>);
+
+thread_local! {
+    /// The index this process read last (the check before a write reads it, the
+    /// write reads it again under `index.lock`), while the file is unchanged.
+    static LAST: std::cell::RefCell<Option<(Stamp, Rc<Index>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn stamp(path: &Path, meta: &std::fs::Metadata) -> Stamp {
+    #[cfg(unix)]
+    let stat = {
+        let s = Stat::of(meta);
+        Some((s.dev, s.ino, s.mtime))
+    };
+    #[cfg(not(unix))]
+    let stat = None;
+    (path.to_path_buf(), meta.len(), stat)
+}
+
 /// The index of the repository at `git_dir`, or None when there is none or it is one
 /// pctl does not read itself.
-pub(super) fn read(git_dir: &Path) -> Result<Option<Index>> {
+pub(super) fn read(git_dir: &Path) -> Result<Option<Rc<Index>>> {
     let path = git_dir.join("index");
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -97,14 +122,33 @@ pub(super) fn read(git_dir: &Path) -> Result<Option<Index>> {
     let meta = file
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
+    let stamp = stamp(&path, &meta);
+    let known = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(s, _)| stamp.2.is_some() && *s == stamp)
+            .map(|(_, i)| i.clone())
+    });
+    if let Some(index) = known {
+        return Ok(Some(index));
+    }
     let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     std::io::Read::read_to_end(&mut file, &mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    #[cfg(unix)]
-    let mtime = Stat::of(&meta).mtime;
-    #[cfg(not(unix))]
-    let mtime = (u32::MAX, u32::MAX);
-    Ok(parse(bytes, mtime))
+    let mtime = stamp.2.map_or((u32::MAX, u32::MAX), |s| s.2);
+    // A split index is read whole (its shared index merged in) and written whole.
+    let bytes = match split::unsplit(git_dir, &bytes) {
+        Some(whole) => whole,
+        None => bytes,
+    };
+    let index = parse(bytes, mtime).map(Rc::new);
+    LAST.with(|l| *l.borrow_mut() = index.clone().map(|i| (stamp, i)));
+    Ok(index)
+}
+
+/// Forget the index read last (it was just replaced).
+fn forget_last() {
+    LAST.with(|l| *l.borrow_mut() = None);
 }
 
 /// Parse an index file; None for a version, an extension or a layout pctl leaves to
@@ -117,33 +161,8 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
     if version != 2 && version != 3 {
         return None;
     }
-    let count = be32(&bytes, 8) as usize;
     let end = bytes.len() - HASH;
-    let mut entries = Vec::with_capacity(count.min(end / FIXED));
-    let mut off = HEADER;
-    for _ in 0..count {
-        if off + FIXED > end {
-            return None;
-        }
-        let flags = be16(&bytes, off + 60);
-        let extended = flags & EXTENDED != 0;
-        if extended && version < 3 {
-            return None;
-        }
-        let name = off + FIXED + if extended { 2 } else { 0 };
-        let len = (flags & NAME_MASK) as usize;
-        let name_end = if len < NAME_MASK as usize {
-            name + len
-        } else {
-            name + len + bytes.get(name + len..end)?.iter().position(|&b| b == 0)?
-        };
-        let next = off + ((name_end - off + 8) & !7);
-        if next > end || bytes[name_end] != 0 {
-            return None;
-        }
-        entries.push(off);
-        off = next;
-    }
+    let (entries, mut off) = walk_entries(&bytes, version, end)?;
     let mut index = Index {
         bytes,
         version,
@@ -178,6 +197,38 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         off = data.end;
     }
     Some(index)
+}
+
+/// Where each entry of an index file of `version` starts, and where they end; None
+/// when they run past `end` (the trailer).
+fn walk_entries(bytes: &[u8], version: u32, end: usize) -> Option<(Vec<usize>, usize)> {
+    let count = be32(bytes, 8) as usize;
+    let mut entries = Vec::with_capacity(count.min(end / FIXED));
+    let mut off = HEADER;
+    for _ in 0..count {
+        if off + FIXED > end {
+            return None;
+        }
+        let flags = be16(bytes, off + 60);
+        let extended = flags & EXTENDED != 0;
+        if extended && version < 3 {
+            return None;
+        }
+        let name = off + FIXED + if extended { 2 } else { 0 };
+        let len = (flags & NAME_MASK) as usize;
+        let name_end = if len < NAME_MASK as usize {
+            name + len
+        } else {
+            name + len + bytes.get(name + len..end)?.iter().position(|&b| b == 0)?
+        };
+        let next = off + ((name_end - off + 8) & !7);
+        if next > end || bytes[name_end] != 0 {
+            return None;
+        }
+        entries.push(off);
+        off = next;
+    }
+    Some((entries, off))
 }
 
 /// The `TREE` extension; None when it is damaged.
@@ -325,7 +376,7 @@ impl Index {
     /// index was written or later, so equal stat data does not prove equal content.
     /// (Whole seconds, as git without nanosecond stat data compares: the wider test.)
     pub fn racy(&self, i: usize) -> bool {
-        self.stat(i).mtime.0 >= self.mtime.0
+        be32(&self.bytes, self.entries[i] + 8) >= self.mtime.0
     }
 
     /// The first entry whose path is not below `key` in git's order.
@@ -433,7 +484,7 @@ impl Drop for LockFile {
 pub(super) struct Staging {
     lock: LockFile,
     git_dir: PathBuf,
-    index: Index,
+    index: Rc<Index>,
     /// Path → new entry bytes (None: the entry is removed).
     updates: BTreeMap<String, Option<Vec<u8>>>,
 }
@@ -454,6 +505,7 @@ impl Staging {
         let Some(index) = read(git_dir)? else {
             return Ok(None);
         };
+        let mut parents = std::collections::BTreeSet::new();
         for (path, content) in paths {
             if path.is_empty() || index.at(path).any(|i| index.stage(i) != 0) {
                 return Ok(None);
@@ -464,12 +516,17 @@ impl Staging {
                 }
                 let mut parent = Path::new(path).parent();
                 while let Some(p) = parent.and_then(Path::to_str).filter(|p| !p.is_empty()) {
-                    let removed = matches!(paths.get(p), Some(None));
-                    if !removed && !index.at(p).is_empty() {
-                        return Ok(None);
+                    if !parents.insert(p) {
+                        break;
                     }
                     parent = Path::new(p).parent();
                 }
+            }
+        }
+        // No file where a written file needs a directory (unless it goes too).
+        for p in parents {
+            if !matches!(paths.get(p), Some(None)) && !index.at(p).is_empty() {
+                return Ok(None);
             }
         }
         Ok(Some(Staging {
@@ -614,6 +671,7 @@ impl Staging {
         written?;
         // Closed before the rename; from here on the lock is the index.
         self.lock.file = None;
+        forget_last();
         std::fs::rename(&lock_path, &target).map_err(|e| {
             let _ = std::fs::remove_file(&lock_path);
             anyhow!(e).context(format!("cannot write {}", target.display()))
@@ -650,5 +708,6 @@ fn smudge(index: &Index, i: usize, root: &Path) -> bool {
     same && content_differs(index, i, &full, &meta)
 }
 
+mod split;
 #[cfg(test)]
 mod tests;

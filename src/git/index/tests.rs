@@ -316,3 +316,22 @@ fn the_cache_tree_drops_a_directory_replaced_by_a_file() {
     data.write(&mut out);
     assert_eq!(parse_tree(&out), Some(data));
 }
+
+#[test]
+fn ewah_bitmaps_are_read_as_git_writes_them() {
+    // 200 bits: a run of 1 word of ones, then 2 literal words; the last 8 bits unused.
+    let words: [u64; 3] = [1 | (1 << 1) | (2 << 33), 0b1010, 1 << 63];
+    let mut data = 200u32.to_be_bytes().to_vec();
+    data.extend_from_slice(&3u32.to_be_bytes());
+    for w in words {
+        data.extend_from_slice(&w.to_be_bytes());
+    }
+    data.extend_from_slice(&0u32.to_be_bytes());
+    data.extend_from_slice(b"rest");
+    let (bits, used) = split::ewah_bits(&data).unwrap();
+    let mut want: Vec<usize> = (0..64).collect();
+    want.extend([65, 67, 191]);
+    assert_eq!(bits, want);
+    assert_eq!(used, data.len() - 4);
+    assert!(split::ewah_bits(&data[..20]).is_none());
+}

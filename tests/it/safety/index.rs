@@ -189,3 +189,61 @@ fn a_version_4_index_is_left_to_libgit2_and_the_install_commits_right() {
     assert_git_agrees(&gitops);
     assert_eq!(git(&gitops, &["update-index", "--show-index-version"]), "4");
 }
+
+/// libgit2 cannot read a split index at all; pctl reads it with its shared index
+/// and writes it whole, keeping the user's staged replacements, deletions and
+/// additions (which live in the split file) as they were.
+#[test]
+fn a_split_index_is_read_whole_and_the_install_commits_right() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    assert_success(&env.install(&gitops, &platform.source("nginx", None), "web", &[]));
+    git(&gitops, &["update-index", "--split-index"]);
+    let tracked: Vec<String> = git(&gitops, &["ls-files"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (edited, dropped) = (&tracked[0], &tracked[tracked.len() - 1]);
+    let text = std::fs::read_to_string(gitops.join(edited)).unwrap();
+    std::fs::write(gitops.join(edited), format!("{text}# staged edit\n")).unwrap();
+    git(&gitops, &["add", edited]);
+    git(&gitops, &["rm", "-q", "--cached", dropped]);
+    std::fs::write(gitops.join("added.txt"), "staged\n").unwrap();
+    git(&gitops, &["add", "added.txt"]);
+    let link = std::fs::read(gitops.join(".git/index")).unwrap();
+    assert!(link.windows(4).any(|w| w == b"link"), "not a split index");
+    let entries = git(&gitops, &["ls-files", "-s"]);
+    let staged = git(&gitops, &["diff", "--cached", "--name-only"]);
+
+    // Dirty under the install path: refused, nothing changed.
+    let dir = install_dir(&gitops, "api");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "work in progress\n").unwrap();
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &platform.source("podinfo", None), "api", &[]);
+    assert_error(&out, 1);
+    assert_stderr_mentions(&out, &["uncommitted", "notes.txt"]);
+    assert_unchanged(&before, &snapshot(&gitops));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_success(&env.install(&gitops, &platform.source("podinfo", None), "api", &[]));
+    for f in files_in_commit(&gitops, "HEAD") {
+        assert!(f.starts_with(INSTALL_PATH), "the install commit took {f}");
+    }
+    let list = format!("{INSTALL_PATH}/kustomization.yaml");
+    let api = format!("{INSTALL_PATH}/api/");
+    let outside = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.contains(&api) && !l.ends_with(&list))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        outside(&git(&gitops, &["ls-files", "-s"])),
+        outside(&entries)
+    );
+    assert_eq!(git(&gitops, &["diff", "--cached", "--name-only"]), staged);
+    assert!(git(&gitops, &["diff", "--name-only"]).is_empty());
+    git(&gitops, &["fsck", "--no-dangling"]);
+}
