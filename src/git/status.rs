@@ -37,22 +37,29 @@ fn common_dir(paths: &[&str]) -> String {
     common.join("/")
 }
 
+/// The paths a change writes or guards that no other of them holds: one check each
+/// (a guarded installation directory covers every file written into it). A path is
+/// held by another when one of its parent directories (or the root, "") is one too.
+fn outermost_of(changes: &Changes) -> Vec<&str> {
+    let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
+    prefixes.extend(changes.files.keys().map(String::as_str));
+    let covered = |p: &str| {
+        let mut rest = p;
+        while let Some(slash) = rest.rfind('/') {
+            rest = &rest[..slash];
+            if prefixes.contains(rest) {
+                return true;
+            }
+        }
+        !p.is_empty() && prefixes.contains("")
+    };
+    prefixes.iter().copied().filter(|p| !covered(p)).collect()
+}
+
 /// Refuse the change when a path it writes or guards has uncommitted changes that are
 /// not the change's own.
 pub(super) fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
-    let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
-    prefixes.extend(changes.files.keys().map(String::as_str));
-    // One check per prefix not already below another one (a guarded installation
-    // directory covers every file written into it).
-    let mut outermost: Vec<&str> = Vec::new();
-    for p in prefixes {
-        let covered = outermost.iter().any(|q| {
-            q.is_empty() || p == *q || p.strip_prefix(*q).is_some_and(|r| r.starts_with('/'))
-        });
-        if !covered {
-            outermost.push(p);
-        }
-    }
+    let outermost = outermost_of(changes);
     let found = match fast_dirty(repo, &outermost)? {
         Some(found) => found,
         None => libgit2_dirty(repo, &outermost)?,
@@ -343,6 +350,30 @@ fn same_as_entry(index: &Index, i: usize, full: &Path, meta: &std::fs::Metadata)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outermost(guard: &[&str], files: &[&str]) -> Vec<String> {
+        let mut c = Changes {
+            guard: guard.iter().map(|s| s.to_string()).collect(),
+            ..Changes::default()
+        };
+        for f in files {
+            c.files.insert(f.to_string(), None);
+        }
+        outermost_of(&c).into_iter().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn only_the_outermost_prefixes_are_checked() {
+        assert_eq!(
+            outermost(
+                &["a/i1", "a/i2"],
+                &["a/i1/x", "a/i1/y/z", "a/i1-b/x", "a/kustomization.yaml"]
+            ),
+            ["a/i1", "a/i1-b/x", "a/i2", "a/kustomization.yaml"]
+        );
+        assert_eq!(outermost(&["", "a"], &["b/c"]), [""]);
+        assert_eq!(outermost(&[], &["a/b", "a/b/c"]), ["a/b"]);
+    }
 
     #[test]
     fn the_common_directory_holds_every_prefix() {
