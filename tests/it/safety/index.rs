@@ -247,3 +247,55 @@ fn a_split_index_is_read_whole_and_the_install_commits_right() {
     assert!(git(&gitops, &["diff", "--name-only"]).is_empty());
     git(&gitops, &["fsck", "--no-dangling"]);
 }
+
+/// git's racy-clean rule end to end: a file changed in the second its entry and the
+/// index were written, with the same size and modification time, must still show as
+/// modified after pctl writes the index anew (which makes the index newer than the
+/// file): pctl smudges that entry as git would. `core.trustctime=false`, so that the
+/// change time (which a write always moves) does not give it away.
+#[test]
+fn a_racily_clean_file_changed_elsewhere_still_shows_as_modified_after_a_write() {
+    let platform = shared_repo("platform");
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    assert_success(&env.install(&gitops, &platform.source("nginx", None), "web", &[]));
+    git(&gitops, &["config", "core.trustctime", "false"]);
+    let file = std::fs::read_dir(install_dir(&gitops, "web"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .expect("a file in the installation");
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let text = std::fs::read(&file).unwrap();
+    let mut changed = text.clone();
+    let last = changed.len() - 2;
+    changed[last] = if changed[last] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&file, &changed).unwrap();
+    let set = |p: &Path| {
+        let f = std::fs::File::options().write(true).open(p).unwrap();
+        f.set_modified(mtime).unwrap();
+    };
+    set(&file);
+    set(&gitops.join(".git/index"));
+    let rel = rel(&gitops, &file);
+    assert_eq!(
+        git(
+            &gitops,
+            &["status", "--porcelain=v1", "--untracked-files=all"]
+        ),
+        format!(" M {rel}"),
+        "git sees the racy change before pctl writes"
+    );
+    // The next index is written in a later second: only the smudged entry (size 0)
+    // tells git to compare the content.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_success(&env.install(&gitops, &platform.source("podinfo", None), "api", &[]));
+    assert_eq!(
+        git(
+            &gitops,
+            &["status", "--porcelain=v1", "--untracked-files=all"]
+        ),
+        format!(" M {rel}"),
+        "the change was hidden by pctl's index write"
+    );
+}
