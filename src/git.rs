@@ -9,6 +9,8 @@
 //! - `local`: local repositories (discovery, HEAD, status, init)
 //! - `change`: what a command writes, its outcome, its diff against a view
 //! - `workspace`: the GitOps repository and its all-or-nothing transactions
+//! - `index`, `status`: the Git index read and written for a change's paths only;
+//!   the uncommitted-changes check under them
 //! - `commit`: blobs, trees, commits and annotated tags
 //! - `remote`: fetches and pushes of branches and tags
 //! - `advice`: what git reports by type for the command layer to word
@@ -21,12 +23,14 @@ mod commit;
 mod config;
 pub mod credentials;
 mod fault;
+mod index;
 mod journal;
 mod local;
 mod lock;
 pub mod parsecache;
 mod remote;
 mod snapshot;
+mod status;
 mod upstream;
 mod workspace;
 

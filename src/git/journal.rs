@@ -6,8 +6,9 @@
 //! writes or removes with its content before (as a blob in the object database), the
 //! directories the change creates, and what finishes the change (the branch moving to
 //! the new commit, the stopped-merge file appearing, or nothing for `--no-commit`).
-//! The index before is kept as a hard link (`.git/pctl-journal.index`: libgit2
-//! replaces the index by renaming, so the link keeps the old bytes). Files are written
+//! The index before is kept as a hard link (`.git/pctl-journal.index`: pctl's index
+//! writer and libgit2 both replace the index by renaming `index.lock`, so the link
+//! keeps the old bytes). Files are written
 //! to `NAME.pctl-tmp` and renamed into place, so none is ever half-written.
 //!
 //! The next pctl command on the repository (under the same lock) finds the journal:

@@ -9,17 +9,19 @@ use super::change::{
 use super::commit::{build_tree, build_tree_of, make_commit, stage, write_blobs};
 use super::config::{cache_dir, cache_key, user_config};
 use super::fault::{fault, pause_before_lock, slow_write};
-use super::local::{dirty_paths, head_commit};
+use super::index::Staging;
+use super::local::head_commit;
 use super::lock::{lock_file, try_lock_file};
 use super::remote::{
     PushError, fetch_base, fetch_branch_tip, push, push_commit, remote_sync, remote_url_of,
 };
 use super::snapshot::{TreeView, local_view, view_of};
+use super::status::check_clean;
 use super::{credentials, journal, redact_url};
 use crate::error::{Bug, HintExt, user};
 use anyhow::{Context, Result, anyhow, bail};
 use git2::{Oid, Repository};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A GitOps repository: a local work tree, or a remote reached through a bare clone
@@ -633,78 +635,10 @@ fn print_recovered(notice: Option<Notice>) {
     }
 }
 
-/// Up to this many outermost prefixes get one status each (see [`check_clean`]).
-const FEW_PREFIXES: usize = 4;
-
-/// The deepest directory holding every path of `paths` ("" for the root).
-fn common_dir(paths: &[&str]) -> String {
-    let mut common: Vec<&str> = match paths.first() {
-        Some(p) => p.split('/').collect(),
-        None => return String::new(),
-    };
-    for p in paths {
-        let parts: Vec<&str> = p.split('/').collect();
-        // A path is never its own holder: keep at most its parent directories.
-        let n = common
-            .iter()
-            .zip(parts.iter().take(parts.len().saturating_sub(1)))
-            .take_while(|(a, b)| a == b)
-            .count();
-        common.truncate(n);
-    }
-    common.join("/")
-}
-
-fn check_clean(repo: &Repository, changes: &Changes) -> Result<()> {
-    let mut dirty = BTreeSet::new();
-    let mut prefixes: BTreeSet<&str> = changes.guard.iter().map(String::as_str).collect();
-    prefixes.extend(changes.files.keys().map(String::as_str));
-    // One status per prefix not already below another one (a guarded installation
-    // directory covers every file written into it): a status is a walk.
-    let mut outermost: Vec<&str> = Vec::new();
-    for p in prefixes {
-        let covered = outermost.iter().any(|q| {
-            q.is_empty() || p == *q || p.strip_prefix(*q).is_some_and(|r| r.starts_with('/'))
-        });
-        if !covered {
-            outermost.push(p);
-        }
-    }
-    // A few prefixes (an install: its directory and the kustomization linking it):
-    // one status each, so that nothing else is walked. Many (`upgrade --all`): one
-    // status of the directory holding them all, its answer filtered to the prefixes.
-    let found = if outermost.len() <= FEW_PREFIXES {
-        let mut found = Vec::new();
-        for p in &outermost {
-            found.extend(dirty_paths(repo, p)?);
-        }
-        found
-    } else {
-        dirty_paths(repo, &common_dir(&outermost))?
-            .into_iter()
-            .filter(|d| {
-                outermost
-                    .iter()
-                    .any(|q| d == q || d.strip_prefix(*q).is_some_and(|r| r.starts_with('/')))
-            })
-            .collect()
-    };
-    for d in found {
-        if !changes.own.contains(&d) {
-            dirty.insert(d);
-        }
-    }
-    if !dirty.is_empty() {
-        let list: Vec<String> = dirty.into_iter().collect();
-        bail!(user(
-            format!(
-                "uncommitted changes where pctl would write: {}",
-                list.join(", ")
-            ),
-            "commit or stash them (git stash -u) and run the command again",
-        ));
-    }
-    Ok(())
+/// The index a local write stages its files in.
+enum Index {
+    Own(Box<Staging>),
+    Libgit2(git2::Index),
 }
 
 fn apply_local(
@@ -739,7 +673,12 @@ fn apply_local(
     let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
     let mut writer = journal::begin(repo, root, &paths, finish, true)?;
     let result = (|| -> Result<()> {
-        let mut index = repo.index().context("cannot read the index")?;
+        // pctl's own index update (git/index.rs), else libgit2's, which reads and
+        // writes every entry.
+        let mut index = match Staging::start(repo.path(), &changes.files)? {
+            Some(s) => Index::Own(Box::new(s)),
+            None => Index::Libgit2(repo.index().context("cannot read the index")?),
+        };
         for (path, content) in &changes.files {
             match content {
                 Some(bytes) => {
@@ -748,17 +687,28 @@ fn apply_local(
                         .get(path.as_str())
                         .copied()
                         .ok_or_else(|| Bug(format!("no blob for {path}")))?;
-                    stage(&mut index, root, path, oid)
-                        .with_context(|| format!("cannot stage {path}"))?;
+                    match &mut index {
+                        Index::Own(s) => s.stage(&root.join(path), path, oid.as_bytes()),
+                        Index::Libgit2(ix) => stage(ix, root, path, oid),
+                    }
+                    .with_context(|| format!("cannot stage {path}"))?;
                 }
                 None => {
                     writer.remove(path)?;
-                    let _ = index.remove_path(Path::new(path));
+                    match &mut index {
+                        Index::Own(s) => s.remove(path),
+                        Index::Libgit2(ix) => {
+                            let _ = ix.remove_path(Path::new(path));
+                        }
+                    }
                 }
             }
             slow_write();
         }
-        index.write().context("cannot write the index")?;
+        match index {
+            Index::Own(s) => s.commit(root)?,
+            Index::Libgit2(mut ix) => ix.write().context("cannot write the index")?,
+        }
         fault("after-write")?;
         if let Some(commit) = new_commit {
             let log = format!("commit: {}", message.lines().next().unwrap_or(""));
@@ -883,15 +833,5 @@ mod tests {
         );
         ws.forget_pending().unwrap();
         assert!(ws.apply("second", Mode::Commit, write_b).is_ok());
-    }
-
-    #[test]
-    fn the_common_directory_holds_every_prefix() {
-        assert_eq!(common_dir(&["a/b/c", "a/b/d", "a/b/e/f"]), "a/b");
-        assert_eq!(common_dir(&["a/b/c", "x/y"]), "");
-        // A file's own name is never the holder, nor is a prefix shared by two names.
-        assert_eq!(common_dir(&["a/b", "a/b"]), "a");
-        assert_eq!(common_dir(&["a/kustomization.yaml", "a/i1", "a/i2"]), "a");
-        assert_eq!(common_dir(&["ab/x", "ab2/y"]), "");
     }
 }

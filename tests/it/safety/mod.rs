@@ -290,6 +290,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod index;
 mod more;
 
 /// A small deterministic random number generator (xorshift64*): the kill points

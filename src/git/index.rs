@@ -1,0 +1,713 @@
+//! The Git index (`.git/index`) read and written by pctl itself, for versions 2 and 3:
+//! entries kept as the file's bytes, found by binary search, the entries a change
+//! writes spliced in, the cache tree (`TREE`) invalidated along the changed paths,
+//! racily clean entries smudged as git does, and the result written through
+//! `index.lock` with its SHA-1 trailer. A split index (`index/split.rs`) is read with
+//! its shared index and written whole. Anything else (version 4, a sparse index, an
+//! unknown required extension, no index) is read as `None`: the callers then use
+//! libgit2, which reads and writes every entry.
+use anyhow::{Context, Result, anyhow};
+use sha1::{Digest, Sha1};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+const HEADER: usize = 12;
+const HASH: usize = 20;
+/// Bytes of an entry before its extended flags (version 3) or its path.
+const FIXED: usize = 62;
+/// Flags of an entry: assume-valid, extended (version 3), stage, name length.
+const ASSUME_VALID: u16 = 0x8000;
+const EXTENDED: u16 = 0x4000;
+const NAME_MASK: u16 = 0x0fff;
+/// Deeper cache trees are not read (git's paths are at most 4,096 bytes).
+const MAX_TREE_DEPTH: usize = 2048;
+
+/// An index file as read: its bytes, where each entry starts, its cache tree.
+pub(super) struct Index {
+    bytes: Vec<u8>,
+    version: u32,
+    entries: Vec<usize>,
+    /// Where the entries end (the extensions or the trailer start).
+    entries_end: usize,
+    tree: Option<TreeNode>,
+    /// The whole `REUC` extension (resolve-undo), kept as it is.
+    reuc: Option<Range<usize>>,
+    /// The file's modification time when read (seconds, nanoseconds): entries
+    /// modified in the same second or later are racily clean.
+    mtime: (u32, u32),
+}
+
+/// One entry's stat data, as the index stores it (each field cut to 32 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stat {
+    pub ctime: (u32, u32),
+    pub mtime: (u32, u32),
+    pub dev: u32,
+    pub ino: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u32,
+}
+
+impl Stat {
+    /// The stat data of a file as the index records it.
+    #[cfg(unix)]
+    pub fn of(meta: &std::fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
+            ctime: (meta.ctime() as u32, meta.ctime_nsec() as u32),
+            mtime: (meta.mtime() as u32, meta.mtime_nsec() as u32),
+            dev: meta.dev() as u32,
+            ino: meta.ino() as u32,
+            uid: meta.uid(),
+            gid: meta.gid(),
+            size: meta.size() as u32,
+        }
+    }
+}
+
+/// A node of the cache tree: a directory's tree id while it is valid (`count` ≥ 0
+/// entries below it), and its subdirectories in the order git wrote them.
+#[derive(Debug, Clone, PartialEq)]
+struct TreeNode {
+    name: Vec<u8>,
+    count: i64,
+    oid: Option<[u8; HASH]>,
+    children: Vec<TreeNode>,
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// What identifies one version of the index file, as libgit2 tells whether to read it
+/// again: its path, size, and device, inode and modification time (to the
+/// nanosecond). Not its change time: the journal's hard link to it changes that.
+type Stamp = (PathBuf, u64, Option<(u32, u32, (u32, u32))>);
+
+thread_local! {
+    /// The index this process read last (the check before a write reads it, the
+    /// write reads it again under `index.lock`), while the file is unchanged.
+    static LAST: std::cell::RefCell<Option<(Stamp, Rc<Index>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn stamp(path: &Path, meta: &std::fs::Metadata) -> Stamp {
+    #[cfg(unix)]
+    let stat = {
+        let s = Stat::of(meta);
+        Some((s.dev, s.ino, s.mtime))
+    };
+    #[cfg(not(unix))]
+    let stat = None;
+    (path.to_path_buf(), meta.len(), stat)
+}
+
+/// The index of the repository at `git_dir`, or None when there is none or it is one
+/// pctl does not read itself.
+pub(super) fn read(git_dir: &Path) -> Result<Option<Rc<Index>>> {
+    let path = git_dir.join("index");
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow!(e).context(format!("cannot read {}", path.display()))),
+    };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let stamp = stamp(&path, &meta);
+    let known = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(s, _)| stamp.2.is_some() && *s == stamp)
+            .map(|(_, i)| i.clone())
+    });
+    if let Some(index) = known {
+        return Ok(Some(index));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mtime = stamp.2.map_or((u32::MAX, u32::MAX), |s| s.2);
+    // A split index is read whole (its shared index merged in) and written whole.
+    let bytes = match split::unsplit(git_dir, &bytes) {
+        Some(whole) => whole,
+        None => bytes,
+    };
+    let index = parse(bytes, mtime).map(Rc::new);
+    LAST.with(|l| *l.borrow_mut() = index.clone().map(|i| (stamp, i)));
+    Ok(index)
+}
+
+/// Forget the index read last (it was just replaced).
+fn forget_last() {
+    LAST.with(|l| *l.borrow_mut() = None);
+}
+
+/// Parse an index file; None for a version, an extension or a layout pctl leaves to
+/// libgit2 (which also reports a damaged file).
+fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
+    if bytes.len() < HEADER + HASH || &bytes[..4] != b"DIRC" {
+        return None;
+    }
+    let version = be32(&bytes, 4);
+    if version != 2 && version != 3 {
+        return None;
+    }
+    let end = bytes.len() - HASH;
+    let (entries, mut off) = walk_entries(&bytes, version, end)?;
+    let mut index = Index {
+        bytes,
+        version,
+        entries,
+        entries_end: off,
+        tree: None,
+        reuc: None,
+        mtime,
+    };
+    // Binary searches need git's order: by path, then stage.
+    for w in index.entries.windows(2) {
+        let (a, b) = (index.path_at(w[0]), index.path_at(w[1]));
+        if a > b || (a == b && index.stage_at(w[0]) >= index.stage_at(w[1])) {
+            return None;
+        }
+    }
+    while off < end {
+        if off + 8 > end {
+            return None;
+        }
+        let size = be32(&index.bytes, off + 4) as usize;
+        let data = off + 8..(off + 8).checked_add(size).filter(|&e| e <= end)?;
+        match &index.bytes[off..off + 4] {
+            b"TREE" => index.tree = Some(parse_tree(&index.bytes[data.clone()])?),
+            b"REUC" => index.reuc = Some(off..data.end),
+            // Optional extensions (untracked cache, fsmonitor, offset tables) are
+            // dropped, as libgit2 drops them: git rebuilds what it wants.
+            sig if sig[0].is_ascii_uppercase() => {}
+            // `link` (split index), `sdir` (sparse index) and unknown ones are required.
+            _ => return None,
+        }
+        off = data.end;
+    }
+    Some(index)
+}
+
+/// Where each entry of an index file of `version` starts, and where they end; None
+/// when they run past `end` (the trailer).
+fn walk_entries(bytes: &[u8], version: u32, end: usize) -> Option<(Vec<usize>, usize)> {
+    let count = be32(bytes, 8) as usize;
+    let mut entries = Vec::with_capacity(count.min(end / FIXED));
+    let mut off = HEADER;
+    for _ in 0..count {
+        if off + FIXED > end {
+            return None;
+        }
+        let flags = be16(bytes, off + 60);
+        let extended = flags & EXTENDED != 0;
+        if extended && version < 3 {
+            return None;
+        }
+        let name = off + FIXED + if extended { 2 } else { 0 };
+        let len = (flags & NAME_MASK) as usize;
+        let name_end = if len < NAME_MASK as usize {
+            name + len
+        } else {
+            name + len + bytes.get(name + len..end)?.iter().position(|&b| b == 0)?
+        };
+        let next = off + ((name_end - off + 8) & !7);
+        if next > end || bytes[name_end] != 0 {
+            return None;
+        }
+        entries.push(off);
+        off = next;
+    }
+    Some((entries, off))
+}
+
+/// The `TREE` extension; None when it is damaged.
+fn parse_tree(data: &[u8]) -> Option<TreeNode> {
+    let mut at = 0;
+    let root = parse_node(data, &mut at, 0)?;
+    (at == data.len() && root.name.is_empty()).then_some(root)
+}
+
+fn parse_node(data: &[u8], at: &mut usize, depth: usize) -> Option<TreeNode> {
+    if depth > MAX_TREE_DEPTH {
+        return None;
+    }
+    let rest = data.get(*at..)?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    let name = rest[..nul].to_vec();
+    let rest = &rest[nul + 1..];
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    let line = std::str::from_utf8(&rest[..nl]).ok()?;
+    let (count, subtrees) = line.split_once(' ')?;
+    let count: i64 = count.parse().ok()?;
+    let subtrees: usize = subtrees.parse().ok()?;
+    *at += nul + 1 + nl + 1;
+    let oid = if count >= 0 {
+        let raw: [u8; HASH] = data.get(*at..*at + HASH)?.try_into().ok()?;
+        *at += HASH;
+        Some(raw)
+    } else {
+        None
+    };
+    let mut children = Vec::with_capacity(subtrees.min(data.len()));
+    for _ in 0..subtrees {
+        children.push(parse_node(data, at, depth + 1)?);
+    }
+    Some(TreeNode {
+        name,
+        count,
+        oid,
+        children,
+    })
+}
+
+impl TreeNode {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.name);
+        out.push(0);
+        out.extend_from_slice(format!("{} {}\n", self.count, self.children.len()).as_bytes());
+        if let (true, Some(oid)) = (self.count >= 0, &self.oid) {
+            out.extend_from_slice(oid);
+        }
+        for c in &self.children {
+            c.write(out);
+        }
+    }
+
+    /// What git does when `path` changes: this node and those on the way to the path
+    /// are invalid, and a directory of the path's own name is no longer cached.
+    fn invalidate(&mut self, path: &[u8]) {
+        self.count = -1;
+        self.oid = None;
+        match path.iter().position(|&b| b == b'/') {
+            None => self.children.retain(|c| c.name != path),
+            Some(slash) => {
+                let (first, rest) = (&path[..slash], &path[slash + 1..]);
+                if let Some(c) = self.children.iter_mut().find(|c| c.name == first) {
+                    c.invalidate(rest);
+                }
+            }
+        }
+    }
+}
+
+impl Index {
+    fn name_start(&self, off: usize) -> usize {
+        off + FIXED
+            + if be16(&self.bytes, off + 60) & EXTENDED != 0 {
+                2
+            } else {
+                0
+            }
+    }
+
+    fn path_at(&self, off: usize) -> &[u8] {
+        let start = self.name_start(off);
+        let len = (be16(&self.bytes, off + 60) & NAME_MASK) as usize;
+        if len < NAME_MASK as usize {
+            &self.bytes[start..start + len]
+        } else {
+            let rest = &self.bytes[start..];
+            &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
+        }
+    }
+
+    fn stage_at(&self, off: usize) -> u16 {
+        (be16(&self.bytes, off + 60) >> 12) & 3
+    }
+
+    /// How many entries the index has.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The path of entry `i`.
+    pub fn path(&self, i: usize) -> &[u8] {
+        self.path_at(self.entries[i])
+    }
+
+    /// The merge stage of entry `i` (0 unless it is a conflict).
+    pub fn stage(&self, i: usize) -> u16 {
+        self.stage_at(self.entries[i])
+    }
+
+    /// Whether entry `i` has flags that change how its work tree file is compared
+    /// (assume-valid; skip-worktree or intent-to-add in version 3).
+    pub fn special(&self, i: usize) -> bool {
+        be16(&self.bytes, self.entries[i] + 60) & (ASSUME_VALID | EXTENDED) != 0
+    }
+
+    /// The file mode of entry `i` (`0o100644`, `0o100755`, `0o120000`, `0o160000`).
+    pub fn mode(&self, i: usize) -> u32 {
+        be32(&self.bytes, self.entries[i] + 24)
+    }
+
+    /// The object id of entry `i`.
+    pub fn oid(&self, i: usize) -> &[u8] {
+        let off = self.entries[i] + 40;
+        &self.bytes[off..off + HASH]
+    }
+
+    /// The stat data of entry `i`.
+    pub fn stat(&self, i: usize) -> Stat {
+        let (b, o) = (&self.bytes, self.entries[i]);
+        Stat {
+            ctime: (be32(b, o), be32(b, o + 4)),
+            mtime: (be32(b, o + 8), be32(b, o + 12)),
+            dev: be32(b, o + 16),
+            ino: be32(b, o + 20),
+            uid: be32(b, o + 28),
+            gid: be32(b, o + 32),
+            size: be32(b, o + 36),
+        }
+    }
+
+    /// Whether entry `i` is racily clean: its file was modified in the second the
+    /// index was written or later, so equal stat data does not prove equal content.
+    /// (Whole seconds, as git without nanosecond stat data compares: the wider test.)
+    pub fn racy(&self, i: usize) -> bool {
+        be32(&self.bytes, self.entries[i] + 8) >= self.mtime.0
+    }
+
+    /// The first entry whose path is not below `key` in git's order.
+    fn lower_bound(&self, key: &[u8]) -> usize {
+        self.entries.partition_point(|&o| self.path_at(o) < key)
+    }
+
+    /// The entries whose path is `path` (one per stage).
+    pub fn at(&self, path: &str) -> Range<usize> {
+        let lo = self.lower_bound(path.as_bytes());
+        let mut hi = lo;
+        while hi < self.len() && self.path(hi) == path.as_bytes() {
+            hi += 1;
+        }
+        lo..hi
+    }
+
+    /// The entries below the directory `dir` (paths starting with `dir/`).
+    pub fn below(&self, dir: &str) -> Range<usize> {
+        let mut key = dir.as_bytes().to_vec();
+        key.push(b'/');
+        let lo = self.lower_bound(&key);
+        // '0' is the byte after '/': the first path past every `dir/…`.
+        *key.last_mut().unwrap_or(&mut 0) = b'0';
+        lo..self.lower_bound(&key).max(lo)
+    }
+
+    /// The tree id the cache tree holds for the directory `dir`, while valid and
+    /// covering `entries` entries.
+    pub fn cached_tree(&self, dir: &str, entries: usize) -> Option<&[u8]> {
+        let mut node = self.tree.as_ref()?;
+        for part in dir.split('/') {
+            node = node.children.iter().find(|c| c.name == part.as_bytes())?;
+        }
+        (node.count >= 0 && node.count as usize == entries).then_some(node.oid.as_ref()?.as_slice())
+    }
+}
+
+/// The SHA-1 of a blob of `content`, as git names it.
+pub(super) fn blob_id(content: &[u8]) -> [u8; HASH] {
+    let mut h = Sha1::new();
+    h.update(format!("blob {}\0", content.len()).as_bytes());
+    h.update(content);
+    h.finalize().into()
+}
+
+/// Whether the file of entry `i` holds other content than its blob, for a racily
+/// clean entry (the file as is: a symbolic link's target, a regular file's bytes).
+fn content_differs(index: &Index, i: usize, full: &Path, meta: &std::fs::Metadata) -> bool {
+    let content = if meta.file_type().is_symlink() {
+        match std::fs::read_link(full) {
+            Ok(t) => t.into_os_string().into_encoded_bytes(),
+            Err(_) => return true,
+        }
+    } else {
+        match std::fs::read(full) {
+            Ok(b) => b,
+            Err(_) => return true,
+        }
+    };
+    blob_id(&content) != index.oid(i)
+}
+
+/// `index.lock`, created exclusively as git does; removed on drop unless renamed
+/// into place.
+struct LockFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl LockFile {
+    fn create(git_dir: &Path) -> Result<LockFile> {
+        let path = git_dir.join("index.lock");
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => Ok(LockFile {
+                path,
+                file: Some(file),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(crate::error::user(
+                format!(
+                    "cannot write the index: {} exists (another Git process is running, or one was killed)",
+                    path.display()
+                ),
+                "wait for the other Git command to finish, or remove the file if none is running",
+            )),
+            Err(e) => Err(anyhow!(e).context(format!("cannot create {}", path.display()))),
+        }
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// An index update in progress: `index.lock` is held from [`Staging::start`] until
+/// [`Staging::commit`] renames it into place (or it is dropped and removed).
+pub(super) struct Staging {
+    lock: LockFile,
+    git_dir: PathBuf,
+    index: Rc<Index>,
+    /// Path → new entry bytes (None: the entry is removed).
+    updates: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl Staging {
+    /// Lock and read the index to write `paths`, or None (nothing locked) when the
+    /// index or the paths are beyond what pctl writes itself: no index, a format
+    /// [`read`] leaves to libgit2, a conflict at a path, or a file that would
+    /// replace a directory or sit below a file.
+    pub fn start(
+        git_dir: &Path,
+        paths: &BTreeMap<String, Option<Vec<u8>>>,
+    ) -> Result<Option<Self>> {
+        if cfg!(not(unix)) {
+            return Ok(None);
+        }
+        let lock = LockFile::create(git_dir)?;
+        let Some(index) = read(git_dir)? else {
+            return Ok(None);
+        };
+        let mut parents = std::collections::BTreeSet::new();
+        for (path, content) in paths {
+            if path.is_empty() || index.at(path).any(|i| index.stage(i) != 0) {
+                return Ok(None);
+            }
+            if content.is_some() {
+                if !index.below(path).is_empty() {
+                    return Ok(None);
+                }
+                let mut parent = Path::new(path).parent();
+                while let Some(p) = parent.and_then(Path::to_str).filter(|p| !p.is_empty()) {
+                    if !parents.insert(p) {
+                        break;
+                    }
+                    parent = Path::new(p).parent();
+                }
+            }
+        }
+        // No file where a written file needs a directory (unless it goes too).
+        for p in parents {
+            if !matches!(paths.get(p), Some(None)) && !index.at(p).is_empty() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Staging {
+            lock,
+            git_dir: git_dir.to_path_buf(),
+            index,
+            updates: BTreeMap::new(),
+        }))
+    }
+
+    /// Stage `path` (just written in the work tree at `full`) as the regular file
+    /// with blob `oid`, with the file's stat data.
+    pub fn stage(&mut self, full: &Path, path: &str, oid: &[u8]) -> Result<()> {
+        let meta = std::fs::symlink_metadata(full)
+            .with_context(|| format!("cannot read {}", full.display()))?;
+        #[cfg(unix)]
+        let stat = Stat::of(&meta);
+        #[cfg(not(unix))]
+        let stat = {
+            let _ = meta;
+            return Err(anyhow!("no index entry without unix stat data"));
+        };
+        let name = path.as_bytes();
+        let mut e = Vec::with_capacity(FIXED + name.len() + 8);
+        for v in [
+            stat.ctime.0,
+            stat.ctime.1,
+            stat.mtime.0,
+            stat.mtime.1,
+            stat.dev,
+            stat.ino,
+            0o100644,
+            stat.uid,
+            stat.gid,
+            stat.size,
+        ] {
+            e.extend_from_slice(&v.to_be_bytes());
+        }
+        e.extend_from_slice(oid);
+        e.extend_from_slice(&(name.len().min(NAME_MASK as usize) as u16).to_be_bytes());
+        e.extend_from_slice(name);
+        let padded = (FIXED + name.len() + 8) & !7;
+        e.resize(padded, 0);
+        self.updates.insert(path.to_string(), Some(e));
+        Ok(())
+    }
+
+    /// Drop the entry of `path`.
+    pub fn remove(&mut self, path: &str) {
+        self.updates.insert(path.to_string(), None);
+    }
+
+    /// Write the index with the updates (other entries as they were, racily clean
+    /// ones whose file changed smudged) into `index.lock` and rename it into place.
+    pub fn commit(mut self, root: &Path) -> Result<()> {
+        let index = &self.index;
+        let mut out = Vec::with_capacity(index.bytes.len() + 4096);
+        out.extend_from_slice(b"DIRC");
+        out.extend_from_slice(&index.version.to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+        let mut count: u32 = 0;
+        let mut ups = self.updates.iter().peekable();
+        // Untouched entries are copied in runs, from `run` to the next change.
+        let mut run: Option<usize> = None;
+        let bytes = &index.bytes;
+        let flush = |out: &mut Vec<u8>, run: &mut Option<usize>, to: usize| {
+            if let Some(from) = run.take() {
+                out.extend_from_slice(&bytes[from..to]);
+            }
+        };
+        let add = |out: &mut Vec<u8>, count: &mut u32, e: &Option<Vec<u8>>| {
+            if let Some(e) = e {
+                out.extend_from_slice(e);
+                *count += 1;
+            }
+        };
+        let n = index.len();
+        let mut i = 0;
+        while i < n {
+            let off = index.entries[i];
+            let path = index.path(i);
+            // Updates sorting before this entry are new paths.
+            while let Some((_, e)) = ups.next_if(|(p, _)| p.as_bytes() < path) {
+                flush(&mut out, &mut run, off);
+                add(&mut out, &mut count, e);
+            }
+            if let Some((_, e)) = ups.next_if(|(p, _)| p.as_bytes() == path) {
+                flush(&mut out, &mut run, off);
+                add(&mut out, &mut count, e);
+                i += 1;
+                while i < n && index.path(i) == path {
+                    i += 1;
+                }
+                continue;
+            }
+            count += 1;
+            if index.racy(i) && smudge(index, i, root) {
+                flush(&mut out, &mut run, off);
+                let at = out.len();
+                let next = index
+                    .entries
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(index.entries_end);
+                out.extend_from_slice(&bytes[off..next]);
+                out[at + 36..at + 40].copy_from_slice(&[0; 4]);
+            } else if run.is_none() {
+                run = Some(off);
+            }
+            i += 1;
+        }
+        flush(&mut out, &mut run, index.entries_end);
+        for (_, e) in ups {
+            add(&mut out, &mut count, e);
+        }
+        out[8..12].copy_from_slice(&count.to_be_bytes());
+        if let Some(mut tree) = index.tree.clone() {
+            for path in self.updates.keys() {
+                tree.invalidate(path.as_bytes());
+            }
+            let mut data = Vec::new();
+            tree.write(&mut data);
+            out.extend_from_slice(b"TREE");
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(&data);
+        }
+        if let Some(r) = &index.reuc {
+            out.extend_from_slice(&bytes[r.clone()]);
+        }
+        let sum: [u8; HASH] = Sha1::digest(&out).into();
+        out.extend_from_slice(&sum);
+        let target = self.git_dir.join("index");
+        let lock_path = self.lock.path.clone();
+        let written = self
+            .lock
+            .file
+            .as_mut()
+            .ok_or_else(|| anyhow!("index.lock already closed"))
+            .and_then(|f| Ok(f.write_all(&out)?))
+            .with_context(|| format!("cannot write {}", lock_path.display()))
+            .map_err(super::journal::full_hint);
+        written?;
+        // Closed before the rename; from here on the lock is the index.
+        self.lock.file = None;
+        forget_last();
+        std::fs::rename(&lock_path, &target).map_err(|e| {
+            let _ = std::fs::remove_file(&lock_path);
+            anyhow!(e).context(format!("cannot write {}", target.display()))
+        })
+    }
+}
+
+/// Whether a racily clean entry must be smudged before the index is written anew
+/// (git's `ce_smudge_racily_clean_entry`): its stat data still matches the file, so
+/// only its content tells, and that content is no longer the entry's blob. Once the
+/// index is newer than the file, equal stat data would pass for equal content; with
+/// the size set to 0, git compares the content instead.
+fn smudge(index: &Index, i: usize, root: &Path) -> bool {
+    if index.mode(i) == 0o160000 {
+        return false;
+    }
+    let Ok(path) = std::str::from_utf8(index.path(i)) else {
+        return false;
+    };
+    let full = root.join(path);
+    let Ok(meta) = std::fs::symlink_metadata(&full) else {
+        return false;
+    };
+    let st = index.stat(i);
+    // A size or a second that differs already shows the change (git's minimal
+    // `core.checkStat` compares no less).
+    #[cfg(unix)]
+    let same = {
+        let now = Stat::of(&meta);
+        now.size == st.size && now.mtime.0 == st.mtime.0
+    };
+    #[cfg(not(unix))]
+    let same = true;
+    same && content_differs(index, i, &full, &meta)
+}
+
+mod split;
+#[cfg(test)]
+mod tests;
