@@ -263,6 +263,8 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
         refuse_conflicts_between(&cluster_plans)?;
         plans.extend(cluster_plans);
     }
+    // What the clusters shared (resolved trees, records) is not kept while writing.
+    drop(shared);
     if !opts.all && !found_name {
         let name = opts.name.clone().unwrap_or_default();
         return Err(unknown_installation(&name, &view, ws, out));
@@ -363,6 +365,8 @@ pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
         refuse_conflicts_between(&cluster_plans)?;
         plans.extend(cluster_plans);
     }
+    // What the clusters shared (resolved trees, records) is not kept while writing.
+    drop(shared);
     if plans.is_empty() {
         out.info("every installation matches its inputs; nothing to sync");
         return Ok(());

@@ -20,7 +20,7 @@ use crate::resolve::{self, Resolved};
 use crate::source::SourceSpec;
 use anyhow::Result;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// A resolution and the warnings the resolver gave while making it (printed again
@@ -62,9 +62,10 @@ pub(super) struct Shared {
     behind: RefCell<BTreeMap<BehindKey, (bool, Option<String>)>>,
     /// Which installations use which fleet bases, in the repository planned on.
     base_users: RefCell<Option<Rc<BaseUsers>>>,
-    /// Every installation of the repository planned on with its cluster (None: no
-    /// cluster holds it).
-    placed: RefCell<Option<Rc<Placed>>>,
+    /// The installations of the repository planned on not handed out yet, with their
+    /// cluster (None: no cluster holds it), and the clusters already asked for.
+    placed: RefCell<Option<Placed>>,
+    served: RefCell<BTreeSet<String>>,
 }
 
 /// (cluster, directory, record) of every installation, in the order of
@@ -75,7 +76,8 @@ impl Shared {
     /// The installations of `cluster`, as [`crate::ops::cluster::installations_in`]
     /// finds them (`config` names every cluster), with its warning about each
     /// installation in no cluster; the records are read and placed in their clusters
-    /// once per command, not once per cluster.
+    /// once per command, not once per cluster, and handed out (not copied) to the
+    /// cluster that holds them.
     pub fn installations_in(
         &self,
         view: &TreeView,
@@ -83,30 +85,41 @@ impl Shared {
         cluster: &Cluster,
         p: &Printer,
     ) -> Result<Vec<(String, Installation)>> {
-        let cached = self.placed.borrow().clone();
-        let placed = match cached {
-            Some(placed) => placed,
-            None => {
-                let mut placed = Vec::new();
-                for (dir, inst) in crate::ops::installations(view, p)? {
-                    placed.push((clusters::cluster_of(view, config, &dir)?, dir, inst));
-                }
-                let placed = Rc::new(placed);
-                *self.placed.borrow_mut() = Some(placed.clone());
-                placed
+        if !self.served.borrow_mut().insert(cluster.name.clone()) {
+            // Asked again (its installations were handed out): read them again.
+            let again = crate::ops::cluster::installations_in(
+                view,
+                config,
+                std::slice::from_ref(cluster),
+                p,
+            )?;
+            return Ok(again.into_iter().map(|(_, dir, i)| (dir, i)).collect());
+        }
+        if self.placed.borrow().is_none() {
+            let mut placed = Vec::new();
+            for (dir, inst) in crate::ops::installations(view, p)? {
+                placed.push((clusters::cluster_of(view, config, &dir)?, dir, inst));
             }
-        };
-        let mut out = Vec::new();
-        for (c, dir, inst) in placed.iter() {
+            *self.placed.borrow_mut() = Some(placed);
+        }
+        let mut slot = self.placed.borrow_mut();
+        let placed = slot.get_or_insert_with(Vec::new);
+        let all = std::mem::take(placed);
+        let (mut out, mut rest) = (Vec::with_capacity(all.len()), Vec::new());
+        for (c, dir, inst) in all {
             match c {
-                None => p.warn(&format!(
-                    "installation {} at {dir} is in no cluster: no cluster's installPath or syncPath holds it",
-                    inst.metadata.name
-                )),
-                Some(c) if *c == cluster.name => out.push((dir.clone(), inst.clone())),
-                Some(_) => {}
+                None => {
+                    p.warn(&format!(
+                        "installation {} at {dir} is in no cluster: no cluster's installPath or syncPath holds it",
+                        inst.metadata.name
+                    ));
+                    rest.push((None, dir, inst));
+                }
+                Some(c) if c == cluster.name => out.push((dir, inst)),
+                Some(c) => rest.push((Some(c), dir, inst)),
             }
         }
+        *placed = rest;
         Ok(out)
     }
 
