@@ -29,6 +29,7 @@ mod between;
 mod groups;
 mod plan;
 mod promote;
+mod release;
 mod shared;
 use between::refuse_conflicts_between;
 pub use groups::GroupBy;
@@ -107,6 +108,9 @@ struct Planned {
     /// is not a commit's): when the tree is the same under the write lock, no
     /// installation changed and their files need not be read again.
     planned_on: Option<String>,
+    /// The fleet bases its old and new record name, by the record's path (only that
+    /// record: [`release::release`]).
+    known: BTreeMap<String, release::Known>,
     /// What the merged installation will produce (docs/layout.md#ownership).
     claims: Vec<crate::ownership::Owned>,
     /// Its fleet cluster (docs/fleets.md), for the pull request's branch name.
@@ -167,8 +171,9 @@ struct Ctx<'a> {
     /// The repository as Flux applies it, for namespaces and ownership.
     tree: crate::ops::owners::Tree,
     printer: &'a Printer,
-    /// Resolutions and changelogs the installations share.
-    shared: shared::Shared,
+    /// Resolutions, changelogs and fleet bases the installations of every cluster
+    /// share.
+    shared: &'a shared::Shared,
 }
 
 /// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the ops context.
@@ -191,6 +196,7 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
     let each = crate::gitops::clusters::load_each(&view, &ws.describe(), octx.clusters())?;
     let several = each.len() > 1;
     let upstreams = octx.upstreams()?;
+    let shared = shared::Shared::default();
     let mut plans = Vec::new();
     let (mut chosen_any, mut found_name) = (false, false);
     // Each installation lives in one cluster: each cluster is planned with its own
@@ -203,7 +209,7 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
             &opts.values,
             opts.strategy,
             opts.create_namespace,
-            out,
+            (out, &shared),
         )?;
         let mut chosen: Vec<(String, Installation, Target)> = Vec::new();
         if opts.all {
@@ -257,6 +263,8 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
         refuse_conflicts_between(&cluster_plans)?;
         plans.extend(cluster_plans);
     }
+    // What the clusters shared (resolved trees, records) is not kept while writing.
+    drop(shared);
     if !opts.all && !found_name {
         let name = opts.name.clone().unwrap_or_default();
         return Err(unknown_installation(&name, &view, ws, out));
@@ -316,6 +324,7 @@ pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
     let each = crate::gitops::clusters::load_each(&view, &ws.describe(), octx.clusters())?;
     let several = each.len() > 1;
     let upstreams = octx.upstreams()?;
+    let shared = shared::Shared::default();
     let mut plans = Vec::new();
     // Each installation lives in one cluster: each cluster is synced with its own
     // config, values level and ownership, all in one commit (docs/fleets.md).
@@ -327,7 +336,7 @@ pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
             &flags,
             opts.strategy,
             None,
-            out,
+            (out, &shared),
         )?;
         let mut cluster_plans = Vec::new();
         for (dir, inst) in all {
@@ -356,6 +365,8 @@ pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
         refuse_conflicts_between(&cluster_plans)?;
         plans.extend(cluster_plans);
     }
+    // What the clusters shared (resolved trees, records) is not kept while writing.
+    drop(shared);
     if plans.is_empty() {
         out.info("every installation matches its inputs; nothing to sync");
         return Ok(());
@@ -385,17 +396,9 @@ fn cluster_ctx<'a>(
     flags: &'a ValueOptions,
     strategy: Strategy,
     create_namespace: Option<bool>,
-    printer: &'a Printer,
+    (printer, shared): (&'a Printer, &'a shared::Shared),
 ) -> Result<(Ctx<'a>, Vec<(String, Installation)>)> {
-    let all = crate::ops::cluster::installations_in(
-        view,
-        &config,
-        std::slice::from_ref(&cluster),
-        printer,
-    )?
-    .into_iter()
-    .map(|(_, dir, i)| (dir, i))
-    .collect();
+    let all = shared.installations_in(view, &config, &cluster, printer)?;
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
@@ -407,7 +410,7 @@ fn cluster_ctx<'a>(
         strategy,
         create_namespace,
         printer,
-        shared: Default::default(),
+        shared,
     };
     Ok((ctx, all))
 }
@@ -446,8 +449,19 @@ fn finish(
             .extend(p.files.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     changes.guard = plans.iter().map(|p| p.dir.clone()).collect();
-    // Fleet bases no installation uses after all the plans (docs/fleets.md).
-    crate::ops::uninstall::release_bases(&ws.view()?, &mut changes.files)?;
+    // Fleet bases no installation uses after all the plans (docs/fleets.md): from
+    // the records planned when the repository is still the one planned on.
+    let view = ws.view()?;
+    if view.tree_id().is_some() && plans.iter().all(|p| p.planned_on == view.tree_id()) {
+        let known: BTreeMap<String, release::Known> = plans
+            .iter()
+            .flat_map(|p| p.known.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        let users = || release::BaseUsers::of(&view).map(std::rc::Rc::new);
+        release::release(&view, &users, &mut changes.files, &known)?;
+    } else {
+        crate::ops::uninstall::release_bases(&view, &mut changes.files)?;
+    }
     for m in plans.iter().flat_map(|p| p.merges.iter()) {
         for r in &m.resolved {
             out.info(&format!("resolved {}: {r}", m.path));

@@ -75,6 +75,21 @@ impl Unsealed {
         &self.sealed
     }
 
+    /// Every file but the ones to seal and the record.
+    pub fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.files
+    }
+
+    /// The record without `spec.files`.
+    pub fn record(&self) -> &Installation {
+        &self.record
+    }
+
+    /// The artifacts rendered.
+    pub fn leaves(&self) -> &[Leaf] {
+        &self.leaves
+    }
+
     /// The rendering with `encrypted` (the bytes of every file of
     /// [`Unsealed::to_seal`], by path) in place, and its record completed.
     pub fn with_ciphertext(self, mut encrypted: BTreeMap<String, Vec<u8>>) -> Result<Rendered> {

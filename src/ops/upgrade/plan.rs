@@ -24,28 +24,34 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         src.channel.clone(),
         pins_of(inst),
     )?;
-    let base_tree = &base_resolution.tree;
-    let base_keys = render::parameter_keys(base_tree);
-    let base_inputs = crate::values::Inputs {
-        recorded: recorded_givens(inst, dir, &base_keys, true),
-        secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
-        ..Default::default()
-    };
-    let base = render_with(
-        ctx,
-        dir,
-        inst,
-        base_tree,
-        base_inputs,
-        &recorded_refs(inst)?,
-        crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
-    )?;
-    // The installed Secrets are the repository's ciphertext.
-    let mut base = seal_checked(ctx, dir, inst, base, &|_, _| true)?;
     // Files shared with other clusters
     // (docs/fleets.md#one-install-several-clusters-one-copy): as they were written.
     let shared = crate::ops::uninstall::base_files(ctx.view, inst)?;
-    gitops::bases::apply(&mut base, &inst.spec.bases)?;
+    // ours: the installation's files now, by recorded path.
+    let ours_all = ctx.view.files_below(dir)?;
+    let prefix = format!("{dir}/");
+    let mut ours: BTreeMap<String, Vec<u8>> = ours_all
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+        .collect();
+    for (k, v) in &shared {
+        if let Some(l) = gitops::bases::logical(dir, &inst.spec.bases, k) {
+            ours.insert(l, v.clone());
+        }
+    }
+    ours.remove(record::FILE);
+    let base = render_base(ctx, dir, inst, &base_resolution.tree)?;
+    let base = match as_installed(&base, inst, &ours) {
+        // The files are base byte for byte: base is not sealed, hashed and recorded
+        // (docs/benchmarks.md#upgrade---all-an-unedited-installation-is-its-own-base).
+        true => installed(ctx, dir, &base, &ours)?,
+        false => {
+            // The installed Secrets are the repository's ciphertext.
+            let mut base = seal_checked(ctx, dir, inst, base, &|_, _| true)?;
+            gitops::bases::apply(&mut base, &inst.spec.bases)?;
+            base
+        }
+    };
 
     // theirs: the target with the values the user gave (promote: the other
     // installation's).
@@ -126,28 +132,26 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         warn_namespace_change(ctx.printer, &name, &inst.spec.namespace, &base, &theirs);
     }
 
-    let ours_all = ctx.view.files_below(dir)?;
-    let prefix = format!("{dir}/");
-    let mut ours: BTreeMap<String, Vec<u8>> = ours_all
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
-        .collect();
-    for (k, v) in &shared {
-        if let Some(l) = gitops::bases::logical(dir, &inst.spec.bases, k) {
-            ours.insert(l, v.clone());
-        }
-    }
-    ours.remove(record::FILE);
     let (base_files, theirs_files) = without_record(&name, &base, &theirs, &ours)?;
     let merges = merge::merge_tree(&base_files, &ours, &theirs_files, ctx.strategy);
 
     warn_orphans(ctx.printer, &name, dir, &merges);
     let mut record = theirs.record.clone();
-    record.spec.files = theirs_files
+    let sums: BTreeMap<String, String> = theirs_files
         .iter()
         .map(|(k, v)| (k.clone(), record::sha256(v)))
         .collect();
-    let record_bytes = record.to_yaml()?.into_bytes();
+    // Theirs' record file is this record's YAML (render and `bases::apply` write it
+    // from the record they complete) when its hashes are these: not serialized again.
+    let written = match theirs.files.get(record::FILE) {
+        Some(bytes) if record.spec.files == sums => Some(bytes.clone()),
+        _ => None,
+    };
+    record.spec.files = sums;
+    let record_bytes = match written {
+        Some(bytes) => bytes,
+        None => record.to_yaml()?.into_bytes(),
+    };
 
     let mut files = BTreeMap::new();
     let mut changed = 0;
@@ -170,12 +174,25 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         repo_merges.push(FileMerge { path, ..m });
     }
     let record_path = gitops::join(dir, record::FILE);
-    if ctx.view.read(&record_path)?.as_deref() != Some(record_bytes.as_slice()) {
+    let old_record = ctx.view.read(&record_path)?;
+    let known = release::Known::of(
+        inst,
+        old_record.as_deref().unwrap_or_default(),
+        &record,
+        &record_bytes,
+    );
+    if old_record.as_deref() != Some(record_bytes.as_slice()) {
         changed += 1;
-        files.insert(record_path, Some(record_bytes));
+        files.insert(record_path.clone(), Some(record_bytes));
     }
     // A fleet base this installation leaves, when no other uses it (docs/fleets.md).
-    crate::ops::uninstall::release_bases(ctx.view, &mut files)?;
+    let known = BTreeMap::from([(record_path, known)]);
+    release::release(
+        ctx.view,
+        &|| ctx.shared.base_users(ctx.view),
+        &mut files,
+        &known,
+    )?;
     let from = inst.version_label();
     let to = record.version_label();
     let changelog = if from != to {
@@ -194,12 +211,71 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         changed,
         ours: ours_all,
         planned_on: ctx.view.tree_id(),
+        known,
         claims,
         cluster: ctx.cluster.clone(),
         label: inst.metadata.name.clone(),
         profile: inst.spec.profile.clone(),
         cluster_name: ctx.cluster_name.clone(),
     })
+}
+
+/// Base: the recorded version rendered with every recorded value (not sealed yet).
+fn render_base(
+    ctx: &Ctx,
+    dir: &str,
+    inst: &Installation,
+    tree: &Resolved,
+) -> Result<render::Unsealed> {
+    let keys = render::parameter_keys(tree);
+    let inputs = crate::values::Inputs {
+        recorded: recorded_givens(inst, dir, &keys, true),
+        secret_refs: inst.spec.secret_refs.keys().cloned().collect(),
+        ..Default::default()
+    };
+    render_with(
+        ctx,
+        dir,
+        inst,
+        tree,
+        inputs,
+        &recorded_refs(inst)?,
+        crate::namespaces::Policy::of_record(inst.spec.namespaces.as_ref()),
+    )
+}
+
+/// Whether the rendered `base` is, byte for byte, the installation's files `ours` (by
+/// recorded path, without the record): nothing to seal (encryption is randomized:
+/// sealed base files are the repository's ciphertext, decided by [`seal_checked`]),
+/// no fleet bases to point it at, and the same files with the same bytes. Then the
+/// merge base is `ours` itself: every file takes theirs, as when base was complete.
+pub(super) fn as_installed(
+    base: &render::Unsealed,
+    inst: &Installation,
+    ours: &BTreeMap<String, Vec<u8>>,
+) -> bool {
+    inst.spec.bases.is_empty() && base.to_seal().is_empty() && base.files() == ours
+}
+
+/// The merge base of an installation whose files are its rendered base
+/// ([`as_installed`]): those files, without sealing base, hashing its files and
+/// writing its record (what [`seal_checked`] does, for a record nobody reads). The
+/// rendering check runs on it as on every base.
+fn installed(
+    ctx: &Ctx,
+    dir: &str,
+    base: &render::Unsealed,
+    ours: &BTreeMap<String, Vec<u8>>,
+) -> Result<Rendered> {
+    let rendered = Rendered {
+        files: ours.clone(),
+        record: base.record().clone(),
+        leaves: base.leaves().to_vec(),
+        notes: Vec::new(),
+        sealed: base.sealed().clone(),
+    };
+    crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
+    Ok(rendered)
 }
 
 pub(super) fn render_with(

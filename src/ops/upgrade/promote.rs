@@ -26,6 +26,7 @@ pub fn plan_promotion(
 ) -> Result<Promotion> {
     let flags = ValueOptions::default();
     let upstreams = octx.upstreams()?;
+    let shared = super::shared::Shared::default();
     let ctx = Ctx {
         view,
         tree: crate::ops::owners::scan(view, &config)?,
@@ -37,7 +38,7 @@ pub fn plan_promotion(
         strategy,
         create_namespace: None,
         printer: octx.printer(),
-        shared: Default::default(),
+        shared: &shared,
     };
     let src = &given.spec.source;
     let target = Target {

@@ -1,19 +1,26 @@
 //! What the installations of one upgrade or sync share instead of computing it once
 //! each (docs/benchmarks.md#upgrade---all-work-shared-between-installations): the
 //! resolution of a source at a version (every installation of `app` 1.0.0 resolves the
-//! same tree, and so does every target 1.1.0), the changelog between two versions, and
-//! whether an installed version is behind (each asks for every tag of the upstream).
+//! same tree, and so does every target 1.1.0), the changelog between two versions,
+//! whether an installed version is behind (each asks for every tag of the upstream),
+//! which installations use which fleet bases, and which cluster holds each
+//! installation; one for every cluster of a command.
 //! Within one command the upstream mirrors are fetched once, so the same question
 //! gets the same answer; errors are not kept (the next installation asks again and
 //! gets the same error, as before).
-use crate::git::Upstreams;
+use super::release::BaseUsers;
+use crate::git::{TreeView, Upstreams};
+use crate::gitops::Config;
+use crate::gitops::clusters::{self, Cluster};
 use crate::ops::prepare::Resolve;
+use crate::printer::Printer;
+use crate::record::Installation;
 use crate::record::SourceRecord;
 use crate::resolve::{self, Resolved};
 use crate::source::SourceSpec;
 use anyhow::Result;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// A resolution and the warnings the resolver gave while making it (printed again
@@ -53,9 +60,80 @@ pub(super) struct Shared {
     resolved: RefCell<BTreeMap<ResolveKey, Rc<Resolution>>>,
     changelogs: RefCell<BTreeMap<ChangelogKey, Vec<(String, String)>>>,
     behind: RefCell<BTreeMap<BehindKey, (bool, Option<String>)>>,
+    /// Which installations use which fleet bases, in the repository planned on.
+    base_users: RefCell<Option<Rc<BaseUsers>>>,
+    /// The installations of the repository planned on not handed out yet, with their
+    /// cluster (None: no cluster holds it), and the clusters already asked for.
+    placed: RefCell<Option<Placed>>,
+    served: RefCell<BTreeSet<String>>,
 }
 
+/// (cluster, directory, record) of every installation, in the order of
+/// [`crate::ops::installations`].
+type Placed = Vec<(Option<String>, String, Installation)>;
+
 impl Shared {
+    /// The installations of `cluster`, as [`crate::ops::cluster::installations_in`]
+    /// finds them (`config` names every cluster), with its warning about each
+    /// installation in no cluster; the records are read and placed in their clusters
+    /// once per command, not once per cluster, and handed out (not copied) to the
+    /// cluster that holds them.
+    pub fn installations_in(
+        &self,
+        view: &TreeView,
+        config: &Config,
+        cluster: &Cluster,
+        p: &Printer,
+    ) -> Result<Vec<(String, Installation)>> {
+        if !self.served.borrow_mut().insert(cluster.name.clone()) {
+            // Asked again (its installations were handed out): read them again.
+            let again = crate::ops::cluster::installations_in(
+                view,
+                config,
+                std::slice::from_ref(cluster),
+                p,
+            )?;
+            return Ok(again.into_iter().map(|(_, dir, i)| (dir, i)).collect());
+        }
+        if self.placed.borrow().is_none() {
+            let mut placed = Vec::new();
+            for (dir, inst) in crate::ops::installations(view, p)? {
+                placed.push((clusters::cluster_of(view, config, &dir)?, dir, inst));
+            }
+            *self.placed.borrow_mut() = Some(placed);
+        }
+        let mut slot = self.placed.borrow_mut();
+        let placed = slot.get_or_insert_with(Vec::new);
+        let all = std::mem::take(placed);
+        let (mut out, mut rest) = (Vec::with_capacity(all.len()), Vec::new());
+        for (c, dir, inst) in all {
+            match c {
+                None => {
+                    p.warn(&format!(
+                        "installation {} at {dir} is in no cluster: no cluster's installPath or syncPath holds it",
+                        inst.metadata.name
+                    ));
+                    rest.push((None, dir, inst));
+                }
+                Some(c) if c == cluster.name => out.push((dir, inst)),
+                Some(c) => rest.push((Some(c), dir, inst)),
+            }
+        }
+        *placed = rest;
+        Ok(out)
+    }
+
+    /// [`BaseUsers`] of `view` (every cluster's installations plan on the same view),
+    /// made once per command.
+    pub fn base_users(&self, view: &TreeView) -> Result<Rc<BaseUsers>> {
+        if let Some(u) = self.base_users.borrow().as_ref() {
+            return Ok(u.clone());
+        }
+        let u = Rc::new(BaseUsers::of(view)?);
+        *self.base_users.borrow_mut() = Some(u.clone());
+        Ok(u)
+    }
+
     /// Resolve `url//subdir@reference` with `channel` and `pins`, once per command.
     pub fn resolve(
         &self,

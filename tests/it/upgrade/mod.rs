@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod more;
+mod unedited;
 
 const NAME: &str = "web";
 const DEPLOYMENT: &str = "artifacts/app/deployment.yaml";
