@@ -117,7 +117,8 @@ pub struct Obj {
     pub namespace: Option<String>,
     /// Path of the file (as keyed in the file map).
     pub file: String,
-    pub doc: Value,
+    /// The document, shared with the parse cache (`crate::check::build::parsed`).
+    pub doc: std::rc::Rc<Value>,
 }
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -242,7 +243,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
     };
     let Some(k) = std::str::from_utf8(&files[&kpath])
         .ok()
-        .and_then(|t| crate::check::build::one_document(&kpath, t).ok())
+        .and_then(|t| crate::check::build::one_document_shared(&kpath, t).ok())
     else {
         return Vec::new();
     };
@@ -349,7 +350,7 @@ fn generated(k: &Value, kpath: &str) -> Vec<Obj> {
                 name: name.to_string(),
                 namespace,
                 file: kpath.to_string(),
-                doc: Value::Object(doc),
+                doc: std::rc::Rc::new(Value::Object(doc)),
             });
         }
     }

@@ -29,7 +29,7 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
             .ok()
             .filter(|d| d.len() == 1)
             .and_then(|mut d| d.pop());
-        let doc: Value = match one.map_or_else(|| yaml::from_str(path, &text), Ok) {
+        let doc = match one.map_or_else(|| yaml::from_str(path, &text).map(std::rc::Rc::new), Ok) {
             Ok(d) => d,
             Err(e) => {
                 problems.push(format!("{path}: {e}"));
