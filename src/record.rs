@@ -220,9 +220,20 @@ pub fn quick_bases(origin: &str, text: &str) -> Option<BTreeMap<String, BaseReco
         block.push_str(line.strip_prefix("  ")?);
         block.push('\n');
     }
-    yaml::from_str::<Block>(origin, &block)
+    thread_local! {
+        /// Blocks read already, by their text: every cluster's record of one fleet
+        /// install has the same block.
+        static READ: std::cell::RefCell<std::collections::HashMap<String, Option<BTreeMap<String, BaseRecord>>>> =
+            Default::default();
+    }
+    if let Some(known) = READ.with(|r| r.borrow().get(&block).cloned()) {
+        return known;
+    }
+    let bases = yaml::from_str::<Block>(origin, &block)
         .ok()
-        .map(|b| b.bases)
+        .map(|b| b.bases);
+    READ.with(|r| r.borrow_mut().insert(block, bases.clone()));
+    bases
 }
 
 /// `metadata.name` of a record laid out as pctl writes it (a `metadata:` line, then
@@ -262,7 +273,28 @@ impl SourceRecord {
 /// SHA-256 in hex.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
+    /// Small contents hashed already, by their bytes: a fleet install hashes the same
+    /// wrappers and kustomizations once for every cluster.
+    const SMALL: usize = 2048;
+    const KEPT: usize = 50_000;
+    thread_local! {
+        static SMALL_SUMS: std::cell::RefCell<std::collections::HashMap<Vec<u8>, String>> =
+            Default::default();
+    }
+    if bytes.len() > SMALL {
+        return hex(&sha2::Sha256::digest(bytes));
+    }
+    if let Some(sum) = SMALL_SUMS.with(|m| m.borrow().get(bytes).cloned()) {
+        return sum;
+    }
+    let sum = hex(&sha2::Sha256::digest(bytes));
+    SMALL_SUMS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < KEPT {
+            m.insert(bytes.to_vec(), sum.clone());
+        }
+    });
+    sum
 }
 
 /// Lower-case hex digits of `bytes` (a `format!` per byte was most of the cost of
