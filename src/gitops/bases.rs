@@ -266,6 +266,18 @@ fn repoint(files: &mut BTreeMap<String, Vec<u8>>, path: &str, from: &str, to: &s
 /// A rendering without its record file (`Rendered::relocated_unrecorded`) gets it
 /// here, with the hashes of the files its record lacks.
 pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<()> {
+    apply_like(r, bases, None)
+}
+
+/// [`apply`] to a rendering moved from `like` (`Rendered::relocated_unrecorded`),
+/// which has its bases already: when the two records differ only in their `path`, the
+/// record's text is `like`'s with that line changed (a fleet install's clusters would
+/// each serialize theirs again).
+pub fn apply_like(
+    r: &mut Rendered,
+    bases: &BTreeMap<String, BaseRecord>,
+    like: Option<&Rendered>,
+) -> Result<()> {
     if bases.is_empty() && r.record.spec.bases.is_empty() && r.files.contains_key(record::FILE) {
         return Ok(());
     }
@@ -358,9 +370,43 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
         }
     }
     r.record.spec.files = hashes;
-    r.files
-        .insert(record::FILE.into(), r.record.to_yaml()?.into_bytes());
+    let text = match like.and_then(|l| record_like(r, l)) {
+        Some(text) => text,
+        None => r.record.to_yaml()?,
+    };
+    r.files.insert(record::FILE.into(), text.into_bytes());
     Ok(())
+}
+
+/// The record text of `r` from `like`'s, when the records differ only in their path
+/// and both paths are written plain.
+fn record_like(r: &mut Rendered, like: &Rendered) -> Option<String> {
+    let (from, to) = (&like.record.spec.path, r.record.spec.path.clone());
+    let plain = |d: &str| {
+        !d.is_empty()
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+    };
+    if !plain(from) || !plain(&to) {
+        return None;
+    }
+    let text = std::str::from_utf8(like.files.get(record::FILE)?).ok()?;
+    r.record.spec.path = from.clone();
+    let same = r.record == like.record;
+    r.record.spec.path = to.clone();
+    if !same {
+        return None;
+    }
+    let old = format!("\n  path: {from}\n");
+    let mut found = text.match_indices(&old);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return None;
+    };
+    Some(format!(
+        "{}\n  path: {to}\n{}",
+        &text[..at],
+        &text[at + old.len()..]
+    ))
 }
 
 /// Which of an installation's recorded `bases` a new rendering `r` (without bases) can

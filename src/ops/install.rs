@@ -191,8 +191,12 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
                 ),
             ));
         }
-        for t in &mut targets {
-            gitops::bases::apply(&mut t.rendered, &plan)?;
+        for i in 0..targets.len() {
+            let (done, rest) = targets.split_at_mut(i);
+            let t = &mut rest[0];
+            // A moved rendering's record is its leader's with its own path.
+            let like = t.moved_from.map(|j| &done[j].rendered);
+            gitops::bases::apply_like(&mut t.rendered, &plan, like)?;
             if let Some(mut fresh) = t.fresh.take() {
                 gitops::bases::apply(&mut fresh, &plan)?;
                 same_as_rendered(&t.rendered, &fresh)?;
