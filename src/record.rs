@@ -274,24 +274,26 @@ impl SourceRecord {
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     /// Small contents hashed already, by their bytes: a fleet install hashes the same
-    /// wrappers and kustomizations once for every cluster.
-    const SMALL: usize = 2048;
-    const KEPT: usize = 50_000;
+    /// wrappers and kustomizations once for every cluster. At most `KEPT` bytes of
+    /// contents are kept.
+    const SMALL: usize = 4096;
+    const KEPT: usize = 8 << 20;
     thread_local! {
-        static SMALL_SUMS: std::cell::RefCell<std::collections::HashMap<Vec<u8>, String>> =
+        static SMALL_SUMS: std::cell::RefCell<(usize, std::collections::HashMap<Vec<u8>, String>)> =
             Default::default();
     }
     if bytes.len() > SMALL {
         return hex(&sha2::Sha256::digest(bytes));
     }
-    if let Some(sum) = SMALL_SUMS.with(|m| m.borrow().get(bytes).cloned()) {
+    if let Some(sum) = SMALL_SUMS.with(|m| m.borrow().1.get(bytes).cloned()) {
         return sum;
     }
     let sum = hex(&sha2::Sha256::digest(bytes));
     SMALL_SUMS.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() < KEPT {
-            m.insert(bytes.to_vec(), sum.clone());
+        let (kept, sums) = &mut *m.borrow_mut();
+        if *kept + bytes.len() <= KEPT {
+            *kept += bytes.len();
+            sums.insert(bytes.to_vec(), sum.clone());
         }
     });
     sum
