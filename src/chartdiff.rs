@@ -84,7 +84,7 @@ pub fn releases(files: &BTreeMap<String, Vec<u8>>, install_dir: &str) -> Vec<Rel
     let config_maps: BTreeMap<(Option<String>, String), &Value> = objs
         .iter()
         .filter(|o| o.kind == "ConfigMap")
-        .map(|o| ((o.namespace.clone(), o.name.clone()), &o.doc))
+        .map(|o| ((o.namespace.clone(), o.name.clone()), &*o.doc))
         .collect();
     let prefix = format!("{}/", install_dir.trim_matches('/'));
     let mut out = Vec::new();
@@ -223,7 +223,7 @@ pub fn objects(rendered: &str, default_ns: &str) -> Objects {
         } else {
             format!("{}/", o.namespace.as_deref().unwrap_or(default_ns))
         };
-        let text = crate::yaml::to_string(&o.doc).unwrap_or_default();
+        let text = crate::yaml::to_string(&*o.doc).unwrap_or_default();
         out.insert(format!("{} {ns}{}", o.kind, o.name), (o.kind, text));
     }
     out

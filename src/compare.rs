@@ -351,6 +351,7 @@ mod tests {
             leaves: Vec::new(),
             notes: Vec::new(),
             sealed: BTreeMap::new(),
+            relocatable: false,
         }
     }
 

@@ -42,8 +42,9 @@ pub fn sanitize(s: &str) -> String {
 /// The first `n` lower-case hex digits of SHA-256(`s`).
 fn short_hash(s: &str, n: usize) -> String {
     let digest = Sha256::digest(s.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    hex.chars().take(n).collect()
+    let mut hex = crate::record::hex(&digest);
+    hex.truncate(n.min(hex.len()));
+    hex
 }
 
 /// `s` if it has at most `max` chars, else its first (max - 9) chars with trailing

@@ -4,7 +4,7 @@
 //! artifact keeps explicit namespaces while the others go to `--namespace`, and the
 //! Namespace artifact that creates the install namespace.
 //! See docs/layout.md `## Namespaces` for the design.
-use crate::yaml::{self, Value};
+use crate::yaml::{self, At, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Kinds kustomize knows to be cluster-scoped (its namespace transformer, and so
@@ -117,7 +117,8 @@ pub struct Obj {
     pub namespace: Option<String>,
     /// Path of the file (as keyed in the file map).
     pub file: String,
-    pub doc: Value,
+    /// The document, shared with the parse cache (`crate::check::build::parsed`).
+    pub doc: std::rc::Rc<Value>,
 }
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -175,9 +176,9 @@ pub fn objects_of_file(path: &str, bytes: &[u8]) -> Vec<Obj> {
             if api_version.starts_with("kustomize.config.k8s.io/") {
                 return None;
             }
-            let name = doc.pointer("/metadata/name")?.as_str()?.to_string();
+            let name = doc.at("/metadata/name")?.as_str()?.to_string();
             let namespace = doc
-                .pointer("/metadata/namespace")
+                .at("/metadata/namespace")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string);
@@ -242,7 +243,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
     };
     let Some(k) = std::str::from_utf8(&files[&kpath])
         .ok()
-        .and_then(|t| crate::check::build::one_document(&kpath, t).ok())
+        .and_then(|t| crate::check::build::one_document_shared(&kpath, t).ok())
     else {
         return Vec::new();
     };
@@ -291,7 +292,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         if doc.get("kind").and_then(Value::as_str) != Some("NamespaceTransformer") {
             continue;
         }
-        if let Some(ns) = doc.pointer("/metadata/namespace").and_then(Value::as_str) {
+        if let Some(ns) = doc.at("/metadata/namespace").and_then(Value::as_str) {
             let unset_only = doc.get("unsetOnly").and_then(Value::as_bool) == Some(true);
             set_namespace(&mut out, ns, unset_only);
         }
@@ -306,7 +307,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
 /// without building. `behavior: merge|replace` changes an object listed elsewhere.
 fn generated(k: &Value, kpath: &str) -> Vec<Obj> {
     let hash_off_everywhere = k
-        .pointer("/generatorOptions/disableNameSuffixHash")
+        .at("/generatorOptions/disableNameSuffixHash")
         .and_then(Value::as_bool)
         == Some(true);
     let mut out = Vec::new();
@@ -323,7 +324,7 @@ fn generated(k: &Value, kpath: &str) -> Vec<Obj> {
                 .and_then(Value::as_str)
                 .unwrap_or("create");
             let hash_off = g
-                .pointer("/options/disableNameSuffixHash")
+                .at("/options/disableNameSuffixHash")
                 .and_then(Value::as_bool)
                 .unwrap_or(hash_off_everywhere);
             if behavior != "create" || !hash_off {
@@ -349,7 +350,7 @@ fn generated(k: &Value, kpath: &str) -> Vec<Obj> {
                 name: name.to_string(),
                 namespace,
                 file: kpath.to_string(),
-                doc: Value::Object(doc),
+                doc: std::rc::Rc::new(Value::Object(doc)),
             });
         }
     }

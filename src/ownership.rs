@@ -6,7 +6,7 @@
 //! See docs/layout.md `## Ownership`.
 use crate::gitops::GitRepositoryRef;
 use crate::namespaces::{self, Obj};
-use crate::yaml::Value;
+use crate::yaml::{At, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
@@ -227,7 +227,7 @@ pub fn walk(
                 let own_ns = o.namespace.clone().unwrap_or_default();
                 let spec = o.doc.get("spec");
                 let str_at = |p: &str| {
-                    spec.and_then(|x| x.pointer(p))
+                    spec.and_then(|x| x.at(p))
                         .and_then(Value::as_str)
                         .map(str::to_string)
                 };

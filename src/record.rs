@@ -220,9 +220,20 @@ pub fn quick_bases(origin: &str, text: &str) -> Option<BTreeMap<String, BaseReco
         block.push_str(line.strip_prefix("  ")?);
         block.push('\n');
     }
-    yaml::from_str::<Block>(origin, &block)
+    thread_local! {
+        /// Blocks read already, by their text: every cluster's record of one fleet
+        /// install has the same block.
+        static READ: std::cell::RefCell<std::collections::HashMap<String, Option<BTreeMap<String, BaseRecord>>>> =
+            Default::default();
+    }
+    if let Some(known) = READ.with(|r| r.borrow().get(&block).cloned()) {
+        return known;
+    }
+    let bases = yaml::from_str::<Block>(origin, &block)
         .ok()
-        .map(|b| b.bases)
+        .map(|b| b.bases);
+    READ.with(|r| r.borrow_mut().insert(block, bases.clone()));
+    bases
 }
 
 /// `metadata.name` of a record laid out as pctl writes it (a `metadata:` line, then
@@ -263,12 +274,40 @@ impl SourceRecord {
 /// installations hashes some 10,000 files, and the formatting cost more than the hash).
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(2 * digest.len());
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    /// Small contents hashed already, by their bytes: a fleet install hashes the same
+    /// wrappers and kustomizations once for every cluster. At most `KEPT` bytes of
+    /// contents are kept.
+    const SMALL: usize = 4096;
+    const KEPT: usize = 8 << 20;
+    thread_local! {
+        static SMALL_SUMS: std::cell::RefCell<(usize, std::collections::HashMap<Vec<u8>, String>)> =
+            Default::default();
+    }
+    if bytes.len() > SMALL {
+        return hex(&sha2::Sha256::digest(bytes));
+    }
+    if let Some(sum) = SMALL_SUMS.with(|m| m.borrow().1.get(bytes).cloned()) {
+        return sum;
+    }
+    let sum = hex(&sha2::Sha256::digest(bytes));
+    SMALL_SUMS.with(|m| {
+        let (kept, sums) = &mut *m.borrow_mut();
+        if *kept + bytes.len() <= KEPT {
+            *kept += bytes.len();
+            sums.insert(bytes.to_vec(), sum.clone());
+        }
+    });
+    sum
+}
+
+/// Lower-case hex digits of `bytes` (a `format!` per byte was most of the cost of
+/// hashing a rendering's small files).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }

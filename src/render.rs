@@ -17,6 +17,7 @@ mod confine;
 mod placeholders;
 pub use placeholders::placeholder_values;
 mod helmrelease;
+mod relocate;
 mod renderer;
 mod secrets;
 mod unsealed;
@@ -51,6 +52,20 @@ pub struct Options {
 }
 
 impl Options {
+    /// Whether `self` and `other` render the same files but for the installation
+    /// directory: every input equal (the values of every level, the cluster's
+    /// included, with where each came from).
+    pub fn same_but_dir(&self, other: &Options) -> bool {
+        self.name == other.name
+            && self.namespace == other.namespace
+            && self.git_repository == other.git_repository
+            && self.inputs == other.inputs
+            && self.sops_yaml == other.sops_yaml
+            && self.secret_refs == other.secret_refs
+            && self.namespaces == other.namespaces
+            && self.flux_objects == other.flux_objects
+    }
+
     /// The namespace of the wrappers, HelmReleases, sources and chart Secrets.
     pub fn flux_namespace(&self) -> &str {
         match &self.flux_objects {
@@ -105,6 +120,8 @@ pub struct Rendered {
     /// what their plaintext was. Encryption is randomized, so upgrade and sync compare
     /// these instead of the bytes.
     pub sealed: BTreeMap<String, Sealed>,
+    /// Whether [`Rendered::relocated`] may move it to another installation directory.
+    pub relocatable: bool,
 }
 
 /// The plaintext behind an encrypted file.
@@ -129,6 +146,18 @@ impl Sealed {
 /// Render an installation. Its Secrets are not encrypted yet: seal the result
 /// (`crate::sops::seal`) to have files to write.
 pub fn render(root: &Resolved, opts: &Options) -> Result<Unsealed> {
+    let (out, read_path) = crate::template::watch_install_path(|| render_tree(root, opts));
+    let mut out = out?;
+    // Movable to another directory (`Rendered::relocated`) when nothing but the
+    // wrappers' and local charts' paths depends on it.
+    out.relocatable = !read_path
+        && out.to_seal.is_empty()
+        && out.sealed.is_empty()
+        && opts.flux_objects.is_none();
+    Ok(out)
+}
+
+fn render_tree(root: &Resolved, opts: &Options) -> Result<Unsealed> {
     if !names::is_dns1123_label(&opts.name) {
         bail!(crate::error::user(
             format!("installation name {:?} is not a DNS-1123 label", opts.name),
@@ -235,6 +264,7 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Unsealed> {
         notes: r.notes,
         sealed: r.sealed,
         to_seal: r.to_seal,
+        relocatable: false,
     })
 }
 

@@ -13,6 +13,52 @@ use std::error::Error as _;
 /// The names a template's context may hold.
 pub const CONTEXT_KEYS: &[&str] = &["params", "profile", "install"];
 
+thread_local! {
+    /// Whether a template rendered since [`watch_install_path`] started may read
+    /// `install.path` (or the whole context).
+    static MAY_READ_PATH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, and say whether a template it rendered may have read `install.path`:
+/// false only when every template's only use of `install` is `install.name` or
+/// `install.namespace` (a fleet install then moves one rendering to the other
+/// clusters' directories instead of rendering it again).
+pub fn watch_install_path<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    let before = MAY_READ_PATH.with(|c| c.replace(false));
+    let out = f();
+    let read = MAY_READ_PATH.with(|c| {
+        let read = c.get();
+        c.set(before || read);
+        read
+    });
+    (out, read)
+}
+
+/// Whether `text` names `install` only as `install.name` or `install.namespace`, and
+/// not the whole context (`__tera_context`). Conservative: any other use of the word
+/// (`install.path`, `install["path"]`, `set i = install`) says no.
+pub fn reads_only_install_name(text: &str) -> bool {
+    if text.contains("__tera_context") {
+        return false;
+    }
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices("install") {
+        let end = i + "install".len();
+        if (i > 0 && ident(bytes[i - 1])) || bytes.get(end).copied().is_some_and(ident) {
+            continue;
+        }
+        let rest = &bytes[end..];
+        let ok = [&b".name"[..], &b".namespace"[..]]
+            .iter()
+            .any(|f| rest.starts_with(f) && !rest.get(f.len()).copied().is_some_and(ident));
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// Renders `text` (the contents of `origin`, e.g. "observability/profile.yaml
 /// (artifact prometheus defaultValues)" or "dashboards/cm.yaml") with Tera 1.x
 /// using `context` (a JSON object with keys params, profile, install; any other key
@@ -99,6 +145,9 @@ fn run(
 ) -> anyhow::Result<String> {
     if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
         return Ok(text.to_string());
+    }
+    if !reads_only_install_name(text) {
+        MAY_READ_PATH.with(|c| c.set(true));
     }
     let fail = |reason: String| anyhow!("cannot render template {origin}: {reason}");
     let Some(map) = context.as_object() else {

@@ -140,7 +140,7 @@ pub enum Raw {
 }
 
 /// One value given for a key at some level.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Given {
     /// `param`, `profile.param`, `artifact.param` (nested: `a.b.param`), or a profile
     /// or artifact name whose value is a mapping of parameters.
@@ -155,7 +155,7 @@ pub struct Given {
 }
 
 /// Everything the user gave, before it is matched to profiles.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inputs {
     /// Command-line flags in command-line order (a later one wins).
     pub flags: Vec<Given>,

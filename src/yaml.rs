@@ -9,6 +9,36 @@ pub mod scalar;
 pub type Value = serde_json::Value;
 pub type Map = serde_json::Map<String, Value>;
 
+/// [`Value::pointer`] without its allocations (it copies every token of the pointer,
+/// twice): the walks over many parsed documents look fields up through this.
+pub trait At {
+    /// The value at the JSON pointer `pointer` (`/a/b/0`), as [`Value::pointer`].
+    fn at(&self, pointer: &str) -> Option<&Value>;
+}
+
+impl At for Value {
+    fn at(&self, pointer: &str) -> Option<&Value> {
+        if pointer.contains('~') {
+            return self.pointer(pointer);
+        }
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let rest = pointer.strip_prefix('/')?;
+        rest.split('/').try_fold(self, |v, token| match v {
+            Value::Object(m) => m.get(token),
+            Value::Array(a) => {
+                // As serde_json reads an index: no sign, no leading zero.
+                if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
+                    return None;
+                }
+                a.get(token.parse::<usize>().ok()?)
+            }
+            _ => None,
+        })
+    }
+}
+
 /// Serialize to YAML. Strings that a YAML 1.1 reader would take for another type
 /// (`yes`, `on`, `NO`, `0755`, `1.10`, `null`, `~`) are quoted by serde-saphyr.
 pub fn to_string<T: Serialize>(value: &T) -> Result<String> {
@@ -168,6 +198,35 @@ pub fn merge_values(into: &mut Value, from: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_reads_what_pointer_reads() {
+        let v: Value = serde_json::json!({
+            "a": {"b": [1, {"c": "x"}], "": {"e": 2}, "t~x": 3, "s/l": 4},
+            "0": "zero",
+        });
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/2",
+            "/a/b/-1",
+            "/a//e",
+            "/a/t~0x",
+            "/a/s~1l",
+            "/0",
+            "a",
+            "/a/b/1/c/d",
+            "/x",
+        ] {
+            assert_eq!(v.at(p), v.pointer(p), "{p}");
+        }
+    }
 
     #[test]
     fn ambiguous_strings_are_quoted() {

@@ -74,8 +74,9 @@ pub fn kustomize_tool() -> Option<(PathBuf, &'static str)> {
 }
 
 /// The documents of one YAML text as [`parse_chunks`] parses them: (value, line the
-/// document starts on, the document's text).
-pub type Parsed = Vec<(Value, usize, std::rc::Rc<str>)>;
+/// document starts on, the document's text). The values are shared: every reader of
+/// the same text gets the same value, not a copy of it.
+pub type Parsed = Vec<(std::rc::Rc<Value>, usize, std::rc::Rc<str>)>;
 
 thread_local! {
     /// Texts already parsed in this process, by content: the ownership scan, the
@@ -137,7 +138,7 @@ pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, Str
             for ((line, chunk), values) in chunks.into_iter().zip(docs) {
                 let shared: std::rc::Rc<str> = std::rc::Rc::from(chunk.as_str());
                 for v in values {
-                    out.push((v, line, shared.clone()));
+                    out.push((std::rc::Rc::new(v), line, shared.clone()));
                 }
             }
             out
@@ -146,7 +147,7 @@ pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, Str
             let (out, per_chunk) = parse_chunks(file, chunks)?;
             let refs: Vec<Vec<&Value>> = per_chunk
                 .iter()
-                .map(|r| out[r.clone()].iter().map(|(v, _, _)| v).collect())
+                .map(|r| out[r.clone()].iter().map(|(v, _, _)| &**v).collect())
                 .collect();
             crate::git::parsecache::remember(&key, text.len(), &refs);
             out
@@ -158,11 +159,15 @@ pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, Str
 }
 
 /// [`crate::yaml::documents`] through the cache of [`parsed`]: the values of every
-/// document; a text the document splitter refuses is read as one stream, as there.
-pub fn documents(origin: &str, text: &str) -> anyhow::Result<Vec<Value>> {
+/// document, shared with the cache; a text the document splitter refuses is read as
+/// one stream, as there.
+pub fn documents(origin: &str, text: &str) -> anyhow::Result<Vec<std::rc::Rc<Value>>> {
     match parsed(origin, text) {
         Ok(p) => Ok(p.iter().map(|(v, _, _)| v.clone()).collect()),
-        Err(_) => crate::yaml::documents(origin, text),
+        Err(_) => Ok(crate::yaml::documents(origin, text)?
+            .into_iter()
+            .map(std::rc::Rc::new)
+            .collect()),
     }
 }
 
@@ -170,6 +175,11 @@ pub fn documents(origin: &str, text: &str) -> anyhow::Result<Vec<Value>> {
 /// is one document without separators (a kustomization.yaml): the same value, and
 /// the parser's own error, read again, when it does not parse.
 pub fn one_document(origin: &str, text: &str) -> anyhow::Result<Value> {
+    one_document_shared(origin, text).map(std::rc::Rc::unwrap_or_clone)
+}
+
+/// [`one_document`], the value shared with the cache (no copy).
+pub fn one_document_shared(origin: &str, text: &str) -> anyhow::Result<std::rc::Rc<Value>> {
     let plain = !text
         .lines()
         .any(|l| l.starts_with("---") || l.starts_with("..."));
@@ -179,7 +189,7 @@ pub fn one_document(origin: &str, text: &str) -> anyhow::Result<Value> {
     {
         return Ok(v.clone());
     }
-    crate::yaml::from_str(origin, text)
+    crate::yaml::from_str(origin, text).map(std::rc::Rc::new)
 }
 
 /// Split a YAML stream into documents with the line each starts on, parsing each
@@ -188,7 +198,7 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
     Ok(parsed(file, text)?
         .iter()
         .map(|(value, line, text)| Doc {
-            value: value.clone(),
+            value: Value::clone(value),
             file: file.to_string(),
             line: *line,
             text: Some(text.clone()),
@@ -241,7 +251,7 @@ fn parse_chunks(
         let shared: std::rc::Rc<str> = std::rc::Rc::from(chunk.as_str());
         let start = out.len();
         for d in docs {
-            out.push((d, line, shared.clone()));
+            out.push((std::rc::Rc::new(d), line, shared.clone()));
         }
         ranges.push(start..out.len());
     }

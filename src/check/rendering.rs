@@ -3,7 +3,7 @@
 //! walk them. A failure here is a bug in pctl (exit 2), never a broken commit.
 use crate::error::Bug;
 use crate::render::{Rendered, WRAPPER_FILE};
-use crate::yaml::{self, Value};
+use crate::yaml::{self, At, Value};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +29,7 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
             .ok()
             .filter(|d| d.len() == 1)
             .and_then(|mut d| d.pop());
-        let doc: Value = match one.map_or_else(|| yaml::from_str(path, &text), Ok) {
+        let doc = match one.map_or_else(|| yaml::from_str(path, &text).map(std::rc::Rc::new), Ok) {
             Ok(d) => d,
             Err(e) => {
                 problems.push(format!("{path}: {e}"));
@@ -37,7 +37,7 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
             }
         };
         let name = doc
-            .pointer("/metadata/name")
+            .at("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
@@ -47,7 +47,7 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
         match doc.get("kind").and_then(Value::as_str) {
             Some("Kustomization") => {
                 let p = doc
-                    .pointer("/spec/path")
+                    .at("/spec/path")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let rel = p.trim_start_matches("./");
@@ -64,7 +64,7 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
                     )),
                 }
                 let deps = doc
-                    .pointer("/spec/dependsOn")
+                    .at("/spec/dependsOn")
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()
@@ -83,17 +83,17 @@ pub fn check(r: &Rendered, install_dir: &str, git_repo: &str) -> Result<()> {
             }
             Some("HelmRelease") => {
                 let kind = doc
-                    .pointer("/spec/chart/spec/sourceRef/kind")
+                    .at("/spec/chart/spec/sourceRef/kind")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
                 let src = doc
-                    .pointer("/spec/chart/spec/sourceRef/name")
+                    .at("/spec/chart/spec/sourceRef/name")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
                 let chart = doc
-                    .pointer("/spec/chart/spec/chart")
+                    .at("/spec/chart/spec/chart")
                     .and_then(Value::as_str)
                     .map(str::to_string);
                 releases.push((path.clone(), kind, src, chart));
@@ -329,7 +329,7 @@ fn object_problems(doc: &Value, kind: &str) -> Vec<String> {
     };
     for field in ["name", "namespace"] {
         if doc
-            .pointer(&format!("/metadata/{field}"))
+            .at(&format!("/metadata/{field}"))
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
         {
@@ -399,17 +399,13 @@ fn object_problems(doc: &Value, kind: &str) -> Vec<String> {
                     if cs.get("chart").and_then(Value::as_str).is_none() {
                         out.push("spec.chart.spec.chart is required".into());
                     }
-                    let kind = cs.pointer("/sourceRef/kind").and_then(Value::as_str);
+                    let kind = cs.at("/sourceRef/kind").and_then(Value::as_str);
                     if !matches!(kind, Some("HelmRepository" | "GitRepository" | "Bucket")) {
                         out.push(format!(
                             "spec.chart.spec.sourceRef.kind {kind:?} is not HelmRepository, GitRepository or Bucket"
                         ));
                     }
-                    if cs
-                        .pointer("/sourceRef/name")
-                        .and_then(Value::as_str)
-                        .is_none()
-                    {
+                    if cs.at("/sourceRef/name").and_then(Value::as_str).is_none() {
                         out.push("spec.chart.spec.sourceRef.name is required".into());
                     }
                 }
@@ -499,6 +495,7 @@ mod tests {
             leaves: Vec::new(),
             notes: Vec::new(),
             sealed: BTreeMap::new(),
+            relocatable: false,
         };
         let p = flux_objects(&r);
         assert_eq!(p.len(), 1, "{p:?}");

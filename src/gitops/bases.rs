@@ -242,12 +242,18 @@ fn repoint(files: &mut BTreeMap<String, Vec<u8>>, path: &str, from: &str, to: &s
     };
     let text = String::from_utf8_lossy(bytes);
     let old = format!(": ./{from}\n");
-    if text.matches(&old).count() != 1 {
+    let mut found = text.match_indices(&old);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
         bail!(Bug(format!(
             "fleet bases: {path} does not name ./{from} exactly once"
         )));
-    }
-    let new = text.replacen(&old, &format!(": ./{to}\n"), 1);
+    };
+    let mut new = String::with_capacity(text.len() + to.len());
+    new.push_str(&text[..at]);
+    new.push_str(": ./");
+    new.push_str(to);
+    new.push('\n');
+    new.push_str(&text[at + old.len()..]);
     files.insert(path.to_string(), new.into_bytes());
     Ok(())
 }
@@ -256,14 +262,77 @@ fn repoint(files: &mut BTreeMap<String, Vec<u8>>, path: &str, from: &str, to: &s
 /// directory, the HelmRelease of a shared local chart at the base's chart; record the
 /// bases and the new hashes in the record. Applied to a rendering of the recorded
 /// bases, it gives back the files as they were written (upgrade's merge base).
+///
+/// A rendering without its record file (`Rendered::relocated_unrecorded`) gets it
+/// here, with the hashes of the files its record lacks.
 pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<()> {
-    if bases.is_empty() && r.record.spec.bases.is_empty() {
+    apply_like(r, bases, None)
+}
+
+/// [`apply`] to a rendering moved from `like` (`Rendered::relocated_unrecorded`),
+/// which has its bases already: when the two records differ only in their `path`, the
+/// record's text is `like`'s with that line changed (a fleet install's clusters would
+/// each serialize theirs again).
+pub fn apply_like(
+    r: &mut Rendered,
+    bases: &BTreeMap<String, BaseRecord>,
+    like: Option<&Rendered>,
+) -> Result<()> {
+    if bases.is_empty() && r.record.spec.bases.is_empty() && r.files.contains_key(record::FILE) {
         return Ok(());
     }
     let dir = r.record.spec.path.clone();
     // The files changed here: only these are hashed again (a fleet install applies
     // its bases to the rendering of every cluster; the rest were hashed by `render`).
     let mut touched = std::collections::BTreeSet::new();
+    // The installation's kustomization names each shared wrapper's directory: its
+    // lines rewritten in one pass.
+    let shared: BTreeMap<String, &BaseRecord> = bases
+        .iter()
+        .filter(|(_, b)| b.wrapper)
+        .map(|(id, b)| (format!("- artifacts/{id}/{WRAPPER_FILE}"), b))
+        .collect();
+    if !shared.is_empty() {
+        let Some(k) = r.files.get("kustomization.yaml") else {
+            bail!(Bug(
+                "fleet bases: no kustomization.yaml in the rendering".into()
+            ));
+        };
+        let text = String::from_utf8_lossy(k);
+        let up = up(&dir);
+        let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut new = String::with_capacity(text.len() * 2);
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let b = line
+                .strip_suffix('\n')
+                .filter(|_| i > 0)
+                .and_then(|l| shared.get_key_value(l));
+            match b {
+                Some((l, b)) => {
+                    *named.entry(l.as_str()).or_default() += 1;
+                    new.push_str("- ");
+                    new.push_str(&up);
+                    new.push_str(&wrapper_dir(b));
+                    new.push('\n');
+                }
+                None => new.push_str(line),
+            }
+        }
+        if let Some(id) = bases
+            .iter()
+            .filter(|(_, b)| b.wrapper)
+            .map(|(id, _)| id)
+            .find(|id| named.get(format!("- artifacts/{id}/{WRAPPER_FILE}").as_str()) != Some(&1))
+        {
+            bail!(Bug(format!(
+                "fleet bases: kustomization.yaml does not name the wrapper of {id} exactly once"
+            )));
+        }
+        r.files
+            .insert("kustomization.yaml".into(), new.into_bytes());
+        touched.insert("kustomization.yaml".to_string());
+    }
+    let flux_kustomization = super::kustomization(&[WRAPPER_FILE.to_string()])?;
     for (id, b) in bases {
         let from = format!("{dir}/artifacts/{id}");
         if b.holds == Holds::Artifact {
@@ -272,28 +341,8 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
             touched.insert(wrapper);
         }
         if b.wrapper {
-            // The installation's kustomization names the shared wrapper's directory.
-            let Some(k) = r.files.get("kustomization.yaml") else {
-                bail!(Bug(
-                    "fleet bases: no kustomization.yaml in the rendering".into()
-                ));
-            };
-            let text = String::from_utf8_lossy(k);
-            let old = format!("\n- artifacts/{id}/{WRAPPER_FILE}\n");
-            if text.matches(&old).count() != 1 {
-                bail!(Bug(format!(
-                    "fleet bases: kustomization.yaml does not name the wrapper of {id} exactly once"
-                )));
-            }
-            let new = text.replacen(&old, &format!("\n- {}{}\n", up(&dir), wrapper_dir(b)), 1);
-            r.files
-                .insert("kustomization.yaml".into(), new.into_bytes());
             let flux = format!("artifacts/{id}{FLUX_SUFFIX}/kustomization.yaml");
-            r.files.insert(
-                flux.clone(),
-                super::kustomization(&[WRAPPER_FILE.to_string()])?,
-            );
-            touched.insert("kustomization.yaml".into());
+            r.files.insert(flux.clone(), flux_kustomization.clone());
             touched.insert(flux);
         }
         let release = format!("artifacts/{id}/helm-release.yaml");
@@ -321,9 +370,43 @@ pub fn apply(r: &mut Rendered, bases: &BTreeMap<String, BaseRecord>) -> Result<(
         }
     }
     r.record.spec.files = hashes;
-    r.files
-        .insert(record::FILE.into(), r.record.to_yaml()?.into_bytes());
+    let text = match like.and_then(|l| record_like(r, l)) {
+        Some(text) => text,
+        None => r.record.to_yaml()?,
+    };
+    r.files.insert(record::FILE.into(), text.into_bytes());
     Ok(())
+}
+
+/// The record text of `r` from `like`'s, when the records differ only in their path
+/// and both paths are written plain.
+fn record_like(r: &mut Rendered, like: &Rendered) -> Option<String> {
+    let (from, to) = (&like.record.spec.path, r.record.spec.path.clone());
+    let plain = |d: &str| {
+        !d.is_empty()
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+    };
+    if !plain(from) || !plain(&to) {
+        return None;
+    }
+    let text = std::str::from_utf8(like.files.get(record::FILE)?).ok()?;
+    r.record.spec.path = from.clone();
+    let same = r.record == like.record;
+    r.record.spec.path = to.clone();
+    if !same {
+        return None;
+    }
+    let old = format!("\n  path: {from}\n");
+    let mut found = text.match_indices(&old);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return None;
+    };
+    Some(format!(
+        "{}\n  path: {to}\n{}",
+        &text[..at],
+        &text[at + old.len()..]
+    ))
 }
 
 /// Which of an installation's recorded `bases` a new rendering `r` (without bases) can
@@ -620,6 +703,7 @@ mod tests {
             leaves: vec![leaf("front", "local chart"), leaf("static", "kustomize")],
             notes: vec![],
             sealed: BTreeMap::new(),
+            relocatable: false,
         }
     }
 

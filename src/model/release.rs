@@ -266,10 +266,7 @@ pub fn shorten(name: &str) -> String {
     if name.len() <= MAX_RELEASE_NAME {
         return name.to_string();
     }
-    let sum: String = Sha256::digest(name.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sum = crate::record::hex(&Sha256::digest(name.as_bytes()));
     let keep = MAX_RELEASE_NAME - 13;
     let cut = (0..=keep)
         .rev()

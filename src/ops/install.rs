@@ -42,6 +42,10 @@ struct Target {
     install_dir: String,
     tree: crate::ops::owners::Tree,
     rendered: render::Rendered,
+    /// The target whose rendering this one's was moved from (same inputs).
+    moved_from: Option<usize>,
+    /// Debug builds: a moved rendering rendered again, to compare.
+    fresh: Option<render::Rendered>,
 }
 
 /// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the context.
@@ -101,29 +105,56 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         },
     )?;
     let scanned = view.tree_id();
-    let mut targets = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
+    // The clusters rendered so far whose renderings others may reuse: their options
+    // and their index in `targets`.
+    let mut rendered_for: Vec<(render::Options, usize)> = Vec::new();
+    let sops_yaml = view.read_string(".sops.yaml")?;
     for (cluster, config, parent, install_dir, inputs) in places {
         // The repository as Flux applies it: who already owns what, and whether
         // something already creates the namespace.
         let tree = crate::ops::owners::scan(view, &config)?;
-        let rendered = prepare::render(
-            &resolved,
-            &render::Options {
-                name: opts.name.clone(),
-                namespace: opts.namespace.clone(),
-                install_dir: install_dir.clone(),
-                git_repository: config.git_repository.clone(),
-                inputs,
-                sops_yaml: view.read_string(".sops.yaml")?,
-                secret_refs: opts.values.secret_refs()?,
-                namespaces: crate::namespaces::Policy {
-                    keep_explicit: true,
-                    create: opts.create_namespace,
-                    created_elsewhere: tree.creates_namespace(&opts.namespace, None),
-                },
-                flux_objects: None,
+        let ropts = render::Options {
+            name: opts.name.clone(),
+            namespace: opts.namespace.clone(),
+            install_dir: install_dir.clone(),
+            git_repository: config.git_repository.clone(),
+            inputs,
+            sops_yaml: sops_yaml.clone(),
+            secret_refs: opts.values.secret_refs()?,
+            namespaces: crate::namespaces::Policy {
+                keep_explicit: true,
+                create: opts.create_namespace,
+                created_elsewhere: tree.creates_namespace(&opts.namespace, None),
             },
-        )?;
+            flux_objects: None,
+        };
+        // A cluster with the same inputs as one rendered already (values of every
+        // level, the cluster's included; namespace policy) gets that rendering moved
+        // to its own directory, when it can be (docs/fleets.md).
+        let same = rendered_for
+            .iter()
+            .find(|(o, _)| o.same_but_dir(&ropts))
+            .map(|(_, i)| *i);
+        // Its record is written by `bases::apply` below (there are several clusters).
+        let moved = same.and_then(|i| targets[i].rendered.relocated_unrecorded(&install_dir));
+        let moved_from = moved.as_ref().and(same);
+        let mut fresh = None;
+        let rendered = match moved {
+            Some(r) => {
+                if cfg!(debug_assertions) {
+                    fresh = Some(prepare::render(&resolved, &ropts)?);
+                }
+                r
+            }
+            None => {
+                let r = prepare::render(&resolved, &ropts)?;
+                if same.is_none() && r.relocatable {
+                    rendered_for.push((ropts, targets.len()));
+                }
+                r
+            }
+        };
         targets.push(Target {
             cluster,
             config,
@@ -131,6 +162,8 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
             install_dir,
             tree,
             rendered,
+            moved_from,
+            fresh,
         });
     }
     // Several clusters: what is the same in every one is stored once (docs/fleets.md).
@@ -158,24 +191,62 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
                 ),
             ));
         }
-        for t in &mut targets {
-            gitops::bases::apply(&mut t.rendered, &plan)?;
+        for i in 0..targets.len() {
+            let (done, rest) = targets.split_at_mut(i);
+            let t = &mut rest[0];
+            // A moved rendering's record is its leader's with its own path.
+            let like = t.moved_from.map(|j| &done[j].rendered);
+            gitops::bases::apply_like(&mut t.rendered, &plan, like)?;
+            if let Some(mut fresh) = t.fresh.take() {
+                gitops::bases::apply(&mut fresh, &plan)?;
+                same_as_rendered(&t.rendered, &fresh)?;
+            }
         }
         Some(root)
     } else {
         None
     };
     let several = targets.len() > 1;
+    let mut claims: Vec<Vec<crate::ownership::Owned>> = Vec::new();
     for t in &targets {
-        prepare::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
-        crate::ops::owners::refuse_conflicts(
+        let from = t.moved_from.map(|i| (&targets[i], &claims[i]));
+        // A moved rendering checks as the one it was moved from did (debug builds
+        // check it again), and claims the same objects from its own directory.
+        if from.is_none() || cfg!(debug_assertions) {
+            prepare::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
+        }
+        let fresh = || {
+            crate::ops::owners::claims_of(
+                &t.rendered,
+                &t.install_dir,
+                &opts.name,
+                &t.config.git_repository,
+            )
+        };
+        let mine = match from
+            .and_then(|(f, c)| crate::ops::owners::moved_claims(c, &f.install_dir, &t.install_dir))
+        {
+            Some(m) => {
+                if cfg!(debug_assertions) && m != fresh() {
+                    bail!(crate::error::Bug(format!(
+                        "the claims of the rendering moved to {} differ from its own",
+                        t.install_dir
+                    )));
+                }
+                m
+            }
+            None => fresh(),
+        };
+        crate::ops::owners::refuse_claims(
             &t.tree,
+            &mine,
             &t.rendered,
             &t.install_dir,
             &opts.name,
             "install",
         )
         .map_err(|e| in_cluster(e, several, &t.cluster))?;
+        claims.push(mine);
     }
     let files = gitops::bases::fold_refs(targets.iter().map(|t| &t.rendered))?;
 
@@ -302,6 +373,24 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     }
     for note in notes {
         p.info(&format!("next: {note}"));
+    }
+    Ok(())
+}
+
+/// Debug builds (the tests) render every moved rendering again too: the bytes must be
+/// the same.
+fn same_as_rendered(moved: &render::Rendered, fresh: &render::Rendered) -> Result<()> {
+    if moved.files != fresh.files || moved.leaves.len() != fresh.leaves.len() {
+        let differ: Vec<&String> = moved
+            .files
+            .keys()
+            .chain(fresh.files.keys())
+            .filter(|k| moved.files.get(*k) != fresh.files.get(*k))
+            .collect();
+        bail!(crate::error::Bug(format!(
+            "a rendering moved to {} differs from rendering it there: {differ:?}",
+            fresh.record.spec.path
+        )));
     }
     Ok(())
 }

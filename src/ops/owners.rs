@@ -9,6 +9,7 @@ use crate::namespaces::Obj;
 use crate::ownership::{self, Start};
 use crate::record;
 use crate::render::Rendered;
+use crate::yaml::At;
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 
@@ -52,7 +53,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
                 o.kind == "Kustomization"
                     && o.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
             })
-            .filter_map(|o| o.doc.pointer("/spec/path").and_then(|p| p.as_str()))
+            .filter_map(|o| o.doc.at("/spec/path").and_then(|p| p.as_str()))
             .filter_map(|p| gitops::norm_dir(p).ok())
             .collect();
         wanted.extend(shared_wrapper_dirs(&files, &mut examined));
@@ -111,8 +112,9 @@ fn is_loaded(loaded: &[String], p: &str) -> bool {
     })
 }
 
-/// The directories of shared wrappers that the records among `files` (not yet in
-/// `examined`) use; `examined` keeps each record's bases when it has some.
+/// The directories of shared wrappers and artifact bases that the records among
+/// `files` (not yet in `examined`) use; `examined` keeps each record's bases when it
+/// has some.
 fn shared_wrapper_dirs(
     files: &BTreeMap<String, Vec<u8>>,
     examined: &mut BTreeMap<String, Option<BTreeMap<String, record::BaseRecord>>>,
@@ -134,12 +136,16 @@ fn shared_wrapper_dirs(
                 })
             });
         if let Some(bases) = &bases {
-            out.extend(
-                bases
-                    .values()
-                    .filter(|b| b.wrapper)
-                    .map(gitops::bases::wrapper_dir),
-            );
+            // The artifacts' own bases too, which their wrappers name: read with the
+            // rest, they spare a second walk of the whole tree for each cluster.
+            for b in bases.values() {
+                if b.wrapper {
+                    out.push(gitops::bases::wrapper_dir(b));
+                }
+                if b.holds == record::Holds::Artifact {
+                    out.push(b.path.clone());
+                }
+            }
         }
         examined.insert(path.clone(), bases);
     }
@@ -237,6 +243,28 @@ pub fn claims_of(
         &objs,
         &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
     )
+}
+
+/// The claims of a rendering moved from the installation directory `from` to `to`
+/// (`Rendered::relocated`), from the claims `of` the one in `from`: the same objects,
+/// each owned by the same file in `to`. None when a claim's file is not below `from`.
+pub fn moved_claims(
+    of: &[ownership::Owned],
+    from: &str,
+    to: &str,
+) -> Option<Vec<ownership::Owned>> {
+    of.iter()
+        .map(|o| {
+            let rest = o.owner.file.strip_prefix(from)?.strip_prefix('/')?;
+            Some(ownership::Owned {
+                claim: o.claim.clone(),
+                owner: ownership::Owner {
+                    installation: o.owner.installation.clone(),
+                    file: format!("{to}/{rest}"),
+                },
+            })
+        })
+        .collect()
 }
 
 /// Refuse (exit 1) a rendering that claims what the rest of the repository owns.

@@ -307,3 +307,82 @@ fn a_kept_layout_puts_every_flux_object_in_its_namespace_under_its_names() {
     let back = Installation::from_yaml("record", &text).unwrap();
     assert_eq!(back.spec.flux_objects, o.flux_objects, "{text}");
 }
+
+/// `tree()` with a local chart whose values name the installation.
+fn tree_with_local_chart(values: &str) -> Resolved {
+    let mut t = tree();
+    t.artifacts.push(art(
+        "local",
+        &[],
+        ResolvedKind::LocalChart {
+            name: "local".into(),
+            files: BTreeMap::from([(
+                "Chart.yaml".to_string(),
+                b"apiVersion: v2\nname: local\nversion: 0.1.0\n".to_vec(),
+            )]),
+            default_values: Some(values.into()),
+            release: Default::default(),
+        },
+    ));
+    t
+}
+
+#[test]
+fn a_rendering_moved_to_another_directory_is_the_rendering_there() {
+    let t = tree_with_local_chart("who: {{ install.name }}-{{ install.namespace }}\n");
+    let here = render(&t, &opts()).unwrap();
+    assert!(here.relocatable);
+    for to in ["clusters/b/profiles/inst", "apps/inst", "x"] {
+        let moved = here.relocated(to).unwrap().expect("movable");
+        let there = render(
+            &t,
+            &Options {
+                install_dir: to.into(),
+                ..opts()
+            },
+        )
+        .unwrap();
+        assert_eq!(moved.files, there.files, "{to}");
+        assert_eq!(moved.record.spec.path, to);
+        assert_eq!(moved.leaves.len(), there.leaves.len());
+    }
+}
+
+#[test]
+fn a_rendering_whose_templates_may_read_its_path_is_not_moved() {
+    let here = render(&tree_with_local_chart("p: {{ install.path }}\n"), &opts()).unwrap();
+    assert!(!here.relocatable);
+    for values in [
+        "p: {{ install.path }}\n",
+        "p: {{ install['path'] }}\n",
+        "{% set i = install %}p: {{ i.name }}\n",
+        "p: {{ __tera_context }}\n",
+    ] {
+        let here = render(&tree_with_local_chart(values), &opts());
+        if let Ok(here) = here {
+            assert!(!here.relocatable, "{values}");
+            assert!(here.relocated("elsewhere").unwrap().is_none(), "{values}");
+        }
+    }
+    // A directory YAML would quote is not moved either.
+    let here = render(&tree(), &opts()).unwrap();
+    assert!(here.relocated("a dir/with: colon").unwrap().is_none());
+}
+
+#[test]
+fn options_differing_in_the_cluster_values_render_apart() {
+    let a = opts();
+    let mut b = Options {
+        install_dir: "elsewhere".into(),
+        ..opts()
+    };
+    assert!(a.same_but_dir(&b));
+    b.inputs.cluster.push(crate::values::Given {
+        key: "replicas".into(),
+        value: crate::values::Raw::Text("3".into()),
+        origin: crate::values::Origin::new(crate::values::Level::Cluster, "cluster b"),
+        secret_ok: false,
+        group: 0,
+    });
+    assert!(!a.same_but_dir(&b));
+}

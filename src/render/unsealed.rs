@@ -18,6 +18,8 @@ pub struct Unsealed {
     pub(super) notes: Vec<String>,
     pub(super) sealed: BTreeMap<String, Sealed>,
     pub(super) to_seal: Vec<ToSeal>,
+    /// See [`Rendered::relocatable`].
+    pub(super) relocatable: bool,
 }
 
 /// One file to encrypt, by path relative to the installation: its YAML documents in
@@ -120,6 +122,7 @@ impl Unsealed {
             leaves: self.leaves,
             notes: self.notes,
             sealed: self.sealed,
+            relocatable: self.relocatable,
         })
     }
 }

@@ -436,3 +436,60 @@ fn sync_of_every_cluster_is_one_commit_touching_only_the_clusters_whose_values_c
     assert_success(&out);
     assert_eq!(commit_count(&gitops), commits + 1, "{}", describe(&out));
 }
+
+/// Clusters whose inputs are equal (dev and qa: no values of their own) get one
+/// rendering moved to each directory (debug builds, as these tests run, render it
+/// again there and compare the bytes); production and staging, whose cluster values
+/// differ, are rendered with their own values.
+#[test]
+fn clusters_with_equal_inputs_share_a_rendering_and_the_others_keep_their_values() {
+    let env = Env::new();
+    let gitops = fleet(&env);
+    assert_success(&run(&env, &gitops, &["cluster", "add", "qa"]));
+    install_all(&env, &gitops);
+    let dir = |c: &str| gitops.join(format!("clusters/{c}/profiles/shop"));
+    let files = |c: &str| -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let root = dir(c);
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(&root).unwrap().display().to_string();
+                    out.push((rel, std::fs::read_to_string(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    // qa's files are dev's with its own directory (the record's hashes of the files
+    // naming it aside).
+    let without_record = |c: &str, to: &str| -> Vec<(String, String)> {
+        files(c)
+            .into_iter()
+            .filter(|(p, _)| p != "profile-installation.yaml")
+            .map(|(p, t)| (p, t.replace(&format!("clusters/{c}/"), to)))
+            .collect()
+    };
+    assert_eq!(
+        without_record("qa", "clusters/qa/"),
+        without_record("dev", "clusters/qa/")
+    );
+    for c in ["dev", "qa", "production", "staging"] {
+        let rec = yaml_file(&dir(c).join("profile-installation.yaml"));
+        assert_eq!(rec["spec"]["path"], format!("clusters/{c}/profiles/shop"));
+        let hr = yaml_file(&dir(c).join("artifacts/front/helm-release.yaml"));
+        let replicas = if c == "production" { 3 } else { 1 };
+        assert_eq!(hr["spec"]["values"]["replicaCount"], replicas, "{c}");
+        let greeting =
+            std::fs::read_to_string(dir(c).join("artifacts/settings/greeting.yaml")).unwrap();
+        let want = if c == "staging" { "hi there" } else { "hello" };
+        assert!(greeting.contains(want), "{c}: {greeting}");
+        assert_clean(&env, &gitops, c);
+    }
+    check_every_cluster(&gitops);
+}
