@@ -3,7 +3,7 @@
 //! introduces (exit 1 when they lie in the profile's own files, exit 2 when in files
 //! pctl generates); a repository already broken elsewhere can still be worked on.
 use super::tree::Files;
-use super::{Finding, Options, Severity, run};
+use super::{Finding, Memo, Options, Severity, run_with};
 use crate::error::Bug;
 use crate::git::{Changes, TreeView};
 use anyhow::Result;
@@ -23,21 +23,25 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Vec<String>> {
     if changes.files.is_empty() {
         return Ok(warnings);
     }
-    // One reading of the tree for every cluster's walk: a fleet's clusters share their
-    // bases, and an install into all of them changes every sync path.
-    let after_files = Files::git(view, Some(changes));
-    for path in super::sync_paths(&after_files) {
-        warnings.extend(guard_from(view, changes, &after_files, path)?);
+    // One reading of each tree for every cluster's walk, and each path built once for
+    // all of them: a fleet's clusters share their bases, and an install into all of
+    // them changes every sync path.
+    let after = (Files::git(view, Some(changes)), Memo::default());
+    let before = std::cell::OnceCell::new();
+    for path in super::sync_paths(&after.0) {
+        let before = || before.get_or_init(|| (Files::git(view, None), Memo::default()));
+        warnings.extend(guard_from(changes, &after, before, path)?);
     }
     Ok(warnings)
 }
 
 /// [`guard`] from one sync path (None: the config's, else clusters/default), with the
-/// tree after the change read through `after_files`.
-fn guard_from(
-    view: &TreeView,
+/// trees after and before the change read through `after` and `before` (each with
+/// the builds made so far).
+fn guard_from<'a>(
     changes: &Changes,
-    after_files: &Files,
+    after: &(Files, Memo),
+    before: impl FnOnce() -> &'a (Files<'a>, Memo),
     path: Option<String>,
 ) -> Result<Option<String>> {
     let opts = Options {
@@ -45,11 +49,12 @@ fn guard_from(
         path,
         ..Options::default()
     };
-    let after = run(after_files, &opts);
+    let after = run_with(&after.0, &opts, &after.1);
     if after.summary.errors == 0 {
         return Ok(None);
     }
-    let before = run(&Files::git(view, None), &opts);
+    let (files, memo) = before();
+    let before = run_with(files, &opts, memo);
     let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
     // With paths left unbuilt (they need kustomize, which the guard never runs), an
     // object they define looks missing: references are then not held against the change.
