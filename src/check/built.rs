@@ -54,10 +54,21 @@ pub struct Built {
 /// kustomize available): a build reads only the tree (and its `.sourceignore`), so
 /// one [`Files`] gives one answer. Never shared between trees.
 #[derive(Default)]
-pub struct Memo(RefCell<HashMap<BuildKey, Rc<Built>>>);
+pub struct Memo {
+    builds: RefCell<HashMap<BuildKey, Rc<Built>>>,
+    /// The objects read, by where they were read: a file of one tree always gives the
+    /// same documents, so (file, line, which of the documents read there, the
+    /// targetNamespace applied) names one object; a fleet's clusters read their bases'
+    /// files in each cluster's build.
+    entries: RefCell<HashMap<EntryKey, Rc<Entry>>>,
+}
 
 /// (directory, targetNamespace, kustomize available).
 type BuildKey = (String, Option<String>, bool);
+
+/// (file, line, the how-manieth document read at that line in one build,
+/// targetNamespace).
+type EntryKey = (String, usize, usize, Option<String>);
 
 impl Memo {
     /// The build of `dir` in the repository tree `files`, made once per memo.
@@ -74,11 +85,11 @@ impl Memo {
             target.map(str::to_string),
             kustomize.is_some(),
         );
-        if let Some(b) = self.0.borrow().get(&key) {
+        if let Some(b) = self.builds.borrow().get(&key) {
             return b.clone();
         }
-        let b = Rc::new(build(files, ignore, "", kustomize, dir, target));
-        self.0.borrow_mut().insert(key, b.clone());
+        let b = Rc::new(build(files, ignore, "", kustomize, dir, target, Some(self)));
+        self.builds.borrow_mut().insert(key, b.clone());
         b
     }
 }
@@ -92,6 +103,7 @@ pub fn build(
     kustomize: &Option<(PathBuf, &'static str)>,
     dir: &str,
     target: Option<&str>,
+    memo: Option<&Memo>,
 ) -> Built {
     let builder = Builder {
         files,
@@ -111,7 +123,31 @@ pub fn build(
                     .collect(),
                 None => Vec::new(),
             };
-            Ok((problems, docs.into_iter().map(entry).collect()))
+            let entries = match memo {
+                // Only documents read from a file of the repository (with their text):
+                // what kustomize prints has no line of its own.
+                Some(m) => {
+                    let mut seen: HashMap<(String, usize), usize> = HashMap::new();
+                    docs.into_iter()
+                        .map(|d| {
+                            if d.text.is_none() {
+                                return entry(d);
+                            }
+                            let n = seen.entry((d.file.clone(), d.line)).or_default();
+                            let key = (d.file.clone(), d.line, *n, target.map(str::to_string));
+                            *n += 1;
+                            if let Some(e) = m.entries.borrow().get(&key) {
+                                return e.clone();
+                            }
+                            let e = entry(d);
+                            m.entries.borrow_mut().insert(key, e.clone());
+                            e
+                        })
+                        .collect()
+                }
+                None => docs.into_iter().map(entry).collect(),
+            };
+            Ok((problems, entries))
         }
         Err(Failure::Broken(file, line, msg)) => Err((
             file,

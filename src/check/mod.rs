@@ -468,6 +468,7 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
                 &w.kustomize,
                 &dir,
                 item.target.as_deref(),
+                None,
             )),
         };
         for file in &out.skipped {
