@@ -295,6 +295,22 @@ mod tests {
                 "Kustomization a: dependsOn flux-system/b is not a Kustomization that any synced path defines",
             ],
         );
+        // A directory whose only file goes is gone, as in Git.
+        refused(
+            guarded(&ws, &[("apps/b/cm.yaml", None)]),
+            &["Kustomization b: path \"./apps/b\" does not exist in the repository"],
+        );
+        assert!(
+            guarded(
+                &ws,
+                &[
+                    ("apps/b/cm.yaml", None),
+                    ("apps/b/sub/cm.yaml", Some(cm("cm-y")))
+                ]
+            )
+            .unwrap()
+            .is_empty()
+        );
         // Removing what depends, not what is depended on, is fine.
         assert!(
             guarded(&ws, &[("clusters/default/a.yaml", None)])
