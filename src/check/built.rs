@@ -29,8 +29,8 @@ pub struct Entry {
 /// What a Flux Kustomization asks the walk to build.
 pub struct FluxPath {
     pub path: String,
-    /// The line of `spec.path`.
-    pub line: usize,
+    /// The line of `spec.path`, found when a problem with the path is reported.
+    line: std::cell::OnceCell<usize>,
     pub target: Option<String>,
     pub source_kind: String,
     pub source_name: String,
@@ -163,6 +163,18 @@ pub fn build(
     Built { skipped, outcome }
 }
 
+impl Entry {
+    /// (file, line of `spec.path`, name) of a Flux Kustomization, for a problem with
+    /// the path it applies.
+    pub fn who(&self) -> (String, usize, String) {
+        let line = self.flux.as_ref().map_or(self.doc.line, |k| {
+            *k.line
+                .get_or_init(|| self.doc.line_of(&["spec".into(), "path".into()]))
+        });
+        (self.doc.file.clone(), line, self.name.clone())
+    }
+}
+
 fn entry(doc: Doc) -> Rc<Entry> {
     let v = &doc.value;
     let s = |p: &str| {
@@ -201,7 +213,7 @@ fn entry(doc: Doc) -> Rc<Entry> {
                 .and_then(Value::as_str)
                 .unwrap_or(".")
                 .to_string(),
-            line: doc.line_of(&["spec".into(), "path".into()]),
+            line: Default::default(),
             target: v
                 .pointer("/spec/targetNamespace")
                 .and_then(Value::as_str)

@@ -242,8 +242,8 @@ pub(crate) const NOT_BUILT: &str = "not built: needs kustomize (this kustomizati
 struct Item {
     path: String,
     ns: String,
-    /// The Flux Kustomization that asks for it: (file, line, name), None for the root.
-    who: Option<(String, usize, String)>,
+    /// The Flux Kustomization that asks for it, None for the root.
+    who: Option<Rc<built::Entry>>,
     target: Option<String>,
     /// None: the repository; Some(i): the i-th laid-out artifact.
     artifact: Option<usize>,
@@ -395,7 +395,8 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
                 let idx = match laid_out.get(&(ans.clone(), aname.clone())) {
                     Some(i) => *i,
                     None => {
-                        let i = graph::lay_out(w, &ans, &aname, item.who.as_ref()).map(|f| {
+                        let who = item.who.as_ref().map(|e| e.who());
+                        let i = graph::lay_out(w, &ans, &aname, who.as_ref()).map(|f| {
                             artifacts.push((aname.clone(), f));
                             artifacts.len() - 1
                         });
@@ -420,8 +421,12 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
                 format!("artifact {}", artifacts[i].0),
             ),
         };
-        let (who_file, who_line, who) = match &item.who {
-            Some((f, l, n)) => (f.clone(), *l, format!("Kustomization {n}: ")),
+        // Where a problem with the path is reported (the line is found only then).
+        let at = |w: &Walk| match &item.who {
+            Some(e) => {
+                let (f, l, n) = e.who();
+                (f, l, format!("Kustomization {n}: "))
+            }
             None => (
                 if w.files.is_file(CONFIG) {
                     CONFIG.to_string()
@@ -433,6 +438,7 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
             ),
         };
         let Some(dir) = tree::resolve("", &item.path) else {
+            let (who_file, who_line, who) = at(w);
             w.push(
                 &who_file,
                 who_line,
@@ -448,6 +454,7 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
             } else {
                 "does not exist"
             };
+            let (who_file, who_line, who) = at(w);
             w.push(
                 &who_file,
                 who_line,
@@ -509,7 +516,7 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
             let next = Item {
                 path: k.path.clone(),
                 ns: k.target.clone().unwrap_or(ns),
-                who: Some((e.doc.file.clone(), k.line, e.name.clone())),
+                who: Some(e.clone()),
                 target: k.target.clone(),
                 artifact: None,
             };
