@@ -499,11 +499,13 @@ impl<'a> Builder<'a> {
                             .and_then(Value::as_str)
                             .map(str::to_string),
                         d.value
-                            .pointer("/metadata/namespace")
+                            .get("metadata")
+                            .and_then(|m| m.get("namespace"))
                             .and_then(Value::as_str)
                             .map(str::to_string),
                         d.value
-                            .pointer("/metadata/name")
+                            .get("metadata")
+                            .and_then(|m| m.get("name"))
                             .and_then(Value::as_str)
                             .map(str::to_string),
                     );

@@ -3,7 +3,7 @@
 //! introduces (exit 1 when they lie in the profile's own files, exit 2 when in files
 //! pctl generates); a repository already broken elsewhere can still be worked on.
 use super::tree::Files;
-use super::{Finding, Options, Severity, run};
+use super::{Finding, Memo, Options, Severity, run_with};
 use crate::error::Bug;
 use crate::git::{Changes, TreeView};
 use anyhow::Result;
@@ -23,21 +23,25 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Vec<String>> {
     if changes.files.is_empty() {
         return Ok(warnings);
     }
-    // One reading of the tree for every cluster's walk: a fleet's clusters share their
-    // bases, and an install into all of them changes every sync path.
-    let after_files = Files::git(view, Some(changes));
-    for path in super::sync_paths(&after_files) {
-        warnings.extend(guard_from(view, changes, &after_files, path)?);
+    // One reading of each tree for every cluster's walk, and each path built once for
+    // all of them: a fleet's clusters share their bases, and an install into all of
+    // them changes every sync path.
+    let after = (Files::git(view, Some(changes)), Memo::default());
+    let before = std::cell::OnceCell::new();
+    for path in super::sync_paths(&after.0) {
+        let before = || before.get_or_init(|| (Files::git(view, None), Memo::default()));
+        warnings.extend(guard_from(changes, &after, before, path)?);
     }
     Ok(warnings)
 }
 
 /// [`guard`] from one sync path (None: the config's, else clusters/default), with the
-/// tree after the change read through `after_files`.
-fn guard_from(
-    view: &TreeView,
+/// trees after and before the change read through `after` and `before` (each with
+/// the builds made so far).
+fn guard_from<'a>(
     changes: &Changes,
-    after_files: &Files,
+    after: &(Files, Memo),
+    before: impl FnOnce() -> &'a (Files<'a>, Memo),
     path: Option<String>,
 ) -> Result<Option<String>> {
     let opts = Options {
@@ -45,11 +49,12 @@ fn guard_from(
         path,
         ..Options::default()
     };
-    let after = run(after_files, &opts);
+    let after = run_with(&after.0, &opts, &after.1);
     if after.summary.errors == 0 {
         return Ok(None);
     }
-    let before = run(&Files::git(view, None), &opts);
+    let (files, memo) = before();
+    let before = run_with(files, &opts, memo);
     let old: BTreeSet<(String, String)> = before.errors().map(sig).collect();
     // With paths left unbuilt (they need kustomize, which the guard never runs), an
     // object they define looks missing: references are then not held against the change.
@@ -150,4 +155,289 @@ fn generated(path: &str) -> bool {
     ];
     let name = path.rsplit('/').next().unwrap_or(path);
     !path.contains("/artifacts/") || OWN.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The guard over real trees: problems the change brings through a relation with
+    //! a part of the tree it leaves alone are still found, and old problems are not
+    //! held against it (the walks share builds between sync paths: see `built.rs`).
+    use super::*;
+    use std::path::Path;
+
+    fn ks(name: &str, path: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: {path}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n{extra}"
+        )
+    }
+
+    fn cm(name: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  a: b\n"
+        )
+    }
+
+    const CLUSTERS: &str = "gitRepository:\n  name: flux-system\n  namespace: flux-system\nclusters:\n  c1:\n    syncPath: clusters/c1\n    installPath: clusters/c1/profiles\n  c2:\n    syncPath: clusters/c2\n    installPath: clusters/c2/profiles\n";
+
+    /// A committed repository holding `files` (with pctl's config and .sourceignore).
+    fn repo(dir: &Path, config: &str, files: &[(&str, String)]) -> crate::git::Workspace {
+        let mut all = vec![
+            (".pctl/config.yaml", config.to_string()),
+            (".sourceignore", ".pctl/\n".to_string()),
+        ];
+        all.extend(files.iter().cloned());
+        for (rel, text) in all {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        git(&["init", "-q", "-b", "main"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "base"]);
+        crate::git::Workspace::open(Some(&dir.display().to_string())).unwrap()
+    }
+
+    fn guarded(
+        ws: &crate::git::Workspace,
+        change: &[(&str, Option<String>)],
+    ) -> Result<Vec<String>> {
+        let mut c = Changes::default();
+        for (p, v) in change {
+            c.files
+                .insert(p.to_string(), v.as_ref().map(|s| s.as_bytes().to_vec()));
+        }
+        guard(&ws.view().unwrap(), &c)
+    }
+
+    fn refused(r: Result<Vec<String>>, wanted: &[&str]) -> String {
+        let msg = format!("{:#}", r.expect_err("the change is refused"));
+        for w in wanted {
+            assert!(msg.contains(w), "{w:?} not in:\n{msg}");
+        }
+        msg
+    }
+
+    const CONFIG: &str = "syncPath: clusters/default\n";
+
+    #[test]
+    fn a_new_object_duplicating_one_elsewhere_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = repo(
+            tmp.path(),
+            CONFIG,
+            &[
+                ("clusters/default/a.yaml", ks("a", "./apps/a", "")),
+                ("apps/a/cm.yaml", cm("cm-x")),
+            ],
+        );
+        assert!(
+            guarded(&ws, &[("apps/a/other.yaml", Some(cm("cm-y")))])
+                .unwrap()
+                .is_empty()
+        );
+        refused(
+            guarded(
+                &ws,
+                &[
+                    ("apps/b/cm.yaml", Some(cm("cm-x"))),
+                    ("clusters/default/b.yaml", Some(ks("b", "./apps/b", ""))),
+                ],
+            ),
+            &[
+                "1 new problem",
+                "duplicate ConfigMap default/cm-x: also defined at apps/a/cm.yaml:1",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_dependency_closing_a_cycle_or_losing_its_target_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deps = |on: &str| format!("  dependsOn:\n    - name: {on}\n");
+        let ws = repo(
+            tmp.path(),
+            CONFIG,
+            &[
+                ("clusters/default/a.yaml", ks("a", "./apps/a", &deps("b"))),
+                ("clusters/default/b.yaml", ks("b", "./apps/b", "")),
+                ("apps/a/cm.yaml", cm("cm-x")),
+                ("apps/b/cm.yaml", cm("cm-y")),
+            ],
+        );
+        refused(
+            guarded(
+                &ws,
+                &[(
+                    "clusters/default/b.yaml",
+                    Some(ks("b", "./apps/b", &deps("a"))),
+                )],
+            ),
+            &["dependsOn cycle: flux-system/a -> flux-system/b -> flux-system/a"],
+        );
+        refused(
+            guarded(&ws, &[("clusters/default/b.yaml", None)]),
+            &[
+                "clusters/default/a.yaml",
+                "Kustomization a: dependsOn flux-system/b is not a Kustomization that any synced path defines",
+            ],
+        );
+        // A directory whose only file goes is gone, as in Git.
+        refused(
+            guarded(&ws, &[("apps/b/cm.yaml", None)]),
+            &["Kustomization b: path \"./apps/b\" does not exist in the repository"],
+        );
+        assert!(
+            guarded(
+                &ws,
+                &[
+                    ("apps/b/cm.yaml", None),
+                    ("apps/b/sub/cm.yaml", Some(cm("cm-y")))
+                ]
+            )
+            .unwrap()
+            .is_empty()
+        );
+        // Removing what depends, not what is depended on, is fine.
+        assert!(
+            guarded(&ws, &[("clusters/default/a.yaml", None)])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_old_problem_is_not_held_against_the_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = repo(
+            tmp.path(),
+            CONFIG,
+            &[
+                ("clusters/default/a.yaml", ks("a", "./apps/a", "")),
+                ("clusters/default/legacy.yaml", ks("legacy", "./gone", "")),
+                ("apps/a/cm.yaml", cm("cm-x")),
+            ],
+        );
+        let warned = guarded(&ws, &[("apps/a/other.yaml", Some(cm("cm-y")))]).unwrap();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("already broken before this change (1 problem Flux would fail on, none of them new: clusters/default/legacy.yaml:"), "{warned:?}");
+        let msg = refused(
+            guarded(&ws, &[("apps/a/other.yaml", Some(cm("cm-x")))]),
+            &[
+                "(1 new problem)",
+                "apps/a/other.yaml:1: error: duplicate ConfigMap default/cm-x",
+                "already broken before this change (1 problem, not counted against it)",
+                "Kustomization legacy: path \"./gone\" does not exist",
+            ],
+        );
+        assert!(!msg.contains("2 new"), "{msg}");
+    }
+
+    #[test]
+    fn in_a_fleet_a_change_that_breaks_one_cluster_is_refused_from_that_cluster() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = repo(
+            tmp.path(),
+            CLUSTERS,
+            &[
+                (
+                    "clusters/c1/common.yaml",
+                    ks("common", "./bases/common", ""),
+                ),
+                (
+                    "clusters/c2/common.yaml",
+                    ks("common", "./bases/common", ""),
+                ),
+                ("bases/common/cm.yaml", cm("cm-x")),
+            ],
+        );
+        // The same object in a path only c2 reaches: c1 is fine, c2 has it twice.
+        let msg = refused(
+            guarded(
+                &ws,
+                &[
+                    (
+                        "clusters/c2/extra.yaml",
+                        Some(ks("extra", "./apps/extra", "")),
+                    ),
+                    ("apps/extra/cm.yaml", Some(cm("cm-x"))),
+                ],
+            ),
+            &[
+                "as Flux applies it from clusters/c2 (1 new problem)",
+                "duplicate ConfigMap default/cm-x: also defined at bases/common/cm.yaml:1",
+            ],
+        );
+        assert!(!msg.contains("clusters/c1"), "{msg}");
+        // A path both reach, changed for both: each cluster's walk sees it.
+        assert!(
+            guarded(&ws, &[("bases/common/more.yaml", Some(cm("cm-y")))])
+                .unwrap()
+                .is_empty()
+        );
+        refused(
+            guarded(
+                &ws,
+                &[(
+                    "bases/common/more.yaml",
+                    Some(format!("{}---\n{}", cm("cm-y"), cm("cm-y"))),
+                )],
+            ),
+            &["from clusters/c1", "duplicate ConfigMap default/cm-y"],
+        );
+        // c2 applies the base into another namespace: its objects are its own there.
+        let ws2_dir = tempfile::tempdir().unwrap();
+        let ws2 = repo(
+            ws2_dir.path(),
+            CLUSTERS,
+            &[
+                (
+                    "clusters/c1/common.yaml",
+                    ks("common", "./bases/common", ""),
+                ),
+                (
+                    "clusters/c2/common.yaml",
+                    ks("common", "./bases/common", "  targetNamespace: other\n"),
+                ),
+                (
+                    "bases/common/cm.yaml",
+                    cm("cm-x").replace("  namespace: default\n", ""),
+                ),
+            ],
+        );
+        refused(
+            guarded(
+                &ws2,
+                &[(
+                    "clusters/c2/dup.yaml",
+                    Some(cm("cm-x").replace("default", "other")),
+                )],
+            ),
+            &["from clusters/c2", "duplicate ConfigMap other/cm-x"],
+        );
+        assert!(
+            guarded(
+                &ws2,
+                &[(
+                    "clusters/c1/dup.yaml",
+                    Some(cm("cm-x").replace("default", "other"))
+                )]
+            )
+            .unwrap()
+            .is_empty()
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! every commit pctl makes (`guard`). Also the pre-commit check of one rendering
 //! (`rendering`).
 pub mod build;
+mod built;
 mod graph;
 pub mod guard;
 mod helm;
@@ -12,12 +13,14 @@ pub mod schema;
 mod schemagen;
 pub mod tree;
 
+pub use built::Memo;
 pub use rendering::{check, flux_objects};
 
 use crate::yaml::Value;
-use build::{Builder, Doc, Failure};
+use build::Doc;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 use tree::{Files, Ignore};
 
 pub const CONFIG: &str = ".pctl/config.yaml";
@@ -141,7 +144,7 @@ fn plural(n: usize) -> &'static str {
 
 /// An object met on the walk, keyed (kind, namespace, name) as Flux applies it.
 pub struct Object {
-    pub doc: Doc,
+    pub doc: Rc<Doc>,
     pub api: String,
     pub kind: String,
     pub ns: String,
@@ -196,6 +199,19 @@ impl Walk<'_> {
             Some(n) if !n.is_empty() => n.to_string(),
             _ => default_ns.to_string(),
         };
+        self.add_read(Rc::new(doc), api, kind, ns, name, rendered)
+    }
+
+    /// [`Walk::add`] of an object already read.
+    fn add_read(
+        &mut self,
+        doc: Rc<Doc>,
+        api: String,
+        kind: String,
+        ns: String,
+        name: String,
+        rendered: bool,
+    ) -> bool {
         let key = (kind.clone(), ns.clone(), name.clone());
         if let Some(other) = self.get(&key) {
             let msg = format!(
@@ -226,8 +242,8 @@ pub(crate) const NOT_BUILT: &str = "not built: needs kustomize (this kustomizati
 struct Item {
     path: String,
     ns: String,
-    /// The Flux Kustomization that asks for it: (file, line, name), None for the root.
-    who: Option<(String, usize, String)>,
+    /// The Flux Kustomization that asks for it, None for the root.
+    who: Option<Rc<built::Entry>>,
     target: Option<String>,
     /// None: the repository; Some(i): the i-th laid-out artifact.
     artifact: Option<usize>,
@@ -258,11 +274,19 @@ pub fn sync_paths(files: &Files) -> Vec<Option<String>> {
 
 /// Check the tree in `files` (repository-relative paths).
 pub fn run(files: &Files, opts: &Options) -> Report {
+    run_with(files, opts, &Memo::default())
+}
+
+/// [`run`], with the builds of `memo` (made over the same `files`) reused: checking
+/// one tree from several sync paths builds each path they share once.
+pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
     let mut cfg_findings = Vec::new();
     let mut sync_path = "clusters/default".to_string();
     let mut source = ("flux-system".to_string(), "flux-system".to_string());
     if let Ok(Some(bytes)) = files.read(CONFIG) {
-        match crate::yaml::from_str::<Value>(CONFIG, &String::from_utf8_lossy(&bytes)) {
+        // Through the parse cache: a fleet's config lists every cluster, and the guard
+        // checks the tree from each of them.
+        match build::one_document(CONFIG, &String::from_utf8_lossy(&bytes)) {
             Ok(c) => {
                 if let Some(p) = c.get("syncPath").and_then(Value::as_str) {
                     sync_path = p.to_string();
@@ -311,7 +335,7 @@ pub fn run(files: &Files, opts: &Options) -> Report {
             build::kustomize_tool()
         },
     };
-    let paths = walk(&mut w, &sync_path);
+    let paths = walk(&mut w, &sync_path, memo);
     graph::check(&mut w);
     let rendered = if opts.helm {
         Some(helm::render(&mut w))
@@ -346,7 +370,7 @@ pub fn run(files: &Files, opts: &Options) -> Report {
 /// Walk from the sync path: build every path, follow every Flux Kustomization whose
 /// source is the GitOps repository or an artifact generated from it. Returns the
 /// number of paths built.
-fn walk(w: &mut Walk, sync_path: &str) -> usize {
+fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
     let mut artifacts: Vec<(String, Files<'static>)> = Vec::new();
     let mut laid_out: BTreeMap<(String, String), Option<usize>> = BTreeMap::new();
     let mut queue = std::collections::VecDeque::new();
@@ -371,7 +395,8 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
                 let idx = match laid_out.get(&(ans.clone(), aname.clone())) {
                     Some(i) => *i,
                     None => {
-                        let i = graph::lay_out(w, &ans, &aname, item.who.as_ref()).map(|f| {
+                        let who = item.who.as_ref().map(|e| e.who());
+                        let i = graph::lay_out(w, &ans, &aname, who.as_ref()).map(|f| {
                             artifacts.push((aname.clone(), f));
                             artifacts.len() - 1
                         });
@@ -396,8 +421,12 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
                 format!("artifact {}", artifacts[i].0),
             ),
         };
-        let (who_file, who_line, who) = match &item.who {
-            Some((f, l, n)) => (f.clone(), *l, format!("Kustomization {n}: ")),
+        // Where a problem with the path is reported (the line is found only then).
+        let at = |w: &Walk| match &item.who {
+            Some(e) => {
+                let (f, l, n) = e.who();
+                (f, l, format!("Kustomization {n}: "))
+            }
             None => (
                 if w.files.is_file(CONFIG) {
                     CONFIG.to_string()
@@ -409,6 +438,7 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
             ),
         };
         let Some(dir) = tree::resolve("", &item.path) else {
+            let (who_file, who_line, who) = at(w);
             w.push(
                 &who_file,
                 who_line,
@@ -424,6 +454,7 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
             } else {
                 "does not exist"
             };
+            let (who_file, who_line, who) = at(w);
             w.push(
                 &who_file,
                 who_line,
@@ -435,130 +466,66 @@ fn walk(w: &mut Walk, sync_path: &str) -> usize {
         if !built.insert((item.artifact, dir.clone())) {
             continue;
         }
-        let builder = Builder {
-            files,
-            ignore: if item.artifact.is_none() {
-                &w.ignore
-            } else {
-                &empty
-            },
-            label,
-            kustomize: w.kustomize.clone(),
-            skipped: Default::default(),
+        let out = match item.artifact {
+            None => memo.repository(files, &w.ignore, &w.kustomize, &dir, item.target.as_deref()),
+            Some(_) => Rc::new(built::build(
+                files,
+                &empty,
+                &label,
+                &w.kustomize,
+                &dir,
+                item.target.as_deref(),
+                None,
+            )),
         };
-        let result = builder.build(&dir);
-        for file in builder.skipped.take() {
-            w.push(&file, 1, Severity::Warning, NOT_BUILT.into());
+        for file in &out.skipped {
+            w.push(file, 1, Severity::Warning, NOT_BUILT.into());
         }
-        let mut docs = match result {
-            Ok(d) => d,
-            Err(Failure::Broken(file, line, msg)) => {
-                w.push(
-                    &file,
-                    line,
-                    Severity::Error,
-                    format!(
-                        "building {}{} fails: {msg}",
-                        builder_label(&item, &artifacts),
-                        if dir.is_empty() { "." } else { &dir }
-                    ),
-                );
-                continue;
+        let entries = match &out.outcome {
+            Ok((problems, entries)) => {
+                for (f, l, sev, m) in problems {
+                    w.push(f, *l, *sev, m.clone());
+                }
+                entries
             }
-            Err(Failure::NeedsKustomize(file)) => {
-                w.push(&file, 1, Severity::Warning, NOT_BUILT.into());
+            Err((f, l, sev, m)) => {
+                w.push(f, *l, *sev, m.clone());
                 continue;
             }
         };
-        if let Some(t) = &item.target {
-            for (f, l, m) in build::target_namespace(&mut docs, t) {
-                w.push(&f, l, Severity::Error, m);
+        for e in entries {
+            let ns = e.ns.clone().unwrap_or_else(|| item.ns.clone());
+            let added = w.add_read(
+                e.doc.clone(),
+                e.api.clone(),
+                e.kind.clone(),
+                ns.clone(),
+                e.name.clone(),
+                false,
+            );
+            if !added {
+                continue;
             }
-        }
-        for doc in docs {
-            let v = doc.value.clone();
-            let file = doc.file.clone();
-            // Only the document's text and first line, to find a field's line.
-            let lines = build::Doc {
-                value: Value::Null,
-                file: String::new(),
-                line: doc.line,
-                text: doc.text.clone(),
+            for (line, m) in &e.schema {
+                w.push(&e.doc.file, *line, Severity::Error, m.clone());
+            }
+            let Some(k) = &e.flux else {
+                continue;
             };
-            if !w.add(doc, &item.ns, false) {
-                continue;
-            }
-            if let Some(violations) = schema::validate(&v) {
-                let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-                let name = v
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                for x in violations {
-                    w.push(
-                        &file,
-                        lines.line_of(&x.path),
-                        Severity::Error,
-                        format!("{kind} {name}: {}: {}", x.at(), x.message),
-                    );
-                }
-            }
-            let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            if api.starts_with(FLUX_KS)
-                && v.get("kind").and_then(Value::as_str) == Some("Kustomization")
-            {
-                let key_ns = v
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or(&item.ns)
-                    .to_string();
-                let name = v
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let sref = v.pointer("/spec/sourceRef").cloned().unwrap_or(Value::Null);
-                let s = |k: &str| {
-                    sref.get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                let sns = if s("namespace").is_empty() {
-                    key_ns.clone()
-                } else {
-                    s("namespace")
-                };
-                let target = v
-                    .pointer("/spec/targetNamespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let next = Item {
-                    path: v
-                        .pointer("/spec/path")
-                        .and_then(Value::as_str)
-                        .unwrap_or(".")
-                        .to_string(),
-                    ns: target.clone().unwrap_or(key_ns),
-                    who: Some((file, lines.line_of(&["spec".into(), "path".into()]), name)),
-                    target,
-                    artifact: None,
-                };
-                if s("kind") == "GitRepository" && s("name") == w.src_name && sns == w.src_ns {
-                    queue.push_back(next);
-                } else if s("kind") == "ExternalArtifact" {
-                    pending.push((sns, s("name"), next));
-                }
+            let sns = k.source_ns.clone().unwrap_or_else(|| ns.clone());
+            let next = Item {
+                path: k.path.clone(),
+                ns: k.target.clone().unwrap_or(ns),
+                who: Some(e.clone()),
+                target: k.target.clone(),
+                artifact: None,
+            };
+            if k.source_kind == "GitRepository" && k.source_name == w.src_name && sns == w.src_ns {
+                queue.push_back(next);
+            } else if k.source_kind == "ExternalArtifact" {
+                pending.push((sns, k.source_name.clone(), next));
             }
         }
     }
     built.len()
-}
-
-fn builder_label(item: &Item, artifacts: &[(String, Files)]) -> String {
-    match item.artifact {
-        Some(i) => format!("@{}/", artifacts[i].0),
-        None => String::new(),
-    }
 }

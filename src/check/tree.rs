@@ -31,6 +31,10 @@ pub struct Files<'a> {
     cache: RefCell<HashMap<String, Option<Node>>>,
     /// The tree written to disk for an external tool (kustomize, helm), made once.
     disk: RefCell<Option<tempfile::TempDir>>,
+    /// For a Git tree with changes: every directory holding a changed path (at any
+    /// depth), with the names directly in it that the changes write. Made once, so
+    /// that reading a directory does not go through every change.
+    changed_dirs: RefCell<Option<HashMap<String, BTreeSet<String>>>>,
 }
 
 impl<'a> Files<'a> {
@@ -52,6 +56,7 @@ impl<'a> Files<'a> {
             backing,
             cache: RefCell::new(HashMap::new()),
             disk: RefCell::new(None),
+            changed_dirs: RefCell::new(None),
         }
     }
 
@@ -191,22 +196,19 @@ impl<'a> Files<'a> {
                 };
                 // A directory: its names, plus what the changes add, minus what they
                 // delete (a directory left empty is gone, as in Git).
-                let added = children(
-                    ch.files
-                        .iter()
-                        .filter(|(_, v)| v.is_some())
-                        .map(|(k, _)| k.as_str()),
-                    rel,
-                );
-                let mut names: BTreeSet<String> = added.into_iter().collect();
+                let changed = self.changed_dirs(ch);
+                let mut names: BTreeSet<String> = changed
+                    .as_ref()
+                    .and_then(|d| d.get(rel))
+                    .cloned()
+                    .unwrap_or_default();
                 for n in base.unwrap_or_default() {
                     let p = join(rel, &n);
                     let alive = match ch.files.get(&p) {
                         Some(None) => false,
                         Some(Some(_)) => true,
                         None => {
-                            let prefix = format!("{p}/");
-                            !ch.files.keys().any(|k| k.starts_with(&prefix))
+                            !changed.as_ref().is_some_and(|d| d.contains_key(&p))
                                 || self.has_any_file(&p)?
                         }
                     };
@@ -220,6 +222,37 @@ impl<'a> Files<'a> {
                 Ok(Some(Node::Dir(Rc::new(names.into_iter().collect()))))
             }
         }
+    }
+
+    /// [`Files::changed_dirs`] of `changes`, made on first use.
+    fn changed_dirs(
+        &self,
+        changes: &Changes,
+    ) -> std::cell::Ref<'_, Option<HashMap<String, BTreeSet<String>>>> {
+        if self.changed_dirs.borrow().is_none() {
+            let mut dirs: HashMap<String, BTreeSet<String>> = HashMap::new();
+            for (path, v) in &changes.files {
+                let mut rest = path.as_str();
+                while let Some((dir, name)) = rest.rsplit_once('/') {
+                    let names = dirs.entry(dir.to_string()).or_default();
+                    // A name the changes write (a file, or a directory above one);
+                    // a deletion only marks the directories above it as changed.
+                    if v.is_some() && !name.is_empty() && !dir.is_empty() {
+                        names.insert(name.to_string());
+                    }
+                    rest = dir;
+                }
+                let names = dirs.entry(String::new()).or_default();
+                if v.is_some()
+                    && let Some(first) = path.split('/').next()
+                    && !first.is_empty()
+                {
+                    names.insert(first.to_string());
+                }
+            }
+            *self.changed_dirs.borrow_mut() = Some(dirs);
+        }
+        self.changed_dirs.borrow()
     }
 
     fn has_any_file(&self, dir: &str) -> Result<bool> {

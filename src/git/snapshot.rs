@@ -34,11 +34,22 @@ impl Snapshot {
     pub fn entry(&self, rel: &str) -> Result<Option<Entry>> {
         match self {
             Snapshot::Tree { repo, tree } => {
-                let tree = repo.find_tree(*tree)?;
+                let plain = !(rel.starts_with('/') || rel.ends_with('/') || rel.contains("//"));
                 let (obj_id, mode) = if rel.is_empty() {
-                    (tree.id(), 0o040000)
+                    (*tree, 0o040000)
+                } else if plain {
+                    // From the directory above, found once per tree (see `dir_id`),
+                    // not from the root for every path.
+                    let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+                    let Some(dir) = dir_id(repo, *tree, parent)? else {
+                        return Ok(None);
+                    };
+                    match repo.find_tree(dir)?.get_name(name) {
+                        Some(e) => (e.id(), e.filemode()),
+                        None => return Ok(None),
+                    }
                 } else {
-                    match tree.get_path(Path::new(rel)) {
+                    match repo.find_tree(*tree)?.get_path(Path::new(rel)) {
                         Ok(e) => (e.id(), e.filemode()),
                         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
                         Err(e) => return Err(e.into()),
@@ -246,6 +257,41 @@ impl Snapshot {
         seen.remove(real);
         Ok(())
     }
+}
+
+thread_local! {
+    /// Directories found in this process: root tree id → path → the directory's tree
+    /// id (None: no directory there). A tree id names its content, so the answer never
+    /// changes; every lookup in a tree then reads one tree object, not one per level.
+    static DIRS: std::cell::RefCell<std::collections::HashMap<Oid, std::collections::HashMap<String, Option<Oid>>>> = Default::default();
+}
+
+/// The tree id of directory `dir` (a plain relative path, "" the root) below the tree
+/// `root`, as `git_tree_entry_bypath` finds it: None when a part of it is missing or
+/// is not a directory.
+fn dir_id(repo: &Repository, root: Oid, dir: &str) -> Result<Option<Oid>> {
+    if dir.is_empty() {
+        return Ok(Some(root));
+    }
+    if let Some(known) = DIRS.with(|d| d.borrow().get(&root).and_then(|m| m.get(dir).copied())) {
+        return Ok(known);
+    }
+    let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+    let id = match dir_id(repo, root, parent)? {
+        Some(p) => repo
+            .find_tree(p)?
+            .get_name(name)
+            .filter(|e| e.filemode() & 0o170000 == 0o040000)
+            .map(|e| e.id()),
+        None => None,
+    };
+    DIRS.with(|d| {
+        d.borrow_mut()
+            .entry(root)
+            .or_default()
+            .insert(dir.to_string(), id)
+    });
+    Ok(id)
 }
 
 thread_local! {

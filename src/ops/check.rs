@@ -81,6 +81,8 @@ pub fn run(ctx: &crate::ops::Context, opts: CheckOptions) -> Result<()> {
         }
     };
     let mut reports = Vec::new();
+    // The clusters' walks share the paths they have in common (a fleet's bases).
+    let memo = check::Memo::default();
     for (cluster, path) in targets {
         let copts = check::Options {
             path,
@@ -88,7 +90,7 @@ pub fn run(ctx: &crate::ops::Context, opts: CheckOptions) -> Result<()> {
             helm: opts.helm,
             no_kustomize: false,
         };
-        reports.push((cluster, check::run(&files, &copts)));
+        reports.push((cluster, check::run_with(&files, &copts, &memo)));
     }
     let several = reports.iter().any(|(c, _)| c.is_some());
     let p = ctx.printer();
