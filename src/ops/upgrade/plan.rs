@@ -273,6 +273,8 @@ fn installed(
         leaves: base.leaves().to_vec(),
         notes: Vec::new(),
         sealed: base.sealed().clone(),
+        // A merge base is never moved to another directory.
+        relocatable: false,
     };
     crate::check::check(&rendered, dir, &ctx.config.git_repository.name)?;
     Ok(rendered)
