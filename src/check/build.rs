@@ -15,7 +15,8 @@ pub const KUSTOMIZATION_NAMES: [&str; 3] =
 /// starts on.
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub value: Value,
+    /// Shared with the parse cache; written through `Rc::make_mut` (copied only then).
+    pub value: std::rc::Rc<Value>,
     pub file: String,
     pub line: usize,
     /// The text of its document, to find a field's line.
@@ -198,7 +199,7 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
     Ok(parsed(file, text)?
         .iter()
         .map(|(value, line, text)| Doc {
-            value: Value::clone(value),
+            value: std::rc::Rc::clone(value),
             file: file.to_string(),
             line: *line,
             text: Some(text.clone()),
@@ -360,7 +361,7 @@ impl<'a> Builder<'a> {
             {
                 for it in items {
                     out.push(Doc {
-                        value: it.clone(),
+                        value: std::rc::Rc::new(it.clone()),
                         ..d.clone()
                     });
                 }
@@ -610,8 +611,18 @@ pub fn target_namespace(docs: &mut [Doc], target: &str) -> Vec<(String, usize, S
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let Some(md) = d.value.get_mut("metadata").and_then(Value::as_object_mut) else {
+        let Some(md) = d.value.get("metadata").and_then(Value::as_object) else {
             continue;
+        };
+        // The value is shared with the parse cache: it is copied (`make_mut`) only
+        // when the target namespace changes something in it.
+        let set = |d: &mut Doc, key: &str| {
+            if let Some(md) = std::rc::Rc::make_mut(&mut d.value)
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
+                md.insert(key.into(), Value::String(target.into()));
+            }
         };
         if kind == "Namespace" {
             if name != target {
@@ -620,10 +631,11 @@ pub fn target_namespace(docs: &mut [Doc], target: &str) -> Vec<(String, usize, S
                     d.line,
                     format!("Namespace {name} is renamed to {target} by the targetNamespace of the Flux Kustomization that applies it"),
                 ));
-                md.insert("name".into(), Value::String(target.into()));
+                set(d, "name");
             }
         } else if !CLUSTER_SCOPED.contains(&kind.as_str()) {
-            if let Some(ns) = md.get("namespace").and_then(Value::as_str)
+            let ns = md.get("namespace").and_then(Value::as_str);
+            if let Some(ns) = ns
                 && ns != target
             {
                 problems.push((
@@ -632,7 +644,9 @@ pub fn target_namespace(docs: &mut [Doc], target: &str) -> Vec<(String, usize, S
                     format!("{kind}/{name}: explicit namespace {ns} is overridden by targetNamespace {target}"),
                 ));
             }
-            md.insert("namespace".into(), Value::String(target.into()));
+            if ns != Some(target) {
+                set(d, "namespace");
+            }
         }
     }
     problems
