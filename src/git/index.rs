@@ -415,12 +415,10 @@ impl Index {
     }
 }
 
-/// The SHA-1 of a blob of `content`, as git names it.
-pub(super) fn blob_id(content: &[u8]) -> [u8; HASH] {
-    let mut h = Sha1::new();
-    h.update(format!("blob {}\0", content.len()).as_bytes());
-    h.update(content);
-    h.finalize().into()
+/// Whether `content` is the blob `oid` names (git2's blob hashing; only racily clean or
+/// restated entries are hashed).
+pub(super) fn is_blob(content: &[u8], oid: &[u8]) -> bool {
+    git2::Oid::hash_object(git2::ObjectType::Blob, content).is_ok_and(|id| id.as_bytes() == oid)
 }
 
 /// Whether the file of entry `i` holds other content than its blob, for a racily
@@ -437,7 +435,7 @@ fn content_differs(index: &Index, i: usize, full: &Path, meta: &std::fs::Metadat
             Err(_) => return true,
         }
     };
-    blob_id(&content) != index.oid(i)
+    !is_blob(&content, index.oid(i))
 }
 
 /// `index.lock`, created exclusively as git does; removed on drop unless renamed

@@ -338,7 +338,7 @@ fn same_as_entry(index: &Index, i: usize, full: &Path, meta: &std::fs::Metadata)
             return Some(true);
         }
         let content = std::fs::read(full).ok()?;
-        (index::blob_id(&content) == index.oid(i)).then_some(true)
+        index::is_blob(&content, index.oid(i)).then_some(true)
     }
     #[cfg(not(unix))]
     {

@@ -57,7 +57,7 @@ pub(super) fn unsplit(git_dir: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         empty.extend_from_slice(&[0; 4 + HASH]);
         empty
     } else {
-        let hex: String = base_id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = git2::Oid::from_bytes(base_id).ok()?;
         std::fs::read(git_dir.join(format!("sharedindex.{hex}"))).ok()?
     };
     if base.len() < HEADER + HASH || &base[..4] != b"DIRC" {

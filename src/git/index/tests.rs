@@ -335,3 +335,9 @@ fn ewah_bitmaps_are_read_as_git_writes_them() {
     assert_eq!(used, data.len() - 4);
     assert!(split::ewah_bits(&data[..20]).is_none());
 }
+
+/// A blob's id as git names it, as the index stores it.
+fn blob_id(content: &[u8]) -> [u8; HASH] {
+    let id = git2::Oid::hash_object(git2::ObjectType::Blob, content).expect("hash");
+    id.as_bytes().try_into().expect("20 bytes")
+}
