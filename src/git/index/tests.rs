@@ -1,3 +1,4 @@
+//! Unit tests of the index reader and writer (`git/index.rs`).
 use super::*;
 use git2::Repository;
 
