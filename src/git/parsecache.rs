@@ -217,7 +217,8 @@ pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value
         let mut s = s.borrow_mut();
         let st = s.as_mut()?;
         let slot = st.slots.get(key)?;
-        if slot.text_len != text_len as u64 || slot.chunks as usize != chunks {
+        if slot.chunks == MEMO || slot.text_len != text_len as u64 || slot.chunks as usize != chunks
+        {
             return None;
         }
         let entry = &st.bytes[slot.start..slot.end];
@@ -264,6 +265,92 @@ pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
         entry.extend_from_slice(&payload);
         st.added.push((*key, entry));
     });
+}
+
+/// The chunk count that marks a memo entry (a text never has this many chunks).
+const MEMO: u32 = u32::MAX;
+
+/// The key of a memoised answer: SHA-256 of `kind` and every length-prefixed part
+/// (the Git tree id and each input the answer depends on go in `parts`).
+pub fn memo_key(kind: &str, parts: &[&[u8]]) -> Key {
+    let mut h = Sha256::new();
+    h.update(b"pctl-memo\0");
+    h.update((kind.len() as u64).to_le_bytes());
+    h.update(kind.as_bytes());
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// A memoised answer kept with the parse cache (docs/architecture.md#memos): the
+/// payload [`memo_put`] stored under `key`, when the entry's tag checks out (None on a
+/// miss, a failed tag, another pctl version's file).
+pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let st = s.as_mut()?;
+        if let Some((_, entry)) = st.added.iter().rev().find(|(k, _)| k == key) {
+            return entry.get(ENTRY_HEAD..).map(<[u8]>::to_vec);
+        }
+        let slot = st.slots.get(key)?;
+        if slot.chunks != MEMO || slot.text_len != 0 {
+            return None;
+        }
+        let entry = &st.bytes[slot.start..slot.end];
+        let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
+        let payload = &entry[ENTRY_HEAD..];
+        if tag(st.secret, &entry[..48], payload) != sum {
+            return None;
+        }
+        st.used.insert(*key);
+        Some(payload.to_vec())
+    })
+}
+
+/// Keep `payload` as the answer under `key` (written by the next [`save`]; a key
+/// already held keeps its first answer: the key names every input of the answer).
+pub fn memo_put(key: &Key, payload: &[u8]) {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(st) = s.as_mut() else {
+            return;
+        };
+        if st.slots.contains_key(key) || !st.added_keys.insert(*key) {
+            st.used.insert(*key);
+            return;
+        }
+        let Ok(len) = u32::try_from(payload.len()) else {
+            return;
+        };
+        let mut entry = Vec::with_capacity(ENTRY_HEAD + payload.len());
+        entry.extend_from_slice(key);
+        entry.extend_from_slice(&0u64.to_le_bytes());
+        entry.extend_from_slice(&MEMO.to_le_bytes());
+        entry.extend_from_slice(&len.to_le_bytes());
+        let sum = tag(st.secret, &entry, payload);
+        entry.extend_from_slice(&sum.to_le_bytes());
+        entry.extend_from_slice(payload);
+        st.added.push((*key, entry));
+    });
+}
+
+/// YAML values in the parse cache's encoding, for a memo's payload.
+pub fn encode_values(values: &[&Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_len(&mut out, values.len());
+    for v in values {
+        encode(&mut out, v);
+    }
+    out
+}
+
+/// The values [`encode_values`] wrote (None when `bytes` is not exactly that).
+pub fn decode_values(bytes: &[u8]) -> Option<Vec<Value>> {
+    decode_chunks(bytes, 1)?.pop()
 }
 
 /// Write the cache back when this process parsed something new: the entries it used
@@ -481,7 +568,7 @@ fn decode_chunks(payload: &[u8], chunks: usize) -> Option<Vec<Vec<Value>>> {
         bytes: payload,
         at: 0,
     };
-    let mut out = Vec::with_capacity(chunks);
+    let mut out = Vec::with_capacity(chunks.min(PREALLOCATE));
     for _ in 0..chunks {
         let n = r.len()?;
         let mut docs = Vec::with_capacity(n.min(PREALLOCATE));
@@ -612,6 +699,82 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn memos_are_kept_checked_and_never_taken_for_parsed_texts() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().to_path_buf();
+        let k = memo_key("test", &[b"tree id", b"context"]);
+        // The parts are length-prefixed: moving a byte between parts is another key.
+        assert_ne!(k, memo_key("test", &[b"tree i", b"dcontext"]));
+        assert_ne!(k, memo_key("other", &[b"tree id", b"context"]));
+        let docs = sample();
+        let values: Vec<&Value> = docs[0].iter().chain(&docs[1]).collect();
+        let payload = encode_values(&values);
+        assert_eq!(
+            decode_values(&payload).unwrap(),
+            [&docs[0][..], &docs[1][..]].concat()
+        );
+        let g = git.clone();
+        let p = payload.clone();
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            assert!(memo_get(&k).is_none());
+            memo_put(&k, &p);
+            // Seen by this process before it is saved; the first answer stays.
+            memo_put(&k, b"another");
+            assert_eq!(memo_get(&k), Some(p));
+            save();
+        });
+        let (g, p) = (git.clone(), payload.clone());
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            assert_eq!(memo_get(&k), Some(p));
+            // A memo is no parsed text, whatever length and chunk count are asked.
+            assert!(lookup(&k, 0, MEMO as usize).is_none());
+            assert!(lookup(&k, 0, 1).is_none());
+        });
+        // A flipped payload bit, or another user's secret: not believed.
+        let file = git.join(FILE);
+        let good = std::fs::read(&file).unwrap();
+        let mut bytes = good.clone();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        let g = git.clone();
+        assert!(
+            on_thread(move || {
+                attach_with(&g, SECRET);
+                memo_get(&k)
+            })
+            .is_none()
+        );
+        std::fs::write(&file, &good).unwrap();
+        let g = git.clone();
+        assert!(
+            on_thread(move || {
+                attach_with(&g, (7, 12));
+                memo_get(&k)
+            })
+            .is_none()
+        );
+        // A parsed text's entry under the same key is not a memo.
+        let t = key("a text");
+        let (g, d) = (git.clone(), docs.clone());
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            remember(&t, 6, &refs(&d));
+            save();
+        });
+        let g = git.clone();
+        assert!(
+            on_thread(move || {
+                attach_with(&g, SECRET);
+                memo_get(&t)
+            })
+            .is_none()
+        );
     }
 
     #[test]
