@@ -33,7 +33,7 @@ pub enum Mode {
 #[derive(Debug)]
 pub struct Outcome {
     pub commit: Option<Oid>,
-    /// Unified diff of the change (always computed; printed for dry runs).
+    /// Unified diff of the change, for a dry run to print (empty otherwise).
     pub diff: String,
     pub changed: usize,
     /// What the user should know about the write, for the caller to show.

@@ -178,7 +178,7 @@ impl Workspace {
                     refuse_if_pending(repo)?;
                 }
                 let changes = drop_noops(&view, changes)?;
-                let diff = unified_diff(&view, &changes)?;
+                let diff = dry_run_diff(&view, &changes, mode)?;
                 let changed = changes.files.len();
                 if mode == Mode::DryRun || changed == 0 {
                     return Ok(Outcome {
@@ -214,7 +214,7 @@ impl Workspace {
                     let (branch, head) = remote_sync(repo, config, url)?;
                     let view = view_of(repo, head)?;
                     let changes = drop_noops(&view, build(&view)?)?;
-                    let diff = unified_diff(&view, &changes)?;
+                    let diff = dry_run_diff(&view, &changes, mode)?;
                     let changed = changes.files.len();
                     if mode != Mode::Commit || changed == 0 {
                         if mode == Mode::NoCommit {
@@ -611,6 +611,16 @@ pub fn workspace_of(repo: Repository) -> Result<Workspace> {
 /// Where a change stopped on conflicts keeps its state (bytes the stopping command
 /// wrote, opaque here), inside `.git`.
 pub const STOPPED_STATE_FILE: &str = "pctl-merge.yaml";
+
+/// The unified diff a dry run prints (a write prints only a summary: a fleet install
+/// changes thousands of files, and diffing them all cost more than writing them).
+fn dry_run_diff(view: &TreeView, changes: &Changes, mode: Mode) -> Result<String> {
+    if mode == Mode::DryRun {
+        unified_diff(view, changes)
+    } else {
+        Ok(String::new())
+    }
+}
 
 fn refuse_if_pending(repo: &Repository) -> Result<()> {
     if repo.path().join(STOPPED_STATE_FILE).exists() {
