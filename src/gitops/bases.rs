@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_PATH: &str = "bases";
 
 /// What a shared wrapper's directory is called: the base's path with this suffix.
-const FLUX_SUFFIX: &str = ".flux";
+pub const FLUX_SUFFIX: &str = ".flux";
 
 /// The directory holding the wrapper of the artifact in base `b`, when it is shared too
 /// (`b.wrapper`): `<b.path>.flux`, with `kustomization.yaml` naming `kustomize-flux.yaml`.

@@ -432,7 +432,13 @@ pub(super) fn warn_orphans(p: &Printer, name: &str, dir: &str, merges: &[FileMer
         else {
             continue;
         };
-        let wrapper = format!("artifacts/{id}/{}", render::WRAPPER_FILE);
+        // What makes Flux apply the directory: the wrapper, or for the directory of a
+        // wrapper stored in a fleet base (`<id>.flux/`), its kustomization naming it.
+        let wrapper = if id.ends_with(crate::gitops::bases::FLUX_SUFFIX) {
+            format!("artifacts/{id}/kustomization.yaml")
+        } else {
+            format!("artifacts/{id}/{}", render::WRAPPER_FILE)
+        };
         if !kept.contains(wrapper.as_str()) && warned.insert(id) {
             p.warn(&format!(
                 "{name}: {dir}/artifacts/{id}/ keeps files of an artifact the new version removed; Flux no longer applies them (delete the directory, or move what you need elsewhere)"

@@ -363,6 +363,13 @@ fn upgrade_all_clusters_frees_the_old_base_in_one_commit() {
         &["upgrade", "shop", "--all-clusters", "--to", "1.1.0"],
     );
     assert_success(&out);
+    // The namespace artifact's wrapper is shared (`namespace.flux/` points at the base):
+    // it was not removed, so nothing warns that Flux no longer applies it.
+    assert!(
+        !stderr(&out).contains("keeps files of an artifact"),
+        "a shared wrapper's directory was taken for a removed artifact:\n{}",
+        stderr(&out)
+    );
     assert_eq!(commit_count(&gitops), commits + 1);
     let left: Vec<String> = all_files(&gitops)
         .into_iter()
