@@ -122,8 +122,8 @@ fn unit<'a>(r: &'a Rendered, id: &str, holds: Holds) -> BTreeMap<&'a str, &'a [u
 }
 
 /// The same in every rendering (and not empty).
-fn same(renders: &[Rendered], id: &str, holds: Holds) -> bool {
-    let first = unit(&renders[0], id, holds);
+fn same(renders: &[&Rendered], id: &str, holds: Holds) -> bool {
+    let first = unit(renders[0], id, holds);
     !first.is_empty() && renders[1..].iter().all(|r| unit(r, id, holds) == first)
 }
 
@@ -133,7 +133,7 @@ fn same(renders: &[Rendered], id: &str, holds: Holds) -> bool {
 /// wrapper) are byte-identical in every cluster is shared whole; a local chart whose
 /// copied chart is identical is shared as a chart, and whole when its HelmRelease is
 /// identical too once it points at the shared chart.
-pub fn plan(renders: &[Rendered], root: &str) -> Result<BTreeMap<String, BaseRecord>> {
+pub fn plan(renders: &[&Rendered], root: &str) -> Result<BTreeMap<String, BaseRecord>> {
     let mut out = BTreeMap::new();
     if renders.len() < 2 {
         return Ok(out);
@@ -203,8 +203,8 @@ fn pointed_wrapper(r: &Rendered, id: &str, base: &str) -> Result<Vec<u8>> {
 
 /// Whether every rendering's wrapper of artifact `id`, once pointed at the base in
 /// `base`, is byte for byte the same: then it too is stored once.
-fn same_wrapper(renders: &[Rendered], id: &str, base: &str) -> Result<bool> {
-    let first = pointed_wrapper(&renders[0], id, base)?;
+fn same_wrapper(renders: &[&Rendered], id: &str, base: &str) -> Result<bool> {
+    let first = pointed_wrapper(renders[0], id, base)?;
     for r in &renders[1..] {
         if pointed_wrapper(r, id, base)? != first {
             return Ok(false);
@@ -712,7 +712,7 @@ mod tests {
         let root = "bases/shop/1.0.0";
         // Same values everywhere: both artifacts whole.
         let mut same = vec![rendering("a", 1, "x"), rendering("b", 1, "x")];
-        let shared = plan(&same, root).unwrap();
+        let shared = plan(&same.iter().collect::<Vec<_>>(), root).unwrap();
         assert_eq!(shared["front"].holds, Holds::Artifact);
         assert_eq!(shared["static"].holds, Holds::Artifact);
         for r in &mut same {
@@ -778,7 +778,7 @@ mod tests {
         // Other values in b: the chart is shared, the HelmRelease is not; a different
         // catalog stays in each cluster.
         let mut differ = vec![rendering("a", 1, "x"), rendering("b", 3, "y")];
-        let shared2 = plan(&differ, root).unwrap();
+        let shared2 = plan(&differ.iter().collect::<Vec<_>>(), root).unwrap();
         assert_eq!(shared2["front"].holds, Holds::Chart);
         assert!(!shared2.contains_key("static"));
         assert!(!shared2["front"].wrapper);
@@ -800,7 +800,7 @@ mod tests {
     #[test]
     fn gathered_files_read_as_one_directory() {
         let mut two = vec![rendering("a", 1, "x"), rendering("b", 2, "x")];
-        let bases = plan(&two, "bases/shop/1.0.0").unwrap();
+        let bases = plan(&two.iter().collect::<Vec<_>>(), "bases/shop/1.0.0").unwrap();
         for r in &mut two {
             apply(r, &bases).unwrap();
         }
@@ -818,14 +818,14 @@ mod tests {
     }
 
     fn plan_one_is_empty() -> bool {
-        plan(&[rendering("a", 1, "x")], "b").unwrap().is_empty()
+        plan(&[&rendering("a", 1, "x")], "b").unwrap().is_empty()
     }
 
     #[test]
     fn a_new_rendering_keeps_the_bases_it_matches() {
         let root = "bases/shop/1.0.0";
         let mut two = vec![rendering("a", 1, "x"), rendering("b", 1, "x")];
-        let bases = plan(&two, root).unwrap();
+        let bases = plan(&two.iter().collect::<Vec<_>>(), root).unwrap();
         for r in &mut two {
             apply(r, &bases).unwrap();
         }

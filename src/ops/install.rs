@@ -172,8 +172,28 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         let root = gitops::bases::version_dir(fleet.bases_path(), &opts.name, &version, &|d| {
             view.exists(d)
         })?;
-        let renders: Vec<render::Rendered> = targets.iter().map(|t| t.rendered.clone()).collect();
-        let plan = gitops::bases::plan(&renders, &root)?;
+        // A rendering moved from another differs from it only where it names its own
+        // directory, and so from every other one moved from the same: comparing one of
+        // them tells what all of them share (debug builds compare them all).
+        let leads: Vec<&render::Rendered> = targets
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                t.moved_from.is_none() || targets[..*i].iter().all(|o| o.moved_from != t.moved_from)
+            })
+            .map(|(_, t)| &t.rendered)
+            .collect();
+        let plan = gitops::bases::plan(&leads, &root)?;
+        if cfg!(debug_assertions) {
+            let all: Vec<&render::Rendered> = targets.iter().map(|t| &t.rendered).collect();
+            if gitops::bases::plan(&all, &root)? != plan {
+                bail!(crate::error::Bug(format!(
+                    "the fleet bases planned from {} of {} renderings differ from those of all",
+                    leads.len(),
+                    all.len()
+                )));
+            }
+        }
         if !plan.is_empty()
             && let Some(text) = view.read_string(gitops::SOURCEIGNORE)?
             && let Some(pattern) =
