@@ -292,7 +292,8 @@ pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let st = s.as_mut()?;
-        if let Some((_, entry)) = st.added.iter().rev().find(|(k, _)| k == key) {
+        if st.added_keys.contains(key) {
+            let (_, entry) = st.added.iter().rev().find(|(k, _)| k == key)?;
             return entry.get(ENTRY_HEAD..).map(<[u8]>::to_vec);
         }
         let slot = st.slots.get(key)?;
