@@ -42,7 +42,7 @@ impl TreeView {
             summary,
         };
         let mut out = Vec::new();
-        walk.tree(tree, "", &mut out)?;
+        walk.tree(tree, "", 0, &mut out)?;
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
@@ -63,21 +63,33 @@ struct Walk<'a> {
     summary: Summary<'a>,
 }
 
+/// How many memo references ([`Memo::Child`]) one walk follows in a row before it
+/// reads the tree instead (a real chain is as long as the tree is deep).
+const MAX_HOPS: usize = 1024;
+
 impl Walk<'_> {
     /// The files below tree `id` (at `prefix`, "" or ending in '/') into `out`: from
-    /// its memo, else by reading the tree, each subtree asked the same way.
-    fn tree(&self, id: Oid, prefix: &str, out: &mut Vec<Outermost>) -> Result<()> {
+    /// its memo, else by reading the tree, each subtree asked the same way. `hops`
+    /// counts the memo references followed to get here.
+    fn tree(&self, id: Oid, prefix: &str, hops: usize, out: &mut Vec<Outermost>) -> Result<()> {
         let key = parsecache::memo_key(
             MEMO_KIND,
             &[id.as_bytes(), self.name.as_bytes(), self.kind.as_bytes()],
         );
-        if let Some(payload) = parsecache::memo_get(&key)
-            && decode(&payload, prefix, self.name, out)
-        {
-            return Ok(());
+        match parsecache::memo_get(&key).and_then(|p| decode(&p, prefix, self.name)) {
+            Some(Memo::Files(found)) => {
+                out.extend(found);
+                return Ok(());
+            }
+            Some(Memo::Child(dir, child)) if hops < MAX_HOPS && child != id => {
+                return self.tree(child, &format!("{prefix}{dir}/"), hops + 1, out);
+            }
+            _ => {}
         }
         let start = out.len();
         let tree = self.repo.find_tree(id)?;
+        // The subtrees that held files, while there is at most one.
+        let mut holding: Vec<(String, Oid)> = Vec::new();
         if let Some(e) = tree.get_name(self.name)
             && e.kind() == Some(ObjectType::Blob)
         {
@@ -90,22 +102,45 @@ impl Walk<'_> {
         } else {
             for e in tree.iter() {
                 if e.kind() == Some(ObjectType::Tree) {
-                    let dir = String::from_utf8_lossy(e.name_bytes());
-                    self.tree(e.id(), &format!("{prefix}{dir}/"), out)?;
+                    let dir = String::from_utf8_lossy(e.name_bytes()).into_owned();
+                    let before = out.len();
+                    self.tree(e.id(), &format!("{prefix}{dir}/"), hops, out)?;
+                    if out.len() > before && holding.len() < 2 {
+                        holding.push((dir, e.id()));
+                    }
                 }
             }
         }
-        parsecache::memo_put(&key, &encode(&out[start..], prefix.len(), self.name.len()));
+        // All the files in one subtree: that subtree's memo answers (a directory on
+        // the way to many installations then costs a few bytes, not a copy of the
+        // list, each time it changes).
+        let payload = match holding.as_slice() {
+            [(dir, child)] if !dir.is_empty() && !dir.contains('/') => encode_child(dir, *child),
+            _ => encode(&out[start..], prefix.len(), self.name.len()),
+        };
+        parsecache::memo_put(&key, &payload);
         Ok(())
     }
 }
 
+/// What a memo says lies below a tree.
+enum Memo {
+    /// These files.
+    Files(Vec<Outermost>),
+    /// Whatever lies below this subtree (its name and id): no file is elsewhere.
+    Child(String, Oid),
+}
+
 // ------------------------------------------------------------------ the payload
 //
-// VERSION, the count, then for each file in walk order: its directory relative to the
-// tree ("" or ending in '/') as the length it shares with the previous one's and the
-// bytes after that, its blob id (20 bytes), and its summary (length and bytes).
+// VERSION, then FILES and the count, then for each file in walk order: its directory
+// relative to the tree ("" or ending in '/') as the length it shares with the previous
+// one's and the bytes after that, its blob id (20 bytes), and its summary (length and
+// bytes); or CHILD, the subtree's name (length and bytes) and its tree id (20 bytes).
 // Lengths are LEB128.
+
+const FILES: u8 = 0;
+const CHILD: u8 = 1;
 
 fn put(out: &mut Vec<u8>, mut n: usize) {
     loop {
@@ -120,7 +155,7 @@ fn put(out: &mut Vec<u8>, mut n: usize) {
 }
 
 fn encode(found: &[Outermost], prefix: usize, name: usize) -> Vec<u8> {
-    let mut out = vec![VERSION];
+    let mut out = vec![VERSION, FILES];
     put(&mut out, found.len());
     let mut prev: &[u8] = &[];
     for f in found {
@@ -135,6 +170,14 @@ fn encode(found: &[Outermost], prefix: usize, name: usize) -> Vec<u8> {
         out.extend_from_slice(&f.summary);
         prev = dir;
     }
+    out
+}
+
+fn encode_child(dir: &str, child: Oid) -> Vec<u8> {
+    let mut out = vec![VERSION, CHILD];
+    put(&mut out, dir.len());
+    out.extend_from_slice(dir.as_bytes());
+    out.extend_from_slice(child.as_bytes());
     out
 }
 
@@ -164,19 +207,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The files a memo payload lists, below the tree at `prefix`, appended to `out`;
-/// false (and `out` unchanged) when the payload is not exactly what [`encode`]
-/// writes in this version.
-fn decode(payload: &[u8], prefix: &str, name: &str, out: &mut Vec<Outermost>) -> bool {
-    let start = out.len();
-    let ok = decode_into(payload, prefix, name, out).is_some();
-    if !ok {
-        out.truncate(start);
-    }
-    ok
-}
-
-fn decode_into(payload: &[u8], prefix: &str, name: &str, out: &mut Vec<Outermost>) -> Option<()> {
+/// What a memo payload says of the tree at `prefix`; None when the payload is not
+/// exactly what [`encode`] or [`encode_child`] writes in this version.
+fn decode(payload: &[u8], prefix: &str, name: &str) -> Option<Memo> {
     let mut r = Reader {
         bytes: payload,
         at: 0,
@@ -184,7 +217,24 @@ fn decode_into(payload: &[u8], prefix: &str, name: &str, out: &mut Vec<Outermost
     if r.take(1)? != [VERSION] {
         return None;
     }
+    let memo = match *r.take(1)?.first()? {
+        FILES => Memo::Files(files(&mut r, prefix, name)?),
+        CHILD => {
+            let n = r.len()?;
+            let dir = std::str::from_utf8(r.take(n)?).ok()?;
+            if dir.is_empty() || dir.contains('/') {
+                return None;
+            }
+            Memo::Child(dir.to_string(), Oid::from_bytes(r.take(20)?).ok()?)
+        }
+        _ => return None,
+    };
+    (r.at == payload.len()).then_some(memo)
+}
+
+fn files(r: &mut Reader, prefix: &str, name: &str) -> Option<Vec<Outermost>> {
     let count = r.len()?;
+    let mut out = Vec::with_capacity(count);
     let mut dir: Vec<u8> = Vec::new();
     for _ in 0..count {
         let shared = r.len()?;
@@ -207,7 +257,7 @@ fn decode_into(payload: &[u8], prefix: &str, name: &str, out: &mut Vec<Outermost
             blob,
         });
     }
-    (r.at == payload.len()).then_some(())
+    Some(out)
 }
 
 #[cfg(test)]

@@ -142,6 +142,30 @@ fn the_memo_gives_the_walks_answer_and_follows_changes() {
         walk(&dir, c3, &cache, SECRET),
         pairs(&[("record.yaml", "root")])
     );
+    // Every record below one directory (the root's memo names that directory), then
+    // one more added by hand beside it.
+    for f in [
+        "record.yaml",
+        "q/record.yaml",
+        "apps/b/c/record.yaml",
+        "apps/b/c/deeper/record.yaml",
+    ] {
+        files.remove(f);
+    }
+    let c4 = commit(&repo, &files);
+    let want4 = pairs(&[
+        ("p/one/record.yaml", "one"),
+        ("p/two-b/record.yaml", "two-b"),
+        ("p/two.x/record.yaml", "dotted"),
+    ]);
+    assert_eq!(walk(&dir, c4, &cache, SECRET), want4);
+    assert_eq!(walk(&dir, c4, &cache, SECRET), want4);
+    files.insert("apps/a/record.yaml", "beside");
+    let c5 = commit(&repo, &files);
+    let mut want5 = pairs(&[("apps/a/record.yaml", "beside")]);
+    want5.extend(want4);
+    assert_eq!(walk(&dir, c5, &cache, SECRET), want5);
+    assert_eq!(walk(&dir, c5, &cache, SECRET), want5);
 }
 
 /// A cache whose only entry says the tree of `commit` holds one record named as
@@ -191,6 +215,18 @@ fn a_forged_foreign_or_other_format_memo_is_not_believed() {
         walk(&dir, c, &cache, SECRET),
         pairs(&[("made/up/record.yaml", "lie")])
     );
+    // (A memo may send the walk to the one subtree holding every file.)
+    let q = repo
+        .find_tree(tree_of(&repo, c))
+        .unwrap()
+        .get_name("q")
+        .unwrap()
+        .id();
+    forge(&cache, &dir, c, encode_child("q", q), SECRET);
+    assert_eq!(
+        walk(&dir, c, &cache, SECRET),
+        pairs(&[("q/record.yaml", "q")])
+    );
     // ...but not when another user's secret tagged it (a copied .git, a forged file).
     forge(&cache, &dir, c, lie.clone(), (3, 6));
     assert_eq!(walk(&dir, c, &cache, SECRET), truth);
@@ -207,8 +243,11 @@ fn a_forged_foreign_or_other_format_memo_is_not_believed() {
         trailing,
         bad_dir,
         lie[..lie.len() - 1].to_vec(),
-        vec![VERSION, 0xff, 0xff, 0xff, 0xff, 0x7f],
+        vec![VERSION, FILES, 0xff, 0xff, 0xff, 0xff, 0x7f],
+        vec![VERSION, 7],
         Vec::new(),
+        // A memo that sends the walk back to the same tree.
+        encode_child("p", tree_of(&repo, c)),
     ] {
         forge(&cache, &dir, c, payload, SECRET);
         assert_eq!(walk(&dir, c, &cache, SECRET), truth);
@@ -228,8 +267,9 @@ fn payloads_round_trip_and_every_truncation_is_refused() {
         })
         .collect();
     let payload = encode(&found, 2, NAME.len());
-    let mut back = Vec::new();
-    assert!(decode(&payload, "y/", NAME, &mut back));
+    let Some(Memo::Files(back)) = decode(&payload, "y/", NAME) else {
+        panic!("not read back");
+    };
     let paths: Vec<&str> = back.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -242,9 +282,19 @@ fn payloads_round_trip_and_every_truncation_is_refused() {
         ]
     );
     assert!(back.iter().zip(&found).all(|(a, b)| a.summary == b.summary));
-    for cut in 0..payload.len() {
-        let mut out = vec![found[0].clone()];
-        assert!(!decode(&payload[..cut], "", NAME, &mut out), "cut at {cut}");
-        assert_eq!(out.len(), 1, "a refused payload adds nothing");
+    let child = encode_child("dir", blob);
+    assert!(
+        matches!(decode(&child, "", NAME), Some(Memo::Child(d, id)) if d == "dir" && id == blob)
+    );
+    for p in [&payload, &child] {
+        for cut in 0..p.len() {
+            assert!(decode(&p[..cut], "", NAME).is_none(), "cut at {cut}");
+        }
+    }
+    for bad in ["", "a/b"] {
+        assert!(
+            decode(&encode_child(bad, blob), "", NAME).is_none(),
+            "{bad:?}"
+        );
     }
 }
