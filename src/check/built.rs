@@ -131,7 +131,7 @@ pub fn build(
                     docs.into_iter()
                         .map(|d| {
                             if d.text.is_none() {
-                                return entry(d);
+                                return entry(d, target);
                             }
                             let n = seen.entry((d.file.clone(), d.line)).or_default();
                             let key = (d.file.clone(), d.line, *n, target.map(str::to_string));
@@ -139,13 +139,13 @@ pub fn build(
                             if let Some(e) = m.entries.borrow().get(&key) {
                                 return e.clone();
                             }
-                            let e = entry(d);
+                            let e = entry(d, target);
                             m.entries.borrow_mut().insert(key, e.clone());
                             e
                         })
                         .collect()
                 }
-                None => docs.into_iter().map(entry).collect(),
+                None => docs.into_iter().map(|d| entry(d, target)).collect(),
             };
             Ok((problems, entries))
         }
@@ -181,7 +181,8 @@ fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
-fn entry(doc: Doc) -> Rc<Entry> {
+/// The entry of `doc`, read after `target` (its build's targetNamespace) was applied.
+fn entry(doc: Doc, target: Option<&str>) -> Rc<Entry> {
     let v = &doc.value;
     let s = |p: &[&str]| at(v, p).and_then(Value::as_str).unwrap_or("").to_string();
     let (api, kind, name) = (s(&["apiVersion"]), s(&["kind"]), s(&["metadata", "name"]));
@@ -189,7 +190,7 @@ fn entry(doc: Doc) -> Rc<Entry> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let schema = schema::validate(v)
+    let schema = schema::validate_read(v, doc.origin.as_ref(), target)
         .into_iter()
         .flatten()
         .map(|x| {

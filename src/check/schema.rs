@@ -2,6 +2,7 @@
 //! (`flux-schemas.json`, generated from `schemas/flux/crds/` by the test in
 //! `schemagen.rs`), with a small JSON-schema validator for the keywords those schemas
 //! use, and a minimal check of a few core Kubernetes kinds.
+use crate::git::parsecache::{self, Key};
 use crate::yaml::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -51,17 +52,25 @@ impl Violation {
     }
 }
 
+/// The API group of an apiVersion that names one of [`FLUX_GROUPS`] (every embedded
+/// schema is of one of them).
+fn flux_group(api: &str) -> Option<&str> {
+    api.split_once('/')
+        .map(|(group, _)| group)
+        .filter(|g| FLUX_GROUPS.contains(g))
+}
+
 /// What validation says about one object: None when no schema applies.
 pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-    if let Some(schema) = schemas().get(&format!("{api}/{kind}")) {
-        let mut out = Vec::new();
-        check(schema, doc, &mut Vec::new(), &mut out);
-        return Some(out);
-    }
-    let group = api.split('/').next().unwrap_or("");
-    if api.contains('/') && FLUX_GROUPS.contains(&group) {
+    // Only a Flux group's kinds are embedded: other objects never load the schemas.
+    if let Some(group) = flux_group(api) {
+        if let Some(schema) = schemas().get(&format!("{api}/{kind}")) {
+            let mut out = Vec::new();
+            check(schema, doc, &mut Vec::new(), &mut out);
+            return Some(out);
+        }
         let served: Vec<&str> = schemas()
             .keys()
             .filter(|k| k.ends_with(&format!("/{kind}")) && k.starts_with(&format!("{group}/")))
@@ -78,6 +87,107 @@ pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
         }]);
     }
     core(doc, api, kind)
+}
+
+/// The first byte of a remembered verdict (a new layout takes a new byte).
+const VERDICT_FORMAT: u8 = 1;
+
+/// The memo key of the verdict on document `index` of the text whose parse-cache key
+/// is `text`, with `target` (a Flux Kustomization's targetNamespace) applied to it.
+pub fn verdict_key(text: &Key, index: u32, target: Option<&str>) -> Key {
+    let (has_target, target) = match target {
+        Some(t) => (&[1u8][..], t.as_bytes()),
+        None => (&[0u8][..], &b""[..]),
+    };
+    parsecache::memo_key(
+        "check-schema-verdict",
+        &[
+            &[VERDICT_FORMAT],
+            &(EMBEDDED.len() as u64).to_le_bytes(),
+            text,
+            &index.to_le_bytes(),
+            has_target,
+            target,
+        ],
+    )
+}
+
+/// [`validate`] of an object read as document `origin.1` of the text whose parse-cache
+/// key is `origin.0`, after `target` (its targetNamespace) was applied: for a Flux
+/// kind, the verdict is remembered across processes in the parse cache's memo store
+/// (`parsecache::memo_get`, believed only when its tag proves the user's pctl wrote
+/// it for this key; anything else is validated again). The value is a function of the
+/// text, the index and the target, so the key names everything the verdict depends on.
+pub fn validate_read(
+    doc: &Value,
+    origin: Option<&(Key, u32)>,
+    target: Option<&str>,
+) -> Option<Vec<Violation>> {
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let Some((text, index)) = origin.filter(|_| flux_group(api).is_some()) else {
+        return validate(doc);
+    };
+    let key = verdict_key(text, *index, target);
+    if let Some(v) = parsecache::memo_get(&key).and_then(|b| decode_verdict(&b)) {
+        return v;
+    }
+    let v = validate(doc);
+    parsecache::memo_put(&key, &encode_verdict(&v));
+    v
+}
+
+/// A verdict as a payload: [`VERDICT_FORMAT`], then one value: null (no schema
+/// applies) or a list of `[[path part, ...], message]`.
+fn encode_verdict(v: &Option<Vec<Violation>>) -> Vec<u8> {
+    let value = match v {
+        None => Value::Null,
+        Some(vs) => Value::Array(
+            vs.iter()
+                .map(|x| {
+                    Value::Array(vec![
+                        Value::Array(x.path.iter().cloned().map(Value::String).collect()),
+                        Value::String(x.message.clone()),
+                    ])
+                })
+                .collect(),
+        ),
+    };
+    let mut out = vec![VERDICT_FORMAT];
+    out.extend(parsecache::encode_values(&[&value]));
+    out
+}
+
+/// The verdict [`encode_verdict`] wrote; None when `bytes` is anything else.
+fn decode_verdict(bytes: &[u8]) -> Option<Option<Vec<Violation>>> {
+    let (&format, rest) = bytes.split_first()?;
+    if format != VERDICT_FORMAT {
+        return None;
+    }
+    let [value] = <[Value; 1]>::try_from(parsecache::decode_values(rest)?).ok()?;
+    let items = match value {
+        Value::Null => return Some(None),
+        Value::Array(items) => items,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Array(pair) = item else {
+            return None;
+        };
+        let [Value::Array(path), Value::String(message)] = <[Value; 2]>::try_from(pair).ok()?
+        else {
+            return None;
+        };
+        let path = path
+            .into_iter()
+            .map(|p| match p {
+                Value::String(p) => Some(p),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()?;
+        out.push(Violation { path, message });
+    }
+    Some(Some(out))
 }
 
 /// Validate `v` against the schema of one field of a served Flux kind, found by the
@@ -440,6 +550,134 @@ mod tests {
 
     fn doc(y: &str) -> Value {
         crate::yaml::from_str("t", y).unwrap()
+    }
+
+    #[test]
+    fn every_embedded_schema_is_of_a_flux_group() {
+        // `validate` looks the schemas up only for these groups.
+        for key in schemas().keys() {
+            let api = &key[..key.rfind('/').unwrap()];
+            assert!(flux_group(api).is_some(), "{key}");
+        }
+    }
+
+    const HR: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\n  namespace: x\nspec:\n  interval: INTERVAL\n  chart:\n    spec:\n      chart: c\n      sourceRef: {kind: HelmRepository, name: r}\n";
+
+    /// On a thread of its own (the parse cache and the parsed texts are per thread):
+    /// with the parse cache of `git` under `secret`, the verdict on the HelmRelease
+    /// whose interval is `interval`, read as the guard reads it, and what `pctl check`
+    /// of a tree holding it reports; then the cache is saved.
+    fn read(
+        git: &std::path::Path,
+        secret: (u64, u64),
+        interval: &str,
+        forge: Option<&'static str>,
+    ) -> (Option<Vec<Violation>>, Vec<String>) {
+        let (git, text) = (git.to_path_buf(), HR.replace("INTERVAL", interval));
+        std::thread::spawn(move || {
+            parsecache::attach_for_tests(&git, secret);
+            let docs = crate::check::build::parse_docs("a.yaml", &text).unwrap();
+            let origin = docs[0].origin.unwrap();
+            if let Some(message) = forge {
+                let v = Some(vec![Violation {
+                    path: Vec::new(),
+                    message: message.into(),
+                }]);
+                parsecache::memo_put(&verdict_key(&origin.0, 0, None), &encode_verdict(&v));
+            }
+            let verdict = validate_read(&docs[0].value, Some(&origin), None);
+            let files = crate::check::tree::Files::memory(
+                [("clusters/default/a.yaml".to_string(), text.into_bytes())].into(),
+            );
+            let opts = crate::check::Options {
+                no_kustomize: true,
+                ..Default::default()
+            };
+            let report = crate::check::run(&files, &opts);
+            parsecache::save();
+            // (The chart's source is not in the tree: that problem is not the schema's.)
+            let errors = report
+                .errors()
+                .map(|f| f.message.clone())
+                .filter(|m| !m.contains("chart source"))
+                .collect();
+            (verdict, errors)
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn remembered_verdicts_are_believed_only_under_the_users_tag() {
+        const MINE: (u64, u64) = (3, 5);
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path();
+        let truth = validate(&doc(&HR.replace("INTERVAL", "5"))).unwrap();
+        assert!(!truth.is_empty());
+        let wrong = "5 is not of type string";
+        assert!(truth.iter().any(|v| v.message.contains(wrong)), "{truth:?}");
+        // Computed, remembered, then read back by the next process: the same.
+        let first = read(git, MINE, "5", None);
+        assert_eq!(first.0.as_ref(), Some(&truth));
+        assert!(first.1.iter().any(|m| m.contains(wrong)), "{:?}", first.1);
+        assert_eq!(read(git, MINE, "5", None), first);
+
+        // A verdict under the user's tag is believed (it is what is read)...
+        let forged = tempfile::tempdir().unwrap();
+        let forged = forged.path();
+        let said = read(forged, MINE, "5", Some("forged verdict"));
+        assert_eq!(said.0.unwrap()[0].message, "forged verdict");
+        let again = read(forged, MINE, "5", None);
+        assert_eq!(again.0.unwrap()[0].message, "forged verdict");
+        assert!(again.1.iter().any(|m| m.contains("forged verdict")));
+        // ...and nothing else: a file written under another secret (a copied or
+        // hostile .git) or with a flipped byte is not believed, and the problem is
+        // still reported.
+        let foreign = read(forged, (3, 6), "5", None);
+        assert_eq!(foreign, first);
+        let file = forged.join(parsecache::FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes
+            .windows(14)
+            .position(|w| w == b"forged verdict")
+            .unwrap();
+        bytes[at] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert_eq!(read(forged, MINE, "5", None), first);
+        // A changed text is validated again, whatever was remembered for the old one.
+        let changed = read(git, MINE, "\"5m\"", None);
+        assert_eq!(changed.0, Some(Vec::new()));
+        assert!(changed.1.is_empty(), "{:?}", changed.1);
+        let changed = read(forged, MINE, "6", None);
+        assert!(
+            changed
+                .1
+                .iter()
+                .any(|m| m.contains("6 is not of type string"))
+        );
+    }
+
+    #[test]
+    fn a_verdict_payload_is_read_back_exactly_or_not_at_all() {
+        let v = Some(vec![Violation {
+            path: vec!["spec".into(), "[0]".into()],
+            message: "m".into(),
+        }]);
+        let bytes = encode_verdict(&v);
+        assert_eq!(decode_verdict(&bytes), Some(v));
+        assert_eq!(decode_verdict(&encode_verdict(&None)), Some(None));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_verdict(&bytes[..cut]), None);
+        }
+        let mut other = bytes.clone();
+        other[0] = VERDICT_FORMAT + 1;
+        assert_eq!(decode_verdict(&other), None);
+        let mut odd = vec![VERDICT_FORMAT];
+        odd.extend(parsecache::encode_values(&[&serde_json::json!([
+            ["a", 1],
+            "m"
+        ])]));
+        assert_eq!(decode_verdict(&odd), None);
     }
 
     #[test]

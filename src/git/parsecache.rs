@@ -84,6 +84,14 @@ fn load_wanted() {
     }
 }
 
+/// [`attach`] with a given secret, loaded at once (for tests of the cache's readers
+/// elsewhere in the crate: the store is per thread).
+#[cfg(test)]
+pub(crate) fn attach_for_tests(git_dir: &Path, secret: (u64, u64)) {
+    WANTED.with(|w| *w.borrow_mut() = None);
+    attach_with(git_dir, secret);
+}
+
 fn attach_with(git_dir: &Path, secret: (u64, u64)) {
     let path = git_dir.join(FILE);
     STORE.with(|s| {
