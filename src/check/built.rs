@@ -61,6 +61,9 @@ pub struct Memo {
     /// targetNamespace applied) names one object; a fleet's clusters read their bases'
     /// files in each cluster's build.
     entries: RefCell<HashMap<EntryKey, Rc<Entry>>>,
+    /// The tree's `.sourceignore`, and no rules (for artifacts): each parsed once.
+    ignore: std::cell::OnceCell<Rc<Ignore>>,
+    no_ignore: std::cell::OnceCell<Rc<Ignore>>,
 }
 
 /// (directory, targetNamespace, kustomize available).
@@ -71,6 +74,28 @@ type BuildKey = (String, Option<String>, bool);
 type EntryKey = (String, usize, usize, Option<String>);
 
 impl Memo {
+    /// The `.sourceignore` of the tree `files` (every memo is of one tree).
+    pub fn ignore(&self, files: &Files) -> Rc<Ignore> {
+        self.ignore
+            .get_or_init(|| {
+                let text = files
+                    .read(".sourceignore")
+                    .ok()
+                    .flatten()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                Rc::new(Ignore::parse(&text))
+            })
+            .clone()
+    }
+
+    /// No `.sourceignore` (an artifact's tree).
+    pub fn no_ignore(&self) -> Rc<Ignore> {
+        self.no_ignore
+            .get_or_init(|| Rc::new(Ignore::parse("")))
+            .clone()
+    }
+
     /// The build of `dir` in the repository tree `files`, made once per memo.
     pub fn repository(
         &self,

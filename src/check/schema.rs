@@ -95,21 +95,17 @@ const VERDICT_FORMAT: u8 = 1;
 /// The memo key of the verdict on document `index` of the text whose parse-cache key
 /// is `text`, with `target` (a Flux Kustomization's targetNamespace) applied to it.
 pub fn verdict_key(text: &Key, index: u32, target: Option<&str>) -> Key {
-    let (has_target, target) = match target {
-        Some(t) => (&[1u8][..], t.as_bytes()),
-        None => (&[0u8][..], &b""[..]),
-    };
-    parsecache::memo_key(
-        "check-schema-verdict",
-        &[
-            &[VERDICT_FORMAT],
-            &(EMBEDDED.len() as u64).to_le_bytes(),
-            text,
-            &index.to_le_bytes(),
-            has_target,
-            target,
-        ],
-    )
+    // One part, so that the hashed input mostly fits two SHA-256 blocks.
+    let mut part = Vec::with_capacity(48 + target.map_or(0, str::len));
+    part.push(VERDICT_FORMAT);
+    part.extend_from_slice(&(EMBEDDED.len() as u32).to_le_bytes());
+    part.extend_from_slice(text);
+    part.extend_from_slice(&index.to_le_bytes());
+    if let Some(t) = target {
+        part.push(1);
+        part.extend_from_slice(t.as_bytes());
+    }
+    parsecache::memo_key("schema", &[&part])
 }
 
 /// [`validate`] of an object read as document `origin.1` of the text whose parse-cache
