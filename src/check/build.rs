@@ -21,7 +21,8 @@ pub struct Doc {
     /// The text of its document, to find a field's line.
     pub text: Option<std::rc::Rc<str>>,
     /// Which document it is, as read: the parse-cache key of the text it was read from
-    /// and its index among that text's documents ([`parsed`]); None for a `List`'s item.
+    /// and its index among that text's documents ([`parsed`]); None for a `List`'s item
+    /// and when the process has no parse cache.
     /// Names the value (before any targetNamespace) for answers remembered across
     /// processes (`schema::validate_read`).
     pub origin: Option<(crate::git::parsecache::Key, u32)>,
@@ -83,8 +84,9 @@ pub fn kustomize_tool() -> Option<(PathBuf, &'static str)> {
 /// the same text gets the same value, not a copy of it.
 pub type Parsed = Vec<(std::rc::Rc<Value>, usize, std::rc::Rc<str>)>;
 
-/// A text's documents with the text's parse-cache key.
-type Keyed = (crate::git::parsecache::Key, std::rc::Rc<Parsed>);
+/// A text's documents with the text's parse-cache key (None when the process has no
+/// parse cache: the key is then not computed).
+type Keyed = (Option<crate::git::parsecache::Key>, std::rc::Rc<Parsed>);
 
 thread_local! {
     /// Texts already parsed in this process, by content: the ownership scan, the
@@ -142,8 +144,11 @@ fn parsed_keyed(file: &str, text: &str) -> Result<Keyed, (usize, String)> {
         return Ok(p);
     }
     let chunks = chunks(text);
-    let key = crate::git::parsecache::key(text);
-    let p = match crate::git::parsecache::lookup(&key, text.len(), chunks.len()) {
+    let key = crate::git::parsecache::attached().then(|| crate::git::parsecache::key(text));
+    let cached = key
+        .as_ref()
+        .and_then(|key| crate::git::parsecache::lookup(key, text.len(), chunks.len()));
+    let p = match cached {
         Some(docs) => {
             let mut out = Vec::new();
             for ((line, chunk), values) in chunks.into_iter().zip(docs) {
@@ -160,7 +165,9 @@ fn parsed_keyed(file: &str, text: &str) -> Result<Keyed, (usize, String)> {
                 .iter()
                 .map(|r| out[r.clone()].iter().map(|(v, _, _)| &**v).collect())
                 .collect();
-            crate::git::parsecache::remember(&key, text.len(), &refs);
+            if let Some(key) = &key {
+                crate::git::parsecache::remember(key, text.len(), &refs);
+            }
             out
         }
     };
@@ -215,7 +222,7 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
             file: file.to_string(),
             line: *line,
             text: Some(text.clone()),
-            origin: u32::try_from(i).ok().map(|i| (key, i)),
+            origin: key.zip(u32::try_from(i).ok()),
         })
         .collect())
 }

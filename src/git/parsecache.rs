@@ -84,6 +84,13 @@ fn load_wanted() {
     }
 }
 
+/// Whether this process has a cache to read and write (a repository was attached and
+/// the user's secret is readable): without one, keys need not be computed.
+pub fn attached() -> bool {
+    load_wanted();
+    STORE.with(|s| s.borrow().is_some())
+}
+
 /// [`attach`] with a given secret, loaded at once (for tests of the cache's readers
 /// elsewhere in the crate: the store is per thread).
 #[cfg(test)]
