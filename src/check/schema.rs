@@ -247,18 +247,73 @@ fn count(schema: &Value, v: &Value) -> usize {
     out.len()
 }
 
+/// The keywords of one schema node that [`check`] reads, found in one pass over its
+/// entries (not one hashed lookup per keyword: most nodes have two or three).
+#[derive(Default)]
+struct Keywords<'a> {
+    ty: Option<&'a Value>,
+    konst: Option<&'a Value>,
+    enumeration: Option<&'a Value>,
+    min_length: Option<&'a Value>,
+    max_length: Option<&'a Value>,
+    pattern: Option<&'a Value>,
+    minimum: Option<&'a Value>,
+    maximum: Option<&'a Value>,
+    min_items: Option<&'a Value>,
+    max_items: Option<&'a Value>,
+    items: Option<&'a Value>,
+    required: Option<&'a Value>,
+    properties: Option<&'a Value>,
+    additional: Option<&'a Value>,
+    all_of: Option<&'a Value>,
+    any_of: Option<&'a Value>,
+    one_of: Option<&'a Value>,
+    not: Option<&'a Value>,
+}
+
+impl<'a> Keywords<'a> {
+    fn of(s: &'a serde_json::Map<String, Value>) -> Self {
+        let mut kw = Keywords::default();
+        for (k, v) in s {
+            match k.as_str() {
+                "type" => kw.ty = Some(v),
+                "const" => kw.konst = Some(v),
+                "enum" => kw.enumeration = Some(v),
+                "minLength" => kw.min_length = Some(v),
+                "maxLength" => kw.max_length = Some(v),
+                "pattern" => kw.pattern = Some(v),
+                "minimum" => kw.minimum = Some(v),
+                "maximum" => kw.maximum = Some(v),
+                "minItems" => kw.min_items = Some(v),
+                "maxItems" => kw.max_items = Some(v),
+                "items" => kw.items = Some(v),
+                "required" => kw.required = Some(v),
+                "properties" => kw.properties = Some(v),
+                "additionalProperties" => kw.additional = Some(v),
+                "allOf" => kw.all_of = Some(v),
+                "anyOf" => kw.any_of = Some(v),
+                "oneOf" => kw.one_of = Some(v),
+                "not" => kw.not = Some(v),
+                _ => {}
+            }
+        }
+        kw
+    }
+}
+
 /// Validate `v` against `schema`, pushing every violation.
 fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
     let Some(s) = schema.as_object() else {
         return;
     };
+    let kw = Keywords::of(s);
     let mut push = |path: &Vec<String>, message: String| {
         out.push(Violation {
             path: path.clone(),
             message,
         })
     };
-    if let Some(t) = s.get("type") {
+    if let Some(t) = kw.ty {
         let ok = match t {
             Value::String(t) => is_type(v, t),
             Value::Array(ts) => ts.iter().filter_map(Value::as_str).any(|t| is_type(v, t)),
@@ -273,12 +328,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             return;
         }
     }
-    if let Some(c) = s.get("const")
+    if let Some(c) = kw.konst
         && c != v
     {
         push(path, format!("{} must be {}", short(v), short(c)));
     }
-    if let Some(Value::Array(e)) = s.get("enum")
+    if let Some(Value::Array(e)) = kw.enumeration
         && !e.contains(v)
     {
         let opts: Vec<String> = e.iter().map(short).collect();
@@ -289,7 +344,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
     }
     if let Value::String(text) = v {
         let n = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+        if let Some(min) = kw.min_length.and_then(Value::as_u64)
             && n < min
         {
             push(
@@ -297,7 +352,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
                 format!("{} is shorter than {min} characters", short(v)),
             );
         }
-        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+        if let Some(max) = kw.max_length.and_then(Value::as_u64)
             && n > max
         {
             push(
@@ -305,36 +360,36 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
                 format!("{} is longer than {max} characters", short(v)),
             );
         }
-        if let Some(p) = s.get("pattern").and_then(Value::as_str)
+        if let Some(p) = kw.pattern.and_then(Value::as_str)
             && !pattern_matches(p, text)
         {
             push(path, format!("{} does not match {p}", short(v)));
         }
     }
     if let Some(x) = v.as_f64() {
-        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+        if let Some(min) = kw.minimum.and_then(Value::as_f64)
             && x < min
         {
             push(path, format!("{} is less than the minimum {min}", short(v)));
         }
-        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+        if let Some(max) = kw.maximum.and_then(Value::as_f64)
             && x > max
         {
             push(path, format!("{} is more than the maximum {max}", short(v)));
         }
     }
     if let Value::Array(items) = v {
-        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+        if let Some(min) = kw.min_items.and_then(Value::as_u64)
             && (items.len() as u64) < min
         {
             push(path, format!("needs at least {min} item(s)"));
         }
-        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+        if let Some(max) = kw.max_items.and_then(Value::as_u64)
             && (items.len() as u64) > max
         {
             push(path, format!("has more than {max} item(s)"));
         }
-        if let Some(is) = s.get("items") {
+        if let Some(is) = kw.items {
             for (i, item) in items.iter().enumerate() {
                 path.push(format!("[{i}]"));
                 check(is, item, path, out);
@@ -343,7 +398,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         }
     }
     if let Value::Object(map) = v {
-        if let Some(Value::Array(req)) = s.get("required") {
+        if let Some(Value::Array(req)) = kw.required {
             for r in req.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
                     out.push(Violation {
@@ -353,12 +408,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
                 }
             }
         }
-        let props = s.get("properties").and_then(Value::as_object);
+        let props = kw.properties.and_then(Value::as_object);
         for (k, val) in map {
             path.push(k.clone());
             match props.and_then(|p| p.get(k)) {
                 Some(ps) => check(ps, val, path, out),
-                None => match s.get("additionalProperties") {
+                None => match kw.additional {
                     Some(Value::Bool(false)) => out.push(Violation {
                         path: path.clone(),
                         message: "unknown field (the schema does not allow it)".into(),
@@ -375,7 +430,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    if let Some(Value::Array(all)) = s.get("allOf") {
+    if let Some(Value::Array(all)) = kw.all_of {
         for sub in all {
             if let Some(d) = described(sub) {
                 if count(sub, v) > 0 {
@@ -389,11 +444,11 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             }
         }
     }
-    if let Some(Value::Array(any)) = s.get("anyOf") {
+    if let Some(Value::Array(any)) = kw.any_of {
         let counts: Vec<usize> = any.iter().map(|sub| count(sub, v)).collect();
         if !any.is_empty() && !counts.contains(&0) {
             match described(schema) {
-                Some(d) if s.get("allOf").is_none() => out.push(Violation {
+                Some(d) if kw.all_of.is_none() => out.push(Violation {
                     path: path.clone(),
                     message: d,
                 }),
@@ -408,7 +463,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             }
         }
     }
-    if let Some(Value::Array(one)) = s.get("oneOf") {
+    if let Some(Value::Array(one)) = kw.one_of {
         let ok = one.iter().filter(|sub| count(sub, v) == 0).count();
         if ok != 1 {
             out.push(Violation {
@@ -419,7 +474,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             });
         }
     }
-    if let Some(not) = s.get("not")
+    if let Some(not) = kw.not
         && count(not, v) == 0
     {
         out.push(Violation {
