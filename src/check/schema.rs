@@ -4,6 +4,7 @@
 //! use, and a minimal check of a few core Kubernetes kinds.
 use crate::git::parsecache::{self, Key};
 use crate::yaml::Value;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -301,15 +302,21 @@ impl<'a> Keywords<'a> {
     }
 }
 
+/// A violation's path, owned.
+fn owned(path: &[Cow<str>]) -> Vec<String> {
+    path.iter().map(|p| p.to_string()).collect()
+}
+
 /// Validate `v` against `schema`, pushing every violation.
-fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+/// `path` borrows the object's keys (an owned copy is made only for a violation).
+fn check<'v>(schema: &Value, v: &'v Value, path: &mut Vec<Cow<'v, str>>, out: &mut Vec<Violation>) {
     let Some(s) = schema.as_object() else {
         return;
     };
     let kw = Keywords::of(s);
-    let mut push = |path: &Vec<String>, message: String| {
+    let mut push = |path: &[Cow<str>], message: String| {
         out.push(Violation {
-            path: path.clone(),
+            path: owned(path),
             message,
         })
     };
@@ -391,7 +398,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         }
         if let Some(is) = kw.items {
             for (i, item) in items.iter().enumerate() {
-                path.push(format!("[{i}]"));
+                path.push(Cow::Owned(format!("[{i}]")));
                 check(is, item, path, out);
                 path.pop();
             }
@@ -402,7 +409,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             for r in req.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
                     out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: format!("{r} is required"),
                     });
                 }
@@ -410,12 +417,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         }
         let props = kw.properties.and_then(Value::as_object);
         for (k, val) in map {
-            path.push(k.clone());
+            path.push(Cow::Borrowed(k));
             match props.and_then(|p| p.get(k)) {
                 Some(ps) => check(ps, val, path, out),
                 None => match kw.additional {
                     Some(Value::Bool(false)) => out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: "unknown field (the schema does not allow it)".into(),
                     }),
                     Some(ap @ Value::Object(_)) => check(ap, val, path, out),
@@ -435,7 +442,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             if let Some(d) = described(sub) {
                 if count(sub, v) > 0 {
                     out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: d,
                     });
                 }
@@ -449,7 +456,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         if !any.is_empty() && !counts.contains(&0) {
             match described(schema) {
                 Some(d) if kw.all_of.is_none() => out.push(Violation {
-                    path: path.clone(),
+                    path: owned(path),
                     message: d,
                 }),
                 _ => {
@@ -467,7 +474,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         let ok = one.iter().filter(|sub| count(sub, v) == 0).count();
         if ok != 1 {
             out.push(Violation {
-                path: path.clone(),
+                path: owned(path),
                 message: described(schema).unwrap_or_else(|| {
                     format!("must match exactly one of {} alternatives", one.len())
                 }),
@@ -478,7 +485,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
         && count(not, v) == 0
     {
         out.push(Violation {
-            path: path.clone(),
+            path: owned(path),
             message: described(schema).unwrap_or_else(|| "is not allowed here".into()),
         });
     }
