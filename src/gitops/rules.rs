@@ -275,7 +275,45 @@ pub fn check_install_dir(view: &TreeView, what: &str, parent: &str, name: &str) 
 /// The `.sourceignore` pattern (gitignore syntax, last match wins) that excludes
 /// `path` or one of its parent directories, if any.
 pub fn ignored(sourceignore: &str, path: &str) -> Option<String> {
-    let rules: Vec<(bool, bool, regex::Regex, String)> = sourceignore
+    let rules = compiled(sourceignore);
+    let parts: Vec<&str> = path.split('/').collect();
+    // A directory that is excluded excludes everything below it (as in Git).
+    for end in 1..=parts.len() {
+        let prefix = parts[..end].join("/");
+        let is_dir = end < parts.len();
+        let mut hit: Option<&str> = None;
+        for (neg, dir_only, re, text) in rules.iter() {
+            if (*dir_only && !is_dir) || !re.is_match(&prefix) {
+                continue;
+            }
+            hit = if *neg { None } else { Some(text) };
+        }
+        if let Some(h) = hit {
+            return Some(h.to_string());
+        }
+    }
+    None
+}
+
+/// One `.sourceignore` rule: (negated, directories only, the pattern, its line).
+type Rule = (bool, bool, regex::Regex, String);
+
+/// The rules of `sourceignore`, compiled once per text in a process (a fleet install
+/// asks about every cluster's directories).
+fn compiled(sourceignore: &str) -> std::rc::Rc<Vec<Rule>> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, std::rc::Rc<Vec<Rule>>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    if let Some(r) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(t, _)| t == sourceignore)
+            .map(|(_, r)| r.clone())
+    }) {
+        return r;
+    }
+    let rules: Vec<Rule> = sourceignore
         .lines()
         .filter_map(|l| {
             let l = l.trim_end();
@@ -301,23 +339,9 @@ pub fn ignored(sourceignore: &str, path: &str) -> Option<String> {
                 .map(|r| (neg, dir_only, r, l.to_string()))
         })
         .collect();
-    let parts: Vec<&str> = path.split('/').collect();
-    // A directory that is excluded excludes everything below it (as in Git).
-    for end in 1..=parts.len() {
-        let prefix = parts[..end].join("/");
-        let is_dir = end < parts.len();
-        let mut hit: Option<&str> = None;
-        for (neg, dir_only, re, text) in &rules {
-            if (*dir_only && !is_dir) || !re.is_match(&prefix) {
-                continue;
-            }
-            hit = if *neg { None } else { Some(text) };
-        }
-        if let Some(h) = hit {
-            return Some(h.to_string());
-        }
-    }
-    None
+    let rules = std::rc::Rc::new(rules);
+    LAST.with(|l| *l.borrow_mut() = Some((sourceignore.to_string(), rules.clone())));
+    rules
 }
 
 /// A gitignore glob as a regular expression (without anchors).

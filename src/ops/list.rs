@@ -51,10 +51,13 @@ pub fn run(ctx: &Context, opts: ListOptions) -> Result<()> {
         // A dirty installation (a directory outside Git) has no upstream versions:
         // there is nothing to look up, and no reason to call it unknown.
         let dirty = i.spec.source.dirty;
-        // Cached mirrors only: listing never waits on the network. A local (file://)
-        // upstream that is not cached yet is fetched, which costs no network.
+        // Cached mirrors only: listing never waits on the network. A local upstream
+        // (file://, or a path: a clone's `origin` often is one) that is not cached yet
+        // is fetched, which costs no network.
         let mut info = crate::tracking::update_info(ctx.cached_upstreams()?, &i.spec.source);
-        if info.error.is_some() && !dirty && i.spec.source.url.starts_with("file://") {
+        let url = &i.spec.source.url;
+        let local = url.starts_with("file://") || std::path::Path::new(url).is_absolute();
+        if info.error.is_some() && !dirty && local {
             info = crate::tracking::update_info(ctx.fetching_upstreams()?, &i.spec.source);
         }
         if dirty {

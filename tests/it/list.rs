@@ -209,3 +209,56 @@ fn a_dirty_installation_is_not_an_unknown_upstream_and_poisons_no_cache() {
         "mirrors left for a directory outside Git: {left:?}"
     );
 }
+
+/// The README's quick start: a profile installed from a directory of a clone records
+/// the clone's `origin`, here a plain local path without version tags. `list` reads
+/// such an upstream as it reads a `file://` one (no network either way) and shows no
+/// update, instead of `?` and a note to run `pctl outdated`.
+#[test]
+fn an_upstream_that_is_a_local_path_is_read_without_a_fetch_note() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let upstream = env.root.join("upstream");
+    copy_tree(
+        &std::path::Path::new(CRATE_DIR).join("fixtures/quickstart/podinfo"),
+        &upstream.join("podinfo"),
+    );
+    env.git(&upstream, &["init", "-q", "-b", "main"]);
+    env.git(&upstream, &["add", "-A"]);
+    env.git(&upstream, &["commit", "-qm", "podinfo"]);
+    let clone = env.root.join("clone");
+    env.git(
+        &env.root,
+        &[
+            "clone",
+            "-q",
+            &upstream.display().to_string(),
+            &clone.display().to_string(),
+        ],
+    );
+    let out = env.pctl([
+        "install",
+        &clone.join("podinfo").display().to_string(),
+        "--name",
+        "podinfo",
+        "--repo",
+        &gitops.display().to_string(),
+    ]);
+    assert_success(&out);
+    let listed = env.list_json(&gitops);
+    assert_eq!(
+        listed[0]["source"].as_str(),
+        Some(format!("{}//podinfo", upstream.display()).as_str()),
+        "{listed:?}"
+    );
+    let out = env.pctl(["list", "--repo", &gitops.display().to_string()]);
+    assert_success(&out);
+    let text = stdout(&out);
+    let row = text.lines().find(|l| l.starts_with("podinfo ")).unwrap();
+    assert!(!row.split_whitespace().any(|c| c == "?"), "{row}");
+    assert!(
+        !stderr(&out).contains("not in the cache"),
+        "{}",
+        stderr(&out)
+    );
+}
