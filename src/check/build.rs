@@ -5,7 +5,6 @@
 //! `targetNamespace`, applied as kustomize's namespace transformer does.
 use super::tree::{Files, Ignore, join, resolve};
 use crate::yaml::Value;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 pub const KUSTOMIZATION_NAMES: [&str; 3] =
@@ -21,6 +20,12 @@ pub struct Doc {
     pub line: usize,
     /// The text of its document, to find a field's line.
     pub text: Option<std::rc::Rc<str>>,
+    /// Which document it is, as read: the parse-cache key of the text it was read from
+    /// and its index among that text's documents ([`parsed`]); None for a `List`'s item
+    /// and when the process has no parse cache.
+    /// Names the value (before any targetNamespace) for answers remembered across
+    /// processes (`schema::validate_read`).
+    pub origin: Option<(crate::git::parsecache::Key, u32)>,
 }
 
 impl Doc {
@@ -79,14 +84,16 @@ pub fn kustomize_tool() -> Option<(PathBuf, &'static str)> {
 /// the same text gets the same value, not a copy of it.
 pub type Parsed = Vec<(std::rc::Rc<Value>, usize, std::rc::Rc<str>)>;
 
+/// A text's documents with the text's parse-cache key (None when the process has no
+/// parse cache: the key is then not computed).
+type Keyed = (Option<crate::git::parsecache::Key>, std::rc::Rc<Parsed>);
+
 thread_local! {
     /// Texts already parsed in this process, by content: the ownership scan, the
     /// commit guard's check of the tree after a change (and of the tree before it,
     /// when the change has problems) read the same unchanged files, and each is
     /// parsed once. Only texts that parse are kept (an error names its file).
-    static PARSED: std::cell::RefCell<
-        std::collections::HashMap<Box<str>, std::rc::Rc<Parsed>, TextHash>,
-    > =
+    static PARSED: std::cell::RefCell<std::collections::HashMap<Box<str>, Keyed, TextHash>> =
         Default::default();
 }
 
@@ -128,12 +135,20 @@ impl std::hash::Hasher for TextHasher {
 /// ([`crate::git::parsecache`]): a text parsed by an earlier pctl is decoded, not
 /// parsed again.
 pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, String)> {
+    parsed_keyed(file, text).map(|(_, p)| p)
+}
+
+/// [`parsed`], with the text's parse-cache key.
+fn parsed_keyed(file: &str, text: &str) -> Result<Keyed, (usize, String)> {
     if let Some(p) = PARSED.with(|c| c.borrow().get(text).cloned()) {
         return Ok(p);
     }
     let chunks = chunks(text);
-    let key = crate::git::parsecache::key(text);
-    let p = match crate::git::parsecache::lookup(&key, text.len(), chunks.len()) {
+    let key = crate::git::parsecache::attached().then(|| crate::git::parsecache::key(text));
+    let cached = key
+        .as_ref()
+        .and_then(|key| crate::git::parsecache::lookup(key, text.len(), chunks.len()));
+    let p = match cached {
         Some(docs) => {
             let mut out = Vec::new();
             for ((line, chunk), values) in chunks.into_iter().zip(docs) {
@@ -150,13 +165,15 @@ pub fn parsed(file: &str, text: &str) -> Result<std::rc::Rc<Parsed>, (usize, Str
                 .iter()
                 .map(|r| out[r.clone()].iter().map(|(v, _, _)| &**v).collect())
                 .collect();
-            crate::git::parsecache::remember(&key, text.len(), &refs);
+            if let Some(key) = &key {
+                crate::git::parsecache::remember(key, text.len(), &refs);
+            }
             out
         }
     };
     let p = std::rc::Rc::new(p);
-    PARSED.with(|c| c.borrow_mut().insert(text.into(), p.clone()));
-    Ok(p)
+    PARSED.with(|c| c.borrow_mut().insert(text.into(), (key, p.clone())));
+    Ok((key, p))
 }
 
 /// [`crate::yaml::documents`] through the cache of [`parsed`]: the values of every
@@ -196,13 +213,16 @@ pub fn one_document_shared(origin: &str, text: &str) -> anyhow::Result<std::rc::
 /// Split a YAML stream into documents with the line each starts on, parsing each
 /// (once per process: see [`parsed`]).
 pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
-    Ok(parsed(file, text)?
+    let (key, parsed) = parsed_keyed(file, text)?;
+    Ok(parsed
         .iter()
-        .map(|(value, line, text)| Doc {
+        .enumerate()
+        .map(|(i, (value, line, text))| Doc {
             value: std::rc::Rc::clone(value),
             file: file.to_string(),
             line: *line,
             text: Some(text.clone()),
+            origin: key.zip(u32::try_from(i).ok()),
         })
         .collect())
 }
@@ -362,6 +382,7 @@ impl<'a> Builder<'a> {
                 for it in items {
                     out.push(Doc {
                         value: std::rc::Rc::new(it.clone()),
+                        origin: None,
                         ..d.clone()
                     });
                 }
@@ -400,10 +421,11 @@ impl<'a> Builder<'a> {
             ));
         }
         let bytes = self.files.read(kfile).ok().flatten().unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let k: Value = match one_document(&shown, &text) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(Value::Null) => Value::Object(Default::default()),
+        let text = String::from_utf8_lossy(&bytes);
+        // Shared with the parse cache: read, never copied.
+        let empty = crate::yaml::Map::new();
+        let k = match one_document_shared(&shown, &text) {
+            Ok(v) if v.is_object() || v.is_null() => v,
             Ok(_) => {
                 return Err(Failure::Broken(
                     shown,
@@ -422,7 +444,7 @@ impl<'a> Builder<'a> {
                 ));
             }
         };
-        let map = k.as_object().cloned().unwrap_or_default();
+        let map = k.as_object().unwrap_or(&empty);
         let simple = map.keys().all(|key| {
             matches!(
                 key.as_str(),
@@ -485,32 +507,21 @@ impl<'a> Builder<'a> {
                 }
                 stack.pop();
                 // kustomize refuses two resources with one id.
-                let mut seen = BTreeSet::new();
+                let mut seen = std::collections::HashSet::with_capacity(out.len());
                 for d in &out {
+                    let md = d.value.get("metadata");
                     let key = (
                         d.value
                             .get("apiVersion")
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .split('/')
-                            .next()
-                            .map(str::to_string),
-                        d.value
-                            .get("kind")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        d.value
-                            .get("metadata")
-                            .and_then(|m| m.get("namespace"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        d.value
-                            .get("metadata")
-                            .and_then(|m| m.get("name"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
+                            .next(),
+                        d.value.get("kind").and_then(Value::as_str),
+                        md.and_then(|m| m.get("namespace")).and_then(Value::as_str),
+                        md.and_then(|m| m.get("name")).and_then(Value::as_str),
                     );
-                    if !seen.insert(key.clone()) {
+                    if !seen.insert(key) {
                         return Err(Failure::Broken(
                             d.file.clone(),
                             d.line,

@@ -61,6 +61,9 @@ pub struct Memo {
     /// targetNamespace applied) names one object; a fleet's clusters read their bases'
     /// files in each cluster's build.
     entries: RefCell<HashMap<EntryKey, Rc<Entry>>>,
+    /// The tree's `.sourceignore`, and no rules (for artifacts): each parsed once.
+    ignore: std::cell::OnceCell<Rc<Ignore>>,
+    no_ignore: std::cell::OnceCell<Rc<Ignore>>,
 }
 
 /// (directory, targetNamespace, kustomize available).
@@ -71,6 +74,28 @@ type BuildKey = (String, Option<String>, bool);
 type EntryKey = (String, usize, usize, Option<String>);
 
 impl Memo {
+    /// The `.sourceignore` of the tree `files` (every memo is of one tree).
+    pub fn ignore(&self, files: &Files) -> Rc<Ignore> {
+        self.ignore
+            .get_or_init(|| {
+                let text = files
+                    .read(".sourceignore")
+                    .ok()
+                    .flatten()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                Rc::new(Ignore::parse(&text))
+            })
+            .clone()
+    }
+
+    /// No `.sourceignore` (an artifact's tree).
+    pub fn no_ignore(&self) -> Rc<Ignore> {
+        self.no_ignore
+            .get_or_init(|| Rc::new(Ignore::parse("")))
+            .clone()
+    }
+
     /// The build of `dir` in the repository tree `files`, made once per memo.
     pub fn repository(
         &self,
@@ -131,7 +156,7 @@ pub fn build(
                     docs.into_iter()
                         .map(|d| {
                             if d.text.is_none() {
-                                return entry(d);
+                                return entry(d, target);
                             }
                             let n = seen.entry((d.file.clone(), d.line)).or_default();
                             let key = (d.file.clone(), d.line, *n, target.map(str::to_string));
@@ -139,13 +164,13 @@ pub fn build(
                             if let Some(e) = m.entries.borrow().get(&key) {
                                 return e.clone();
                             }
-                            let e = entry(d);
+                            let e = entry(d, target);
                             m.entries.borrow_mut().insert(key, e.clone());
                             e
                         })
                         .collect()
                 }
-                None => docs.into_iter().map(entry).collect(),
+                None => docs.into_iter().map(|d| entry(d, target)).collect(),
             };
             Ok((problems, entries))
         }
@@ -181,7 +206,8 @@ fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
-fn entry(doc: Doc) -> Rc<Entry> {
+/// The entry of `doc`, read after `target` (its build's targetNamespace) was applied.
+fn entry(doc: Doc, target: Option<&str>) -> Rc<Entry> {
     let v = &doc.value;
     let s = |p: &[&str]| at(v, p).and_then(Value::as_str).unwrap_or("").to_string();
     let (api, kind, name) = (s(&["apiVersion"]), s(&["kind"]), s(&["metadata", "name"]));
@@ -189,7 +215,7 @@ fn entry(doc: Doc) -> Rc<Entry> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let schema = schema::validate(v)
+    let schema = schema::validate_read(v, doc.origin.as_ref(), target)
         .into_iter()
         .flatten()
         .map(|x| {

@@ -3,12 +3,27 @@
 //! `.sourceignore`; and laying out an `ArtifactGenerator`'s artifact (Flux 2.7
 //! source-watcher) by its copy rules.
 use super::tree::{Files, glob_regex, join, resolve};
-use super::{FLUX_HELM, FLUX_KS, Key, Severity, Walk};
+use super::{FLUX_HELM, FLUX_KS, Severity, Walk};
 use crate::yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn str_at<'v>(v: &'v Value, p: &str) -> &'v str {
-    v.pointer(p).and_then(Value::as_str).unwrap_or("")
+    field(v, p).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `v.pointer(p)` for a pointer of plain keys (`/spec/dependsOn`), looked up key by
+/// key: `Value::pointer` unescapes each part into a new string.
+fn field<'v>(v: &'v Value, p: &str) -> Option<&'v Value> {
+    p.split('/').skip(1).try_fold(v, |v, k| v.get(k))
+}
+
+/// `KIND NAME` in a message, written only when a problem is reported.
+struct KindName<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for KindName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
 }
 
 /// dependsOn targets, chart sources and paths, valuesFrom, chartRef.
@@ -24,9 +39,8 @@ pub fn check(w: &mut Walk) {
             o.doc
                 .line_of(&path.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         };
-        let what = format!("{} {}", o.kind, o.name);
-        for dep in v
-            .pointer("/spec/dependsOn")
+        let what = KindName(&o.kind, &o.name);
+        for dep in field(v, "/spec/dependsOn")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -55,10 +69,7 @@ pub fn check(w: &mut Walk) {
         if o.kind != "HelmRelease" || !o.api.starts_with(FLUX_HELM) {
             continue;
         }
-        if let Some(sref) = v
-            .pointer("/spec/chart/spec/sourceRef")
-            .filter(|s| s.is_object())
-        {
+        if let Some(sref) = field(v, "/spec/chart/spec/sourceRef").filter(|s| s.is_object()) {
             let kind = str_at(sref, "/kind");
             let ns = sref
                 .get("namespace")
@@ -92,8 +103,7 @@ pub fn check(w: &mut Walk) {
                 }
             }
         }
-        for r in v
-            .pointer("/spec/valuesFrom")
+        for r in field(v, "/spec/valuesFrom")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -110,7 +120,7 @@ pub fn check(w: &mut Walk) {
                 out.push((o.doc.file.clone(), at(&["spec", "valuesFrom"]), Severity::Note, format!("{what}: valuesFrom Secret {}/{name} must exist in the cluster (it is not in Git)", o.ns)));
             }
         }
-        if let Some(r) = v.pointer("/spec/chartRef").filter(|s| s.is_object()) {
+        if let Some(r) = field(v, "/spec/chartRef").filter(|s| s.is_object()) {
             let kind = str_at(r, "/kind");
             let ns = r.get("namespace").and_then(Value::as_str).unwrap_or(&o.ns);
             let name = str_at(r, "/name");
@@ -133,83 +143,110 @@ pub fn check(w: &mut Walk) {
     }
 }
 
-/// dependsOn cycles among Flux Kustomizations and HelmReleases.
+/// dependsOn cycles among Flux Kustomizations and HelmReleases: a depth-first search
+/// from each object that depends on something, in (kind, namespace, name) order,
+/// over the objects' indexes (linear in the objects and their dependsOn entries).
 pub fn cycles(w: &mut Walk) {
-    let mut edges: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
-    for o in &w.objects {
+    // The objects with at least one named dependsOn, and what each names, in order.
+    let mut deps: Vec<(usize, Vec<(&str, &str)>)> = Vec::new();
+    for (i, o) in w.objects.iter().enumerate() {
         if !(o.api.starts_with(FLUX_KS) || o.api.starts_with(FLUX_HELM)) || o.rendered {
             continue;
         }
-        let key = (o.kind.clone(), o.ns.clone(), o.name.clone());
-        for dep in o
-            .doc
-            .value
-            .pointer("/spec/dependsOn")
+        let named: Vec<(&str, &str)> = field(&o.doc.value, "/spec/dependsOn")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-        {
-            if let Some(name) = dep.get("name").and_then(Value::as_str) {
+            .filter_map(|dep| {
+                let name = dep.get("name").and_then(Value::as_str)?;
                 let ns = dep
                     .get("namespace")
                     .and_then(Value::as_str)
                     .unwrap_or(&o.ns);
-                edges.entry(key.clone()).or_default().push((
-                    o.kind.clone(),
-                    ns.to_string(),
-                    name.to_string(),
-                ));
-            }
+                Some((ns, name))
+            })
+            .collect();
+        if !named.is_empty() {
+            deps.push((i, named));
         }
     }
+    let objects = &w.objects;
+    let key = |i: usize| {
+        let o = &objects[i];
+        (o.kind.as_str(), o.ns.as_str(), o.name.as_str())
+    };
+    deps.sort_by(|a, b| key(a.0).cmp(&key(b.0)));
+    // Only an object that depends on something can be on a cycle.
+    let node: std::collections::HashMap<(&str, &str, &str), usize> = deps
+        .iter()
+        .enumerate()
+        .map(|(n, (i, _))| (key(*i), n))
+        .collect();
+    let edges: Vec<Vec<usize>> = deps
+        .iter()
+        .map(|(i, named)| {
+            let kind = objects[*i].kind.as_str();
+            named
+                .iter()
+                .filter_map(|(ns, name)| node.get(&(kind, *ns, *name)).copied())
+                .collect()
+        })
+        .collect();
     // 0 unseen, 1 on the stack, 2 done.
-    let mut state: BTreeMap<Key, u8> = BTreeMap::new();
-    let mut found: Vec<Vec<Key>> = Vec::new();
+    let mut state = vec![0u8; edges.len()];
+    let mut found: Vec<Vec<usize>> = Vec::new();
     fn visit(
-        n: &Key,
-        stack: &mut Vec<Key>,
-        edges: &BTreeMap<Key, Vec<Key>>,
-        state: &mut BTreeMap<Key, u8>,
-        found: &mut Vec<Vec<Key>>,
+        n: usize,
+        stack: &mut Vec<usize>,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        found: &mut Vec<Vec<usize>>,
     ) {
-        state.insert(n.clone(), 1);
-        stack.push(n.clone());
-        for m in edges.get(n).into_iter().flatten() {
-            match state.get(m).copied().unwrap_or(0) {
+        state[n] = 1;
+        stack.push(n);
+        for &m in &edges[n] {
+            match state[m] {
                 1 => {
-                    let start = stack.iter().position(|x| x == m).unwrap_or(0);
+                    let start = stack.iter().position(|x| *x == m).unwrap_or(0);
                     let mut c = stack[start..].to_vec();
-                    c.push(m.clone());
+                    c.push(m);
                     found.push(c);
                 }
-                0 if edges.contains_key(m) => visit(m, stack, edges, state, found),
+                0 => visit(m, stack, edges, state, found),
                 _ => {}
             }
         }
         stack.pop();
-        state.insert(n.clone(), 2);
+        state[n] = 2;
     }
-    for n in edges.keys() {
-        if state.get(n).copied().unwrap_or(0) == 0 {
+    for n in 0..edges.len() {
+        if state[n] == 0 {
             visit(n, &mut Vec::new(), &edges, &mut state, &mut found);
         }
     }
-    for c in found {
-        let first = c[0].clone();
-        let (file, line) = w
-            .get(&first)
-            .map(|o| (o.doc.file.clone(), o.doc.line))
-            .unwrap_or_default();
-        let chain: Vec<String> = c.iter().map(|k| format!("{}/{}", k.1, k.2)).collect();
-        w.push(
-            &file,
-            line,
-            Severity::Error,
-            format!(
-                "dependsOn cycle: {} (Flux waits forever)",
-                chain.join(" -> ")
-            ),
-        );
+    let out: Vec<(String, usize, String)> = found
+        .into_iter()
+        .map(|c| {
+            let first = &objects[deps[c[0]].0];
+            let chain: Vec<String> = c
+                .iter()
+                .map(|n| {
+                    let (_, ns, name) = key(deps[*n].0);
+                    format!("{ns}/{name}")
+                })
+                .collect();
+            (
+                first.doc.file.clone(),
+                first.doc.line,
+                format!(
+                    "dependsOn cycle: {} (Flux waits forever)",
+                    chain.join(" -> ")
+                ),
+            )
+        })
+        .collect();
+    for (file, line, msg) in out {
+        w.push(&file, line, Severity::Error, msg);
     }
 }
 
@@ -427,4 +464,85 @@ fn copy(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A Flux object of `kind` named `ns/name` that depends on `deps` (`name` or
+    /// `ns/name`).
+    fn flux(kind: &str, ns: &str, name: &str, deps: &[&str]) -> String {
+        let api = match kind {
+            "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
+            _ => "kustomize.toolkit.fluxcd.io/v1",
+        };
+        let mut s = format!(
+            "---\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  interval: 5m\n"
+        );
+        if !deps.is_empty() {
+            s.push_str("  dependsOn:\n");
+        }
+        for d in deps {
+            match d.split_once('/') {
+                Some((ns, n)) => s.push_str(&format!("    - name: {n}\n      namespace: {ns}\n")),
+                None => s.push_str(&format!("    - name: {d}\n")),
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn dependson_cycles_are_found_once_each_in_key_order() {
+        let ks = |ns, name, deps| flux("Kustomization", ns, name, deps);
+        let text = [
+            ks("flux-system", "zz", &["yy"]),
+            ks("flux-system", "yy", &["xx", "missing"]),
+            ks("flux-system", "xx", &["zz", "yy"]),
+            ks("flux-system", "self", &["self"]),
+            ks("other", "aa", &["bb"]),
+            ks("other", "bb", &["flux-system/cc", "aa"]),
+            ks("flux-system", "cc", &["other/aa"]),
+            ks("flux-system", "mm", &["nn"]),
+            ks("flux-system", "nn", &[]),
+            ks("flux-system", "dd", &["ee"]),
+            ks("flux-system", "ee", &["dd", "dd"]),
+            flux("HelmRelease", "flux-system", "hr", &["hr2"]),
+            flux("HelmRelease", "flux-system", "hr2", &["hr", "zz"]),
+        ]
+        .concat();
+        let files = crate::check::tree::Files::memory(
+            [("clusters/default/all.yaml".to_string(), text.into_bytes())].into(),
+        );
+        let opts = crate::check::Options {
+            no_kustomize: true,
+            ..Default::default()
+        };
+        let report = crate::check::run(&files, &opts);
+        let cycles: Vec<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.message.strip_prefix("dependsOn cycle: "))
+            .map(|m| m.trim_end_matches(" (Flux waits forever)").to_string())
+            .collect();
+        // What the search over a map keyed by (kind, namespace, name) found (main at
+        // 3c6dac8): each root in key order, its dependsOn in order.
+        let fs = "flux-system";
+        assert_eq!(
+            cycles,
+            [
+                format!("{fs}/hr -> {fs}/hr2 -> {fs}/hr"),
+                format!("{fs}/cc -> other/aa -> other/bb -> {fs}/cc"),
+                "other/aa -> other/bb -> other/aa".to_string(),
+                format!("{fs}/dd -> {fs}/ee -> {fs}/dd"),
+                format!("{fs}/dd -> {fs}/ee -> {fs}/dd"),
+                format!("{fs}/self -> {fs}/self"),
+                format!("{fs}/xx -> {fs}/zz -> {fs}/yy -> {fs}/xx"),
+            ]
+        );
+        let first = report
+            .findings
+            .iter()
+            .find(|f| f.message.starts_with("dependsOn cycle: "))
+            .unwrap();
+        assert_eq!(first.file, "clusters/default/all.yaml");
+    }
 }

@@ -219,6 +219,7 @@ pub fn render(w: &mut Walk) -> usize {
                     line: 1,
                     text: None,
                     value: d.value,
+                    origin: None,
                 },
                 &default_ns,
                 true,

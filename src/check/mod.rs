@@ -158,7 +158,8 @@ pub type Key = (String, String, String);
 /// The walk's state.
 pub struct Walk<'a> {
     pub files: &'a Files<'a>,
-    pub ignore: Ignore,
+    /// `.sourceignore`'s rules, parsed once per tree ([`Memo::ignore`]).
+    pub ignore: Rc<Ignore>,
     pub src_ns: String,
     pub src_name: String,
     pub objects: Vec<Object>,
@@ -212,17 +213,23 @@ impl Walk<'_> {
         name: String,
         rendered: bool,
     ) -> bool {
-        let key = (kind.clone(), ns.clone(), name.clone());
-        if let Some(other) = self.get(&key) {
-            let msg = format!(
-                "duplicate {kind} {ns}/{name}: also defined at {}:{}",
-                other.doc.file, other.doc.line
-            );
-            let (f, l) = (doc.file.clone(), doc.line);
-            self.push(&f, l, Severity::Error, msg);
-            return false;
+        // One hash of the key, whether it is new or a duplicate.
+        let at = self.objects.len();
+        match self.index.entry((kind.clone(), ns.clone(), name.clone())) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let other = &self.objects[*o.get()];
+                let msg = format!(
+                    "duplicate {kind} {ns}/{name}: also defined at {}:{}",
+                    other.doc.file, other.doc.line
+                );
+                let (f, l) = (doc.file.clone(), doc.line);
+                self.push(&f, l, Severity::Error, msg);
+                return false;
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(at);
+            }
         }
-        self.index.insert(key, self.objects.len());
         self.objects.push(Object {
             doc,
             api,
@@ -313,14 +320,7 @@ pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
     if let Some(s) = &opts.source {
         source = s.clone();
     }
-    let ignore = Ignore::parse(
-        &files
-            .read(".sourceignore")
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default(),
-    );
+    let ignore = memo.ignore(files);
     let mut w = Walk {
         files,
         ignore,
@@ -384,8 +384,8 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
     // Kustomizations whose source is an ExternalArtifact: (artifact ns, name, item).
     let mut pending: Vec<(String, String, Item)> = Vec::new();
     let mut built: BTreeSet<(Option<usize>, String)> = BTreeSet::new();
-    // Artifacts have no .sourceignore (made once: rules compile regexes).
-    let empty = Ignore::parse("");
+    // Artifacts have no .sourceignore (made once per tree: rules compile regexes).
+    let empty = memo.no_ignore();
     loop {
         let Some(item) = queue.pop_front() else {
             if pending.is_empty() {

@@ -2,7 +2,9 @@
 //! (`flux-schemas.json`, generated from `schemas/flux/crds/` by the test in
 //! `schemagen.rs`), with a small JSON-schema validator for the keywords those schemas
 //! use, and a minimal check of a few core Kubernetes kinds.
+use crate::git::parsecache::{self, Key};
 use crate::yaml::Value;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -51,17 +53,25 @@ impl Violation {
     }
 }
 
+/// The API group of an apiVersion that names one of [`FLUX_GROUPS`] (every embedded
+/// schema is of one of them).
+fn flux_group(api: &str) -> Option<&str> {
+    api.split_once('/')
+        .map(|(group, _)| group)
+        .filter(|g| FLUX_GROUPS.contains(g))
+}
+
 /// What validation says about one object: None when no schema applies.
 pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-    if let Some(schema) = schemas().get(&format!("{api}/{kind}")) {
-        let mut out = Vec::new();
-        check(schema, doc, &mut Vec::new(), &mut out);
-        return Some(out);
-    }
-    let group = api.split('/').next().unwrap_or("");
-    if api.contains('/') && FLUX_GROUPS.contains(&group) {
+    // Only a Flux group's kinds are embedded: other objects never load the schemas.
+    if let Some(group) = flux_group(api) {
+        if let Some(schema) = schemas().get(&format!("{api}/{kind}")) {
+            let mut out = Vec::new();
+            check(schema, doc, &mut Vec::new(), &mut out);
+            return Some(out);
+        }
         let served: Vec<&str> = schemas()
             .keys()
             .filter(|k| k.ends_with(&format!("/{kind}")) && k.starts_with(&format!("{group}/")))
@@ -78,6 +88,103 @@ pub fn validate(doc: &Value) -> Option<Vec<Violation>> {
         }]);
     }
     core(doc, api, kind)
+}
+
+/// The first byte of a remembered verdict (a new layout takes a new byte).
+const VERDICT_FORMAT: u8 = 1;
+
+/// The memo key of the verdict on document `index` of the text whose parse-cache key
+/// is `text`, with `target` (a Flux Kustomization's targetNamespace) applied to it.
+pub fn verdict_key(text: &Key, index: u32, target: Option<&str>) -> Key {
+    // One part, so that the hashed input mostly fits two SHA-256 blocks.
+    let mut part = Vec::with_capacity(48 + target.map_or(0, str::len));
+    part.push(VERDICT_FORMAT);
+    part.extend_from_slice(&(EMBEDDED.len() as u32).to_le_bytes());
+    part.extend_from_slice(text);
+    part.extend_from_slice(&index.to_le_bytes());
+    if let Some(t) = target {
+        part.push(1);
+        part.extend_from_slice(t.as_bytes());
+    }
+    parsecache::memo_key("schema", &[&part])
+}
+
+/// [`validate`] of an object read as document `origin.1` of the text whose parse-cache
+/// key is `origin.0`, after `target` (its targetNamespace) was applied: for a Flux
+/// kind, the verdict is remembered across processes in the parse cache's memo store
+/// (`parsecache::memo_get`, believed only when its tag proves the user's pctl wrote
+/// it for this key; anything else is validated again). The value is a function of the
+/// text, the index and the target, so the key names everything the verdict depends on.
+pub fn validate_read(
+    doc: &Value,
+    origin: Option<&(Key, u32)>,
+    target: Option<&str>,
+) -> Option<Vec<Violation>> {
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let Some((text, index)) = origin.filter(|_| flux_group(api).is_some()) else {
+        return validate(doc);
+    };
+    let key = verdict_key(text, *index, target);
+    if let Some(v) = parsecache::memo_get(&key).and_then(|b| decode_verdict(&b)) {
+        return v;
+    }
+    let v = validate(doc);
+    parsecache::memo_put(&key, &encode_verdict(&v));
+    v
+}
+
+/// A verdict as a payload: [`VERDICT_FORMAT`], then one value: null (no schema
+/// applies) or a list of `[[path part, ...], message]`.
+fn encode_verdict(v: &Option<Vec<Violation>>) -> Vec<u8> {
+    let value = match v {
+        None => Value::Null,
+        Some(vs) => Value::Array(
+            vs.iter()
+                .map(|x| {
+                    Value::Array(vec![
+                        Value::Array(x.path.iter().cloned().map(Value::String).collect()),
+                        Value::String(x.message.clone()),
+                    ])
+                })
+                .collect(),
+        ),
+    };
+    let mut out = vec![VERDICT_FORMAT];
+    out.extend(parsecache::encode_values(&[&value]));
+    out
+}
+
+/// The verdict [`encode_verdict`] wrote; None when `bytes` is anything else.
+fn decode_verdict(bytes: &[u8]) -> Option<Option<Vec<Violation>>> {
+    let (&format, rest) = bytes.split_first()?;
+    if format != VERDICT_FORMAT {
+        return None;
+    }
+    let [value] = <[Value; 1]>::try_from(parsecache::decode_values(rest)?).ok()?;
+    let items = match value {
+        Value::Null => return Some(None),
+        Value::Array(items) => items,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Array(pair) = item else {
+            return None;
+        };
+        let [Value::Array(path), Value::String(message)] = <[Value; 2]>::try_from(pair).ok()?
+        else {
+            return None;
+        };
+        let path = path
+            .into_iter()
+            .map(|p| match p {
+                Value::String(p) => Some(p),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()?;
+        out.push(Violation { path, message });
+    }
+    Some(Some(out))
 }
 
 /// Validate `v` against the schema of one field of a served Flux kind, found by the
@@ -141,18 +248,79 @@ fn count(schema: &Value, v: &Value) -> usize {
     out.len()
 }
 
+/// The keywords of one schema node that [`check`] reads, found in one pass over its
+/// entries (not one hashed lookup per keyword: most nodes have two or three).
+#[derive(Default)]
+struct Keywords<'a> {
+    ty: Option<&'a Value>,
+    konst: Option<&'a Value>,
+    enumeration: Option<&'a Value>,
+    min_length: Option<&'a Value>,
+    max_length: Option<&'a Value>,
+    pattern: Option<&'a Value>,
+    minimum: Option<&'a Value>,
+    maximum: Option<&'a Value>,
+    min_items: Option<&'a Value>,
+    max_items: Option<&'a Value>,
+    items: Option<&'a Value>,
+    required: Option<&'a Value>,
+    properties: Option<&'a Value>,
+    additional: Option<&'a Value>,
+    all_of: Option<&'a Value>,
+    any_of: Option<&'a Value>,
+    one_of: Option<&'a Value>,
+    not: Option<&'a Value>,
+}
+
+impl<'a> Keywords<'a> {
+    fn of(s: &'a serde_json::Map<String, Value>) -> Self {
+        let mut kw = Keywords::default();
+        for (k, v) in s {
+            match k.as_str() {
+                "type" => kw.ty = Some(v),
+                "const" => kw.konst = Some(v),
+                "enum" => kw.enumeration = Some(v),
+                "minLength" => kw.min_length = Some(v),
+                "maxLength" => kw.max_length = Some(v),
+                "pattern" => kw.pattern = Some(v),
+                "minimum" => kw.minimum = Some(v),
+                "maximum" => kw.maximum = Some(v),
+                "minItems" => kw.min_items = Some(v),
+                "maxItems" => kw.max_items = Some(v),
+                "items" => kw.items = Some(v),
+                "required" => kw.required = Some(v),
+                "properties" => kw.properties = Some(v),
+                "additionalProperties" => kw.additional = Some(v),
+                "allOf" => kw.all_of = Some(v),
+                "anyOf" => kw.any_of = Some(v),
+                "oneOf" => kw.one_of = Some(v),
+                "not" => kw.not = Some(v),
+                _ => {}
+            }
+        }
+        kw
+    }
+}
+
+/// A violation's path, owned.
+fn owned(path: &[Cow<str>]) -> Vec<String> {
+    path.iter().map(|p| p.to_string()).collect()
+}
+
 /// Validate `v` against `schema`, pushing every violation.
-fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+/// `path` borrows the object's keys (an owned copy is made only for a violation).
+fn check<'v>(schema: &Value, v: &'v Value, path: &mut Vec<Cow<'v, str>>, out: &mut Vec<Violation>) {
     let Some(s) = schema.as_object() else {
         return;
     };
-    let mut push = |path: &Vec<String>, message: String| {
+    let kw = Keywords::of(s);
+    let mut push = |path: &[Cow<str>], message: String| {
         out.push(Violation {
-            path: path.clone(),
+            path: owned(path),
             message,
         })
     };
-    if let Some(t) = s.get("type") {
+    if let Some(t) = kw.ty {
         let ok = match t {
             Value::String(t) => is_type(v, t),
             Value::Array(ts) => ts.iter().filter_map(Value::as_str).any(|t| is_type(v, t)),
@@ -167,12 +335,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             return;
         }
     }
-    if let Some(c) = s.get("const")
+    if let Some(c) = kw.konst
         && c != v
     {
         push(path, format!("{} must be {}", short(v), short(c)));
     }
-    if let Some(Value::Array(e)) = s.get("enum")
+    if let Some(Value::Array(e)) = kw.enumeration
         && !e.contains(v)
     {
         let opts: Vec<String> = e.iter().map(short).collect();
@@ -183,7 +351,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
     }
     if let Value::String(text) = v {
         let n = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+        if let Some(min) = kw.min_length.and_then(Value::as_u64)
             && n < min
         {
             push(
@@ -191,7 +359,7 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
                 format!("{} is shorter than {min} characters", short(v)),
             );
         }
-        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+        if let Some(max) = kw.max_length.and_then(Value::as_u64)
             && n > max
         {
             push(
@@ -199,62 +367,62 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
                 format!("{} is longer than {max} characters", short(v)),
             );
         }
-        if let Some(p) = s.get("pattern").and_then(Value::as_str)
+        if let Some(p) = kw.pattern.and_then(Value::as_str)
             && !pattern_matches(p, text)
         {
             push(path, format!("{} does not match {p}", short(v)));
         }
     }
     if let Some(x) = v.as_f64() {
-        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+        if let Some(min) = kw.minimum.and_then(Value::as_f64)
             && x < min
         {
             push(path, format!("{} is less than the minimum {min}", short(v)));
         }
-        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+        if let Some(max) = kw.maximum.and_then(Value::as_f64)
             && x > max
         {
             push(path, format!("{} is more than the maximum {max}", short(v)));
         }
     }
     if let Value::Array(items) = v {
-        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+        if let Some(min) = kw.min_items.and_then(Value::as_u64)
             && (items.len() as u64) < min
         {
             push(path, format!("needs at least {min} item(s)"));
         }
-        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+        if let Some(max) = kw.max_items.and_then(Value::as_u64)
             && (items.len() as u64) > max
         {
             push(path, format!("has more than {max} item(s)"));
         }
-        if let Some(is) = s.get("items") {
+        if let Some(is) = kw.items {
             for (i, item) in items.iter().enumerate() {
-                path.push(format!("[{i}]"));
+                path.push(Cow::Owned(format!("[{i}]")));
                 check(is, item, path, out);
                 path.pop();
             }
         }
     }
     if let Value::Object(map) = v {
-        if let Some(Value::Array(req)) = s.get("required") {
+        if let Some(Value::Array(req)) = kw.required {
             for r in req.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
                     out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: format!("{r} is required"),
                     });
                 }
             }
         }
-        let props = s.get("properties").and_then(Value::as_object);
+        let props = kw.properties.and_then(Value::as_object);
         for (k, val) in map {
-            path.push(k.clone());
+            path.push(Cow::Borrowed(k));
             match props.and_then(|p| p.get(k)) {
                 Some(ps) => check(ps, val, path, out),
-                None => match s.get("additionalProperties") {
+                None => match kw.additional {
                     Some(Value::Bool(false)) => out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: "unknown field (the schema does not allow it)".into(),
                     }),
                     Some(ap @ Value::Object(_)) => check(ap, val, path, out),
@@ -269,12 +437,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    if let Some(Value::Array(all)) = s.get("allOf") {
+    if let Some(Value::Array(all)) = kw.all_of {
         for sub in all {
             if let Some(d) = described(sub) {
                 if count(sub, v) > 0 {
                     out.push(Violation {
-                        path: path.clone(),
+                        path: owned(path),
                         message: d,
                     });
                 }
@@ -283,12 +451,12 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             }
         }
     }
-    if let Some(Value::Array(any)) = s.get("anyOf") {
+    if let Some(Value::Array(any)) = kw.any_of {
         let counts: Vec<usize> = any.iter().map(|sub| count(sub, v)).collect();
         if !any.is_empty() && !counts.contains(&0) {
             match described(schema) {
-                Some(d) if s.get("allOf").is_none() => out.push(Violation {
-                    path: path.clone(),
+                Some(d) if kw.all_of.is_none() => out.push(Violation {
+                    path: owned(path),
                     message: d,
                 }),
                 _ => {
@@ -302,22 +470,22 @@ fn check(schema: &Value, v: &Value, path: &mut Vec<String>, out: &mut Vec<Violat
             }
         }
     }
-    if let Some(Value::Array(one)) = s.get("oneOf") {
+    if let Some(Value::Array(one)) = kw.one_of {
         let ok = one.iter().filter(|sub| count(sub, v) == 0).count();
         if ok != 1 {
             out.push(Violation {
-                path: path.clone(),
+                path: owned(path),
                 message: described(schema).unwrap_or_else(|| {
                     format!("must match exactly one of {} alternatives", one.len())
                 }),
             });
         }
     }
-    if let Some(not) = s.get("not")
+    if let Some(not) = kw.not
         && count(not, v) == 0
     {
         out.push(Violation {
-            path: path.clone(),
+            path: owned(path),
             message: described(schema).unwrap_or_else(|| "is not allowed here".into()),
         });
     }
@@ -440,6 +608,134 @@ mod tests {
 
     fn doc(y: &str) -> Value {
         crate::yaml::from_str("t", y).unwrap()
+    }
+
+    #[test]
+    fn every_embedded_schema_is_of_a_flux_group() {
+        // `validate` looks the schemas up only for these groups.
+        for key in schemas().keys() {
+            let api = &key[..key.rfind('/').unwrap()];
+            assert!(flux_group(api).is_some(), "{key}");
+        }
+    }
+
+    const HR: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\n  namespace: x\nspec:\n  interval: INTERVAL\n  chart:\n    spec:\n      chart: c\n      sourceRef: {kind: HelmRepository, name: r}\n";
+
+    /// On a thread of its own (the parse cache and the parsed texts are per thread):
+    /// with the parse cache of `git` under `secret`, the verdict on the HelmRelease
+    /// whose interval is `interval`, read as the guard reads it, and what `pctl check`
+    /// of a tree holding it reports; then the cache is saved.
+    fn read(
+        git: &std::path::Path,
+        secret: (u64, u64),
+        interval: &str,
+        forge: Option<&'static str>,
+    ) -> (Option<Vec<Violation>>, Vec<String>) {
+        let (git, text) = (git.to_path_buf(), HR.replace("INTERVAL", interval));
+        std::thread::spawn(move || {
+            parsecache::attach_for_tests(&git, secret);
+            let docs = crate::check::build::parse_docs("a.yaml", &text).unwrap();
+            let origin = docs[0].origin.unwrap();
+            if let Some(message) = forge {
+                let v = Some(vec![Violation {
+                    path: Vec::new(),
+                    message: message.into(),
+                }]);
+                parsecache::memo_put(&verdict_key(&origin.0, 0, None), &encode_verdict(&v));
+            }
+            let verdict = validate_read(&docs[0].value, Some(&origin), None);
+            let files = crate::check::tree::Files::memory(
+                [("clusters/default/a.yaml".to_string(), text.into_bytes())].into(),
+            );
+            let opts = crate::check::Options {
+                no_kustomize: true,
+                ..Default::default()
+            };
+            let report = crate::check::run(&files, &opts);
+            parsecache::save();
+            // (The chart's source is not in the tree: that problem is not the schema's.)
+            let errors = report
+                .errors()
+                .map(|f| f.message.clone())
+                .filter(|m| !m.contains("chart source"))
+                .collect();
+            (verdict, errors)
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn remembered_verdicts_are_believed_only_under_the_users_tag() {
+        const MINE: (u64, u64) = (3, 5);
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path();
+        let truth = validate(&doc(&HR.replace("INTERVAL", "5"))).unwrap();
+        assert!(!truth.is_empty());
+        let wrong = "5 is not of type string";
+        assert!(truth.iter().any(|v| v.message.contains(wrong)), "{truth:?}");
+        // Computed, remembered, then read back by the next process: the same.
+        let first = read(git, MINE, "5", None);
+        assert_eq!(first.0.as_ref(), Some(&truth));
+        assert!(first.1.iter().any(|m| m.contains(wrong)), "{:?}", first.1);
+        assert_eq!(read(git, MINE, "5", None), first);
+
+        // A verdict under the user's tag is believed (it is what is read)...
+        let forged = tempfile::tempdir().unwrap();
+        let forged = forged.path();
+        let said = read(forged, MINE, "5", Some("forged verdict"));
+        assert_eq!(said.0.unwrap()[0].message, "forged verdict");
+        let again = read(forged, MINE, "5", None);
+        assert_eq!(again.0.unwrap()[0].message, "forged verdict");
+        assert!(again.1.iter().any(|m| m.contains("forged verdict")));
+        // ...and nothing else: a file written under another secret (a copied or
+        // hostile .git) or with a flipped byte is not believed, and the problem is
+        // still reported.
+        let foreign = read(forged, (3, 6), "5", None);
+        assert_eq!(foreign, first);
+        let file = forged.join(parsecache::FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes
+            .windows(14)
+            .position(|w| w == b"forged verdict")
+            .unwrap();
+        bytes[at] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert_eq!(read(forged, MINE, "5", None), first);
+        // A changed text is validated again, whatever was remembered for the old one.
+        let changed = read(git, MINE, "\"5m\"", None);
+        assert_eq!(changed.0, Some(Vec::new()));
+        assert!(changed.1.is_empty(), "{:?}", changed.1);
+        let changed = read(forged, MINE, "6", None);
+        assert!(
+            changed
+                .1
+                .iter()
+                .any(|m| m.contains("6 is not of type string"))
+        );
+    }
+
+    #[test]
+    fn a_verdict_payload_is_read_back_exactly_or_not_at_all() {
+        let v = Some(vec![Violation {
+            path: vec!["spec".into(), "[0]".into()],
+            message: "m".into(),
+        }]);
+        let bytes = encode_verdict(&v);
+        assert_eq!(decode_verdict(&bytes), Some(v));
+        assert_eq!(decode_verdict(&encode_verdict(&None)), Some(None));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_verdict(&bytes[..cut]), None);
+        }
+        let mut other = bytes.clone();
+        other[0] = VERDICT_FORMAT + 1;
+        assert_eq!(decode_verdict(&other), None);
+        let mut odd = vec![VERDICT_FORMAT];
+        odd.extend(parsecache::encode_values(&[&serde_json::json!([
+            ["a", 1],
+            "m"
+        ])]));
+        assert_eq!(decode_verdict(&odd), None);
     }
 
     #[test]

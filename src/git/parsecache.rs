@@ -84,6 +84,21 @@ fn load_wanted() {
     }
 }
 
+/// Whether this process has a cache to read and write (a repository was attached and
+/// the user's secret is readable): without one, keys need not be computed.
+pub fn attached() -> bool {
+    load_wanted();
+    STORE.with(|s| s.borrow().is_some())
+}
+
+/// [`attach`] with a given secret, loaded at once (for tests of the cache's readers
+/// elsewhere in the crate: the store is per thread).
+#[cfg(test)]
+pub(crate) fn attach_for_tests(git_dir: &Path, secret: (u64, u64)) {
+    WANTED.with(|w| *w.borrow_mut() = None);
+    attach_with(git_dir, secret);
+}
+
 fn attach_with(git_dir: &Path, secret: (u64, u64)) {
     let path = git_dir.join(FILE);
     STORE.with(|s| {
@@ -102,13 +117,6 @@ fn attach_with(git_dir: &Path, secret: (u64, u64)) {
             ..Store::default()
         });
     });
-}
-
-/// For the tests of other modules of `git/`: this thread's cache in `git_dir`, under
-/// the test's secret.
-#[cfg(test)]
-pub(super) fn attach_for_tests(git_dir: &Path, secret: (u64, u64)) {
-    attach_with(git_dir, secret);
 }
 
 /// The user's secret for the tags of every entry: 16 random bytes in `dir`, made on

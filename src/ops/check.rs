@@ -49,6 +49,13 @@ pub fn run(ctx: &crate::ops::Context, opts: CheckOptions) -> Result<()> {
                 .map(|(root, _)| root)
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
+        // The texts and schema verdicts an earlier pctl write kept in the repository's
+        // parse cache are read (with its trust rules); a check never writes the cache.
+        if let Some((top, repo)) = crate::git::discover(&root)
+            && top.canonicalize().ok() == root.canonicalize().ok()
+        {
+            crate::git::parsecache::attach(repo.path());
+        }
         Files::disk(&root)
     };
     // (cluster shown, sync path): the clusters chosen, or the one --path / the config names.
