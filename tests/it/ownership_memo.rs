@@ -121,3 +121,33 @@ fn a_cache_written_by_another_pctl_version_is_not_read() {
     let fresh = std::fs::read(cache_file(&gitops)).unwrap();
     assert_eq!(&fresh[15..15 + version.len()], version, "written again");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_below_the_sync_path_is_read_as_before() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // A ConfigMap outside the sync path, applied through a link inside it.
+    std::fs::create_dir_all(gitops.join("shared")).unwrap();
+    std::fs::write(
+        gitops.join("shared/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: linked\n  namespace: apps\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/cm.yaml",
+        gitops.join("clusters/default/linked.yaml"),
+    )
+    .unwrap();
+    git(&gitops, &["add", "-A"]);
+    git(&gitops, &["commit", "-qm", "a link by hand"]);
+    let linked = profile(&env, "linked", "linked");
+    let before = snapshot(&gitops);
+    refused(
+        &env.install(&gitops, &linked, "one", &["--namespace", "apps"]),
+        "ConfigMap apps/linked",
+        "clusters/default/linked.yaml",
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    assert_success(&env.install(&gitops, &linked, "two", &["--namespace", "other"]));
+}
