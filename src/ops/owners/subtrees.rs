@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// The first byte of every payload written here: another value is another format.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// A directory building to more objects than this is not remembered (the directories
 /// near the top change with every install; those below them are remembered).
 const MAX_OBJS: usize = 256;
@@ -304,123 +304,176 @@ fn reduced(doc: &Value) -> Value {
     Value::Object(m)
 }
 
-fn string(s: &str) -> Value {
-    Value::String(s.to_string())
-}
+/// A payload being written: this format's version, then length-prefixed fields.
+struct Writer(Vec<u8>);
 
-fn payload(values: &[&Value]) -> Vec<u8> {
-    let mut out = vec![VERSION];
-    out.extend(parsecache::encode_values(values));
-    out
-}
+impl Writer {
+    /// `kind` tells a unit's payload from a records one.
+    fn new(kind: u8) -> Self {
+        Writer(vec![VERSION, kind])
+    }
 
-fn values(bytes: &[u8]) -> Option<Vec<Value>> {
-    match bytes.split_first() {
-        Some((&VERSION, rest)) => parsecache::decode_values(rest),
-        _ => None,
+    fn count(&mut self, n: usize) {
+        self.0.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.count(b.len());
+        self.0.extend_from_slice(b);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    /// A value (Null as nothing).
+    fn value(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.count(0),
+            v => self.bytes(&parsecache::encode_values(&[v])),
+        }
     }
 }
 
-fn strings(v: &Value) -> Option<Vec<String>> {
-    v.as_array()?
-        .iter()
-        .map(|s| s.as_str().map(str::to_string))
-        .collect()
+/// A payload being read; every read is checked (None: not this format).
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8], kind: u8) -> Option<Self> {
+        match bytes {
+            [VERSION, k, rest @ ..] if *k == kind => Some(Reader(rest)),
+            _ => None,
+        }
+    }
+
+    fn count(&mut self) -> Option<usize> {
+        let (n, rest) = self.0.split_first_chunk::<4>()?;
+        self.0 = rest;
+        usize::try_from(u32::from_le_bytes(*n)).ok()
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.count()?;
+        if n > self.0.len() {
+            return None;
+        }
+        let (b, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn str(&mut self) -> Option<String> {
+        std::str::from_utf8(self.bytes()?).ok().map(str::to_string)
+    }
+
+    fn value(&mut self) -> Option<Value> {
+        match self.bytes()? {
+            [] => Some(Value::Null),
+            b => parsecache::decode_values(b)?.pop(),
+        }
+    }
+
+    /// A count of items that each take at least `min` bytes (bounds what is reserved).
+    fn items(&mut self, min: usize) -> Option<usize> {
+        let n = self.count()?;
+        (n.saturating_mul(min) <= self.0.len()).then_some(n)
+    }
+
+    fn end(&self) -> Option<()> {
+        self.0.is_empty().then_some(())
+    }
 }
 
+const UNIT_PAYLOAD: u8 = b'u';
+const RECORDS_PAYLOAD: u8 = b'r';
+
 fn encode_unit(u: &Unit) -> Vec<u8> {
-    let objs = Value::Array(
-        u.objs
-            .iter()
-            .map(|o| {
-                Value::Array(vec![
-                    string(&o.api_version),
-                    string(&o.kind),
-                    string(&o.name),
-                    o.namespace.as_deref().map_or(Value::Null, string),
-                    string(&o.file),
-                    reduced(&o.doc),
-                ])
-            })
-            .collect(),
-    );
-    let built = Value::Array(u.built.iter().map(|d| string(d)).collect());
-    payload(&[&objs, &built])
+    let mut w = Writer::new(UNIT_PAYLOAD);
+    w.count(u.objs.len());
+    for o in &u.objs {
+        w.str(&o.api_version);
+        w.str(&o.kind);
+        w.str(&o.name);
+        match &o.namespace {
+            None => w.0.push(0),
+            Some(ns) => {
+                w.0.push(1);
+                w.str(ns);
+            }
+        }
+        w.str(&o.file);
+        w.value(&reduced(&o.doc));
+    }
+    w.count(u.built.len());
+    for d in &u.built {
+        w.str(d);
+    }
+    w.0
 }
 
 fn decode_unit(bytes: &[u8]) -> Option<Unit> {
-    let [objs, built]: [Value; 2] = values(bytes)?.try_into().ok()?;
-    let objs = objs
-        .as_array()?
-        .iter()
-        .map(|o| {
-            let [api, kind, name, ns, file, doc] = o.as_array()?.as_slice() else {
-                return None;
-            };
-            Some(Obj {
-                api_version: api.as_str()?.to_string(),
-                kind: kind.as_str()?.to_string(),
-                name: name.as_str()?.to_string(),
-                namespace: match ns {
-                    Value::Null => None,
-                    n => Some(n.as_str()?.to_string()),
-                },
-                file: file.as_str()?.to_string(),
-                doc: Rc::new(doc.clone()),
-            })
-        })
-        .collect::<Option<Vec<Obj>>>()?;
-    Some(Unit {
-        objs,
-        built: strings(&built)?,
-    })
+    let mut r = Reader::new(bytes, UNIT_PAYLOAD)?;
+    let n = r.items(21)?;
+    let mut objs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let api_version = r.str()?;
+        let kind = r.str()?;
+        let name = r.str()?;
+        let (&has_ns, rest) = r.0.split_first()?;
+        r.0 = rest;
+        let namespace = match has_ns {
+            0 => None,
+            1 => Some(r.str()?),
+            _ => return None,
+        };
+        objs.push(Obj {
+            api_version,
+            kind,
+            name,
+            namespace,
+            file: r.str()?,
+            doc: Rc::new(r.value()?),
+        });
+    }
+    let n = r.items(4)?;
+    let built = (0..n).map(|_| r.str()).collect::<Option<Vec<_>>>()?;
+    r.end()?;
+    Some(Unit { objs, built })
 }
 
-fn encode_records(r: &Records) -> Vec<u8> {
-    let found = Value::Array(
-        r.found
-            .iter()
-            .map(|(path, info)| {
-                Value::Array(vec![
-                    string(path),
-                    string(&info.name),
-                    info.bases
-                        .as_ref()
-                        .and_then(|b| serde_json::to_value(b).ok())
-                        .unwrap_or(Value::Null),
-                ])
-            })
-            .collect(),
-    );
-    payload(&[&found, &Value::from(r.height as u64)])
+fn encode_records(rs: &Records) -> Vec<u8> {
+    let mut w = Writer::new(RECORDS_PAYLOAD);
+    w.count(rs.height);
+    w.count(rs.found.len());
+    for (path, info) in &rs.found {
+        w.str(path);
+        w.str(&info.name);
+        let bases = info
+            .bases
+            .as_ref()
+            .and_then(|b| serde_json::to_value(b).ok())
+            .unwrap_or(Value::Null);
+        w.value(&bases);
+    }
+    w.0
 }
 
 fn decode_records(bytes: &[u8]) -> Option<Records> {
-    let [found, height]: [Value; 2] = values(bytes)?.try_into().ok()?;
-    let found = found
-        .as_array()?
-        .iter()
-        .map(|f| {
-            let [path, name, bases] = f.as_array()?.as_slice() else {
-                return None;
-            };
-            let bases = match bases {
-                Value::Null => None,
-                b => Some(serde_json::from_value::<BTreeMap<_, _>>(b.clone()).ok()?),
-            };
-            Some((
-                path.as_str()?.to_string(),
-                Rc::new(RecordInfo {
-                    name: name.as_str()?.to_string(),
-                    bases,
-                }),
-            ))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Records {
-        found,
-        height: usize::try_from(height.as_u64()?).ok()?,
-    })
+    let mut r = Reader::new(bytes, RECORDS_PAYLOAD)?;
+    let height = r.count()?;
+    let n = r.items(12)?;
+    let mut found = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = r.str()?;
+        let name = r.str()?;
+        let bases = match r.value()? {
+            Value::Null => None,
+            b => Some(serde_json::from_value::<BTreeMap<_, _>>(b).ok()?),
+        };
+        found.push((path, Rc::new(RecordInfo { name, bases })));
+    }
+    r.end()?;
+    Some(Records { found, height })
 }
 
 #[cfg(test)]
@@ -472,6 +525,10 @@ mod tests {
         };
         let mut p = encode_unit(&u);
         assert!(decode_unit(&p).is_some());
+        assert!(decode_unit(&p[..p.len() - 1]).is_none(), "truncated");
+        let mut longer = p.clone();
+        longer.push(0);
+        assert!(decode_unit(&longer).is_none(), "trailing bytes");
         p[0] = VERSION + 1;
         assert!(decode_unit(&p).is_none(), "another version's payload");
         assert!(decode_unit(&[]).is_none());
