@@ -6,6 +6,7 @@
 //! - `credentials`: which hosts may receive token variables; transport errors
 //! - `upstream`: upstream profile repositories as bare mirrors, their tags
 //! - `snapshot`: files at one state (commit or directory), path safety, tree views
+//! - `outermost`: the outermost files of a name (installation records), memoised by tree
 //! - `local`: local repositories (discovery, HEAD, status, init)
 //! - `change`: what a command writes, its outcome, its diff against a view
 //! - `workspace`: the GitOps repository and its all-or-nothing transactions
@@ -27,6 +28,7 @@ mod index;
 mod journal;
 mod local;
 mod lock;
+mod outermost;
 pub mod parsecache;
 mod remote;
 mod snapshot;
@@ -46,6 +48,7 @@ pub use local::{
     recorded_url,
 };
 pub use lock::{FileLock, lock_file, try_lock_file};
+pub use outermost::{Outermost, Summary};
 pub use remote::{push_tag, remote_tags, remote_url};
 pub use snapshot::{Entry, Kind, Listed, Listing, Snapshot, TreeView};
 pub use upstream::{ProgressBars, TagDetail, TagInfo, TagRef, Upstream, Upstreams, local_upstream};

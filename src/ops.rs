@@ -120,20 +120,89 @@ pub fn with_installations<R>(
 fn read_records(view: &TreeView) -> Result<Records> {
     let mut out = Vec::new();
     let mut legacy = Vec::new();
-    for (path, bytes) in view.read_outermost(record::FILE)? {
-        let text =
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
-        let dir = path
-            .trim_end_matches(record::FILE)
-            .trim_end_matches('/')
-            .to_string();
-        if crate::legacy::is_legacy(&text) {
-            legacy.push((dir, crate::legacy::parse(&path, &text)?));
+    for found in record_files(view)? {
+        let path = &found.path;
+        let text = String::from_utf8(view.content_of(&found)?)
+            .map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+        let dir = record_dir(path);
+        if legacy_record(&found) {
+            legacy.push((dir, crate::legacy::parse(path, &text)?));
             continue;
         }
-        out.push((dir, Installation::from_yaml(&path, &text)?));
+        out.push((dir, Installation::from_yaml(path, &text)?));
     }
     Ok((out, legacy))
+}
+
+/// The record files of a view, each with what [`record_summary`] keeps of it: one
+/// walk that reads only the trees it has not seen before (docs/architecture.md#finding-installation-records).
+pub fn record_files(view: &TreeView) -> Result<Vec<crate::git::Outermost>> {
+    view.outermost(record::FILE, RECORD_SUMMARY, &record_summary)
+}
+
+/// Names [`record_summary`] (and its version: change it with the function).
+const RECORD_SUMMARY: &str = "installation-name/1";
+/// The first byte of a record's summary; a name follows the first two.
+const PCTL: u8 = 0;
+const LEGACY: u8 = 1;
+const LEGACY_UNREADABLE: u8 = 2;
+const UNREADABLE: u8 = 3;
+
+/// What the record walk keeps of each record, from its text alone (it is memoised
+/// with the trees the record is in): who wrote it and its name, or that the name
+/// cannot be read (the record is then read again for its error, where one is due).
+fn record_summary(bytes: &[u8]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return vec![UNREADABLE];
+    };
+    let (code, name) = if crate::legacy::is_legacy(text) {
+        match crate::legacy::parse(record::FILE, text) {
+            Ok(l) => (LEGACY, Some(l.name)),
+            Err(_) => (LEGACY_UNREADABLE, None),
+        }
+    } else {
+        let name = record::quick_name(text).or_else(|| {
+            Installation::from_yaml(record::FILE, text)
+                .ok()
+                .map(|i| i.metadata.name)
+        });
+        (if name.is_some() { PCTL } else { UNREADABLE }, name)
+    };
+    let mut out = vec![code];
+    out.extend_from_slice(name.unwrap_or_default().as_bytes());
+    out
+}
+
+/// Whether Weaveworks pctl wrote a record [`record_files`] found.
+pub fn legacy_record(found: &crate::git::Outermost) -> bool {
+    matches!(found.summary.first(), Some(&(LEGACY | LEGACY_UNREADABLE)))
+}
+
+/// The name of a record [`record_files`] found, or the error reading it gives.
+pub fn record_name(view: &TreeView, found: &crate::git::Outermost) -> Result<String> {
+    if let Some((&(PCTL | LEGACY), name)) = found.summary.split_first()
+        && let Ok(name) = std::str::from_utf8(name)
+    {
+        return Ok(name.to_string());
+    }
+    // The record's own error, from its text (the same text fails the same way).
+    let path = &found.path;
+    let text = String::from_utf8(view.content_of(found)?)
+        .map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+    if crate::legacy::is_legacy(&text) {
+        return Ok(crate::legacy::parse(path, &text)?.name);
+    }
+    Ok(match record::quick_name(&text) {
+        Some(n) => n,
+        None => Installation::from_yaml(path, &text)?.metadata.name,
+    })
+}
+
+/// The installation directory of a record file's path.
+pub fn record_dir(path: &str) -> String {
+    path.trim_end_matches(record::FILE)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// The hint for a NAME that no pctl installation has, when a Weaveworks pctl
@@ -169,24 +238,13 @@ fn note_legacy(legacy: &[(String, crate::legacy::Legacy)], p: &Printer) {
 }
 
 /// The directory of the installation named `name`, if any (a Weaveworks pctl
-/// installation included: names stay unique). Reads each record only as far as its
-/// `metadata.name` when pctl wrote it (a full parse otherwise): `install` checks this
-/// on every run, in repositories of hundreds of installations.
+/// installation included: names stay unique). The names come from the record walk's
+/// memo ([`record_files`]): `install` checks this on every run, in repositories of
+/// hundreds of installations, reading only the trees changed since a walk before.
 pub fn installation_named(view: &TreeView, name: &str) -> Result<Option<String>> {
-    for (path, bytes) in view.read_outermost(record::FILE)? {
-        let text =
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
-        let found = if crate::legacy::is_legacy(&text) {
-            crate::legacy::parse(&path, &text)?.name == name
-        } else {
-            match record::quick_name(&text) {
-                Some(n) => n == name,
-                None => Installation::from_yaml(&path, &text)?.metadata.name == name,
-            }
-        };
-        if found {
-            let dir = path.trim_end_matches(record::FILE).trim_end_matches('/');
-            return Ok(Some(dir.to_string()));
+    for found in record_files(view)? {
+        if record_name(view, &found)? == name {
+            return Ok(Some(record_dir(&found.path)));
         }
     }
     Ok(None)

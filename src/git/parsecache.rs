@@ -104,6 +104,13 @@ fn attach_with(git_dir: &Path, secret: (u64, u64)) {
     });
 }
 
+/// For the tests of other modules of `git/`: this thread's cache in `git_dir`, under
+/// the test's secret.
+#[cfg(test)]
+pub(super) fn attach_for_tests(git_dir: &Path, secret: (u64, u64)) {
+    attach_with(git_dir, secret);
+}
+
 /// The user's secret for the tags of every entry: 16 random bytes in `dir`, made on
 /// first use (None when it can be neither read nor made: no cache then).
 fn secret(dir: &Path) -> Option<(u64, u64)> {
@@ -292,7 +299,8 @@ pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let st = s.as_mut()?;
-        if let Some((_, entry)) = st.added.iter().rev().find(|(k, _)| k == key) {
+        if st.added_keys.contains(key) {
+            let (_, entry) = st.added.iter().rev().find(|(k, _)| k == key)?;
             return entry.get(ENTRY_HEAD..).map(<[u8]>::to_vec);
         }
         let slot = st.slots.get(key)?;

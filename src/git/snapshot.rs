@@ -308,7 +308,7 @@ const BLOB_KEPT: usize = 64 << 10;
 const BLOBS_KEPT: usize = 8 << 20;
 
 /// The content of blob `id`, inflated once per process.
-fn blob_content(repo: &Repository, id: Oid) -> Result<Vec<u8>> {
+pub(super) fn blob_content(repo: &Repository, id: Oid) -> Result<Vec<u8>> {
     if let Some(b) = BLOBS.with(|c| c.borrow().0.get(&id).cloned()) {
         return Ok(b.to_vec());
     }
@@ -418,6 +418,14 @@ impl TreeView {
         }
     }
 
+    /// The repository and tree id this view shows, when it shows a commit's tree.
+    pub(super) fn git_tree(&self) -> Option<(&Repository, Oid)> {
+        match &self.snapshot {
+            Some(Snapshot::Tree { repo, tree }) => Some((repo, *tree)),
+            _ => None,
+        }
+    }
+
     /// The Git tree this view shows, when it shows a commit's tree: two views with
     /// the same id hold the same files (a command that checked the repository before
     /// taking the write lock need not check it again).
@@ -496,58 +504,6 @@ impl TreeView {
                 },
                 v,
             );
-        }
-        Ok(out)
-    }
-
-    /// Repository paths of the files named `name` that are not below a directory
-    /// holding one already (installations do not nest), in path order. Reads only the
-    /// directories outside those: the cost does not grow with the files inside them.
-    pub fn find_outermost(&self, name: &str) -> Result<Vec<String>> {
-        Ok(self.outermost(name)?.into_iter().map(|(p, _)| p).collect())
-    }
-
-    fn outermost(&self, name: &str) -> Result<Vec<(String, Oid)>> {
-        fn walk(
-            repo: &Repository,
-            tree: &git2::Tree,
-            prefix: &str,
-            name: &str,
-            out: &mut Vec<(String, Oid)>,
-        ) -> Result<()> {
-            if let Some(e) = tree.get_name(name)
-                && e.kind() == Some(git2::ObjectType::Blob)
-            {
-                out.push((format!("{prefix}{name}"), e.id()));
-                return Ok(());
-            }
-            for e in tree.iter() {
-                if e.kind() == Some(git2::ObjectType::Tree) {
-                    let sub = repo.find_tree(e.id())?;
-                    let dir = String::from_utf8_lossy(e.name_bytes());
-                    walk(repo, &sub, &format!("{prefix}{dir}/"), name, out)?;
-                }
-            }
-            Ok(())
-        }
-        let mut out = Vec::new();
-        if let Some(Snapshot::Tree { repo, tree }) = &self.snapshot {
-            let tree = repo.find_tree(*tree)?;
-            walk(repo, &tree, "", name, &mut out)?;
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    /// [`TreeView::find_outermost`] with each file's content, read by its blob id
-    /// (no path lookup from the root for each).
-    pub fn read_outermost(&self, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let Some(Snapshot::Tree { repo, .. }) = &self.snapshot else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for (path, oid) in self.outermost(name)? {
-            out.push((path, blob_content(repo, oid)?));
         }
         Ok(out)
     }

@@ -140,9 +140,9 @@ pub fn installation_named(
     )
 }
 
-/// [`installation_named`] for several clusters at once, by cluster name: the records
-/// are read once, each only as far as its `metadata.name` when pctl wrote it (a full
-/// parse otherwise), and only those named `name` are placed in a cluster. An install
+/// [`installation_named`] for several clusters at once, by cluster name: one walk for
+/// the records' names (memoised by tree, [`crate::ops::record_files`]), and only the
+/// records named `name` are placed in a cluster. An install
 /// into fifty clusters of a repository of a thousand installations asks this once,
 /// not once per cluster over every record.
 pub fn installations_named(
@@ -161,24 +161,12 @@ pub fn installations_named(
         }
         return Ok(out);
     }
-    for (path, bytes) in view.read_outermost(crate::record::FILE)? {
-        let text =
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path} is not UTF-8 text"))?;
+    for found in crate::ops::record_files(view)? {
         // Weaveworks pctl's records are not in any cluster's list (see `installations`).
-        if crate::legacy::is_legacy(&text) {
+        if crate::ops::legacy_record(&found) || crate::ops::record_name(view, &found)? != name {
             continue;
         }
-        let named = match crate::record::quick_name(&text) {
-            Some(n) => n == name,
-            None => Installation::from_yaml(&path, &text)?.metadata.name == name,
-        };
-        if !named {
-            continue;
-        }
-        let dir = path
-            .trim_end_matches(crate::record::FILE)
-            .trim_end_matches('/')
-            .to_string();
+        let dir = crate::ops::record_dir(&found.path);
         let Some(c) = clusters::cluster_of(view, config, &dir)? else {
             p.warn(&format!(
                 "installation {name} at {dir} is in no cluster: no cluster's installPath or syncPath holds it"

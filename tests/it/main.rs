@@ -38,6 +38,7 @@ mod pr_forges;
 mod profiles_examples;
 mod promote;
 mod publish;
+mod records_memo;
 mod render;
 mod safety;
 mod search_summary;
