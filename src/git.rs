@@ -50,6 +50,6 @@ pub use local::{
 pub use lock::{FileLock, lock_file, try_lock_file};
 pub use outermost::{Outermost, Summary};
 pub use remote::{push_tag, remote_tags, remote_url};
-pub use snapshot::{Entry, Snapshot, TreeView};
+pub use snapshot::{Entry, Kind, Listed, Listing, Snapshot, TreeView};
 pub use upstream::{ProgressBars, TagDetail, TagInfo, TagRef, Upstream, Upstreams, local_upstream};
 pub use workspace::{STOPPED_STATE_FILE, Workspace, workspace_of};

@@ -5,7 +5,9 @@
 //! Namespace artifact that creates the install namespace.
 //! See docs/layout.md `## Namespaces` for the design.
 use crate::yaml::{self, At, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Kinds kustomize knows to be cluster-scoped (its namespace transformer, and so
 /// kustomize-controller's `targetNamespace`, leaves them alone).
@@ -194,80 +196,251 @@ pub fn objects_of_file(path: &str, bytes: &[u8]) -> Vec<Obj> {
         .collect()
 }
 
+/// The files a build reads: a map of repository paths to contents, or a reader of
+/// the GitOps repository that reads a directory only when asked and remembers what a
+/// directory built to (the ownership scan's, `crate::ops::owners`).
+pub trait Files {
+    /// Whether `path` is a file.
+    fn is_file(&self, path: &str) -> bool;
+    /// The content of file `path`.
+    fn content(&self, path: &str) -> Option<Cow<'_, [u8]>>;
+    /// The entries of directory `dir` ("" the root) that hold files, in the order of
+    /// full paths: each name, and whether it is a directory.
+    fn children(&self, dir: &str) -> Vec<(String, bool)>;
+    /// Whether [`Files::recall`] may know something (the build then notes what each
+    /// directory's build read).
+    fn remembers(&self) -> bool {
+        false
+    }
+    /// What `dir` built to before ([`Files::keep`]), when its files are the same.
+    fn recall(&self, _dir: &str) -> Option<Rc<Unit>> {
+        None
+    }
+    /// Remember what `dir` builds to: read only below `dir`, starting with no
+    /// directory below it built yet.
+    fn keep(&self, _dir: &str, _unit: Unit) {}
+}
+
+/// What one directory builds to ([`build`]'s work for it, with its kustomization or
+/// without): its objects, and the directories below it built on the way (a build
+/// builds each directory once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub objs: Vec<Obj>,
+    pub built: Vec<String>,
+}
+
+impl Files for BTreeMap<String, Vec<u8>> {
+    fn is_file(&self, path: &str) -> bool {
+        self.contains_key(path)
+    }
+
+    fn content(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+        self.get(path).map(|b| Cow::Borrowed(b.as_slice()))
+    }
+
+    fn children(&self, dir: &str) -> Vec<(String, bool)> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut out: Vec<(String, bool)> = Vec::new();
+        for p in self.range(prefix.clone()..).map(|(k, _)| k) {
+            let Some(rel) = p.strip_prefix(&prefix) else {
+                break;
+            };
+            let (name, is_dir) = match rel.split_once('/') {
+                Some((n, _)) => (n, true),
+                None => (rel, false),
+            };
+            if !out.last().is_some_and(|(n, d)| n == name && *d == is_dir) {
+                out.push((name.to_string(), is_dir));
+            }
+        }
+        out
+    }
+}
+
 /// What `dir` holds once built, approximately as kustomize (with a kustomization
 /// file: its `resources`, `bases`, `components`, fixed-name generators,
 /// `namePrefix`/`nameSuffix`, `namespace` and inline namespace transformers) or Flux
 /// (without one: every YAML file below it) would build it. Pure over `files`
 /// (paths relative to the same root as `dir`).
-pub fn build(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> Vec<Obj> {
-    let mut seen = BTreeSet::new();
-    build_in(files, dir, &mut seen)
+pub fn build<F: Files + ?Sized>(files: &F, dir: &str) -> Vec<Obj> {
+    let mut b = Builder {
+        remembers: files.remembers(),
+        files,
+        seen: BTreeSet::new(),
+        open: Vec::new(),
+    };
+    b.build_in(dir)
 }
 
-fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<String>) -> Vec<Obj> {
-    if !seen.insert(dir.to_string()) {
-        return Vec::new();
+/// One build: the directories built so far, and those whose build is under way
+/// (with whether it read outside them), when `files` remembers.
+struct Builder<'a, F: ?Sized> {
+    files: &'a F,
+    remembers: bool,
+    seen: BTreeSet<String>,
+    open: Vec<(String, bool)>,
+}
+
+/// Whether `path` is `dir` or below it.
+fn within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+}
+
+impl<'a, F: Files + ?Sized> Builder<'a, F> {
+    /// Note a read of `path` by every build under way.
+    fn touch(&mut self, path: &str) {
+        for (dir, outside) in &mut self.open {
+            if !*outside && !within(path, dir) {
+                *outside = true;
+            }
+        }
     }
-    let prefix = if dir.is_empty() {
-        String::new()
-    } else {
-        format!("{dir}/")
-    };
-    let Some(kpath) = kustomization_of(files, dir) else {
-        // Flux's generated kustomization: every YAML file below, except that a
-        // subdirectory with a kustomization of its own is built as one.
+
+    fn is_file(&mut self, path: &str) -> bool {
+        if self.remembers {
+            self.touch(path);
+        }
+        self.files.is_file(path)
+    }
+
+    fn content(&mut self, path: &str) -> Option<Cow<'a, [u8]>> {
+        if self.remembers {
+            self.touch(path);
+        }
+        self.files.content(path)
+    }
+
+    fn kustomization_of(&mut self, dir: &str) -> Option<String> {
+        KUSTOMIZATION_FILES
+            .iter()
+            .map(|k| join(dir, k))
+            .find(|p| self.is_file(p))
+    }
+
+    fn build_in(&mut self, dir: &str) -> Vec<Obj> {
+        if !self.seen.insert(dir.to_string()) {
+            return Vec::new();
+        }
+        self.unit(dir)
+    }
+
+    /// The directories below `dir` built so far.
+    fn built_below(&self, dir: &str) -> impl Iterator<Item = &String> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.seen
+            .range(prefix.clone()..)
+            .take_while(move |d| d.starts_with(&prefix))
+            .filter(|d| !d.is_empty())
+    }
+
+    /// What `dir` builds to: recalled when `files` remembers it and nothing below it
+    /// was built yet (what it remembers was built from there), else built and kept
+    /// when the build read nothing outside `dir`.
+    fn unit(&mut self, dir: &str) -> Vec<Obj> {
+        if !self.remembers {
+            return self.unit_of(dir);
+        }
+        let fresh = self.built_below(dir).next().is_none();
+        if fresh && let Some(u) = self.files.recall(dir) {
+            self.touch(dir);
+            self.seen.extend(u.built.iter().cloned());
+            return u.objs.clone();
+        }
+        self.open.push((dir.to_string(), false));
+        let objs = self.unit_of(dir);
+        let outside = self.open.pop().is_none_or(|(_, o)| o);
+        if fresh && !outside {
+            let built = self.built_below(dir).cloned().collect();
+            self.files.keep(
+                dir,
+                Unit {
+                    objs: objs.clone(),
+                    built,
+                },
+            );
+        }
+        objs
+    }
+
+    fn unit_of(&mut self, dir: &str) -> Vec<Obj> {
+        let Some(kpath) = self.kustomization_of(dir) else {
+            return self.every_yaml(dir);
+        };
+        let text = self.content(&kpath);
+        let Some(k) = text
+            .as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|t| crate::check::build::one_document_shared(&kpath, t).ok())
+        else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
-        for (p, b) in files.range(prefix.clone()..) {
-            let Some(rel) = p.strip_prefix(&prefix) else {
-                break;
-            };
-            let parts: Vec<&str> = rel.split('/').collect();
-            let is_kustomization = parts
-                .last()
-                .is_some_and(|f| KUSTOMIZATION_FILES.contains(f));
-            if !is_yaml(p) && !is_kustomization {
-                continue;
-            }
-            // A subdirectory's kustomization file counts too: a directory whose only
-            // file is a kustomization (generators, remote resources) is built.
-            let sub = (1..parts.len())
-                .map(|n| format!("{prefix}{}", parts[..n].join("/")))
-                .find(|d| kustomization_of(files, d).is_some());
-            match sub {
-                Some(d) => out.extend(build_in(files, &d, seen)),
-                None if is_kustomization => {}
-                None => out.extend(objects_of_file(p, b)),
+        // `components` are built like resources (a Component's kustomization adds its own
+        // resources); kustomize applies them after the resources.
+        for field in ["resources", "bases", "components"] {
+            for r in k.get(field).and_then(Value::as_array).into_iter().flatten() {
+                let Some(r) = r.as_str() else { continue };
+                if r.contains("://") || r.starts_with("github.com/") {
+                    continue;
+                }
+                let p = join(dir, r);
+                match self.content(&p) {
+                    Some(b) => out.extend(objects_of_file(&p, &b)),
+                    None => out.extend(self.build_in(&p)),
+                }
             }
         }
-        return out;
-    };
-    let Some(k) = std::str::from_utf8(&files[&kpath])
-        .ok()
-        .and_then(|t| crate::check::build::one_document_shared(&kpath, t).ok())
-    else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    // `components` are built like resources (a Component's kustomization adds its own
-    // resources); kustomize applies them after the resources.
-    for field in ["resources", "bases", "components"] {
-        for r in k.get(field).and_then(Value::as_array).into_iter().flatten() {
-            let Some(r) = r.as_str() else { continue };
-            if r.contains("://") || r.starts_with("github.com/") {
-                continue;
-            }
-            let p = join(dir, r);
-            match files.get(&p) {
-                Some(b) => out.extend(objects_of_file(&p, b)),
-                None => out.extend(build_in(files, &p, seen)),
-            }
-        }
+        out.extend(generated(&k, &kpath));
+        customize(&mut out, &k, &kpath);
+        out
     }
-    out.extend(generated(&k, &kpath));
+
+    /// Flux's generated kustomization: every YAML file below `dir`, except that a
+    /// subdirectory with a kustomization of its own is built as one (a directory whose
+    /// only file is a kustomization, of generators or remote resources, is built too).
+    fn every_yaml(&mut self, dir: &str) -> Vec<Obj> {
+        let mut out = Vec::new();
+        if self.remembers {
+            self.touch(dir);
+        }
+        for (name, is_dir) in self.files.children(dir) {
+            let p = join(dir, &name);
+            if is_dir {
+                if self.kustomization_of(&p).is_some() {
+                    out.extend(self.build_in(&p));
+                } else {
+                    out.extend(self.unit(&p));
+                }
+            } else if is_yaml(&p)
+                && !KUSTOMIZATION_FILES.contains(&name.as_str())
+                && let Some(b) = self.content(&p)
+            {
+                out.extend(objects_of_file(&p, &b));
+            }
+        }
+        out
+    }
+}
+
+/// A kustomization's name affixes, `namespace` and inline namespace transformers,
+/// applied to what it builds.
+fn customize(out: &mut [Obj], k: &Value, kpath: &str) {
     let prefix = k.get("namePrefix").and_then(Value::as_str).unwrap_or("");
     let suffix = k.get("nameSuffix").and_then(Value::as_str).unwrap_or("");
     if !prefix.is_empty() || !suffix.is_empty() {
-        for o in &mut out {
+        for o in out.iter_mut() {
             // kustomize leaves Namespace and CustomResourceDefinition names alone
             if o.kind != "Namespace" && o.kind != "CustomResourceDefinition" {
                 o.name = format!("{prefix}{}{suffix}", o.name);
@@ -275,7 +448,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         }
     }
     if let Some(ns) = k.get("namespace").and_then(Value::as_str) {
-        set_namespace(&mut out, ns, false);
+        set_namespace(out, ns, false);
     }
     for t in k
         .get("transformers")
@@ -286,7 +459,7 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         let Some(text) = t.as_str().filter(|s| s.contains('\n')) else {
             continue;
         };
-        let Ok(doc) = yaml::from_str::<Value>(&kpath, text) else {
+        let Ok(doc) = yaml::from_str::<Value>(kpath, text) else {
             continue;
         };
         if doc.get("kind").and_then(Value::as_str) != Some("NamespaceTransformer") {
@@ -294,10 +467,9 @@ fn build_in(files: &BTreeMap<String, Vec<u8>>, dir: &str, seen: &mut BTreeSet<St
         }
         if let Some(ns) = doc.at("/metadata/namespace").and_then(Value::as_str) {
             let unset_only = doc.get("unsetOnly").and_then(Value::as_bool) == Some(true);
-            set_namespace(&mut out, ns, unset_only);
+            set_namespace(out, ns, unset_only);
         }
     }
-    out
 }
 
 /// The ConfigMaps and Secrets a kustomization's `configMapGenerator` and

@@ -193,9 +193,10 @@ pub struct Start {
 /// source is `git_repo` (the GitOps repository itself), with `targetNamespace`
 /// applied as kustomize-controller applies it (every namespaced object moved, every
 /// Namespace renamed) and objects without a namespace in their Kustomization's
-/// namespace. Pure over `files` (repository-relative paths).
-pub fn walk(
-    files: &BTreeMap<String, Vec<u8>>,
+/// namespace. Pure over `files` (repository-relative paths; a reader that remembers
+/// reads only what it does not know).
+pub fn walk<F: namespaces::Files + ?Sized>(
+    files: &F,
     starts: Vec<Start>,
     git_repo: &GitRepositoryRef,
 ) -> Vec<Obj> {

@@ -44,8 +44,8 @@ impl Snapshot {
                     let Some(dir) = dir_id(repo, *tree, parent)? else {
                         return Ok(None);
                     };
-                    match repo.find_tree(dir)?.get_name(name) {
-                        Some(e) => (e.id(), e.filemode()),
+                    match listing_of(repo, dir)?.by_name.get(name) {
+                        Some(&(mode, id)) => (id, mode),
                         None => return Ok(None),
                     }
                 } else {
@@ -278,11 +278,11 @@ fn dir_id(repo: &Repository, root: Oid, dir: &str) -> Result<Option<Oid>> {
     }
     let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
     let id = match dir_id(repo, root, parent)? {
-        Some(p) => repo
-            .find_tree(p)?
-            .get_name(name)
-            .filter(|e| e.filemode() & 0o170000 == 0o040000)
-            .map(|e| e.id()),
+        Some(p) => listing_of(repo, p)?
+            .by_name
+            .get(name)
+            .filter(|(mode, _)| mode & 0o170000 == 0o040000)
+            .map(|&(_, id)| id),
         None => None,
     };
     DIRS.with(|d| {
@@ -322,6 +322,83 @@ pub(super) fn blob_content(repo: &Repository, id: Oid) -> Result<Vec<u8>> {
         }
     });
     Ok(bytes.to_vec())
+}
+
+/// What an entry of a directory [`TreeView::listing`] lists is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// A symbolic link: its target is not read here.
+    Link,
+    /// A submodule (not part of the repository's files).
+    Submodule,
+    /// A name that is not UTF-8.
+    BadName,
+}
+
+/// One entry of a directory, in Git's order (which is the order of full paths).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub name: String,
+    pub kind: Kind,
+}
+
+/// The entries of one directory ([`TreeView::listing`]).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<Listed>,
+    /// Each entry with a UTF-8 name: its mode and id.
+    by_name: std::collections::HashMap<String, (i32, Oid)>,
+}
+
+impl Listing {
+    /// What the entry `name` is, if there is one.
+    pub fn kind(&self, name: &str) -> Option<Kind> {
+        self.by_name.get(name).map(|&(mode, _)| kind_of(mode))
+    }
+}
+
+fn kind_of(mode: i32) -> Kind {
+    match mode {
+        0o040000 => Kind::Dir,
+        0o120000 => Kind::Link,
+        0o160000 => Kind::Submodule,
+        _ => Kind::File,
+    }
+}
+
+/// The entries of the tree `id`, read once per process.
+fn listing_of(repo: &Repository, id: Oid) -> Result<Rc<Listing>> {
+    if let Some(l) = LISTINGS.with(|c| c.borrow().get(&id).cloned()) {
+        return Ok(l);
+    }
+    let t = repo.find_tree(id)?;
+    let mut entries = Vec::with_capacity(t.len());
+    let mut by_name = std::collections::HashMap::with_capacity(t.len());
+    for e in t.iter() {
+        match std::str::from_utf8(e.name_bytes()) {
+            Err(_) => entries.push(Listed {
+                name: String::from_utf8_lossy(e.name_bytes()).into_owned(),
+                kind: Kind::BadName,
+            }),
+            Ok(name) => {
+                entries.push(Listed {
+                    name: name.to_string(),
+                    kind: kind_of(e.filemode()),
+                });
+                by_name.insert(name.to_string(), (e.filemode(), e.id()));
+            }
+        }
+    }
+    let listed = Rc::new(Listing { entries, by_name });
+    LISTINGS.with(|c| c.borrow_mut().insert(id, listed.clone()));
+    Ok(listed)
+}
+
+thread_local! {
+    /// Directory listings read in this process, by tree id (a tree never changes).
+    static LISTINGS: std::cell::RefCell<std::collections::HashMap<Oid, Rc<Listing>>> = Default::default();
 }
 
 /// A read-only view of the GitOps repository's files at the state a change builds on.
@@ -382,6 +459,29 @@ impl TreeView {
             Some(s) => s.entry(path)?.is_some(),
             None => false,
         })
+    }
+
+    /// The Git tree id of directory `dir` (a plain repository-relative path, "" the
+    /// root) as raw bytes: two directories with the same id hold the same files. None
+    /// when there is no directory there, or when the view is not a commit's tree.
+    pub fn dir_key(&self, dir: &str) -> Result<Option<Vec<u8>>> {
+        let Some(Snapshot::Tree { repo, tree }) = &self.snapshot else {
+            return Ok(None);
+        };
+        Ok(dir_id(repo, *tree, dir)?.map(|id| id.as_bytes().to_vec()))
+    }
+
+    /// The entries of directory `dir` (a plain repository-relative path), read once
+    /// per tree and process. None when there is no directory there, or when the view
+    /// is not a commit's tree.
+    pub fn listing(&self, dir: &str) -> Result<Option<Rc<Listing>>> {
+        let Some(Snapshot::Tree { repo, tree }) = &self.snapshot else {
+            return Ok(None);
+        };
+        let Some(id) = dir_id(repo, *tree, dir)? else {
+            return Ok(None);
+        };
+        Ok(Some(listing_of(repo, id)?))
     }
 
     /// Every file below `dir` (repository-relative), keyed by full repository path.

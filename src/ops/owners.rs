@@ -11,7 +11,8 @@ use crate::record;
 use crate::render::Rendered;
 use crate::yaml::At;
 use anyhow::{Result, bail};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// What the GitOps repository applies, as found before a change.
 pub struct Tree {
@@ -22,19 +23,162 @@ pub struct Tree {
     index: BTreeMap<ownership::Claim, Vec<ownership::Owner>>,
 }
 
-/// Walk the repository in `view` from `config`'s sync path.
+mod subtrees;
+
+/// What an installation record says that the scan needs.
+#[derive(Debug, Clone, PartialEq)]
+struct RecordInfo {
+    /// The installation's name (its directory's when the record has none).
+    name: String,
+    /// Its bases (docs/fleets.md#one-install-several-clusters-one-copy), when it has some.
+    bases: Option<BTreeMap<String, record::BaseRecord>>,
+}
+
+impl RecordInfo {
+    /// The record in the file `path` (`<dir>/profile-installation.yaml`).
+    fn of(path: &str, bytes: &[u8]) -> RecordInfo {
+        let dir = path
+            .strip_suffix(record::FILE)
+            .map_or(path, |d| d.trim_end_matches('/'));
+        let text = std::str::from_utf8(bytes).ok();
+        let name = text
+            .and_then(record::quick_name)
+            .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
+        let bases = text.filter(|t| t.contains("\n  bases:\n")).and_then(|t| {
+            record::quick_bases(path, t).or_else(|| {
+                record::Installation::from_yaml(path, t)
+                    .ok()
+                    .map(|i| i.spec.bases)
+            })
+        });
+        RecordInfo { name, bases }
+    }
+}
+
+/// How a scan reads the repository: every file of each directory read
+/// ([`WholeFiles`]), or only what the walk asks for, remembered by tree id
+/// ([`subtrees::TreeFiles`]).
+trait Source {
+    /// Read directory `dir` too.
+    fn load(&mut self, dir: &str) -> Result<()>;
+    /// The installation records read so far, by file path.
+    fn records(&self) -> &BTreeMap<String, Rc<RecordInfo>>;
+    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj>;
+}
+
+/// Every file of each directory read, in memory (the scan as it was first written:
+/// the reference the memoised scan is checked against, and its fallback).
+struct WholeFiles<'v> {
+    view: &'v TreeView,
+    files: BTreeMap<String, Vec<u8>>,
+    records: BTreeMap<String, Rc<RecordInfo>>,
+}
+
+impl Source for WholeFiles<'_> {
+    fn load(&mut self, dir: &str) -> Result<()> {
+        let suffix = format!("/{}", record::FILE);
+        for (path, bytes) in self.view.files_below(dir)? {
+            if path.ends_with(&suffix) && !self.records.contains_key(&path) {
+                let info = RecordInfo::of(&path, &bytes);
+                self.records.insert(path.clone(), Rc::new(info));
+            }
+            self.files.insert(path, bytes);
+        }
+        Ok(())
+    }
+
+    fn records(&self) -> &BTreeMap<String, Rc<RecordInfo>> {
+        &self.records
+    }
+
+    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj> {
+        ownership::walk(&self.files, starts, git_repository)
+    }
+}
+
+/// [`subtrees::TreeFiles`] and the records below the directories it read.
+struct Remembered<'v> {
+    files: subtrees::TreeFiles<'v>,
+    records: BTreeMap<String, Rc<RecordInfo>>,
+}
+
+impl Source for Remembered<'_> {
+    fn load(&mut self, dir: &str) -> Result<()> {
+        let Some(found) = self.files.load(dir) else {
+            bail!("{dir} needs the careful walk");
+        };
+        for (path, info) in &found.found {
+            self.records
+                .entry(path.clone())
+                .or_insert_with(|| info.clone());
+        }
+        Ok(())
+    }
+
+    fn records(&self) -> &BTreeMap<String, Rc<RecordInfo>> {
+        &self.records
+    }
+
+    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj> {
+        ownership::walk(&self.files, starts, git_repository)
+    }
+}
+
+/// Walk the repository in `view` from `config`'s sync path. Reads only the
+/// directories whose Git trees a former scan did not remember
+/// (docs/architecture.md#the-ownership-scans-memos); every file when something there
+/// needs the careful walk. Debug builds also read every file and compare.
 pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
+    let whole = || {
+        let mut src = WholeFiles {
+            view,
+            files: BTreeMap::new(),
+            records: BTreeMap::new(),
+        };
+        scan_with(&mut src, config)
+    };
+    let mut src = Remembered {
+        files: subtrees::TreeFiles::new(view),
+        records: BTreeMap::new(),
+    };
+    let tree = match scan_with(&mut src, config) {
+        Ok(t) if !src.files.odd() => t,
+        _ => return whole(),
+    };
+    #[cfg(debug_assertions)]
+    {
+        let old = whole()?;
+        let shown = |t: &Tree| {
+            let objs: Vec<_> = t
+                .objs
+                .iter()
+                .map(|o| (&o.api_version, &o.kind, &o.name, &o.namespace, &o.file))
+                .collect();
+            format!("{objs:#?}\n{:#?}", t.index)
+        };
+        assert!(
+            shown(&tree) == shown(&old),
+            "the remembered ownership scan of {} differs from reading every file:\n{}\n--- every file:\n{}",
+            config.sync_path,
+            shown(&tree),
+            shown(&old)
+        );
+    }
+    Ok(tree)
+}
+
+fn scan_with(src: &mut impl Source, config: &Config) -> Result<Tree> {
     // Read what Flux reaches: the sync path, then the paths its Kustomizations name
     // outside it (the rest of the repository, often large, is never read).
     let sync = gitops::norm_dir(&config.sync_path)?;
     let mut loaded = vec![sync.clone()];
-    let mut files = view.files_below(&sync)?;
+    src.load(&sync)?;
     // Wrappers stored once for several clusters, named by an installation's
     // kustomization.yaml (docs/fleets.md#one-install-several-clusters-one-copy).
-    let mut examined = BTreeMap::new();
-    for p in shared_wrapper_dirs(&files, &mut examined) {
+    let mut examined = BTreeSet::new();
+    for p in shared_wrapper_dirs(src.records(), &mut examined) {
         if !is_loaded(&loaded, &p) {
-            files.extend(view.files_below(&p)?);
+            src.load(&p)?;
             loaded.push(p);
         }
     }
@@ -45,7 +189,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             target_namespace: None,
         }]
     };
-    let mut objs = ownership::walk(&files, start(), &config.git_repository);
+    let mut objs = src.walk(start(), &config.git_repository);
     for _ in 0..8 {
         let mut wanted: Vec<String> = objs
             .iter()
@@ -56,7 +200,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             .filter_map(|o| o.doc.at("/spec/path").and_then(|p| p.as_str()))
             .filter_map(|p| gitops::norm_dir(p).ok())
             .collect();
-        wanted.extend(shared_wrapper_dirs(&files, &mut examined));
+        wanted.extend(shared_wrapper_dirs(src.records(), &mut examined));
         wanted.retain(|p| !is_loaded(&loaded, p));
         if wanted.is_empty() {
             break;
@@ -65,29 +209,20 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
             if is_loaded(&loaded, &p) {
                 continue;
             }
-            files.extend(view.files_below(&p)?);
+            src.load(&p)?;
             loaded.push(p);
         }
-        objs = ownership::walk(&files, start(), &config.git_repository);
+        objs = src.walk(start(), &config.git_repository);
     }
     let mut installations = BTreeMap::new();
     let mut shared = Vec::new();
-    for path in files.keys() {
+    for (path, info) in src.records() {
         let Some(dir) = path.strip_suffix(&format!("/{}", record::FILE)) else {
             continue;
         };
-        let text = std::str::from_utf8(&files[path]).ok();
-        let name = text
-            .and_then(record::quick_name)
-            .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_string());
-        installations.insert(dir.to_string(), name);
-        // Parsed once already, for the shared wrappers' directories.
-        if let Some(Some(bases)) = examined.remove(path) {
-            shared.push((dir.to_string(), bases));
-        } else if let Some(text) = text.filter(|t| t.contains("\n  bases:\n"))
-            && let Ok(inst) = record::Installation::from_yaml(path, text)
-        {
-            shared.push((dir.to_string(), inst.spec.bases));
+        installations.insert(dir.to_string(), info.name.clone());
+        if let Some(bases) = &info.bases {
+            shared.push((dir.to_string(), bases.clone()));
         }
     }
     // The files of a fleet base belong to the installation of this cluster that uses it.
@@ -112,42 +247,27 @@ fn is_loaded(loaded: &[String], p: &str) -> bool {
     })
 }
 
-/// The directories of shared wrappers and artifact bases that the records among
-/// `files` (not yet in `examined`) use; `examined` keeps each record's bases when it
-/// has some.
+/// The directories of shared wrappers and artifact bases that the records (not yet
+/// `examined`) use.
 fn shared_wrapper_dirs(
-    files: &BTreeMap<String, Vec<u8>>,
-    examined: &mut BTreeMap<String, Option<BTreeMap<String, record::BaseRecord>>>,
+    records: &BTreeMap<String, Rc<RecordInfo>>,
+    examined: &mut BTreeSet<String>,
 ) -> Vec<String> {
-    let suffix = format!("/{}", record::FILE);
     let mut out = Vec::new();
-    for (path, bytes) in files {
-        if !path.ends_with(&suffix) || examined.contains_key(path) {
+    for (path, info) in records {
+        if !examined.insert(path.clone()) {
             continue;
         }
-        let bases = std::str::from_utf8(bytes)
-            .ok()
-            .filter(|t| t.contains("\n  bases:\n"))
-            .and_then(|t| {
-                record::quick_bases(path, t).or_else(|| {
-                    record::Installation::from_yaml(path, t)
-                        .ok()
-                        .map(|i| i.spec.bases)
-                })
-            });
-        if let Some(bases) = &bases {
-            // The artifacts' own bases too, which their wrappers name: read with the
-            // rest, they spare a second walk of the whole tree for each cluster.
-            for b in bases.values() {
-                if b.wrapper {
-                    out.push(gitops::bases::wrapper_dir(b));
-                }
-                if b.holds == record::Holds::Artifact {
-                    out.push(b.path.clone());
-                }
+        // The artifacts' own bases too, which their wrappers name: read with the
+        // rest, they spare a second walk of the whole tree for each cluster.
+        for b in info.bases.iter().flat_map(|b| b.values()) {
+            if b.wrapper {
+                out.push(gitops::bases::wrapper_dir(b));
+            }
+            if b.holds == record::Holds::Artifact {
+                out.push(b.path.clone());
             }
         }
-        examined.insert(path.clone(), bases);
     }
     out
 }

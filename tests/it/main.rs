@@ -31,6 +31,7 @@ mod migrate;
 mod namespaces;
 mod negative;
 mod ownership;
+mod ownership_memo;
 mod parse_cache;
 mod pr;
 mod pr_forges;
