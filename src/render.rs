@@ -18,6 +18,7 @@ mod placeholders;
 pub use placeholders::placeholder_values;
 mod helmrelease;
 mod relocate;
+pub use relocate::repointed;
 mod renderer;
 mod secrets;
 mod unsealed;

@@ -48,7 +48,7 @@ pub fn physical(dir: &str, bases: &BTreeMap<String, BaseRecord>, rel: &str) -> S
     if let Some((id, rest)) = split(rel) {
         if let Some(b) = bases.get(id) {
             if b.wrapper && rest == WRAPPER_FILE {
-                return super::join(&wrapper_dir(b), rest);
+                return flux_join(b, rest);
             }
             if in_base(b.holds, rest) {
                 return super::join(&b.path, rest);
@@ -57,10 +57,20 @@ pub fn physical(dir: &str, bases: &BTreeMap<String, BaseRecord>, rel: &str) -> S
         if let Some(b) = id.strip_suffix(FLUX_SUFFIX).and_then(|id| bases.get(id))
             && b.wrapper
         {
-            return super::join(&wrapper_dir(b), rest);
+            return flux_join(b, rest);
         }
     }
     super::join(dir, rel)
+}
+
+/// `<wrapper_dir(b)>/<rest>` in one allocation.
+fn flux_join(b: &BaseRecord, rest: &str) -> String {
+    let mut out = String::with_capacity(b.path.len() + FLUX_SUFFIX.len() + 1 + rest.len());
+    out.push_str(&b.path);
+    out.push_str(FLUX_SUFFIX);
+    out.push('/');
+    out.push_str(rest);
+    out
 }
 
 /// The recorded path (relative to the installation in `dir`) of the repository path
@@ -237,24 +247,15 @@ fn pointed_unit(r: &Rendered, id: &str, base: &str) -> Result<BTreeMap<String, V
 
 /// Replace the one occurrence of `: ./<from>\n` in `files[path]` by `: ./<to>\n`.
 fn repoint(files: &mut BTreeMap<String, Vec<u8>>, path: &str, from: &str, to: &str) -> Result<()> {
-    let Some(bytes) = files.get(path) else {
+    let Some(bytes) = files.get_mut(path) else {
         bail!(Bug(format!("fleet bases: {path} is not in the rendering")));
     };
-    let text = String::from_utf8_lossy(bytes);
-    let old = format!(": ./{from}\n");
-    let mut found = text.match_indices(&old);
-    let (Some((at, _)), None) = (found.next(), found.next()) else {
+    let Some(new) = crate::render::repointed(bytes, from, to) else {
         bail!(Bug(format!(
             "fleet bases: {path} does not name ./{from} exactly once"
         )));
     };
-    let mut new = String::with_capacity(text.len() + to.len());
-    new.push_str(&text[..at]);
-    new.push_str(": ./");
-    new.push_str(to);
-    new.push('\n');
-    new.push_str(&text[at + old.len()..]);
-    files.insert(path.to_string(), new.into_bytes());
+    *bytes = new;
     Ok(())
 }
 
@@ -290,7 +291,7 @@ pub fn apply_like(
     let shared: BTreeMap<String, &BaseRecord> = bases
         .iter()
         .filter(|(_, b)| b.wrapper)
-        .map(|(id, b)| (format!("- artifacts/{id}/{WRAPPER_FILE}"), b))
+        .map(|(id, b)| (["- artifacts/", id, "/", WRAPPER_FILE].concat(), b))
         .collect();
     if !shared.is_empty() {
         let Some(k) = r.files.get("kustomization.yaml") else {
@@ -322,7 +323,9 @@ pub fn apply_like(
             .iter()
             .filter(|(_, b)| b.wrapper)
             .map(|(id, _)| id)
-            .find(|id| named.get(format!("- artifacts/{id}/{WRAPPER_FILE}").as_str()) != Some(&1))
+            .find(|id| {
+                named.get(["- artifacts/", id, "/", WRAPPER_FILE].concat().as_str()) != Some(&1)
+            })
         {
             bail!(Bug(format!(
                 "fleet bases: kustomization.yaml does not name the wrapper of {id} exactly once"
@@ -334,18 +337,18 @@ pub fn apply_like(
     }
     let flux_kustomization = super::kustomization(&[WRAPPER_FILE.to_string()])?;
     for (id, b) in bases {
-        let from = format!("{dir}/artifacts/{id}");
+        let from = [dir.as_str(), "/artifacts/", id].concat();
         if b.holds == Holds::Artifact {
-            let wrapper = format!("artifacts/{id}/{WRAPPER_FILE}");
+            let wrapper = ["artifacts/", id, "/", WRAPPER_FILE].concat();
             repoint(&mut r.files, &wrapper, &from, &b.path)?;
             touched.insert(wrapper);
         }
         if b.wrapper {
-            let flux = format!("artifacts/{id}{FLUX_SUFFIX}/kustomization.yaml");
+            let flux = ["artifacts/", id, FLUX_SUFFIX, "/kustomization.yaml"].concat();
             r.files.insert(flux.clone(), flux_kustomization.clone());
             touched.insert(flux);
         }
-        let release = format!("artifacts/{id}/helm-release.yaml");
+        let release = ["artifacts/", id, "/helm-release.yaml"].concat();
         let local = r
             .leaves
             .iter()
@@ -354,8 +357,8 @@ pub fn apply_like(
             repoint(
                 &mut r.files,
                 &release,
-                &format!("{from}/chart"),
-                &format!("{}/chart", b.path),
+                &[from.as_str(), "/chart"].concat(),
+                &[b.path.as_str(), "/chart"].concat(),
             )?;
             touched.insert(release);
         }

@@ -12,26 +12,41 @@ fn plain(dir: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
 }
 
+/// `bytes` with its one occurrence of `: ./<from>\n` replaced by `: ./<to>\n`; None when
+/// it occurs zero or several times. Bytes, not text: the marker is ASCII, so what
+/// surrounds it is kept as it is (a fleet install repoints thousands of wrappers).
+pub fn repointed(bytes: &[u8], from: &str, to: &str) -> Option<Vec<u8>> {
+    let mut old = Vec::with_capacity(from.len() + 4);
+    old.extend_from_slice(b": ./");
+    old.extend_from_slice(from.as_bytes());
+    old.push(b'\n');
+    let finder = memchr::memmem::Finder::new(&old);
+    let at = finder.find(bytes)?;
+    if finder.find(&bytes[at + 1..]).is_some() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + to.len());
+    out.extend_from_slice(&bytes[..at]);
+    out.extend_from_slice(b": ./");
+    out.extend_from_slice(to.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&bytes[at + old.len()..]);
+    Some(out)
+}
+
 /// Replace the one line ending `: ./<from>\n` of `files[path]` by `: ./<to>\n`;
 /// false when the file does not name it exactly once.
 fn repoint(files: &mut BTreeMap<String, Vec<u8>>, path: &str, from: &str, to: &str) -> bool {
     let Some(bytes) = files.get_mut(path) else {
         return false;
     };
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return false;
-    };
-    let old = format!(": ./{from}\n");
-    let mut found = text.match_indices(&old);
-    let (Some((at, _)), None) = (found.next(), found.next()) else {
-        return false;
-    };
-    let mut out = Vec::with_capacity(bytes.len() + to.len());
-    out.extend_from_slice(&bytes[..at]);
-    out.extend_from_slice(format!(": ./{to}\n").as_bytes());
-    out.extend_from_slice(&bytes[at + old.len()..]);
-    *bytes = out;
-    true
+    match repointed(bytes, from, to) {
+        Some(new) => {
+            *bytes = new;
+            true
+        }
+        None => false,
+    }
 }
 
 impl Rendered {
@@ -70,24 +85,24 @@ impl Rendered {
         let mut files = self.files.clone();
         let mut changed = Vec::new();
         for leaf in &self.leaves {
-            let wrapper = format!("artifacts/{}/{WRAPPER_FILE}", leaf.id);
-            let dir = format!("artifacts/{}", leaf.id);
+            let wrapper = ["artifacts/", &leaf.id, "/", WRAPPER_FILE].concat();
+            let dir = ["artifacts/", &leaf.id].concat();
             if !repoint(
                 &mut files,
                 &wrapper,
-                &format!("{from}/{dir}"),
-                &format!("{to}/{dir}"),
+                &[from, "/", &dir].concat(),
+                &[to, "/", &dir].concat(),
             ) {
                 return None;
             }
             changed.push(wrapper);
             if leaf.kind == "local chart" {
-                let release = format!("{dir}/helm-release.yaml");
+                let release = [dir.as_str(), "/helm-release.yaml"].concat();
                 if !repoint(
                     &mut files,
                     &release,
-                    &format!("{from}/{dir}/chart"),
-                    &format!("{to}/{dir}/chart"),
+                    &[from, "/", &dir, "/chart"].concat(),
+                    &[to, "/", &dir, "/chart"].concat(),
                 ) {
                     return None;
                 }
@@ -108,5 +123,39 @@ impl Rendered {
             sealed: self.sealed.clone(),
             relocatable: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repointed;
+
+    #[test]
+    fn a_path_is_repointed_only_where_it_occurs_exactly_once() {
+        let wrapper = b"spec:\n  path: ./clusters/a/profiles/x/artifacts/web\n  prune: true\n";
+        assert_eq!(
+            repointed(
+                wrapper,
+                "clusters/a/profiles/x/artifacts/web",
+                "bases/x/1.0.0/web"
+            )
+            .as_deref(),
+            Some(&b"spec:\n  path: ./bases/x/1.0.0/web\n  prune: true\n"[..])
+        );
+        // Missing, or only a prefix of a longer path: no line ends with it.
+        assert_eq!(repointed(wrapper, "clusters/b", "z"), None);
+        assert_eq!(
+            repointed(wrapper, "clusters/a/profiles/x/artifacts", "z"),
+            None
+        );
+        // Twice: which one is meant cannot be told.
+        let twice = b"a: ./p\nb: ./p\n";
+        assert_eq!(repointed(twice, "p", "q"), None);
+        // Bytes around the marker are kept as they are, valid UTF-8 or not.
+        let odd = b"\xff\xfe: ./p\n\xc3";
+        assert_eq!(
+            repointed(odd, "p", "q").as_deref(),
+            Some(&b"\xff\xfe: ./q\n\xc3"[..])
+        );
     }
 }
