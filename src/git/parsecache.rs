@@ -30,6 +30,9 @@ const PREALLOCATE: usize = 256;
 /// Entries kept beyond those used by the process that saves: old ones are dropped
 /// when there are more than this many plus three times the used ones.
 const SPARE: usize = 5_000;
+/// ... and the entries no longer used take at most this many bytes (the newest kept):
+/// the file is read whole by every command, and memos of large directories are large.
+const SPARE_BYTES: usize = 4 << 20;
 
 pub type Key = [u8; 32];
 
@@ -369,8 +372,9 @@ pub fn decode_values(bytes: &[u8]) -> Option<Vec<Value>> {
     decode_chunks(bytes, 1)?.pop()
 }
 
-/// Write the cache back when this process parsed something new: the entries it used
-/// or added, and the older ones unless there are many more of those (atomic: a
+/// Write the cache back when this process parsed something new, or when the entries
+/// it did not use outgrow their budget: the entries it used or added, and the older
+/// ones unless there are many more of those or they take more than 4 MiB (atomic: a
 /// temporary file renamed over the old one; two processes saving at once leave one
 /// of their files, each valid). Failing to write is not an error: the cache is only
 /// an optimisation.
@@ -381,7 +385,8 @@ pub fn save() {
         let Some(st) = s.as_mut() else {
             return;
         };
-        if st.added.is_empty() {
+        // Nothing new: written again only when the unused entries outgrow their budget.
+        if st.added.is_empty() && st.bytes.len() <= SPARE_BYTES {
             return;
         }
         let keep_unused = st.slots.len() + st.added.len() <= 3 * st.used.len() + SPARE;
@@ -391,7 +396,19 @@ pub fn save() {
             .iter()
             .filter(|(k, _)| keep_unused || st.used.contains(*k))
             .collect();
+        // The newest unused entries (later in the file) first, up to SPARE_BYTES.
+        slots.sort_by_key(|(_, slot)| std::cmp::Reverse(slot.start));
+        let mut spare = 0usize;
+        slots.retain(|(k, slot)| {
+            st.used.contains(*k) || {
+                spare += slot.end - slot.start;
+                spare <= SPARE_BYTES
+            }
+        });
         slots.sort_by_key(|(_, slot)| slot.start);
+        if st.added.is_empty() && slots.len() == st.slots.len() {
+            return;
+        }
         for (_, slot) in slots {
             out.extend_from_slice(&st.bytes[slot.start..slot.end]);
         }
@@ -830,5 +847,33 @@ mod tests {
             STORE.with(|s| s.borrow().as_ref().unwrap().slots.len())
         });
         assert_eq!(kept, 11);
+    }
+
+    #[test]
+    fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().to_path_buf();
+        let big = vec![7u8; 1 << 20];
+        let keys: Vec<Key> = (0..6).map(|i| memo_key("big", &[&[i]])).collect();
+        let (g, k, b) = (git.clone(), keys.clone(), big.clone());
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            for key in &k {
+                memo_put(key, &b);
+            }
+            save();
+        });
+        let (g, k) = (git.clone(), keys.clone());
+        let (held, len) = on_thread(move || {
+            attach_with(&g, SECRET);
+            memo_put(&memo_key("small", &[]), b"x");
+            save();
+            let held: Vec<bool> = k.iter().map(|key| memo_get(key).is_some()).collect();
+            (held, std::fs::metadata(g.join(FILE)).unwrap().len())
+        });
+        // Six unused entries of 1 MiB each (plus their heads) against a 4 MiB budget:
+        // the three newest fit, the three oldest are dropped.
+        assert_eq!(held, [false, false, false, true, true, true]);
+        assert!(len < (SPARE_BYTES as u64), "{len}");
     }
 }
