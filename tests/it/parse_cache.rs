@@ -7,16 +7,7 @@
 use crate::common::*;
 use std::path::{Path, PathBuf};
 
-const PROFILE: &str = "apiVersion: weave.works/v1alpha1
-kind: ProfileDefinition
-metadata:
-  name: app
-spec:
-  description: raw YAML
-  artifacts:
-    - name: config
-      kustomize: {path: manifests}
-";
+const PROFILE: &str = RAW_APP_PROFILE;
 
 const CONFIG: &str = "apiVersion: v1
 kind: ConfigMap

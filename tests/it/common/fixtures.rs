@@ -308,3 +308,16 @@ pub fn build_fixture_into(name: &str, dest: &Path) {
         fixture_git(dest, history.commits.len(), &["checkout", "-q", "main"]);
     }
 }
+
+/// A one-artifact profile `app` whose artifact is the raw YAML in `manifests/` (the
+/// cache and memo tests write their own manifests beside it).
+pub const RAW_APP_PROFILE: &str = "apiVersion: weave.works/v1alpha1
+kind: ProfileDefinition
+metadata:
+  name: app
+spec:
+  description: raw YAML
+  artifacts:
+    - name: config
+      kustomize: {path: manifests}
+";
