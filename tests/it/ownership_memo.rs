@@ -119,14 +119,14 @@ fn a_symbolic_link_below_the_sync_path_is_read_as_before() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
     // A ConfigMap outside the sync path, applied through a link inside it.
-    std::fs::create_dir_all(gitops.join("shared")).unwrap();
+    std::fs::create_dir_all(gitops.join("outside")).unwrap();
     std::fs::write(
-        gitops.join("shared/cm.yaml"),
+        gitops.join("outside/cm.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: linked\n  namespace: apps\n",
     )
     .unwrap();
     std::os::unix::fs::symlink(
-        "../../shared/cm.yaml",
+        "../../outside/cm.yaml",
         gitops.join("clusters/default/linked.yaml"),
     )
     .unwrap();
