@@ -2,7 +2,7 @@
 //! installations do not nest), found by a walk that reads only the trees it has not
 //! seen before: what lies below each tree is memoised by the tree's id in the parse
 //! cache's file (docs/architecture.md#finding-installation-records).
-use super::parsecache;
+use super::parsecache::{self, Reader, put_bytes, put_len};
 use super::snapshot::{TreeView, blob_content};
 use anyhow::{Result, anyhow};
 use git2::{ObjectType, Oid, Repository};
@@ -142,32 +142,19 @@ enum Memo {
 const FILES: u8 = 0;
 const CHILD: u8 = 1;
 
-fn put(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 fn encode(found: &[Outermost], prefix: usize, name: usize) -> Vec<u8> {
     let mut out = vec![VERSION, FILES];
-    put(&mut out, found.len());
+    put_len(&mut out, found.len());
     let mut prev: &[u8] = &[];
     for f in found {
         let path = f.path.as_bytes();
         let dir = path.get(prefix..path.len() - name).unwrap_or_default();
         let shared = prev.iter().zip(dir).take_while(|(a, b)| a == b).count();
-        put(&mut out, shared);
-        put(&mut out, dir.len() - shared);
+        put_len(&mut out, shared);
+        put_len(&mut out, dir.len() - shared);
         out.extend_from_slice(&dir[shared..]);
         out.extend_from_slice(f.blob.as_bytes());
-        put(&mut out, f.summary.len());
-        out.extend_from_slice(&f.summary);
+        put_bytes(&mut out, &f.summary);
         prev = dir;
     }
     out
@@ -175,53 +162,22 @@ fn encode(found: &[Outermost], prefix: usize, name: usize) -> Vec<u8> {
 
 fn encode_child(dir: &str, child: Oid) -> Vec<u8> {
     let mut out = vec![VERSION, CHILD];
-    put(&mut out, dir.len());
-    out.extend_from_slice(dir.as_bytes());
+    put_bytes(&mut out, dir.as_bytes());
     out.extend_from_slice(child.as_bytes());
     out
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-
-    fn len(&mut self) -> Option<usize> {
-        let mut n: usize = 0;
-        for shift in (0..64).step_by(7) {
-            let b = *self.take(1)?.first()?;
-            n |= usize::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                // Never more than the bytes left: each item takes at least one.
-                return (n <= self.bytes.len() - self.at).then_some(n);
-            }
-        }
-        None
-    }
 }
 
 /// What a memo payload says of the tree at `prefix`; None when the payload is not
 /// exactly what [`encode`] or [`encode_child`] writes in this version.
 fn decode(payload: &[u8], prefix: &str, name: &str) -> Option<Memo> {
-    let mut r = Reader {
-        bytes: payload,
-        at: 0,
-    };
-    if r.take(1)? != [VERSION] {
+    let mut r = Reader::new(payload);
+    if r.byte()? != VERSION {
         return None;
     }
-    let memo = match *r.take(1)?.first()? {
+    let memo = match r.byte()? {
         FILES => Memo::Files(files(&mut r, prefix, name)?),
         CHILD => {
-            let n = r.len()?;
-            let dir = std::str::from_utf8(r.take(n)?).ok()?;
+            let dir = r.str()?;
             if dir.is_empty() || dir.contains('/') {
                 return None;
             }
@@ -229,27 +185,27 @@ fn decode(payload: &[u8], prefix: &str, name: &str) -> Option<Memo> {
         }
         _ => return None,
     };
-    (r.at == payload.len()).then_some(memo)
+    r.end()?;
+    Some(memo)
 }
 
 fn files(r: &mut Reader, prefix: &str, name: &str) -> Option<Vec<Outermost>> {
-    let count = r.len()?;
+    let count = r.count()?;
     let mut out = Vec::with_capacity(count);
     let mut dir: Vec<u8> = Vec::new();
     for _ in 0..count {
-        let shared = r.len()?;
+        let shared = r.count()?;
         if shared > dir.len() {
             return None;
         }
         dir.truncate(shared);
-        let n = r.len()?;
+        let n = r.count()?;
         dir.extend_from_slice(r.take(n)?);
         if !(dir.is_empty() || dir.ends_with(b"/")) {
             return None;
         }
         let blob = Oid::from_bytes(r.take(20)?).ok()?;
-        let n = r.len()?;
-        let summary = r.take(n)?.to_vec();
+        let summary = r.bytes()?.to_vec();
         let text = std::str::from_utf8(&dir).ok()?;
         out.push(Outermost {
             path: format!("{prefix}{text}{name}"),

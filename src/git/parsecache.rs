@@ -357,6 +357,11 @@ pub fn memo_put(key: &Key, payload: &[u8]) {
     });
 }
 
+/// One YAML value in the parse cache's encoding, for [`Reader::one_value`].
+pub fn put_value(out: &mut Vec<u8>, v: &Value) {
+    encode(out, v);
+}
+
 /// YAML values in the parse cache's encoding, for a memo's payload.
 pub fn encode_values(values: &[&Value]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -460,7 +465,9 @@ const STRING: u8 = 6;
 const ARRAY: u8 = 7;
 const OBJECT: u8 = 8;
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
+/// A length or count in a payload (LEB128), for [`Reader::count`] to read back: the
+/// encoding of the parse cache, which memo payloads share.
+pub fn put_len(out: &mut Vec<u8>, mut n: usize) {
     loop {
         let b = (n & 0x7f) as u8;
         n >>= 7;
@@ -470,6 +477,12 @@ fn put_len(out: &mut Vec<u8>, mut n: usize) {
         }
         out.push(b | 0x80);
     }
+}
+
+/// Bytes after their length, for [`Reader::bytes`] (and a string, [`Reader::str`]).
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_len(out, b.len());
+    out.extend_from_slice(b);
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -516,26 +529,61 @@ fn encode(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-struct Reader<'a> {
+/// A payload being read, every read checked: None means not this format (the parse
+/// cache's entries, and memo payloads written with [`put_len`] and [`put_bytes`]).
+pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    pub fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.at)?;
         self.at += 1;
         Some(b)
     }
 
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.at.checked_add(n)?;
         let s = self.bytes.get(self.at..end)?;
         self.at = end;
         Some(s)
     }
 
-    fn len(&mut self) -> Option<usize> {
+    /// What [`put_bytes`] wrote.
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.count()?;
+        self.take(n)
+    }
+
+    /// A string [`put_bytes`] wrote.
+    pub fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
+    }
+
+    /// One value [`encode_values`] would write, at the top level.
+    pub fn one_value(&mut self) -> Option<Value> {
+        self.value(0)
+    }
+
+    /// A count of items that each take at least `min` bytes (bounds what a reader
+    /// reserves).
+    pub fn items(&mut self, min: usize) -> Option<usize> {
+        let n = self.count()?;
+        (n.saturating_mul(min) <= self.bytes.len() - self.at).then_some(n)
+    }
+
+    /// Whether every byte was read.
+    pub fn end(&self) -> Option<()> {
+        (self.at == self.bytes.len()).then_some(())
+    }
+
+    /// What [`put_len`] wrote; never more than the bytes left (each item takes one).
+    pub fn count(&mut self) -> Option<usize> {
         let mut n: usize = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -549,8 +597,7 @@ impl Reader<'_> {
     }
 
     fn string(&mut self) -> Option<String> {
-        let n = self.len()?;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        self.str().map(str::to_string)
     }
 
     fn eight(&mut self) -> Option<[u8; 8]> {
@@ -572,7 +619,7 @@ impl Reader<'_> {
             ))?),
             STRING => Value::String(self.string()?),
             ARRAY => {
-                let n = self.len()?;
+                let n = self.count()?;
                 let mut a = Vec::with_capacity(n.min(PREALLOCATE));
                 for _ in 0..n {
                     a.push(self.value(depth + 1)?);
@@ -580,7 +627,7 @@ impl Reader<'_> {
                 Value::Array(a)
             }
             OBJECT => {
-                let n = self.len()?;
+                let n = self.count()?;
                 let mut m = Map::with_capacity(n.min(PREALLOCATE));
                 for _ in 0..n {
                     let k = self.string()?;
@@ -603,7 +650,7 @@ fn decode_chunks(payload: &[u8], chunks: usize) -> Option<Vec<Vec<Value>>> {
     };
     let mut out = Vec::with_capacity(chunks.min(PREALLOCATE));
     for _ in 0..chunks {
-        let n = r.len()?;
+        let n = r.count()?;
         let mut docs = Vec::with_capacity(n.min(PREALLOCATE));
         for _ in 0..n {
             docs.push(r.value(0)?);

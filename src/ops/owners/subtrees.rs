@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// The first byte of every payload written here: another value is another format.
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// A directory building to more objects than this is not remembered (the directories
 /// near the top change with every install; those below them are remembered).
 const MAX_OBJS: usize = 256;
@@ -304,7 +304,8 @@ fn reduced(doc: &Value) -> Value {
     Value::Object(m)
 }
 
-/// A payload being written: this format's version, then length-prefixed fields.
+/// A payload being written: this format's version and kind, then fields in the
+/// parse cache's payload encoding (`parsecache::put_len`, `put_bytes`, `put_value`).
 struct Writer(Vec<u8>);
 
 impl Writer {
@@ -314,74 +315,22 @@ impl Writer {
     }
 
     fn count(&mut self, n: usize) {
-        self.0.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        self.count(b.len());
-        self.0.extend_from_slice(b);
+        parsecache::put_len(&mut self.0, n);
     }
 
     fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
+        parsecache::put_bytes(&mut self.0, s.as_bytes());
     }
 
-    /// A value (Null as nothing).
     fn value(&mut self, v: &Value) {
-        match v {
-            Value::Null => self.count(0),
-            v => self.bytes(&parsecache::encode_values(&[v])),
-        }
+        parsecache::put_value(&mut self.0, v);
     }
 }
 
-/// A payload being read; every read is checked (None: not this format).
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8], kind: u8) -> Option<Self> {
-        match bytes {
-            [VERSION, k, rest @ ..] if *k == kind => Some(Reader(rest)),
-            _ => None,
-        }
-    }
-
-    fn count(&mut self) -> Option<usize> {
-        let (n, rest) = self.0.split_first_chunk::<4>()?;
-        self.0 = rest;
-        usize::try_from(u32::from_le_bytes(*n)).ok()
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.count()?;
-        if n > self.0.len() {
-            return None;
-        }
-        let (b, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(b)
-    }
-
-    fn str(&mut self) -> Option<String> {
-        std::str::from_utf8(self.bytes()?).ok().map(str::to_string)
-    }
-
-    fn value(&mut self) -> Option<Value> {
-        match self.bytes()? {
-            [] => Some(Value::Null),
-            b => parsecache::decode_values(b)?.pop(),
-        }
-    }
-
-    /// A count of items that each take at least `min` bytes (bounds what is reserved).
-    fn items(&mut self, min: usize) -> Option<usize> {
-        let n = self.count()?;
-        (n.saturating_mul(min) <= self.0.len()).then_some(n)
-    }
-
-    fn end(&self) -> Option<()> {
-        self.0.is_empty().then_some(())
-    }
+/// The payload [`Writer`] wrote, after its version and kind (None: not this format).
+fn reader(bytes: &[u8], kind: u8) -> Option<parsecache::Reader<'_>> {
+    let mut r = parsecache::Reader::new(bytes);
+    (r.byte()? == VERSION && r.byte()? == kind).then_some(r)
 }
 
 const UNIT_PAYLOAD: u8 = b'u';
@@ -412,18 +361,16 @@ fn encode_unit(u: &Unit) -> Vec<u8> {
 }
 
 fn decode_unit(bytes: &[u8]) -> Option<Unit> {
-    let mut r = Reader::new(bytes, UNIT_PAYLOAD)?;
-    let n = r.items(21)?;
+    let mut r = reader(bytes, UNIT_PAYLOAD)?;
+    let n = r.items(6)?;
     let mut objs = Vec::with_capacity(n);
     for _ in 0..n {
-        let api_version = r.str()?;
-        let kind = r.str()?;
-        let name = r.str()?;
-        let (&has_ns, rest) = r.0.split_first()?;
-        r.0 = rest;
-        let namespace = match has_ns {
+        let api_version = r.str()?.to_string();
+        let kind = r.str()?.to_string();
+        let name = r.str()?.to_string();
+        let namespace = match r.byte()? {
             0 => None,
-            1 => Some(r.str()?),
+            1 => Some(r.str()?.to_string()),
             _ => return None,
         };
         objs.push(Obj {
@@ -431,12 +378,14 @@ fn decode_unit(bytes: &[u8]) -> Option<Unit> {
             kind,
             name,
             namespace,
-            file: r.str()?,
-            doc: Rc::new(r.value()?),
+            file: r.str()?.to_string(),
+            doc: Rc::new(r.one_value()?),
         });
     }
-    let n = r.items(4)?;
-    let built = (0..n).map(|_| r.str()).collect::<Option<Vec<_>>>()?;
+    let n = r.items(1)?;
+    let built = (0..n)
+        .map(|_| r.str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
     r.end()?;
     Some(Unit { objs, built })
 }
@@ -459,14 +408,14 @@ fn encode_records(rs: &Records) -> Vec<u8> {
 }
 
 fn decode_records(bytes: &[u8]) -> Option<Records> {
-    let mut r = Reader::new(bytes, RECORDS_PAYLOAD)?;
+    let mut r = reader(bytes, RECORDS_PAYLOAD)?;
     let height = r.count()?;
-    let n = r.items(12)?;
+    let n = r.items(3)?;
     let mut found = Vec::with_capacity(n);
     for _ in 0..n {
-        let path = r.str()?;
-        let name = r.str()?;
-        let bases = match r.value()? {
+        let path = r.str()?.to_string();
+        let name = r.str()?.to_string();
+        let bases = match r.one_value()? {
             Value::Null => None,
             b => Some(serde_json::from_value::<BTreeMap<_, _>>(b).ok()?),
         };
