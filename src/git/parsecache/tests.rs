@@ -1,0 +1,262 @@
+//! Tests of the parse cache and its memos: encoding, tags, trust and growth.
+use super::*;
+use serde_json::json;
+
+fn sample() -> Vec<Vec<Value>> {
+    vec![
+        vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+            "data": {"n": 1, "neg": -2, "f": 1.5, "big": u64::MAX, "t": true, "z": null,
+            "list": ["x", {"y": []}], "ü": "ß"}}),
+        ],
+        vec![json!("text"), json!([1, 2])],
+    ]
+}
+
+fn refs(docs: &[Vec<Value>]) -> Vec<Vec<&Value>> {
+    docs.iter().map(|c| c.iter().collect()).collect()
+}
+
+#[test]
+fn values_round_trip_with_key_order() {
+    let docs = sample();
+    let mut payload = Vec::new();
+    for c in &docs {
+        put_len(&mut payload, c.len());
+        for v in c {
+            encode(&mut payload, v);
+        }
+    }
+    let back = decode_chunks(&payload, 2).unwrap();
+    assert_eq!(back, docs);
+    let keys: Vec<&String> = back[0][0]["data"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["n", "neg", "f", "big", "t", "z", "list", "ü"]);
+    // Every truncation is refused, never a panic or a shorter value.
+    for cut in 0..payload.len() {
+        assert!(decode_chunks(&payload[..cut], 2).is_none(), "cut at {cut}");
+    }
+    assert!(decode_chunks(&payload, 3).is_none());
+}
+
+#[test]
+fn hostile_payloads_are_refused() {
+    // A count larger than the bytes left, an unknown tag, nesting too deep, a
+    // duplicate key, a non-finite float, invalid UTF-8.
+    assert!(decode_chunks(&[1, ARRAY, 0xff, 0xff, 0xff, 0x7f], 1).is_none());
+    assert!(decode_chunks(&[1, 99], 1).is_none());
+    let mut deep = vec![1];
+    deep.extend(std::iter::repeat_n([ARRAY, 1], 200).flatten());
+    deep.push(NULL);
+    assert!(decode_chunks(&deep, 1).is_none());
+    let dup = [1, OBJECT, 2, 1, b'a', NULL, 1, b'a', NULL];
+    assert!(decode_chunks(&dup, 1).is_none());
+    let mut nan = vec![1, FLOAT];
+    nan.extend_from_slice(&f64::NAN.to_le_bytes());
+    assert!(decode_chunks(&nan, 1).is_none());
+    assert!(decode_chunks(&[1, STRING, 1, 0xff], 1).is_none());
+}
+
+const SECRET: (u64, u64) = (7, 11);
+
+/// Runs on a thread of its own: the store is per thread.
+fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().unwrap()
+}
+
+#[test]
+fn saved_entries_are_found_by_the_next_process_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let docs = sample();
+    let k = key("some text");
+    let (g, d) = (git.clone(), docs.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        assert!(lookup(&k, 9, 2).is_none());
+        remember(&k, 9, &refs(&d));
+        save();
+    });
+    let (g, d) = (git.clone(), docs.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        assert_eq!(lookup(&k, 9, 2), Some(d));
+        // Another length or chunk count: not this text.
+        assert!(lookup(&k, 10, 2).is_none());
+        assert!(lookup(&k, 9, 1).is_none());
+    });
+    // One flipped bit in the payload: the tag refuses the entry.
+    let file = git.join(FILE);
+    let good = std::fs::read(&file).unwrap();
+    let mut bytes = good.clone();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let g = git.clone();
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        assert!(lookup(&k, 9, 2).is_none());
+    });
+    // Written under another user's secret (a copied .git, a forged file): refused.
+    std::fs::write(&file, &good).unwrap();
+    let g = git.clone();
+    on_thread(move || {
+        attach_with(&g, (7, 12));
+        assert!(lookup(&k, 9, 2).is_none());
+    });
+    // Another version's header, a truncated file, garbage: nothing is read.
+    for bad in [
+        b"PCTLPARSE\0\x01\0\0\0\x050.0.0".to_vec(),
+        bytes[..bytes.len() - 1].to_vec(),
+        b"garbage".to_vec(),
+    ] {
+        std::fs::write(&file, &bad).unwrap();
+        let g = git.clone();
+        assert_eq!(
+            on_thread(move || index(&std::fs::read(g.join(FILE)).unwrap()).map(|s| s.len())),
+            None
+        );
+    }
+}
+
+#[test]
+fn memos_are_kept_checked_and_never_taken_for_parsed_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let k = memo_key("test", &[b"tree id", b"context"]);
+    // The parts are length-prefixed: moving a byte between parts is another key.
+    assert_ne!(k, memo_key("test", &[b"tree i", b"dcontext"]));
+    assert_ne!(k, memo_key("other", &[b"tree id", b"context"]));
+    let docs = sample();
+    let values: Vec<&Value> = docs[0].iter().chain(&docs[1]).collect();
+    let payload = encode_values(&values);
+    assert_eq!(
+        decode_values(&payload).unwrap(),
+        [&docs[0][..], &docs[1][..]].concat()
+    );
+    let g = git.clone();
+    let p = payload.clone();
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        assert!(memo_get(&k).is_none());
+        memo_put(&k, &p);
+        // Seen by this process before it is saved; the first answer stays.
+        memo_put(&k, b"another");
+        assert_eq!(memo_get(&k), Some(p));
+        save();
+    });
+    let (g, p) = (git.clone(), payload.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        assert_eq!(memo_get(&k), Some(p));
+        // A memo is no parsed text, whatever length and chunk count are asked.
+        assert!(lookup(&k, 0, MEMO as usize).is_none());
+        assert!(lookup(&k, 0, 1).is_none());
+    });
+    // A flipped payload bit, or another user's secret: not believed.
+    let file = git.join(FILE);
+    let good = std::fs::read(&file).unwrap();
+    let mut bytes = good.clone();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let g = git.clone();
+    assert!(
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            memo_get(&k)
+        })
+        .is_none()
+    );
+    std::fs::write(&file, &good).unwrap();
+    let g = git.clone();
+    assert!(
+        on_thread(move || {
+            attach_with(&g, (7, 12));
+            memo_get(&k)
+        })
+        .is_none()
+    );
+    // A parsed text's entry under the same key is not a memo.
+    let t = key("a text");
+    let (g, d) = (git.clone(), docs.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        remember(&t, 6, &refs(&d));
+        save();
+    });
+    let g = git.clone();
+    assert!(
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            memo_get(&t)
+        })
+        .is_none()
+    );
+}
+
+#[test]
+fn the_secret_is_made_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = secret(dir.path()).unwrap();
+    assert_eq!(secret(dir.path()), Some(a));
+    let meta = std::fs::metadata(dir.path().join("parse-cache.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // A key file of the wrong size is not used, nor replaced.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("parse-cache.key"), b"short").unwrap();
+    assert_eq!(secret(other.path()), None);
+}
+
+#[test]
+fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let doc = vec![vec![json!({"a": 1})]];
+    let g = git.clone();
+    let d = doc.clone();
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        for i in 0..10 {
+            remember(&key(&format!("t{i}")), 2, &refs(&d));
+        }
+        save();
+    });
+    let g = git.clone();
+    let d = doc.clone();
+    let kept = on_thread(move || {
+        attach_with(&g, SECRET);
+        remember(&key("new"), 3, &refs(&d));
+        save();
+        STORE.with(|s| s.borrow().as_ref().unwrap().slots.len())
+    });
+    assert_eq!(kept, 11);
+}
+
+#[test]
+fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let big = vec![7u8; 1 << 20];
+    let keys: Vec<Key> = (0..6).map(|i| memo_key("big", &[&[i]])).collect();
+    let (g, k, b) = (git.clone(), keys.clone(), big.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        for key in &k {
+            memo_put(key, &b);
+        }
+        save();
+    });
+    let (g, k) = (git.clone(), keys.clone());
+    let (held, len) = on_thread(move || {
+        attach_with(&g, SECRET);
+        memo_put(&memo_key("small", &[]), b"x");
+        save();
+        let held: Vec<bool> = k.iter().map(|key| memo_get(key).is_some()).collect();
+        (held, std::fs::metadata(g.join(FILE)).unwrap().len())
+    });
+    // Six unused entries of 1 MiB each (plus their heads) against a 4 MiB budget:
+    // the three newest fit, the three oldest are dropped.
+    assert_eq!(held, [false, false, false, true, true, true]);
+    assert!(len < (SPARE_BYTES as u64), "{len}");
+}
