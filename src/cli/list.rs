@@ -5,9 +5,10 @@ use crate::printer::Printer;
 /// List the installations committed in the GitOps repository.
 ///
 /// Columns: NAME, NAMESPACE, PROFILE, VERSION, SOURCE, PATH, UPDATE (the newest
-/// version the installation's constraint allows, from the cached upstreams; `?`
-/// when the upstream is not cached: `pctl outdated` fetches) and DRIFT (files
-/// edited, added or removed by hand since pctl wrote them).
+/// version the installation's constraint allows, from the cached upstreams and
+/// those on this machine (a file:// URL or a path); `?` when a remote upstream is not
+/// cached: `pctl outdated` fetches) and DRIFT (files edited, added or removed by hand
+/// since pctl wrote them).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
