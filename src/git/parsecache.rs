@@ -253,6 +253,22 @@ pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value
 
 /// Remember the documents of a text parsed in this process (saved by [`save`]).
 pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
+    add(key, text_len as u64, docs.len() as u32, || {
+        let mut payload = Vec::new();
+        for chunk in docs {
+            put_len(&mut payload, chunk.len());
+            for v in chunk {
+                encode(&mut payload, v);
+            }
+        }
+        payload
+    });
+}
+
+/// Add the entry `key` (its text length, chunk count, and the payload `make` gives,
+/// made only when the key is new) under this user's tag, for [`save`]; a key already
+/// held is only marked used.
+fn add(key: &Key, text_len: u64, chunks: u32, make: impl FnOnce() -> Vec<u8>) {
     load_wanted();
     STORE.with(|s| {
         let mut s = s.borrow_mut();
@@ -263,20 +279,14 @@ pub fn remember(key: &Key, text_len: usize, docs: &[Vec<&Value>]) {
             st.used.insert(*key);
             return;
         }
-        let mut payload = Vec::new();
-        for chunk in docs {
-            put_len(&mut payload, chunk.len());
-            for v in chunk {
-                encode(&mut payload, v);
-            }
-        }
+        let payload = make();
         let Ok(len) = u32::try_from(payload.len()) else {
             return;
         };
         let mut entry = Vec::with_capacity(ENTRY_HEAD + payload.len());
         entry.extend_from_slice(key);
-        entry.extend_from_slice(&(text_len as u64).to_le_bytes());
-        entry.extend_from_slice(&(docs.len() as u32).to_le_bytes());
+        entry.extend_from_slice(&text_len.to_le_bytes());
+        entry.extend_from_slice(&chunks.to_le_bytes());
         entry.extend_from_slice(&len.to_le_bytes());
         let sum = tag(st.secret, &entry, &payload);
         entry.extend_from_slice(&sum.to_le_bytes());
@@ -332,29 +342,7 @@ pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
 /// Keep `payload` as the answer under `key` (written by the next [`save`]; a key
 /// already held keeps its first answer: the key names every input of the answer).
 pub fn memo_put(key: &Key, payload: &[u8]) {
-    load_wanted();
-    STORE.with(|s| {
-        let mut s = s.borrow_mut();
-        let Some(st) = s.as_mut() else {
-            return;
-        };
-        if st.slots.contains_key(key) || !st.added_keys.insert(*key) {
-            st.used.insert(*key);
-            return;
-        }
-        let Ok(len) = u32::try_from(payload.len()) else {
-            return;
-        };
-        let mut entry = Vec::with_capacity(ENTRY_HEAD + payload.len());
-        entry.extend_from_slice(key);
-        entry.extend_from_slice(&0u64.to_le_bytes());
-        entry.extend_from_slice(&MEMO.to_le_bytes());
-        entry.extend_from_slice(&len.to_le_bytes());
-        let sum = tag(st.secret, &entry, payload);
-        entry.extend_from_slice(&sum.to_le_bytes());
-        entry.extend_from_slice(payload);
-        st.added.push((*key, entry));
-    });
+    add(key, 0, MEMO, || payload.to_vec());
 }
 
 /// One YAML value in the parse cache's encoding, for [`Reader::one_value`].
