@@ -404,11 +404,16 @@ thread_local! {
 /// A read-only view of the GitOps repository's files at the state a change builds on.
 pub struct TreeView {
     snapshot: Option<Snapshot>,
+    /// The commit whose tree this is (None for an empty repository or a directory).
+    commit: Option<Oid>,
 }
 
 impl TreeView {
     pub fn empty() -> Self {
-        TreeView { snapshot: None }
+        TreeView {
+            snapshot: None,
+            commit: None,
+        }
     }
 
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
@@ -434,6 +439,53 @@ impl TreeView {
             Some(Snapshot::Tree { tree, .. }) => Some(tree.to_string()),
             _ => None,
         }
+    }
+
+    /// The trees of this view's commit and of up to `n` first-parent ancestors, newest
+    /// first, as raw ids (empty when the view is not a commit's tree).
+    pub fn recent_trees(&self, n: usize) -> Vec<[u8; 20]> {
+        let (Some((repo, _)), Some(mut at)) = (self.git_tree(), self.commit) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        while out.len() <= n {
+            let Ok(c) = repo.find_commit(at) else { break };
+            out.push(raw(c.tree_id()));
+            match c.parent_id(0) {
+                Ok(p) => at = p,
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Every file path that differs between the tree `old` and this view's tree
+    /// (added, deleted or changed; a path whose type changed too), or None when the
+    /// view is not a commit's tree, `old` cannot be read, or more than `limit` paths
+    /// differ. Subtrees with the same id are not entered.
+    pub fn paths_changed_since(&self, old: &[u8; 20], limit: usize) -> Option<Vec<String>> {
+        let (repo, tree) = self.git_tree()?;
+        let old = repo.find_tree(Oid::from_bytes(old).ok()?).ok()?;
+        let new = repo.find_tree(tree).ok()?;
+        let mut opts = git2::DiffOptions::new();
+        opts.skip_binary_check(true);
+        let diff = repo
+            .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+            .ok()?;
+        if diff.deltas().len() > limit {
+            return None;
+        }
+        let mut out = Vec::new();
+        for d in diff.deltas() {
+            for f in [d.old_file(), d.new_file()] {
+                // A name that is not UTF-8 cannot be matched: the caller starts over.
+                let p = f.path_bytes().map(std::str::from_utf8)?.ok()?;
+                if out.last().is_none_or(|l: &String| l != p) {
+                    out.push(p.to_string());
+                }
+            }
+        }
+        Some(out)
     }
 
     pub fn read_string(&self, path: &str) -> Result<Option<String>> {
@@ -623,6 +675,12 @@ fn plain_files_below(
     Ok(walk(repo, &start, dir, 0, &mut out)?.then_some(out))
 }
 
+fn raw(id: Oid) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&id.as_bytes()[..20]);
+    out
+}
+
 pub(super) fn local_view(repo: &Repository) -> Result<TreeView> {
     match head_commit(repo) {
         Some(c) => view_of(repo, c),
@@ -644,6 +702,7 @@ pub(super) fn view_of(repo: &Repository, commit: Oid) -> Result<TreeView> {
             repo: Rc::new(handle),
             tree,
         }),
+        commit: Some(commit),
     })
 }
 
@@ -693,5 +752,87 @@ mod tests {
         };
         let err = s.files_below("p").unwrap_err().to_string();
         assert!(err.contains("loops back"), "{err}");
+    }
+
+    /// A commit made with git2 alone: `files` written over the parent's tree.
+    fn commit(repo: &Repository, parent: Option<Oid>, files: &[(&str, Option<&str>)]) -> Oid {
+        let mut index = git2::Index::new().unwrap();
+        if let Some(p) = parent {
+            index
+                .read_tree(&repo.find_commit(p).unwrap().tree().unwrap())
+                .unwrap();
+        }
+        for (path, text) in files {
+            match text {
+                Some(t) => {
+                    let id = repo.blob(t.as_bytes()).unwrap();
+                    let mut e = git2::IndexEntry {
+                        ctime: git2::IndexTime::new(0, 0),
+                        mtime: git2::IndexTime::new(0, 0),
+                        dev: 0,
+                        ino: 0,
+                        mode: 0o100644,
+                        uid: 0,
+                        gid: 0,
+                        file_size: 0,
+                        id,
+                        flags: 0,
+                        flags_extended: 0,
+                        path: path.as_bytes().to_vec(),
+                    };
+                    e.flags = path.len().min(0xfff) as u16;
+                    index.add(&e).unwrap();
+                }
+                None => index.remove_path(Path::new(path)).unwrap(),
+            }
+        }
+        let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+        let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+        let parents: Vec<git2::Commit> = parent
+            .map(|p| repo.find_commit(p).unwrap())
+            .into_iter()
+            .collect();
+        let refs: Vec<&git2::Commit> = parents.iter().collect();
+        repo.commit(None, &sig, &sig, "c", &tree, &refs).unwrap()
+    }
+
+    #[test]
+    fn recent_trees_and_the_paths_changed_since_one_of_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(tmp.path()).unwrap();
+        let a = commit(
+            &repo,
+            None,
+            &[("x/a.yaml", Some("a")), ("y/b.yaml", Some("b"))],
+        );
+        let b = commit(
+            &repo,
+            Some(a),
+            &[("x/a.yaml", Some("a2")), ("z/c.yaml", Some("c"))],
+        );
+        let c = commit(&repo, Some(b), &[("y/b.yaml", None)]);
+        let view = view_of(&repo, c).unwrap();
+        let tree = |id: Oid| raw(repo.find_commit(id).unwrap().tree_id());
+        assert_eq!(view.recent_trees(5), [tree(c), tree(b), tree(a)]);
+        assert_eq!(view.recent_trees(1), [tree(c), tree(b)]);
+        assert_eq!(
+            view.paths_changed_since(&tree(c), 10).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            view.paths_changed_since(&tree(a), 10).unwrap(),
+            ["x/a.yaml", "y/b.yaml", "z/c.yaml"]
+        );
+        assert_eq!(
+            view.paths_changed_since(&tree(a), 2),
+            None,
+            "over the limit"
+        );
+        assert_eq!(
+            view.paths_changed_since(&[7u8; 20], 10),
+            None,
+            "no such tree"
+        );
+        assert!(TreeView::empty().recent_trees(3).is_empty());
     }
 }
