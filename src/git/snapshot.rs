@@ -465,26 +465,10 @@ impl TreeView {
     /// differ. Subtrees with the same id are not entered.
     pub fn paths_changed_since(&self, old: &[u8; 20], limit: usize) -> Option<Vec<String>> {
         let (repo, tree) = self.git_tree()?;
-        let old = repo.find_tree(Oid::from_bytes(old).ok()?).ok()?;
-        let new = repo.find_tree(tree).ok()?;
-        let mut opts = git2::DiffOptions::new();
-        opts.skip_binary_check(true);
-        let diff = repo
-            .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
-            .ok()?;
-        if diff.deltas().len() > limit {
-            return None;
-        }
+        let old = Oid::from_bytes(old).ok()?;
         let mut out = Vec::new();
-        for d in diff.deltas() {
-            for f in [d.old_file(), d.new_file()] {
-                // A name that is not UTF-8 cannot be matched: the caller starts over.
-                let p = f.path_bytes().map(std::str::from_utf8)?.ok()?;
-                if out.last().is_none_or(|l: &String| l != p) {
-                    out.push(p.to_string());
-                }
-            }
-        }
+        changed_below(repo, Some(old), Some(tree), "", &mut out, limit)?;
+        out.sort_unstable();
         Some(out)
     }
 
@@ -673,6 +657,73 @@ fn plain_files_below(
     };
     let mut out = BTreeMap::new();
     Ok(walk(repo, &start, dir, 0, &mut out)?.then_some(out))
+}
+
+/// The file paths below `prefix` that differ between the trees `old` and `new` (None:
+/// no tree there), into `out`; None when a tree cannot be read, a name is not UTF-8,
+/// or more than `limit` paths differ. Entries with the same id are not entered (libgit2's
+/// tree-to-tree diff walks both trees whole).
+fn changed_below(
+    repo: &Repository,
+    old: Option<Oid>,
+    new: Option<Oid>,
+    prefix: &str,
+    out: &mut Vec<String>,
+    limit: usize,
+) -> Option<()> {
+    if old == new {
+        return Some(());
+    }
+    let list = |id: Option<Oid>| -> Option<Option<Rc<Listing>>> {
+        match id {
+            None => Some(None),
+            Some(id) => {
+                let l = listing_of(repo, id).ok()?;
+                l.entries
+                    .iter()
+                    .all(|e| !matches!(e.kind, Kind::BadName))
+                    .then_some(Some(l))
+            }
+        }
+    };
+    let (a, b) = (list(old)?, list(new)?);
+    let is_dir = |mode: i32| mode & 0o170000 == 0o040000;
+    let mut names: Vec<&String> = a
+        .iter()
+        .chain(b.iter())
+        .flat_map(|l| l.by_name.keys())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let x = a
+            .as_ref()
+            .and_then(|l| l.by_name.get(name.as_str()).copied());
+        let y = b
+            .as_ref()
+            .and_then(|l| l.by_name.get(name.as_str()).copied());
+        if x == y {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let dir_of = |e: Option<(i32, Oid)>| e.filter(|(m, _)| is_dir(*m)).map(|(_, id)| id);
+        let (dx, dy) = (dir_of(x), dir_of(y));
+        if dx.is_some() || dy.is_some() {
+            changed_below(repo, dx, dy, &path, out, limit)?;
+        }
+        // A file (or link) on either side that is not the same on the other.
+        if x.is_some_and(|(m, _)| !is_dir(m)) || y.is_some_and(|(m, _)| !is_dir(m)) {
+            out.push(path);
+        }
+        if out.len() > limit {
+            return None;
+        }
+    }
+    Some(())
 }
 
 fn raw(id: Oid) -> [u8; 20] {
