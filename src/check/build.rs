@@ -26,6 +26,10 @@ pub struct Doc {
     /// Names the value (before any targetNamespace) for answers remembered across
     /// processes (`schema::validate_read`).
     pub origin: Option<(crate::git::parsecache::Key, u32)>,
+    /// Its schema problems (line, message) without a targetNamespace, when it comes
+    /// from a build kept for an earlier tree (`kept.rs`): its value then keeps only
+    /// what the walk reads.
+    pub kept_schema: Option<std::rc::Rc<[(usize, String)]>>,
 }
 
 impl Doc {
@@ -223,6 +227,7 @@ pub fn parse_docs(file: &str, text: &str) -> Result<Vec<Doc>, (usize, String)> {
             line: *line,
             text: Some(text.clone()),
             origin: key.zip(u32::try_from(i).ok()),
+            kept_schema: None,
         })
         .collect())
 }
@@ -291,6 +296,10 @@ fn is_object(v: &Value) -> bool {
 /// Builds paths of one tree (the repository, or an artifact).
 pub struct Builder<'a> {
     pub files: &'a Files<'a>,
+    /// Nested kustomizations kept for an earlier tree, and those built here to keep
+    /// (the commit guard's, `kept.rs`): only for a build of the repository with no
+    /// targetNamespace.
+    pub nested: Option<&'a super::built::Memo>,
     pub ignore: &'a Ignore,
     /// Prefix of the file names shown (`@artifact/` inside artifacts).
     pub label: String,
@@ -405,8 +414,44 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
-    /// A kustomization: evaluated here when it only lists local `resources`.
+    /// A kustomization: evaluated here when it only lists local `resources`. A nested
+    /// one is taken from the builds kept for an earlier tree when nothing it read
+    /// changed since (and it cannot loop back to a kustomization of `stack`).
     fn kustomize(
+        &self,
+        dir: &str,
+        kfile: &str,
+        stack: &mut Vec<String>,
+    ) -> Result<Vec<Doc>, Failure> {
+        let Some(memo) = self.nested.filter(|_| !stack.is_empty()) else {
+            return self.kustomize_here(dir, kfile, stack);
+        };
+        memo.note_part();
+        if let Some((reads, docs)) = memo.nested(dir, stack) {
+            if cfg!(debug_assertions) {
+                let fresh = self.kustomize_here(dir, kfile, stack);
+                super::built::compare_nested(dir, &docs, fresh);
+            }
+            self.files.note_reads(&reads);
+            return Ok(docs);
+        }
+        let (mark, skipped) = (self.files.reads_mark(), self.skipped.borrow().len());
+        let parts = memo.parts();
+        let mut out = self.kustomize_here(dir, kfile, stack)?;
+        // Kept only when whole (nothing inside it was left out for kustomize), when what
+        // it read is known, and when not made of nested kustomizations itself: those are
+        // kept, and put together again cheaply (a fleet's installations all reach the
+        // same bases).
+        if let Some(mark) = mark
+            && self.skipped.borrow().len() == skipped
+            && memo.parts() == parts
+        {
+            memo.nested_built(dir, self.files.reads_since(mark), &mut out);
+        }
+        Ok(out)
+    }
+
+    fn kustomize_here(
         &self,
         dir: &str,
         kfile: &str,

@@ -4,6 +4,7 @@
 //! keeps it per tree: the walks of a fleet's sync paths over one tree (the commit
 //! guard, `pctl check --all-clusters`) build the paths they share once.
 use super::build::{Builder, Doc, Failure};
+use super::kept::{self, Reuse};
 use super::tree::{Files, Ignore};
 use super::{FLUX_KS, NOT_BUILT, Severity, schema};
 use crate::yaml::Value;
@@ -30,7 +31,7 @@ pub struct Entry {
 pub struct FluxPath {
     pub path: String,
     /// The line of `spec.path`, found when a problem with the path is reported.
-    line: std::cell::OnceCell<usize>,
+    pub(super) line: std::cell::OnceCell<usize>,
     pub target: Option<String>,
     pub source_kind: String,
     pub source_name: String,
@@ -64,7 +65,23 @@ pub struct Memo {
     /// The tree's `.sourceignore`, and no rules (for artifacts): each parsed once.
     ignore: std::cell::OnceCell<Rc<Ignore>>,
     no_ignore: std::cell::OnceCell<Rc<Ignore>>,
+    /// Builds of an earlier tree that still hold for this one (the commit guard's,
+    /// [`super::kept`]).
+    reuse: Option<Reuse>,
+    /// The repository's builds without kustomize, made or reused here, with the paths
+    /// each read: kept for the next guard when `Some`.
+    made: Option<RefCell<Vec<(kept::Key, kept::Reads, kept::Made)>>>,
+    /// Likewise the nested kustomizations of those builds, by directory.
+    nested_made: RefCell<Vec<(String, kept::Reads, kept::Made)>>,
+    /// Nested kustomizations built here, with the paths each read: a fleet's clusters
+    /// reach the same bases.
+    nested_here: RefCell<HashMap<String, NestedHere>>,
+    /// Nested kustomizations met so far ([`Memo::parts`]).
+    parts: std::cell::Cell<usize>,
 }
+
+/// A nested kustomization built in this process: the paths it read, its documents.
+type NestedHere = (kept::Reads, Rc<[Doc]>);
 
 /// (directory, targetNamespace, kustomize available).
 type BuildKey = (String, Option<String>, bool);
@@ -74,6 +91,93 @@ type BuildKey = (String, Option<String>, bool);
 type EntryKey = (String, usize, usize, Option<String>);
 
 impl Memo {
+    /// A memo that reuses what `reuse` holds and, with `record`, notes every build for
+    /// [`Memo::made`].
+    pub fn keeping(reuse: Option<Reuse>, record: bool) -> Self {
+        Memo {
+            reuse,
+            made: record.then(Default::default),
+            ..Memo::default()
+        }
+    }
+
+    /// Whether builds kept for an earlier tree may be reused here.
+    pub fn reuses(&self) -> bool {
+        self.reuse.is_some()
+    }
+
+    /// Whether builds are reused or noted here.
+    fn keeps(&self) -> bool {
+        self.reuse.is_some() || self.made.is_some()
+    }
+
+    /// The documents of the nested kustomization in `dir`, kept for an earlier tree,
+    /// when nothing it read changed and it reads no kustomization of `stack` (a loop).
+    pub fn nested(&self, dir: &str, stack: &[String]) -> Option<(kept::Reads, Vec<Doc>)> {
+        if stack.iter().any(|s| s == dir) {
+            return None;
+        }
+        let here = self.nested_here.borrow().get(dir).cloned();
+        if let Some((reads, docs)) = here {
+            return (!kept::loops(&reads, stack)).then(|| (reads, docs.to_vec()));
+        }
+        let (reads, docs, made) = self.reuse.as_ref()?.nested(dir, stack)?;
+        if self.made.is_some() {
+            self.nested_made
+                .borrow_mut()
+                .push((dir.to_string(), reads.clone(), made));
+        }
+        Some((reads, docs))
+    }
+
+    /// Note the nested kustomization in `dir`, built here from `reads`: its documents'
+    /// schema problems are found once (their entries take them from there), it is reused
+    /// for the rest of this tree's walks, and kept.
+    pub fn nested_built(&self, dir: &str, reads: Vec<String>, docs: &mut [Doc]) {
+        for d in docs.iter_mut() {
+            if d.kept_schema.is_none() {
+                let s = |p: &[&str]| at(&d.value, p).and_then(Value::as_str).unwrap_or("");
+                let found = schema_problems(d, s(&["kind"]), s(&["metadata", "name"]), None);
+                d.kept_schema = Some(found.into());
+            }
+        }
+        let reads: kept::Reads = reads.into();
+        self.nested_here
+            .borrow_mut()
+            .insert(dir.to_string(), (reads.clone(), docs.to_vec().into()));
+        if self.made.is_some() {
+            self.nested_made.borrow_mut().push((
+                dir.to_string(),
+                reads,
+                kept::Made::Bytes(Rc::new(kept::encode_docs(docs))),
+            ));
+        }
+    }
+
+    /// Count one nested kustomization met in a build, for [`Memo::parts`].
+    pub fn note_part(&self) {
+        self.parts.set(self.parts.get() + 1);
+    }
+
+    /// How many nested kustomizations builds met so far: a build during which it grew
+    /// is made of them.
+    pub fn parts(&self) -> usize {
+        self.parts.get()
+    }
+
+    /// The nested kustomizations noted.
+    pub fn nested_made(&self) -> Vec<(String, kept::Reads, kept::Made)> {
+        self.nested_made.borrow().clone()
+    }
+
+    /// The builds noted (see [`Memo::keeping`]).
+    pub fn made(&self) -> Vec<(kept::Key, kept::Reads, kept::Made)> {
+        self.made
+            .as_ref()
+            .map(|m| m.borrow().clone())
+            .unwrap_or_default()
+    }
+
     /// The `.sourceignore` of the tree `files` (every memo is of one tree).
     pub fn ignore(&self, files: &Files) -> Rc<Ignore> {
         self.ignore
@@ -113,10 +217,78 @@ impl Memo {
         if let Some(b) = self.builds.borrow().get(&key) {
             return b.clone();
         }
-        let b = Rc::new(build(files, ignore, "", kustomize, dir, target, Some(self)));
+        let plain = kustomize.is_none();
+        let reused = match &self.reuse {
+            Some(r) if plain => r.get(dir, target),
+            _ => None,
+        };
+        let (made, b) = match reused {
+            Some((reads, b, made)) => {
+                if cfg!(debug_assertions) {
+                    self.compare(files, ignore, dir, target, &reads, &b);
+                }
+                (Some((reads, made)), b)
+            }
+            None => {
+                let log = plain && self.made.is_some();
+                if log {
+                    files.log_reads();
+                }
+                let parts = self.parts();
+                let b = Rc::new(build(files, ignore, "", kustomize, dir, target, Some(self)));
+                let reads = files.logged_reads();
+                // A build made of nested kustomizations is not kept itself: its parts
+                // are, and it reads every one of them (the sync path's build reads every
+                // installation's wrappers, and any install changes it).
+                let whole = self.parts() == parts;
+                let made = (log && whole).then(|| (reads.into(), kept::Made::Built(b.clone())));
+                (made, b)
+            }
+        };
+        if let (Some(list), Some((reads, made))) = (&self.made, made) {
+            list.borrow_mut()
+                .push(((dir.to_string(), target.map(str::to_string)), reads, made));
+        }
         self.builds.borrow_mut().insert(key, b.clone());
         b
     }
+}
+
+impl Memo {
+    /// Debug builds: a kept build must be what building the path again gives, and
+    /// read the same paths (else the guard would miss or invent a problem).
+    fn compare(
+        &self,
+        files: &Files,
+        ignore: &Ignore,
+        dir: &str,
+        target: Option<&str>,
+        reads: &[String],
+        kept: &Built,
+    ) {
+        files.log_reads();
+        let fresh = build(files, ignore, "", &None, dir, target, Some(self));
+        let fresh_reads = files.logged_reads();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        kept::encode_built(&mut a, kept);
+        kept::encode_built(&mut b, &fresh);
+        assert!(
+            a == b && reads == fresh_reads.as_slice(),
+            "pctl bug: the kept build of {dir:?} (targetNamespace {target:?}) differs from building it again (reads {reads:?} against {fresh_reads:?})"
+        );
+    }
+}
+
+/// Debug builds: a kept nested kustomization must be what building it again gives.
+pub fn compare_nested(dir: &str, kept: &[Doc], fresh: Result<Vec<Doc>, super::build::Failure>) {
+    let fresh = fresh.ok();
+    let same = fresh
+        .as_ref()
+        .is_some_and(|f| kept::encode_docs(f) == kept::encode_docs(kept));
+    assert!(
+        same,
+        "pctl bug: the kept nested kustomization {dir:?} differs from building it again"
+    );
 }
 
 /// Build `dir` of `files` (file names shown with `label` before them), apply
@@ -132,6 +304,8 @@ pub fn build(
 ) -> Built {
     let builder = Builder {
         files,
+        nested: memo
+            .filter(|m| label.is_empty() && target.is_none() && kustomize.is_none() && m.keeps()),
         ignore,
         label: label.to_string(),
         kustomize: kustomize.clone(),
@@ -206,6 +380,26 @@ fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
+/// What the schemas say of `doc` (of kind `kind`, named `name`) after `target`: (line,
+/// message) of each problem.
+pub(super) fn schema_problems(
+    doc: &Doc,
+    kind: &str,
+    name: &str,
+    target: Option<&str>,
+) -> Vec<(usize, String)> {
+    schema::validate_read(&doc.value, doc.origin.as_ref(), target)
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            (
+                doc.line_of(&x.path),
+                format!("{kind} {name}: {}: {}", x.at(), x.message),
+            )
+        })
+        .collect()
+}
+
 /// The entry of `doc`, read after `target` (its build's targetNamespace) was applied.
 fn entry(doc: Doc, target: Option<&str>) -> Rc<Entry> {
     let v = &doc.value;
@@ -215,16 +409,10 @@ fn entry(doc: Doc, target: Option<&str>) -> Rc<Entry> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let schema = schema::validate_read(v, doc.origin.as_ref(), target)
-        .into_iter()
-        .flatten()
-        .map(|x| {
-            (
-                doc.line_of(&x.path),
-                format!("{kind} {name}: {}: {}", x.at(), x.message),
-            )
-        })
-        .collect();
+    let schema = match (&doc.kept_schema, target) {
+        (Some(kept), None) => kept.to_vec(),
+        _ => schema_problems(&doc, &kind, &name, target),
+    };
     let flux = (api.starts_with(FLUX_KS) && kind == "Kustomization").then(|| {
         let sref = |k: &str| {
             at(v, &["spec", "sourceRef", k])

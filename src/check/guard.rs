@@ -14,25 +14,56 @@ fn sig(f: &Finding) -> (String, String) {
     (f.file.clone(), f.message.clone())
 }
 
+/// What the guard found, and the builds it made, to keep for the next guard once the
+/// change is committed ([`Guarded::keep`]).
+pub struct Guarded {
+    /// A repository already broken before the change (for the caller to show).
+    pub warnings: Vec<String>,
+    pending: Option<super::kept::Pending>,
+}
+
+impl Guarded {
+    /// Keep the builds for the next guard: `tree` is the raw id of the tree committed,
+    /// which must be the view with the changes laid over it.
+    pub fn keep(self, tree: &[u8]) {
+        if let Some(p) = self.pending {
+            p.keep(tree);
+        }
+    }
+}
+
 /// Check `view` with `changes` applied against `view` alone, from every cluster's
 /// sync path (docs/fleets.md). Kustomize is never run here (fast and offline); paths
-/// that need it are skipped alike before and after. Returns the warnings for the
-/// caller to show (a repository already broken before the change).
-pub fn guard(view: &TreeView, changes: &Changes) -> Result<Vec<String>> {
+/// that need it are skipped alike before and after. The builds kept for a tree in
+/// the view's recent history are reused where nothing they read changed since
+/// (docs/check.md#what-the-guard-keeps).
+pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
     let mut warnings = Vec::new();
     if changes.files.is_empty() {
-        return Ok(warnings);
+        return Ok(Guarded {
+            warnings,
+            pending: None,
+        });
     }
+    let kept = super::kept::load(view);
+    let reuse = |c: Option<&Changes>| kept.clone().and_then(|k| super::kept::Reuse::new(k, c));
+    let record = crate::git::parsecache::attached();
     // One reading of each tree for every cluster's walk, and each path built once for
     // all of them: a fleet's clusters share their bases, and an install into all of
     // them changes every sync path.
-    let after = (Files::git(view, Some(changes)), Memo::default());
+    let after = (
+        Files::git(view, Some(changes)),
+        Memo::keeping(reuse(Some(changes)), record),
+    );
     let before = std::cell::OnceCell::new();
     for path in super::sync_paths(&after.0) {
-        let before = || before.get_or_init(|| (Files::git(view, None), Memo::default()));
+        let before =
+            || before.get_or_init(|| (Files::git(view, None), Memo::keeping(reuse(None), false)));
         warnings.extend(guard_from(changes, &after, before, path)?);
     }
-    Ok(warnings)
+    let pending =
+        record.then(|| super::kept::Pending::new(&after.1.made(), &after.1.nested_made()));
+    Ok(Guarded { warnings, pending })
 }
 
 /// [`guard`] from one sync path (None: the config's, else clusters/default), with the
@@ -44,12 +75,26 @@ fn guard_from<'a>(
     before: impl FnOnce() -> &'a (Files<'a>, Memo),
     path: Option<String>,
 ) -> Result<Option<String>> {
+    let after_reuses = after.1.reuses();
     let opts = Options {
         no_kustomize: true,
         path,
         ..Options::default()
     };
+    let fresh = || run_with(&after.0, &opts, &Memo::default());
     let after = run_with(&after.0, &opts, &after.1);
+    if cfg!(debug_assertions) && after_reuses {
+        // What was reused must change nothing the walk finds (kept.rs).
+        let fresh = fresh();
+        assert!(
+            fresh.findings == after.findings
+                && format!("{:?}", fresh.summary) == format!("{:?}", after.summary),
+            "pctl bug: the guard's walk from {} with kept builds differs from building everything:\n{:#?}\nagainst\n{:#?}",
+            after.sync_path,
+            after.findings,
+            fresh.findings
+        );
+    }
     if after.summary.errors == 0 {
         return Ok(None);
     }
@@ -220,7 +265,7 @@ mod tests {
             c.files
                 .insert(p.to_string(), v.as_ref().map(|s| s.as_bytes().to_vec()));
         }
-        guard(&ws.view().unwrap(), &c)
+        guard(&ws.view().unwrap(), &c).map(|g| g.warnings)
     }
 
     fn refused(r: Result<Vec<String>>, wanted: &[&str]) -> String {
@@ -439,5 +484,99 @@ mod tests {
             .unwrap()
             .is_empty()
         );
+    }
+
+    fn git_in(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    #[test]
+    fn kept_builds_are_reused_and_commits_made_outside_pctl_are_seen() {
+        use crate::git::Mode;
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = repo(
+            tmp.path(),
+            CONFIG,
+            &[
+                ("clusters/default/a.yaml", ks("a", "./apps/a", "")),
+                ("clusters/default/b.yaml", ks("b", "./apps/b", "")),
+                ("apps/a/cm.yaml", cm("cm-x")),
+                ("apps/b/cm.yaml", cm("cm-y")),
+            ],
+        );
+        crate::git::parsecache::attach_for_tests(&tmp.path().join(".git"), (7, 9));
+        let change = |files: &[(&str, String)]| {
+            let mut c = Changes::default();
+            for (p, t) in files {
+                c.files.insert(p.to_string(), Some(t.as_bytes().to_vec()));
+            }
+            c
+        };
+        // A commit pctl makes keeps the guard's builds for its tree.
+        ws.apply("first", Mode::Commit, |_| {
+            Ok(change(&[("apps/a/more.yaml", cm("cm-z"))]))
+        })
+        .unwrap();
+        crate::git::parsecache::save();
+        assert_eq!(crate::git::parsecache::recent().len(), 1);
+        // Plain Git changes apps/b: its kept build no longer holds.
+        std::fs::write(tmp.path().join("apps/b/cm.yaml"), cm("cm-w")).unwrap();
+        git_in(tmp.path(), &["commit", "-qam", "outside pctl"]);
+        let reused = super::super::kept::reused();
+        refused(
+            guarded(
+                &ws,
+                &[
+                    ("apps/c/cm.yaml", Some(cm("cm-w"))),
+                    ("clusters/default/c.yaml", Some(ks("c", "./apps/c", ""))),
+                ],
+            ),
+            &["duplicate ConfigMap default/cm-w: also defined at apps/b/cm.yaml:1"],
+        );
+        assert!(
+            super::super::kept::reused() > reused,
+            "apps/a was built for the kept tree, and taken from it"
+        );
+        // Back before pctl's commit (not in HEAD's history any more): the kept tree is
+        // still found, and what differs from it is built again.
+        git_in(tmp.path(), &["reset", "-q", "--hard", "HEAD~2"]);
+        let reused = super::super::kept::reused();
+        refused(
+            guarded(
+                &ws,
+                &[
+                    ("apps/d/cm.yaml", Some(cm("cm-y"))),
+                    ("clusters/default/d.yaml", Some(ks("d", "./apps/d", ""))),
+                ],
+            ),
+            &["duplicate ConfigMap default/cm-y: also defined at apps/b/cm.yaml:1"],
+        );
+        assert!(
+            guarded(
+                &ws,
+                &[
+                    ("apps/d/cm.yaml", Some(cm("cm-z"))),
+                    ("clusters/default/d.yaml", Some(ks("d", "./apps/d", "")))
+                ]
+            )
+            .unwrap()
+            .is_empty(),
+            "cm-z went with the reset: no duplicate"
+        );
+        assert!(super::super::kept::reused() > reused);
+        // A damaged list of kept trees is ignored.
+        std::fs::write(tmp.path().join(".git/pctl/kept-trees"), b"junk").unwrap();
+        assert!(crate::git::parsecache::recent().is_empty());
     }
 }

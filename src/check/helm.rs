@@ -220,6 +220,7 @@ pub fn render(w: &mut Walk) -> usize {
                     text: None,
                     value: d.value,
                     origin: None,
+                    kept_schema: None,
                 },
                 &default_ns,
                 true,

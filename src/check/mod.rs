@@ -7,6 +7,7 @@ mod built;
 mod graph;
 pub mod guard;
 mod helm;
+mod kept;
 mod rendering;
 pub mod schema;
 #[cfg(test)]

@@ -15,6 +15,25 @@ pub enum Node {
     Dir(Rc<Vec<String>>),
 }
 
+/// The fewest of `paths` that cover them all: sorted, without a path that lies below
+/// another one (what changes below a directory changes what was read of it).
+fn covering(mut v: Vec<String>) -> Vec<String> {
+    v.sort_unstable();
+    v.dedup();
+    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    // Sorted, so a directory comes before everything below it.
+    for p in v {
+        let covered =
+            kept.contains("") || p.match_indices('/').any(|(i, _)| kept.contains(&p[..i]));
+        if !covered {
+            kept.insert(p.clone());
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Where the files come from.
 enum Backing<'a> {
     Disk(PathBuf),
@@ -35,6 +54,9 @@ pub struct Files<'a> {
     /// depth), with the names directly in it that the changes write. Made once, so
     /// that reading a directory does not go through every change.
     changed_dirs: RefCell<Option<HashMap<String, BTreeSet<String>>>>,
+    /// While a build is logged ([`Files::log_reads`]): every path it asked about,
+    /// found or not.
+    reads: RefCell<Option<Vec<String>>>,
 }
 
 impl<'a> Files<'a> {
@@ -57,10 +79,48 @@ impl<'a> Files<'a> {
             cache: RefCell::new(HashMap::new()),
             disk: RefCell::new(None),
             changed_dirs: RefCell::new(None),
+            reads: RefCell::new(None),
+        }
+    }
+
+    /// Log every path asked about from now on, until [`Files::logged_reads`].
+    pub fn log_reads(&self) {
+        *self.reads.borrow_mut() = Some(Vec::new());
+    }
+
+    /// The paths asked about since [`Files::log_reads`], fewest that cover them
+    /// ([`covering`]). Stops logging.
+    pub fn logged_reads(&self) -> Vec<String> {
+        covering(self.reads.borrow_mut().take().unwrap_or_default())
+    }
+
+    /// Where the log is now (None when not logging), for [`Files::reads_since`].
+    pub fn reads_mark(&self) -> Option<usize> {
+        self.reads.borrow().as_ref().map(Vec::len)
+    }
+
+    /// The paths asked about since `mark` ([`covering`]); logging goes on.
+    pub fn reads_since(&self, mark: usize) -> Vec<String> {
+        let log = self.reads.borrow();
+        covering(
+            log.as_ref()
+                .and_then(|l| l.get(mark..))
+                .unwrap_or_default()
+                .to_vec(),
+        )
+    }
+
+    /// Log `paths` as asked about (what a reused part of a build read).
+    pub fn note_reads(&self, paths: &[String]) {
+        if let Some(log) = self.reads.borrow_mut().as_mut() {
+            log.extend_from_slice(paths);
         }
     }
 
     pub fn node(&self, rel: &str) -> Result<Option<Node>> {
+        if let Some(log) = self.reads.borrow_mut().as_mut() {
+            log.push(rel.to_string());
+        }
         if let Some(n) = self.cache.borrow().get(rel) {
             return Ok(n.clone());
         }
@@ -76,7 +136,26 @@ impl<'a> Files<'a> {
         })
     }
 
+    /// Whether `rel` is a directory. In a Git tree, a directory no change lies in is
+    /// found from the listing above it, without reading its own.
     pub fn is_dir(&self, rel: &str) -> bool {
+        if !self.cache.borrow().contains_key(rel)
+            && let Backing::Git { view, changes } = &self.backing
+        {
+            let untouched = changes.is_none_or(|ch| {
+                !ch.files.contains_key(rel)
+                    && !self
+                        .changed_dirs(ch)
+                        .as_ref()
+                        .is_some_and(|d| d.contains_key(rel))
+            });
+            if untouched && let Some(is) = view.dir_exists(rel) {
+                if let Some(log) = self.reads.borrow_mut().as_mut() {
+                    log.push(rel.to_string());
+                }
+                return is;
+            }
+        }
         matches!(self.node(rel), Ok(Some(Node::Dir(_))))
     }
 

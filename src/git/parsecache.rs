@@ -18,6 +18,11 @@ use std::path::{Path, PathBuf};
 
 /// The file inside the Git directory.
 pub const FILE: &str = "pctl/parsed-v1";
+/// The trees whose builds the commit guard kept most recently, newest first (20 bytes
+/// each): where to look when none of HEAD's recent commits has any, after a `git
+/// reset` or a switch of branches. Only ever a hint: each id is a key to look up.
+const RECENT: &str = "pctl/kept-trees";
+const RECENT_MAX: usize = 4;
 const MAGIC: &[u8] = b"PCTLPARSE\0";
 const FORMAT: u32 = 1;
 /// A cache file larger than this is not read (and rewritten smaller).
@@ -56,6 +61,8 @@ struct Store {
     /// Entries parsed in this process, encoded.
     added: Vec<(Key, Vec<u8>)>,
     added_keys: HashSet<Key>,
+    /// A tree noted by [`note_recent`], written by [`save`].
+    recent: Option<[u8; 20]>,
 }
 
 thread_local! {
@@ -365,6 +372,39 @@ pub fn decode_values(bytes: &[u8]) -> Option<Vec<Value>> {
     decode_chunks(bytes, 1)?.pop()
 }
 
+/// The trees noted by [`note_recent`] in earlier processes, newest first (empty without
+/// a cache, or when the file is not a list of ids).
+pub fn recent() -> Vec<[u8; 20]> {
+    load_wanted();
+    let Some(path) = STORE.with(|s| s.borrow().as_ref().map(|st| recent_path(&st.path))) else {
+        return Vec::new();
+    };
+    let bytes = std::fs::read(path).unwrap_or_default();
+    if bytes.len() % 20 != 0 || bytes.len() > 20 * RECENT_MAX {
+        return Vec::new();
+    }
+    bytes
+        .chunks_exact(20)
+        .filter_map(|c| <[u8; 20]>::try_from(c).ok())
+        .collect()
+}
+
+/// Note `tree` as the newest of [`recent`] (written by the next [`save`]).
+pub fn note_recent(tree: [u8; 20]) {
+    load_wanted();
+    STORE.with(|s| {
+        if let Some(st) = s.borrow_mut().as_mut() {
+            st.recent = Some(tree);
+        }
+    });
+}
+
+/// The file of [`recent`], beside the cache file `cache`.
+fn recent_path(cache: &Path) -> PathBuf {
+    let name = RECENT.rsplit('/').next().unwrap_or(RECENT);
+    cache.with_file_name(name)
+}
+
 /// Write the cache back when this process parsed something new, or when the entries
 /// it did not use outgrow their budget: the entries it used or added, and the older
 /// ones unless there are many more of those or they take more than 4 MiB (atomic: a
@@ -373,6 +413,16 @@ pub fn decode_values(bytes: &[u8]) -> Option<Vec<Value>> {
 /// an optimisation.
 pub fn save() {
     load_wanted();
+    if let Some((tree, path)) = STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let st = s.as_mut()?;
+        Some((st.recent.take()?, recent_path(&st.path)))
+    }) {
+        let mut ids = vec![tree];
+        ids.extend(recent().into_iter().filter(|t| *t != tree));
+        ids.truncate(RECENT_MAX);
+        let _ = write_atomic(&path, &ids.concat());
+    }
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let Some(st) = s.as_mut() else {
@@ -563,6 +613,11 @@ impl<'a> Reader<'a> {
     pub fn items(&mut self, min: usize) -> Option<usize> {
         let n = self.count()?;
         (n.saturating_mul(min) <= self.bytes.len() - self.at).then_some(n)
+    }
+
+    /// How many bytes are left to read.
+    pub fn left(&self) -> usize {
+        self.bytes.len() - self.at
     }
 
     /// Whether every byte was read.

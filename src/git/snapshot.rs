@@ -497,6 +497,19 @@ impl TreeView {
         })
     }
 
+    /// Whether there is a directory at `dir` (a plain repository-relative path), found
+    /// from the listing of the directory above it without reading the directory
+    /// itself; None when the view is not a commit's tree or the path is not plain.
+    pub fn dir_exists(&self, dir: &str) -> Option<bool> {
+        let Some(Snapshot::Tree { repo, tree }) = &self.snapshot else {
+            return None;
+        };
+        if dir.starts_with('/') || dir.ends_with('/') || dir.contains("//") {
+            return None;
+        }
+        dir_id(repo, *tree, dir).ok().map(|id| id.is_some())
+    }
+
     /// The Git tree id of directory `dir` (a plain repository-relative path, "" the
     /// root) as raw bytes: two directories with the same id hold the same files. None
     /// when there is no directory there, or when the view is not a commit's tree.

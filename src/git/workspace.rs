@@ -188,10 +188,15 @@ impl Workspace {
                         notices,
                     });
                 }
-                let warnings = crate::check::guard::guard(&view, &changes)?;
-                notices.extend(warnings.into_iter().map(Notice::Warning));
+                let guarded = crate::check::guard::guard(&view, &changes)?;
+                notices.extend(guarded.warnings.iter().cloned().map(Notice::Warning));
                 check_clean(repo, &changes)?;
                 let commit = apply_local(repo, root, &changes, message, mode)?;
+                // Under the lock, the commit's parent is the view's: its tree is the
+                // view with the changes, the tree the guard checked.
+                if let Some(c) = commit {
+                    guarded.keep(repo.find_commit(c)?.tree_id().as_bytes());
+                }
                 // Still under the lock: what this process parsed, for the next one.
                 super::parsecache::save();
                 Ok(Outcome {
@@ -227,7 +232,8 @@ impl Workspace {
                             notices,
                         });
                     }
-                    let warnings = crate::check::guard::guard(&view, &changes)?;
+                    let guarded = crate::check::guard::guard(&view, &changes)?;
+                    let warnings = guarded.warnings.clone();
                     let parent = if head.is_zero() { None } else { Some(head) };
                     let tree = build_tree(repo, parent, &changes)?;
                     let commit = make_commit(repo, tree, parent, message)?;
@@ -235,6 +241,7 @@ impl Workspace {
                     match push(repo, config, url, &branch, commit) {
                         Ok(()) => {
                             notices.extend(warnings.into_iter().map(Notice::Warning));
+                            guarded.keep(tree.as_bytes());
                             super::parsecache::save();
                             return Ok(Outcome {
                                 commit: Some(commit),
@@ -366,6 +373,7 @@ impl Workspace {
         let view = view_of(repo, base_commit)?;
         let changes = drop_noops(&view, build(&view)?)?;
         let notices: Vec<Notice> = crate::check::guard::guard(&view, &changes)?
+            .warnings
             .into_iter()
             .map(Notice::Warning)
             .collect();
