@@ -265,9 +265,13 @@ pub fn schema_error_line(text: &str) -> Option<usize> {
 /// default and presets of an `object` parameter are chart values: read as Helm
 /// reads a values.yaml.
 fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
-    let author = yaml::author_values(origin, text)?;
-    let helm = yaml::helm_values(origin, text)?;
-    let texts = yaml::scalar::read(origin, text, yaml::scalar::Reading::Text)?.0;
+    use yaml::scalar::Reading;
+    // One parse, read three ways. Helm's reading can fail anywhere in the document (a
+    // number it cannot pass on, a key it cannot read), so it reads the whole document
+    // as before; the author's and the text reading cannot fail, so each reads only
+    // the parts looked up below.
+    let doc = yaml::scalar::parse(origin, text)?;
+    let helm = doc.value(Reading::Helm)?;
     let at = |v: &Value, path: &[&str]| -> Option<Value> {
         let mut cur = v;
         for p in path {
@@ -285,29 +289,38 @@ fn author_reading(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
         if object {
             objects.insert(p.name.clone());
         }
-        let tree = if object { &helm } else { &author };
+        let path = ["spec", "parameters", &i, "default"];
         if p.default.is_some() {
-            p.default = at(tree, &["spec", "parameters", &i, "default"]);
+            p.default = match object {
+                true => at(&helm, &path),
+                false => doc.value_at(Reading::Author, &path)?,
+            };
         }
         // An author writing an enum list means strings: `[x, y]`, `[1.10, 1.20]`.
-        if let Some(Value::Array(items)) = at(&texts, &["spec", "parameters", &i, "enum"]) {
+        if let Some(Value::Array(items)) =
+            doc.value_at(Reading::Text, &["spec", "parameters", &i, "enum"])?
+        {
             p.allowed = items;
         }
     }
     for (name, set) in spec.presets.iter_mut() {
         for (k, v) in set.iter_mut() {
-            let tree = if objects.contains(k) { &helm } else { &author };
-            if let Some(x) = at(tree, &["spec", "presets", name, k]) {
+            let path = ["spec", "presets", name, k];
+            let x = match objects.contains(k) {
+                true => at(&helm, &path),
+                false => doc.value_at(Reading::Author, &path)?,
+            };
+            if let Some(x) = x {
                 *v = x;
             }
         }
     }
     for (i, a) in spec.artifacts.iter_mut().enumerate() {
         if let Some(p) = a.profile.as_mut()
-            && let Some(Value::Object(with)) = at(
-                &author,
+            && let Some(Value::Object(with)) = doc.value_at(
+                Reading::Author,
                 &["spec", "artifacts", &i.to_string(), "profile", "with"],
-            )
+            )?
         {
             p.with = with;
         }

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
+mod remembered;
+
 pub use crate::model::resolved::{Resolved, ResolvedArtifact, ResolvedKind};
 
 /// Options that change how sources are read.
@@ -817,7 +819,8 @@ thread_local! {
         Default::default();
 }
 
-/// [`model::parse`], once per process for each definition text.
+/// [`model::parse`], once per process for each definition text (and read from the
+/// parse cache's memo when an earlier process kept it: [`remembered`]).
 fn parse_definition(origin: &str, text: &str, dir_name: Option<&str>) -> Result<ParsedDefinition> {
     let key = (
         origin.to_string(),
@@ -827,7 +830,7 @@ fn parse_definition(origin: &str, text: &str, dir_name: Option<&str>) -> Result<
     if let Some(hit) = DEFINITIONS.with(|c| c.borrow().get(&key).cloned()) {
         return Ok(hit);
     }
-    let parsed = model::parse(origin, text, dir_name)?;
+    let parsed = remembered::parse(origin, text, dir_name)?;
     DEFINITIONS.with(|c| c.borrow_mut().insert(key, parsed.clone()));
     Ok(parsed)
 }

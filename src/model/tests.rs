@@ -228,3 +228,126 @@ fn every_name_problem_is_found_and_parse_stops_at_the_first() {
         .collect();
     assert_eq!(found, expected);
 }
+
+/// `author_reading` as it was before one parse served its three readings: each reading
+/// of the whole document, then the parts looked up in them.
+fn author_reading_by_three_reads(origin: &str, text: &str, spec: &mut RawSpec) -> Result<()> {
+    let author = yaml::author_values(origin, text)?;
+    let helm = yaml::helm_values(origin, text)?;
+    let texts = yaml::scalar::read(origin, text, yaml::scalar::Reading::Text)?.0;
+    let at = |v: &Value, path: &[&str]| -> Option<Value> {
+        let mut cur = v;
+        for p in path {
+            cur = match cur {
+                Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+                _ => cur.get(*p)?,
+            };
+        }
+        Some(cur.clone())
+    };
+    let mut objects = BTreeSet::new();
+    for (i, p) in spec.parameters.iter_mut().enumerate() {
+        let i = i.to_string();
+        let object = p.kind.as_deref() == Some("object");
+        if object {
+            objects.insert(p.name.clone());
+        }
+        let tree = if object { &helm } else { &author };
+        if p.default.is_some() {
+            p.default = at(tree, &["spec", "parameters", &i, "default"]);
+        }
+        if let Some(Value::Array(items)) = at(&texts, &["spec", "parameters", &i, "enum"]) {
+            p.allowed = items;
+        }
+    }
+    for (name, set) in spec.presets.iter_mut() {
+        for (k, v) in set.iter_mut() {
+            let tree = if objects.contains(k) { &helm } else { &author };
+            if let Some(x) = at(tree, &["spec", "presets", name, k]) {
+                *v = x;
+            }
+        }
+    }
+    for (i, a) in spec.artifacts.iter_mut().enumerate() {
+        if let Some(p) = a.profile.as_mut()
+            && let Some(Value::Object(with)) = at(
+                &author,
+                &["spec", "artifacts", &i.to_string(), "profile", "with"],
+            )
+        {
+            p.with = with;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn one_parse_reads_as_three_whole_readings() {
+    let head = "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\n";
+    let deep = format!(
+        "metadata:\n  name: p\n  labels: {}x{}\n",
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    let bodies = [
+        // Every reading in use: defaults, enums, objects, presets, `with`.
+        "metadata: {name: p}\nspec:\n  parameters:\n    - {name: mode, default: 0755}\n    - {name: flag, type: boolean, default: y}\n    - {name: pick, type: enum, enum: [1.10, y, ~, 'q', 2], default: 1.10}\n    - {name: obj, type: object, default: {a: 0755, b: [on, '0755'], 0644: x}}\n  presets:\n    p1: {mode: 1:30, obj: {c: 0x1F}, flag: no}\n    '0755': {mode: '0755'}\n  artifacts:\n    - name: n\n      profile:\n        source: {path: sub}\n        with: {a: 0755, b: yes, c: '1:30'}\n",
+        // Anchors and aliases, tags, block and multi-line plain scalars.
+        "metadata: {name: p}\nspec:\n  parameters:\n    - {name: a, default: &v 0755}\n    - {name: b, default: *v}\n    - {name: c, default: !!str 0755}\n    - name: d\n      default: |\n        0755\n    - name: e\n      default: one\n        two\n    - {name: o, type: object, default: &o {x: y}}\n  presets:\n    p: {o: *o, a: *v}\n  artifacts:\n    - {name: k, kustomize: {path: k}}\n",
+        // Nothing to read but the whole document still read by Helm's rules.
+        "metadata: {name: p}\nspec:\n  description: .inf\n  artifacts:\n    - {name: k, kustomize: {path: k}}\n",
+        "metadata:\n  name: p\n  labels:\n    ~: x\nspec:\n  artifacts:\n    - {name: k, kustomize: {path: k}}\n",
+        "metadata:\n  name: p\n  labels:\n    99999999999999999999: x\nspec: {}\n",
+        "metadata:\n  name: p\n  labels:\n    ? [a, b]\n    : c\nspec: {}\n",
+        "metadata: {name: p}\nspec:\n  parameters:\n    - {name: o, type: object, default: {a: .nan}}\n",
+        "metadata: {name: p}\nspec:\n  parameters:\n    - {name: s, default: .inf}\n",
+        "metadata: {name: p}\nspec:\n  presets:\n    p: {o: .inf}\n",
+        "metadata: {name: p}\nspec:\n  artifacts:\n    - name: n\n      profile:\n        source: {path: sub}\n        with: {a: -.inf, 1e3: b}\n",
+        // Keys read differently by each reading; duplicate keys.
+        "metadata: {name: p}\nspec:\n  presets:\n    yes: {a: 1}\n    on: {a: 2}\n  parameters:\n    - {name: a}\n",
+        "metadata: {name: p}\nspec:\n  presets:\n    p: {a: 1, a: 2}\n  parameters:\n    - {name: a}\n",
+        deep.as_str(),
+    ];
+    let show = |r: Result<ProfileDefinition>| match r {
+        Ok(d) => format!("{d:?}"),
+        Err(e) => format!(
+            "error: {e:#} / {:?}",
+            e.downcast_ref::<crate::error::Hint>().map(|h| &h.hint)
+        ),
+    };
+    let mut errors = 0;
+    for body in bodies {
+        let text = format!("{head}{body}");
+        let Ok(raw) = serde_saphyr::from_str::<RawDefinition>(&text) else {
+            continue;
+        };
+        let mut spec = raw.spec;
+        let now = author_reading("p.yaml", &text, &mut spec)
+            .and_then(|()| convert("p.yaml", "p".into(), spec));
+        let raw: RawDefinition = serde_saphyr::from_str(&text).unwrap();
+        let mut spec = raw.spec;
+        let before = author_reading_by_three_reads("p.yaml", &text, &mut spec)
+            .and_then(|()| convert("p.yaml", "p".into(), spec));
+        errors += usize::from(before.is_err());
+        assert_eq!(show(now), show(before), "{text}");
+    }
+    assert_eq!(errors, 2, "the error cases that reach the readings");
+}
+
+/// The errors of the readings keep their lines (a number no reading can take is
+/// refused first by the header's read).
+#[test]
+fn reading_errors_name_their_line() {
+    let text = "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: p\nspec:\n  description: .inf\n  artifacts:\n    - {name: k, kustomize: {path: k}}\n";
+    let err = parse("p.yaml", text, None).unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "p.yaml: line 6 column 16: non-finite float `.inf` rejected by the configured policy"
+    );
+    let text = "apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: p\n  labels:\n    ~: x\nspec:\n  artifacts:\n    - {name: k, kustomize: {path: k}}\n";
+    let err = parse("p.yaml", text, None).unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "p.yaml: line 6 column 5: Helm cannot read the key \"~\" (it is null or a number above the 64-bit range)"
+    );
+}

@@ -515,9 +515,12 @@ fn plain_offsets(text: &str) -> std::result::Result<HashMap<usize, ()>, (usize, 
 
 struct Reader<'a> {
     text: &'a str,
-    plain: HashMap<usize, ()>,
+    plain: &'a HashMap<usize, ()>,
     reading: Reading,
     origin: &'a str,
+    /// Whether [`Reader::note`] keeps the ambiguous scalars (only [`Parsed::read`]
+    /// returns them; working them out costs three readings of every plain scalar).
+    collect: bool,
     ambiguous: Vec<Ambiguous>,
 }
 
@@ -537,6 +540,9 @@ impl Reader<'_> {
     }
 
     fn note(&mut self, n: &Spanned<Node>, s: &str) {
+        if !self.collect {
+            return;
+        }
         if let Some(why) = disagreement(s) {
             self.ambiguous.push(Ambiguous {
                 line: n.referenced.line() as usize,
@@ -623,11 +629,60 @@ impl Reader<'_> {
             }
         }
     }
+
+    /// The key of one mapping entry, as [`Reader::node`] makes it.
+    fn entry_key(&mut self, k: &Spanned<Node>) -> Result<String> {
+        match &k.value {
+            Node::Scalar(kv) => self.key(k, kv),
+            _ => Ok(super::to_string(&self.node(k)?)?.trim_end().to_string()),
+        }
+    }
+
+    /// The node at `path` below `n` (an item's index in a sequence, a key in a
+    /// mapping: the last entry with that key, as a mapping built by [`Reader::node`]
+    /// keeps it), reading only the keys of the mappings on the way.
+    fn find<'n>(
+        &mut self,
+        mut n: &'n Spanned<Node>,
+        path: &[&str],
+    ) -> Result<Option<&'n Spanned<Node>>> {
+        for p in path {
+            n = match &n.value {
+                Node::Seq(items) => match p.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(x) => x,
+                    None => return Ok(None),
+                },
+                Node::Map(entries) => {
+                    let mut found = None;
+                    for (k, v) in entries {
+                        if self.entry_key(k)? == *p {
+                            found = Some(v);
+                        }
+                    }
+                    match found {
+                        Some(v) => v,
+                        None => return Ok(None),
+                    }
+                }
+                Node::Scalar(_) => return Ok(None),
+            };
+        }
+        Ok(Some(n))
+    }
 }
 
-/// Read one YAML document with `reading`; also returns the plain scalars that YAML
-/// readers disagree about. `origin` names the file in errors.
-pub fn read(origin: &str, text: &str, reading: Reading) -> Result<(Value, Vec<Ambiguous>)> {
+/// A YAML document parsed once, with where its plain scalars are, to be read one or
+/// more ways ([`Reading`]) without parsing it again.
+pub struct Parsed<'a> {
+    origin: &'a str,
+    text: &'a str,
+    plain: HashMap<usize, ()>,
+    root: Spanned<Node>,
+}
+
+/// Parse one YAML document for [`Parsed::read`] and the other readers. `origin`
+/// names the file in errors.
+pub fn parse<'a>(origin: &'a str, text: &'a str) -> Result<Parsed<'a>> {
     let options = serde_saphyr::options! {
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
     };
@@ -639,143 +694,57 @@ pub fn read(origin: &str, text: &str, reading: Reading) -> Result<(Value, Vec<Am
     })?;
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| super::error(origin, &e.to_string()))?;
-    let mut r = Reader {
+    Ok(Parsed {
+        origin,
         text,
         plain,
-        reading,
-        origin,
-        ambiguous: Vec::new(),
-    };
-    let v = r.node(&root)?;
-    Ok((v, r.ambiguous))
+        root,
+    })
+}
+
+impl Parsed<'_> {
+    fn reader(&self, reading: Reading, collect: bool) -> Reader<'_> {
+        Reader {
+            text: self.text,
+            plain: &self.plain,
+            reading,
+            origin: self.origin,
+            collect,
+            ambiguous: Vec::new(),
+        }
+    }
+
+    /// The document with `reading`, and the plain scalars that YAML readers disagree
+    /// about.
+    pub fn read(&self, reading: Reading) -> Result<(Value, Vec<Ambiguous>)> {
+        let mut r = self.reader(reading, true);
+        let v = r.node(&self.root)?;
+        Ok((v, r.ambiguous))
+    }
+
+    /// The document with `reading` (what [`Parsed::read`] returns first).
+    pub fn value(&self, reading: Reading) -> Result<Value> {
+        self.reader(reading, false).node(&self.root)
+    }
+
+    /// The part of the document at `path` (keys, and indexes of sequence items) with
+    /// `reading`: what looking `path` up in [`Parsed::value`] finds, reading only the
+    /// nodes on the way and below. The errors are those of that part: a reading that
+    /// can fail elsewhere in the document (Helm's) is checked with [`Parsed::value`].
+    pub fn value_at(&self, reading: Reading, path: &[&str]) -> Result<Option<Value>> {
+        let mut r = self.reader(reading, false);
+        match r.find(&self.root, path)? {
+            Some(n) => r.node(n).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Read one YAML document with `reading`; also returns the plain scalars that YAML
+/// readers disagree about. `origin` names the file in errors.
+pub fn read(origin: &str, text: &str, reading: Reading) -> Result<(Value, Vec<Ambiguous>)> {
+    parse(origin, text)?.read(reading)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// Helm's reading of each text, as helm-python-sdk (Helm v4) printed it.
-    #[test]
-    fn helm_reads_as_go_yaml_v2() {
-        for (text, want) in [
-            ("0644", json!(420)),
-            ("0755", json!(493)),
-            ("-0755", json!(-493)),
-            ("+0755", json!(493)),
-            ("0o644", json!(420)),
-            ("0x1F", json!(31)),
-            ("-0x1F", json!(-31)),
-            ("0b101", json!(5)),
-            ("1_000", json!(1000)),
-            ("1__0", json!(10)),
-            ("1_", json!(1)),
-            ("0x_1F", json!(31)),
-            ("1_0.5", json!(10.5)),
-            ("1:30", json!("1:30")),
-            ("12:30:00", json!("12:30:00")),
-            ("y", json!(true)),
-            ("Y", json!(true)),
-            ("n", json!(false)),
-            ("NO", json!(false)),
-            ("on", json!(true)),
-            ("Off", json!(false)),
-            ("tRUE", json!("tRUE")),
-            ("yEs", json!("yEs")),
-            ("~", json!(null)),
-            ("Null", json!(null)),
-            ("", json!(null)),
-            ("08", json!(8.0)),
-            ("09", json!(9.0)),
-            ("00", json!(0)),
-            ("-0", json!(0)),
-            ("9223372036854775808", json!(9223372036854775808u64)),
-            ("18446744073709551616", json!(18446744073709551616f64)),
-            ("1e3", json!(1000.0)),
-            ("-.5", json!(-0.5)),
-            (".5", json!(0.5)),
-            ("1.", json!(1.0)),
-            ("1.0e+400", json!("1.0e+400")),
-            ("2024-01-01", json!("2024-01-01")),
-            ("0o", json!("0o")),
-            ("0x", json!("0x")),
-            ("_1", json!("_1")),
-            ("+", json!("+")),
-            ("3e", json!("3e")),
-            ("0777777777777777777777", json!(i64::MAX)),
-        ] {
-            assert_eq!(to_value(text, helm(text)), Some(want), "{text}");
-        }
-        assert_eq!(to_value(".inf", helm(".inf")), None);
-    }
-
-    #[test]
-    fn helm_keys_as_sigs_yaml() {
-        for (text, want) in [
-            ("0755", Some("493")),
-            ("yes", Some("true")),
-            ("y", Some("true")),
-            ("1.5", Some("1.5")),
-            ("1e3", Some("1000")),
-            ("1.0", Some("1")),
-            ("0x10", Some("16")),
-            ("~", None),
-            ("9223372036854775808", None),
-            ("18446744073709551616", Some("1.8446744e+19")),
-            ("1e30", Some("1e+30")),
-            ("123456789.123456789", Some("1.2345679e+08")),
-            (".inf", Some(".inf")),
-            ("1:30", Some("1:30")),
-        ] {
-            assert_eq!(helm_key(text).as_deref(), want, "{text}");
-        }
-    }
-
-    #[test]
-    fn readers_disagree_on_yaml11_spellings() {
-        for s in [
-            "0755", "y", "yes", "on", "1:30", "1_000", "0b101", "08", "1e3", "0o644",
-        ] {
-            assert!(disagreement(s).is_some(), "{s}");
-        }
-        for s in [
-            "x",
-            "1",
-            "1.5",
-            "true",
-            "null",
-            "0x1F",
-            "-3",
-            "2024-01-01",
-            "0",
-        ] {
-            assert_eq!(disagreement(s), None, "{s}");
-        }
-    }
-
-    #[test]
-    fn documents_are_read_with_positions() {
-        let text = "a: 0755\nb: '0755'\nc: &x y\nd: *x\ne: |\n  0755\nf: !!str 0755\n0644: [on, 1:30]\ng: \"yes\"\n";
-        let (v, amb) = read("v.yaml", text, Reading::Helm).unwrap();
-        assert_eq!(
-            v,
-            json!({"a": 493, "b": "0755", "c": true, "d": true, "e": "0755\n", "f": "0755", "420": [true, "1:30"], "g": "yes"})
-        );
-        let at: Vec<(usize, usize, &str)> = amb
-            .iter()
-            .map(|a| (a.line, a.column, a.text.as_str()))
-            .collect();
-        assert!(at.contains(&(1, 4, "0755")), "{at:?}");
-        assert!(at.contains(&(3, 7, "y")), "{at:?}");
-        assert!(at.contains(&(8, 1, "0644")), "{at:?}");
-        assert!(at.contains(&(8, 8, "on")), "{at:?}");
-        let (v, _) = read("p.yaml", text, Reading::Author).unwrap();
-        assert_eq!(v["a"], json!("0755"));
-        assert_eq!(v["c"], json!("y"));
-        assert_eq!(v["0644"], json!(["on", "1:30"]));
-        let (v, _) = read("p.yaml", "e: [1.10, 2, y, ~, 'q']\n", Reading::Text).unwrap();
-        assert_eq!(v["e"], json!(["1.10", "2", "y", null, "q"]));
-        let err = read("v.yaml", "a: .inf\n", Reading::Helm).unwrap_err();
-        assert!(err.to_string().contains("v.yaml: line 1 column 4"), "{err}");
-    }
-}
+mod tests;

@@ -133,3 +133,71 @@ fn a_corrupted_or_foreign_cache_changes_no_result() {
     let fresh = std::fs::read(cache_file(&gitops)).unwrap();
     assert!(fresh.starts_with(b"PCTLPARSE\0") && fresh != good);
 }
+
+/// A definition whose parse has warnings (its name is not its directory's) and a
+/// default the author's reading keeps as written.
+const NAMED_APART: &str = "apiVersion: weave.works/v1alpha1
+kind: ProfileDefinition
+metadata:
+  name: other
+spec:
+  parameters:
+    - name: mode
+      default: 0755
+  artifacts:
+    - name: config
+      kustomize: {path: manifests}
+      template: true
+";
+
+const TEMPLATED: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: '{{ params.mode }}'
+";
+
+/// The parsed profile definition a write remembers (docs/architecture.md#memos) is
+/// what a later install reads instead of parsing profile.yaml: the same warnings and
+/// the same files as a repository without the cache.
+#[test]
+fn a_remembered_definition_answers_as_its_parse() {
+    let env = Env::new();
+    let repo = profile_repo(
+        &env,
+        "app",
+        &[(
+            "1.0.0",
+            &[
+                ("profile.yaml", NAMED_APART),
+                ("manifests/settings.yaml", TEMPLATED),
+            ],
+        )],
+    );
+    let src = source(&repo, "app", "1.0.0");
+    let warm = env.init_gitops("warm");
+    assert_success(&env.install(&warm, &src, "one", &["--namespace", "one"]));
+    let cold = env.path("cold");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&warm)
+        .arg(&cold)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    std::fs::remove_dir_all(cold.join(".git/pctl")).unwrap();
+    for repo in [&warm, &cold] {
+        let out = env.install(repo, &src, "two", &["--namespace", "two"]);
+        assert_success(&out);
+        assert_stderr_mentions(
+            &out,
+            &["metadata.name \"other\" differs from its directory \"app\""],
+        );
+    }
+    assert_eq!(tree(&warm), tree(&cold));
+    let settings =
+        std::fs::read_to_string(install_dir(&warm, "two").join("artifacts/config/settings.yaml"))
+            .unwrap();
+    assert!(settings.contains("mode: '0755'"), "{settings}");
+}
