@@ -565,6 +565,11 @@ impl<'a> Reader<'a> {
         (n.saturating_mul(min) <= self.bytes.len() - self.at).then_some(n)
     }
 
+    /// How many bytes were read so far.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     /// Whether every byte was read.
     pub fn end(&self) -> Option<()> {
         (self.at == self.bytes.len()).then_some(())
