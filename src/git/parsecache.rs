@@ -620,11 +620,6 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.at
     }
 
-    /// How many bytes were read so far.
-    pub fn position(&self) -> usize {
-        self.at
-    }
-
     /// Whether every byte was read.
     pub fn end(&self) -> Option<()> {
         (self.at == self.bytes.len()).then_some(())

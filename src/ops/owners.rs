@@ -23,7 +23,6 @@ pub struct Tree {
     index: BTreeMap<ownership::Claim, Vec<ownership::Owner>>,
 }
 
-mod state;
 mod subtrees;
 
 /// What an installation record says that the scan needs.
@@ -108,8 +107,10 @@ impl Source for Remembered<'_> {
         let Some(found) = self.files.load(dir) else {
             bail!("{dir} needs the careful walk");
         };
-        for (path, info) in found {
-            self.records.entry(path).or_insert(info);
+        for (path, info) in &found.found {
+            self.records
+                .entry(path.clone())
+                .or_insert_with(|| info.clone());
         }
         Ok(())
     }
@@ -123,10 +124,8 @@ impl Source for Remembered<'_> {
     }
 }
 
-/// Walk the repository in `view` from `config`'s sync path. Starts from the state a
-/// former scan kept for the view's tree or a recent ancestor's, and reads from Git
-/// only what changed since (docs/architecture.md#the-ownership-scans-state); without
-/// one, reads only the directories whose Git trees a former scan did not remember
+/// Walk the repository in `view` from `config`'s sync path. Reads only the
+/// directories whose Git trees a former scan did not remember
 /// (docs/architecture.md#the-ownership-scans-memos); every file when something there
 /// needs the careful walk. Debug builds also read every file and compare.
 pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
@@ -138,34 +137,14 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
         };
         scan_with(&mut src, config)
     };
-    let found = state::find(view, config);
-    let prior = found.as_ref().map(|p| (&p.state, &*p.changed));
-    // A state is kept for the view's tree unless it was found for that very tree.
-    let own = state::own_tree(view).filter(|_| !found.as_ref().is_some_and(|p| p.exact));
     let mut src = Remembered {
-        files: subtrees::TreeFiles::new(view, prior, own.is_some()),
+        files: subtrees::TreeFiles::new(view),
         records: BTreeMap::new(),
     };
     let tree = match scan_with(&mut src, config) {
         Ok(t) if !src.files.odd() => t,
-        _ => {
-            state::trace(&config.sync_path, "every file read");
-            return whole();
-        }
+        _ => return whole(),
     };
-    let how = match &found {
-        Some(p) if p.exact => "state of this tree".to_string(),
-        Some(p) => format!(
-            "state of {} commit(s) back, {} path(s) changed",
-            p.back,
-            p.changed.len()
-        ),
-        None => "no state".to_string(),
-    };
-    state::trace(&config.sync_path, &how);
-    if let (Some(own), Some(used)) = (own, &src.files.used) {
-        state::save(&own, config, &used.borrow(), prior.map(|(k, _)| k));
-    }
     #[cfg(debug_assertions)]
     {
         let old = whole()?;
@@ -179,7 +158,7 @@ pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
         };
         assert!(
             shown(&tree) == shown(&old),
-            "the remembered ownership scan of {} ({how}) differs from reading every file:\n{}\n--- every file:\n{}",
+            "the remembered ownership scan of {} differs from reading every file:\n{}\n--- every file:\n{}",
             config.sync_path,
             shown(&tree),
             shown(&old)

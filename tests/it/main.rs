@@ -32,7 +32,6 @@ mod namespaces;
 mod negative;
 mod ownership;
 mod ownership_memo;
-mod ownership_state;
 mod parse_cache;
 mod pr;
 mod pr_forges;

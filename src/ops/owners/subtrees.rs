@@ -8,18 +8,16 @@
 //! that is not UTF-8, nesting too deep), makes the scan fall back to reading every
 //! file, as it did before.
 use super::RecordInfo;
-use super::state::{Changed, Kept, State};
 use crate::git::{Kind, TreeView, parsecache};
 use crate::namespaces::{Files, Obj, Unit};
 use crate::yaml::{Map, Value};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 use std::rc::Rc;
 
 /// The first byte of every payload written here: another value is another format.
-pub(super) const VERSION: u8 = 3;
+const VERSION: u8 = 3;
 /// A directory building to more objects than this is not remembered (the directories
 /// near the top change with every install; those below them are remembered).
 const MAX_OBJS: usize = 256;
@@ -57,12 +55,6 @@ pub(super) struct TreeFiles<'v> {
     view: &'v TreeView,
     loaded: Vec<String>,
     odd: Cell<bool>,
-    /// A former scan's state and the paths changed since the tree it was made for
-    /// (docs/architecture.md#the-ownership-scans-state): an answer about a path that
-    /// no changed path touches is taken from it.
-    prior: Option<(&'v Kept, &'v Changed)>,
-    /// What this scan read, for the state of the view's tree (when it is to be kept).
-    pub used: Option<RefCell<State>>,
 }
 
 /// Whether `path` is `dir` or below it.
@@ -73,34 +65,17 @@ fn within(path: &str, dir: &str) -> bool {
             .is_some_and(|r| r.is_empty() || r.starts_with('/'))
 }
 
-/// Whether `path` is strictly below `dir`.
-pub(super) fn below(path: &str, dir: &str) -> bool {
-    if dir.is_empty() {
-        return !path.is_empty();
-    }
-    path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-}
-
 fn join(dir: &str, name: &str) -> String {
     crate::gitops::join(dir, name)
 }
 
 impl<'v> TreeFiles<'v> {
-    /// `keep`: note what the scan reads, for a state of the view's tree.
-    pub fn new(view: &'v TreeView, prior: Option<(&'v Kept, &'v Changed)>, keep: bool) -> Self {
+    pub fn new(view: &'v TreeView) -> Self {
         TreeFiles {
             view,
             loaded: Vec::new(),
             odd: Cell::new(false),
-            prior,
-            used: keep.then(Default::default),
         }
-    }
-
-    /// The former state, when no changed path touches `path`.
-    fn unchanged(&self, path: &str) -> Option<&'v Kept> {
-        let (state, changed) = self.prior?;
-        (!changed.touches(path)).then_some(state)
     }
 
     /// Whether something needed the careful walk (the answers are then not used).
@@ -108,69 +83,15 @@ impl<'v> TreeFiles<'v> {
         self.odd.get()
     }
 
-    /// Read `dir` (a normalized directory path) too; the records below it.
-    pub fn load(&mut self, dir: &str) -> Option<Vec<(String, Rc<RecordInfo>)>> {
+    /// Read `dir` (a normalized directory path) too; its records.
+    pub fn load(&mut self, dir: &str) -> Option<Rc<Records>> {
         self.loaded.push(dir.to_string());
-        let found = match self.prior {
-            Some((state, changed)) if state.loaded.iter().any(|l| l == dir) => {
-                self.records_since(dir, state, changed)
-            }
-            _ => records_below(self.view, dir, 0)
-                .filter(|r| r.height <= MAX_DEPTH)
-                .map(|r| r.found.clone()),
-        };
-        let Some(found) = found else {
-            self.odd.set(true);
-            return None;
-        };
-        if let Some(used) = &self.used {
-            let mut used = used.borrow_mut();
-            used.loaded.push(dir.to_string());
-            for (path, info) in &found {
-                used.records.insert(path.clone(), info.clone());
-            }
+        let found = records_below(self.view, dir, 0);
+        match &found {
+            Some(r) if r.height <= MAX_DEPTH => {}
+            _ => self.odd.set(true),
         }
-        Some(found)
-    }
-
-    /// The records below `dir` from the former state of a scan that read `dir` too:
-    /// those whose files did not change, and the changed paths that are records now.
-    /// None when a changed path needs the careful walk (a symbolic link, nesting
-    /// deeper than [`MAX_DEPTH`] below `dir`, a Git error).
-    fn records_since(
-        &self,
-        dir: &str,
-        state: &Kept,
-        changed: &Changed,
-    ) -> Option<Vec<(String, Rc<RecordInfo>)>> {
-        let mut found: Vec<_> = state
-            .records
-            .iter()
-            .filter(|(p, _)| below(p, dir) && !changed.contains(p))
-            .map(|(p, i)| (p.clone(), i.clone()))
-            .collect();
-        for path in changed.below(dir) {
-            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-            let kind = self.view.listing(parent).ok()?.and_then(|l| l.kind(name));
-            // The directories between `dir` and the entry.
-            let rel = if dir.is_empty() {
-                path.as_str()
-            } else {
-                &path[dir.len() + 1..]
-            };
-            let depth = rel.matches('/').count();
-            match kind {
-                None | Some(Kind::Dir) => continue,
-                Some(Kind::Link | Kind::BadName) => return None,
-                Some(_) if depth > MAX_DEPTH => return None,
-                Some(Kind::File) if name == crate::record::FILE && !parent.is_empty() => {
-                    let bytes = self.view.read(path).ok()??;
-                    found.push((path.clone(), Rc::new(RecordInfo::of(path, &bytes))));
-                }
-                Some(_) => {}
-            }
-        }
-        Some(found)
+        found
     }
 
     fn visible_file(&self, path: &str) -> bool {
@@ -192,57 +113,14 @@ impl<'v> TreeFiles<'v> {
     }
 
     fn kind(&self, path: &str) -> Option<Kind> {
-        let known = self.unchanged(path).and_then(|s| s.kind(path));
-        let kind = match known {
-            Some(k) => k,
-            None => {
-                let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-                match self.view.listing(parent) {
-                    Ok(l) => l.and_then(|l| l.kind(name)),
-                    Err(_) => {
-                        self.odd.set(true);
-                        return None;
-                    }
-                }
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        match self.view.listing(parent) {
+            Ok(l) => l.and_then(|l| l.kind(name)),
+            Err(_) => {
+                self.odd.set(true);
+                None
             }
-        };
-        if let Some(used) = &self.used {
-            used.borrow_mut().kinds.insert(path.to_string(), kind);
         }
-        kind
-    }
-}
-
-impl TreeFiles<'_> {
-    /// Note what `dir` builds to in the state being made (`at`: where the former
-    /// state holds it).
-    fn note(&self, dir: &str, unit: &Rc<Unit>, at: Option<Range<usize>>) {
-        if let Some(used) = &self.used {
-            used.borrow_mut()
-                .units
-                .insert(dir.to_string(), (unit.clone(), at));
-        }
-    }
-
-    /// What `dir` built to: from the former state when nothing below it changed, else
-    /// from this process's memos or the parse cache's file.
-    fn recall_unit(&self, dir: &str) -> Option<Rc<Unit>> {
-        if let Some((u, at)) = self.unchanged(dir).and_then(|s| s.unit(dir)) {
-            self.note(dir, &u, Some(at));
-            return Some(u);
-        }
-        let here = here(self.view, dir)?;
-        if let Some(u) = UNITS.with(|c| c.borrow().get(&here).cloned()) {
-            self.note(dir, &u, None);
-            return Some(u);
-        }
-        let unit = Rc::new(decode_unit(&parsecache::memo_get(&memo_key(
-            "owners-unit",
-            &here,
-        ))?)?);
-        UNITS.with(|c| c.borrow_mut().insert(here, unit.clone()));
-        self.note(dir, &unit, None);
-        Some(unit)
     }
 }
 
@@ -322,7 +200,16 @@ impl Files for TreeFiles<'_> {
         if self.odd() || !self.visible_dir(dir) {
             return None;
         }
-        self.recall_unit(dir)
+        let here = here(self.view, dir)?;
+        if let Some(u) = UNITS.with(|c| c.borrow().get(&here).cloned()) {
+            return Some(u);
+        }
+        let unit = Rc::new(decode_unit(&parsecache::memo_get(&memo_key(
+            "owners-unit",
+            &here,
+        ))?)?);
+        UNITS.with(|c| c.borrow_mut().insert(here, unit.clone()));
+        Some(unit)
     }
 
     fn keep(&self, dir: &str, unit: Unit) {
@@ -335,9 +222,7 @@ impl Files for TreeFiles<'_> {
         let payload = encode_unit(&unit);
         if payload.len() <= MAX_PAYLOAD {
             parsecache::memo_put(&memo_key("owners-unit", &here), &payload);
-            let unit = Rc::new(unit);
-            self.note(dir, &unit, None);
-            UNITS.with(|c| c.borrow_mut().insert(here, unit));
+            UNITS.with(|c| c.borrow_mut().insert(here, Rc::new(unit)));
         }
     }
 }
@@ -421,74 +306,62 @@ fn reduced(doc: &Value) -> Value {
 
 /// A payload being written: this format's version and kind, then fields in the
 /// parse cache's payload encoding (`parsecache::put_len`, `put_bytes`, `put_value`).
-pub(super) struct Writer(pub Vec<u8>);
+struct Writer(Vec<u8>);
 
 impl Writer {
-    /// `kind` tells a unit's payload from a records one (and from a state's).
-    pub fn new(kind: u8) -> Self {
+    /// `kind` tells a unit's payload from a records one.
+    fn new(kind: u8) -> Self {
         Writer(vec![VERSION, kind])
     }
 
-    pub fn count(&mut self, n: usize) {
+    fn count(&mut self, n: usize) {
         parsecache::put_len(&mut self.0, n);
     }
 
-    pub fn str(&mut self, s: &str) {
+    fn str(&mut self, s: &str) {
         parsecache::put_bytes(&mut self.0, s.as_bytes());
-    }
-
-    pub fn bytes(&mut self, b: &[u8]) {
-        parsecache::put_bytes(&mut self.0, b);
     }
 
     fn value(&mut self, v: &Value) {
         parsecache::put_value(&mut self.0, v);
     }
-
-    /// What a directory builds to (each document reduced to the parts the scan reads).
-    pub fn unit(&mut self, u: &Unit) {
-        self.count(u.objs.len());
-        for o in &u.objs {
-            self.str(&o.api_version);
-            self.str(&o.kind);
-            self.str(&o.name);
-            match &o.namespace {
-                None => self.0.push(0),
-                Some(ns) => {
-                    self.0.push(1);
-                    self.str(ns);
-                }
-            }
-            self.str(&o.file);
-            self.value(&reduced(&o.doc));
-        }
-        self.count(u.built.len());
-        for d in &u.built {
-            self.str(d);
-        }
-    }
-
-    /// A record file's path and what it says.
-    pub fn record(&mut self, path: &str, info: &RecordInfo) {
-        self.str(path);
-        self.str(&info.name);
-        let bases = info
-            .bases
-            .as_ref()
-            .and_then(|b| serde_json::to_value(b).ok())
-            .unwrap_or(Value::Null);
-        self.value(&bases);
-    }
 }
 
 /// The payload [`Writer`] wrote, after its version and kind (None: not this format).
-pub(super) fn reader(bytes: &[u8], kind: u8) -> Option<parsecache::Reader<'_>> {
+fn reader(bytes: &[u8], kind: u8) -> Option<parsecache::Reader<'_>> {
     let mut r = parsecache::Reader::new(bytes);
     (r.byte()? == VERSION && r.byte()? == kind).then_some(r)
 }
 
-/// What [`Writer::unit`] wrote.
-pub(super) fn read_unit(r: &mut parsecache::Reader) -> Option<Unit> {
+const UNIT_PAYLOAD: u8 = b'u';
+const RECORDS_PAYLOAD: u8 = b'r';
+
+fn encode_unit(u: &Unit) -> Vec<u8> {
+    let mut w = Writer::new(UNIT_PAYLOAD);
+    w.count(u.objs.len());
+    for o in &u.objs {
+        w.str(&o.api_version);
+        w.str(&o.kind);
+        w.str(&o.name);
+        match &o.namespace {
+            None => w.0.push(0),
+            Some(ns) => {
+                w.0.push(1);
+                w.str(ns);
+            }
+        }
+        w.str(&o.file);
+        w.value(&reduced(&o.doc));
+    }
+    w.count(u.built.len());
+    for d in &u.built {
+        w.str(d);
+    }
+    w.0
+}
+
+fn decode_unit(bytes: &[u8]) -> Option<Unit> {
+    let mut r = reader(bytes, UNIT_PAYLOAD)?;
     let n = r.items(6)?;
     let mut objs = Vec::with_capacity(n);
     for _ in 0..n {
@@ -513,34 +386,8 @@ pub(super) fn read_unit(r: &mut parsecache::Reader) -> Option<Unit> {
     let built = (0..n)
         .map(|_| r.str().map(str::to_string))
         .collect::<Option<Vec<_>>>()?;
-    Some(Unit { objs, built })
-}
-
-/// What [`Writer::record`] wrote.
-pub(super) fn read_record(r: &mut parsecache::Reader) -> Option<(String, Rc<RecordInfo>)> {
-    let path = r.str()?.to_string();
-    let name = r.str()?.to_string();
-    let bases = match r.one_value()? {
-        Value::Null => None,
-        b => Some(serde_json::from_value::<BTreeMap<_, _>>(b).ok()?),
-    };
-    Some((path, Rc::new(RecordInfo { name, bases })))
-}
-
-const UNIT_PAYLOAD: u8 = b'u';
-const RECORDS_PAYLOAD: u8 = b'r';
-
-fn encode_unit(u: &Unit) -> Vec<u8> {
-    let mut w = Writer::new(UNIT_PAYLOAD);
-    w.unit(u);
-    w.0
-}
-
-fn decode_unit(bytes: &[u8]) -> Option<Unit> {
-    let mut r = reader(bytes, UNIT_PAYLOAD)?;
-    let u = read_unit(&mut r)?;
     r.end()?;
-    Some(u)
+    Some(Unit { objs, built })
 }
 
 fn encode_records(rs: &Records) -> Vec<u8> {
@@ -548,7 +395,14 @@ fn encode_records(rs: &Records) -> Vec<u8> {
     w.count(rs.height);
     w.count(rs.found.len());
     for (path, info) in &rs.found {
-        w.record(path, info);
+        w.str(path);
+        w.str(&info.name);
+        let bases = info
+            .bases
+            .as_ref()
+            .and_then(|b| serde_json::to_value(b).ok())
+            .unwrap_or(Value::Null);
+        w.value(&bases);
     }
     w.0
 }
@@ -557,9 +411,16 @@ fn decode_records(bytes: &[u8]) -> Option<Records> {
     let mut r = reader(bytes, RECORDS_PAYLOAD)?;
     let height = r.count()?;
     let n = r.items(3)?;
-    let found = (0..n)
-        .map(|_| read_record(&mut r))
-        .collect::<Option<Vec<_>>>()?;
+    let mut found = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = r.str()?.to_string();
+        let name = r.str()?.to_string();
+        let bases = match r.one_value()? {
+            Value::Null => None,
+            b => Some(serde_json::from_value::<BTreeMap<_, _>>(b).ok()?),
+        };
+        found.push((path, Rc::new(RecordInfo { name, bases })));
+    }
     r.end()?;
     Some(Records { found, height })
 }
