@@ -142,15 +142,14 @@ impl Memo {
             }
         }
         let reads: kept::Reads = reads.into();
+        let shared: Rc<[Doc]> = docs.to_vec().into();
         self.nested_here
             .borrow_mut()
-            .insert(dir.to_string(), (reads.clone(), docs.to_vec().into()));
+            .insert(dir.to_string(), (reads.clone(), shared.clone()));
         if self.made.is_some() {
-            self.nested_made.borrow_mut().push((
-                dir.to_string(),
-                reads,
-                kept::Made::Bytes(Rc::new(kept::encode_docs(docs))),
-            ));
+            self.nested_made
+                .borrow_mut()
+                .push((dir.to_string(), reads, kept::Made::Docs(shared)));
         }
     }
 

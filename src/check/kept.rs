@@ -41,7 +41,9 @@ pub type Key = (String, Option<String>);
 /// A build is decoded only when it is reused (most of the payload, the wrappers of
 /// every installation, is in the sync path's build, which any install changes).
 pub struct Kept {
-    payload: Vec<u8>,
+    /// The bytes the payload lies in (the parse cache's file, shared), and where.
+    file: Rc<[u8]>,
+    at: std::ops::Range<usize>,
     /// Where each build's encoding lies in the payload, with the paths it read.
     builds: HashMap<Key, (Reads, std::ops::Range<usize>)>,
     /// Likewise each nested kustomization, by directory.
@@ -54,8 +56,8 @@ pub struct Kept {
 #[derive(Clone)]
 pub enum Made {
     Built(Rc<Built>),
-    /// Already encoded (a nested kustomization's documents).
-    Bytes(Rc<Vec<u8>>),
+    /// A nested kustomization's documents (encoded when the payload is made).
+    Docs(Rc<[Doc]>),
     Kept(Rc<Kept>, std::ops::Range<usize>),
 }
 
@@ -67,8 +69,11 @@ impl Made {
                 encode_built(&mut b, built);
                 &b
             }
-            Made::Bytes(bytes) => bytes,
-            Made::Kept(k, range) => &k.payload[range.clone()],
+            Made::Docs(docs) => {
+                b = encode_docs(docs);
+                &b
+            }
+            Made::Kept(k, range) => k.bytes(range).unwrap_or_default(),
         };
         put_bytes(out, bytes);
     }
@@ -85,17 +90,18 @@ pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
     let mut trees = view.recent_trees(DEPTH);
     trees.extend(parsecache::recent());
     for tree in trees {
-        let Some(payload) = parsecache::memo_get(&key(&tree)) else {
+        let Some((file, at)) = parsecache::memo_get_shared(&key(&tree)) else {
             continue;
         };
         let Some(since) = view.paths_changed_since(&tree, LIMIT) else {
             continue;
         };
-        let Some((builds, nested)) = index(&payload) else {
+        let Some((builds, nested)) = file.get(at.clone()).and_then(index) else {
             continue;
         };
         return Some(Rc::new(Kept {
-            payload,
+            file,
+            at,
             builds,
             nested,
             since,
@@ -116,6 +122,13 @@ pub struct Reuse {
     /// Nested kustomizations found to hold, decoded once: a fleet's clusters all
     /// reach their shared bases' wrappers.
     decoded: std::cell::RefCell<HashMap<String, Option<Rc<[Doc]>>>>,
+}
+
+impl Kept {
+    /// The payload, and in it the bytes at `range`.
+    fn bytes(&self, range: &std::ops::Range<usize>) -> Option<&[u8]> {
+        self.file.get(self.at.clone())?.get(range.clone())
+    }
 }
 
 impl Reuse {
@@ -147,7 +160,7 @@ impl Reuse {
         if self.touches(reads) {
             return None;
         }
-        let built = decode_built(&mut Reader::new(self.kept.payload.get(range.clone())?))?;
+        let built = decode_built(&mut Reader::new(self.kept.bytes(range)?))?;
         REUSED.with(|n| n.set(n.get() + 1));
         Some((
             reads.clone(),
@@ -166,7 +179,7 @@ impl Reuse {
             Some(d) => d?,
             None => {
                 let d: Option<Rc<[Doc]>> = (!self.touches(reads))
-                    .then(|| decode_docs(&mut Reader::new(self.kept.payload.get(range.clone())?)))
+                    .then(|| decode_docs(&mut Reader::new(self.kept.bytes(range)?)))
                     .flatten()
                     .map(Into::into);
                 self.decoded.borrow_mut().insert(dir.to_string(), d.clone());
@@ -257,6 +270,8 @@ impl Pending {
             put_reads(&mut out, reads);
             made.encoded(&mut out);
         }
+        // Held until the commit is made: no spare capacity from doubling.
+        out.shrink_to_fit();
         Pending(out)
     }
 
@@ -641,7 +656,8 @@ mod tests {
 
     fn reuse(changed: &[&str]) -> Reuse {
         let kept = Rc::new(Kept {
-            payload: Vec::new(),
+            file: Rc::from(Vec::new()),
+            at: 0..0,
             builds: HashMap::new(),
             nested: HashMap::new(),
             since: changed.iter().map(|s| s.to_string()).collect(),
@@ -668,7 +684,8 @@ mod tests {
         assert!(!before_dir("a/", "a") && !before_dir("a/b", "a") && !before_dir("a0", "a"));
         assert!(before_dir("", "a") && !before_dir("b", "a"));
         let kept = Rc::new(Kept {
-            payload: Vec::new(),
+            file: Rc::from(Vec::new()),
+            at: 0..0,
             builds: HashMap::new(),
             nested: HashMap::new(),
             since: vec![".sourceignore".into()],

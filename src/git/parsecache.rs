@@ -55,7 +55,7 @@ struct Store {
     path: PathBuf,
     secret: (u64, u64),
     /// The cache file as read (empty when missing or refused).
-    bytes: Vec<u8>,
+    bytes: std::rc::Rc<[u8]>,
     slots: HashMap<Key, Slot>,
     used: HashSet<Key>,
     /// Entries parsed in this process, encoded.
@@ -118,7 +118,11 @@ fn attach_with(git_dir: &Path, secret: (u64, u64)) {
         }
         let bytes = read_file(&path).unwrap_or_default();
         let slots = index(&bytes).unwrap_or_default();
-        let bytes = if slots.is_empty() { Vec::new() } else { bytes };
+        let bytes: std::rc::Rc<[u8]> = if slots.is_empty() {
+            std::rc::Rc::from(Vec::new())
+        } else {
+            bytes.into()
+        };
         *s = Some(Store {
             path,
             secret,
@@ -323,13 +327,21 @@ pub fn memo_key(kind: &str, parts: &[&[u8]]) -> Key {
 /// payload [`memo_put`] stored under `key`, when the entry's tag checks out (None on a
 /// miss, a failed tag, another pctl version's file).
 pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
+    memo_get_shared(key).map(|(bytes, range)| bytes[range].to_vec())
+}
+
+/// [`memo_get`] without a copy: the bytes the payload lies in, and where (a large
+/// payload, such as the commit guard's kept builds, is then held once, not twice).
+pub fn memo_get_shared(key: &Key) -> Option<(std::rc::Rc<[u8]>, std::ops::Range<usize>)> {
     load_wanted();
     STORE.with(|s| {
         let mut s = s.borrow_mut();
         let st = s.as_mut()?;
         if st.added_keys.contains(key) {
             let (_, entry) = st.added.iter().rev().find(|(k, _)| k == key)?;
-            return entry.get(ENTRY_HEAD..).map(<[u8]>::to_vec);
+            let payload: std::rc::Rc<[u8]> = entry.get(ENTRY_HEAD..)?.into();
+            let len = payload.len();
+            return Some((payload, 0..len));
         }
         let slot = st.slots.get(key)?;
         if slot.chunks != MEMO || slot.text_len != 0 {
@@ -342,7 +354,7 @@ pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
             return None;
         }
         st.used.insert(*key);
-        Some(payload.to_vec())
+        Some((st.bytes.clone(), slot.start + ENTRY_HEAD..slot.end))
     })
 }
 
@@ -463,7 +475,7 @@ pub fn save() {
             let bytes = out;
             if let Some(slots) = index(&bytes) {
                 st.slots = slots;
-                st.bytes = bytes;
+                st.bytes = bytes.into();
                 st.added.clear();
                 st.added_keys.clear();
             }
