@@ -38,6 +38,11 @@ const SPARE: usize = 5_000;
 /// ... and the entries no longer used take at most this many bytes (the newest kept):
 /// the file is read whole by every command, and memos of large directories are large.
 const SPARE_BYTES: usize = 4 << 20;
+/// ... and none of them larger than this: the commit guard's builds of a whole tree
+/// (1.26 MB in the scale bench's L) are kept only while used, else each install left
+/// one behind until the budget was full of them (a 10.3 MB file, read whole, and 88
+/// MiB peak RSS for `upgrade --all` of 500).
+const SPARE_LARGEST: usize = 1 << 20;
 
 pub type Key = [u8; 32];
 
@@ -419,8 +424,8 @@ fn recent_path(cache: &Path) -> PathBuf {
 
 /// Write the cache back when this process parsed something new, or when the entries
 /// it did not use outgrow their budget: the entries it used or added, and the older
-/// ones unless there are many more of those or they take more than 4 MiB (atomic: a
-/// temporary file renamed over the old one; two processes saving at once leave one
+/// ones unless there are many more of those, they take more than 4 MiB, or one alone
+/// takes more than 1 MiB (atomic: a temporary file renamed over the old one; two processes saving at once leave one
 /// of their files, each valid). Failing to write is not an error: the cache is only
 /// an optimisation.
 pub fn save() {
@@ -456,8 +461,11 @@ pub fn save() {
         let mut spare = 0usize;
         slots.retain(|(k, slot)| {
             st.used.contains(*k) || {
-                spare += slot.end - slot.start;
-                spare <= SPARE_BYTES
+                let n = slot.end - slot.start;
+                n <= SPARE_LARGEST && {
+                    spare += n;
+                    spare <= SPARE_BYTES
+                }
             }
         });
         slots.sort_by_key(|(_, slot)| slot.start);

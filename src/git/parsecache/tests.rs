@@ -237,14 +237,17 @@ fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
 fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
     let dir = tempfile::tempdir().unwrap();
     let git = dir.path().to_path_buf();
-    let big = vec![7u8; 1 << 20];
-    let keys: Vec<Key> = (0..6).map(|i| memo_key("big", &[&[i]])).collect();
+    let big = vec![7u8; 900 << 10];
+    let mut keys: Vec<Key> = (0..6).map(|i| memo_key("big", &[&[i]])).collect();
+    // The newest of all, but larger than any unused entry may be.
+    keys.push(memo_key("largest", &[]));
     let (g, k, b) = (git.clone(), keys.clone(), big.clone());
     on_thread(move || {
         attach_with(&g, SECRET);
-        for key in &k {
+        for key in &k[..6] {
             memo_put(key, &b);
         }
+        memo_put(&k[6], &vec![8u8; SPARE_LARGEST + 1]);
         save();
     });
     let (g, k) = (git.clone(), keys.clone());
@@ -255,8 +258,8 @@ fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
         let held: Vec<bool> = k.iter().map(|key| memo_get(key).is_some()).collect();
         (held, std::fs::metadata(g.join(FILE)).unwrap().len())
     });
-    // Six unused entries of 1 MiB each (plus their heads) against a 4 MiB budget:
-    // the three newest fit, the three oldest are dropped.
-    assert_eq!(held, [false, false, false, true, true, true]);
+    // Six unused entries of 900 KiB each (plus their heads) against a 4 MiB budget: the
+    // four newest fit, the two oldest are dropped; the unused one over 1 MiB goes too.
+    assert_eq!(held, [false, false, true, true, true, true, false]);
     assert!(len < (SPARE_BYTES as u64), "{len}");
 }
