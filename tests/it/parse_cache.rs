@@ -62,16 +62,7 @@ fn a_write_leaves_the_cache_and_a_later_install_commits_what_one_without_it_comm
         "the cache holds the parsed files ({size} bytes)"
     );
     // The same repository without its cache.
-    let cold = env.path("cold");
-    // All of it, .git included (copy_tree leaves .git out).
-    let cp = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&warm)
-        .arg(&cold)
-        .status()
-        .unwrap();
-    assert!(cp.success());
-    std::fs::remove_dir_all(cold.join(".git/pctl")).unwrap();
+    let cold = without_cache(&env, &warm);
     for repo in [&warm, &cold] {
         assert_success(&env.install(repo, &src, "two", &["--namespace", "two"]));
     }
@@ -178,15 +169,7 @@ fn a_remembered_definition_answers_as_its_parse() {
     let src = source(&repo, "app", "1.0.0");
     let warm = env.init_gitops("warm");
     assert_success(&env.install(&warm, &src, "one", &["--namespace", "one"]));
-    let cold = env.path("cold");
-    let cp = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&warm)
-        .arg(&cold)
-        .status()
-        .unwrap();
-    assert!(cp.success());
-    std::fs::remove_dir_all(cold.join(".git/pctl")).unwrap();
+    let cold = without_cache(&env, &warm);
     for repo in [&warm, &cold] {
         let out = env.install(repo, &src, "two", &["--namespace", "two"]);
         assert_success(&out);
@@ -200,4 +183,19 @@ fn a_remembered_definition_answers_as_its_parse() {
         std::fs::read_to_string(install_dir(&warm, "two").join("artifacts/config/settings.yaml"))
             .unwrap();
     assert!(settings.contains("mode: '0755'"), "{settings}");
+}
+
+/// A copy of the repository `warm` named `cold`, all of it (.git included: copy_tree
+/// leaves .git out), without its cache (`.git/pctl`).
+fn without_cache(env: &Env, warm: &std::path::Path) -> std::path::PathBuf {
+    let cold = env.path("cold");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(warm)
+        .arg(&cold)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    std::fs::remove_dir_all(cold.join(".git/pctl")).unwrap();
+    cold
 }
