@@ -235,13 +235,12 @@ impl Memo {
                 }
                 let parts = self.parts();
                 let b = Rc::new(build(files, ignore, "", kustomize, dir, target, Some(self)));
-                let reads = files.logged_reads();
                 // A build made of nested kustomizations is not kept itself: its parts
                 // are, and it reads every one of them (the sync path's build reads every
                 // installation's wrappers, and any install changes it).
                 let whole = self.parts() == parts;
-                let made = (log && whole).then(|| (reads.into(), kept::Made::Built(b.clone())));
-                (made, b)
+                let made = log.then(|| files.logged_reads()).filter(|_| whole);
+                (made.map(|r| (r.into(), kept::Made::Built(b.clone()))), b)
             }
         };
         if let (Some(list), Some((reads, made))) = (&self.made, made) {

@@ -326,11 +326,12 @@ fn put_found(out: &mut Vec<u8>, (file, line, sev, msg): &Found) {
     put_str(out, msg);
 }
 
-/// What the walks need of an object kept whole: Flux's own objects (their values are
-/// read for dependsOn, sources, valuesFrom and artifacts, their text for a field's
-/// line). Of any other object only its identity, file, line and schema problems.
+/// What the walks need of an object kept whole: the objects of the Flux groups the
+/// check knows (their values are read for dependsOn, sources, valuesFrom and
+/// artifacts, their text for a field's line). Of any other object only its identity,
+/// file, line and schema problems.
 fn whole(api: &str) -> bool {
-    api.contains(".fluxcd.io/")
+    super::schema::flux_group(api).is_some()
 }
 
 /// One build, in the payload's encoding (also compared in debug builds).

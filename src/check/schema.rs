@@ -55,7 +55,7 @@ impl Violation {
 
 /// The API group of an apiVersion that names one of [`FLUX_GROUPS`] (every embedded
 /// schema is of one of them).
-fn flux_group(api: &str) -> Option<&str> {
+pub(super) fn flux_group(api: &str) -> Option<&str> {
     api.split_once('/')
         .map(|(group, _)| group)
         .filter(|g| FLUX_GROUPS.contains(g))

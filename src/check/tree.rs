@@ -117,10 +117,15 @@ impl<'a> Files<'a> {
         }
     }
 
-    pub fn node(&self, rel: &str) -> Result<Option<Node>> {
+    /// Log `rel` as asked about, while a build is logged.
+    fn note_read(&self, rel: &str) {
         if let Some(log) = self.reads.borrow_mut().as_mut() {
             log.push(rel.to_string());
         }
+    }
+
+    pub fn node(&self, rel: &str) -> Result<Option<Node>> {
+        self.note_read(rel);
         if let Some(n) = self.cache.borrow().get(rel) {
             return Ok(n.clone());
         }
@@ -150,9 +155,7 @@ impl<'a> Files<'a> {
                         .is_some_and(|d| d.contains_key(rel))
             });
             if untouched && let Some(is) = view.dir_exists(rel) {
-                if let Some(log) = self.reads.borrow_mut().as_mut() {
-                    log.push(rel.to_string());
-                }
+                self.note_read(rel);
                 return is;
             }
         }
