@@ -563,7 +563,18 @@ mod tests {
         );
         assert!(super::super::kept::reused() > reused);
         // A damaged list of kept trees is ignored.
-        std::fs::write(tmp.path().join(".git/pctl/kept-trees"), b"junk").unwrap();
+        let list = tmp.path().join(".git/pctl/kept-trees");
+        assert_eq!(crate::git::parsecache::recent().len(), 1);
+        std::fs::write(&list, b"junk").unwrap();
         assert!(crate::git::parsecache::recent().is_empty());
+        // Nor is one that is a link, even to a list of ids.
+        #[cfg(unix)]
+        {
+            let ids = tmp.path().join("ids");
+            std::fs::write(&ids, [7u8; 20]).unwrap();
+            std::fs::remove_file(&list).unwrap();
+            std::os::unix::fs::symlink(&ids, &list).unwrap();
+            assert!(crate::git::parsecache::recent().is_empty());
+        }
     }
 }

@@ -396,7 +396,15 @@ pub fn recent() -> Vec<[u8; 20]> {
     let Some(path) = STORE.with(|s| s.borrow().as_ref().map(|st| recent_path(&st.path))) else {
         return Vec::new();
     };
-    let bytes = std::fs::read(path).unwrap_or_default();
+    // A plain file of at most RECENT_MAX ids, checked before it is read (not a link,
+    // not a device: it lies in a directory a repository's owner controls).
+    let small = std::fs::symlink_metadata(&path)
+        .is_ok_and(|m| m.is_file() && m.len() <= (20 * RECENT_MAX) as u64);
+    let bytes = if small {
+        std::fs::read(&path).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     if bytes.len() % 20 != 0 || bytes.len() > 20 * RECENT_MAX {
         return Vec::new();
     }
@@ -425,8 +433,8 @@ fn recent_path(cache: &Path) -> PathBuf {
 /// Write the cache back when this process parsed something new, or when the entries
 /// it did not use outgrow their budget: the entries it used or added, and the older
 /// ones unless there are many more of those, they take more than 4 MiB, or one alone
-/// takes more than 1 MiB (atomic: a temporary file renamed over the old one; two processes saving at once leave one
-/// of their files, each valid). Failing to write is not an error: the cache is only
+/// takes more than 1 MiB (atomic: a temporary file renamed over the old one; two
+/// processes saving at once leave one of their files, each valid). Failing to write is not an error: the cache is only
 /// an optimisation.
 pub fn save() {
     load_wanted();
