@@ -79,21 +79,34 @@ impl Made {
     }
 }
 
-/// The kept builds of the nearest tree, if any: the view's own tree, else its
-/// first-parent ancestors', else the trees kept most recently (after a `git reset` or
-/// a switch of branches). None when nothing was kept, the payload is not this format,
-/// or too much changed since.
+/// The kept builds of the nearest tree, if any: the view's own tree, else one of the
+/// trees this machine's pctl kept most recently (newest first, those in the view's
+/// first-parent history before the others: after a `git reset` or a switch of
+/// branches the history holds none of them), else the view's older first-parent
+/// ancestors. None when nothing was kept, the payload is not this format, or too
+/// much changed since.
+///
+/// Only kept trees are compared with the view (a comparison walks up to [`LIMIT`]
+/// changed paths), only the entry reused is marked used (an entry merely looked at
+/// is not kept alive in the cache's file by it), and once an ancestor is too far
+/// from the view its older ancestors are not tried (history only adds to the
+/// changes, as a rule).
 pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
     if !parsecache::attached() {
         return None;
     }
-    let mut trees = view.recent_trees(DEPTH);
-    trees.extend(parsecache::recent());
-    for tree in trees {
-        let Some((file, at)) = parsecache::memo_get_shared(&key(&tree)) else {
+    let history = view.recent_trees(DEPTH);
+    for (tree, ancestor) in candidates(&history, &parsecache::recent()) {
+        if !parsecache::memo_has(&key(&tree)) {
+            continue;
+        }
+        let Some(since) = view.paths_changed_since(&tree, LIMIT) else {
+            if ancestor {
+                break;
+            }
             continue;
         };
-        let Some(since) = view.paths_changed_since(&tree, LIMIT) else {
+        let Some((file, at)) = parsecache::memo_get_shared(&key(&tree)) else {
             continue;
         };
         let Some((builds, nested)) = file.get(at.clone()).and_then(index) else {
@@ -108,6 +121,31 @@ pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
         }));
     }
     None
+}
+
+/// The trees to look for kept builds in, in order, each with whether it is one of
+/// the older ancestors (tried last): the view's own tree (`history[0]`), the recent
+/// trees in the history, the other recent trees, then the rest of the history.
+fn candidates(history: &[[u8; 20]], recent: &[[u8; 20]]) -> Vec<([u8; 20], bool)> {
+    let mut out: Vec<([u8; 20], bool)> = Vec::new();
+    let mut push = |t: &[u8; 20], ancestor: bool| {
+        if !out.iter().any(|(o, _)| o == t) {
+            out.push((*t, ancestor));
+        }
+    };
+    if let Some(own) = history.first() {
+        push(own, false);
+    }
+    for t in history.iter().filter(|t| recent.contains(t)) {
+        push(t, false);
+    }
+    for t in recent {
+        push(t, false);
+    }
+    for t in history {
+        push(t, true);
+    }
+    out
 }
 
 fn key(tree: &[u8; 20]) -> parsecache::Key {
@@ -664,6 +702,27 @@ mod tests {
             since: changed.iter().map(|s| s.to_string()).collect(),
         });
         Reuse::new(kept, None).expect("no .sourceignore")
+    }
+
+    #[test]
+    fn kept_trees_are_tried_own_tree_first_then_recent_ones_then_older_ancestors() {
+        let t = |b: u8| [b; 20];
+        // History: the view's tree 1, then ancestors 2, 3, 4; recent: 9, 3, 8.
+        let order = candidates(&[t(1), t(2), t(3), t(4)], &[t(9), t(3), t(8)]);
+        let got: Vec<(u8, bool)> = order.iter().map(|(x, a)| (x[0], *a)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, false),
+                (3, false),
+                (9, false),
+                (8, false),
+                (2, true),
+                (4, true)
+            ]
+        );
+        assert!(candidates(&[], &[]).is_empty());
+        assert_eq!(candidates(&[], &[t(5)]), [(t(5), false)]);
     }
 
     #[test]

@@ -39,10 +39,11 @@ const SPARE: usize = 5_000;
 /// the file is read whole by every command, and memos of large directories are large.
 const SPARE_BYTES: usize = 4 << 20;
 /// ... and none of them larger than this: the commit guard's builds of a whole tree
-/// (1.26 MB in the scale bench's L) are kept only while used, else each install left
-/// one behind until the budget was full of them (a 10.3 MB file, read whole, and 88
-/// MiB peak RSS for `upgrade --all` of 500).
-const SPARE_LARGEST: usize = 1 << 20;
+/// (1.26 MB in the scale bench's L) and the memos of the largest directories (1 MB)
+/// are kept only while used, else each install left one behind until the budget was
+/// full of them (a 10.3 MB file, read whole, and 88 MiB peak RSS for `upgrade --all`
+/// of 500).
+const SPARE_LARGEST: usize = 256 << 10;
 
 pub type Key = [u8; 32];
 
@@ -59,8 +60,11 @@ struct Slot {
 struct Store {
     path: PathBuf,
     secret: (u64, u64),
-    /// The cache file as read (empty when missing or refused).
-    bytes: std::rc::Rc<[u8]>,
+    /// The cache file, open (None when missing or refused), and its length. Entries
+    /// are read from it when looked up, never the whole file: held whole, it was the
+    /// largest block of a large command's memory.
+    file: Option<std::fs::File>,
+    len: u64,
     slots: HashMap<Key, Slot>,
     used: HashSet<Key>,
     /// Entries parsed in this process, encoded.
@@ -68,6 +72,8 @@ struct Store {
     added_keys: HashSet<Key>,
     /// A tree noted by [`note_recent`], written by [`save`].
     recent: Option<[u8; 20]>,
+    /// The file was written by [`save`] and is read again when next needed.
+    stale: bool,
 }
 
 thread_local! {
@@ -90,13 +96,17 @@ pub fn attach(git_dir: &Path) {
 
 /// Load the cache [`attach`] asked for, if not yet loaded.
 fn load_wanted() {
-    let Some(dir) = WANTED.with(|w| w.borrow_mut().take()) else {
-        return;
-    };
-    match crate::git::cache_dir().ok().and_then(|d| secret(&d)) {
-        Some(secret) => attach_with(&dir, secret),
-        None => STORE.with(|s| *s.borrow_mut() = None),
+    if let Some(dir) = WANTED.with(|w| w.borrow_mut().take()) {
+        match crate::git::cache_dir().ok().and_then(|d| secret(&d)) {
+            Some(secret) => attach_with(&dir, secret),
+            None => STORE.with(|s| *s.borrow_mut() = None),
+        }
     }
+    STORE.with(|s| {
+        if let Some(st) = s.borrow_mut().as_mut().filter(|st| st.stale) {
+            *st = loaded(std::mem::take(&mut st.path), st.secret);
+        }
+    });
 }
 
 /// Whether this process has a cache to read and write (a repository was attached and
@@ -121,21 +131,26 @@ fn attach_with(git_dir: &Path, secret: (u64, u64)) {
         if s.as_ref().is_some_and(|st| st.path == path) {
             return;
         }
-        let bytes = read_file(&path).unwrap_or_default();
-        let slots = index(&bytes).unwrap_or_default();
-        let bytes: std::rc::Rc<[u8]> = if slots.is_empty() {
-            std::rc::Rc::from(Vec::new())
-        } else {
-            bytes.into()
-        };
-        *s = Some(Store {
-            path,
-            secret,
-            bytes,
-            slots,
-            ..Store::default()
-        });
+        *s = Some(loaded(path, secret));
     });
+}
+
+/// The cache file at `path` as it is now (no entries when missing or refused).
+fn loaded(path: PathBuf, secret: (u64, u64)) -> Store {
+    let opened =
+        open_file(&path).and_then(|(file, len)| Some((index_file(&file, len)?, file, len)));
+    let (slots, file, len) = match opened {
+        Some((slots, file, len)) => (slots, Some(file), len),
+        None => (HashMap::new(), None, 0),
+    };
+    Store {
+        path,
+        secret,
+        file,
+        len,
+        slots,
+        ..Store::default()
+    }
 }
 
 /// The user's secret for the tags of every entry: 16 random bytes in `dir`, made on
@@ -179,12 +194,42 @@ fn secret(dir: &Path) -> Option<(u64, u64)> {
     read(&file)
 }
 
-fn read_file(path: &Path) -> Option<Vec<u8>> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE {
-        return None;
+/// The file at `path` open for reading, with its length, when it is a plain file (not
+/// a link: opened without following one) of at most [`MAX_FILE`] bytes.
+fn open_file(path: &Path) -> Option<(std::fs::File, u64)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    std::fs::read(path).ok()
+    let file = options.open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    (meta.is_file() && meta.len() <= MAX_FILE).then_some((file, meta.len()))
+}
+
+/// `buf.len()` bytes of `file` from `offset`.
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt as _;
+        file.read_exact_at(buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read as _, Seek as _};
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.read_exact(buf)
+    }
+}
+
+/// The whole entry of `slot` (head and payload), read from the file.
+fn read_entry(st: &Store, slot: &Slot) -> Option<Vec<u8>> {
+    let mut entry = vec![0u8; slot.end - slot.start];
+    read_at(st.file.as_ref()?, &mut entry, slot.start as u64).ok()?;
+    Some(entry)
 }
 
 /// The header every cache file starts with.
@@ -199,32 +244,39 @@ fn header() -> Vec<u8> {
 
 const ENTRY_HEAD: usize = 32 + 8 + 4 + 4 + 8;
 
-/// The entries of a cache file by key; None when its header is not this pctl's or
+/// The entries of the cache file `file` (`len` bytes) by key, from their heads (read
+/// in order, the payloads skipped); None when its header is not this pctl's or
 /// anything in it is malformed (the whole file is then ignored).
-fn index(bytes: &[u8]) -> Option<HashMap<Key, Slot>> {
+fn index_file(file: &std::fs::File, len: u64) -> Option<HashMap<Key, Slot>> {
+    use std::io::Read as _;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, file);
     let head = header();
-    let mut at = head.len();
-    if bytes.get(..at)? != head.as_slice() {
+    let mut got = vec![0u8; head.len()];
+    r.read_exact(&mut got).ok()?;
+    if got != head {
         return None;
     }
+    let mut at = head.len() as u64;
     let mut slots = HashMap::new();
-    while at < bytes.len() {
-        let h = bytes.get(at..at + ENTRY_HEAD)?;
+    while at < len {
+        let mut h = [0u8; ENTRY_HEAD];
+        r.read_exact(&mut h).ok()?;
         let key: Key = h[..32].try_into().ok()?;
         let text_len = u64::from_le_bytes(h[32..40].try_into().ok()?);
         let chunks = u32::from_le_bytes(h[40..44].try_into().ok()?);
-        let len = u32::from_le_bytes(h[44..48].try_into().ok()?) as usize;
-        let end = (at + ENTRY_HEAD).checked_add(len)?;
-        if end > bytes.len() {
+        let payload = u32::from_le_bytes(h[44..48].try_into().ok()?);
+        let end = at + ENTRY_HEAD as u64 + u64::from(payload);
+        if end > len {
             return None;
         }
+        r.seek_relative(i64::from(payload)).ok()?;
         slots.insert(
             key,
             Slot {
                 text_len,
                 chunks,
-                start: at,
-                end,
+                start: usize::try_from(at).ok()?,
+                end: usize::try_from(end).ok()?,
             },
         );
         at = end;
@@ -255,7 +307,7 @@ pub fn lookup(key: &Key, text_len: usize, chunks: usize) -> Option<Vec<Vec<Value
         {
             return None;
         }
-        let entry = &st.bytes[slot.start..slot.end];
+        let entry = read_entry(st, slot)?;
         let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
         let payload = &entry[ENTRY_HEAD..];
         if tag(st.secret, &entry[..48], payload) != sum {
@@ -335,6 +387,21 @@ pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
     memo_get_shared(key).map(|(bytes, range)| bytes[range].to_vec())
 }
 
+/// Whether the cache holds an entry under `key` (not checked: a cheap test before
+/// work that only pays when [`memo_get`] then finds it; marks nothing used).
+pub fn memo_has(key: &Key) -> bool {
+    load_wanted();
+    STORE.with(|s| {
+        s.borrow().as_ref().is_some_and(|st| {
+            st.added_keys.contains(key)
+                || st
+                    .slots
+                    .get(key)
+                    .is_some_and(|slot| slot.chunks == MEMO && slot.text_len == 0)
+        })
+    })
+}
+
 /// [`memo_get`] without a copy: the bytes the payload lies in, and where (a large
 /// payload, such as the commit guard's kept builds, is then held once, not twice).
 pub fn memo_get_shared(key: &Key) -> Option<(std::rc::Rc<[u8]>, std::ops::Range<usize>)> {
@@ -352,14 +419,14 @@ pub fn memo_get_shared(key: &Key) -> Option<(std::rc::Rc<[u8]>, std::ops::Range<
         if slot.chunks != MEMO || slot.text_len != 0 {
             return None;
         }
-        let entry = &st.bytes[slot.start..slot.end];
+        let entry = read_entry(st, slot)?;
         let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
-        let payload = &entry[ENTRY_HEAD..];
-        if tag(st.secret, &entry[..48], payload) != sum {
+        if tag(st.secret, &entry[..48], &entry[ENTRY_HEAD..]) != sum {
             return None;
         }
         st.used.insert(*key);
-        Some((st.bytes.clone(), slot.start + ENTRY_HEAD..slot.end))
+        let len = entry.len();
+        Some((entry.into(), ENTRY_HEAD..len))
     })
 }
 
@@ -454,11 +521,10 @@ pub fn save() {
             return;
         };
         // Nothing new: written again only when the unused entries outgrow their budget.
-        if st.added.is_empty() && st.bytes.len() <= SPARE_BYTES {
+        if st.added.is_empty() && st.len <= SPARE_BYTES as u64 {
             return;
         }
         let keep_unused = st.slots.len() + st.added.len() <= 3 * st.used.len() + SPARE;
-        let mut out = header();
         let mut slots: Vec<(&Key, &Slot)> = st
             .slots
             .iter()
@@ -480,26 +546,57 @@ pub fn save() {
         if st.added.is_empty() && slots.len() == st.slots.len() {
             return;
         }
-        for (_, slot) in slots {
-            out.extend_from_slice(&st.bytes[slot.start..slot.end]);
-        }
-        for (_, entry) in &st.added {
-            out.extend_from_slice(entry);
-        }
-        if write_atomic(&st.path, &out).is_ok() {
-            // What is on disk now is this process's: later lookups read it.
-            let bytes = out;
-            if let Some(slots) = index(&bytes) {
-                st.slots = slots;
-                st.bytes = bytes.into();
-                st.added.clear();
-                st.added_keys.clear();
+        // Written straight from the entries held, never gathered into one buffer
+        // first: with the file read, the entries added and a copy of both, saving
+        // was the peak of a large `upgrade --all`.
+        let written = write_atomic_with(&st.path, |f| {
+            f.write_all(&header())?;
+            // The entries kept, copied from the old file run by run.
+            let mut runs: Vec<(usize, usize)> = Vec::new();
+            for (_, slot) in &slots {
+                match runs.last_mut() {
+                    Some(run) if run.1 == slot.start => run.1 = slot.end,
+                    _ => runs.push((slot.start, slot.end)),
+                }
             }
+            let old = st.file.as_ref().ok_or(std::io::ErrorKind::NotFound);
+            let mut buf = vec![0u8; 1 << 16];
+            for (mut at, end) in runs {
+                let old = old.as_ref().map_err(|e| std::io::Error::from(*e))?;
+                while at < end {
+                    let n = (end - at).min(buf.len());
+                    read_at(old, &mut buf[..n], at as u64)?;
+                    f.write_all(&buf[..n])?;
+                    at += n;
+                }
+            }
+            for (_, entry) in &st.added {
+                f.write_all(entry)?;
+            }
+            Ok(())
+        });
+        if written.is_ok() {
+            // What is on disk now is this process's: a later lookup reads it again
+            // (the bytes held until now are let go: a command usually ends here).
+            *st = Store {
+                path: std::mem::take(&mut st.path),
+                secret: st.secret,
+                stale: true,
+                ..Store::default()
+            };
         }
     });
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// Write a temporary file beside `path` with `write`, then rename it over `path`.
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().ok_or(std::io::ErrorKind::NotFound)?;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -508,8 +605,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        write(&mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_data()?;
         std::fs::rename(&tmp, path)
     })();

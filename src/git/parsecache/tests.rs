@@ -112,7 +112,9 @@ fn saved_entries_are_found_by_the_next_process_and_checked() {
         std::fs::write(&file, &bad).unwrap();
         let g = git.clone();
         assert_eq!(
-            on_thread(move || index(&std::fs::read(g.join(FILE)).unwrap()).map(|s| s.len())),
+            on_thread(move || open_file(&g.join(FILE))
+                .and_then(|(f, len)| index_file(&f, len))
+                .map(|s| s.len())),
             None
         );
     }
@@ -228,6 +230,8 @@ fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
         attach_with(&g, SECRET);
         remember(&key("new"), 3, &refs(&d));
         save();
+        // Read again from the file written.
+        load_wanted();
         STORE.with(|s| s.borrow().as_ref().unwrap().slots.len())
     });
     assert_eq!(kept, 11);
@@ -237,17 +241,24 @@ fn a_save_keeps_old_entries_unless_they_far_outnumber_the_used_ones() {
 fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
     let dir = tempfile::tempdir().unwrap();
     let git = dir.path().to_path_buf();
-    let big = vec![7u8; 900 << 10];
-    let mut keys: Vec<Key> = (0..6).map(|i| memo_key("big", &[&[i]])).collect();
+    // Entries just under the largest an unused one may be: as many fit in the byte
+    // budget as `fit`, and two more are made.
+    let size = SPARE_LARGEST - 1024;
+    let fit = SPARE_BYTES / (size + ENTRY_HEAD);
+    let n = fit + 2;
+    let big = vec![7u8; size];
+    let mut keys: Vec<Key> = (0..n)
+        .map(|i| memo_key("big", &[&i.to_le_bytes()]))
+        .collect();
     // The newest of all, but larger than any unused entry may be.
     keys.push(memo_key("largest", &[]));
     let (g, k, b) = (git.clone(), keys.clone(), big.clone());
     on_thread(move || {
         attach_with(&g, SECRET);
-        for key in &k[..6] {
+        for key in &k[..n] {
             memo_put(key, &b);
         }
-        memo_put(&k[6], &vec![8u8; SPARE_LARGEST + 1]);
+        memo_put(&k[n], &vec![8u8; SPARE_LARGEST + 1]);
         save();
     });
     let (g, k) = (git.clone(), keys.clone());
@@ -258,8 +269,42 @@ fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
         let held: Vec<bool> = k.iter().map(|key| memo_get(key).is_some()).collect();
         (held, std::fs::metadata(g.join(FILE)).unwrap().len())
     });
-    // Six unused entries of 900 KiB each (plus their heads) against a 4 MiB budget: the
-    // four newest fit, the two oldest are dropped; the unused one over 1 MiB goes too.
-    assert_eq!(held, [false, false, true, true, true, true, false]);
+    // The `fit` newest unused entries are kept, the two oldest are dropped, and so is
+    // the unused one over SPARE_LARGEST.
+    let mut want = vec![false, false];
+    want.extend(std::iter::repeat_n(true, fit));
+    want.push(false);
+    assert_eq!(held, want);
     assert!(len < (SPARE_BYTES as u64), "{len}");
+}
+
+#[test]
+fn an_entry_only_asked_about_is_not_kept_alive_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let (looked, used) = (memo_key("looked", &[]), memo_key("used", &[]));
+    let g = git.clone();
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        memo_put(&looked, &vec![1u8; SPARE_LARGEST + 1]);
+        memo_put(&used, &vec![2u8; SPARE_LARGEST + 1]);
+        save();
+    });
+    let g = git.clone();
+    let asked = on_thread(move || {
+        attach_with(&g, SECRET);
+        let asked = (memo_has(&looked), memo_has(&used));
+        assert!(memo_get_shared(&used).is_some());
+        memo_put(&memo_key("new", &[]), b"x");
+        save();
+        asked
+    });
+    assert_eq!(asked, (true, true));
+    let g = git.clone();
+    let held = on_thread(move || {
+        attach_with(&g, SECRET);
+        (memo_has(&looked), memo_get(&used).map(|p| p.len()))
+    });
+    // Both are over the size an unused entry may keep: the one read stays.
+    assert_eq!(held, (false, Some(SPARE_LARGEST + 1)));
 }
