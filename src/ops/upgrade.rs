@@ -103,7 +103,7 @@ struct Planned {
     changed: usize,
     /// The installation's files the merge started from (compared with the
     /// repository's when it may have changed since).
-    ours: BTreeMap<String, Vec<u8>>,
+    ours: Ours,
     /// The Git tree of the repository the merge was planned on (None when the view
     /// is not a commit's): when the tree is the same under the write lock, no
     /// installation changed and their files need not be read again.
@@ -494,7 +494,7 @@ fn finish(
                 if same_tree.is_some() && p.planned_on == same_tree {
                     continue;
                 }
-                if view.files_below(&p.dir)? != p.ours {
+                if !p.ours.same_in(view, &p.dir)? {
                     bail!(user(
                         format!("{} changed while pctl worked on it", p.dir),
                         "run the command again",
@@ -633,11 +633,43 @@ fn pull_request(
     Ok(())
 }
 
+/// An installation's files as the merge found them, to tell whether a repository holds
+/// the same: the Git tree id of its directory, or, in a view that is not a commit's
+/// tree, the files themselves (holding every installation's files until the commit
+/// was most of an `upgrade --all`'s peak memory).
+#[derive(Debug, Clone, PartialEq)]
+enum Ours {
+    Tree(Vec<u8>),
+    Files(BTreeMap<String, Vec<u8>>),
+}
+
+impl Ours {
+    /// The files below `dir` in `view`, which are `files`.
+    fn of(view: &TreeView, dir: &str, files: BTreeMap<String, Vec<u8>>) -> Result<Ours> {
+        Ok(match view.dir_key(dir)? {
+            Some(id) => Ours::Tree(id),
+            None => Ours::Files(files),
+        })
+    }
+
+    /// Whether `view` holds the same files below `dir`.
+    fn same_in(&self, view: &TreeView, dir: &str) -> Result<bool> {
+        Ok(match self {
+            Ours::Tree(id) => match view.dir_key(dir)? {
+                Some(now) => now == *id,
+                // No directory there now, or not a commit's tree to compare with.
+                None => false,
+            },
+            Ours::Files(files) => view.files_below(dir)? == *files,
+        })
+    }
+}
+
 /// Refuse a pull request whose base branch holds other files in an installation than
 /// the repository the change was planned on.
 fn same_on_base<'p>(view: &TreeView, plans: impl IntoIterator<Item = &'p Planned>) -> Result<()> {
     for p in plans {
-        if view.files_below(&p.dir)? != p.ours {
+        if !p.ours.same_in(view, &p.dir)? {
             bail!(user(
                 format!(
                     "{} differs between the GitOps repository here and the pull request's base branch",

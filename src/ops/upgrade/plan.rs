@@ -209,7 +209,7 @@ pub(super) fn plan(ctx: &Ctx, dir: &str, inst: &Installation, target: &Target) -
         merges: repo_merges,
         changelog,
         changed,
-        ours: ours_all,
+        ours: super::Ours::of(ctx.view, dir, ours_all)?,
         planned_on: ctx.view.tree_id(),
         known,
         claims,
