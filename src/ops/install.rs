@@ -394,6 +394,7 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     for note in notes {
         p.info(&format!("next: {note}"));
     }
+    crate::let_go(targets);
     Ok(())
 }
 
