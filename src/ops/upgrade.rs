@@ -865,3 +865,6 @@ fn latest_target(ctx: &Ctx, inst: &Installation, mut t: Target) -> Result<Target
     t.reference = Some(newest.tag.clone());
     Ok(t)
 }
+
+#[cfg(test)]
+mod ours_tests;
