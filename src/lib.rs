@@ -27,6 +27,8 @@ pub mod sops;
 pub mod sops_rules;
 pub mod source;
 pub mod template;
+#[cfg(test)]
+pub mod testutil;
 pub mod textdiff;
 pub mod tracking;
 pub mod userconfig;

@@ -1,22 +1,8 @@
 //! What an upgrade remembers of an installation's files tells a changed
 //! directory from an unchanged one.
 use super::Ours;
+use crate::testutil::git;
 use std::path::Path;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-}
 
 fn commit(dir: &Path, path: &str, text: &str) -> crate::git::TreeView {
     let p = dir.join(path);
