@@ -41,9 +41,8 @@ pub type Key = (String, Option<String>);
 /// A build is decoded only when it is reused (most of the payload, the wrappers of
 /// every installation, is in the sync path's build, which any install changes).
 pub struct Kept {
-    /// The bytes the payload lies in (the parse cache's file, shared), and where.
-    file: Rc<[u8]>,
-    at: std::ops::Range<usize>,
+    /// The payload, as read from the parse cache.
+    payload: Vec<u8>,
     /// Where each build's encoding lies in the payload, with the paths it read.
     builds: HashMap<Key, (Reads, std::ops::Range<usize>)>,
     /// Likewise each nested kustomization, by directory.
@@ -97,7 +96,8 @@ pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
     }
     let history = view.recent_trees(DEPTH);
     for (tree, ancestor) in candidates(&history, &parsecache::recent()) {
-        if !parsecache::memo_has(&key(&tree)) {
+        let key = key(&tree);
+        if !parsecache::memo_has(&key) {
             continue;
         }
         let Some(since) = view.paths_changed_since(&tree, LIMIT) else {
@@ -106,15 +106,14 @@ pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
             }
             continue;
         };
-        let Some((file, at)) = parsecache::memo_get_shared(&key(&tree)) else {
+        let Some(payload) = parsecache::memo_get(&key) else {
             continue;
         };
-        let Some((builds, nested)) = file.get(at.clone()).and_then(index) else {
+        let Some((builds, nested)) = index(&payload) else {
             continue;
         };
         return Some(Rc::new(Kept {
-            file,
-            at,
+            payload,
             builds,
             nested,
             since,
@@ -163,9 +162,9 @@ pub struct Reuse {
 }
 
 impl Kept {
-    /// The payload, and in it the bytes at `range`.
+    /// The bytes at `range` of the payload.
     fn bytes(&self, range: &std::ops::Range<usize>) -> Option<&[u8]> {
-        self.file.get(self.at.clone())?.get(range.clone())
+        self.payload.get(range.clone())
     }
 }
 
@@ -695,8 +694,7 @@ mod tests {
 
     fn reuse(changed: &[&str]) -> Reuse {
         let kept = Rc::new(Kept {
-            file: Rc::from(Vec::new()),
-            at: 0..0,
+            payload: Vec::new(),
             builds: HashMap::new(),
             nested: HashMap::new(),
             since: changed.iter().map(|s| s.to_string()).collect(),
@@ -744,8 +742,7 @@ mod tests {
         assert!(!before_dir("a/", "a") && !before_dir("a/b", "a") && !before_dir("a0", "a"));
         assert!(before_dir("", "a") && !before_dir("b", "a"));
         let kept = Rc::new(Kept {
-            file: Rc::from(Vec::new()),
-            at: 0..0,
+            payload: Vec::new(),
             builds: HashMap::new(),
             nested: HashMap::new(),
             since: vec![".sourceignore".into()],

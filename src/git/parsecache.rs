@@ -36,7 +36,8 @@ const PREALLOCATE: usize = 256;
 /// when there are more than this many plus three times the used ones.
 const SPARE: usize = 5_000;
 /// ... and the entries no longer used take at most this many bytes (the newest kept):
-/// the file is read whole by every command, and memos of large directories are large.
+/// every command reads the entries' heads and copies them on save, and memos of large
+/// directories are large.
 const SPARE_BYTES: usize = 4 << 20;
 /// ... and none of them larger than this: the commit guard's builds of a whole tree
 /// (1.26 MB in the scale bench's L) and the memos of the largest directories (1 MB)
@@ -382,9 +383,29 @@ pub fn memo_key(kind: &str, parts: &[&[u8]]) -> Key {
 
 /// A memoised answer kept with the parse cache (docs/architecture.md#memos): the
 /// payload [`memo_put`] stored under `key`, when the entry's tag checks out (None on a
-/// miss, a failed tag, another pctl version's file).
+/// miss, a failed tag, another pctl version's file). Read from the file each time.
 pub fn memo_get(key: &Key) -> Option<Vec<u8>> {
-    memo_get_shared(key).map(|(bytes, range)| bytes[range].to_vec())
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let st = s.as_mut()?;
+        if st.added_keys.contains(key) {
+            let (_, entry) = st.added.iter().rev().find(|(k, _)| k == key)?;
+            return entry.get(ENTRY_HEAD..).map(<[u8]>::to_vec);
+        }
+        let slot = st.slots.get(key)?;
+        if slot.chunks != MEMO || slot.text_len != 0 {
+            return None;
+        }
+        let mut entry = read_entry(st, slot)?;
+        let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
+        if tag(st.secret, &entry[..48], &entry[ENTRY_HEAD..]) != sum {
+            return None;
+        }
+        st.used.insert(*key);
+        entry.drain(..ENTRY_HEAD);
+        Some(entry)
+    })
 }
 
 /// Whether the cache holds an entry under `key` (not checked: a cheap test before
@@ -399,34 +420,6 @@ pub fn memo_has(key: &Key) -> bool {
                     .get(key)
                     .is_some_and(|slot| slot.chunks == MEMO && slot.text_len == 0)
         })
-    })
-}
-
-/// [`memo_get`] without a copy: the bytes the payload lies in, and where (a large
-/// payload, such as the commit guard's kept builds, is then held once, not twice).
-pub fn memo_get_shared(key: &Key) -> Option<(std::rc::Rc<[u8]>, std::ops::Range<usize>)> {
-    load_wanted();
-    STORE.with(|s| {
-        let mut s = s.borrow_mut();
-        let st = s.as_mut()?;
-        if st.added_keys.contains(key) {
-            let (_, entry) = st.added.iter().rev().find(|(k, _)| k == key)?;
-            let payload: std::rc::Rc<[u8]> = entry.get(ENTRY_HEAD..)?.into();
-            let len = payload.len();
-            return Some((payload, 0..len));
-        }
-        let slot = st.slots.get(key)?;
-        if slot.chunks != MEMO || slot.text_len != 0 {
-            return None;
-        }
-        let entry = read_entry(st, slot)?;
-        let sum = u64::from_le_bytes(entry[48..56].try_into().ok()?);
-        if tag(st.secret, &entry[..48], &entry[ENTRY_HEAD..]) != sum {
-            return None;
-        }
-        st.used.insert(*key);
-        let len = entry.len();
-        Some((entry.into(), ENTRY_HEAD..len))
     })
 }
 
@@ -559,10 +552,9 @@ pub fn save() {
                     _ => runs.push((slot.start, slot.end)),
                 }
             }
-            let old = st.file.as_ref().ok_or(std::io::ErrorKind::NotFound);
             let mut buf = vec![0u8; 1 << 16];
             for (mut at, end) in runs {
-                let old = old.as_ref().map_err(|e| std::io::Error::from(*e))?;
+                let old = st.file.as_ref().ok_or(std::io::ErrorKind::NotFound)?;
                 while at < end {
                     let n = (end - at).min(buf.len());
                     read_at(old, &mut buf[..n], at as u64)?;
