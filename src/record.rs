@@ -223,7 +223,7 @@ pub fn quick_bases(origin: &str, text: &str) -> Option<BTreeMap<String, BaseReco
     thread_local! {
         /// Blocks read already, by their text: every cluster's record of one fleet
         /// install has the same block.
-        static READ: std::cell::RefCell<std::collections::HashMap<String, Option<BTreeMap<String, BaseRecord>>>> =
+        static READ: std::cell::RefCell<foldhash::HashMap<String, Option<BTreeMap<String, BaseRecord>>>> =
             Default::default();
     }
     if let Some(known) = READ.with(|r| r.borrow().get(&block).cloned()) {
@@ -280,7 +280,7 @@ pub fn sha256(bytes: &[u8]) -> String {
     const SMALL: usize = 4096;
     const KEPT: usize = 8 << 20;
     thread_local! {
-        static SMALL_SUMS: std::cell::RefCell<(usize, std::collections::HashMap<Vec<u8>, String>)> =
+        static SMALL_SUMS: std::cell::RefCell<(usize, foldhash::HashMap<Vec<u8>, String>)> =
             Default::default();
     }
     if bytes.len() > SMALL {

@@ -815,7 +815,7 @@ thread_local! {
     /// Definitions already parsed in this process, by (origin, text, directory name):
     /// `upgrade --all` resolves the same version of a profile for every installation
     /// of it. Only definitions that parse are kept.
-    static DEFINITIONS: std::cell::RefCell<std::collections::HashMap<DefinitionKey, ParsedDefinition>> =
+    static DEFINITIONS: std::cell::RefCell<foldhash::HashMap<DefinitionKey, ParsedDefinition>> =
         Default::default();
 }
 

@@ -8,8 +8,8 @@ use super::kept::{self, Reuse};
 use super::tree::{Files, Ignore};
 use super::{FLUX_KS, NOT_BUILT, Severity, schema};
 use crate::yaml::Value;
+use foldhash::{HashMap, HashMapExt as _};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 

@@ -177,7 +177,7 @@ pub fn cycles(w: &mut Walk) {
     };
     deps.sort_by(|a, b| key(a.0).cmp(&key(b.0)));
     // Only an object that depends on something can be on a cycle.
-    let node: std::collections::HashMap<(&str, &str, &str), usize> = deps
+    let node: foldhash::HashMap<(&str, &str, &str), usize> = deps
         .iter()
         .enumerate()
         .map(|(n, (i, _))| (key(*i), n))

@@ -8,7 +8,7 @@ use super::built::{Built, Entry, FluxPath, Found};
 use crate::git::parsecache::{self, Reader, put_bytes, put_len, put_value};
 use crate::git::{Changes, TreeView};
 use crate::yaml::Value;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::rc::Rc;
 
 /// The memo kind, and the payload's format (a new format is a new key: old entries

@@ -19,8 +19,9 @@ pub use rendering::{check, flux_objects};
 
 use crate::yaml::Value;
 use build::Doc;
+use foldhash::{HashMap, HashMapExt as _};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use tree::{Files, Ignore};
 

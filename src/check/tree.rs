@@ -3,8 +3,9 @@
 //! `.sourceignore` (what source-controller leaves out of the artifact).
 use crate::git::{Changes, Entry, TreeView};
 use anyhow::{Context, Result};
+use foldhash::{HashMap, HashMapExt as _};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -20,7 +21,7 @@ pub enum Node {
 fn covering(mut v: Vec<String>) -> Vec<String> {
     v.sort_unstable();
     v.dedup();
-    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut kept: foldhash::HashSet<String> = foldhash::HashSet::default();
     let mut out: Vec<String> = Vec::with_capacity(v.len());
     // Sorted, so a directory comes before everything below it.
     for p in v {

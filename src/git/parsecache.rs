@@ -10,9 +10,10 @@
 //! entry written by anyone else (a `.git` copied from another machine or user, a
 //! hostile or corrupted file) fails the tag and is parsed again.
 use crate::yaml::{Map, Value};
+use foldhash::HashMapExt as _;
+use foldhash::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 

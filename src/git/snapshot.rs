@@ -263,7 +263,7 @@ thread_local! {
     /// Directories found in this process: root tree id → path → the directory's tree
     /// id (None: no directory there). A tree id names its content, so the answer never
     /// changes; every lookup in a tree then reads one tree object, not one per level.
-    static DIRS: std::cell::RefCell<std::collections::HashMap<Oid, std::collections::HashMap<String, Option<Oid>>>> = Default::default();
+    static DIRS: std::cell::RefCell<foldhash::HashMap<Oid, foldhash::HashMap<String, Option<Oid>>>> = Default::default();
 }
 
 /// The tree id of directory `dir` (a plain relative path, "" the root) below the tree
@@ -302,7 +302,7 @@ thread_local! {
 }
 
 /// Blob contents by id.
-type BlobMap = std::collections::HashMap<Oid, Rc<[u8]>>;
+type BlobMap = foldhash::HashMap<Oid, Rc<[u8]>>;
 
 const BLOB_KEPT: usize = 64 << 10;
 const BLOBS_KEPT: usize = 8 << 20;
@@ -349,7 +349,7 @@ pub struct Listed {
 pub struct Listing {
     pub entries: Vec<Listed>,
     /// Each entry with a UTF-8 name: its mode and id.
-    by_name: std::collections::HashMap<String, (i32, Oid)>,
+    by_name: foldhash::HashMap<String, (i32, Oid)>,
 }
 
 impl Listing {
@@ -375,7 +375,7 @@ fn listing_of(repo: &Repository, id: Oid) -> Result<Rc<Listing>> {
     }
     let t = repo.find_tree(id)?;
     let mut entries = Vec::with_capacity(t.len());
-    let mut by_name = std::collections::HashMap::with_capacity(t.len());
+    let mut by_name = foldhash::HashMap::with_capacity_and_hasher(t.len(), Default::default());
     for e in t.iter() {
         match std::str::from_utf8(e.name_bytes()) {
             Err(_) => entries.push(Listed {
@@ -398,7 +398,7 @@ fn listing_of(repo: &Repository, id: Oid) -> Result<Rc<Listing>> {
 
 thread_local! {
     /// Directory listings read in this process, by tree id (a tree never changes).
-    static LISTINGS: std::cell::RefCell<std::collections::HashMap<Oid, Rc<Listing>>> = Default::default();
+    static LISTINGS: std::cell::RefCell<foldhash::HashMap<Oid, Rc<Listing>>> = Default::default();
 }
 
 /// A read-only view of the GitOps repository's files at the state a change builds on.

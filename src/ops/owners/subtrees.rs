@@ -11,9 +11,10 @@ use super::RecordInfo;
 use crate::git::{Kind, TreeView, parsecache};
 use crate::namespaces::{Files, Obj, Unit};
 use crate::yaml::{Map, Value};
+use foldhash::HashMap;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The first byte of every payload written here: another value is another format.
