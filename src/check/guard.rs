@@ -63,6 +63,10 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
     }
     let pending =
         record.then(|| super::kept::Pending::new(&after.1.made(), &after.1.nested_made()));
+    // The walks' builds are left to the process's exit: a write guards once (a push
+    // to a remote that moved, at most five times), and freeing every kept build of a
+    // large repository cost 14 M instructions (docs/benchmarks.md).
+    crate::let_go((after, before));
     Ok(Guarded { warnings, pending })
 }
 

@@ -270,18 +270,22 @@ fn before_dir(x: &str, r: &str) -> bool {
 /// Whether a nested kustomization that read `reads` read a kustomization file of a
 /// directory in `stack`: building it there would find a loop.
 pub fn loops(reads: &[String], stack: &[String]) -> bool {
+    // A read at `r` covers `s/<kustomization file>` when `r` is that file, or `s`, or a
+    // directory above `s` (the root "" is above everything). Compared without joining
+    // the paths: this runs for every reused nested kustomization of every walk.
     stack.iter().any(|s| {
-        super::build::KUSTOMIZATION_NAMES.iter().any(|n| {
-            let k = super::tree::join(s, n);
-            reads.iter().any(|r| {
-                r.is_empty()
-                    || *r == k
-                    || (k.len() > r.len()
-                        && k.starts_with(r.as_str())
-                        && k.as_bytes()[r.len()] == b'/')
-            })
+        reads.iter().any(|r| {
+            let (dir, name) = r.rsplit_once('/').unwrap_or(("", r.as_str()));
+            r.is_empty()
+                || (!s.is_empty() && (s == r || is_below(s, r)))
+                || (dir == s && super::build::KUSTOMIZATION_NAMES.contains(&name))
         })
     })
+}
+
+/// Whether `path` lies strictly below directory `dir` (neither empty).
+fn is_below(path: &str, dir: &str) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
 }
 
 /// The payload kept for a tree: every build made for it (what the walks asked for,
@@ -700,6 +704,60 @@ mod tests {
             since: changed.iter().map(|s| s.to_string()).collect(),
         });
         Reuse::new(kept, None).expect("no .sourceignore")
+    }
+
+    #[test]
+    fn loops_answers_as_joining_each_kustomization_file_would() {
+        // The definition: some read is the kustomization file of a stacked directory, or
+        // a directory at or above that file.
+        let joined = |reads: &[String], stack: &[String]| {
+            stack.iter().any(|s| {
+                crate::check::build::KUSTOMIZATION_NAMES.iter().any(|n| {
+                    let k = crate::check::tree::join(s, n);
+                    reads.iter().any(|r| {
+                        r.is_empty()
+                            || *r == k
+                            || (k.len() > r.len()
+                                && k.starts_with(r.as_str())
+                                && k.as_bytes()[r.len()] == b'/')
+                    })
+                })
+            })
+        };
+        let paths = [
+            "",
+            "a",
+            "ab",
+            "a/b",
+            "a/bc",
+            "a/b/c",
+            "kustomization.yaml",
+            "Kustomization",
+            "a/kustomization.yaml",
+            "a/kustomization.yml",
+            "a/Kustomization",
+            "ab/kustomization.yaml",
+            "a/b/kustomization.yaml",
+            "a/b/other.yaml",
+            "a/kustomization.yaml/x",
+        ];
+        let mut checked = 0;
+        for r1 in paths {
+            for r2 in paths {
+                for s in paths {
+                    let reads = vec![r1.to_string(), r2.to_string()];
+                    let stack = vec![s.to_string()];
+                    assert_eq!(
+                        loops(&reads, &stack),
+                        joined(&reads, &stack),
+                        "reads {reads:?}, stack {stack:?}"
+                    );
+                    checked += usize::from(joined(&reads, &stack));
+                }
+            }
+        }
+        // Both answers occur.
+        assert!(checked > 0 && checked < paths.len().pow(3));
     }
 
     #[test]

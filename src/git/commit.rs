@@ -9,17 +9,31 @@ use git2::{Oid, Repository};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Store the content of every file a change writes; its blob by path.
+/// Store the content of every file a change writes; its blob by path. As `git add`
+/// does, a blob the object database already holds is not written again (libgit2's
+/// `git_odb_write` hashes it and only refreshes the stored object's time), and a
+/// content that several paths share (a fleet install's identical files) is hashed once.
 pub(super) fn write_blobs<'c>(
     repo: &Repository,
     changes: &'c Changes,
 ) -> Result<BTreeMap<&'c str, Oid>> {
+    let odb = repo
+        .odb()
+        .map_err(|e| anyhow!(e).context("cannot open the repository's object database"))?;
     let mut out = BTreeMap::new();
+    let mut stored: foldhash::HashMap<&[u8], Oid> = foldhash::HashMap::default();
     for (path, content) in &changes.files {
         if let Some(bytes) = content {
-            let oid = repo
-                .blob(bytes)
-                .map_err(|e| journal::storage_error(path, e))?;
+            let oid = match stored.get(bytes.as_slice()) {
+                Some(&oid) => oid,
+                None => {
+                    let oid = odb
+                        .write(git2::ObjectType::Blob, bytes)
+                        .map_err(|e| journal::storage_error(path, e))?;
+                    stored.insert(bytes.as_slice(), oid);
+                    oid
+                }
+            };
             out.insert(path.as_str(), oid);
         }
     }
@@ -227,4 +241,55 @@ pub fn create_tag_ref(repo: &Repository, name: &str, tag: Oid) -> Result<()> {
             }
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Blobs stored as `git add` stores them.
+    use super::*;
+
+    #[test]
+    fn blobs_get_git_s_ids_shared_content_is_one_object_and_a_stored_one_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testutil::git(dir.path(), &["init", "-q"]);
+        let repo = Repository::open(dir.path()).unwrap();
+        let mut changes = Changes::default();
+        for (path, text) in [
+            ("a.yaml", "same\n"),
+            ("b/a.yaml", "same\n"),
+            ("c.yaml", "other\n"),
+        ] {
+            changes
+                .files
+                .insert(path.to_string(), Some(text.as_bytes().to_vec()));
+        }
+        changes.files.insert("gone.yaml".to_string(), None);
+        let blobs = write_blobs(&repo, &changes).unwrap();
+        let hashed =
+            |text: &str| Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).unwrap();
+        assert_eq!(blobs.len(), 3, "{blobs:?}");
+        assert_eq!(blobs["a.yaml"], hashed("same\n"));
+        assert_eq!(blobs["b/a.yaml"], hashed("same\n"));
+        assert_eq!(blobs["c.yaml"], hashed("other\n"));
+        let stored = |oid: Oid| {
+            let hex = oid.to_string();
+            dir.path()
+                .join(".git/objects")
+                .join(&hex[..2])
+                .join(&hex[2..])
+        };
+        let inode = |p: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).unwrap().ino()
+        };
+        let before = inode(&stored(blobs["c.yaml"]));
+        assert_eq!(
+            repo.find_blob(blobs["a.yaml"]).unwrap().content(),
+            b"same\n"
+        );
+        // Written again: the stored object stays the same file (`git add` only
+        // refreshes its time), and the ids are the same.
+        assert_eq!(write_blobs(&repo, &changes).unwrap(), blobs);
+        assert_eq!(inode(&stored(blobs["c.yaml"])), before);
+    }
 }
