@@ -380,7 +380,7 @@ pub fn moved_claims(
                 claim: o.claim.clone(),
                 owner: ownership::Owner {
                     installation: o.owner.installation.clone(),
-                    file: format!("{to}/{rest}"),
+                    file: [to, "/", rest].concat(),
                 },
             })
         })

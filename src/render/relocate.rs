@@ -20,11 +20,15 @@ pub fn repointed(bytes: &[u8], from: &str, to: &str) -> Option<Vec<u8>> {
     old.extend_from_slice(b": ./");
     old.extend_from_slice(from.as_bytes());
     old.push(b'\n');
-    let finder = memchr::memmem::Finder::new(&old);
-    let at = finder.find(bytes)?;
-    if finder.find(&bytes[at + 1..]).is_some() {
+    // Every occurrence ends a line: the ends of lines are tried, not every byte (a
+    // wrapper is a few hundred bytes; building a substring searcher cost more than
+    // the search).
+    let mut found = memchr::memchr_iter(b'\n', bytes)
+        .filter(|&end| end + 1 >= old.len() && bytes[end + 1 - old.len()..=end] == old[..])
+        .map(|end| end + 1 - old.len());
+    let (Some(at), None) = (found.next(), found.next()) else {
         return None;
-    }
+    };
     let mut out = Vec::with_capacity(bytes.len() + to.len());
     out.extend_from_slice(&bytes[..at]);
     out.extend_from_slice(b": ./");
@@ -148,6 +152,13 @@ mod tests {
             repointed(wrapper, "clusters/a/profiles/x/artifacts", "z"),
             None
         );
+        // At the very start, and where the path is the tail of a longer one.
+        assert_eq!(
+            repointed(b": ./p\nx: ./ap\n", "p", "q").as_deref(),
+            Some(&b": ./q\nx: ./ap\n"[..])
+        );
+        assert_eq!(repointed(b"x: ./a/p\n", "p", "q"), None);
+        assert_eq!(repointed(b"x: ./p", "p", "q"), None);
         // Twice: which one is meant cannot be told.
         let twice = b"a: ./p\nb: ./p\n";
         assert_eq!(repointed(twice, "p", "q"), None);
