@@ -9,7 +9,7 @@ pub const FILE: &str = "profile-installation.yaml";
 pub const API_VERSION: &str = "pctl.dev/v1alpha1";
 pub const KIND: &str = "ProfileInstallation";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Installation {
     pub api_version: String,
@@ -18,12 +18,12 @@ pub struct Installation {
     pub spec: Spec,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Spec {
     /// Namespace the workloads are installed into.

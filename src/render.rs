@@ -18,7 +18,7 @@ mod placeholders;
 pub use placeholders::placeholder_values;
 mod helmrelease;
 mod relocate;
-pub use relocate::repointed;
+pub use relocate::{record_like, repointed};
 mod renderer;
 mod secrets;
 mod unsealed;
@@ -109,7 +109,10 @@ impl Rendered {
     }
 }
 
-#[derive(Debug, Clone)]
+/// One installation's rendering: its files, its record and what the user must do.
+/// `Default` is an empty one: a fleet install holds it for a cluster whose rendering
+/// it makes later (`Rendered::relocated_applied`).
+#[derive(Debug, Clone, Default)]
 pub struct Rendered {
     /// Files relative to the installation directory, the record included.
     pub files: BTreeMap<String, Vec<u8>>,

@@ -373,43 +373,12 @@ pub fn apply_like(
         }
     }
     r.record.spec.files = hashes;
-    let text = match like.and_then(|l| record_like(r, l)) {
+    let text = match like.and_then(|l| crate::render::record_like(r, l)) {
         Some(text) => text,
         None => r.record.to_yaml()?,
     };
     r.files.insert(record::FILE.into(), text.into_bytes());
     Ok(())
-}
-
-/// The record text of `r` from `like`'s, when the records differ only in their path
-/// and both paths are written plain.
-fn record_like(r: &mut Rendered, like: &Rendered) -> Option<String> {
-    let (from, to) = (&like.record.spec.path, r.record.spec.path.clone());
-    let plain = |d: &str| {
-        !d.is_empty()
-            && d.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
-    };
-    if !plain(from) || !plain(&to) {
-        return None;
-    }
-    let text = std::str::from_utf8(like.files.get(record::FILE)?).ok()?;
-    r.record.spec.path = from.clone();
-    let same = r.record == like.record;
-    r.record.spec.path = to.clone();
-    if !same {
-        return None;
-    }
-    let old = format!("\n  path: {from}\n");
-    let mut found = text.match_indices(&old);
-    let (Some((at, _)), None) = (found.next(), found.next()) else {
-        return None;
-    };
-    Some(format!(
-        "{}\n  path: {to}\n{}",
-        &text[..at],
-        &text[at + old.len()..]
-    ))
 }
 
 /// Which of an installation's recorded `bases` a new rendering `r` (without bases) can

@@ -46,6 +46,8 @@ struct Target {
     moved_from: Option<usize>,
     /// Debug builds: a moved rendering rendered again, to compare.
     fresh: Option<render::Rendered>,
+    /// Its rendering is empty until it is moved from its leader's finished one.
+    later: bool,
 }
 
 /// `--repo`, `--offline` and `--cluster`/`--all-clusters` come from the context.
@@ -137,7 +139,18 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
             .find(|(o, _)| o.same_but_dir(&ropts))
             .map(|(_, i)| *i);
         // Its record is written by `bases::apply` below (there are several clusters).
-        let moved = same.and_then(|i| targets[i].rendered.relocated_unrecorded(&install_dir));
+        // After the first cluster moved from a rendering, the others are moved from its
+        // finished rendering once it has been pointed at the bases (`relocated_applied`
+        // below): until then they hold an empty one.
+        let later = same.is_some_and(|i| {
+            targets.iter().any(|t| t.moved_from == Some(i))
+                && targets[i].rendered.relocates_applied_to(&install_dir)
+        });
+        let moved = match same {
+            Some(_) if later => Some(render::Rendered::default()),
+            Some(i) => targets[i].rendered.relocated_unrecorded(&install_dir),
+            None => None,
+        };
         let moved_from = moved.as_ref().and(same);
         let mut fresh = None;
         let rendered = match moved {
@@ -164,6 +177,7 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
             rendered,
             moved_from,
             fresh,
+            later,
         });
     }
     // Several clusters: what is the same in every one is stored once (docs/fleets.md).
@@ -185,7 +199,14 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
             .collect();
         let plan = gitops::bases::plan(&leads, &root)?;
         if cfg!(debug_assertions) {
-            let all: Vec<&render::Rendered> = targets.iter().map(|t| &t.rendered).collect();
+            // (An empty rendering's cluster is compared through its rendering made again.)
+            let all: Vec<&render::Rendered> = targets
+                .iter()
+                .map(|t| match (&t.fresh, t.later) {
+                    (Some(fresh), true) => fresh,
+                    _ => &t.rendered,
+                })
+                .collect();
             if gitops::bases::plan(&all, &root)? != plan {
                 bail!(crate::error::Bug(format!(
                     "the fleet bases planned from {} of {} renderings differ from those of all",
@@ -214,9 +235,36 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         for i in 0..targets.len() {
             let (done, rest) = targets.split_at_mut(i);
             let t = &mut rest[0];
-            // A moved rendering's record is its leader's with its own path.
+            // A moved rendering is its leader's finished one, moved (debug builds also
+            // point the one moved before at the bases themselves and compare); else its
+            // record is its leader's with its own path.
             let like = t.moved_from.map(|j| &done[j].rendered);
-            gitops::bases::apply_like(&mut t.rendered, &plan, like)?;
+            let moved = match like {
+                Some(l) => l.relocated_applied(&t.install_dir)?,
+                None => None,
+            };
+            match moved {
+                Some(moved) if t.later => t.rendered = moved,
+                Some(moved) => {
+                    if cfg!(debug_assertions) {
+                        gitops::bases::apply_like(&mut t.rendered, &plan, like)?;
+                        same_as_rendered(&moved, &t.rendered)?;
+                        if moved.record != t.rendered.record {
+                            bail!(crate::error::Bug(format!(
+                                "the record of the rendering moved to {} differs from pointing it at the bases",
+                                t.install_dir
+                            )));
+                        }
+                    }
+                    t.rendered = moved;
+                }
+                // Left empty only when its leader's finished rendering can be moved.
+                None if t.later => bail!(crate::error::Bug(format!(
+                    "the rendering of {} was left to be moved from its leader's, which cannot be moved there",
+                    t.install_dir
+                ))),
+                None => gitops::bases::apply_like(&mut t.rendered, &plan, like)?,
+            }
             if let Some(mut fresh) = t.fresh.take() {
                 gitops::bases::apply(&mut fresh, &plan)?;
                 same_as_rendered(&t.rendered, &fresh)?;

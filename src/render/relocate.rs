@@ -119,15 +119,111 @@ impl Rendered {
         for path in changed {
             record.spec.files.remove(&path);
         }
-        Some(Rendered {
+        Some(self.moved(files, record))
+    }
+
+    /// This rendering's leaves, notes and sealed files with `files` and `record`: a
+    /// rendering moved elsewhere.
+    fn moved(&self, files: BTreeMap<String, Vec<u8>>, record: Installation) -> Rendered {
+        Rendered {
             files,
             record,
             leaves: self.leaves.clone(),
             notes: self.notes.clone(),
             sealed: self.sealed.clone(),
             relocatable: true,
-        })
+        }
     }
+}
+
+impl Rendered {
+    /// Whether [`Rendered::relocated_applied`] may move this rendering (once pointed at
+    /// its bases) to `to`: then it does, unless a wrapper or local chart's HelmRelease
+    /// does not name its directory exactly once, which [`Rendered::relocated_unrecorded`]
+    /// finds as well.
+    pub fn relocates_applied_to(&self, to: &str) -> bool {
+        let from = self.record.spec.path.as_str();
+        let depth = |d: &str| d.split('/').filter(|p| !p.is_empty()).count();
+        self.relocatable && plain(from) && plain(to) && depth(from) == depth(to)
+    }
+
+    /// A rendering already pointed at its fleet bases (`crate::gitops::bases::apply`)
+    /// as [`Rendered::relocated_unrecorded`] to `to` and then pointed at the same bases
+    /// gives it: what the clusters of a fleet install with the same inputs get, from the
+    /// first one's finished rendering, without repointing every wrapper twice. A
+    /// wrapper or HelmRelease pointed at a base names no installation directory and is
+    /// kept; the others are repointed and hashed again, and the record names `to`. None
+    /// when that cannot be known (as for `relocated_unrecorded`, or the two directories
+    /// are not as deep: the kustomization names the shared wrappers through `../`).
+    pub fn relocated_applied(&self, to: &str) -> Result<Option<Rendered>> {
+        if !self.relocates_applied_to(to) || !self.files.contains_key(record::FILE) {
+            return Ok(None);
+        }
+        let from = self.record.spec.path.as_str();
+        let bases = &self.record.spec.bases;
+        let mut files = self.files.clone();
+        let mut record = self.record.clone();
+        record.spec.path = to.to_string();
+        for leaf in &self.leaves {
+            let base = bases.get(&leaf.id);
+            let dir = ["artifacts/", &leaf.id].concat();
+            let mut moved = Vec::new();
+            if !base.is_some_and(|b| b.holds == record::Holds::Artifact) {
+                moved.push(([dir.as_str(), "/", WRAPPER_FILE].concat(), String::new()));
+            }
+            if leaf.kind == "local chart" && base.is_none() {
+                moved.push((
+                    [dir.as_str(), "/helm-release.yaml"].concat(),
+                    "/chart".into(),
+                ));
+            }
+            for (path, chart) in moved {
+                if !repoint(
+                    &mut files,
+                    &path,
+                    &[from, "/", &dir, &chart].concat(),
+                    &[to, "/", &dir, &chart].concat(),
+                ) {
+                    return Ok(None);
+                }
+                let hash = record::sha256(&files[&path]);
+                record.spec.files.insert(path, hash);
+            }
+        }
+        let mut r = self.moved(files, record);
+        let text = match record_like(&mut r, self) {
+            Some(text) => text,
+            None => r.record.to_yaml()?,
+        };
+        r.files.insert(record::FILE.into(), text.into_bytes());
+        Ok(Some(r))
+    }
+}
+
+/// The record text of `r` from `like`'s, when the records differ only in their path
+/// and both paths are written plain.
+pub fn record_like(r: &mut Rendered, like: &Rendered) -> Option<String> {
+    let (from, to) = (&like.record.spec.path, r.record.spec.path.clone());
+    if !plain(from) || !plain(&to) {
+        return None;
+    }
+    let text = std::str::from_utf8(like.files.get(record::FILE)?).ok()?;
+    r.record.spec.path = from.clone();
+    let same = r.record == like.record;
+    r.record.spec.path = to.clone();
+    if !same {
+        return None;
+    }
+    let old = format!("\n  path: {from}\n");
+    let mut found = text.match_indices(&old);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return None;
+    };
+    Some(format!(
+        "{}\n  path: {to}\n{}",
+        &text[..at],
+        &text[at + old.len()..]
+    ))
 }
 
 #[cfg(test)]
