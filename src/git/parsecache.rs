@@ -369,17 +369,18 @@ fn add(key: &Key, text_len: u64, chunks: u32, make: impl FnOnce() -> Vec<u8>) {
 const MEMO: u32 = u32::MAX;
 
 /// The key of a memoised answer: SHA-256 of `kind` and every length-prefixed part
-/// (the Git tree id and each input the answer depends on go in `parts`).
+/// (the Git tree id and each input the answer depends on go in `parts`). The lengths
+/// are varints ([`put_len`]): a directory's memo key is then two SHA-256 blocks, not
+/// three (thousands of keys per write in a large repository).
 pub fn memo_key(kind: &str, parts: &[&[u8]]) -> Key {
-    let mut h = Sha256::new();
-    h.update(b"pctl-memo\0");
-    h.update((kind.len() as u64).to_le_bytes());
-    h.update(kind.as_bytes());
+    let mut material =
+        Vec::with_capacity(16 + kind.len() + parts.iter().map(|p| p.len() + 3).sum::<usize>());
+    material.extend_from_slice(b"pctl-memo\0");
+    put_bytes(&mut material, kind.as_bytes());
     for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
+        put_bytes(&mut material, p);
     }
-    h.finalize().into()
+    Sha256::digest(&material).into()
 }
 
 /// A memoised answer kept with the parse cache (docs/architecture.md#memos): the

@@ -128,6 +128,14 @@ fn memos_are_kept_checked_and_never_taken_for_parsed_texts() {
     // The parts are length-prefixed: moving a byte between parts is another key.
     assert_ne!(k, memo_key("test", &[b"tree i", b"dcontext"]));
     assert_ne!(k, memo_key("other", &[b"tree id", b"context"]));
+    // Between the kind and the parts too, and with lengths past one varint byte.
+    assert_ne!(memo_key("te", &[b"st"]), memo_key("tes", &[b"t"]));
+    assert_ne!(memo_key("test", &[b""]), memo_key("test", &[]));
+    let long = vec![b'x'; 300];
+    assert_ne!(
+        memo_key("test", &[&long, b"y"]),
+        memo_key("test", &[&long[..299], b"xy"])
+    );
     let docs = sample();
     let values: Vec<&Value> = docs[0].iter().chain(&docs[1]).collect();
     let payload = encode_values(&values);
