@@ -500,3 +500,57 @@ fn clusters_with_equal_inputs_share_a_rendering_and_the_others_keep_their_values
     }
     check_every_cluster(&gitops);
 }
+
+#[test]
+fn clusters_with_the_same_inputs_at_other_depths_get_the_same_files_as_rendering_there() {
+    // Five clusters with equal inputs: the first is rendered, the others moved from it.
+    // b (deeper than a) is moved before the bases are planned; c and e (as deep as a)
+    // from a's finished rendering; d (deeper still) as b was. Debug builds (these
+    // tests) render every moved cluster again and fail the install (exit 2) on any
+    // difference in bytes.
+    let env = Env::new();
+    let gitops = env.root.join("depths");
+    let out = env.pctl(["init", &repo_arg(&gitops), "--cluster", "a"]);
+    assert_success(&out);
+    let syncs = [
+        ("a", "clusters/a"),
+        ("b", "envs/eu/b"),
+        ("c", "clusters/c"),
+        ("d", "envs/x/y/d"),
+        ("e", "clusters/e"),
+    ];
+    for (name, sync) in &syncs[1..] {
+        let out = run(
+            &env,
+            &gitops,
+            &["cluster", "add", name, "--sync-path", sync],
+        );
+        assert_success(&out);
+    }
+    let out = env.install(
+        &gitops,
+        &shop("1.0.0"),
+        "shop",
+        &["--all-clusters", "--namespace", "shop"],
+    );
+    assert_success(&out);
+    assert_eq!(
+        head_subject(&gitops),
+        "pctl: install shop 1.0.0 as shop in a, b, c, d, e"
+    );
+    for (name, sync) in syncs {
+        let dir = format!("{sync}/profiles/shop");
+        let record =
+            std::fs::read_to_string(gitops.join(&dir).join("profile-installation.yaml")).unwrap();
+        assert!(
+            record.contains(&format!("\n  path: {dir}\n")),
+            "{name}: {record}"
+        );
+        // Every recorded hash is the file's: no drift right after the install.
+        assert_clean(&env, &gitops, name);
+        pctl_check_with(&gitops, &["--path", sync]);
+        kustomize_builds(&gitops.join(&dir));
+    }
+    let out = run_check(&gitops, &["--all-clusters"]);
+    assert_success(&out);
+}
