@@ -527,13 +527,7 @@ fn clusters_with_the_same_inputs_at_other_depths_get_the_same_files_as_rendering
         );
         assert_success(&out);
     }
-    let out = env.install(
-        &gitops,
-        &shop("1.0.0"),
-        "shop",
-        &["--all-clusters", "--namespace", "shop"],
-    );
-    assert_success(&out);
+    install_all(&env, &gitops);
     assert_eq!(
         head_subject(&gitops),
         "pctl: install shop 1.0.0 as shop in a, b, c, d, e"
