@@ -451,6 +451,31 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// The kept nested kustomization of `dir` (`kustomize` would reuse it), found
+    /// before looking for its kustomization file, which reads the directory's tree: when
+    /// its build read `dir/kustomization.yaml` (the first name looked for) and nothing
+    /// it read changed, that file is still there, and is the one found.
+    fn kept_nested(&self, dir: &str, stack: &[String]) -> Option<Vec<Doc>> {
+        let memo = self.nested.filter(|_| !stack.is_empty())?;
+        let (reads, docs) = memo.nested(dir, stack)?;
+        let kfile = join(dir, KUSTOMIZATION_NAMES[0]);
+        if !reads.contains(&kfile) {
+            return None;
+        }
+        memo.note_part();
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                self.kustomization_file(dir).as_deref(),
+                Some(kfile.as_str()),
+                "pctl bug: the kept nested kustomization of {dir} read a kustomization file that is not the one found"
+            );
+            let fresh = self.kustomize_here(dir, &kfile, &mut stack.to_vec());
+            super::built::compare_nested(dir, &docs, fresh);
+        }
+        self.files.note_reads(&reads);
+        Some(docs)
+    }
+
     fn kustomize_here(
         &self,
         dir: &str,
@@ -521,6 +546,10 @@ impl<'a> Builder<'a> {
                         ));
                     };
                     if self.files.is_dir(&p) {
+                        if let Some(docs) = self.kept_nested(&p, stack) {
+                            out.extend(docs);
+                            continue;
+                        }
                         let Some(sub) = self.kustomization_file(&p) else {
                             return Err(Failure::Broken(
                                 shown,

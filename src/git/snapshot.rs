@@ -357,6 +357,12 @@ impl Listing {
     pub fn kind(&self, name: &str) -> Option<Kind> {
         self.by_name.get(name).map(|&(mode, _)| kind_of(mode))
     }
+
+    /// The Git id of the entry `name`, as raw bytes.
+    pub fn id(&self, name: &str) -> Option<[u8; 20]> {
+        let (_, id) = self.by_name.get(name)?;
+        id.as_bytes().try_into().ok()
+    }
 }
 
 fn kind_of(mode: i32) -> Kind {
@@ -518,6 +524,43 @@ impl TreeView {
             return Ok(None);
         };
         Ok(dir_id(repo, *tree, dir)?.map(|id| id.as_bytes().to_vec()))
+    }
+
+    /// Learn the tree ids of directories below `base` without reading their trees: each
+    /// `(path relative to base, tree id)` of `dirs` comes from a memo keyed by `base`'s
+    /// own tree id, which determines every tree below it (the ownership scan's records
+    /// memo, `ops/owners/subtrees.rs`). Later lookups of those directories (the scan's
+    /// and the commit guard's) then read no tree. Debug builds read them and compare.
+    pub fn know_dirs(&self, base: &str, dirs: &[(String, [u8; 20])]) {
+        let Some(Snapshot::Tree { repo, tree }) = &self.snapshot else {
+            return;
+        };
+        for (rel, id) in dirs {
+            let Ok(id) = Oid::from_bytes(id) else {
+                continue;
+            };
+            let dir = if base.is_empty() {
+                rel.clone()
+            } else {
+                format!("{base}/{rel}")
+            };
+            if cfg!(debug_assertions) {
+                let read = dir_id(repo, *tree, &dir).ok().flatten();
+                assert_eq!(
+                    read,
+                    Some(id),
+                    "pctl bug: the remembered tree id of {dir} is not the one in the tree"
+                );
+                continue;
+            }
+            DIRS.with(|d| {
+                d.borrow_mut()
+                    .entry(*tree)
+                    .or_default()
+                    .entry(dir)
+                    .or_insert(Some(id));
+            });
+        }
     }
 
     /// The entries of directory `dir` (a plain repository-relative path), read once

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The first byte of every payload written here: another value is another format.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 /// A directory building to more objects than this is not remembered (the directories
 /// near the top change with every install; those below them are remembered).
 const MAX_OBJS: usize = 256;
@@ -40,13 +40,19 @@ thread_local! {
     static RECORDS: RefCell<HashMap<Here, Rc<Records>>> = Default::default();
 }
 
-/// The installation records below a directory, and how deep its directories nest.
+/// The installation records below a directory, how deep its directories nest, and
+/// their tree ids.
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Records {
     /// Each record file's path and what it says.
     pub found: Vec<(String, Rc<RecordInfo>)>,
     /// 0: no subdirectory; else one more than the deepest subdirectory's.
     height: usize,
+    /// Every directory below (path relative to this one) with its tree id, when there
+    /// are at most `MAX_OBJS` (else none): told to the view when the memo is used, so
+    /// that the scan and the commit guard find an installation's directories without
+    /// reading its trees.
+    dirs: Vec<(String, [u8; 20])>,
 }
 
 /// The files of the directories the scan has read (`loaded`), read from the view
@@ -240,10 +246,12 @@ fn records_below(view: &TreeView, dir: &str, depth: usize) -> Option<Rc<Records>
         return Some(Rc::default());
     };
     if let Some(r) = RECORDS.with(|c| c.borrow().get(&here).cloned()) {
+        view.know_dirs(dir, &r.dirs);
         return Some(r);
     }
     let key = memo_key("owners-records", &here);
     if let Some(r) = parsecache::memo_get(&key).and_then(|p| decode_records(&p)) {
+        view.know_dirs(dir, &r.dirs);
         let r = Rc::new(r);
         RECORDS.with(|c| c.borrow_mut().insert(here, r.clone()));
         return Some(r);
@@ -257,6 +265,15 @@ fn records_below(view: &TreeView, dir: &str, depth: usize) -> Option<Rc<Records>
                 let below = records_below(view, &path, depth + 1)?;
                 out.height = out.height.max(below.height + 1);
                 out.found.extend(below.found.iter().cloned());
+                if let Some(id) = listing.id(&e.name) {
+                    out.dirs.push((e.name.clone(), id));
+                    out.dirs.extend(
+                        below
+                            .dirs
+                            .iter()
+                            .map(|(rel, id)| (format!("{}/{rel}", e.name), *id)),
+                    );
+                }
             }
             Kind::File if e.name == crate::record::FILE && !dir.is_empty() => {
                 let bytes = view.read(&path).ok()??;
@@ -266,6 +283,9 @@ fn records_below(view: &TreeView, dir: &str, depth: usize) -> Option<Rc<Records>
             Kind::Link | Kind::BadName => return None,
             _ => {}
         }
+    }
+    if out.dirs.len() > MAX_OBJS {
+        out.dirs = Vec::new();
     }
     if out.found.len() <= MAX_OBJS {
         let payload = encode_records(&out);
@@ -405,6 +425,11 @@ fn encode_records(rs: &Records) -> Vec<u8> {
             .unwrap_or(Value::Null);
         w.value(&bases);
     }
+    w.count(rs.dirs.len());
+    for (rel, id) in &rs.dirs {
+        w.str(rel);
+        parsecache::put_bytes(&mut w.0, id);
+    }
     w.0
 }
 
@@ -422,8 +447,20 @@ fn decode_records(bytes: &[u8]) -> Option<Records> {
         };
         found.push((path, Rc::new(RecordInfo { name, bases })));
     }
+    // A path's length, an id's length and its 20 bytes at least.
+    let n = r.items(22)?;
+    let mut dirs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let rel = r.str()?.to_string();
+        let id: [u8; 20] = r.bytes()?.try_into().ok()?;
+        dirs.push((rel, id));
+    }
     r.end()?;
-    Some(Records { found, height })
+    Some(Records {
+        found,
+        height,
+        dirs,
+    })
 }
 
 #[cfg(test)]
@@ -493,6 +530,7 @@ mod tests {
                 }),
             )],
             height: 2,
+            dirs: vec![("p".into(), [7; 20]), ("p/artifacts".into(), [9; 20])],
         };
         let rp = encode_records(&r);
         assert_eq!(decode_records(&rp), Some(r));
