@@ -428,12 +428,7 @@ impl<'a> Builder<'a> {
         };
         memo.note_part();
         if let Some((reads, docs)) = memo.nested(dir, stack) {
-            if cfg!(debug_assertions) {
-                let fresh = self.kustomize_here(dir, kfile, stack);
-                super::built::compare_nested(dir, &docs, fresh);
-            }
-            self.files.note_reads(&reads);
-            return Ok(docs);
+            return Ok(self.reused(dir, kfile, stack, &reads, docs));
         }
         let (mark, skipped) = (self.files.reads_mark(), self.skipped.borrow().len());
         let parts = memo.parts();
@@ -455,7 +450,7 @@ impl<'a> Builder<'a> {
     /// before looking for its kustomization file, which reads the directory's tree: when
     /// its build read `dir/kustomization.yaml` (the first name looked for) and nothing
     /// it read changed, that file is still there, and is the one found.
-    fn kept_nested(&self, dir: &str, stack: &[String]) -> Option<Vec<Doc>> {
+    fn kept_nested(&self, dir: &str, stack: &mut Vec<String>) -> Option<Vec<Doc>> {
         let memo = self.nested.filter(|_| !stack.is_empty())?;
         let (reads, docs) = memo.nested(dir, stack)?;
         let kfile = join(dir, KUSTOMIZATION_NAMES[0]);
@@ -469,11 +464,26 @@ impl<'a> Builder<'a> {
                 Some(kfile.as_str()),
                 "pctl bug: the kept nested kustomization of {dir} read a kustomization file that is not the one found"
             );
-            let fresh = self.kustomize_here(dir, &kfile, &mut stack.to_vec());
+        }
+        Some(self.reused(dir, &kfile, stack, &reads, docs))
+    }
+
+    /// A nested kustomization's kept documents, reused: what it read is read here too
+    /// (debug builds build it again and compare).
+    fn reused(
+        &self,
+        dir: &str,
+        kfile: &str,
+        stack: &mut Vec<String>,
+        reads: &[String],
+        docs: Vec<Doc>,
+    ) -> Vec<Doc> {
+        if cfg!(debug_assertions) {
+            let fresh = self.kustomize_here(dir, kfile, stack);
             super::built::compare_nested(dir, &docs, fresh);
         }
-        self.files.note_reads(&reads);
-        Some(docs)
+        self.files.note_reads(reads);
+        docs
     }
 
     fn kustomize_here(

@@ -87,32 +87,7 @@ impl Rendered {
             return None;
         }
         let mut files = self.files.clone();
-        let mut changed = Vec::new();
-        for leaf in &self.leaves {
-            let wrapper = ["artifacts/", &leaf.id, "/", WRAPPER_FILE].concat();
-            let dir = ["artifacts/", &leaf.id].concat();
-            if !repoint(
-                &mut files,
-                &wrapper,
-                &[from, "/", &dir].concat(),
-                &[to, "/", &dir].concat(),
-            ) {
-                return None;
-            }
-            changed.push(wrapper);
-            if leaf.kind == "local chart" {
-                let release = [dir.as_str(), "/helm-release.yaml"].concat();
-                if !repoint(
-                    &mut files,
-                    &release,
-                    &[from, "/", &dir, "/chart"].concat(),
-                    &[to, "/", &dir, "/chart"].concat(),
-                ) {
-                    return None;
-                }
-                changed.push(release);
-            }
-        }
+        let changed = self.repoint_leaves(&mut files, from, to, |_| (true, true))?;
         files.remove(record::FILE);
         let mut record = self.record.clone();
         record.spec.path = to.to_string();
@@ -120,6 +95,43 @@ impl Rendered {
             record.spec.files.remove(&path);
         }
         Some(self.moved(files, record))
+    }
+
+    /// Repoint in `files` what names the installation directory `from` to `to`: each
+    /// leaf's wrapper, and a local chart's HelmRelease, as far as `which(leaf)` (wrapper,
+    /// HelmRelease) asks. The paths changed; None when one does not name `from` exactly
+    /// once.
+    fn repoint_leaves(
+        &self,
+        files: &mut BTreeMap<String, Vec<u8>>,
+        from: &str,
+        to: &str,
+        which: impl Fn(&Leaf) -> (bool, bool),
+    ) -> Option<Vec<String>> {
+        let mut changed = Vec::new();
+        for leaf in &self.leaves {
+            let (wrapper, release) = which(leaf);
+            let dir = ["artifacts/", &leaf.id].concat();
+            let mut moved = Vec::new();
+            if wrapper {
+                moved.push(([dir.as_str(), "/", WRAPPER_FILE].concat(), ""));
+            }
+            if release && leaf.kind == "local chart" {
+                moved.push(([dir.as_str(), "/helm-release.yaml"].concat(), "/chart"));
+            }
+            for (path, below) in moved {
+                if !repoint(
+                    files,
+                    &path,
+                    &[from, "/", &dir, below].concat(),
+                    &[to, "/", &dir, below].concat(),
+                ) {
+                    return None;
+                }
+                changed.push(path);
+            }
+        }
+        Some(changed)
     }
 
     /// This rendering's leaves, notes and sealed files with `files` and `record`: a
@@ -134,9 +146,7 @@ impl Rendered {
             relocatable: true,
         }
     }
-}
 
-impl Rendered {
     /// Whether [`Rendered::relocated_applied`] may move this rendering (once pointed at
     /// its bases) to `to`: then it does, unless a wrapper or local chart's HelmRelease
     /// does not name its directory exactly once, which [`Rendered::relocated_unrecorded`]
@@ -162,33 +172,22 @@ impl Rendered {
         let from = self.record.spec.path.as_str();
         let bases = &self.record.spec.bases;
         let mut files = self.files.clone();
+        // What is pointed at a base names no installation directory.
+        let changed = self.repoint_leaves(&mut files, from, to, |leaf| {
+            let base = bases.get(&leaf.id);
+            (
+                !base.is_some_and(|b| b.holds == record::Holds::Artifact),
+                base.is_none(),
+            )
+        });
+        let Some(changed) = changed else {
+            return Ok(None);
+        };
         let mut record = self.record.clone();
         record.spec.path = to.to_string();
-        for leaf in &self.leaves {
-            let base = bases.get(&leaf.id);
-            let dir = ["artifacts/", &leaf.id].concat();
-            let mut moved = Vec::new();
-            if !base.is_some_and(|b| b.holds == record::Holds::Artifact) {
-                moved.push(([dir.as_str(), "/", WRAPPER_FILE].concat(), String::new()));
-            }
-            if leaf.kind == "local chart" && base.is_none() {
-                moved.push((
-                    [dir.as_str(), "/helm-release.yaml"].concat(),
-                    "/chart".into(),
-                ));
-            }
-            for (path, chart) in moved {
-                if !repoint(
-                    &mut files,
-                    &path,
-                    &[from, "/", &dir, &chart].concat(),
-                    &[to, "/", &dir, &chart].concat(),
-                ) {
-                    return Ok(None);
-                }
-                let hash = record::sha256(&files[&path]);
-                record.spec.files.insert(path, hash);
-            }
+        for path in changed {
+            let hash = record::sha256(&files[&path]);
+            record.spec.files.insert(path, hash);
         }
         let mut r = self.moved(files, record);
         let text = match record_like(&mut r, self) {
