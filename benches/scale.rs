@@ -91,6 +91,27 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     }
     let took = start.elapsed();
     fill(sb, &repo, files);
+    // The last commit is pctl's, as in a repository pctl keeps: the last installation
+    // made again (its ownership scan is then the one that install kept for the tree it
+    // committed, docs/architecture.md#the-ownership-scan-of-a-whole-tree; the case
+    // after a commit pctl did not make is measured too).
+    if installs > 0 {
+        let n = format!("i{:03}", installs - 1);
+        sb.pctl(&sb.root, &["uninstall", &n, "--repo", &r]);
+        sb.pctl(
+            &sb.root,
+            &[
+                "install",
+                app,
+                "--name",
+                &n,
+                "--namespace",
+                &n,
+                "--repo",
+                &r,
+            ],
+        );
+    }
     // Packed, as a repository that has lived a while is (automatic gc is off: see env).
     sb.git(&repo, &["gc", "-q"]);
     let n = sb.git(&repo, &["ls-files"]).lines().count();
@@ -114,6 +135,9 @@ struct InstallCase {
     git: Sample,
     pctl_instr: Option<u64>,
     git_instr: Option<u64>,
+    /// pctl's instructions after a commit it did not make (a file outside the sync
+    /// path changed).
+    foreign_instr: Option<u64>,
 }
 
 /// What `git add -A --` is given to stage what pctl wrote: the installation's
@@ -206,7 +230,7 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
         written.len(),
         paths.join(" ")
     );
-    let (mut pctl_instr, mut git_instr) = (None, None);
+    let (mut pctl_instr, mut git_instr, mut foreign_instr) = (None, None, None);
     if count {
         pctl_instr = Some(sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install));
         put_back(&written);
@@ -215,12 +239,21 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
         let add = sb.instructions("git", repo, &args);
         git_instr = Some(add + sb.instructions("git", repo, &commit));
         reset(sb, repo, &base);
+        write(
+            &repo.join("notes/by-hand.txt"),
+            "a commit pctl did not make\n",
+        );
+        sb.git(repo, &["add", "notes/by-hand.txt"]);
+        sb.git(repo, &["commit", "-qm", "notes by hand"]);
+        foreign_instr = Some(sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install));
+        reset(sb, repo, &base);
     }
     InstallCase {
         pctl,
         git,
         pctl_instr,
         git_instr,
+        foreign_instr,
     }
 }
 
@@ -415,6 +448,14 @@ fn main() {
         "",
         None,
     );
+    for (size, case) in [("S", &s), ("L", &l)] {
+        if let Some(i) = case.foreign_instr {
+            report.count_only(
+                &format!("install big into {size} after a commit pctl did not make"),
+                i,
+            );
+        }
+    }
     let ratio = |a: &Sample, b: &Sample| a.median().as_secs_f64() / b.median().as_secs_f64();
     let iratio = |a: Option<u64>, b: Option<u64>| Some(a? as f64 / b? as f64);
     // Goals judged on instructions when counted (they do not move with the machine's

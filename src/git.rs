@@ -38,8 +38,8 @@ mod workspace;
 
 pub use advice::{Advised, NeedsWorkTree, NotCached, Remedy, StoppedChange};
 pub use change::{
-    BranchOutcome, Changes, FileChange, FileStat, Mode, Notice, Outcome, diff_stats, take_notices,
-    unified_diff,
+    BranchOutcome, Changes, FileChange, FileStat, Mode, Notice, Outcome, TreeMemo, diff_stats,
+    take_notices, unified_diff,
 };
 pub use commit::{create_tag_ref, create_with_tags, tag_object};
 pub use config::{cache_dir, redact_url, rewrite_url, start_libgit2, user_config};

@@ -182,7 +182,7 @@ fn installation_of(file: &str, installations: &BTreeMap<String, String>) -> Opti
 
 /// Where a walk starts: a directory Flux applies, the namespace its objects without
 /// one get, and the applying Kustomization's `targetNamespace`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Start {
     pub dir: String,
     pub default_namespace: String,
@@ -200,6 +200,18 @@ pub fn walk<F: namespaces::Files + ?Sized>(
     starts: Vec<Start>,
     git_repo: &GitRepositoryRef,
 ) -> Vec<Obj> {
+    walk_noting(files, starts, git_repo, &mut Vec::new())
+}
+
+/// [`walk`], noting in `walked` every start it walked (its directory normalized, in
+/// the order walked; a directory reached again is walked once, as the first start
+/// that reached it says).
+pub fn walk_noting<F: namespaces::Files + ?Sized>(
+    files: &F,
+    starts: Vec<Start>,
+    git_repo: &GitRepositoryRef,
+    walked: &mut Vec<Start>,
+) -> Vec<Obj> {
     let mut queue: VecDeque<Start> = starts.into();
     let mut visited = BTreeSet::new();
     let mut out = Vec::new();
@@ -214,6 +226,10 @@ pub fn walk<F: namespaces::Files + ?Sized>(
         if !visited.insert(dir.clone()) {
             continue;
         }
+        walked.push(Start {
+            dir: dir.clone(),
+            ..s.clone()
+        });
         let mut objs = namespaces::build(files, &dir);
         if let Some(t) = &s.target_namespace {
             namespaces::set_namespace(&mut objs, t, false);

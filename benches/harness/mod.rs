@@ -294,6 +294,20 @@ impl Report {
         });
     }
 
+    /// A case counted once with callgrind only (information, no goal).
+    pub fn count_only(&mut self, what: &str, instr: u64) {
+        println!("  {what}: {} instructions (one callgrind run)", mega(instr));
+        self.rows.push(Row {
+            what: what.to_string(),
+            wall: String::new(),
+            cpu: String::new(),
+            instructions: mega(instr),
+            rss: String::new(),
+            goal: String::new(),
+            met: None,
+        });
+    }
+
     /// A ratio of two measurements: of wall medians and, when counted, of instructions.
     pub fn ratio(
         &mut self,

@@ -19,6 +19,33 @@ pub struct Changes {
     /// it is continued: their changes are pctl's own, not the user's. A change that
     /// names them may go ahead although a stopped change is pending.
     pub own: BTreeSet<String>,
+    /// Answers about the tree the change commits, known before it is committed: kept
+    /// under that tree's id once the commit is made (never on a dry run or an error).
+    pub memos: Vec<TreeMemo>,
+}
+
+/// A memo about the tree a change commits (docs/architecture.md#memos): kept in the
+/// parse cache under [`TreeMemo::key`] of that tree's id.
+#[derive(Debug, Clone)]
+pub struct TreeMemo {
+    pub kind: &'static str,
+    /// The inputs besides the tree the answer depends on.
+    pub parts: Vec<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+impl TreeMemo {
+    /// The key of a memo of `kind` about tree `tree` (its id in hex) with `parts`.
+    pub fn key(kind: &str, tree: &str, parts: &[Vec<u8>]) -> super::parsecache::Key {
+        let mut all: Vec<&[u8]> = vec![tree.as_bytes()];
+        all.extend(parts.iter().map(Vec::as_slice));
+        super::parsecache::memo_key(kind, &all)
+    }
+
+    /// Keep the memo as the answer about tree `tree` (written by the next save).
+    pub fn keep(&self, tree: &str) {
+        super::parsecache::memo_put(&Self::key(self.kind, tree, &self.parts), &self.payload);
+    }
 }
 
 /// How a change is finished.

@@ -191,11 +191,16 @@ impl Workspace {
                 let guarded = crate::check::guard::guard(&view, &changes)?;
                 notices.extend(guarded.warnings.iter().cloned().map(Notice::Warning));
                 check_clean(repo, &changes)?;
+                let memos = changes.memos.clone();
                 let commit = apply_local(repo, root, &changes, message, mode)?;
                 // Under the lock, the commit's parent is the view's: its tree is the
                 // view with the changes, the tree the guard checked.
                 if let Some(c) = commit {
-                    guarded.keep(repo.find_commit(c)?.tree_id().as_bytes());
+                    let tree = repo.find_commit(c)?.tree_id();
+                    guarded.keep(tree.as_bytes());
+                    for m in &memos {
+                        m.keep(&tree.to_string());
+                    }
                 }
                 // Still under the lock: what this process parsed, for the next one.
                 super::parsecache::save();
@@ -242,6 +247,9 @@ impl Workspace {
                         Ok(()) => {
                             notices.extend(warnings.into_iter().map(Notice::Warning));
                             guarded.keep(tree.as_bytes());
+                            for m in &changes.memos {
+                                m.keep(&tree.to_string());
+                            }
                             super::parsecache::save();
                             return Ok(Outcome {
                                 commit: Some(commit),

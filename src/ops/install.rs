@@ -276,6 +276,9 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
     };
     let several = targets.len() > 1;
     let mut claims: Vec<Vec<crate::ownership::Owned>> = Vec::new();
+    // Where the walk of the one rendering started and the wrappers it followed (for
+    // the scan of the tree the install commits: `owners::after_install`).
+    let mut walked = Vec::new();
     for t in &targets {
         let from = t.moved_from.map(|i| (&targets[i], &claims[i]));
         // A moved rendering checks as the one it was moved from did (debug builds
@@ -283,19 +286,20 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         if from.is_none() || cfg!(debug_assertions) {
             prepare::check(&t.rendered, &t.install_dir, &t.config.git_repository.name)?;
         }
-        let fresh = || {
-            crate::ops::owners::claims_of(
+        let fresh = |walked: &mut Vec<crate::ownership::Start>| {
+            crate::ops::owners::claims_noting(
                 &t.rendered,
                 &t.install_dir,
                 &opts.name,
                 &t.config.git_repository,
+                walked,
             )
         };
         let mine = match from
             .and_then(|(f, c)| crate::ops::owners::moved_claims(c, &f.install_dir, &t.install_dir))
         {
             Some(m) => {
-                if cfg!(debug_assertions) && m != fresh() {
+                if cfg!(debug_assertions) && m != fresh(&mut Vec::new()) {
                     bail!(crate::error::Bug(format!(
                         "the claims of the rendering moved to {} differ from its own",
                         t.install_dir
@@ -303,7 +307,8 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
                 }
                 m
             }
-            None => fresh(),
+            None if several => fresh(&mut Vec::new()),
+            None => fresh(&mut walked),
         };
         crate::ops::owners::refuse_claims(
             &t.tree,
@@ -393,6 +398,23 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         }
         for (path, bytes) in &files {
             o.write(path, bytes.to_vec());
+        }
+        // One installation without bases: the ownership scan of the tree committed,
+        // for the next command (docs/architecture.md#the-ownership-scan-of-a-whole-tree).
+        if let ([t], [mine]) = (targets.as_slice(), claims.as_slice())
+            && t.rendered.record.spec.bases.is_empty()
+            && let Some(memo) = crate::ops::owners::after_install(
+                view,
+                &t.config,
+                &t.tree,
+                &o.changes,
+                &t.parent,
+                &t.install_dir,
+                mine,
+                &walked,
+            )
+        {
+            o.changes.memos.push(memo);
         }
         Ok(o.changes)
     };

@@ -15,15 +15,42 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// What the GitOps repository applies, as found before a change.
+#[derive(Debug, Clone)]
 pub struct Tree {
-    objs: Vec<Obj>,
     git_repository: GitRepositoryRef,
-    /// Every claim of the tree with its owners, made once: `upgrade --all` asks it
-    /// once per installation.
+    /// Every claim of the tree with its owners (sorted), made once: `upgrade --all`
+    /// asks it once per installation.
     index: BTreeMap<ownership::Claim, Vec<ownership::Owner>>,
+    /// Where the walk started and every Flux Kustomization it followed, sorted: what
+    /// tells whether a change can update the scan without walking again
+    /// ([`whole::after_install`]).
+    starts: Vec<Start>,
+    /// The id of the tree scanned (hex), when the view is a commit's.
+    root: Option<String>,
+    /// The tree ids of the starts below an installation's directory (each is the
+    /// same in a tree the install of another installation commits): told to the view
+    /// when the scan is read whole, so that the commit guard finds those directories
+    /// without reading their trees (`TreeView::know_dirs`).
+    dirs: Vec<(String, [u8; 20])>,
+    /// The memo the scan was read from, when it was: an install's memo of the tree it
+    /// commits is this one with its own claims after it.
+    kept: Option<Rc<[u8]>>,
+}
+
+/// Two scans are the same when they find the same claims from the same starts (the
+/// directory ids they know and where they were read from aside).
+impl PartialEq for Tree {
+    fn eq(&self, other: &Tree) -> bool {
+        self.git_repository == other.git_repository
+            && self.index == other.index
+            && self.starts == other.starts
+            && self.root == other.root
+    }
 }
 
 mod subtrees;
+mod whole;
+pub use whole::after_install;
 
 /// What an installation record says that the scan needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +90,13 @@ trait Source {
     fn load(&mut self, dir: &str) -> Result<()>;
     /// The installation records read so far, by file path.
     fn records(&self) -> &BTreeMap<String, Rc<RecordInfo>>;
-    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj>;
+    /// [`ownership::walk_noting`] over what was read.
+    fn walk(
+        &self,
+        starts: Vec<Start>,
+        git_repository: &GitRepositoryRef,
+        walked: &mut Vec<Start>,
+    ) -> Vec<Obj>;
 }
 
 /// Every file of each directory read, in memory (the scan as it was first written:
@@ -91,8 +124,13 @@ impl Source for WholeFiles<'_> {
         &self.records
     }
 
-    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj> {
-        ownership::walk(&self.files, starts, git_repository)
+    fn walk(
+        &self,
+        starts: Vec<Start>,
+        git_repository: &GitRepositoryRef,
+        walked: &mut Vec<Start>,
+    ) -> Vec<Obj> {
+        ownership::walk_noting(&self.files, starts, git_repository, walked)
     }
 }
 
@@ -119,55 +157,79 @@ impl Source for Remembered<'_> {
         &self.records
     }
 
-    fn walk(&self, starts: Vec<Start>, git_repository: &GitRepositoryRef) -> Vec<Obj> {
-        ownership::walk(&self.files, starts, git_repository)
+    fn walk(
+        &self,
+        starts: Vec<Start>,
+        git_repository: &GitRepositoryRef,
+        walked: &mut Vec<Start>,
+    ) -> Vec<Obj> {
+        ownership::walk_noting(&self.files, starts, git_repository, walked)
     }
 }
 
-/// Walk the repository in `view` from `config`'s sync path. Reads only the
-/// directories whose Git trees a former scan did not remember
-/// (docs/architecture.md#the-ownership-scans-memos); every file when something there
-/// needs the careful walk. Debug builds also read every file and compare.
+/// Walk the repository in `view` from `config`'s sync path. A scan of the same
+/// tree remembered whole (by this scan, or made by the install that committed it:
+/// [`after_install`]) is used as it is; else the walk reads only the directories
+/// whose Git trees a former scan did not remember
+/// (docs/architecture.md#the-ownership-scans-memos), every file when something there
+/// needs the careful walk, and the result is remembered for the tree. Debug builds
+/// also read every file and compare.
 pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
+    let root = view.tree_id();
+    if let Some(root) = &root
+        && let Some(tree) = whole::recall(root, config)
+    {
+        view.know_dirs("", &tree.dirs);
+        #[cfg(debug_assertions)]
+        {
+            let walked = walked_scan(view, config)?;
+            assert!(
+                tree == walked,
+                "the remembered scan of tree {} ({}) differs from walking it:\n{tree:#?}\n--- walked:\n{walked:#?}",
+                root,
+                config.sync_path
+            );
+        }
+        return Ok(tree);
+    }
+    let tree = walked_scan(view, config)?;
+    if let Some(root) = &root {
+        whole::keep(root, config, &tree);
+    }
+    Ok(tree)
+}
+
+/// [`scan`] by walking.
+fn walked_scan(view: &TreeView, config: &Config) -> Result<Tree> {
     let whole = || {
         let mut src = WholeFiles {
             view,
             files: BTreeMap::new(),
             records: BTreeMap::new(),
         };
-        scan_with(&mut src, config)
+        scan_with(&mut src, config, view)
     };
     let mut src = Remembered {
         files: subtrees::TreeFiles::new(view),
         records: BTreeMap::new(),
     };
-    let tree = match scan_with(&mut src, config) {
+    let tree = match scan_with(&mut src, config, view) {
         Ok(t) if !src.files.odd() => t,
         _ => return whole(),
     };
     #[cfg(debug_assertions)]
     {
         let old = whole()?;
-        let shown = |t: &Tree| {
-            let objs: Vec<_> = t
-                .objs
-                .iter()
-                .map(|o| (&o.api_version, &o.kind, &o.name, &o.namespace, &o.file))
-                .collect();
-            format!("{objs:#?}\n{:#?}", t.index)
-        };
         assert!(
-            shown(&tree) == shown(&old),
-            "the remembered ownership scan of {} differs from reading every file:\n{}\n--- every file:\n{}",
+            tree == old,
+            "the remembered ownership scan of {} differs from reading every file:\n{tree:#?}\n--- every file:\n{old:#?}",
             config.sync_path,
-            shown(&tree),
-            shown(&old)
         );
     }
     Ok(tree)
 }
 
-fn scan_with(src: &mut impl Source, config: &Config) -> Result<Tree> {
+fn scan_with(src: &mut impl Source, config: &Config, view: &TreeView) -> Result<Tree> {
     // Read what Flux reaches: the sync path, then the paths its Kustomizations name
     // outside it (the rest of the repository, often large, is never read).
     let sync = gitops::norm_dir(&config.sync_path)?;
@@ -189,7 +251,8 @@ fn scan_with(src: &mut impl Source, config: &Config) -> Result<Tree> {
             target_namespace: None,
         }]
     };
-    let mut objs = src.walk(start(), &config.git_repository);
+    let mut walked = Vec::new();
+    let mut objs = src.walk(start(), &config.git_repository, &mut walked);
     for _ in 0..8 {
         let mut wanted: Vec<String> = objs
             .iter()
@@ -212,7 +275,8 @@ fn scan_with(src: &mut impl Source, config: &Config) -> Result<Tree> {
             src.load(&p)?;
             loaded.push(p);
         }
-        objs = src.walk(start(), &config.git_repository);
+        walked.clear();
+        objs = src.walk(start(), &config.git_repository, &mut walked);
     }
     let mut installations = BTreeMap::new();
     let mut shared = Vec::new();
@@ -231,10 +295,30 @@ fn scan_with(src: &mut impl Source, config: &Config) -> Result<Tree> {
     for c in ownership::claims(&objs, &installations) {
         index.entry(c.claim).or_default().push(c.owner);
     }
+    for owners in index.values_mut() {
+        owners.sort();
+    }
+    walked.sort();
+    let mut dirs = Vec::new();
+    for s in &walked {
+        let below_one = s
+            .dir
+            .match_indices('/')
+            .any(|(i, _)| installations.contains_key(&s.dir[..i]));
+        if below_one
+            && let Some(id) = view.dir_key(&s.dir)?
+            && let Ok(id) = <[u8; 20]>::try_from(id.as_slice())
+        {
+            dirs.push((s.dir.clone(), id));
+        }
+    }
     Ok(Tree {
-        objs,
         git_repository: config.git_repository.clone(),
         index,
+        starts: walked,
+        root: view.tree_id(),
+        dirs,
+        kept: None,
     })
 }
 
@@ -303,9 +387,14 @@ impl Tree {
     /// Whether something outside `except` (an installation directory) creates
     /// Namespace `ns`.
     pub fn creates_namespace(&self, ns: &str, except: Option<&str>) -> bool {
-        self.objs
-            .iter()
-            .any(|o| o.kind == "Namespace" && o.name == ns && !inside(&o.file, except))
+        let claim = ownership::Claim::Object {
+            kind: "Namespace".into(),
+            namespace: String::new(),
+            name: ns.into(),
+        };
+        self.index
+            .get(&claim)
+            .is_some_and(|owners| owners.iter().any(|o| !inside(&o.file, except)))
     }
 
     /// The claims among `mine` that something outside `except` (an installation
@@ -338,6 +427,18 @@ pub fn claims_of(
     name: &str,
     git_repository: &GitRepositoryRef,
 ) -> Vec<ownership::Owned> {
+    claims_noting(rendered, install_dir, name, git_repository, &mut Vec::new())
+}
+
+/// [`claims_of`], noting in `walked` where the walk of the rendering started and the
+/// wrappers it followed ([`ownership::walk_noting`]).
+pub fn claims_noting(
+    rendered: &Rendered,
+    install_dir: &str,
+    name: &str,
+    git_repository: &GitRepositoryRef,
+    walked: &mut Vec<Start>,
+) -> Vec<ownership::Owned> {
     let files: BTreeMap<String, Vec<u8>> = rendered
         .files
         .iter()
@@ -346,7 +447,7 @@ pub fn claims_of(
             (gitops::bases::physical(install_dir, bases, k), v.clone())
         })
         .collect();
-    let mut objs = ownership::walk(
+    let mut objs = ownership::walk_noting(
         &files,
         vec![Start {
             dir: install_dir.to_string(),
@@ -354,6 +455,7 @@ pub fn claims_of(
             target_namespace: None,
         }],
         git_repository,
+        walked,
     );
     relocate(
         &mut objs,

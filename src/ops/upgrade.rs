@@ -736,7 +736,7 @@ pub fn continue_pending(octx: &OpsContext, name: Option<&str>) -> Result<()> {
     let changes = Changes {
         own: state.paths.iter().cloned().collect(),
         files: now,
-        guard: Vec::new(),
+        ..Default::default()
     };
     let outcome = ws.apply(&state.message, Mode::Commit, |_| Ok(changes.clone()))?;
     ws.forget_pending()?;

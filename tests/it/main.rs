@@ -32,6 +32,7 @@ mod namespaces;
 mod negative;
 mod ownership;
 mod ownership_memo;
+mod ownership_whole;
 mod parse_cache;
 mod pr;
 mod pr_forges;

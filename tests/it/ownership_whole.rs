@@ -1,0 +1,160 @@
+//! The ownership scan of a whole tree (docs/architecture.md#the-ownership-scan-of-a-whole-tree):
+//! an install keeps the scan of the tree it commits, and the next command reads it
+//! instead of walking. Debug builds (these tests) walk whenever a kept scan is read
+//! and panic when the two differ, so each layout below fails if an install keeps a
+//! scan that a walk of its tree would not find; each also checks that ownership is
+//! still refused as before, naming the owner.
+
+use crate::common::*;
+use std::path::Path;
+
+fn profile(env: &Env, name: &str, configmap: &str) -> String {
+    let def = RAW_APP_PROFILE.replace("name: app", &format!("name: {name}"));
+    let cm = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {configmap}\ndata:\n  x: '1'\n"
+    );
+    let repo = profile_repo(
+        env,
+        name,
+        &[(
+            "1.0.0",
+            &[("profile.yaml", &def), ("manifests/cm.yaml", &cm)],
+        )],
+    );
+    source(&repo, name, "1.0.0")
+}
+
+fn refused(out: &std::process::Output, claim: &str, theirs: &str) {
+    assert_error(out, 1);
+    assert_stderr_mentions(out, &["already have an owner", claim, theirs]);
+}
+
+fn commit_file(gitops: &Path, path: &str, text: &str) {
+    let p = gitops.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+    git(gitops, &["add", "-A"]);
+    git(gitops, &["commit", "-qm", &format!("{path} by hand")]);
+}
+
+/// Installs `one` (namespace `apps`), then `two` and `three` (namespace `other`):
+/// each scan after the first reads what the install before it kept. Then `four`
+/// into `apps` is refused as `one`'s, and `five` into `other` as `two`'s (a claim of
+/// an installation added by a kept scan).
+fn installs_in_a_row(env: &Env, gitops: &Path, prefix: &str) -> String {
+    let app = profile(env, "app", "settings");
+    assert_success(&env.install(gitops, &app, "one", &["--namespace", "apps"]));
+    assert_success(&env.install(gitops, &app, "two", &["--namespace", "other"]));
+    let other = profile(env, "other", "more");
+    assert_success(&env.install(gitops, &other, "three", &["--namespace", "other"]));
+    let before = snapshot(gitops);
+    refused(
+        &env.install(gitops, &app, "four", &["--namespace", "apps"]),
+        "ConfigMap apps/settings",
+        "installation one (",
+    );
+    refused(
+        &env.install(gitops, &app, "five", &["--namespace", "other"]),
+        "ConfigMap other/settings",
+        &format!("installation two ({prefix}/two/artifacts/config/cm.yaml)"),
+    );
+    assert_unchanged(&before, &snapshot(gitops));
+    app
+}
+
+#[test]
+fn installs_in_a_row_read_the_scan_the_install_before_kept() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let app = installs_in_a_row(&env, &gitops, "clusters/default/profiles");
+    // A dry run of another install reads it too, and writes nothing.
+    let before = snapshot(&gitops);
+    let out = env.install(&gitops, &app, "six", &["--namespace", "six", "--dry-run"]);
+    assert_success(&out);
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
+#[test]
+fn an_install_path_whose_kustomization_sets_a_namespace_is_walked_each_time() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // kustomize moves every namespaced object it builds: the installations' wrappers
+    // (their artifacts are applied by the wrappers, each into its own namespace), so
+    // the claims of an installation are not those of its rendering alone.
+    commit_file(
+        &gitops,
+        "clusters/default/profiles/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: moved\nresources: []\n",
+    );
+    let app = profile(&env, "app", "settings");
+    assert_success(&env.install(&gitops, &app, "one", &["--namespace", "apps"]));
+    assert_success(&env.install(&gitops, &app, "two", &["--namespace", "other"]));
+    let before = snapshot(&gitops);
+    refused(
+        &env.install(&gitops, &app, "three", &["--namespace", "apps"]),
+        "ConfigMap apps/settings",
+        "installation one (",
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}
+
+#[test]
+fn an_install_path_outside_the_sync_path_applied_by_a_flux_kustomization() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // The install path outside the sync path, applied by a Flux Kustomization of
+    // namespace `moved` (objects built there without a namespace would go to `moved`,
+    // not to the GitRepository's namespace: a walk start the install keeps no scan
+    // for; pctl's wrappers name their namespace, so the claims are the same).
+    std::fs::write(
+        gitops.join(".pctl/config.yaml"),
+        "gitRepository: {name: flux-system, namespace: flux-system}\nsyncPath: clusters/default\ninstallPath: apps/profiles\n",
+    )
+    .unwrap();
+    commit_file(
+        &gitops,
+        "apps/profiles/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+    );
+    commit_file(
+        &gitops,
+        "clusters/default/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: moved\nspec:\n  interval: 10m\n  path: ./apps/profiles\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n",
+    );
+    installs_in_a_row_moved(&env, &gitops);
+}
+
+fn installs_in_a_row_moved(env: &Env, gitops: &Path) {
+    let app = profile(env, "app", "settings");
+    assert_success(&env.install(gitops, &app, "one", &["--namespace", "apps"]));
+    let other = profile(env, "other", "more");
+    assert_success(&env.install(gitops, &other, "two", &["--namespace", "other"]));
+    let before = snapshot(gitops);
+    refused(
+        &env.install(gitops, &app, "three", &["--namespace", "apps"]),
+        "ConfigMap apps/settings",
+        "installation one (apps/profiles/one/artifacts/config/cm.yaml)",
+    );
+    assert_unchanged(&before, &snapshot(gitops));
+}
+
+#[test]
+fn a_commit_pctl_did_not_make_is_walked_and_its_new_objects_conflict() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let app = profile(&env, "app", "settings");
+    assert_success(&env.install(&gitops, &app, "one", &["--namespace", "apps"]));
+    // A ConfigMap added by hand: the tree is not the one `one`'s install committed.
+    commit_file(
+        &gitops,
+        "clusters/default/by-hand.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: other\n",
+    );
+    let before = snapshot(&gitops);
+    refused(
+        &env.install(&gitops, &app, "two", &["--namespace", "other"]),
+        "ConfigMap other/settings",
+        "clusters/default/by-hand.yaml",
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}
