@@ -135,9 +135,9 @@ struct InstallCase {
     git: Sample,
     pctl_instr: Option<u64>,
     git_instr: Option<u64>,
-    /// pctl's instructions after a commit it did not make (a file outside the sync
-    /// path changed).
-    foreign_instr: Option<u64>,
+    /// pctl's instructions after a commit it did not make: a file outside the sync
+    /// path added, and one inside it.
+    foreign_instr: Option<(u64, u64)>,
 }
 
 /// What `git add -A --` is given to stage what pctl wrote: the installation's
@@ -239,14 +239,20 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
         let add = sb.instructions("git", repo, &args);
         git_instr = Some(add + sb.instructions("git", repo, &commit));
         reset(sb, repo, &base);
-        write(
-            &repo.join("notes/by-hand.txt"),
-            "a commit pctl did not make\n",
+        let by_hand = |path: &str, text: &str| {
+            write(&repo.join(path), text);
+            sb.git(repo, &["add", path]);
+            sb.git(repo, &["commit", "-qm", "by hand"]);
+            let n = sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install);
+            reset(sb, repo, &base);
+            n
+        };
+        let outside = by_hand("notes/by-hand.txt", "a commit pctl did not make\n");
+        let inside = by_hand(
+            "clusters/default/by-hand.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n  namespace: i000\n",
         );
-        sb.git(repo, &["add", "notes/by-hand.txt"]);
-        sb.git(repo, &["commit", "-qm", "notes by hand"]);
-        foreign_instr = Some(sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install));
-        reset(sb, repo, &base);
+        foreign_instr = Some((outside, inside));
     }
     InstallCase {
         pctl,
@@ -449,10 +455,14 @@ fn main() {
         None,
     );
     for (size, case) in [("S", &s), ("L", &l)] {
-        if let Some(i) = case.foreign_instr {
+        if let Some((outside, inside)) = case.foreign_instr {
             report.count_only(
-                &format!("install big into {size} after a commit pctl did not make"),
-                i,
+                &format!("install big into {size} after a commit outside the sync path"),
+                outside,
+            );
+            report.count_only(
+                &format!("install big into {size} after a commit inside the sync path"),
+                inside,
             );
         }
     }

@@ -25,26 +25,44 @@ pub struct Changes {
 }
 
 /// A memo about the tree a change commits (docs/architecture.md#memos): kept in the
-/// parse cache under [`TreeMemo::key`] of that tree's id.
+/// parse cache under [`TreeMemo::key`] with the Git id of directory `dir` in that
+/// tree (a memo about a directory that is not there is not kept).
 #[derive(Debug, Clone)]
 pub struct TreeMemo {
     pub kind: &'static str,
-    /// The inputs besides the tree the answer depends on.
+    /// The directory whose tree id keys the memo ("" for the root).
+    pub dir: String,
+    /// The inputs besides that tree the answer depends on.
     pub parts: Vec<Vec<u8>>,
     pub payload: Vec<u8>,
 }
 
 impl TreeMemo {
-    /// The key of a memo of `kind` about tree `tree` (its id in hex) with `parts`.
-    pub fn key(kind: &str, tree: &str, parts: &[Vec<u8>]) -> super::parsecache::Key {
-        let mut all: Vec<&[u8]> = vec![tree.as_bytes()];
-        all.extend(parts.iter().map(Vec::as_slice));
+    /// The key of a memo of `kind` about the tree `id` (raw) with `parts`: the parts,
+    /// then the id.
+    pub fn key(kind: &str, parts: &[Vec<u8>], id: &[u8]) -> super::parsecache::Key {
+        let mut all: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        all.push(id);
         super::parsecache::memo_key(kind, &all)
     }
 
-    /// Keep the memo as the answer about tree `tree` (written by the next save).
-    pub fn keep(&self, tree: &str) {
-        super::parsecache::memo_put(&Self::key(self.kind, tree, &self.parts), &self.payload);
+    /// Keep the memo for the tree `tree` committed (written by the next save).
+    pub fn keep(&self, repo: &git2::Repository, tree: Oid) {
+        let id = if self.dir.is_empty() {
+            Some(tree)
+        } else {
+            repo.find_tree(tree)
+                .and_then(|t| t.get_path(std::path::Path::new(&self.dir)))
+                .ok()
+                .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+                .map(|e| e.id())
+        };
+        if let Some(id) = id {
+            super::parsecache::memo_put(
+                &Self::key(self.kind, &self.parts, id.as_bytes()),
+                &self.payload,
+            );
+        }
     }
 }
 

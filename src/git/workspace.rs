@@ -199,7 +199,7 @@ impl Workspace {
                     let tree = repo.find_commit(c)?.tree_id();
                     guarded.keep(tree.as_bytes());
                     for m in &memos {
-                        m.keep(&tree.to_string());
+                        m.keep(repo, tree);
                     }
                 }
                 // Still under the lock: what this process parsed, for the next one.
@@ -248,7 +248,7 @@ impl Workspace {
                             notices.extend(warnings.into_iter().map(Notice::Warning));
                             guarded.keep(tree.as_bytes());
                             for m in &changes.memos {
-                                m.keep(&tree.to_string());
+                                m.keep(repo, tree);
                             }
                             super::parsecache::save();
                             return Ok(Outcome {

@@ -403,18 +403,17 @@ pub fn run(ctx: &Context, opts: InstallOptions) -> Result<()> {
         // for the next command (docs/architecture.md#the-ownership-scan-of-a-whole-tree).
         if let ([t], [mine]) = (targets.as_slice(), claims.as_slice())
             && t.rendered.record.spec.bases.is_empty()
-            && let Some(memo) = crate::ops::owners::after_install(
+        {
+            let memos = crate::ops::owners::after_install(
                 view,
                 &t.config,
                 &t.tree,
                 &o.changes,
-                &t.parent,
                 &t.install_dir,
                 mine,
                 &walked,
-            )
-        {
-            o.changes.memos.push(memo);
+            );
+            o.changes.memos.extend(memos);
         }
         Ok(o.changes)
     };

@@ -35,6 +35,10 @@ pub struct Tree {
     /// The memo the scan was read from, when it was: an install's memo of the tree it
     /// commits is this one with its own claims after it.
     kept: Option<Rc<[u8]>>,
+    /// The directories outside the sync path the scan read, with their tree ids (None:
+    /// not a directory): a scan kept for the same sync path tree holds for a tree
+    /// where these are the same.
+    loaded: Vec<(String, Option<[u8; 20]>)>,
 }
 
 /// Two scans are the same when they find the same claims from the same starts (the
@@ -48,9 +52,10 @@ impl PartialEq for Tree {
     }
 }
 
+mod derive;
 mod subtrees;
 mod whole;
-pub use whole::after_install;
+pub use derive::{after_change, after_install};
 
 /// What an installation record says that the scan needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,28 +180,32 @@ impl Source for Remembered<'_> {
 /// needs the careful walk, and the result is remembered for the tree. Debug builds
 /// also read every file and compare.
 pub fn scan(view: &TreeView, config: &Config) -> Result<Tree> {
-    let root = view.tree_id();
-    if let Some(root) = &root
-        && let Some(tree) = whole::recall(root, config)
-    {
-        view.know_dirs("", &tree.dirs);
-        #[cfg(debug_assertions)]
-        {
-            let walked = walked_scan(view, config)?;
-            assert!(
-                tree == walked,
-                "the remembered scan of tree {} ({}) differs from walking it:\n{tree:#?}\n--- walked:\n{walked:#?}",
-                root,
-                config.sync_path
-            );
-        }
+    if let Some(tree) = recalled(view, config)? {
         return Ok(tree);
     }
     let tree = walked_scan(view, config)?;
-    if let Some(root) = &root {
-        whole::keep(root, config, &tree);
-    }
+    whole::keep(view, config, &tree);
     Ok(tree)
+}
+
+/// The scan of the tree in `view` when one is kept whole (never walked: None
+/// otherwise). Debug builds walk too and compare.
+pub fn recalled(view: &TreeView, config: &Config) -> Result<Option<Tree>> {
+    let Some(tree) = whole::recall(view, config) else {
+        return Ok(None);
+    };
+    #[cfg(debug_assertions)]
+    {
+        let walked = walked_scan(view, config)?;
+        assert!(
+            tree == walked,
+            "the remembered scan of tree {:?} ({}) differs from walking it:\n{tree:#?}\n--- walked:\n{walked:#?}",
+            view.tree_id(),
+            config.sync_path
+        );
+    }
+    view.know_dirs("", &tree.dirs);
+    Ok(Some(tree))
 }
 
 /// [`scan`] by walking.
@@ -319,6 +328,15 @@ fn scan_with(src: &mut impl Source, config: &Config, view: &TreeView) -> Result<
         root: view.tree_id(),
         dirs,
         kept: None,
+        loaded: loaded
+            .iter()
+            .filter(|d| **d != sync)
+            .map(|d| {
+                let id = view.dir_key(d).ok().flatten();
+                let id = id.and_then(|id| <[u8; 20]>::try_from(id.as_slice()).ok());
+                (d.clone(), id)
+            })
+            .collect(),
     })
 }
 
@@ -447,16 +465,7 @@ pub fn claims_noting(
             (gitops::bases::physical(install_dir, bases, k), v.clone())
         })
         .collect();
-    let mut objs = ownership::walk_noting(
-        &files,
-        vec![Start {
-            dir: install_dir.to_string(),
-            default_namespace: git_repository.namespace.clone(),
-            target_namespace: None,
-        }],
-        git_repository,
-        walked,
-    );
+    let mut objs = walk_installation(&files, install_dir, git_repository, walked);
     relocate(
         &mut objs,
         &[(install_dir.to_string(), rendered.record.spec.bases.clone())],
@@ -464,6 +473,42 @@ pub fn claims_noting(
     ownership::claims(
         &objs,
         &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
+    )
+}
+
+/// The claims of the installation `name` whose files (by repository path) are
+/// `files`, walked from its directory `install_dir` as a rendering is
+/// ([`claims_noting`]; an installation without fleet bases).
+fn claims_in(
+    files: &BTreeMap<String, Vec<u8>>,
+    install_dir: &str,
+    name: &str,
+    git_repository: &GitRepositoryRef,
+    walked: &mut Vec<Start>,
+) -> Vec<ownership::Owned> {
+    let objs = walk_installation(files, install_dir, git_repository, walked);
+    ownership::claims(
+        &objs,
+        &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
+    )
+}
+
+/// The objects Flux applies from an installation's files, from its directory.
+fn walk_installation(
+    files: &BTreeMap<String, Vec<u8>>,
+    install_dir: &str,
+    git_repository: &GitRepositoryRef,
+    walked: &mut Vec<Start>,
+) -> Vec<Obj> {
+    ownership::walk_noting(
+        files,
+        vec![Start {
+            dir: install_dir.to_string(),
+            default_namespace: git_repository.namespace.clone(),
+            target_namespace: None,
+        }],
+        git_repository,
+        walked,
     )
 }
 

@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, opts: UninstallOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("pctl: {what}"));
     let build = |view: &TreeView| -> Result<Changes> {
-        let (_, found) = find(view, &ws.describe(), ctx.clusters(), &opts.name, p)?;
+        let (config, found) = find(view, &ws.describe(), ctx.clusters(), &opts.name, p)?;
         let mut o = Overlay::new(view);
         for (_, dir, _) in &found {
             for path in view.files_below(dir)?.into_keys() {
@@ -88,6 +88,17 @@ pub fn run(ctx: &Context, opts: UninstallOptions) -> Result<()> {
         }
         // A fleet base goes with the last installation that uses it.
         release_bases(view, &mut o.changes.files)?;
+        // One installation: the ownership scan of the tree committed, from the one of
+        // the tree it started from when that is kept (never walked here), for the next
+        // command (docs/architecture.md#the-ownership-scan-of-a-whole-tree).
+        if let [(_, dir, _)] = found.as_slice()
+            && !config.is_fleet()
+            && opts.mode != Mode::DryRun
+            && let Some(tree) = crate::ops::owners::recalled(view, &config)?
+        {
+            let memos = crate::ops::owners::after_change(view, &config, &tree, &o.changes, dir);
+            o.changes.memos.extend(memos);
+        }
         Ok(o.changes)
     };
     if let Some(pr) = &opts.pr {

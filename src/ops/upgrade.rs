@@ -199,6 +199,9 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
     let shared = shared::Shared::default();
     let mut plans = Vec::new();
     let (mut chosen_any, mut found_name) = (false, false);
+    // The ownership scan of the one cluster, when one installation is upgraded: the
+    // write keeps the scan of the tree it commits (`owners::after_change`).
+    let mut scanned = None;
     // Each installation lives in one cluster: each cluster is planned with its own
     // config, values level and ownership (docs/fleets.md).
     for (config, cluster) in each {
@@ -262,6 +265,9 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
         }
         refuse_conflicts_between(&cluster_plans)?;
         plans.extend(cluster_plans);
+        if !several && !opts.all {
+            scanned = Some((ctx.tree, ctx.config));
+        }
     }
     // What the clusters shared (resolved trees, records) is not kept while writing.
     drop(shared);
@@ -304,7 +310,7 @@ pub fn run_counted(octx: &OpsContext, opts: UpgradeOptions) -> Result<bool> {
         "upgrade",
         &message,
         (opts.mode, offline),
-        opts.pr.as_ref(),
+        (opts.pr.as_ref(), scanned.as_ref()),
         &plans,
     )?;
     Ok(opts.mode != Mode::DryRun)
@@ -382,7 +388,7 @@ pub fn sync(octx: &OpsContext, opts: SyncOptions) -> Result<()> {
         "sync",
         &message,
         (opts.mode, offline),
-        opts.pr.as_ref(),
+        (opts.pr.as_ref(), None),
         &plans,
     )
 }
@@ -439,7 +445,10 @@ fn finish(
     command: &str,
     message: &str,
     (mode, offline): (Mode, bool),
-    pr: Option<&crate::ops::pr::PrOptions>,
+    (pr, scanned): (
+        Option<&crate::ops::pr::PrOptions>,
+        Option<&(crate::ops::owners::Tree, Config)>,
+    ),
     plans: &[Planned],
 ) -> Result<()> {
     let mut changes = Changes::default();
@@ -501,7 +510,16 @@ fn finish(
                     ));
                 }
             }
-            Ok(changes.clone())
+            let mut changes = changes.clone();
+            // One installation: the ownership scan of the tree committed, for the next
+            // command (docs/architecture.md#the-ownership-scan-of-a-whole-tree).
+            if let ([p], Some((tree, config))) = (plans, scanned)
+                && mode != Mode::DryRun
+            {
+                let memos = crate::ops::owners::after_change(view, config, tree, &changes, &p.dir);
+                changes.memos.extend(memos);
+            }
+            Ok(changes)
         })?;
         crate::ops::report(out, &outcome, mode, &format!("{command} {what}"));
         if mode == Mode::DryRun {

@@ -158,3 +158,61 @@ fn a_commit_pctl_did_not_make_is_walked_and_its_new_objects_conflict() {
     );
     assert_unchanged(&before, &snapshot(&gitops));
 }
+
+#[test]
+fn an_upgrade_and_an_uninstall_keep_the_scan_of_the_tree_they_commit() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let g = gitops.display().to_string();
+    // 1.1.0 adds ConfigMap `extra`.
+    let def = RAW_APP_PROFILE;
+    let cm = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  x: '1'\n")
+    };
+    let (one, both) = (
+        cm("settings"),
+        format!("{}---\n{}", cm("settings"), cm("extra")),
+    );
+    let repo = profile_repo(
+        &env,
+        "app",
+        &[
+            (
+                "1.0.0",
+                &[("profile.yaml", def), ("manifests/cm.yaml", &one)],
+            ),
+            (
+                "1.1.0",
+                &[("profile.yaml", def), ("manifests/cm.yaml", &both)],
+            ),
+        ],
+    );
+    let app = source(&repo, "app", "1.0.0");
+    let extra = profile(&env, "extra", "extra");
+    assert_success(&env.install(&gitops, &app, "one", &["--namespace", "apps"]));
+    assert_success(&env.install(&gitops, &app, "two", &["--namespace", "other"]));
+    // The upgrade's scan is the one `two`'s install kept; it keeps one for its own tree.
+    assert_success(&env.pctl(["upgrade", "two", "--to", "1.1.0", "--repo", &g]));
+    let before = snapshot(&gitops);
+    refused(
+        &env.install(&gitops, &extra, "three", &["--namespace", "other"]),
+        "ConfigMap other/extra",
+        "installation two (clusters/default/profiles/two/artifacts/config/cm.yaml)",
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+    // Another installation, so that the tree after the uninstall is a new one (the
+    // scan of a tree seen before is kept already).
+    let other = profile(&env, "other", "more");
+    assert_success(&env.install(&gitops, &other, "x", &["--namespace", "x"]));
+    // The uninstall keeps the scan of its tree from the one `x`'s install kept:
+    // `extra` is free.
+    assert_success(&env.pctl(["uninstall", "two", "--repo", &g]));
+    assert_success(&env.install(&gitops, &extra, "four", &["--namespace", "other"]));
+    let before = snapshot(&gitops);
+    refused(
+        &env.install(&gitops, &app, "five", &["--namespace", "apps"]),
+        "ConfigMap apps/settings",
+        "installation one (clusters/default/profiles/one/artifacts/config/cm.yaml)",
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}

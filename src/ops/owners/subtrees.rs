@@ -298,6 +298,96 @@ fn records_below(view: &TreeView, dir: &str, depth: usize) -> Option<Rc<Records>
     Some(out)
 }
 
+/// The memos a walk of the committed tree would keep for the directories of the one
+/// installation a write adds or replaces: what each of `dirs` (the starts of the
+/// installation's walk) builds to from `files` (its files by repository path), for
+/// the write to keep under each directory's tree id once it commits
+/// (docs/architecture.md#the-ownership-scan-of-a-whole-tree). A later walk then finds
+/// them as if it had walked that tree.
+pub(super) fn unit_memos(
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+    dirs: &[String],
+) -> Vec<crate::git::TreeMemo> {
+    struct Recording<'f> {
+        files: &'f std::collections::BTreeMap<String, Vec<u8>>,
+        kept: RefCell<Vec<(String, Unit)>>,
+    }
+    impl Files for Recording<'_> {
+        fn is_file(&self, path: &str) -> bool {
+            self.files.is_file(path)
+        }
+        fn content(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+            self.files.content(path)
+        }
+        fn children(&self, dir: &str) -> Vec<(String, bool)> {
+            self.files.children(dir)
+        }
+        fn remembers(&self) -> bool {
+            true
+        }
+        fn keep(&self, dir: &str, unit: Unit) {
+            self.kept.borrow_mut().push((dir.to_string(), unit));
+        }
+    }
+    let rec = Recording {
+        files,
+        kept: RefCell::new(Vec::new()),
+    };
+    for d in dirs {
+        crate::namespaces::build(&rec, d);
+    }
+    let mut out: Vec<crate::git::TreeMemo> = dirs
+        .first()
+        .and_then(|d| records_memo(files, d))
+        .into_iter()
+        .collect();
+    out.extend(
+        rec.kept
+            .into_inner()
+            .into_iter()
+            .filter(|(_, u)| u.objs.len() <= MAX_OBJS)
+            .filter_map(|(dir, unit)| {
+                let payload = encode_unit(&unit);
+                (payload.len() <= MAX_PAYLOAD).then(|| crate::git::TreeMemo {
+                    kind: "owners-unit",
+                    parts: vec![vec![VERSION], dir.as_bytes().to_vec()],
+                    dir,
+                    payload,
+                })
+            }),
+    );
+    out
+}
+
+/// The records memo of directory `dir` whose files (by repository path, those below
+/// `dir` at least) are `files`: the records below it and how deep its directories
+/// nest (its subdirectories' tree ids are not known before the commit: none).
+fn records_memo(
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+    dir: &str,
+) -> Option<crate::git::TreeMemo> {
+    let prefix = format!("{dir}/");
+    let mut out = Records::default();
+    for (path, bytes) in files.range(prefix.clone()..) {
+        let Some(rel) = path.strip_prefix(&prefix) else {
+            break;
+        };
+        let depth = rel.matches('/').count();
+        out.height = out.height.max(depth);
+        if rel.rsplit('/').next() == Some(crate::record::FILE) {
+            out.found
+                .push((path.clone(), Rc::new(RecordInfo::of(path, bytes))));
+        }
+    }
+    let payload = encode_records(&out);
+    (out.found.len() <= MAX_OBJS && payload.len() <= MAX_PAYLOAD).then(|| crate::git::TreeMemo {
+        kind: "owners-records",
+        dir: dir.to_string(),
+        parts: vec![vec![VERSION], dir.as_bytes().to_vec()],
+        payload,
+    })
+}
+
 /// The parts of a document the scan reads (`ownership::walk`: a Flux Kustomization's
 /// path, source and target namespace; `ownership::claims`: a HelmRelease's release
 /// name, target and storage namespaces): a remembered object keeps only those.

@@ -89,7 +89,7 @@ impl Promotion {
             "promote",
             message,
             (mode, octx.offline()),
-            None,
+            (None, None),
             std::slice::from_ref(&self.planned),
         )
     }
