@@ -35,6 +35,11 @@ pub struct TreeMemo {
     /// The inputs besides that tree the answer depends on.
     pub parts: Vec<Vec<u8>>,
     pub payload: Vec<u8>,
+    /// Directories whose tree ids in the committed tree the answer holds, unknown
+    /// before the commit: appended to the payload as their count, then each path and
+    /// its id (0, or 1 and the 20 bytes), in the parse cache's encoding
+    /// (`parsecache::put_len`, `put_bytes`).
+    pub ids_of: Vec<String>,
 }
 
 impl TreeMemo {
@@ -48,21 +53,39 @@ impl TreeMemo {
 
     /// Keep the memo for the tree `tree` committed (written by the next save).
     pub fn keep(&self, repo: &git2::Repository, tree: Oid) {
-        let id = if self.dir.is_empty() {
-            Some(tree)
-        } else {
-            repo.find_tree(tree)
-                .and_then(|t| t.get_path(std::path::Path::new(&self.dir)))
+        let Ok(root) = repo.find_tree(tree) else {
+            return;
+        };
+        let dir_id = |dir: &str| {
+            if dir.is_empty() {
+                return Some(tree);
+            }
+            root.get_path(std::path::Path::new(dir))
                 .ok()
                 .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
                 .map(|e| e.id())
         };
-        if let Some(id) = id {
-            super::parsecache::memo_put(
-                &Self::key(self.kind, &self.parts, id.as_bytes()),
-                &self.payload,
-            );
+        let Some(id) = dir_id(&self.dir) else {
+            return;
+        };
+        let key = Self::key(self.kind, &self.parts, id.as_bytes());
+        if self.ids_of.is_empty() {
+            super::parsecache::memo_put(&key, &self.payload);
+            return;
         }
+        let mut payload = self.payload.clone();
+        super::parsecache::put_len(&mut payload, self.ids_of.len());
+        for dir in &self.ids_of {
+            super::parsecache::put_bytes(&mut payload, dir.as_bytes());
+            match dir_id(dir) {
+                None => payload.push(0),
+                Some(id) => {
+                    payload.push(1);
+                    payload.extend_from_slice(id.as_bytes());
+                }
+            }
+        }
+        super::parsecache::memo_put(&key, &payload);
     }
 }
 

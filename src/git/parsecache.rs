@@ -33,8 +33,8 @@ const MAX_DEPTH: usize = 128;
 /// Counts read from the file reserve at most this much up front (a count is bounded
 /// by the bytes left, not by what they would take in memory).
 const PREALLOCATE: usize = 256;
-/// Entries kept beyond those used by the process that saves: old ones are dropped
-/// when there are more than this many plus three times the used ones.
+/// Entries kept beyond those used by the process that saves: at most this many plus
+/// three times the used ones in all, the newest of the others first.
 const SPARE: usize = 5_000;
 /// ... and the entries no longer used take at most this many bytes (the newest kept):
 /// every command reads the entries' heads and copies them on save, and memos of large
@@ -44,8 +44,16 @@ const SPARE_BYTES: usize = 4 << 20;
 /// (1.26 MB in the scale bench's L) and the memos of the largest directories (1 MB)
 /// are kept only while used, else each install left one behind until the budget was
 /// full of them (a 10.3 MB file, read whole, and 88 MiB peak RSS for `upgrade --all`
-/// of 500).
-const SPARE_LARGEST: usize = 256 << 10;
+/// of 500). The ownership scan of a whole tree (200 KB there) too: each write keeps
+/// one for its tree, and the old ones crowded out the small memos of the
+/// installations' directories that a walk after a commit pctl did not make reads
+/// (docs/architecture.md#the-ownership-scan-of-a-whole-tree).
+const SPARE_LARGEST: usize = 64 << 10;
+/// Unused entries this small (the memos of one directory that a write keeps for a
+/// later walk, most parsed kustomizations) count only against the number of entries,
+/// not the bytes: the larger ones of each write (the installation records below its
+/// install path, its parsed files) crowded them out.
+const SPARE_SMALL: usize = 1 << 10;
 
 pub type Key = [u8; 32];
 
@@ -76,6 +84,8 @@ struct Store {
     recent: Option<[u8; 20]>,
     /// The file was written by [`save`] and is read again when next needed.
     stale: bool,
+    /// How many entries a memo this process read stands for ([`stands_for`]).
+    stands_for: usize,
 }
 
 thread_local! {
@@ -486,6 +496,20 @@ pub fn note_recent(tree: [u8; 20]) {
     });
 }
 
+/// Note that an answer this process read from one memo stands for `n` entries it would
+/// otherwise have used (the ownership scan of a whole tree for the memos of each
+/// directory its walk reads): the count of older entries a save keeps grows with it,
+/// as it grows with the entries used, so that those memos are there for the walk
+/// after a commit pctl did not make.
+pub fn stands_for(n: usize) {
+    load_wanted();
+    STORE.with(|s| {
+        if let Some(st) = s.borrow_mut().as_mut() {
+            st.stands_for = st.stands_for.max(n);
+        }
+    });
+}
+
 /// The file of [`recent`], beside the cache file `cache`.
 fn recent_path(cache: &Path) -> PathBuf {
     let name = RECENT.rsplit('/').next().unwrap_or(RECENT);
@@ -519,21 +543,29 @@ pub fn save() {
         if st.added.is_empty() && st.len <= SPARE_BYTES as u64 {
             return;
         }
-        let keep_unused = st.slots.len() + st.added.len() <= 3 * st.used.len() + SPARE;
-        let mut slots: Vec<(&Key, &Slot)> = st
-            .slots
-            .iter()
-            .filter(|(k, _)| keep_unused || st.used.contains(*k))
-            .collect();
-        // The newest unused entries (later in the file) first, up to SPARE_BYTES.
-        slots.sort_by_key(|(_, slot)| std::cmp::Reverse(slot.start));
-        let mut spare = 0usize;
+        // The newest unused entries (later in the file) first, memos before parsed
+        // texts, as many as the count
+        // and byte budgets hold: the memos a write keeps for a later walk are not
+        // read until a commit pctl did not make, and dropping every unused entry
+        // at once when they outnumbered the budget dropped them all.
+        let used = st.used.len().max(st.stands_for);
+        let room = (3 * used + SPARE).saturating_sub(st.used.len() + st.added.len());
+        let mut slots: Vec<(&Key, &Slot)> = st.slots.iter().collect();
+        // Memos before parsed texts: a memo of a directory spares the parses of all
+        // its files.
+        slots.sort_by_key(|(_, slot)| (slot.chunks != MEMO, std::cmp::Reverse(slot.start)));
+        let (mut spare, mut unused) = (0usize, 0usize);
         slots.retain(|(k, slot)| {
             st.used.contains(*k) || {
                 let n = slot.end - slot.start;
-                n <= SPARE_LARGEST && {
-                    spare += n;
-                    spare <= SPARE_BYTES
+                n <= SPARE_LARGEST && unused < room && {
+                    // Small entries count against the number only.
+                    let fits = n <= SPARE_SMALL || {
+                        spare += n;
+                        spare <= SPARE_BYTES
+                    };
+                    unused += usize::from(fits);
+                    fits
                 }
             }
         });

@@ -439,6 +439,14 @@ impl Workspace {
         if let Workspace::Remote { .. } = self {
             let _ = repo.reference(&dst, commit, true, "pctl push");
         }
+        // What the change knows about the tree it pushed: the same tree on the base
+        // branch once the pull request is merged as it is.
+        if !changes.memos.is_empty() {
+            for m in &changes.memos {
+                m.keep(repo, tree);
+            }
+            super::parsecache::save();
+        }
         Ok(BranchOutcome {
             commit: Some(commit),
             base_branch,

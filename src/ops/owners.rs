@@ -39,6 +39,8 @@ pub struct Tree {
     /// not a directory): a scan kept for the same sync path tree holds for a tree
     /// where these are the same.
     loaded: Vec<(String, Option<[u8; 20]>)>,
+    /// How many sections the memo it was read from has (one per write since a walk).
+    sections: usize,
 }
 
 /// Two scans are the same when they find the same claims from the same starts (the
@@ -205,6 +207,8 @@ pub fn recalled(view: &TreeView, config: &Config) -> Result<Option<Tree>> {
         );
     }
     view.know_dirs("", &tree.dirs);
+    // A walk would have read two memos per start, about: keep room for them.
+    crate::git::parsecache::stands_for(2 * tree.starts.len());
     Ok(Some(tree))
 }
 
@@ -337,6 +341,7 @@ fn scan_with(src: &mut impl Source, config: &Config, view: &TreeView) -> Result<
                 (d.clone(), id)
             })
             .collect(),
+        sections: 0,
     })
 }
 

@@ -316,3 +316,64 @@ fn an_entry_only_asked_about_is_not_kept_alive_by_it() {
     // Both are over the size an unused entry may keep: the one read stays.
     assert_eq!(held, (false, Some(SPARE_LARGEST + 1)));
 }
+
+#[test]
+fn beyond_the_count_budget_the_newest_unused_entries_stay_memos_first_and_a_memo_read_whole_makes_room()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let doc = vec![vec![json!({"a": 1})]];
+    // More small unused entries than the count budget holds: memos first (oldest),
+    // then parsed texts.
+    let (texts, memos) = (SPARE / 2, SPARE);
+    let (g, d) = (git.clone(), doc.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        for i in 0..memos {
+            memo_put(&memo_key("dir", &[&i.to_le_bytes()]), b"small");
+        }
+        for i in 0..texts {
+            remember(&key(&format!("t{i}")), 2, &refs(&d));
+        }
+        save();
+    });
+    let count = |g: &std::path::Path, stands: usize| {
+        let g = g.to_path_buf();
+        on_thread(move || {
+            attach_with(&g, SECRET);
+            stands_for(stands);
+            memo_put(&memo_key("new", &[&stands.to_le_bytes()]), b"x");
+            save();
+            let memo = |i: usize| memo_get(&memo_key("dir", &[&i.to_le_bytes()])).is_some();
+            let text = |i: usize| lookup(&key(&format!("t{i}")), 2, 1).is_some();
+            (
+                (0..memos).filter(|i| memo(*i)).count(),
+                (0..texts).filter(|i| text(*i)).count(),
+                memo(0),
+                memo(memos - 1),
+            )
+        })
+    };
+    // Room for SPARE entries: memos before the newer parsed texts, the newest first
+    // (not all at once dropped, as before: every one of them).
+    let (kept_memos, kept_texts, oldest, newest) = count(&git, 0);
+    assert_eq!((kept_memos, kept_texts), (SPARE - 1, 0));
+    assert!(!oldest && newest);
+    // A memo read whole that stands for many entries makes room for the rest.
+    let dir2 = tempfile::tempdir().unwrap();
+    let git2 = dir2.path().to_path_buf();
+    let (g, d) = (git2.clone(), doc.clone());
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        for i in 0..texts {
+            remember(&key(&format!("t{i}")), 2, &refs(&d));
+        }
+        for i in 0..memos {
+            memo_put(&memo_key("dir", &[&i.to_le_bytes()]), b"small");
+        }
+        save();
+    });
+    let (kept_memos, kept_texts, oldest, _) = count(&git2, SPARE);
+    assert_eq!((kept_memos, kept_texts), (memos, texts));
+    assert!(oldest);
+}

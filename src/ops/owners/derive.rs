@@ -10,6 +10,10 @@ use crate::ownership::{Claim, Owned, Owner};
 use crate::yaml::Value;
 use std::collections::BTreeMap;
 
+/// A memo made of more sections than this is written out again as one (each write
+/// since the last walk adds one, and reading merges them).
+const MAX_SECTIONS: usize = 16;
+
 /// Whether `path` is `dir` or below it.
 fn within(path: &str, dir: &str) -> bool {
     dir.is_empty()
@@ -152,12 +156,15 @@ fn install_memo(
             if first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)) => {}
         _ => return None,
     }
-    // The old tree's memo (or the scan, written out), then the installation's claims
-    // and starts as a section of their own. The directory ids it holds stay true in
-    // the new tree unless one is the installation's or above it.
+    // The old tree's memo (or the scan, written out, when it has many sections), then
+    // the installation's claims and starts as a section of their own, and the ids of
+    // its starts' directories once committed. The directory ids it holds stay true
+    // in the new tree unless one is the installation's or above it.
     let moved = |d: &str| within(d, install_dir) || within(install_dir, d);
     let mut payload = match &tree.kept {
-        Some(kept) if !tree.dirs.iter().any(|(d, _)| moved(d)) => kept.to_vec(),
+        Some(kept) if tree.sections < MAX_SECTIONS && !tree.dirs.iter().any(|(d, _)| moved(d)) => {
+            kept.to_vec()
+        }
         _ => {
             let mut kept = tree.clone();
             kept.dirs.retain(|(d, _)| !moved(d));
@@ -179,11 +186,16 @@ fn install_memo(
         })
         .collect();
     whole::section(&mut payload, &rendered_starts[1..], &[], &index);
+    let ids_of: Vec<String> = rendered_starts[1..].iter().map(|s| s.dir.clone()).collect();
+    if !ids_of.is_empty() {
+        payload.push(whole::IDS);
+    }
     Some(TreeMemo {
         kind: whole::KIND,
         dir: whole::keyed_by(config)?,
         parts: whole::parts(config),
         payload,
+        ids_of,
     })
 }
 
@@ -283,6 +295,7 @@ fn change_memos(
     } else {
         Vec::new()
     };
+    let new_starts_dirs: Vec<String> = dirs[1..].to_vec();
     let mut next = tree.clone();
     next.kept = None;
     next.dirs
@@ -299,11 +312,16 @@ fn change_memos(
         let at = owners.partition_point(|o| o <= &m.owner);
         owners.insert(at, m.owner);
     }
+    let mut payload = whole::encode(&next);
+    if !new_starts_dirs.is_empty() {
+        payload.push(whole::IDS);
+    }
     let mut all = vec![TreeMemo {
         kind: whole::KIND,
         dir: whole::keyed_by(config)?,
         parts: whole::parts(config),
-        payload: whole::encode(&next),
+        payload,
+        ids_of: new_starts_dirs,
     }];
     all.extend(units);
     Some(all)

@@ -353,6 +353,7 @@ pub(super) fn unit_memos(
                     parts: vec![vec![VERSION], dir.as_bytes().to_vec()],
                     dir,
                     payload,
+                    ids_of: Vec::new(),
                 })
             }),
     );
@@ -385,6 +386,7 @@ fn records_memo(
         dir: dir.to_string(),
         parts: vec![vec![VERSION], dir.as_bytes().to_vec()],
         payload,
+        ids_of: Vec::new(),
     })
 }
 

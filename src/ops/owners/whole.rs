@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 /// format.
 pub(super) const KIND: &str = "owners-tree";
 const VERSION: u8 = 2;
+/// The tags of a payload's blocks: some starts and claims ([`section`]), or the
+/// tree ids of some directories (the ids a write asks the commit for:
+/// `TreeMemo::ids_of`).
+const SECTION: u8 = b's';
+pub(super) const IDS: u8 = b'i';
 
 /// The inputs of a scan besides the tree: the format and the settings it reads.
 pub(super) fn parts(config: &Config) -> Vec<Vec<u8>> {
@@ -96,6 +101,7 @@ pub(super) fn section(
     index: &[(&Claim, &[Owner])],
 ) {
     let ids: BTreeMap<&str, &[u8; 20]> = dirs.iter().map(|(d, id)| (d.as_str(), id)).collect();
+    out.push(SECTION);
     parsecache::put_len(out, starts.len());
     for s in starts {
         put_str(out, &s.dir);
@@ -166,6 +172,22 @@ fn decode(bytes: &[u8], config: &Config, root: String) -> Option<Tree> {
     let mut entries: Vec<(Claim, Vec<Owner>)> = Vec::new();
     let mut sections = 0;
     while r.left() > 0 {
+        match r.byte()? {
+            SECTION => {}
+            IDS => {
+                let n = r.items(2)?;
+                for _ in 0..n {
+                    let dir = s(&mut r)?;
+                    match r.byte()? {
+                        0 => {}
+                        1 => dirs.push((dir, r.take(20)?.try_into().ok()?)),
+                        _ => return None,
+                    }
+                }
+                continue;
+            }
+            _ => return None,
+        }
         sections += 1;
         let n = r.items(4)?;
         starts.reserve(n);
@@ -234,6 +256,7 @@ fn decode(bytes: &[u8], config: &Config, root: String) -> Option<Tree> {
         dirs,
         loaded,
         kept: Some(bytes.into()),
+        sections,
     })
 }
 
@@ -284,6 +307,7 @@ mod tests {
             dirs: vec![("p/a/artifacts/web".into(), [7; 20])],
             kept: None,
             loaded: vec![("bases/x".into(), Some([9; 20])), ("gone".into(), None)],
+            sections: 1,
         }
     }
 
@@ -350,7 +374,23 @@ mod tests {
             &[],
             &[(&ns, &o1[..]), (&cm, &o2[..])],
         );
+        // The ids a write asks its commit for, appended as the workspace does.
+        bytes.push(IDS);
+        parsecache::put_len(&mut bytes, 2);
+        parsecache::put_bytes(&mut bytes, b"p/b/artifacts/x");
+        bytes.push(1);
+        bytes.extend_from_slice(&[3; 20]);
+        parsecache::put_bytes(&mut bytes, b"p/b/artifacts/gone");
+        bytes.push(0);
         let back = decode(&bytes, &config(), "x".into()).expect("decodes");
+        assert_eq!(back.sections, 2);
+        assert_eq!(
+            back.dirs,
+            vec![
+                ("p/a/artifacts/web".to_string(), [7; 20]),
+                ("p/b/artifacts/x".to_string(), [3; 20])
+            ]
+        );
         let mut want = t.clone();
         want.root = Some("x".into());
         want.starts.insert(0, early);
