@@ -492,6 +492,10 @@ fn main() {
         "≤ 1.2× (instructions)",
         judge(w, i, 1.2),
     );
+    // The same ratio for the baseline: what writing a Git index and commit of that
+    // size costs git itself.
+    let (w, i) = (ratio(&l.git, &s.git), iratio(l.git_instr, s.git_instr));
+    report.ratio("git add && git commit, L vs S", w, i, "", None);
     if let Some(k) = kpt_case(&sb, &profiles, sizes.runs) {
         report.case("kpt pkg get of big (local repository)", &k, None, "", None);
         let w = ratio(&s.pctl, &k);
