@@ -71,23 +71,14 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     let repo = sb.root.join(name);
     let r = repo.display().to_string();
     sb.pctl(&sb.root, &["init", &r]);
+    // A namespace each: one namespace cannot hold the same objects twice (docs/security.md#trust-model).
+    let install = |n: &str| {
+        let args = ["install", app, "--name", n, "--namespace", n, "--repo", &r];
+        sb.pctl(&sb.root, &args);
+    };
     let start = Instant::now();
     for i in 0..installs {
-        // A namespace each: one namespace cannot hold the same objects twice (docs/security.md#trust-model).
-        let n = format!("i{i:03}");
-        sb.pctl(
-            &sb.root,
-            &[
-                "install",
-                app,
-                "--name",
-                &n,
-                "--namespace",
-                &n,
-                "--repo",
-                &r,
-            ],
-        );
+        install(&format!("i{i:03}"));
     }
     let took = start.elapsed();
     fill(sb, &repo, files);
@@ -98,19 +89,7 @@ fn gitops(sb: &Sandbox, name: &str, app: &str, installs: usize, files: usize) ->
     if installs > 0 {
         let n = format!("i{:03}", installs - 1);
         sb.pctl(&sb.root, &["uninstall", &n, "--repo", &r]);
-        sb.pctl(
-            &sb.root,
-            &[
-                "install",
-                app,
-                "--name",
-                &n,
-                "--namespace",
-                &n,
-                "--repo",
-                &r,
-            ],
-        );
+        install(&n);
     }
     // Packed, as a repository that has lived a while is (automatic gc is off: see env).
     sb.git(&repo, &["gc", "-q"]);

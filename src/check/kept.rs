@@ -5,7 +5,7 @@
 use super::Severity;
 use super::build::Doc;
 use super::built::{Built, Entry, FluxPath, Found};
-use crate::git::parsecache::{self, Reader, put_bytes, put_len, put_value};
+use crate::git::parsecache::{self, Reader, put_bytes, put_len, put_opt, put_str, put_value};
 use crate::git::{Changes, TreeView};
 use crate::yaml::Value;
 use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
@@ -325,10 +325,6 @@ impl Pending {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_bytes(out, s.as_bytes());
-}
-
 fn put_reads(out: &mut Vec<u8>, reads: &[String]) {
     put_len(out, reads.len());
     for r in reads {
@@ -344,16 +340,6 @@ fn reads(r: &mut Reader) -> Option<Reads> {
             .collect::<Option<Vec<_>>>()?
             .into(),
     )
-}
-
-fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => out.push(0),
-        Some(s) => {
-            out.push(1);
-            put_str(out, s);
-        }
-    }
 }
 
 fn put_found(out: &mut Vec<u8>, (file, line, sev, msg): &Found) {

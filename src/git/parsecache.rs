@@ -670,14 +670,25 @@ pub fn put_len(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Bytes after their length, for [`Reader::bytes`] (and a string, [`Reader::str`]).
+/// A string in the payload encoding ([`put_bytes`] of its bytes; [`Reader::str`]).
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_bytes(out, s.as_bytes());
+}
+
+/// An optional string: 0, or 1 and the string ([`put_str`]).
+pub fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
+        }
+    }
+}
+
 pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_len(out, b.len());
     out.extend_from_slice(b);
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_len(out, s.len());
-    out.extend_from_slice(s.as_bytes());
 }
 
 fn encode(out: &mut Vec<u8>, v: &Value) {

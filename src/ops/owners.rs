@@ -475,8 +475,13 @@ pub fn claims_noting(
         &mut objs,
         &[(install_dir.to_string(), rendered.record.spec.bases.clone())],
     );
+    claims_named(&objs, install_dir, name)
+}
+
+/// The claims of `objs`, every one owned by installation `name` in `install_dir`.
+fn claims_named(objs: &[Obj], install_dir: &str, name: &str) -> Vec<ownership::Owned> {
     ownership::claims(
-        &objs,
+        objs,
         &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
     )
 }
@@ -492,10 +497,7 @@ fn claims_in(
     walked: &mut Vec<Start>,
 ) -> Vec<ownership::Owned> {
     let objs = walk_installation(files, install_dir, git_repository, walked);
-    ownership::claims(
-        &objs,
-        &BTreeMap::from([(install_dir.to_string(), name.to_string())]),
-    )
+    claims_named(&objs, install_dir, name)
 }
 
 /// The objects Flux applies from an installation's files, from its directory.

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 const PROFILE: &str = RAW_APP_PROFILE;
 
-fn profile(env: &Env, name: &str, configmap: &str) -> String {
+/// Profile `name` (1.0.0) whose one artifact is ConfigMap `configmap`, as a source.
+pub(crate) fn profile(env: &Env, name: &str, configmap: &str) -> String {
     let def = PROFILE.replace("name: app", &format!("name: {name}"));
     let cm = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {configmap}\ndata:\n  x: '1'\n"
@@ -29,7 +30,8 @@ fn cache_file(gitops: &Path) -> PathBuf {
     gitops.join(".git/pctl/parsed-v1")
 }
 
-fn refused(out: &std::process::Output, claim: &str, theirs: &str) {
+/// Refused (exit 1) for `claim`, already owned by `theirs`.
+pub(crate) fn refused(out: &std::process::Output, claim: &str, theirs: &str) {
     assert_error(out, 1);
     assert_stderr_mentions(out, &["already have an owner", claim, theirs]);
 }

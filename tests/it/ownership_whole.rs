@@ -6,28 +6,8 @@
 //! still refused as before, naming the owner.
 
 use crate::common::*;
+use crate::ownership_memo::{profile, refused};
 use std::path::Path;
-
-fn profile(env: &Env, name: &str, configmap: &str) -> String {
-    let def = RAW_APP_PROFILE.replace("name: app", &format!("name: {name}"));
-    let cm = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {configmap}\ndata:\n  x: '1'\n"
-    );
-    let repo = profile_repo(
-        env,
-        name,
-        &[(
-            "1.0.0",
-            &[("profile.yaml", &def), ("manifests/cm.yaml", &cm)],
-        )],
-    );
-    source(&repo, name, "1.0.0")
-}
-
-fn refused(out: &std::process::Output, claim: &str, theirs: &str) {
-    assert_error(out, 1);
-    assert_stderr_mentions(out, &["already have an owner", claim, theirs]);
-}
 
 fn commit_file(gitops: &Path, path: &str, text: &str) {
     let p = gitops.join(path);

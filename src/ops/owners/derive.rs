@@ -113,90 +113,74 @@ pub fn after_install(
     mine: &[Owned],
     rendered_starts: &[Start],
 ) -> Vec<TreeMemo> {
-    install_memo(
-        view,
-        config,
-        tree,
-        changes,
-        install_dir,
-        mine,
-        rendered_starts,
-    )
-    .map(|m| {
-        let files: BTreeMap<String, Vec<u8>> = changes
-            .files
-            .iter()
-            .filter(|(p, _)| within(p, install_dir))
-            .filter_map(|(p, c)| Some((p.clone(), c.clone()?)))
+    let memo = (|| -> Option<TreeMemo> {
+        plainly_reached(view, config, tree, changes, install_dir, (false, true))?;
+        if tree.starts.iter().any(|s| within(&s.dir, install_dir)) {
+            return None;
+        }
+        match rendered_starts.split_first() {
+            Some((first, rest))
+                if first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)) => {
+            }
+            _ => return None,
+        }
+        // The old tree's memo (or the scan, written out, when it has many sections), then
+        // the installation's claims and starts as a section of their own, and the ids of
+        // its starts' directories once committed. The directory ids it holds stay true
+        // in the new tree unless one is the installation's or above it.
+        let moved = |d: &str| within(d, install_dir) || within(install_dir, d);
+        let mut payload = match &tree.kept {
+            Some(kept)
+                if tree.sections < MAX_SECTIONS && !tree.dirs.iter().any(|(d, _)| moved(d)) =>
+            {
+                kept.to_vec()
+            }
+            _ => {
+                let mut kept = tree.clone();
+                kept.dirs.retain(|(d, _)| !moved(d));
+                whole::encode(&kept)
+            }
+        };
+        let mut mine_by_claim: BTreeMap<&Claim, Vec<Owner>> = BTreeMap::new();
+        for m in mine {
+            mine_by_claim
+                .entry(&m.claim)
+                .or_default()
+                .push(m.owner.clone());
+        }
+        let index: Vec<(&Claim, &[Owner])> = mine_by_claim
+            .iter_mut()
+            .map(|(c, o)| {
+                o.sort();
+                (*c, o.as_slice())
+            })
             .collect();
-        let dirs: Vec<String> = rendered_starts.iter().map(|s| s.dir.clone()).collect();
-        let mut all = vec![m];
-        all.extend(super::subtrees::unit_memos(&files, &dirs));
-        all
-    })
-    .unwrap_or_default()
-}
-
-/// [`after_install`]'s memo of the scan.
-fn install_memo(
-    view: &TreeView,
-    config: &Config,
-    tree: &Tree,
-    changes: &Changes,
-    install_dir: &str,
-    mine: &[Owned],
-    rendered_starts: &[Start],
-) -> Option<TreeMemo> {
-    plainly_reached(view, config, tree, changes, install_dir, (false, true))?;
-    if tree.starts.iter().any(|s| within(&s.dir, install_dir)) {
-        return None;
-    }
-    match rendered_starts.split_first() {
-        Some((first, rest))
-            if first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)) => {}
-        _ => return None,
-    }
-    // The old tree's memo (or the scan, written out, when it has many sections), then
-    // the installation's claims and starts as a section of their own, and the ids of
-    // its starts' directories once committed. The directory ids it holds stay true
-    // in the new tree unless one is the installation's or above it.
-    let moved = |d: &str| within(d, install_dir) || within(install_dir, d);
-    let mut payload = match &tree.kept {
-        Some(kept) if tree.sections < MAX_SECTIONS && !tree.dirs.iter().any(|(d, _)| moved(d)) => {
-            kept.to_vec()
+        whole::section(&mut payload, &rendered_starts[1..], &[], &index);
+        let ids_of: Vec<String> = rendered_starts[1..].iter().map(|s| s.dir.clone()).collect();
+        if !ids_of.is_empty() {
+            payload.push(whole::IDS);
         }
-        _ => {
-            let mut kept = tree.clone();
-            kept.dirs.retain(|(d, _)| !moved(d));
-            whole::encode(&kept)
-        }
-    };
-    let mut mine_by_claim: BTreeMap<&Claim, Vec<Owner>> = BTreeMap::new();
-    for m in mine {
-        mine_by_claim
-            .entry(&m.claim)
-            .or_default()
-            .push(m.owner.clone());
-    }
-    let index: Vec<(&Claim, &[Owner])> = mine_by_claim
-        .iter_mut()
-        .map(|(c, o)| {
-            o.sort();
-            (*c, o.as_slice())
+        Some(TreeMemo {
+            kind: whole::KIND,
+            dir: whole::keyed_by(config)?,
+            parts: whole::parts(config),
+            payload,
+            ids_of,
         })
+    })();
+    let Some(memo) = memo else {
+        return Vec::new();
+    };
+    let files: BTreeMap<String, Vec<u8>> = changes
+        .files
+        .iter()
+        .filter(|(p, _)| within(p, install_dir))
+        .filter_map(|(p, c)| Some((p.clone(), c.clone()?)))
         .collect();
-    whole::section(&mut payload, &rendered_starts[1..], &[], &index);
-    let ids_of: Vec<String> = rendered_starts[1..].iter().map(|s| s.dir.clone()).collect();
-    if !ids_of.is_empty() {
-        payload.push(whole::IDS);
-    }
-    Some(TreeMemo {
-        kind: whole::KIND,
-        dir: whole::keyed_by(config)?,
-        parts: whole::parts(config),
-        payload,
-        ids_of,
-    })
+    let dirs: Vec<String> = rendered_starts.iter().map(|s| s.dir.clone()).collect();
+    let mut all = vec![memo];
+    all.extend(super::subtrees::unit_memos(&files, &dirs));
+    all
 }
 
 /// The scan of the tree that `changes` (an `upgrade` or `uninstall` of the one

@@ -58,19 +58,7 @@ pub(super) fn keep(view: &TreeView, config: &Config, tree: &Tree) {
 
 // ---------------------------------------------------------------- encoding
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    parsecache::put_bytes(out, s.as_bytes());
-}
-
-fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => out.push(0),
-        Some(s) => {
-            out.push(1);
-            put_str(out, s);
-        }
-    }
-}
+use parsecache::{put_opt, put_str};
 
 /// A payload: the format's version, then one or more sections, each some walk starts
 /// (with the tree ids of those in `dirs`) and some claims with their owners. A scan
