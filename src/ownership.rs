@@ -216,13 +216,7 @@ pub fn walk_noting<F: namespaces::Files + ?Sized>(
     let mut visited = BTreeSet::new();
     let mut out = Vec::new();
     while let Some(s) = queue.pop_front() {
-        let dir = s
-            .dir
-            .trim_start_matches("./")
-            .trim_start_matches('/')
-            .trim_end_matches('/')
-            .to_string();
-        let dir = if dir == "." { String::new() } else { dir };
+        let dir = flux_path(&s.dir);
         if !visited.insert(dir.clone()) {
             continue;
         }
@@ -267,6 +261,23 @@ pub fn walk_noting<F: namespaces::Files + ?Sized>(
     out
 }
 
+/// The directory a Flux Kustomization's `path` names, as kustomize-controller resolves
+/// it inside the repository (a secure join): `.` and empty parts dropped, `..` going
+/// up, and never above the root.
+pub fn flux_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
 /// The message of a refused install or upgrade: each conflict with both owners.
 pub fn describe(conflicts: &[Conflict]) -> String {
     const SHOWN: usize = 10;
@@ -301,6 +312,21 @@ mod tests {
                 installation: None,
                 file: file.into(),
             },
+        }
+    }
+
+    #[test]
+    fn a_path_is_resolved_as_kustomize_controller_joins_it() {
+        for (path, dir) in [
+            ("./clusters/default", "clusters/default"),
+            ("clusters/default/", "clusters/default"),
+            ("/clusters//default/.", "clusters/default"),
+            ("./clusters/default/profiles/one/../../../../apps", "apps"),
+            ("../../apps", "apps"),
+            (".", ""),
+            ("", ""),
+        ] {
+            assert_eq!(flux_path(path), dir, "{path}");
         }
     }
 

@@ -274,7 +274,7 @@ fn scan_with(src: &mut impl Source, config: &Config, view: &TreeView) -> Result<
                     && o.api_version.starts_with("kustomize.toolkit.fluxcd.io/")
             })
             .filter_map(|o| o.doc.at("/spec/path").and_then(|p| p.as_str()))
-            .filter_map(|p| gitops::norm_dir(p).ok())
+            .map(ownership::flux_path)
             .collect();
         wanted.extend(shared_wrapper_dirs(src.records(), &mut examined));
         wanted.retain(|p| !is_loaded(&loaded, p));

@@ -396,3 +396,74 @@ fn an_install_racing_another_is_checked_again_under_the_lock() {
     assert_unchanged(&after_second, &snapshot(&gitops));
     assert_eq!(installed_names(&gitops), vec!["two".to_string()]);
 }
+
+/// A Flux Kustomization a profile brings may name its path with `..`: Flux applies the
+/// directory it resolves to (kustomize-controller joins the path inside the
+/// repository), so what is there has owners like everything else Flux applies.
+#[test]
+fn a_flux_kustomization_path_with_dot_dot_is_followed_where_flux_resolves_it() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    // Outside the sync path, reached only through the profile's Kustomization.
+    std::fs::create_dir_all(gitops.join("apps/shared")).unwrap();
+    std::fs::write(
+        gitops.join("apps/shared/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: apps\n",
+    )
+    .unwrap();
+    git(&gitops, &["add", "-A"]);
+    git(&gitops, &["commit", "-qm", "apps by hand"]);
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: shared\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/default/profiles/up/../../../../apps/shared\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+    let up = profile_repo(
+        &env,
+        "up",
+        &[(
+            "1.0.0",
+            &[
+                (
+                    "profile.yaml",
+                    &RAW_APP_PROFILE.replace("name: app", "name: up"),
+                ),
+                ("manifests/flux.yaml", flux),
+            ],
+        )],
+    );
+    assert_success(&env.install(
+        &gitops,
+        &source(&up, "up", "1.0.0"),
+        "up",
+        &["--namespace", "up"],
+    ));
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n";
+    let other = profile_repo(
+        &env,
+        "other",
+        &[(
+            "1.0.0",
+            &[
+                (
+                    "profile.yaml",
+                    &RAW_APP_PROFILE.replace("name: app", "name: other"),
+                ),
+                ("manifests/cm.yaml", cm),
+            ],
+        )],
+    );
+    let before = snapshot(&gitops);
+    let out = env.install(
+        &gitops,
+        &source(&other, "other", "1.0.0"),
+        "other",
+        &["--namespace", "apps"],
+    );
+    assert_error(&out, 1);
+    assert_stderr_mentions(
+        &out,
+        &[
+            "already have an owner",
+            "ConfigMap apps/shared",
+            "apps/shared/cm.yaml",
+        ],
+    );
+    assert_unchanged(&before, &snapshot(&gitops));
+}

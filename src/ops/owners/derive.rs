@@ -22,6 +22,13 @@ fn within(path: &str, dir: &str) -> bool {
             .is_some_and(|r| r.is_empty() || r.starts_with('/'))
 }
 
+/// Whether the walk start `dir` is `install_dir` or below it, written plainly (a
+/// path with `.` or `..` in it, which a Flux Kustomization of the profile may name,
+/// is read elsewhere by the scan: not plainly inside).
+fn inside(dir: &str, install_dir: &str) -> bool {
+    within(dir, install_dir) && dir.split('/').all(|p| !matches!(p, "" | "." | ".."))
+}
+
 /// Whether the walk of the tree `changes` commits on `tree` (scanned in `view`) can
 /// differ from `tree`'s only inside `install_dir`, which holds an installation before
 /// the change when `before` and after it when `after`. None when not:
@@ -120,7 +127,7 @@ pub fn after_install(
         }
         match rendered_starts.split_first() {
             Some((first, rest))
-                if first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)) => {
+                if first.dir == install_dir && rest.iter().all(|s| inside(&s.dir, install_dir)) => {
             }
             _ => return None,
         }
@@ -241,7 +248,7 @@ fn change_memos(
             &mut walked,
         );
         let (first, rest) = walked.split_first()?;
-        (first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)))
+        (first.dir == install_dir && rest.iter().all(|s| inside(&s.dir, install_dir)))
             .then(|| (claims, rest.to_vec()))
     };
     // The walk before must find what the scan found there.
