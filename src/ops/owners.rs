@@ -97,13 +97,17 @@ trait Source {
     fn load(&mut self, dir: &str) -> Result<()>;
     /// The installation records read so far, by file path.
     fn records(&self) -> &BTreeMap<String, Rc<RecordInfo>>;
+    /// What was read, for a walk.
+    fn files(&self) -> &dyn crate::namespaces::Files;
     /// [`ownership::walk_noting`] over what was read.
     fn walk(
         &self,
         starts: Vec<Start>,
         git_repository: &GitRepositoryRef,
         walked: &mut Vec<Start>,
-    ) -> Vec<Obj>;
+    ) -> Vec<Obj> {
+        ownership::walk_noting(self.files(), starts, git_repository, walked)
+    }
 }
 
 /// Every file of each directory read, in memory (the scan as it was first written:
@@ -131,13 +135,8 @@ impl Source for WholeFiles<'_> {
         &self.records
     }
 
-    fn walk(
-        &self,
-        starts: Vec<Start>,
-        git_repository: &GitRepositoryRef,
-        walked: &mut Vec<Start>,
-    ) -> Vec<Obj> {
-        ownership::walk_noting(&self.files, starts, git_repository, walked)
+    fn files(&self) -> &dyn crate::namespaces::Files {
+        &self.files
     }
 }
 
@@ -164,13 +163,8 @@ impl Source for Remembered<'_> {
         &self.records
     }
 
-    fn walk(
-        &self,
-        starts: Vec<Start>,
-        git_repository: &GitRepositoryRef,
-        walked: &mut Vec<Start>,
-    ) -> Vec<Obj> {
-        ownership::walk_noting(&self.files, starts, git_repository, walked)
+    fn files(&self) -> &dyn crate::namespaces::Files {
+        &self.files
     }
 }
 
