@@ -171,7 +171,9 @@ pub fn claims(objs: &[Obj], installations: &BTreeMap<String, String>) -> Vec<Own
     out
 }
 
-fn installation_of(file: &str, installations: &BTreeMap<String, String>) -> Option<String> {
+/// The installation (by name) whose directory holds `file`, of `installations` (by
+/// directory).
+pub fn installation_of(file: &str, installations: &BTreeMap<String, String>) -> Option<String> {
     // The directories holding `file` are its ancestors, looked up one by one (a scan
     // of every installation for every object grew with their product); the shortest
     // comes first, as it does in the map's order.

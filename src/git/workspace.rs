@@ -191,14 +191,13 @@ impl Workspace {
                 let guarded = crate::check::guard::guard(&view, &changes)?;
                 notices.extend(guarded.warnings.iter().cloned().map(Notice::Warning));
                 check_clean(repo, &changes)?;
-                let memos = changes.memos.clone();
                 let commit = apply_local(repo, root, &changes, message, mode)?;
                 // Under the lock, the commit's parent is the view's: its tree is the
                 // view with the changes, the tree the guard checked.
                 if let Some(c) = commit {
                     let tree = repo.find_commit(c)?.tree_id();
                     guarded.keep(tree.as_bytes());
-                    for m in &memos {
+                    for m in &changes.memos {
                         m.keep(repo, tree);
                     }
                 }

@@ -169,8 +169,8 @@ impl Source for Remembered<'_> {
 }
 
 /// Walk the repository in `view` from `config`'s sync path. A scan of the same
-/// tree remembered whole (by this scan, or made by the install that committed it:
-/// [`after_install`]) is used as it is; else the walk reads only the directories
+/// tree remembered whole (by a scan, or made by the write that committed it:
+/// [`after_install`], [`after_change`]) is used as it is; else the walk reads only the directories
 /// whose Git trees a former scan did not remember
 /// (docs/architecture.md#the-ownership-scans-memos), every file when something there
 /// needs the careful walk, and the result is remembered for the tree. Debug builds
@@ -308,11 +308,7 @@ fn scan_with(src: &mut impl Source, config: &Config, view: &TreeView) -> Result<
     walked.sort();
     let mut dirs = Vec::new();
     for s in &walked {
-        let below_one = s
-            .dir
-            .match_indices('/')
-            .any(|(i, _)| installations.contains_key(&s.dir[..i]));
-        if below_one
+        if ownership::installation_of(&s.dir, &installations).is_some()
             && let Some(id) = view.dir_key(&s.dir)?
             && let Ok(id) = <[u8; 20]>::try_from(id.as_slice())
         {

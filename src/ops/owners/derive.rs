@@ -3,6 +3,7 @@
 //! the old claims and walk starts with those of the one installation the write adds,
 //! replaces or removes, when nothing but that installation's directory can change what
 //! the walk finds. Kept under the committed tree's id ([`crate::git::TreeMemo`]).
+use super::subtrees::within;
 use super::{Start, Tree, whole};
 use crate::git::{Changes, TreeMemo, TreeView};
 use crate::gitops::{Config, join};
@@ -13,21 +14,6 @@ use std::collections::BTreeMap;
 /// A memo made of more sections than this is written out again as one (each write
 /// since the last walk adds one, and reading merges them).
 const MAX_SECTIONS: usize = 16;
-
-/// Whether `path` is `dir` or below it.
-fn within(path: &str, dir: &str) -> bool {
-    dir.is_empty()
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-}
-
-/// Whether the walk start `dir` is `install_dir` or below it, written plainly (a
-/// path with `.` or `..` in it, which a Flux Kustomization of the profile may name,
-/// is read elsewhere by the scan: not plainly inside).
-fn inside(dir: &str, install_dir: &str) -> bool {
-    within(dir, install_dir) && dir.split('/').all(|p| !matches!(p, "" | "." | ".."))
-}
 
 /// Whether the walk of the tree `changes` commits on `tree` (scanned in `view`) can
 /// differ from `tree`'s only inside `install_dir`, which holds an installation before
@@ -127,7 +113,7 @@ pub fn after_install(
         }
         match rendered_starts.split_first() {
             Some((first, rest))
-                if first.dir == install_dir && rest.iter().all(|s| inside(&s.dir, install_dir)) => {
+                if first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)) => {
             }
             _ => return None,
         }
@@ -248,7 +234,7 @@ fn change_memos(
             &mut walked,
         );
         let (first, rest) = walked.split_first()?;
-        (first.dir == install_dir && rest.iter().all(|s| inside(&s.dir, install_dir)))
+        (first.dir == install_dir && rest.iter().all(|s| within(&s.dir, install_dir)))
             .then(|| (claims, rest.to_vec()))
     };
     // The walk before must find what the scan found there.

@@ -65,7 +65,7 @@ pub(super) struct TreeFiles<'v> {
 }
 
 /// Whether `path` is `dir` or below it.
-fn within(path: &str, dir: &str) -> bool {
+pub(super) fn within(path: &str, dir: &str) -> bool {
     dir.is_empty()
         || path
             .strip_prefix(dir)
