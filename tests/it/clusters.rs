@@ -540,15 +540,6 @@ fn bad_cluster_names_and_paths_are_refused_and_nothing_is_written() {
     }
 }
 
-/// Writes and commits a file of the GitOps repository.
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    env.git(gitops, &["add", rel]);
-    env.git(gitops, &["commit", "-q", "-m", &format!("add {rel}")]);
-}
-
 /// `spec.values.<key>` of the record in `dir`: (value, source).
 fn recorded(gitops: &Path, dir: &str, key: &str) -> (Value, Value) {
     let rec = yaml_file(&gitops.join(dir).join("profile-installation.yaml"));
@@ -567,19 +558,17 @@ fn the_cluster_values_level_sits_between_value_profiles_and_global() {
         "--set",
         "region=eu-west-1",
     ];
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/global.yaml",
         "replicas: 4\ndebug: true\n",
     );
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "# production only\nreplicas: 3\n",
     );
-    commit_file(&env, &gitops, ".pctl/values/team.yaml", "replicas: 5\n");
+    env.commit_file(&gitops, ".pctl/values/team.yaml", "replicas: 5\n");
     let with = |cluster: &str, more: &[&str]| {
         let mut a: Vec<&str> = vec!["--cluster", cluster];
         a.extend(required);
@@ -619,8 +608,7 @@ fn the_cluster_values_level_sits_between_value_profiles_and_global() {
         (Value::from(5), Value::from("values-profile:team"))
     );
     // An edit to the cluster level reaches the cluster's installations with sync.
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "replicas: 2\n",

@@ -74,14 +74,6 @@ fn deployment_text(gitops: &Path, cluster: &str) -> String {
     std::fs::read_to_string(gitops.join(path).join("deployment.yaml")).unwrap()
 }
 
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    env.git(gitops, &["add", "-A"]);
-    env.git(gitops, &["commit", "-q", "-m", &format!("edit {rel}")]);
-}
-
 /// The `pctl` arguments of the GitHub Actions example's scheduled step.
 fn scheduled_job() -> Vec<String> {
     let file =
@@ -126,8 +118,7 @@ fn a_fleet_is_installed_tuned_promoted_and_kept_up_to_date_by_the_scheduled_job(
     check_all(&env, &gitops);
 
     // Production's own values: only production changes.
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "webstack.log_level: error\n",

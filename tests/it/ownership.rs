@@ -405,14 +405,11 @@ fn a_flux_kustomization_path_with_dot_dot_is_followed_where_flux_resolves_it() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
     // Outside the sync path, reached only through the profile's Kustomization.
-    std::fs::create_dir_all(gitops.join("apps/shared")).unwrap();
-    std::fs::write(
-        gitops.join("apps/shared/cm.yaml"),
+    env.commit_file(
+        &gitops,
+        "apps/shared/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: apps\n",
-    )
-    .unwrap();
-    git(&gitops, &["add", "-A"]);
-    git(&gitops, &["commit", "-qm", "apps by hand"]);
+    );
     let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: shared\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/default/profiles/up/../../../../apps/shared\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
     let up = profile_repo(
         &env,

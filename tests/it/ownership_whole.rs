@@ -9,14 +9,6 @@ use crate::common::*;
 use crate::ownership_memo::{profile, refused};
 use std::path::Path;
 
-fn commit_file(gitops: &Path, path: &str, text: &str) {
-    let p = gitops.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-    git(gitops, &["add", "-A"]);
-    git(gitops, &["commit", "-qm", &format!("{path} by hand")]);
-}
-
 /// Installs `one` (namespace `apps`), then `two` and `three` (namespace `other`):
 /// each scan after the first reads what the install before it kept. Then `four`
 /// into `apps` is refused as `one`'s, and `five` into `other` as `two`'s (a claim of
@@ -61,9 +53,7 @@ fn an_install_path_whose_kustomization_sets_a_namespace_is_walked_each_time() {
     // kustomize moves every namespaced object it builds: the installations' wrappers
     // (their artifacts are applied by the wrappers, each into its own namespace), so
     // the claims of an installation are not those of its rendering alone.
-    commit_file(
-        &gitops,
-        "clusters/default/profiles/kustomization.yaml",
+    env.commit_file(&gitops, "clusters/default/profiles/kustomization.yaml",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: moved\nresources: []\n",
     );
     let app = profile(&env, "app", "settings");
@@ -86,19 +76,13 @@ fn an_install_path_outside_the_sync_path_applied_by_a_flux_kustomization() {
     // namespace `moved` (objects built there without a namespace would go to `moved`,
     // not to the GitRepository's namespace: a walk start the install keeps no scan
     // for; pctl's wrappers name their namespace, so the claims are the same).
-    std::fs::write(
-        gitops.join(".pctl/config.yaml"),
-        "gitRepository: {name: flux-system, namespace: flux-system}\nsyncPath: clusters/default\ninstallPath: apps/profiles\n",
-    )
-    .unwrap();
-    commit_file(
+    env.commit_file(&gitops, ".pctl/config.yaml", "gitRepository: {name: flux-system, namespace: flux-system}\nsyncPath: clusters/default\ninstallPath: apps/profiles\n");
+    env.commit_file(
         &gitops,
         "apps/profiles/kustomization.yaml",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
     );
-    commit_file(
-        &gitops,
-        "clusters/default/apps.yaml",
+    env.commit_file(&gitops, "clusters/default/apps.yaml",
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: moved\nspec:\n  interval: 10m\n  path: ./apps/profiles\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n",
     );
     installs_in_a_row_moved(&env, &gitops);
@@ -125,7 +109,7 @@ fn a_commit_pctl_did_not_make_is_walked_and_its_new_objects_conflict() {
     let app = profile(&env, "app", "settings");
     assert_success(&env.install(&gitops, &app, "one", &["--namespace", "apps"]));
     // A ConfigMap added by hand: the tree is not the one `one`'s install committed.
-    commit_file(
+    env.commit_file(
         &gitops,
         "clusters/default/by-hand.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: other\n",

@@ -35,14 +35,6 @@ fn promote(env: &Env, gitops: &Path, extra: &[&str]) -> Output {
     run(env, gitops, &a)
 }
 
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    env.git(gitops, &["add", "-A"]);
-    env.git(gitops, &["commit", "-q", "-m", &format!("edit {rel}")]);
-}
-
 /// A fleet of staging and production without installations.
 fn init_fleet(env: &Env, gitops: &Path) {
     let out = env.pctl(["init", &arg(gitops), "--cluster", "staging,production"]);
@@ -52,14 +44,12 @@ fn init_fleet(env: &Env, gitops: &Path) {
 /// Cluster values for both clusters, then `webstack` 1.0.0 as `web` in staging
 /// (`--set replicas=3`) and in production (`--set replicas=4`).
 fn install_both(env: &Env, gitops: &Path) {
-    commit_file(
-        env,
+    env.commit_file(
         gitops,
         ".pctl/values/clusters/staging.yaml",
         "webstack.message: hello from staging\n",
     );
-    commit_file(
-        env,
+    env.commit_file(
         gitops,
         ".pctl/values/clusters/production.yaml",
         "webstack.log_level: error\n",
@@ -421,8 +411,7 @@ fn create_pr_opens_a_pull_request_that_says_what_changes() {
     for c in ["staging", "production"] {
         assert_success(&w.pctl(&["cluster", "add", c, "--repo", &arg(&local)]));
     }
-    commit_file(
-        &w.env,
+    w.env.commit_file(
         &local,
         ".pctl/values/clusters/staging.yaml",
         "webstack.message: hello from staging\n",

@@ -179,6 +179,19 @@ impl Env {
         run_git(self.git_command(dir), dir, args)
     }
 
+    /// Writes `text` to `rel` in the repository `repo` and commits that file alone,
+    /// as a user editing it by hand would.
+    pub fn commit_file(&self, repo: &Path, rel: &str, text: &str) {
+        let p = repo.join(rel);
+        std::fs::create_dir_all(p.parent().expect("a file has a parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+        self.git(repo, &["add", "-A", "--", rel]);
+        self.git(
+            repo,
+            &["commit", "-q", "-m", &format!("edit {rel} by hand")],
+        );
+    }
+
     /// Any other program (`kpt`, `kubectl`, …) under this sandbox's HOME, XDG
     /// directories and Git configuration, run in `dir`.
     pub fn tool_command(&self, program: &str, dir: &Path) -> Command {

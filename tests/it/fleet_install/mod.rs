@@ -32,15 +32,6 @@ fn shop(version: &str) -> String {
     shared_repo("fleet").source("shop", Some(&format!("shop/v{version}")))
 }
 
-/// Writes and commits a file of the GitOps repository.
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    env.git(gitops, &["add", rel]);
-    env.git(gitops, &["commit", "-q", "-m", &format!("add {rel}")]);
-}
-
 /// A fleet of dev, staging and production where production runs 3 replicas and
 /// staging greets differently (cluster values levels).
 fn fleet(env: &Env) -> PathBuf {
@@ -52,14 +43,12 @@ fn fleet(env: &Env) -> PathBuf {
         "dev,staging,production",
     ]);
     assert_success(&out);
-    commit_file(
-        env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "replicas: 3\n",
     );
-    commit_file(
-        env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/staging.yaml",
         "greeting: hi there\n",
@@ -362,7 +351,7 @@ fn a_clash_in_one_cluster_writes_nothing_in_any() {
             "installPath: apps",
         );
     assert_ne!(shared, config);
-    commit_file(&env, &gitops, ".pctl/config.yaml", &shared);
+    env.commit_file(&gitops, ".pctl/config.yaml", &shared);
     let before = snapshot(&gitops);
     let out = env.install(
         &gitops,
@@ -386,8 +375,7 @@ fn editing_one_clusters_values_and_syncing_changes_only_that_cluster() {
     let env = Env::new();
     let gitops = fleet(&env);
     install_all(&env, &gitops);
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "replicas: 5\n",
@@ -422,7 +410,7 @@ fn editing_one_clusters_values_and_syncing_changes_only_that_cluster() {
     // An edit by hand to a base is kept by a sync (drift in every cluster using it) ...
     let catalog = format!("{BASE}/static/catalog.yaml");
     let text = std::fs::read_to_string(gitops.join(&catalog)).unwrap();
-    commit_file(&env, &gitops, &catalog, &text.replace("EUR", "USD"));
+    env.commit_file(&gitops, &catalog, &text.replace("EUR", "USD"));
     let commits = commit_count(&gitops);
     let out = run(&env, &gitops, &["sync", "--cluster", "dev"]);
     assert_success(&out);

@@ -47,8 +47,7 @@ fn bases_go_where_the_config_says_and_never_where_a_cluster_applies_them() {
     let gitops = fleet(&env);
     let config = std::fs::read_to_string(gitops.join(".pctl/config.yaml")).unwrap();
     // Inside a cluster's sync path, its Flux would apply the shared files on their own.
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/config.yaml",
         &format!("{config}basesPath: clusters/staging/shared\n"),
@@ -69,8 +68,7 @@ fn bases_go_where_the_config_says_and_never_where_a_cluster_applies_them() {
         (".pctl/shared", "is inside .pctl/, pctl's own directory"),
         (".", "is the repository root"),
     ] {
-        commit_file(
-            &env,
+        env.commit_file(
             &gitops,
             ".pctl/config.yaml",
             &format!("{config}basesPath: {bad}\n"),
@@ -82,19 +80,13 @@ fn bases_go_where_the_config_says_and_never_where_a_cluster_applies_them() {
         assert_unchanged(&before, &snapshot(&gitops));
     }
     // Ignored by .sourceignore: Flux would not see them.
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/config.yaml",
         &format!("{config}basesPath: shared/fleet\n"),
     );
     let ignore = std::fs::read_to_string(gitops.join(".sourceignore")).unwrap();
-    commit_file(
-        &env,
-        &gitops,
-        ".sourceignore",
-        &format!("{ignore}shared/\n"),
-    );
+    env.commit_file(&gitops, ".sourceignore", &format!("{ignore}shared/\n"));
     let before = snapshot(&gitops);
     let out = env.install(&gitops, &shop("1.0.0"), "shop", &["--all-clusters"]);
     assert_error(&out, 1);
@@ -106,7 +98,7 @@ fn bases_go_where_the_config_says_and_never_where_a_cluster_applies_them() {
         ],
     );
     assert_unchanged(&before, &snapshot(&gitops));
-    commit_file(&env, &gitops, ".sourceignore", &ignore);
+    env.commit_file(&gitops, ".sourceignore", &ignore);
     let out = env.install(
         &gitops,
         &shop("1.0.0"),
@@ -213,8 +205,7 @@ fn a_sync_dry_run_renders_the_shared_chart() {
     let env = Env::new();
     let gitops = fleet(&env);
     install_all(&env, &gitops);
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "replicas: 5\n",
@@ -256,9 +247,7 @@ fn encrypted_secrets_stay_in_each_cluster() {
         "staging,production",
     ]);
     assert_success(&out);
-    commit_file(
-        &env,
-        &gitops,
+    env.commit_file(&gitops,
         ".sops.yaml",
         "creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: age1vm40eudx5hll86463mz9hqhsem9vavp5ufp5tthesquzjezvp5ns0e7dxv\n",
     );
@@ -397,18 +386,12 @@ fn sync_of_every_cluster_is_one_commit_touching_only_the_clusters_whose_values_c
     let env = Env::new();
     let gitops = fleet(&env);
     install_all(&env, &gitops);
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/clusters/production.yaml",
         "replicas: 5\n",
     );
-    commit_file(
-        &env,
-        &gitops,
-        ".pctl/values/clusters/dev.yaml",
-        "replicas: 1\n",
-    );
+    env.commit_file(&gitops, ".pctl/values/clusters/dev.yaml", "replicas: 1\n");
     let commits = commit_count(&gitops);
     let out = run(&env, &gitops, &["sync", "--all-clusters"]);
     assert_success(&out);

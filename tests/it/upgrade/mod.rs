@@ -103,14 +103,6 @@ fn commit_all(env: &Env, gitops: &Path, msg: &str) {
     env.git(gitops, &["commit", "-q", "-m", msg]);
 }
 
-/// Writes and commits a file of the GitOps repository.
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    commit_all(env, gitops, &format!("edit {rel}"));
-}
-
 /// The edit the conflict tests make: the memory limit that 1.2.0 also changes.
 fn edit_memory_limit(gitops: &Path) {
     edit(

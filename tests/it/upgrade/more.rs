@@ -494,8 +494,7 @@ fn an_unknown_installation_is_an_error_and_writes_nothing() {
 fn sync_rerenders_after_global_values_change() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/global.yaml",
         "message: Hello from global\n",
@@ -507,8 +506,7 @@ fn sync_rerenders_after_global_values_change() {
 
     edit(&gitops, DEPLOYMENT, "  replicas: 2\n", "  replicas: 5\n");
     commit_all(&env, &gitops, "web: five replicas");
-    commit_file(
-        &env,
+    env.commit_file(
         &gitops,
         ".pctl/values/global.yaml",
         "message: Hello again\nlog_level: debug\n",
@@ -572,7 +570,7 @@ fn sync_stops_on_a_conflict_and_continue_finishes_it() {
     assert_success(&env.install(&gitops, &webstack(upstream(), "1.0.0"), NAME, &[]));
     edit(&gitops, DEPLOYMENT, "  replicas: 2\n", "  replicas: 5\n");
     commit_all(&env, &gitops, "web: five replicas");
-    commit_file(&env, &gitops, ".pctl/values/global.yaml", "replicas: 3\n");
+    env.commit_file(&gitops, ".pctl/values/global.yaml", "replicas: 3\n");
     let before = head(&gitops);
 
     let out = sync(&env, &gitops, &[]);
@@ -600,13 +598,13 @@ fn sync_stops_on_a_conflict_and_continue_finishes_it() {
 fn sync_rerenders_only_installations_using_an_edited_value_profile() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
-    commit_file(&env, &gitops, ".pctl/values/team.yaml", "replicas: 3\n");
+    env.commit_file(&gitops, ".pctl/values/team.yaml", "replicas: 3\n");
     let src = webstack(upstream(), "1.0.0");
     assert_success(&env.install(&gitops, &src, NAME, &["--values-profile", "team"]));
     assert_success(&env.install(&gitops, &src, "other", &[]));
     assert_eq!(deployment(&gitops)["spec"]["replicas"], 3);
 
-    commit_file(&env, &gitops, ".pctl/values/team.yaml", "replicas: 4\n");
+    env.commit_file(&gitops, ".pctl/values/team.yaml", "replicas: 4\n");
     let before = head(&gitops);
     let other_files = repo_files_at(&gitops, "HEAD", &format!("{INSTALL_PATH}/other"));
     let out = sync(&env, &gitops, &[]);

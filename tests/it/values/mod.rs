@@ -40,16 +40,6 @@ fn arg(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Writes and commits a file of the GitOps repository (value profiles and
-/// `global.yaml` are read from HEAD).
-fn commit_file(env: &Env, gitops: &Path, rel: &str, text: &str) {
-    let p = gitops.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    env.git(gitops, &["add", rel]);
-    env.git(gitops, &["commit", "-q", "-m", &format!("add {rel}")]);
-}
-
 #[track_caller]
 fn install_ok(env: &Env, gitops: &Path, source: &str, name: &str, extra: &[&str]) {
     let out = env.install(gitops, source, name, extra);
@@ -267,8 +257,7 @@ fn recorded_values_beat_preset_on_rerender() {
 fn preset_beats_values_profile() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "replicas: 5\nmessage: team greeting\n",
@@ -306,8 +295,7 @@ fn preset_beats_values_profile() {
 fn with_binding_beats_values_profile() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "host: team-cache.example.com\nmemory: 2Gi\npersistence: true\n",
@@ -383,13 +371,12 @@ fn nested_keys_from_flags_and_files_beat_with_binding() {
 fn first_named_values_profile_wins() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "replicas: 5\nmessage: team greeting\n",
     );
-    commit_file(&env, &g, ".pctl/values/prod.yaml", "replicas: 4\n");
+    env.commit_file(&g, ".pctl/values/prod.yaml", "replicas: 4\n");
     let mut a = REQUIRED.to_vec();
     a.extend(["--values-profile", "prod", "--values-profile", "team"]);
     install_ok(&env, &g, &webapp(), "web", &a);
@@ -416,13 +403,8 @@ fn first_named_values_profile_wins() {
 fn values_profile_beats_global() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
-        &g,
-        ".pctl/values/global.yaml",
-        "replicas: 4\ndebug: true\n",
-    );
-    commit_file(&env, &g, ".pctl/values/team.yaml", "replicas: 5\n");
+    env.commit_file(&g, ".pctl/values/global.yaml", "replicas: 4\ndebug: true\n");
+    env.commit_file(&g, ".pctl/values/team.yaml", "replicas: 5\n");
     let mut a = REQUIRED.to_vec();
     a.extend(["--values-profile", "team"]);
     install_ok(&env, &g, &webapp(), "web", &a);
@@ -447,8 +429,7 @@ fn values_profile_beats_global() {
 fn global_values_beat_defaults() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/global.yaml",
         "# every cluster of this repository\nreplicas: 4\npersistence: true\n",
@@ -478,8 +459,7 @@ fn global_values_beat_defaults() {
 fn profile_param_key_beats_bare_param_key_in_one_file() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "webapp:\n  tier: large\ntier: medium\n",

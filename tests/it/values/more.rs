@@ -70,8 +70,7 @@ fn bad_values_are_refused_naming_parameter_source_and_expectation() {
     );
     let unknown = write(&env, "unknown.yaml", "region: eu-west-1\nreplcas: 3\n");
     let nested = write(&env, "nested.yaml", "sessions:\n  memory: lots\n");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "# team defaults\ntier: gigantic\n",
@@ -183,8 +182,7 @@ fn bad_values_are_refused_naming_parameter_source_and_expectation() {
     // global.yaml is shared by every installation: keys for other profiles (bare,
     // or addressed to another profile) are nothing to this one, but a key addressed
     // to this profile must name one of its parameters (file and line named).
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/global.yaml",
         "replicas: 2\nworkers: 8\nnginx.workers: 4\n",
@@ -197,8 +195,7 @@ fn bad_values_are_refused_naming_parameter_source_and_expectation() {
     .unwrap();
     assert!(!record.contains("workers"), "{record}");
     git(&g, &["reset", "-q", "--hard", "HEAD~1"]);
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/global.yaml",
         "replicas: 2\nwebapp.replica_count: 3\n",
@@ -274,17 +271,14 @@ pub(super) fn explain_rows(text: &str) -> Vec<Vec<String>> {
 fn render_explain_prints_every_parameter_with_type_value_and_source() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(&env, &g, ".pctl/values/global.yaml", "persistence: true\n");
-    commit_file(
-        &env,
+    env.commit_file(&g, ".pctl/values/global.yaml", "persistence: true\n");
+    env.commit_file(
         &g,
         ".pctl/values/team.yaml",
         "# team defaults\nmessage: team greeting\n",
     );
     // session_key is rendered into a Secret, which needs SOPS recipients.
-    commit_file(
-        &env,
-        &g,
+    env.commit_file(&g,
         ".sops.yaml",
         "creation_rules:\n  - age: age1vm40eudx5hll86463mz9hqhsem9vavp5ufp5tthesquzjezvp5ns0e7dxv\n",
     );
@@ -458,8 +452,7 @@ fn templates_see_params_profile_and_install_and_charts_stay_verbatim() {
 fn show_prints_final_values_with_their_levels() {
     let env = Env::new();
     let g = env.init_gitops("gitops");
-    commit_file(
-        &env,
+    env.commit_file(
         &g,
         ".pctl/values/global.yaml",
         "persistence: true\nmessage: global greeting\n",
