@@ -52,9 +52,7 @@ pub fn check(w: &mut Walk) {
                 .get("namespace")
                 .and_then(Value::as_str)
                 .unwrap_or(&o.ns);
-            if w.get(&(o.kind.clone(), ns.to_string(), name.to_string()))
-                .is_none()
-            {
+            if !w.has(&(o.kind.clone(), ns.to_string(), name.to_string())) {
                 out.push((
                     o.doc.file.clone(),
                     at(&["spec", "dependsOn"]),
@@ -77,10 +75,7 @@ pub fn check(w: &mut Walk) {
                 .unwrap_or(&o.ns);
             let name = str_at(sref, "/name");
             let is_root = kind == "GitRepository" && ns == w.src_ns && name == w.src_name;
-            if !is_root
-                && w.get(&(kind.to_string(), ns.to_string(), name.to_string()))
-                    .is_none()
-            {
+            if !is_root && !w.has(&(kind.to_string(), ns.to_string(), name.to_string())) {
                 out.push((
                     o.doc.file.clone(),
                     at(&["spec", "chart", "spec", "sourceRef"]),
@@ -114,9 +109,9 @@ pub fn check(w: &mut Walk) {
             let kind = str_at(r, "/kind");
             let name = str_at(r, "/name");
             let k = (kind.to_string(), o.ns.clone(), name.to_string());
-            if kind == "ConfigMap" && w.get(&k).is_none() {
+            if kind == "ConfigMap" && !w.has(&k) {
                 out.push((o.doc.file.clone(), at(&["spec", "valuesFrom"]), Severity::Error, format!("{what}: valuesFrom ConfigMap {}/{name} is not defined by any synced path (mark it optional: true if it is made elsewhere)", o.ns)));
-            } else if kind == "Secret" && w.get(&k).is_none() {
+            } else if kind == "Secret" && !w.has(&k) {
                 out.push((o.doc.file.clone(), at(&["spec", "valuesFrom"]), Severity::Note, format!("{what}: valuesFrom Secret {}/{name} must exist in the cluster (it is not in Git)", o.ns)));
             }
         }
@@ -124,9 +119,7 @@ pub fn check(w: &mut Walk) {
             let kind = str_at(r, "/kind");
             let ns = r.get("namespace").and_then(Value::as_str).unwrap_or(&o.ns);
             let name = str_at(r, "/name");
-            if w.get(&(kind.to_string(), ns.to_string(), name.to_string()))
-                .is_none()
-            {
+            if !w.has(&(kind.to_string(), ns.to_string(), name.to_string())) {
                 out.push((
                     o.doc.file.clone(),
                     at(&["spec", "chartRef"]),

@@ -3,7 +3,7 @@
 //! introduces (exit 1 when they lie in the profile's own files, exit 2 when in files
 //! pctl generates); a repository already broken elsewhere can still be worked on.
 use super::tree::Files;
-use super::{Finding, Memo, Options, Severity, run_with};
+use super::{Finding, Memo, Options, Reached, Severity, run_reaching, run_with};
 use crate::error::Bug;
 use crate::git::{Changes, TreeView};
 use anyhow::Result;
@@ -20,31 +20,69 @@ pub struct Guarded {
     /// A repository already broken before the change (for the caller to show).
     pub warnings: Vec<String>,
     pending: Option<super::kept::Pending>,
+    /// What the walk of the tree committed reached, when it found no problem.
+    reached: Option<Reached>,
 }
 
 impl Guarded {
-    /// Keep the builds for the next guard: `tree` is the raw id of the tree committed,
-    /// which must be the view with the changes laid over it.
+    /// Keep the builds, and what the walk reached, for the next guard: `tree` is the
+    /// raw id of the tree committed, which must be the view with the changes laid over
+    /// it.
     pub fn keep(self, tree: &[u8]) {
         if let Some(p) = self.pending {
             p.keep(tree);
         }
+        if let Some(r) = self.reached {
+            r.keep(tree);
+        }
     }
 }
+
+mod shortcut;
 
 /// Check `view` with `changes` applied against `view` alone, from every cluster's
 /// sync path (docs/fleets.md). Kustomize is never run here (fast and offline); paths
 /// that need it are skipped alike before and after. The builds kept for a tree in
 /// the view's recent history are reused where nothing they read changed since
 /// (docs/check.md#what-the-guard-keeps).
+///
+/// A change that only adds an installation below a plain chain of kustomizations, on a
+/// tree the guard found clean, takes the shortcut: only its directory is walked
+/// ([`shortcut::shortcut`]).
 pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
-    let mut warnings = Vec::new();
     if changes.files.is_empty() {
         return Ok(Guarded {
-            warnings,
+            warnings: Vec::new(),
             pending: None,
+            reached: None,
         });
     }
+    if let Some(reached) = shortcut::shortcut(view, changes) {
+        if cfg!(debug_assertions) {
+            // The whole guard accepts the change, with no warning, and reaches the same.
+            let whole = guard_whole(view, changes).unwrap_or_else(|e| {
+                panic!("pctl bug: the guard's shortcut accepted a change the whole guard refuses: {e:#}")
+            });
+            assert!(
+                whole.warnings.is_empty() && whole.reached.as_ref() == Some(&reached),
+                "pctl bug: the guard's shortcut differs from the whole guard: {:?}\n{:#?}\nagainst\n{:#?}",
+                whole.warnings,
+                reached,
+                whole.reached
+            );
+        }
+        return Ok(Guarded {
+            warnings: Vec::new(),
+            pending: None,
+            reached: Some(reached),
+        });
+    }
+    guard_whole(view, changes)
+}
+
+/// [`guard`] by walking the whole tree from every sync path.
+fn guard_whole(view: &TreeView, changes: &Changes) -> Result<Guarded> {
+    let mut warnings = Vec::new();
     let kept = super::kept::load(view);
     let reuse = |c: Option<&Changes>| kept.clone().and_then(|k| super::kept::Reuse::new(k, c));
     let record = crate::git::parsecache::attached();
@@ -56,10 +94,16 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
         Memo::keeping(reuse(Some(changes)), record),
     );
     let before = std::cell::OnceCell::new();
-    for path in super::sync_paths(&after.0) {
+    let paths = super::sync_paths(&after.0);
+    // What the walk reached is kept for one cluster's tree (the shortcut's case).
+    let reaching = record && paths.len() == 1;
+    let mut reached = None;
+    for path in paths {
         let before =
             || before.get_or_init(|| (Files::git(view, None), Memo::keeping(reuse(None), false)));
-        warnings.extend(guard_from(changes, &after, before, path)?);
+        let (warning, r) = guard_from(changes, &after, before, path, reaching)?;
+        warnings.extend(warning);
+        reached = r;
     }
     let pending =
         record.then(|| super::kept::Pending::new(&after.1.made(), &after.1.nested_made()));
@@ -67,18 +111,24 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
     // to a remote that moved, at most five times), and freeing every kept build of a
     // large repository cost 14 M instructions (docs/benchmarks.md).
     crate::let_go((after, before));
-    Ok(Guarded { warnings, pending })
+    Ok(Guarded {
+        warnings,
+        pending,
+        reached,
+    })
 }
 
 /// [`guard`] from one sync path (None: the config's, else clusters/default), with the
 /// trees after and before the change read through `after` and `before` (each with
-/// the builds made so far).
+/// the builds made so far); with `reaching`, what the walk after the change reached
+/// when it found no problem.
 fn guard_from<'a>(
     changes: &Changes,
     after: &(Files, Memo),
     before: impl FnOnce() -> &'a (Files<'a>, Memo),
     path: Option<String>,
-) -> Result<Option<String>> {
+    reaching: bool,
+) -> Result<(Option<String>, Option<Reached>)> {
     let after_reuses = after.1.reuses();
     let opts = Options {
         no_kustomize: true,
@@ -86,7 +136,7 @@ fn guard_from<'a>(
         ..Options::default()
     };
     let fresh = || run_with(&after.0, &opts, &Memo::default());
-    let after = run_with(&after.0, &opts, &after.1);
+    let (after, reached) = run_reaching(&after.0, &opts, &after.1, reaching);
     if cfg!(debug_assertions) && after_reuses {
         // What was reused must change nothing the walk finds (kept.rs).
         let fresh = fresh();
@@ -100,7 +150,7 @@ fn guard_from<'a>(
         );
     }
     if after.summary.errors == 0 {
-        return Ok(None);
+        return Ok((None, reached));
     }
     let (files, memo) = before();
     let before = run_with(files, &opts, memo);
@@ -133,11 +183,14 @@ fn guard_from<'a>(
             .next()
             .map(|f| format!(": {f}"))
             .unwrap_or_default();
-        return Ok(Some(format!(
-            "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
-            before.summary.errors,
-            if before.summary.errors == 1 { "" } else { "s" },
-        )));
+        return Ok((
+            Some(format!(
+                "the GitOps repository was already broken before this change ({} problem{} Flux would fail on, none of them new{first}); run `pctl check`",
+                before.summary.errors,
+                if before.summary.errors == 1 { "" } else { "s" },
+            )),
+            None,
+        ));
     }
     let mut msg = format!(
         "the change would break the GitOps repository as Flux applies it from {} ({} new problem{}); nothing was written:",
@@ -214,13 +267,13 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn ks(name: &str, path: &str, extra: &str) -> String {
+    pub(super) fn ks(name: &str, path: &str, extra: &str) -> String {
         format!(
             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: {path}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n{extra}"
         )
     }
 
-    fn cm(name: &str) -> String {
+    pub(super) fn cm(name: &str) -> String {
         format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  a: b\n"
         )
@@ -229,7 +282,11 @@ mod tests {
     const CLUSTERS: &str = "gitRepository:\n  name: flux-system\n  namespace: flux-system\nclusters:\n  c1:\n    syncPath: clusters/c1\n    installPath: clusters/c1/profiles\n  c2:\n    syncPath: clusters/c2\n    installPath: clusters/c2/profiles\n";
 
     /// A committed repository holding `files` (with pctl's config and .sourceignore).
-    fn repo(dir: &Path, config: &str, files: &[(&str, String)]) -> crate::git::Workspace {
+    pub(super) fn repo(
+        dir: &Path,
+        config: &str,
+        files: &[(&str, String)],
+    ) -> crate::git::Workspace {
         let mut all = vec![
             (".pctl/config.yaml", config.to_string()),
             (".sourceignore", ".pctl/\n".to_string()),
@@ -247,7 +304,7 @@ mod tests {
         crate::git::Workspace::open(Some(&dir.display().to_string())).unwrap()
     }
 
-    fn guarded(
+    pub(super) fn guarded(
         ws: &crate::git::Workspace,
         change: &[(&str, Option<String>)],
     ) -> Result<Vec<String>> {
@@ -259,7 +316,7 @@ mod tests {
         guard(&ws.view().unwrap(), &c).map(|g| g.warnings)
     }
 
-    fn refused(r: Result<Vec<String>>, wanted: &[&str]) -> String {
+    pub(super) fn refused(r: Result<Vec<String>>, wanted: &[&str]) -> String {
         let msg = format!("{:#}", r.expect_err("the change is refused"));
         for w in wanted {
             assert!(msg.contains(w), "{w:?} not in:\n{msg}");
@@ -477,7 +534,7 @@ mod tests {
         );
     }
 
-    fn git_in(dir: &Path, args: &[&str]) {
+    pub(super) fn git_in(dir: &Path, args: &[&str]) {
         crate::testutil::git(dir, args);
     }
 

@@ -4,10 +4,12 @@
 //! (`rendering`).
 pub mod build;
 mod built;
+pub mod chain;
 mod graph;
 pub mod guard;
 mod helm;
 mod kept;
+mod reached;
 mod rendering;
 pub mod schema;
 #[cfg(test)]
@@ -15,6 +17,7 @@ mod schemagen;
 pub mod tree;
 
 pub use built::Memo;
+pub(crate) use reached::Reached;
 pub use rendering::{check, flux_objects};
 
 use crate::yaml::Value;
@@ -168,6 +171,9 @@ pub struct Walk<'a> {
     pub index: HashMap<Key, usize>,
     pub findings: Vec<Finding>,
     kustomize: Option<(std::path::PathBuf, &'static str)>,
+    /// Objects a walk of the rest of the tree met (the guard's shortcut walks only
+    /// what a change adds).
+    known: Option<&'a Reached>,
 }
 
 impl Walk<'_> {
@@ -182,6 +188,11 @@ impl Walk<'_> {
 
     pub fn get(&self, k: &Key) -> Option<&Object> {
         self.index.get(k).map(|&i| &self.objects[i])
+    }
+
+    /// Whether an object with key `k` was met, on this walk or in [`Walk::known`].
+    pub fn has(&self, k: &Key) -> bool {
+        self.index.contains_key(k) || self.known.is_some_and(|r| r.has(&k.0, &k.1, &k.2))
     }
 
     /// Add one object; false when it is a duplicate (reported).
@@ -258,6 +269,19 @@ struct Item {
     artifact: Option<usize>,
 }
 
+impl Item {
+    /// The sync path, as kustomize-controller's root Kustomization builds it.
+    fn root(sync_path: &str) -> Self {
+        Item {
+            path: sync_path.to_string(),
+            ns: "flux-system".into(),
+            who: None,
+            target: None,
+            artifact: None,
+        }
+    }
+}
+
 /// The sync paths of a fleet's clusters (`clusters:` of `.pctl/config.yaml`), each as
 /// an `Options::path`; `[None]` (the config's own syncPath) without clusters or when
 /// the config cannot be read.
@@ -289,6 +313,12 @@ pub fn run(files: &Files, opts: &Options) -> Report {
 /// [`run`], with the builds of `memo` (made over the same `files`) reused: checking
 /// one tree from several sync paths builds each path they share once.
 pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
+    run_reaching(files, opts, memo, false).0
+}
+
+/// The sync path and the GitOps GitRepository (namespace, name) that `files` is
+/// checked from, with `opts` over `.pctl/config.yaml`; and the problems reading it.
+fn settings(files: &Files, opts: &Options) -> (Vec<Finding>, String, (String, String)) {
     let mut cfg_findings = Vec::new();
     let mut sync_path = "clusters/default".to_string();
     let mut source = ("flux-system".to_string(), "flux-system".to_string());
@@ -322,6 +352,19 @@ pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
     if let Some(s) = &opts.source {
         source = s.clone();
     }
+    (cfg_findings, sync_path, source)
+}
+
+/// [`run_with`], and with `reaching`, what the walk reached when it found no error
+/// ([`Reached`], kept for the guard's shortcut; None when the walk met an artifact or
+/// a name the record cannot hold).
+pub(crate) fn run_reaching(
+    files: &Files,
+    opts: &Options,
+    memo: &Memo,
+    reaching: bool,
+) -> (Report, Option<Reached>) {
+    let (cfg_findings, sync_path, source) = settings(files, opts);
     let ignore = memo.ignore(files);
     let mut w = Walk {
         files,
@@ -336,8 +379,9 @@ pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
         } else {
             build::kustomize_tool()
         },
+        known: None,
     };
-    let paths = walk(&mut w, &sync_path, memo);
+    let walked = walk(&mut w, Item::root(&sync_path), memo, true);
     graph::check(&mut w);
     let rendered = if opts.helm {
         Some(helm::render(&mut w))
@@ -351,7 +395,7 @@ pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
     let count = |k: &str| w.objects.iter().filter(|o| o.kind == k).count();
     let sev = |s: Severity| w.findings.iter().filter(|f| f.severity == s).count();
     let summary = Summary {
-        paths,
+        paths: walked.paths,
         objects: w.objects.len(),
         kustomizations: count("Kustomization"),
         helm_releases: count("HelmRelease"),
@@ -360,29 +404,50 @@ pub fn run_with(files: &Files, opts: &Options, memo: &Memo) -> Report {
         warnings: sev(Severity::Warning),
         notes: sev(Severity::Note),
     };
+    let reached = (reaching && summary.errors == 0 && !walked.artifacts)
+        .then(|| {
+            Reached::new(
+                &sync_path,
+                &source,
+                &walked.items,
+                w.objects.iter().map(|o| (&*o.kind, &*o.ns, &*o.name)),
+            )
+        })
+        .flatten();
     let findings = std::mem::take(&mut w.findings);
-    Report {
+    let report = Report {
         sync_path,
         source: format!("{}/{}", source.0, source.1),
         findings,
         summary,
-    }
+    };
+    (report, reached)
 }
 
-/// Walk from the sync path: build every path, follow every Flux Kustomization whose
-/// source is the GitOps repository or an artifact generated from it. Returns the
-/// number of paths built.
-fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
+/// What a walk built.
+struct Walked {
+    /// The number of paths built.
+    pub paths: usize,
+    /// Every directory built from the repository, as (directory, namespace,
+    /// targetNamespace), the start included only when it counts.
+    pub items: Vec<(String, String, Option<String>)>,
+    /// It met a Kustomization whose source is an artifact.
+    pub artifacts: bool,
+}
+
+/// Walk from `start` (the sync path, [`Item::root`]): build every path, follow every
+/// Flux Kustomization whose source is the GitOps repository or an artifact generated
+/// from it. A start that does not `count` is built but not remembered as built (the
+/// guard's shortcut walks an installation's directory, which the whole walk builds as
+/// part of the directory above it: a Kustomization pointing at it builds it again).
+fn walk(w: &mut Walk, start: Item, memo: &Memo, count: bool) -> Walked {
     let mut artifacts: Vec<(String, Files<'static>)> = Vec::new();
     let mut laid_out: BTreeMap<(String, String), Option<usize>> = BTreeMap::new();
     let mut queue = std::collections::VecDeque::new();
-    queue.push_back(Item {
-        path: sync_path.to_string(),
-        ns: "flux-system".into(),
-        who: None,
-        target: None,
-        artifact: None,
-    });
+    queue.push_back(start);
+    let mut first = !count;
+    let mut items = Vec::new();
+    let mut met_artifact = false;
     // Kustomizations whose source is an ExternalArtifact: (artifact ns, name, item).
     let mut pending: Vec<(String, String, Item)> = Vec::new();
     let mut built: BTreeSet<(Option<usize>, String)> = BTreeSet::new();
@@ -465,8 +530,12 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
             );
             continue;
         }
-        if !built.insert((item.artifact, dir.clone())) {
+        let counted = !std::mem::take(&mut first);
+        if counted && !built.insert((item.artifact, dir.clone())) {
             continue;
+        }
+        if counted && item.artifact.is_none() {
+            items.push((dir.clone(), item.ns.clone(), item.target.clone()));
         }
         let out = match item.artifact {
             None => memo.repository(files, &w.ignore, &w.kustomize, &dir, item.target.as_deref()),
@@ -525,9 +594,14 @@ fn walk(w: &mut Walk, sync_path: &str, memo: &Memo) -> usize {
             if k.source_kind == "GitRepository" && k.source_name == w.src_name && sns == w.src_ns {
                 queue.push_back(next);
             } else if k.source_kind == "ExternalArtifact" {
+                met_artifact = true;
                 pending.push((sns, k.source_name.clone(), next));
             }
         }
     }
-    built.len()
+    Walked {
+        paths: built.len() + usize::from(!count),
+        items,
+        artifacts: met_artifact,
+    }
 }
