@@ -1,8 +1,9 @@
 //! The Git index (`.git/index`) read and written by pctl itself, for versions 2 and 3:
 //! entries kept as the file's bytes, found by binary search, the entries a change
-//! writes spliced in, the cache tree (`TREE`) invalidated along the changed paths,
-//! racily clean entries smudged as git does, and the result written through
-//! `index.lock` with its SHA-1 trailer. A split index (`index/split.rs`) is read with
+//! writes spliced in, the cache tree (`TREE`) invalidated along the changed paths
+//! (copied as bytes elsewhere), racily clean entries smudged as git does, and the
+//! result written through `index.lock` with its SHA-1 trailer (zeros under git's
+//! `index.skipHash`). A split index (`index/split.rs`) is read with
 //! its shared index and written whole. Anything else (version 4, a sparse index, an
 //! unknown required extension, no index) is read as `None`: the callers then use
 //! libgit2, which reads and writes every entry.
@@ -32,7 +33,7 @@ pub(super) struct Index {
     entries: Vec<usize>,
     /// Where the entries end (the extensions or the trailer start).
     entries_end: usize,
-    tree: Option<TreeNode>,
+    tree: Option<CacheTree>,
     /// The whole `REUC` extension (resolve-undo), kept as it is.
     reuc: Option<Range<usize>>,
     /// The file's modification time when read (seconds, nanoseconds): entries
@@ -69,14 +70,30 @@ impl Stat {
     }
 }
 
-/// A node of the cache tree: a directory's tree id while it is valid (`count` ≥ 0
-/// entries below it), and its subdirectories in the order git wrote them.
+/// The cache tree (`TREE`): the extension's bytes (a range of the index file) with the
+/// header of every node in git's order (a directory, then its subdirectories), so that
+/// a directory's tree id is found and the extension is written again without building
+/// a tree of nodes: a large repository has thousands of directories, and a change
+/// touches few of them.
+#[derive(Debug, Clone, PartialEq)]
+struct CacheTree {
+    data: Range<usize>,
+    nodes: Vec<TreeNode>,
+}
+
+/// One node of the cache tree: a directory's tree id while it is valid (`count` ≥ 0
+/// entries below it), read from the index file's bytes.
 #[derive(Debug, Clone, PartialEq)]
 struct TreeNode {
-    name: Vec<u8>,
+    /// Where its name, and its whole subtree, lie in the file.
+    name: Range<usize>,
+    bytes: Range<usize>,
     count: i64,
-    oid: Option<[u8; HASH]>,
-    children: Vec<TreeNode>,
+    /// Where its tree id lies, while valid.
+    oid: Option<usize>,
+    subtrees: usize,
+    /// The node after its subtree (its next sibling, when it has one).
+    next: usize,
 }
 
 fn be32(b: &[u8], at: usize) -> u32 {
@@ -162,7 +179,7 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         return None;
     }
     let end = bytes.len() - HASH;
-    let (entries, mut off) = walk_entries(&bytes, version, end)?;
+    let (entries, mut off) = walk_entries(&bytes, version, end, true)?;
     let mut index = Index {
         bytes,
         version,
@@ -172,13 +189,6 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         reuc: None,
         mtime,
     };
-    // Binary searches need git's order: by path, then stage.
-    for w in index.entries.windows(2) {
-        let (a, b) = (index.path_at(w[0]), index.path_at(w[1]));
-        if a > b || (a == b && index.stage_at(w[0]) >= index.stage_at(w[1])) {
-            return None;
-        }
-    }
     while off < end {
         if off + 8 > end {
             return None;
@@ -186,7 +196,7 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         let size = be32(&index.bytes, off + 4) as usize;
         let data = off + 8..(off + 8).checked_add(size).filter(|&e| e <= end)?;
         match &index.bytes[off..off + 4] {
-            b"TREE" => index.tree = Some(parse_tree(&index.bytes[data.clone()])?),
+            b"TREE" => index.tree = Some(parse_tree(&index.bytes, data.clone())?),
             b"REUC" => index.reuc = Some(off..data.end),
             // Optional extensions (untracked cache, fsmonitor, offset tables) are
             // dropped, as libgit2 drops them: git rebuilds what it wants.
@@ -200,11 +210,19 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
 }
 
 /// Where each entry of an index file of `version` starts, and where they end; None
-/// when they run past `end` (the trailer).
-fn walk_entries(bytes: &[u8], version: u32, end: usize) -> Option<(Vec<usize>, usize)> {
+/// when they run past `end` (the trailer), or, when `ordered`, are not in git's order
+/// (by path, then stage), which binary searches need (a split index's own entries are
+/// not: those replacing a shared entry come first, without their names).
+fn walk_entries(
+    bytes: &[u8],
+    version: u32,
+    end: usize,
+    ordered: bool,
+) -> Option<(Vec<usize>, usize)> {
     let count = be32(bytes, 8) as usize;
     let mut entries = Vec::with_capacity(count.min(end / FIXED));
     let mut off = HEADER;
+    let mut prev: Option<(&[u8], u16)> = None;
     for _ in 0..count {
         if off + FIXED > end {
             return None;
@@ -225,78 +243,119 @@ fn walk_entries(bytes: &[u8], version: u32, end: usize) -> Option<(Vec<usize>, u
         if next > end || bytes[name_end] != 0 {
             return None;
         }
+        // Binary searches need git's order: by path, then stage.
+        let stage = (flags >> 12) & 3;
+        if let Some((path, st)) = prev.as_ref().filter(|_| ordered) {
+            let here = &bytes[name..name_end];
+            if *path > here || (*path == here && *st >= stage) {
+                return None;
+            }
+        }
+        prev = Some((&bytes[name..name_end], stage));
         entries.push(off);
         off = next;
     }
     Some((entries, off))
 }
 
-/// The `TREE` extension; None when it is damaged.
-fn parse_tree(data: &[u8]) -> Option<TreeNode> {
-    let mut at = 0;
-    let root = parse_node(data, &mut at, 0)?;
-    (at == data.len() && root.name.is_empty()).then_some(root)
+/// The `TREE` extension at `data` in `bytes`; None when it is damaged.
+fn parse_tree(bytes: &[u8], data: Range<usize>) -> Option<CacheTree> {
+    let mut nodes = Vec::new();
+    let mut at = data.start;
+    parse_node(&bytes[..data.end], &mut at, 0, &mut nodes)?;
+    (at == data.end && nodes[0].name.is_empty()).then_some(CacheTree { data, nodes })
 }
 
-fn parse_node(data: &[u8], at: &mut usize, depth: usize) -> Option<TreeNode> {
+/// Read the node at `at` and its subtree into `nodes`.
+fn parse_node(bytes: &[u8], at: &mut usize, depth: usize, nodes: &mut Vec<TreeNode>) -> Option<()> {
     if depth > MAX_TREE_DEPTH {
         return None;
     }
-    let rest = data.get(*at..)?;
-    let nul = rest.iter().position(|&b| b == 0)?;
-    let name = rest[..nul].to_vec();
-    let rest = &rest[nul + 1..];
-    let nl = rest.iter().position(|&b| b == b'\n')?;
-    let line = std::str::from_utf8(&rest[..nl]).ok()?;
+    let start = *at;
+    let nul = start + memchr::memchr(0, bytes.get(start..)?)?;
+    let nl = nul + 1 + memchr::memchr(b'\n', bytes.get(nul + 1..)?)?;
+    let line = std::str::from_utf8(&bytes[nul + 1..nl]).ok()?;
     let (count, subtrees) = line.split_once(' ')?;
     let count: i64 = count.parse().ok()?;
     let subtrees: usize = subtrees.parse().ok()?;
-    *at += nul + 1 + nl + 1;
+    *at = nl + 1;
     let oid = if count >= 0 {
-        let raw: [u8; HASH] = data.get(*at..*at + HASH)?.try_into().ok()?;
+        bytes.get(*at..*at + HASH)?;
         *at += HASH;
-        Some(raw)
+        Some(*at - HASH)
     } else {
         None
     };
-    let mut children = Vec::with_capacity(subtrees.min(data.len()));
-    for _ in 0..subtrees {
-        children.push(parse_node(data, at, depth + 1)?);
-    }
-    Some(TreeNode {
-        name,
+    let me = nodes.len();
+    nodes.push(TreeNode {
+        name: start..nul,
+        bytes: start..start,
         count,
         oid,
-        children,
-    })
+        subtrees,
+        next: me + 1,
+    });
+    for _ in 0..subtrees {
+        parse_node(bytes, at, depth + 1, nodes)?;
+    }
+    nodes[me].bytes.end = *at;
+    nodes[me].next = nodes.len();
+    Some(())
 }
 
-impl TreeNode {
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.name);
-        out.push(0);
-        out.extend_from_slice(format!("{} {}\n", self.count, self.children.len()).as_bytes());
-        if let (true, Some(oid)) = (self.count >= 0, &self.oid) {
-            out.extend_from_slice(oid);
-        }
-        for c in &self.children {
-            c.write(out);
-        }
+impl CacheTree {
+    /// The subdirectories of node `i`, in order.
+    fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut c = i + 1;
+        (0..self.nodes[i].subtrees).map(move |_| {
+            let at = c;
+            c = self.nodes[at].next;
+            at
+        })
     }
 
-    /// What git does when `path` changes: this node and those on the way to the path
-    /// are invalid, and a directory of the path's own name is no longer cached.
-    fn invalidate(&mut self, path: &[u8]) {
-        self.count = -1;
-        self.oid = None;
-        match path.iter().position(|&b| b == b'/') {
-            None => self.children.retain(|c| c.name != path),
-            Some(slash) => {
-                let (first, rest) = (&path[..slash], &path[slash + 1..]);
-                if let Some(c) = self.children.iter_mut().find(|c| c.name == first) {
-                    c.invalidate(rest);
-                }
-            }
+    /// Write the extension's data again with `paths` (sorted) changed, as git does:
+    /// every node on the way to a changed path is invalid, and a directory with a
+    /// changed path's own name is no longer cached; everything else is copied as it was.
+    fn write_changed<'p>(
+        &self,
+        bytes: &[u8],
+        paths: impl Iterator<Item = &'p [u8]>,
+        out: &mut Vec<u8>,
+    ) {
+        let paths: Vec<&[u8]> = paths.collect();
+        debug_assert!(paths.is_sorted());
+        self.write_node(bytes, 0, &paths, out);
+    }
+
+    /// Node `i` with `paths` (sorted, relative to it) changed. Each subdirectory finds
+    /// its own paths by binary search: a directory can hold thousands of subdirectories
+    /// and a change thousands of paths.
+    fn write_node(&self, bytes: &[u8], i: usize, paths: &[&[u8]], out: &mut Vec<u8>) {
+        let node = &self.nodes[i];
+        if paths.is_empty() {
+            out.extend_from_slice(&bytes[node.bytes.clone()]);
+            return;
+        }
+        let name = |c: usize| &bytes[self.nodes[c].name.clone()];
+        // The paths below `name/`, which sort together.
+        let below = |name: &[u8]| {
+            let mut prefix = name.to_vec();
+            prefix.push(b'/');
+            let lo = paths.partition_point(|p| *p < prefix.as_slice());
+            lo..lo + paths[lo..].partition_point(|p| p.starts_with(&prefix))
+        };
+        let kept: Vec<usize> = self
+            .children(i)
+            .filter(|&c| paths.binary_search(&name(c)).is_err())
+            .collect();
+        out.extend_from_slice(&bytes[node.name.clone()]);
+        out.push(0);
+        out.extend_from_slice(format!("-1 {}\n", kept.len()).as_bytes());
+        for c in kept {
+            let n = name(c);
+            let rel: Vec<&[u8]> = paths[below(n)].iter().map(|p| &p[n.len() + 1..]).collect();
+            self.write_node(bytes, c, &rel, out);
         }
     }
 }
@@ -407,11 +466,16 @@ impl Index {
     /// The tree id the cache tree holds for the directory `dir`, while valid and
     /// covering `entries` entries.
     pub fn cached_tree(&self, dir: &str, entries: usize) -> Option<&[u8]> {
-        let mut node = self.tree.as_ref()?;
+        let tree = self.tree.as_ref()?;
+        let mut i = 0;
         for part in dir.split('/') {
-            node = node.children.iter().find(|c| c.name == part.as_bytes())?;
+            i = tree
+                .children(i)
+                .find(|&c| &self.bytes[tree.nodes[c].name.clone()] == part.as_bytes())?;
         }
-        (node.count >= 0 && node.count as usize == entries).then_some(node.oid.as_ref()?.as_slice())
+        let node = &tree.nodes[i];
+        let oid = node.oid?;
+        (node.count >= 0 && node.count as usize == entries).then(|| &self.bytes[oid..oid + HASH])
     }
 }
 
@@ -485,6 +549,21 @@ pub(super) struct Staging {
     index: Rc<Index>,
     /// Path → new entry bytes (None: the entry is removed).
     updates: BTreeMap<String, Option<Vec<u8>>>,
+    /// Write zeros for the trailer, not the SHA-1 of the file (git's `index.skipHash`).
+    skip_hash: bool,
+}
+
+/// Whether the index of `repo` is written without its trailing SHA-1, as git writes
+/// it (since 2.40): `index.skipHash`, which `feature.manyFiles` turns on when it is not
+/// set itself. Every Git since 2.13, and libgit2, read such an index.
+pub(super) fn skips_hash(repo: &git2::Repository) -> bool {
+    let Ok(config) = repo.config() else {
+        return false;
+    };
+    config
+        .get_bool("index.skipHash")
+        .or_else(|_| config.get_bool("feature.manyFiles"))
+        .unwrap_or(false)
 }
 
 impl Staging {
@@ -492,9 +571,11 @@ impl Staging {
     /// index or the paths are beyond what pctl writes itself: no index, a format
     /// [`read`] leaves to libgit2, a conflict at a path, or a file that would
     /// replace a directory or sit below a file.
+    /// With `skip_hash` ([`skips_hash`]) the trailer is written as zeros.
     pub fn start(
         git_dir: &Path,
         paths: &BTreeMap<String, Option<Vec<u8>>>,
+        skip_hash: bool,
     ) -> Result<Option<Self>> {
         if cfg!(not(unix)) {
             return Ok(None);
@@ -532,6 +613,7 @@ impl Staging {
             git_dir: git_dir.to_path_buf(),
             index,
             updates: BTreeMap::new(),
+            skip_hash,
         }))
     }
 
@@ -641,12 +723,9 @@ impl Staging {
             add(&mut out, &mut count, e);
         }
         out[8..12].copy_from_slice(&count.to_be_bytes());
-        if let Some(mut tree) = index.tree.clone() {
-            for path in self.updates.keys() {
-                tree.invalidate(path.as_bytes());
-            }
+        if let Some(tree) = &index.tree {
             let mut data = Vec::new();
-            tree.write(&mut data);
+            tree.write_changed(bytes, self.updates.keys().map(|p| p.as_bytes()), &mut data);
             out.extend_from_slice(b"TREE");
             out.extend_from_slice(&(data.len() as u32).to_be_bytes());
             out.extend_from_slice(&data);
@@ -654,7 +733,11 @@ impl Staging {
         if let Some(r) = &index.reuc {
             out.extend_from_slice(&bytes[r.clone()]);
         }
-        let sum: [u8; HASH] = Sha1::digest(&out).into();
+        let sum: [u8; HASH] = if self.skip_hash {
+            [0; HASH]
+        } else {
+            Sha1::digest(&out).into()
+        };
         out.extend_from_slice(&sum);
         let target = self.git_dir.join("index");
         let lock_path = self.lock.path.clone();

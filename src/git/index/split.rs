@@ -20,7 +20,7 @@ pub(super) fn unsplit(git_dir: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let end = bytes.len() - HASH;
-    let (own, own_end) = walk_entries(bytes, version, end)?;
+    let (own, own_end) = walk_entries(bytes, version, end, false)?;
     let mut off = own_end;
     let mut link = None;
     let mut kept = Vec::new();
@@ -67,7 +67,7 @@ pub(super) fn unsplit(git_dir: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
     if base_version != 2 && base_version != 3 {
         return None;
     }
-    let (base_entries, base_end) = walk_entries(&base, base_version, base.len() - HASH)?;
+    let (base_entries, base_end) = walk_entries(&base, base_version, base.len() - HASH, false)?;
 
     // Base entries by position: removed, replaced by one of this file's, or kept.
     let name_of = |b: &[u8], o: usize| -> (usize, usize) {

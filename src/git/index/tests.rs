@@ -82,7 +82,9 @@ fn a_change_is_spliced_in_and_libgit2_reads_the_result() {
         ],
     );
     let changes = updates(&[("a/w", true), ("a/y", true), ("b", false), ("new/f", true)]);
-    let mut staging = Staging::start(repo.path(), &changes).unwrap().unwrap();
+    let mut staging = Staging::start(repo.path(), &changes, false)
+        .unwrap()
+        .unwrap();
     assert!(repo.path().join("index.lock").exists());
     for (path, text) in [("a/w", "w"), ("a/y", "y2"), ("new/f", "f")] {
         let full = tmp.path().join(path);
@@ -127,7 +129,7 @@ fn a_change_is_spliced_in_and_libgit2_reads_the_result() {
     assert!(index.cached_tree("c", 1).is_some());
     assert!(index.cached_tree("c/d", 1).is_some());
     let tree = index.tree.as_ref().unwrap();
-    assert_eq!(tree.count, -1);
+    assert_eq!(tree.nodes[0].count, -1);
     // The stat data is the file's: libgit2 sees no change in the work tree.
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true);
@@ -182,7 +184,7 @@ fn formats_and_paths_pctl_does_not_write_itself_are_left_to_libgit2() {
         &[("b/c", true), ("b", true)],
     ] {
         assert!(
-            Staging::start(repo.path(), &updates(change))
+            Staging::start(repo.path(), &updates(change), false)
                 .unwrap()
                 .is_none(),
             "{change:?}"
@@ -191,14 +193,14 @@ fn formats_and_paths_pctl_does_not_write_itself_are_left_to_libgit2() {
     }
     // A file whose directory goes in the same change.
     assert!(
-        Staging::start(repo.path(), &updates(&[("b/c", true), ("b", false)]))
+        Staging::start(repo.path(), &updates(&[("b/c", true), ("b", false)]), false)
             .unwrap()
             .is_some()
     );
     // No index: libgit2 writes the first one.
     std::fs::remove_file(repo.path().join("index")).unwrap();
     assert!(
-        Staging::start(repo.path(), &updates(&[("c", true)]))
+        Staging::start(repo.path(), &updates(&[("c", true)]), false)
             .unwrap()
             .is_none()
     );
@@ -209,7 +211,7 @@ fn a_held_index_lock_is_an_error_that_names_it() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = repo_with(tmp.path(), &[("a", "a")]);
     std::fs::write(repo.path().join("index.lock"), "").unwrap();
-    let err = Staging::start(repo.path(), &updates(&[("b", true)]))
+    let err = Staging::start(repo.path(), &updates(&[("b", true)]), false)
         .err()
         .unwrap();
     assert!(format!("{err:#}").contains("index.lock"), "{err:#}");
@@ -256,7 +258,7 @@ fn a_racily_clean_entry_whose_file_changed_is_smudged_and_an_unchanged_one_is_no
     assert!((0..3).all(|i| index.racy(i)));
     assert_eq!(old.size, 3);
 
-    let mut staging = Staging::start(repo.path(), &updates(&[("new", true)]))
+    let mut staging = Staging::start(repo.path(), &updates(&[("new", true)]), false)
         .unwrap()
         .unwrap();
     std::fs::write(tmp.path().join("new"), "n").unwrap();
@@ -275,47 +277,148 @@ fn a_racily_clean_entry_whose_file_changed_is_smudged_and_an_unchanged_one_is_no
     assert!(st.contains(git2::Status::WT_MODIFIED), "{st:?}");
 }
 
+/// The cache tree as git's `cache-tree.c` treats it: a tree of nodes, each path
+/// invalidated along its way. The reference for the writer, which copies bytes.
+#[derive(Debug, Clone, PartialEq)]
+struct Model {
+    name: Vec<u8>,
+    count: i64,
+    oid: Option<[u8; HASH]>,
+    children: Vec<Model>,
+}
+
+impl Model {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.name);
+        out.push(0);
+        out.extend_from_slice(format!("{} {}\n", self.count, self.children.len()).as_bytes());
+        if let (true, Some(oid)) = (self.count >= 0, &self.oid) {
+            out.extend_from_slice(oid);
+        }
+        for c in &self.children {
+            c.write(out);
+        }
+    }
+
+    fn invalidate(&mut self, path: &[u8]) {
+        self.count = -1;
+        self.oid = None;
+        match path.iter().position(|&b| b == b'/') {
+            None => self.children.retain(|c| c.name != path),
+            Some(slash) => {
+                let (first, rest) = (&path[..slash], &path[slash + 1..]);
+                if let Some(c) = self.children.iter_mut().find(|c| c.name == first) {
+                    c.invalidate(rest);
+                }
+            }
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+/// The writer's output for `model` with `paths` changed.
+fn written(model: &Model, paths: &[&str]) -> Vec<u8> {
+    let bytes = model.bytes();
+    let tree = parse_tree(&bytes, 0..bytes.len()).expect("a cache tree");
+    let mut out = Vec::new();
+    tree.write_changed(&bytes, paths.iter().map(|p| p.as_bytes()), &mut out);
+    out
+}
+
+fn node(name: &str, count: i64, oid: u8, children: Vec<Model>) -> Model {
+    Model {
+        name: name.as_bytes().to_vec(),
+        count,
+        oid: (count >= 0).then_some([oid; HASH]),
+        children,
+    }
+}
+
 #[test]
 fn the_cache_tree_drops_a_directory_replaced_by_a_file() {
-    let data = {
-        let mut root = TreeNode {
-            name: vec![],
-            count: 3,
-            oid: Some([1; HASH]),
-            children: vec![
-                TreeNode {
-                    name: b"d".to_vec(),
-                    count: 1,
-                    oid: Some([2; HASH]),
-                    children: vec![],
-                },
-                TreeNode {
-                    name: b"e".to_vec(),
-                    count: 2,
-                    oid: Some([3; HASH]),
-                    children: vec![TreeNode {
-                        name: b"f".to_vec(),
-                        count: 1,
-                        oid: Some([4; HASH]),
-                        children: vec![],
-                    }],
-                },
-            ],
-        };
-        let mut out = Vec::new();
-        root.write(&mut out);
-        assert_eq!(parse_tree(&out).as_ref(), Some(&root));
-        root.invalidate(b"d");
-        root.invalidate(b"e/g");
-        root
+    let root = node(
+        "",
+        3,
+        1,
+        vec![
+            node("d", 1, 2, vec![]),
+            node("e", 2, 3, vec![node("f", 1, 4, vec![])]),
+        ],
+    );
+    // Nothing changed: the bytes as they were.
+    assert_eq!(written(&root, &[]), root.bytes());
+    let mut want = root.clone();
+    want.invalidate(b"d");
+    want.invalidate(b"e/g");
+    assert_eq!(want.count, -1);
+    assert_eq!(want.children.len(), 1);
+    assert_eq!(want.children[0].count, -1);
+    assert_eq!(want.children[0].children[0].count, 1);
+    assert_eq!(written(&root, &["d", "e/g"]), want.bytes());
+}
+
+#[test]
+fn the_cache_tree_is_written_as_git_invalidates_it_over_many_trees_and_changes() {
+    // A small generator with a fixed seed: every shape of tree up to depth 3, and
+    // paths that hit, miss, replace and run past its directories.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
     };
-    assert_eq!(data.count, -1);
-    assert_eq!(data.children.len(), 1);
-    assert_eq!(data.children[0].count, -1);
-    assert_eq!(data.children[0].children[0].count, 1);
-    let mut out = Vec::new();
-    data.write(&mut out);
-    assert_eq!(parse_tree(&out), Some(data));
+    fn grow(depth: u32, next: &mut dyn FnMut(u64) -> u64, name: String) -> Model {
+        let mut names: Vec<String> = ["a", "b", "c", "a-b"]
+            .iter()
+            .filter(|_| depth > 0 && next(2) == 0)
+            .map(|n| n.to_string())
+            .collect();
+        names.sort();
+        let children: Vec<Model> = names
+            .into_iter()
+            .map(|n| grow(depth - 1, next, n))
+            .collect();
+        let count = if next(5) == 0 { -1 } else { 1 + next(9) as i64 };
+        node(&name, count, next(250) as u8, children)
+    }
+    let parts = ["a", "b", "c", "a-b", "x"];
+    let mut compared = 0;
+    for _ in 0..400 {
+        let root = grow(3, &mut next, String::new());
+        let n = next(4);
+        let paths: Vec<String> = (0..n)
+            .map(|_| {
+                let len = 1 + next(4) as usize;
+                (0..len)
+                    .map(|_| parts[next(5) as usize])
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        let mut refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        // The writer is given the change's paths in order, each once.
+        refs.sort_unstable();
+        refs.dedup();
+        let mut want = root.clone();
+        for p in &refs {
+            want.invalidate(p.as_bytes());
+        }
+        assert_eq!(
+            written(&root, &refs),
+            want.bytes(),
+            "{root:?} with {refs:?}"
+        );
+        let bytes = root.bytes();
+        assert!(parse_tree(&bytes, 0..bytes.len()).is_some());
+        compared += 1;
+    }
+    assert_eq!(compared, 400);
 }
 
 #[test]
@@ -341,4 +444,73 @@ fn ewah_bitmaps_are_read_as_git_writes_them() {
 fn blob_id(content: &[u8]) -> [u8; HASH] {
     let id = git2::Oid::hash_object(git2::ObjectType::Blob, content).expect("hash");
     id.as_bytes().try_into().expect("20 bytes")
+}
+
+#[test]
+fn the_trailer_follows_git_s_index_skip_hash_and_many_files_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repo_with(tmp.path(), &[("a/x", "x"), ("b", "b")]);
+    let set = |key: &str, value: Option<bool>| {
+        let mut config = repo.config().unwrap();
+        match value {
+            Some(v) => config.set_bool(key, v).unwrap(),
+            None => {
+                let _ = config.remove(key);
+            }
+        }
+    };
+    assert!(!skips_hash(&repo), "git's default");
+    set("feature.manyFiles", Some(true));
+    assert!(skips_hash(&repo), "feature.manyFiles turns it on");
+    set("index.skipHash", Some(false));
+    assert!(!skips_hash(&repo), "index.skipHash set itself wins");
+    set("feature.manyFiles", None);
+    set("index.skipHash", Some(true));
+    assert!(skips_hash(&repo));
+    for (skip, file) in [(false, "c"), (true, "d")] {
+        let mut staging = Staging::start(repo.path(), &updates(&[(file, true)]), skip)
+            .unwrap()
+            .unwrap();
+        let full = tmp.path().join(file);
+        std::fs::write(&full, file).unwrap();
+        staging
+            .stage(&full, file, &blob_id(file.as_bytes()))
+            .unwrap();
+        staging.commit(tmp.path()).unwrap();
+        let bytes = std::fs::read(repo.path().join("index")).unwrap();
+        let (body, trailer) = bytes.split_at(bytes.len() - HASH);
+        let sum: [u8; HASH] = Sha1::digest(body).into();
+        let want = if skip { [0; HASH] } else { sum };
+        assert_eq!(trailer, want, "skip {skip}");
+        // libgit2 and git read it, with every entry and a clean work tree.
+        let lg = git2::Index::open(&repo.path().join("index")).unwrap();
+        assert_eq!(lg.len(), if skip { 4 } else { 3 });
+        let out = std::process::Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=no"])
+            .current_dir(tmp.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let staged = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(staged.contains(&format!("A  {file}")), "{staged}");
+    }
+}
+
+#[test]
+fn entries_out_of_git_s_order_are_left_to_libgit2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repo_with(tmp.path(), &[("a", "1"), ("b", "2")]);
+    let bytes = std::fs::read(repo.path().join("index")).unwrap();
+    assert!(parse(bytes.clone(), (0, 0)).is_some());
+    // Each entry is 64 bytes (62 fixed, a one-byte name, padding).
+    let (first, second) = (HEADER..HEADER + 64, HEADER + 64..HEADER + 128);
+    let mut swapped = bytes.clone();
+    swapped[first.clone()].copy_from_slice(&bytes[second.clone()]);
+    swapped[second.clone()].copy_from_slice(&bytes[first.clone()]);
+    assert!(parse(swapped, (0, 0)).is_none(), "b before a");
+    let mut twice = bytes.clone();
+    twice[second].copy_from_slice(&bytes[first]);
+    assert!(parse(twice, (0, 0)).is_none(), "a at the same stage twice");
 }
