@@ -708,7 +708,8 @@ fn apply_local(
     let result = (|| -> Result<()> {
         // pctl's own index update (git/index.rs), else libgit2's, which reads and
         // writes every entry.
-        let mut index = match Staging::start(repo.path(), &changes.files)? {
+        let skip_hash = super::index::skips_hash(repo);
+        let mut index = match Staging::start(repo.path(), &changes.files, skip_hash)? {
             Some(s) => Index::Own(Box::new(s)),
             None => Index::Libgit2(repo.index().context("cannot read the index")?),
         };
