@@ -205,31 +205,90 @@ fn list_entry(o: &mut Overlay, dir: &str, entry: &str) -> Result<()> {
         }
         Some(path) => {
             let text = o.read_string(&path)?.unwrap_or_default();
-            let mut doc: Value = yaml::from_str(&path, &text)?;
-            let Some(m) = doc.as_object_mut() else {
-                bail!(user(
-                    format!("{path} is not a mapping"),
-                    "fix the kustomization file"
-                ));
-            };
-            let resources = m
-                .entry("resources")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            let Some(list) = resources.as_array_mut() else {
-                bail!(user(
-                    format!("{path}: resources is not a list"),
-                    "fix the kustomization file"
-                ));
-            };
-            let present = list.iter().any(|v| {
-                v.as_str()
-                    .is_some_and(|s| norm_dir(s).ok().as_deref() == Some(entry))
-            });
-            if !present {
-                list.push(Value::String(entry.to_string()));
-                o.write(&path, yaml::to_string(&doc)?.into_bytes());
+            if let Some(listed) = appended(&text, entry) {
+                if cfg!(debug_assertions) {
+                    let mut slow = Overlay::new(o.view);
+                    slow.write(&path, text.clone().into_bytes());
+                    listed_by_parsing(&mut slow, &path, &text, entry)?;
+                    let want = slow.changes.files.get(&path).cloned().flatten();
+                    let got = listed.as_ref().map(|t| t.as_bytes().to_vec());
+                    assert_eq!(
+                        got.unwrap_or_else(|| text.clone().into_bytes()),
+                        want.unwrap_or_default(),
+                        "pctl bug: listing {entry} in {path} without parsing it differs"
+                    );
+                }
+                if let Some(new) = listed {
+                    o.write(&path, new.into_bytes());
+                }
+                return Ok(());
             }
+            listed_by_parsing(o, &path, &text, entry)?;
         }
+    }
+    Ok(())
+}
+
+/// A kustomization file as pctl writes it, up to its list of resources.
+const LISTING: &str =
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n";
+
+/// Whether the YAML writer writes `s` as it is in a list, and YAML 1.1 and 1.2 both
+/// read it back as that string: lowercase letters, digits and dashes, from a letter,
+/// and no word YAML 1.1 reads as a boolean or null.
+fn plain_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !matches!(
+            s,
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+        )
+}
+
+/// `text`, a kustomization file as pctl writes it listing only plain names, with
+/// `entry` (a plain name) added to its resources: Some(None) when it lists it already.
+/// Found without parsing the YAML (an install path's kustomization lists every
+/// installation); None for any other file, which is parsed. Debug builds parse it as
+/// well and compare.
+fn appended(text: &str, entry: &str) -> Option<Option<String>> {
+    let body = text.strip_prefix(LISTING)?;
+    if !plain_name(entry) || !body.ends_with('\n') {
+        return None;
+    }
+    let mut present = false;
+    for line in body.lines() {
+        let name = line.strip_prefix("- ").filter(|n| plain_name(n))?;
+        present |= name == entry;
+    }
+    Some((!present).then(|| format!("{text}- {entry}\n")))
+}
+
+/// [`list_entry`] of a kustomization file `path` that exists, by parsing it.
+fn listed_by_parsing(o: &mut Overlay, path: &str, text: &str, entry: &str) -> Result<()> {
+    let mut doc: Value = yaml::from_str(path, text)?;
+    let Some(m) = doc.as_object_mut() else {
+        bail!(user(
+            format!("{path} is not a mapping"),
+            "fix the kustomization file"
+        ));
+    };
+    let resources = m
+        .entry("resources")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = resources.as_array_mut() else {
+        bail!(user(
+            format!("{path}: resources is not a list"),
+            "fix the kustomization file"
+        ));
+    };
+    let present = list.iter().any(|v| {
+        v.as_str()
+            .is_some_and(|s| norm_dir(s).ok().as_deref() == Some(entry))
+    });
+    if !present {
+        list.push(Value::String(entry.to_string()));
+        o.write(path, yaml::to_string(&doc)?.into_bytes());
     }
     Ok(())
 }
@@ -393,6 +452,53 @@ mod tests {
 
     fn text(o: &Overlay, p: &str) -> String {
         o.read_string(p).unwrap().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_listing_pctl_wrote_is_added_to_as_text_and_exactly_as_parsing_would() {
+        let listing = |names: &[&str]| {
+            String::from_utf8(
+                kustomization(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap(),
+            )
+            .unwrap()
+        };
+        let two = listing(&["a1", "b-2"]);
+        assert_eq!(
+            appended(&two, "c"),
+            Some(Some(listing(&["a1", "b-2", "c"])))
+        );
+        assert_eq!(appended(&two, "b-2"), Some(None), "listed already");
+        // What the writer would quote, or another shape of file, is parsed.
+        for entry in ["yes", "on", "null", "1a", "A", "a.b", "a/b", "-a", ""] {
+            assert_eq!(appended(&two, entry), None, "{entry:?}");
+        }
+        for other in [
+            listing(&[]),
+            listing(&["./a"]),
+            listing(&["true"]),
+            format!("{two}namePrefix: x-\n"),
+            two.replace("- a1\n", "- a1 # mine\n"),
+            two.replace("- a1\n", "-  a1\n"),
+            two.trim_end().to_string(),
+            format!("# top\n{two}"),
+        ] {
+            assert_eq!(appended(&other, "c"), None, "{other:?}");
+        }
+        // Through list_entry: the same file as parsing and writing it again gives.
+        let view = TreeView::empty();
+        let mut o = Overlay::new(&view);
+        o.write("p/kustomization.yaml", two.clone().into_bytes());
+        list_entry(&mut o, "p", "c").unwrap();
+        assert_eq!(
+            text(&o, "p/kustomization.yaml"),
+            listing(&["a1", "b-2", "c"])
+        );
+        let mut parsed = Overlay::new(&view);
+        listed_by_parsing(&mut parsed, "p/kustomization.yaml", &two, "c").unwrap();
+        assert_eq!(
+            text(&parsed, "p/kustomization.yaml"),
+            listing(&["a1", "b-2", "c"])
+        );
     }
 
     #[test]
