@@ -60,7 +60,9 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
     if let Some(reached) = shortcut::shortcut(view, changes) {
         if cfg!(debug_assertions) {
             // The whole guard accepts the change, with no warning, and reaches the same.
-            let whole = guard_whole(view, changes).unwrap_or_else(|e| {
+            // (What it reads is not kept alive by it: the release build reads none.)
+            let whole = crate::git::parsecache::unmarked(|| guard_whole(view, changes))
+                .unwrap_or_else(|e| {
                 panic!("pctl bug: the guard's shortcut accepted a change the whole guard refuses: {e:#}")
             });
             assert!(
@@ -71,6 +73,7 @@ pub fn guard(view: &TreeView, changes: &Changes) -> Result<Guarded> {
                 whole.reached
             );
         }
+        super::kept::keep_alive(view);
         return Ok(Guarded {
             warnings: Vec::new(),
             pending: None,

@@ -122,6 +122,31 @@ pub fn load(view: &TreeView) -> Option<Rc<Kept>> {
     None
 }
 
+/// Keep alive the builds [`load`] would look at first, for a commit the guard does not
+/// walk (the shortcut, docs/check.md#the-guards-shortcut), without reading them:
+/// they are kept in the cache file as if used, and their tree stays among the recent
+/// ones, so that the guard after a commit pctl did not make still finds them (unread,
+/// the cache's budget drops a large entry). Which tree holds them is looked up, not
+/// checked against the view (that is [`load`]'s work, then).
+pub fn keep_alive(view: &TreeView) {
+    if !parsecache::attached() {
+        return;
+    }
+    let history = view.recent_trees(DEPTH);
+    for (tree, _) in candidates(&history, &parsecache::recent()) {
+        if parsecache::memo_touch(&key(&tree)) {
+            parsecache::note_recent(tree);
+            return;
+        }
+    }
+}
+
+/// Whether the cache holds builds kept for `tree` (tests).
+#[cfg(test)]
+pub(crate) fn held_for(tree: &[u8; 20]) -> bool {
+    parsecache::memo_has(&key(tree))
+}
+
 /// The trees to look for kept builds in, in order, each with whether it is one of
 /// the older ancestors (tried last): the view's own tree (`history[0]`), the recent
 /// trees in the history, the other recent trees, then the rest of the history.

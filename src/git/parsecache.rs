@@ -435,6 +435,42 @@ pub fn memo_has(key: &Key) -> bool {
     })
 }
 
+/// Run `f` without letting what it reads count as used (for the next [`save`]): a
+/// debug build's comparison must not keep alive what the release build would not.
+pub fn unmarked<R>(f: impl FnOnce() -> R) -> R {
+    load_wanted();
+    let used = STORE.with(|s| s.borrow().as_ref().map(|st| st.used.clone()));
+    let out = f();
+    if let Some(used) = used {
+        STORE.with(|s| {
+            if let Some(st) = s.borrow_mut().as_mut() {
+                st.used = used;
+            }
+        });
+    }
+    out
+}
+
+/// Keep the entry under `key`, when the cache holds one, as if it were read (the next
+/// [`save`] keeps it like every entry used), without reading it; whether it is held.
+pub fn memo_touch(key: &Key) -> bool {
+    load_wanted();
+    STORE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(st) = s.as_mut() else {
+            return false;
+        };
+        let held = st
+            .slots
+            .get(key)
+            .is_some_and(|slot| slot.chunks == MEMO && slot.text_len == 0);
+        if held {
+            st.used.insert(*key);
+        }
+        held || st.added_keys.contains(key)
+    })
+}
+
 /// Keep `payload` as the answer under `key` (written by the next [`save`]; a key
 /// already held keeps its first answer: the key names every input of the answer).
 pub fn memo_put(key: &Key, payload: &[u8]) {

@@ -287,6 +287,45 @@ fn unused_entries_beyond_the_byte_budget_are_dropped_oldest_first() {
 }
 
 #[test]
+fn a_touched_entry_is_kept_as_if_read_and_a_missing_one_is_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().to_path_buf();
+    let (touched, left, absent) = (
+        memo_key("touched", &[]),
+        memo_key("left", &[]),
+        memo_key("absent", &[]),
+    );
+    let g = git.clone();
+    on_thread(move || {
+        attach_with(&g, SECRET);
+        memo_put(&touched, &vec![1u8; SPARE_LARGEST + 1]);
+        memo_put(&left, &vec![2u8; SPARE_LARGEST + 1]);
+        save();
+    });
+    let g = git.clone();
+    let answers = on_thread(move || {
+        attach_with(&g, SECRET);
+        let answers = (memo_touch(&touched), memo_touch(&absent));
+        memo_put(&memo_key("new", &[]), b"x");
+        save();
+        answers
+    });
+    assert_eq!(answers, (true, false));
+    let g = git.clone();
+    let held = on_thread(move || {
+        attach_with(&g, SECRET);
+        (
+            memo_get(&touched).map(|p| p.len()),
+            memo_has(&left),
+            memo_has(&absent),
+        )
+    });
+    // Both are over the size an unused entry may keep: the touched one stays, with
+    // its payload whole.
+    assert_eq!(held, (Some(SPARE_LARGEST + 1), false, false));
+}
+
+#[test]
 fn an_entry_only_asked_about_is_not_kept_alive_by_it() {
     let dir = tempfile::tempdir().unwrap();
     let git = dir.path().to_path_buf();

@@ -285,3 +285,80 @@ fn an_addition_the_shortcut_cannot_reason_about_goes_to_the_whole_guard() {
         );
     }
 }
+
+#[test]
+fn the_builds_kept_before_a_shortcut_are_still_there_for_the_guard_after_a_commit_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    // A shared directory large enough that its kept build is over the size the parse
+    // cache keeps for an entry nobody read.
+    let ws = base(&root);
+    // (A Flux object's build keeps its text.)
+    let many: String = (0..300)
+        .map(|i| format!("---\n{}", ks(&format!("filler-{i:03}"), "./apps/empty", "")))
+        .collect();
+    std::fs::write(root.join("apps/shared/many.yaml"), many).unwrap();
+    git_in(&root, &["add", "-A"]);
+    git_in(&root, &["commit", "-qm", "fillers by hand"]);
+    // A write the whole guard checks keeps its builds; then an install takes the
+    // shortcut, which reads none of them.
+    ws.apply("touch shared", Mode::Commit, |_| {
+        let mut c = Changes::default();
+        c.files.insert(
+            "apps/shared/more.yaml".into(),
+            Some(cm("more-2").into_bytes()),
+        );
+        Ok(c)
+    })
+    .unwrap();
+    crate::git::parsecache::save();
+    let kept_tree: [u8; 20] = git2::Repository::open(&root)
+        .unwrap()
+        .head()
+        .unwrap()
+        .peel_to_tree()
+        .unwrap()
+        .id()
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    // Each write in a process of its own, as pctl runs.
+    let in_process = |f: Box<dyn FnOnce(crate::git::Workspace) -> usize + Send>| {
+        let r = root.clone();
+        std::thread::spawn(move || {
+            crate::git::parsecache::attach_for_tests(&r.join(".git"), (3, 5));
+            let ws = crate::git::Workspace::open(Some(&r.display().to_string())).unwrap();
+            let n = f(ws);
+            crate::git::parsecache::save();
+            n
+        })
+        .join()
+        .unwrap()
+    };
+    in_process(Box::new(|ws| {
+        let c = changes(&adding_b(&[]));
+        assert!(shortcut(&ws.view().unwrap(), &c).is_some());
+        ws.apply("install b", Mode::Commit, |_| Ok(c.clone()))
+            .unwrap();
+        0
+    }));
+    // A commit pctl did not make, then the next write in a new process: the whole
+    // guard, which finds the builds kept before the shortcut.
+    std::fs::write(root.join("notes.txt"), "by hand\n").unwrap();
+    git_in(&root, &["add", "notes.txt"]);
+    git_in(&root, &["commit", "-qm", "notes by hand"]);
+    let reused = in_process(Box::new(move |ws| {
+        // Kept alive by the shortcut, which read none of them.
+        assert!(
+            crate::check::kept::held_for(&kept_tree),
+            "the builds kept before the shortcut were dropped"
+        );
+        let before = crate::check::kept::reused();
+        let mut c = Changes::default();
+        c.files
+            .insert("apps/other/cm.yaml".into(), Some(cm("other").into_bytes()));
+        crate::check::guard::guard(&ws.view().unwrap(), &c).unwrap();
+        crate::check::kept::reused() - before
+    }));
+    assert!(reused > 0, "no kept build was reused");
+}
