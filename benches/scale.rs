@@ -117,6 +117,9 @@ struct InstallCase {
     /// pctl's instructions after a commit it did not make: a file outside the sync
     /// path added, and one inside it.
     foreign_instr: Option<(u64, u64)>,
+    /// pctl's and the baseline's instructions with git's `index.skipHash` (which
+    /// `feature.manyFiles` sets): the index written without its SHA-1 trailer.
+    skip_hash_instr: Option<(u64, u64)>,
 }
 
 /// What `git add -A --` is given to stage what pctl wrote: the installation's
@@ -209,7 +212,8 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
         written.len(),
         paths.join(" ")
     );
-    let (mut pctl_instr, mut git_instr, mut foreign_instr) = (None, None, None);
+    let (mut pctl_instr, mut git_instr, mut foreign_instr, mut skip_hash_instr) =
+        (None, None, None, None);
     if count {
         pctl_instr = Some(sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install));
         put_back(&written);
@@ -232,6 +236,19 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n  namespace: i000\n",
         );
         foreign_instr = Some((outside, inside));
+        // With index.skipHash, for both (the index written once so first).
+        sb.git(repo, &["config", "index.skipHash", "true"]);
+        sb.git(repo, &["update-index", "--force-write-index"]);
+        let skipping = sb.instructions(env!("CARGO_BIN_EXE_pctl"), &sb.root, &install);
+        let tree = sb.git(repo, &["rev-parse", "HEAD^{tree}"]);
+        assert_eq!(tree, pctl_tree, "pctl's commit with index.skipHash differs");
+        put_back(&written);
+        let add = sb.instructions("git", repo, &args);
+        let git_skipping = add + sb.instructions("git", repo, &commit);
+        reset(sb, repo, &base);
+        sb.git(repo, &["config", "--unset", "index.skipHash"]);
+        sb.git(repo, &["update-index", "--force-write-index"]);
+        skip_hash_instr = Some((skipping, git_skipping));
     }
     InstallCase {
         pctl,
@@ -239,6 +256,7 @@ fn install_case(sb: &Sandbox, repo: &Path, big: &str, runs: usize, count: bool) 
         pctl_instr,
         git_instr,
         foreign_instr,
+        skip_hash_instr,
     }
 }
 
@@ -475,6 +493,21 @@ fn main() {
     // size costs git itself.
     let (w, i) = (ratio(&l.git, &s.git), iratio(l.git_instr, s.git_instr));
     report.ratio("git add && git commit, L vs S", w, i, "", None);
+    // Both again with git's index.skipHash: what is left without the index's SHA-1
+    // trailer, which grows with the repository for pctl and git alike.
+    if let (Some((ps, gs)), Some((pl, gl))) = (s.skip_hash_instr, l.skip_hash_instr) {
+        report.count_only("install big into S, index.skipHash", ps);
+        report.count_only("install big into L, index.skipHash", pl);
+        report.count_only("git add && git commit, L, index.skipHash", gl);
+        report.count_ratio(
+            "install into L vs into S, index.skipHash",
+            pl as f64 / ps as f64,
+        );
+        report.count_ratio(
+            "git add && git commit, L vs S, index.skipHash",
+            gl as f64 / gs as f64,
+        );
+    }
     if let Some(k) = kpt_case(&sb, &profiles, sizes.runs) {
         report.case("kpt pkg get of big (local repository)", &k, None, "", None);
         let w = ratio(&s.pctl, &k);

@@ -308,6 +308,20 @@ impl Report {
         });
     }
 
+    /// A ratio of two instruction counts only (no wall times taken).
+    pub fn count_ratio(&mut self, what: &str, instr: f64) {
+        println!("  {what}: {instr:.2}× instructions");
+        self.rows.push(Row {
+            what: what.to_string(),
+            wall: String::new(),
+            cpu: String::new(),
+            instructions: format!("{instr:.2}×"),
+            rss: String::new(),
+            goal: String::new(),
+            met: None,
+        });
+    }
+
     /// A ratio of two measurements: of wall medians and, when counted, of instructions.
     pub fn ratio(
         &mut self,
