@@ -153,12 +153,13 @@ pub(super) fn read(git_dir: &Path) -> Result<Option<Rc<Index>>> {
     std::io::Read::read_to_end(&mut file, &mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let mtime = stamp.2.map_or((u32::MAX, u32::MAX), |s| s.2);
-    // A split index is read whole (its shared index merged in) and written whole.
-    let bytes = match split::unsplit(git_dir, &bytes) {
-        Some(whole) => whole,
-        None => bytes,
-    };
-    let index = parse(bytes, mtime).map(Rc::new);
+    // A split index (which a plain reading refuses: its `link` extension is required)
+    // is read whole, its shared index merged in, and written whole.
+    let index = match parse_or_return(bytes, mtime) {
+        Ok(index) => Some(index),
+        Err(bytes) => split::unsplit(git_dir, &bytes).and_then(|whole| parse(whole, mtime)),
+    }
+    .map(Rc::new);
     LAST.with(|l| *l.borrow_mut() = index.clone().map(|i| (stamp, i)));
     Ok(index)
 }
@@ -171,15 +172,26 @@ fn forget_last() {
 /// Parse an index file; None for a version, an extension or a layout pctl leaves to
 /// libgit2 (which also reports a damaged file).
 fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
-    if bytes.len() < HEADER + HASH || &bytes[..4] != b"DIRC" {
-        return None;
-    }
-    let version = be32(&bytes, 4);
-    if version != 2 && version != 3 {
-        return None;
-    }
-    let end = bytes.len() - HASH;
-    let (entries, mut off) = walk_entries(&bytes, version, end, true)?;
+    parse_or_return(bytes, mtime).ok()
+}
+
+/// [`parse`], giving the bytes back when it cannot read them (a split index, among
+/// others, which the caller then reads whole).
+fn parse_or_return(bytes: Vec<u8>, mtime: (u32, u32)) -> Result<Index, Vec<u8>> {
+    let layout = (|| {
+        if bytes.len() < HEADER + HASH || &bytes[..4] != b"DIRC" {
+            return None;
+        }
+        let version = be32(&bytes, 4);
+        if version != 2 && version != 3 {
+            return None;
+        }
+        let (entries, off) = walk_entries(&bytes, version, bytes.len() - HASH, true)?;
+        Some((version, entries, off))
+    })();
+    let Some((version, entries, off)) = layout else {
+        return Err(bytes);
+    };
     let mut index = Index {
         bytes,
         version,
@@ -189,6 +201,17 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         reuc: None,
         mtime,
     };
+    match extensions(&mut index) {
+        Some(()) => Ok(index),
+        None => Err(index.bytes),
+    }
+}
+
+/// Read the extensions after the entries of `index`: the cache tree and the
+/// resolve-undo data kept, optional ones dropped; None for a required one.
+fn extensions(index: &mut Index) -> Option<()> {
+    let end = index.bytes.len() - HASH;
+    let mut off = index.entries_end;
     while off < end {
         if off + 8 > end {
             return None;
@@ -206,7 +229,7 @@ fn parse(bytes: Vec<u8>, mtime: (u32, u32)) -> Option<Index> {
         }
         off = data.end;
     }
-    Some(index)
+    Some(())
 }
 
 /// Where each entry of an index file of `version` starts, and where they end; None
