@@ -252,16 +252,24 @@ fn plain_name(s: &str) -> bool {
 /// installation); None for any other file, which is parsed. Debug builds parse it as
 /// well and compare.
 fn appended(text: &str, entry: &str) -> Option<Option<String>> {
-    let body = text.strip_prefix(LISTING)?;
-    if !plain_name(entry) || !body.ends_with('\n') {
+    if !plain_name(entry) {
         return None;
     }
-    let mut present = false;
-    for line in body.lines() {
-        let name = line.strip_prefix("- ").filter(|n| plain_name(n))?;
-        present |= name == entry;
-    }
+    let present = listed_names(text)?.contains(&entry);
     Some((!present).then(|| format!("{text}- {entry}\n")))
+}
+
+/// The resources of `text` when it is a kustomization file as pctl writes it, listing
+/// only plain names (read without parsing the YAML, as YAML reads them); None for any
+/// other file.
+pub(crate) fn listed_names(text: &str) -> Option<Vec<&str>> {
+    let body = text.strip_prefix(LISTING)?;
+    if !body.ends_with('\n') {
+        return None;
+    }
+    body.lines()
+        .map(|line| line.strip_prefix("- ").filter(|n| plain_name(n)))
+        .collect()
 }
 
 /// [`list_entry`] of a kustomization file `path` that exists, by parsing it.

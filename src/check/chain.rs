@@ -54,7 +54,26 @@ pub fn passes_through(
 /// The resources of the kustomization `text` (file `origin`), each without `./` and
 /// a trailing `/`, when it has only `apiVersion`, `kind` and `resources`, every
 /// resource a path.
+///
+/// A file as pctl writes it is read as text (an install path's lists every
+/// installation); debug builds parse it too and compare.
 pub fn plain(origin: &str, text: &str) -> Option<Vec<String>> {
+    if let Some(names) = crate::gitops::listed_names(text) {
+        let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                parsed(origin, text).as_ref(),
+                Some(&names),
+                "pctl bug: {origin} read as text differs from its parse"
+            );
+        }
+        return Some(names);
+    }
+    parsed(origin, text)
+}
+
+/// [`plain`] by parsing the YAML.
+fn parsed(origin: &str, text: &str) -> Option<Vec<String>> {
     let doc = super::build::one_document_shared(origin, text).ok()?;
     let Value::Object(map) = &*doc else {
         return None;
@@ -102,6 +121,21 @@ mod tests {
                 "{extra} changes what the directory builds"
             );
         }
+        // As pctl writes it: read as text (debug builds parse it too and compare), and
+        // anything after the list is still read as YAML.
+        let pctl = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a\n- b-1\n";
+        assert_eq!(
+            plain(k, pctl),
+            Some(vec!["a".to_string(), "b-1".to_string()])
+        );
+        for extra in ["namePrefix: x-\n", "- ./c\n", "# note\n"] {
+            assert_eq!(
+                plain(k, &format!("{pctl}{extra}")),
+                parsed(k, &format!("{pctl}{extra}")),
+                "{extra}"
+            );
+        }
+        assert_eq!(plain(k, &format!("{pctl}namePrefix: x-\n")), None);
         assert_eq!(plain(k, "resources: [a, {b: c}]\n"), None);
         assert_eq!(plain(k, "resources: a\n"), None);
         assert_eq!(plain(k, "- a\n"), None);
