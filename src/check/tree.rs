@@ -362,6 +362,14 @@ fn children<'p>(paths: impl Iterator<Item = &'p str>, dir: &str) -> Vec<String> 
     out.into_iter().collect()
 }
 
+/// Whether `path` is `dir` or lies below it ("" is the root, above everything).
+pub fn within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+}
+
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()

@@ -3,20 +3,12 @@
 //! clean, is checked by walking only that directory, against what the whole walk of
 //! the tree reached ([`Reached`]).
 use crate::check::chain::passes_through;
-use crate::check::tree::{Files, join};
+use crate::check::tree::{Files, join, within};
 use crate::check::{
     Item, Memo, Options, Reached, Severity, Walk, graph, settings, sync_paths, walk,
 };
 use crate::git::{Changes, TreeView, parsecache};
 use foldhash::{HashMap, HashMapExt as _};
-
-/// Whether `path` is `dir` or lies below it ("" is the root, above everything).
-fn within(path: &str, dir: &str) -> bool {
-    dir.is_empty()
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-}
 
 /// The directory a change adds and its parent, when the change writes files only in a
 /// directory that does not exist yet (its `kustomization.yaml` among them, and no other

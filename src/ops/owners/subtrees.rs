@@ -65,12 +65,7 @@ pub(super) struct TreeFiles<'v> {
 }
 
 /// Whether `path` is `dir` or below it.
-pub(super) fn within(path: &str, dir: &str) -> bool {
-    dir.is_empty()
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-}
+pub(super) use crate::check::tree::within;
 
 fn join(dir: &str, name: &str) -> String {
     crate::gitops::join(dir, name)

@@ -74,16 +74,19 @@ fn base(dir: &std::path::Path) -> crate::git::Workspace {
         ],
     );
     crate::git::parsecache::attach_for_tests(&dir.join(".git"), (3, 5));
-    ws.apply("first", Mode::Commit, |_| {
+    commit_one(&ws, "apps/shared/more.yaml", cm("more"));
+    ws
+}
+
+/// Commit `text` at `path` as pctl commits (the guard runs and keeps what it made).
+fn commit_one(ws: &crate::git::Workspace, path: &str, text: String) {
+    ws.apply("pctl's commit", Mode::Commit, |_| {
         let mut c = Changes::default();
-        c.files.insert(
-            "apps/shared/more.yaml".into(),
-            Some(cm("more").into_bytes()),
-        );
+        c.files
+            .insert(path.to_string(), Some(text.clone().into_bytes()));
         Ok(c)
     })
     .unwrap();
-    ws
 }
 
 /// Installation `b` added, with `over` laid over its files (None: the file is not
@@ -302,15 +305,7 @@ fn the_builds_kept_before_a_shortcut_are_still_there_for_the_guard_after_a_commi
     git_in(&root, &["commit", "-qm", "fillers by hand"]);
     // A write the whole guard checks keeps its builds; then an install takes the
     // shortcut, which reads none of them.
-    ws.apply("touch shared", Mode::Commit, |_| {
-        let mut c = Changes::default();
-        c.files.insert(
-            "apps/shared/more.yaml".into(),
-            Some(cm("more-2").into_bytes()),
-        );
-        Ok(c)
-    })
-    .unwrap();
+    commit_one(&ws, "apps/shared/more.yaml", cm("more-2"));
     crate::git::parsecache::save();
     let kept_tree: [u8; 20] = git2::Repository::open(&root)
         .unwrap()
