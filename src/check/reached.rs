@@ -85,6 +85,26 @@ fn starts(blob: &[u8]) -> Option<Vec<u32>> {
     Some(at)
 }
 
+/// The records of a walk's directories; None when one cannot be held, or has an empty
+/// targetNamespace (which reads back as none).
+fn item_records(items: &[(String, String, Option<String>)]) -> Option<Vec<Vec<u8>>> {
+    if items.iter().any(|(_, _, t)| t.as_deref() == Some("")) {
+        return None;
+    }
+    records(
+        items
+            .iter()
+            .map(|(d, ns, t)| [d.as_str(), ns.as_str(), t.as_deref().unwrap_or("")]),
+    )
+}
+
+/// The records of a walk's objects' keys; None when one cannot be held.
+fn key_records<'a>(
+    keys: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Option<Vec<Vec<u8>>> {
+    records(keys.map(|(k, ns, n)| [k, ns, n]))
+}
+
 impl Reached {
     /// The record of a walk: its directories and its objects' keys. None when a name
     /// cannot be held ([`SEP`]) or a targetNamespace is empty.
@@ -94,16 +114,8 @@ impl Reached {
         items: &[(String, String, Option<String>)],
         keys: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> Option<Self> {
-        if items.iter().any(|(_, _, t)| t.as_deref() == Some("")) {
-            return None;
-        }
-        let items = records(
-            items
-                .iter()
-                .map(|(d, ns, t)| [d.as_str(), ns.as_str(), t.as_deref().unwrap_or("")]),
-        )?
-        .concat();
-        let keys = records(keys.map(|(k, ns, n)| [k, ns, n]))?.concat();
+        let items = item_records(items)?.concat();
+        let keys = key_records(keys)?.concat();
         let key_at = starts(&keys)?;
         Some(Reached {
             sync_path: sync_path.to_string(),
@@ -114,26 +126,21 @@ impl Reached {
         })
     }
 
-    /// This record with the directories and objects a walk of what a change adds met.
-    /// None when a name cannot be held.
+    /// This record with the directories and objects a walk of what a change adds met,
+    /// merged in. None when a name cannot be held.
     pub fn with<'a>(
         &self,
         items: &[(String, String, Option<String>)],
         keys: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> Option<Self> {
-        let more = Reached::new(&self.sync_path, &self.source, items, keys)?;
-        let add = |blob: &[u8]| -> Vec<Vec<u8>> {
-            blob.split_inclusive(|b| *b == END)
-                .map(<[u8]>::to_vec)
-                .collect()
-        };
-        let keys = merged(&self.keys, &add(&more.keys));
+        let keys = merged(&self.keys, &key_records(keys)?);
         let key_at = starts(&keys)?;
         Some(Reached {
-            items: merged(&self.items, &add(&more.items)),
+            sync_path: self.sync_path.clone(),
+            source: self.source.clone(),
+            items: merged(&self.items, &item_records(items)?),
             keys,
             key_at,
-            ..more
         })
     }
 

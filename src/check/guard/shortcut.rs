@@ -85,11 +85,20 @@ pub(super) fn shortcut(view: &TreeView, changes: &Changes) -> Option<Reached> {
     if !problems.is_empty() || sync_path != old.sync_path || source != old.source {
         return None;
     }
-    let mut above = old.items().filter(|(d, ..)| within(&dir, d));
-    let (Some((start, ns, None)), None) = (above.next(), above.next()) else {
+    // One pass over the old walk's directories: those above the new one, and none in it.
+    let mut above = Vec::new();
+    for item in old.items() {
+        if within(item.0, &dir) {
+            return None;
+        }
+        if within(&dir, item.0) {
+            above.push(item);
+        }
+    }
+    let [(start, ns, None)] = above[..] else {
         return None;
     };
-    if old.items().any(|(d, ..)| within(d, &dir)) || !within(&parent, start) {
+    if !within(&parent, start) {
         return None;
     }
     let below = dir.strip_prefix(start)?.trim_start_matches('/');
