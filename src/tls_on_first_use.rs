@@ -21,6 +21,11 @@
 //!   for the forge APIs) and by an SSH session (`libssh2_session_init_ex`; libssh2 is
 //!   started without its own crypto set-up, relying on `openssl_sys::init`).
 //!
+//! - libgit2's SHA-256 (it hashes every configuration file it reads, to notice a
+//!   change) is the sha2 crate's, behind OpenSSL's three functions, so that opening a
+//!   repository does not need OpenSSL: where `build.rs` links OpenSSL to be loaded at
+//!   its first call, `pctl list` never loads it.
+//!
 //! What is set up, and in which order, is what libgit2 and OpenSSL did at start; only
 //! the time differs. The CA bundle is read with the context (OpenSSL's default
 //! locations, or `SSL_CERT_FILE`/`SSL_CERT_DIR` as git2 sets them at libgit2's start).
@@ -189,4 +194,59 @@ pub unsafe extern "C" fn __wrap_git_openssl__reset_context() -> c_int {
         0 => unsafe { __real_git_openssl__reset_context() },
         rc => rc,
     }
+}
+
+/// OpenSSL's `SHA256_CTX` as libgit2 declares it: 112 bytes, 4-byte aligned, opaque to
+/// libgit2, which only passes it back. It holds the sha2 crate's hasher, copied in and
+/// out whole, since the context's alignment is less than the hasher's.
+const SHA256_CTX_SIZE: usize = 112;
+const _: () = assert!(std::mem::size_of::<sha2::Sha256>() <= SHA256_CTX_SIZE);
+
+/// # Safety
+/// As OpenSSL's `SHA256_Init`: `ctx` points to a `SHA256_CTX`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __wrap_SHA256_Init(ctx: *mut c_void) -> c_int {
+    use sha2::Digest;
+    // SAFETY: the context has room for the hasher (asserted above); unaligned write.
+    unsafe {
+        ctx.cast::<sha2::Sha256>()
+            .write_unaligned(sha2::Sha256::new())
+    };
+    1
+}
+
+/// # Safety
+/// As OpenSSL's `SHA256_Update`: `ctx` was started by `SHA256_Init`, and `data` has
+/// `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __wrap_SHA256_Update(
+    ctx: *mut c_void,
+    data: *const c_void,
+    len: usize,
+) -> c_int {
+    use sha2::Digest;
+    let ctx = ctx.cast::<sha2::Sha256>();
+    // SAFETY: `SHA256_Init` wrote a hasher there; the bytes are the caller's.
+    unsafe {
+        let mut hasher = ctx.read_unaligned();
+        if len > 0 {
+            hasher.update(std::slice::from_raw_parts(data.cast::<u8>(), len));
+        }
+        ctx.write_unaligned(hasher);
+    }
+    1
+}
+
+/// # Safety
+/// As OpenSSL's `SHA256_Final`: `md` has room for 32 bytes, and `ctx` was started by
+/// `SHA256_Init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn __wrap_SHA256_Final(md: *mut u8, ctx: *mut c_void) -> c_int {
+    use sha2::Digest;
+    // SAFETY: as the caller's; the hasher is moved out and finished.
+    unsafe {
+        let digest = ctx.cast::<sha2::Sha256>().read_unaligned().finalize();
+        std::ptr::copy_nonoverlapping(digest.as_ptr(), md, digest.len());
+    }
+    1
 }

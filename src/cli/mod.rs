@@ -46,31 +46,80 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Init(init::Args),
-    Install(install::Args),
-    Render(render::Args),
-    List(list::Args),
-    Uninstall(uninstall::Args),
-    Upgrade(upgrade::Args),
-    Sync(upgrade::SyncArgs),
-    Promote(promote::Args),
-    Status(status::Args),
-    Outdated(outdated::Args),
-    Search(search::Args),
-    Show(show::Args),
-    Catalog(catalog::Args),
-    Capture(capture::Args),
-    Export(export::ExportArgs),
-    Import(export::ImportArgs),
-    Lint(lint::Args),
-    Diff(diff::Args),
+    Init(Lazy<init::Args>),
+    Install(Lazy<install::Args>),
+    Render(Lazy<render::Args>),
+    List(Lazy<list::Args>),
+    Uninstall(Lazy<uninstall::Args>),
+    Upgrade(Lazy<upgrade::Args>),
+    Sync(Lazy<upgrade::SyncArgs>),
+    Promote(Lazy<promote::Args>),
+    Status(Lazy<status::Args>),
+    Outdated(Lazy<outdated::Args>),
+    Search(Lazy<search::Args>),
+    Show(Lazy<show::Args>),
+    Catalog(Lazy<catalog::Args>),
+    Capture(Lazy<capture::Args>),
+    Export(Lazy<export::ExportArgs>),
+    Import(Lazy<export::ImportArgs>),
+    Lint(Lazy<lint::Args>),
+    Diff(Lazy<diff::Args>),
     // `--version` is the version to publish here, not pctl's own.
     #[command(disable_version_flag = true)]
-    Publish(publish::Args),
-    Completion(completion::Args),
-    Check(check::Args),
-    Migrate(migrate::Args),
-    Cluster(cluster::Args),
+    Publish(Lazy<publish::Args>),
+    Completion(Lazy<completion::Args>),
+    Check(Lazy<check::Args>),
+    Migrate(Lazy<migrate::Args>),
+    Cluster(Lazy<cluster::Args>),
+}
+
+/// A command's arguments, defined only when clap reaches that command, while
+/// [`LAZY_ARGS`] is set: clap builds all 23 commands' arguments (300 KB) otherwise, a
+/// quarter of `pctl list` in an empty repository (docs/benchmarks.md#start-up).
+pub struct Lazy<T>(pub T);
+
+/// Set by `main` only when the first argument names a command: everything that lists
+/// the commands (`pctl --help`, an unknown command, `pctl completion`) needs them
+/// whole, and builds the definition without it, as before.
+static LAZY_ARGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl<T: clap::Args> clap::Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        if LAZY_ARGS.load(std::sync::atomic::Ordering::Relaxed) {
+            cmd.defer(T::augment_args)
+        } else {
+            T::augment_args(cmd)
+        }
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        if LAZY_ARGS.load(std::sync::atomic::Ordering::Relaxed) {
+            cmd.defer(T::augment_args_for_update)
+        } else {
+            T::augment_args_for_update(cmd)
+        }
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+/// The command line's definition: only the named command's arguments when the first
+/// argument names one, every command's otherwise.
+fn command(first: Option<&std::ffi::OsStr>) -> clap::Command {
+    use std::sync::atomic::Ordering::Relaxed;
+    LAZY_ARGS.store(true, Relaxed);
+    let lazy = Cli::command();
+    LAZY_ARGS.store(false, Relaxed);
+    match first {
+        Some(f) if lazy.get_subcommands().any(|s| s.get_name() == f) => lazy,
+        _ => Cli::command(),
+    }
 }
 
 /// Flags shared by the commands that write to a GitOps repository.
@@ -213,7 +262,7 @@ impl ValueFlags {
 
 /// Parse the command line, run the command, print any error; returns the exit code.
 pub fn main() -> i32 {
-    let parsed = Cli::command()
+    let parsed = command(std::env::args_os().nth(1).as_deref())
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
     let (cli, matches) = match parsed {
@@ -232,35 +281,35 @@ pub fn main() -> i32 {
     let p = crate::printer::Printer::terminal();
     let p = &p;
     let result = match cli.command {
-        Command::Init(a) => init::run(a, p),
-        Command::Install(a) => install::run(a, &sub, p),
-        Command::Render(a) => render::run(a, &sub, p),
-        Command::List(a) => list::run(a, p),
-        Command::Uninstall(a) => uninstall::run(a, p),
-        Command::Upgrade(a) => match upgrade::run(a, &sub, p) {
+        Command::Init(Lazy(a)) => init::run(a, p),
+        Command::Install(Lazy(a)) => install::run(a, &sub, p),
+        Command::Render(Lazy(a)) => render::run(a, &sub, p),
+        Command::List(Lazy(a)) => list::run(a, p),
+        Command::Uninstall(Lazy(a)) => uninstall::run(a, p),
+        Command::Upgrade(Lazy(a)) => match upgrade::run(a, &sub, p) {
             Ok(code) => {
                 crate::ops::print_kept_notices(p);
                 return code;
             }
             Err(e) => Err(e),
         },
-        Command::Sync(a) => upgrade::sync(a, p),
-        Command::Promote(a) => promote::run(a, p),
-        Command::Status(a) => status::run(a, p),
-        Command::Outdated(a) => outdated::run(a, p),
-        Command::Search(a) => search::run(a, p),
-        Command::Show(a) => show::run(a, &sub, p),
-        Command::Catalog(a) => catalog::run(a, p),
-        Command::Capture(a) => capture::run(a, p),
-        Command::Export(a) => export::run_export(a, p),
-        Command::Import(a) => export::run_import(a, p),
-        Command::Lint(a) => lint::run(a, p),
-        Command::Diff(a) => diff::run(a, &sub, p),
-        Command::Publish(a) => publish::run(a, p),
-        Command::Completion(a) => completion::run(a, p),
-        Command::Migrate(a) => migrate::run(a, p),
-        Command::Check(a) => check::run(a, p),
-        Command::Cluster(a) => cluster::run(a, p),
+        Command::Sync(Lazy(a)) => upgrade::sync(a, p),
+        Command::Promote(Lazy(a)) => promote::run(a, p),
+        Command::Status(Lazy(a)) => status::run(a, p),
+        Command::Outdated(Lazy(a)) => outdated::run(a, p),
+        Command::Search(Lazy(a)) => search::run(a, p),
+        Command::Show(Lazy(a)) => show::run(a, &sub, p),
+        Command::Catalog(Lazy(a)) => catalog::run(a, p),
+        Command::Capture(Lazy(a)) => capture::run(a, p),
+        Command::Export(Lazy(a)) => export::run_export(a, p),
+        Command::Import(Lazy(a)) => export::run_import(a, p),
+        Command::Lint(Lazy(a)) => lint::run(a, p),
+        Command::Diff(Lazy(a)) => diff::run(a, &sub, p),
+        Command::Publish(Lazy(a)) => publish::run(a, p),
+        Command::Completion(Lazy(a)) => completion::run(a, p),
+        Command::Migrate(Lazy(a)) => migrate::run(a, p),
+        Command::Check(Lazy(a)) => check::run(a, p),
+        Command::Cluster(Lazy(a)) => cluster::run(a, p),
     };
     // What Git kept for the user and no operation printed yet.
     crate::ops::print_kept_notices(p);

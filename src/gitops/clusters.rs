@@ -2,6 +2,7 @@
 //! cluster name to its sync and install paths (a repository without it is one cluster,
 //! `default`, from the top-level `syncPath`/`installPath`); which clusters a command
 //! works on (`--cluster`, `--all-clusters`); and which cluster an installation is in.
+use super::rules::with_line;
 use super::{Config, join, repo_dir};
 use crate::error::user;
 use crate::git::TreeView;
@@ -152,7 +153,9 @@ pub fn check_keys(top: &Map, line: &dyn Fn(&str) -> usize) -> Result<()> {
 pub fn check_paths(c: &mut Config, at: &dyn Fn(&str) -> String) -> Result<()> {
     let names: Vec<String> = c.clusters.keys().cloned().collect();
     for name in &names {
-        check_name(&at(&format!("clusters.{name}")), name)?;
+        with_line(at, &format!("clusters.{name}"), |what| {
+            check_name(what, name)
+        })?;
         let Some(p) = c.clusters.get_mut(name) else {
             continue;
         };
@@ -160,22 +163,21 @@ pub fn check_paths(c: &mut Config, at: &dyn Fn(&str) -> String) -> Result<()> {
             ("syncPath", &mut p.sync_path),
             ("installPath", &mut p.install_path),
         ] {
-            let what = at(&format!("clusters.{name}.{key}"));
-            *v = repo_dir(&what, v)?;
+            let field = format!("clusters.{name}.{key}");
+            *v = with_line(at, &field, |what| repo_dir(what, v))?;
             if v.is_empty() {
                 bail!(user(
-                    format!("{what} is the repository root"),
+                    format!("{} is the repository root", at(&field)),
                     "give each cluster a directory of its own, for example clusters/NAME",
                 ));
             }
         }
     }
     if let Some(b) = c.bases_path.clone() {
-        let what = at("basesPath");
-        let b = repo_dir(&what, &b)?;
+        let b = with_line(at, "basesPath", |what| repo_dir(what, &b))?;
         if b.is_empty() {
             bail!(user(
-                format!("{what} is the repository root"),
+                format!("{} is the repository root", at("basesPath")),
                 "give the shared files a directory of their own, for example bases",
             ));
         }

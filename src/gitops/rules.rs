@@ -175,10 +175,20 @@ pub fn check_config(c: &mut Config, text: Option<&str>) -> Result<()> {
         ));
     }
     if c.clusters.is_empty() {
-        c.sync_path = repo_dir(&at("syncPath"), &c.sync_path)?;
-        c.install_path = repo_dir(&at("installPath"), &c.install_path)?;
+        c.sync_path = with_line(&at, "syncPath", |what| repo_dir(what, &c.sync_path))?;
+        c.install_path = with_line(&at, "installPath", |what| repo_dir(what, &c.install_path))?;
     }
     super::clusters::check_paths(c, &at)
+}
+
+/// Run a check that names `field` with its bare name, and only when it fails once more
+/// with its file and line (`at`), so that a valid config's text is not read for lines.
+pub fn with_line<T>(
+    at: &dyn Fn(&str) -> String,
+    field: &str,
+    check: impl Fn(&str) -> Result<T>,
+) -> Result<T> {
+    check(field).or_else(|_| check(&at(field)))
 }
 
 /// The lines of a config's fields, read from its text at the first question.
