@@ -9,7 +9,7 @@
 //! (`<cache dir>/pctl/parse-cache.key`, made once, never in the repository): an
 //! entry written by anyone else (a `.git` copied from another machine or user, a
 //! hostile or corrupted file) fails the tag and is parsed again.
-use crate::yaml::{Map, Value};
+use crate::yaml::Value;
 use foldhash::HashMapExt as _;
 use foldhash::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
@@ -28,11 +28,6 @@ const MAGIC: &[u8] = b"PCTLPARSE\0";
 const FORMAT: u32 = 1;
 /// A cache file larger than this is not read (and rewritten smaller).
 const MAX_FILE: u64 = 256 << 20;
-/// Nesting deeper than this is refused when decoding (YAML is read 64 levels deep).
-const MAX_DEPTH: usize = 128;
-/// Counts read from the file reserve at most this much up front (a count is bounded
-/// by the bytes left, not by what they would take in memory).
-const PREALLOCATE: usize = 256;
 /// Entries kept beyond those used by the process that saves: at most this many plus
 /// three times the used ones in all, the newest of the others first.
 const SPARE: usize = 5_000;
@@ -76,6 +71,10 @@ struct Store {
     file: Option<std::fs::File>,
     len: u64,
     slots: HashMap<Key, Slot>,
+    /// The entries' keys in the file's order, with where each starts (a key the file
+    /// holds twice is listed twice; the later entry is the one in `slots`), so that
+    /// [`save`] keeps the file's order without sorting the entries.
+    order: Vec<(Key, usize)>,
     used: HashSet<Key>,
     /// Entries parsed in this process, encoded.
     added: Vec<(Key, Vec<u8>)>,
@@ -151,9 +150,9 @@ fn attach_with(git_dir: &Path, secret: (u64, u64)) {
 fn loaded(path: PathBuf, secret: (u64, u64)) -> Store {
     let opened =
         open_file(&path).and_then(|(file, len)| Some((index_file(&file, len)?, file, len)));
-    let (slots, file, len) = match opened {
-        Some((slots, file, len)) => (slots, Some(file), len),
-        None => (HashMap::new(), None, 0),
+    let ((slots, order), file, len) = match opened {
+        Some((indexed, file, len)) => (indexed, Some(file), len),
+        None => ((HashMap::new(), Vec::new()), None, 0),
     };
     Store {
         path,
@@ -161,6 +160,7 @@ fn loaded(path: PathBuf, secret: (u64, u64)) -> Store {
         file,
         len,
         slots,
+        order,
         ..Store::default()
     }
 }
@@ -256,10 +256,12 @@ fn header() -> Vec<u8> {
 
 const ENTRY_HEAD: usize = 32 + 8 + 4 + 4 + 8;
 
-/// The entries of the cache file `file` (`len` bytes) by key, from their heads (read
-/// in order, the payloads skipped); None when its header is not this pctl's or
-/// anything in it is malformed (the whole file is then ignored).
-fn index_file(file: &std::fs::File, len: u64) -> Option<HashMap<Key, Slot>> {
+/// The entries of the cache file `file` (`len` bytes) by key, and their keys in the
+/// file's order, from their heads (read in order, the payloads skipped); None when its
+/// header is not this pctl's or anything in it is malformed (the whole file is then
+/// ignored).
+#[allow(clippy::type_complexity)]
+fn index_file(file: &std::fs::File, len: u64) -> Option<(HashMap<Key, Slot>, Vec<(Key, usize)>)> {
     use std::io::Read as _;
     let mut r = std::io::BufReader::with_capacity(1 << 16, file);
     let head = header();
@@ -270,6 +272,7 @@ fn index_file(file: &std::fs::File, len: u64) -> Option<HashMap<Key, Slot>> {
     }
     let mut at = head.len() as u64;
     let mut slots = HashMap::new();
+    let mut order = Vec::new();
     while at < len {
         let mut h = [0u8; ENTRY_HEAD];
         r.read_exact(&mut h).ok()?;
@@ -282,6 +285,7 @@ fn index_file(file: &std::fs::File, len: u64) -> Option<HashMap<Key, Slot>> {
             return None;
         }
         r.seek_relative(i64::from(payload)).ok()?;
+        order.push((key, usize::try_from(at).ok()?));
         slots.insert(
             key,
             Slot {
@@ -293,7 +297,7 @@ fn index_file(file: &std::fs::File, len: u64) -> Option<HashMap<Key, Slot>> {
         );
         at = end;
     }
-    Some(slots)
+    Some((slots, order))
 }
 
 /// The tag of an entry: SipHash-2-4 under the user's secret over everything the entry
@@ -477,26 +481,6 @@ pub fn memo_put(key: &Key, payload: &[u8]) {
     add(key, 0, MEMO, || payload.to_vec());
 }
 
-/// One YAML value in the parse cache's encoding, for [`Reader::one_value`].
-pub fn put_value(out: &mut Vec<u8>, v: &Value) {
-    encode(out, v);
-}
-
-/// YAML values in the parse cache's encoding, for a memo's payload.
-pub fn encode_values(values: &[&Value]) -> Vec<u8> {
-    let mut out = Vec::new();
-    put_len(&mut out, values.len());
-    for v in values {
-        encode(&mut out, v);
-    }
-    out
-}
-
-/// The values [`encode_values`] wrote (None when `bytes` is not exactly that).
-pub fn decode_values(bytes: &[u8]) -> Option<Vec<Value>> {
-    decode_chunks(bytes, 1)?.pop()
-}
-
 /// The trees noted by [`note_recent`] in earlier processes, newest first (empty without
 /// a cache, or when the file is not a list of ids).
 pub fn recent() -> Vec<[u8; 20]> {
@@ -586,26 +570,41 @@ pub fn save() {
         // at once when they outnumbered the budget dropped them all.
         let used = st.used.len().max(st.stands_for);
         let room = (3 * used + SPARE).saturating_sub(st.used.len() + st.added.len());
-        let mut slots: Vec<(&Key, &Slot)> = st.slots.iter().collect();
-        // Memos before parsed texts: a memo of a directory spares the parses of all
-        // its files.
-        slots.sort_by_key(|(_, slot)| (slot.chunks != MEMO, std::cmp::Reverse(slot.start)));
+        // The entries in the file's order, each once (no sorting: a large repository's
+        // cache holds thousands).
+        let listed: Vec<(&Key, &Slot)> = st
+            .order
+            .iter()
+            .filter_map(|(k, start)| st.slots.get_key_value(k).filter(|(_, s)| s.start == *start))
+            .collect();
+        // Memos before parsed texts (a memo of a directory spares the parses of all
+        // its files), each newest first.
+        let mut keep = vec![false; listed.len()];
         let (mut spare, mut unused) = (0usize, 0usize);
-        slots.retain(|(k, slot)| {
-            st.used.contains(*k) || {
-                let n = slot.end - slot.start;
-                n <= SPARE_LARGEST && unused < room && {
-                    // Small entries count against the number only.
-                    let fits = n <= SPARE_SMALL || {
-                        spare += n;
-                        spare <= SPARE_BYTES
-                    };
-                    unused += usize::from(fits);
-                    fits
+        for memos in [true, false] {
+            for (i, (k, slot)) in listed.iter().enumerate().rev() {
+                if (slot.chunks == MEMO) != memos {
+                    continue;
                 }
+                keep[i] = st.used.contains(*k) || {
+                    let n = slot.end - slot.start;
+                    n <= SPARE_LARGEST && unused < room && {
+                        // Small entries count against the number only.
+                        let fits = n <= SPARE_SMALL || {
+                            spare += n;
+                            spare <= SPARE_BYTES
+                        };
+                        unused += usize::from(fits);
+                        fits
+                    }
+                };
             }
-        });
-        slots.sort_by_key(|(_, slot)| slot.start);
+        }
+        let slots: Vec<(&Key, &Slot)> = listed
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(entry, kept)| kept.then_some(entry))
+            .collect();
         if st.added.is_empty() && slots.len() == st.slots.len() {
             return;
         }
@@ -679,228 +678,11 @@ fn write_atomic_with(
     result
 }
 
-// ------------------------------------------------------------------ encoding
-
-const NULL: u8 = 0;
-const FALSE: u8 = 1;
-const TRUE: u8 = 2;
-const UINT: u8 = 3;
-const INT: u8 = 4;
-const FLOAT: u8 = 5;
-const STRING: u8 = 6;
-const ARRAY: u8 = 7;
-const OBJECT: u8 = 8;
-
-/// A length or count in a payload (LEB128), for [`Reader::count`] to read back: the
-/// encoding of the parse cache, which memo payloads share.
-pub fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-/// Bytes after their length, for [`Reader::bytes`] (and a string, [`Reader::str`]).
-/// A string in the payload encoding ([`put_bytes`] of its bytes; [`Reader::str`]).
-pub fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_bytes(out, s.as_bytes());
-}
-
-/// An optional string: 0, or 1 and the string ([`put_str`]).
-pub fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => out.push(0),
-        Some(s) => {
-            out.push(1);
-            put_str(out, s);
-        }
-    }
-}
-
-pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_len(out, b.len());
-    out.extend_from_slice(b);
-}
-
-fn encode(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => out.push(NULL),
-        Value::Bool(false) => out.push(FALSE),
-        Value::Bool(true) => out.push(TRUE),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                out.push(UINT);
-                out.extend_from_slice(&u.to_le_bytes());
-            } else if let Some(i) = n.as_i64() {
-                out.push(INT);
-                out.extend_from_slice(&i.to_le_bytes());
-            } else {
-                out.push(FLOAT);
-                out.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
-            }
-        }
-        Value::String(s) => {
-            out.push(STRING);
-            put_str(out, s);
-        }
-        Value::Array(a) => {
-            out.push(ARRAY);
-            put_len(out, a.len());
-            for x in a {
-                encode(out, x);
-            }
-        }
-        Value::Object(m) => {
-            out.push(OBJECT);
-            put_len(out, m.len());
-            for (k, x) in m {
-                put_str(out, k);
-                encode(out, x);
-            }
-        }
-    }
-}
-
-/// A payload being read, every read checked: None means not this format (the parse
-/// cache's entries, and memo payloads written with [`put_len`] and [`put_bytes`]).
-pub struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, at: 0 }
-    }
-
-    pub fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-
-    /// What [`put_bytes`] wrote.
-    pub fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.count()?;
-        self.take(n)
-    }
-
-    /// A string [`put_bytes`] wrote.
-    pub fn str(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.bytes()?).ok()
-    }
-
-    /// One value [`encode_values`] would write, at the top level.
-    pub fn one_value(&mut self) -> Option<Value> {
-        self.value(0)
-    }
-
-    /// A count of items that each take at least `min` bytes (bounds what a reader
-    /// reserves).
-    pub fn items(&mut self, min: usize) -> Option<usize> {
-        let n = self.count()?;
-        (n.saturating_mul(min) <= self.bytes.len() - self.at).then_some(n)
-    }
-
-    /// How many bytes are left to read.
-    pub fn left(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-
-    /// Whether every byte was read.
-    pub fn end(&self) -> Option<()> {
-        (self.at == self.bytes.len()).then_some(())
-    }
-
-    /// What [`put_len`] wrote; never more than the bytes left (each item takes one).
-    pub fn count(&mut self) -> Option<usize> {
-        let mut n: usize = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= usize::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                // A count never exceeds what is left to read (each item takes a byte).
-                return (n <= self.bytes.len() - self.at).then_some(n);
-            }
-        }
-        None
-    }
-
-    fn string(&mut self) -> Option<String> {
-        self.str().map(str::to_string)
-    }
-
-    fn eight(&mut self) -> Option<[u8; 8]> {
-        self.take(8)?.try_into().ok()
-    }
-
-    fn value(&mut self, depth: usize) -> Option<Value> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        Some(match self.byte()? {
-            NULL => Value::Null,
-            FALSE => Value::Bool(false),
-            TRUE => Value::Bool(true),
-            UINT => Value::from(u64::from_le_bytes(self.eight()?)),
-            INT => Value::from(i64::from_le_bytes(self.eight()?)),
-            FLOAT => Value::Number(serde_json::Number::from_f64(f64::from_le_bytes(
-                self.eight()?,
-            ))?),
-            STRING => Value::String(self.string()?),
-            ARRAY => {
-                let n = self.count()?;
-                let mut a = Vec::with_capacity(n.min(PREALLOCATE));
-                for _ in 0..n {
-                    a.push(self.value(depth + 1)?);
-                }
-                Value::Array(a)
-            }
-            OBJECT => {
-                let n = self.count()?;
-                let mut m = Map::with_capacity(n.min(PREALLOCATE));
-                for _ in 0..n {
-                    let k = self.string()?;
-                    let v = self.value(depth + 1)?;
-                    if m.insert(k, v).is_some() {
-                        return None;
-                    }
-                }
-                Value::Object(m)
-            }
-            _ => return None,
-        })
-    }
-}
-
-fn decode_chunks(payload: &[u8], chunks: usize) -> Option<Vec<Vec<Value>>> {
-    let mut r = Reader {
-        bytes: payload,
-        at: 0,
-    };
-    let mut out = Vec::with_capacity(chunks.min(PREALLOCATE));
-    for _ in 0..chunks {
-        let n = r.count()?;
-        let mut docs = Vec::with_capacity(n.min(PREALLOCATE));
-        for _ in 0..n {
-            docs.push(r.value(0)?);
-        }
-        out.push(docs);
-    }
-    (r.at == payload.len()).then_some(out)
-}
+mod encoding;
+pub use encoding::{
+    Reader, decode_values, encode_values, put_bytes, put_len, put_opt, put_str, put_value,
+};
+use encoding::{decode_chunks, encode};
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 //! Tests of the parse cache and its memos: encoding, tags, trust and growth.
+use super::encoding::*;
 use super::*;
 use serde_json::json;
 
@@ -114,7 +115,7 @@ fn saved_entries_are_found_by_the_next_process_and_checked() {
         assert_eq!(
             on_thread(move || open_file(&g.join(FILE))
                 .and_then(|(f, len)| index_file(&f, len))
-                .map(|s| s.len())),
+                .map(|(s, _)| s.len())),
             None
         );
     }
