@@ -78,21 +78,23 @@ enum Command {
 /// quarter of `pctl list` in an empty repository (docs/benchmarks.md#start-up).
 pub struct Lazy<T>(pub T);
 
-/// Set by `main` only when the first argument names a command: everything that lists
-/// the commands (`pctl --help`, an unknown command, `pctl completion`) needs them
-/// whole, and builds the definition without it, as before.
-static LAZY_ARGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+thread_local! {
+    /// Set by [`command`] only while it builds the definition for a first argument
+    /// that names a command: everything that lists the commands (`pctl --help`, an
+    /// unknown command, `pctl completion`) needs them whole, and builds it unset.
+    static LAZY_ARGS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 impl<T: clap::Args> clap::Args for Lazy<T> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        if LAZY_ARGS.load(std::sync::atomic::Ordering::Relaxed) {
+        if LAZY_ARGS.get() {
             cmd.defer(T::augment_args)
         } else {
             T::augment_args(cmd)
         }
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        if LAZY_ARGS.load(std::sync::atomic::Ordering::Relaxed) {
+        if LAZY_ARGS.get() {
             cmd.defer(T::augment_args_for_update)
         } else {
             T::augment_args_for_update(cmd)
@@ -112,10 +114,9 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 /// The command line's definition: only the named command's arguments when the first
 /// argument names one, every command's otherwise.
 fn command(first: Option<&std::ffi::OsStr>) -> clap::Command {
-    use std::sync::atomic::Ordering::Relaxed;
-    LAZY_ARGS.store(true, Relaxed);
+    LAZY_ARGS.set(true);
     let lazy = Cli::command();
-    LAZY_ARGS.store(false, Relaxed);
+    LAZY_ARGS.set(false);
     match first {
         Some(f) if lazy.get_subcommands().any(|s| s.get_name() == f) => lazy,
         _ => Cli::command(),
@@ -320,6 +321,65 @@ pub fn main() -> i32 {
             let e = crate::ops::advice::word(e);
             p.error(&e);
             crate::error::exit_code(&e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    /// How many arguments and subcommands `cmd` defines.
+    fn defined(cmd: &clap::Command) -> usize {
+        cmd.get_arguments().count() + cmd.get_subcommands().count()
+    }
+
+    #[test]
+    fn the_definition_passes_clap_s_own_checks() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every command's help and errors are the same from the definition made for its
+    /// name (its arguments deferred) as from the whole one.
+    #[test]
+    fn a_definition_made_for_one_command_answers_as_the_whole_one() {
+        let whole = Cli::command();
+        let names: Vec<String> = whole
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        assert_eq!(names.len(), 23, "{names:?}");
+        for name in &names {
+            let lazy = command(Some(OsStr::new(name)));
+            // Nothing is defined before clap reaches a command.
+            for sub in lazy.get_subcommands() {
+                assert_eq!(defined(sub), 0, "{name}: {}", sub.get_name());
+            }
+            assert!(
+                Cli::command()
+                    .find_subcommand(name)
+                    .is_some_and(|s| defined(s) > 0),
+                "{name}"
+            );
+            for extra in ["--help", "-h", "--no-such-flag"] {
+                let args = ["pctl", name.as_str(), extra];
+                let from_lazy = command(Some(OsStr::new(name)))
+                    .try_get_matches_from(args)
+                    .map(|_| ())
+                    .unwrap_err();
+                let from_whole = Cli::command()
+                    .try_get_matches_from(args)
+                    .map(|_| ())
+                    .unwrap_err();
+                assert_eq!(from_lazy.kind(), from_whole.kind(), "{args:?}");
+                assert_eq!(from_lazy.to_string(), from_whole.to_string(), "{args:?}");
+            }
+        }
+        // Not a command's name: the whole definition, every command's arguments.
+        for first in [None, Some("--help"), Some("lst"), Some("help")] {
+            let cmd = command(first.map(OsStr::new));
+            assert!(cmd.get_subcommands().all(|s| defined(s) > 0), "{first:?}");
         }
     }
 }
