@@ -153,8 +153,10 @@ pub fn render(root: &Resolved, opts: &Options) -> Result<Unsealed> {
     let (out, read_path) = crate::template::watch_install_path(|| render_tree(root, opts));
     let mut out = out?;
     // Movable to another directory (`Rendered::relocated`) when nothing but the
-    // wrappers' and local charts' paths depends on it.
-    out.relocatable = !read_path
+    // wrappers' and local charts' paths depends on it (no profile object reads the
+    // GitOps repository at a path of its own).
+    out.relocatable = out.relocatable
+        && !read_path
         && out.to_seal.is_empty()
         && out.sealed.is_empty()
         && opts.flux_objects.is_none();
@@ -192,6 +194,7 @@ fn render_tree(root: &Resolved, opts: &Options) -> Result<Unsealed> {
         to_seal: Vec::new(),
         wrappers: Vec::new(),
         created_namespaces: BTreeSet::new(),
+        reads_repository: false,
     };
     let mut declared = Vec::new();
     declared_tree(root, "", &mut declared);
@@ -268,7 +271,8 @@ fn render_tree(root: &Resolved, opts: &Options) -> Result<Unsealed> {
         notes: r.notes,
         sealed: r.sealed,
         to_seal: r.to_seal,
-        relocatable: false,
+        // Set by `render` from the rest of what ties it to its directory.
+        relocatable: !r.reads_repository,
     })
 }
 

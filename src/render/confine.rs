@@ -1,7 +1,10 @@
 //! Kustomization files and local charts that come with a profile may name only files
 //! inside their own artifact: no path that climbs out of it (into the rest of the
 //! GitOps repository, another team's Secrets included), no absolute path, no remote
-//! base that Flux would fetch at apply time, and no Helm chart inflation.
+//! base that Flux would fetch at apply time, and no Helm chart inflation. Flux objects
+//! that come with a profile and read the GitOps repository itself (through its own
+//! GitRepository) may read only the installation's directory.
+use crate::flux::GitRepositoryRef;
 use crate::yaml::Value;
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
@@ -103,6 +106,177 @@ pub fn chart_dependencies(origin: &str, files: &BTreeMap<String, Vec<u8>>) -> Re
         }
     }
     Ok(())
+}
+
+/// Flux objects among `files` (an artifact's files, as written) that read the GitOps
+/// repository through its own GitRepository (`repo`) — a Kustomization's `path` and
+/// `components`, a HelmRelease's or HelmChart's chart and values files — may read
+/// only inside `install_dir`, the installation's directory: a Kustomization naming
+/// `./team-b/secrets`, or the repository's root, would make Flux apply another team's
+/// objects (or another cluster's) with the profile's settings. Paths resolve as Flux
+/// resolves them in the source, from its root, `..` stopping there. Returns whether
+/// any object reads the repository (such a rendering depends on its directory).
+pub fn repository_reads(
+    origin: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    install_dir: &str,
+    repo: &GitRepositoryRef,
+) -> Result<bool> {
+    let mut reads = false;
+    for (rel, bytes) in files {
+        if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        // A file pctl cannot read is reported by the build that reads it.
+        let Ok(docs) = crate::yaml::documents(rel, text) else {
+            continue;
+        };
+        for doc in &docs {
+            let Some(reader) = Reader::of(doc) else {
+                continue;
+            };
+            if !reader.names(doc, repo) {
+                continue;
+            }
+            reads = true;
+            for (field, path, resolved) in reader.paths(doc) {
+                if resolved != install_dir && !resolved.starts_with(&format!("{install_dir}/")) {
+                    let shown = if resolved.is_empty() {
+                        "the repository's root".to_string()
+                    } else {
+                        resolved
+                    };
+                    bail!(crate::error::user(
+                        format!(
+                            "{origin}: {rel}: {} {:?} reads `{field}` {path:?} from the GitOps repository (GitRepository {}/{}): {shown}, outside the installation's directory {install_dir}",
+                            reader.kind,
+                            doc.pointer("/metadata/name")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                            repo.namespace,
+                            repo.name,
+                        ),
+                        "a profile's Flux objects may read only the installation's own files from the GitOps repository; ship what they need in the profile, or give them a source of their own",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(reads)
+}
+
+/// A Flux object that reads files from a source: which kind, and where its source
+/// reference and paths are.
+struct Reader {
+    kind: &'static str,
+    source: &'static str,
+}
+
+impl Reader {
+    fn of(doc: &Value) -> Option<Reader> {
+        let api = doc.get("apiVersion").and_then(Value::as_str)?;
+        let kind = doc.get("kind").and_then(Value::as_str)?;
+        let (group, _) = api.split_once('/')?;
+        Some(match (group, kind) {
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => Reader {
+                kind: "Kustomization",
+                source: "/spec/sourceRef",
+            },
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => Reader {
+                kind: "HelmRelease",
+                source: "/spec/chart/spec/sourceRef",
+            },
+            ("source.toolkit.fluxcd.io", "HelmChart") => Reader {
+                kind: "HelmChart",
+                source: "/spec/sourceRef",
+            },
+            _ => return None,
+        })
+    }
+
+    /// Whether the object's source is the GitOps repository's GitRepository: its
+    /// name, and its namespace (the reference's, else the object's own, which an
+    /// object without one gets from the installation; pctl's objects and the
+    /// GitRepository share it, so a missing one counts as the same).
+    fn names(&self, doc: &Value, repo: &GitRepositoryRef) -> bool {
+        let Some(src) = doc.pointer(self.source) else {
+            return false;
+        };
+        let s = |k: &str| src.get(k).and_then(Value::as_str);
+        let namespace =
+            s("namespace").or_else(|| doc.pointer("/metadata/namespace").and_then(Value::as_str));
+        s("kind") == Some("GitRepository")
+            && s("name") == Some(repo.name.as_str())
+            && namespace.is_none_or(|ns| ns == repo.namespace)
+    }
+
+    /// (field, path as written, path resolved in the repository) for every file or
+    /// directory the object reads from its source.
+    fn paths(&self, doc: &Value) -> Vec<(String, String, String)> {
+        let text = |p: &str| doc.pointer(p).and_then(Value::as_str);
+        let list = |p: &str| -> Vec<String> {
+            doc.pointer(p)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let mut out = Vec::new();
+        match self.kind {
+            "Kustomization" => {
+                // No path: the source's root, all of it.
+                let path = text("/spec/path").unwrap_or("").to_string();
+                let base = flux_join("", &path);
+                for c in list("/spec/components") {
+                    let resolved = flux_join(&base, &c);
+                    out.push(("components".to_string(), c, resolved));
+                }
+                out.push(("path".to_string(), path, base));
+            }
+            _ => {
+                let (chart, values) = if self.kind == "HelmRelease" {
+                    ("/spec/chart/spec/chart", "/spec/chart/spec")
+                } else {
+                    ("/spec/chart", "/spec")
+                };
+                if let Some(c) = text(chart) {
+                    out.push(("chart".to_string(), c.to_string(), flux_join("", c)));
+                }
+                let mut files = list(&format!("{values}/valuesFiles"));
+                files.extend(text(&format!("{values}/valuesFile")).map(str::to_string));
+                for f in files {
+                    let resolved = flux_join("", &f);
+                    out.push(("valuesFiles".to_string(), f, resolved));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `path` resolved against `base` inside a source, as Flux resolves it: from the
+/// source's root (a leading `/` too), `..` never above it. "" is the root.
+fn flux_join(base: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = if path.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|s| !s.is_empty()).collect()
+    };
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// (field, path) for every file or directory the kustomization names.
@@ -275,5 +449,110 @@ mod tests {
             let err = refused(k);
             assert!(err.contains(why), "{k}: {err}");
         }
+    }
+
+    fn repo() -> GitRepositoryRef {
+        GitRepositoryRef {
+            name: "flux-system".into(),
+            namespace: "flux-system".into(),
+        }
+    }
+
+    const DIR: &str = "clusters/default/profiles/app";
+
+    fn reads(yaml: &str) -> Result<bool> {
+        repository_reads(
+            "artifact \"a\"",
+            &files(&[("flux.yaml", yaml)]),
+            DIR,
+            &repo(),
+        )
+    }
+
+    fn kustomization(path: &str, source: &str) -> String {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: k, namespace: flux-system}}\nspec:\n  interval: 10m\n  prune: true\n  sourceRef: {source}\n{path}"
+        )
+    }
+
+    const REPO: &str = "{kind: GitRepository, name: flux-system}";
+
+    #[test]
+    fn flux_objects_may_read_the_installation_s_own_files() {
+        for y in [
+            kustomization(&format!("  path: ./{DIR}/artifacts/a/sub\n"), REPO),
+            kustomization(&format!("  path: /{DIR}\n"), REPO),
+            kustomization(
+                &format!("  path: {DIR}/x/../y\n  components: [../comp]\n"),
+                REPO,
+            ),
+        ] {
+            assert!(reads(&y).unwrap(), "{y}");
+        }
+        // A source of the profile's own, or another namespace's GitRepository, is
+        // not the GitOps repository: any path.
+        for source in [
+            "{kind: GitRepository, name: podinfo}",
+            "{kind: GitRepository, name: flux-system, namespace: apps}",
+            "{kind: OCIRepository, name: flux-system}",
+        ] {
+            let y = kustomization("  path: ./team-b/secrets\n", source);
+            assert!(!reads(&y).unwrap(), "{y}");
+        }
+        // Not a Flux object that reads a source.
+        assert!(!reads("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").unwrap());
+    }
+
+    #[test]
+    fn flux_objects_reading_the_repository_outside_the_installation_are_refused() {
+        for (y, why) in [
+            (
+                kustomization("  path: ./team-b/secrets\n", REPO),
+                "Kustomization \"k\" reads `path` \"./team-b/secrets\" from the GitOps repository (GitRepository flux-system/flux-system): team-b/secrets, outside the installation's directory clusters/default/profiles/app",
+            ),
+            (kustomization("", REPO), "`path` \"\" from the GitOps repository (GitRepository flux-system/flux-system): the repository's root"),
+            (kustomization("  path: ./\n", REPO), "the repository's root"),
+            (
+                kustomization(&format!("  path: ./{DIR}/../../../../clusters/prod\n"), REPO),
+                ": clusters/prod, outside",
+            ),
+            (
+                kustomization(&format!("  path: ./{DIR}-evil\n"), REPO),
+                "clusters/default/profiles/app-evil, outside",
+            ),
+            (
+                kustomization(&format!("  path: ./{DIR}\n  components: [../../../x]\n"), REPO),
+                "reads `components` \"../../../x\"",
+            ),
+            (
+                kustomization(
+                    "  path: ./team-b\n",
+                    "{kind: GitRepository, name: flux-system, namespace: flux-system}",
+                ),
+                "reads `path` \"./team-b\"",
+            ),
+            (
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h}\nspec:\n  chart:\n    spec:\n      chart: ./team-b/chart\n      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n".to_string(),
+                "HelmRelease \"h\" reads `chart` \"./team-b/chart\"",
+            ),
+            (
+                format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: h}}\nspec:\n  chart:\n    spec:\n      chart: ./{DIR}/chart\n      sourceRef: {REPO}\n      valuesFiles: [./{DIR}/v.yaml, ./team-b/values.yaml]\n"),
+                "reads `valuesFiles` \"./team-b/values.yaml\"",
+            ),
+            (
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: c}\nspec:\n  chart: ../../team-b/chart\n  sourceRef: {kind: GitRepository, name: flux-system}\n".to_string(),
+                "HelmChart \"c\" reads `chart` \"../../team-b/chart\" from the GitOps repository (GitRepository flux-system/flux-system): team-b/chart",
+            ),
+        ] {
+            let err = reads(&y).expect_err(&y).to_string();
+            assert!(err.contains(why), "{y}\n{err}");
+            assert!(err.starts_with("artifact \"a\": flux.yaml: "), "{err}");
+        }
+        // A second document is read too.
+        let two = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n{}",
+            kustomization("  path: ./x\n", REPO)
+        );
+        assert!(reads(&two).is_err());
     }
 }

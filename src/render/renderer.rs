@@ -23,6 +23,10 @@ pub(super) struct Renderer<'o> {
     pub(super) wrappers: Vec<(String, Value)>,
     /// Namespace objects the artifacts create.
     pub(super) created_namespaces: BTreeSet<String>,
+    /// Whether a profile's Flux object reads the GitOps repository (inside the
+    /// installation: `confine::repository_reads`), which ties the rendering to its
+    /// directory.
+    pub(super) reads_repository: bool,
 }
 
 /// Chart values with secrets taken out.
@@ -327,9 +331,13 @@ impl Renderer<'_> {
                         resources.push(rel.clone());
                     }
                 }
-                super::confine::kustomizations(
-                    &format!("profile {:?} artifact {:?}", p.def.name, a.name),
+                let origin = format!("profile {:?} artifact {:?}", p.def.name, a.name);
+                super::confine::kustomizations(&origin, &written)?;
+                self.reads_repository |= super::confine::repository_reads(
+                    &origin,
                     &written,
+                    &self.opts.install_dir,
+                    &self.opts.git_repository,
                 )?;
                 if !has_kustomization && resources.is_empty() {
                     bail!(crate::error::user(

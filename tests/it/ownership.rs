@@ -397,40 +397,23 @@ fn an_install_racing_another_is_checked_again_under_the_lock() {
     assert_eq!(installed_names(&gitops), vec!["two".to_string()]);
 }
 
-/// A Flux Kustomization a profile brings may name its path with `..`: Flux applies the
+/// A Flux Kustomization of the tree may name its path with `..`: Flux applies the
 /// directory it resolves to (kustomize-controller joins the path inside the
-/// repository), so what is there has owners like everything else Flux applies.
+/// repository), so what is there has owners like everything else Flux applies. (A
+/// profile's own Flux objects may not read outside their installation:
+/// `trust_paths::a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installation`.)
 #[test]
 fn a_flux_kustomization_path_with_dot_dot_is_followed_where_flux_resolves_it() {
     let env = Env::new();
     let gitops = env.init_gitops("gitops");
-    // Outside the sync path, reached only through the profile's Kustomization.
+    // Outside the sync path, reached only through the tree's own Kustomization.
     env.commit_file(
         &gitops,
         "apps/shared/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: apps\n",
     );
-    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: shared\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/default/profiles/up/../../../../apps/shared\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
-    let up = profile_repo(
-        &env,
-        "up",
-        &[(
-            "1.0.0",
-            &[
-                (
-                    "profile.yaml",
-                    &RAW_APP_PROFILE.replace("name: app", "name: up"),
-                ),
-                ("manifests/flux.yaml", flux),
-            ],
-        )],
-    );
-    assert_success(&env.install(
-        &gitops,
-        &source(&up, "up", "1.0.0"),
-        "up",
-        &["--namespace", "up"],
-    ));
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: shared\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/default/profiles/../../../apps/shared\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+    env.commit_file(&gitops, "clusters/default/shared.yaml", flux);
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n";
     let other = profile_repo(
         &env,

@@ -628,6 +628,109 @@ fn a_remote_profile_cannot_nest_a_repository_on_this_machine() {
     assert_success(&env.install(&gitops, &src, "mine", &[]));
 }
 
+/// A profile's own Flux Kustomization (or HelmRelease) whose source is the GitOps
+/// repository's GitRepository is built by Flux from that repository: `path:
+/// ./team-b/secrets` would apply another team's objects with the profile's settings,
+/// as a kustomization's `../../team-b` would. pctl refuses any such path outside the
+/// installation's directory when it renders (install, render and lint), and nothing
+/// is written; a path inside it is the profile's own and installs.
+#[test]
+fn a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installation() {
+    let env = Env::new();
+    let gitops = env.init_gitops("gitops");
+    let g = gitops.display().to_string();
+    let source = "sourceRef: {kind: GitRepository, name: flux-system}";
+    for (i, (file, reason)) in [
+        (
+            format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: steal, namespace: flux-system}}\nspec:\n  interval: 10m\n  prune: false\n  targetNamespace: loot\n  path: ./team-b/secrets\n  {source}\n"),
+            "artifact \"config\": steal.yaml: Kustomization \"steal\" reads `path` \"./team-b/secrets\" from the GitOps repository (GitRepository flux-system/flux-system): team-b/secrets, outside the installation's directory clusters/default/profiles/x0",
+        ),
+        (
+            format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: all, namespace: flux-system}}\nspec:\n  interval: 10m\n  prune: false\n  path: ./\n  {source}\n"),
+            "Kustomization \"all\" reads `path` \"./\" from the GitOps repository (GitRepository flux-system/flux-system): the repository's root",
+        ),
+        (
+            format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: h, namespace: flux-system}}\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./team-b/chart\n      {source}\n"),
+            "HelmRelease \"h\" reads `chart` \"./team-b/chart\" from the GitOps repository",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let repo = profile_repo(&env, &format!("up{i}"), &definition(GOOD));
+        std::fs::write(repo.join("p/manifests/steal.yaml"), &file).unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "flux object"]);
+        git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
+        let src = format!("{}//p@1.1.0", file_url(&repo));
+        refused(
+            &env,
+            &gitops,
+            &["install", &src, "--name", &format!("x{i}"), "--repo", &g],
+            &[
+                reason,
+                "hint: a profile's Flux objects may read only the installation's own files from the GitOps repository",
+            ],
+        );
+        let out = env.pctl(["render", &src]);
+        assert_error(&out, 1);
+        assert_stderr_mentions(&out, &["from the GitOps repository (GitRepository flux-system/flux-system)"]);
+        let out = env.pctl(["lint", &repo.join("p").display().to_string()]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            stdout(&out).contains("from the GitOps repository (GitRepository flux-system/flux-system)"),
+            "{}",
+            describe(&out)
+        );
+    }
+    // The profile's own directory, found through `install.path`: installed, and the
+    // tree passes the check Flux's walk makes.
+    let repo = profile_repo(
+        &env,
+        "own",
+        &definition(
+            "    - name: config\n      kustomize: {path: manifests}\n      template: true\n",
+        ),
+    );
+    let m = repo.join("p/manifests");
+    std::fs::write(
+        m.join("kustomization.yaml"),
+        "resources: [cm.yaml, inner.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("inner.yaml"),
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: inner\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: ./{{{{ install.path }}}}/artifacts/config/inner\n  {source}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(m.join("inner")).unwrap();
+    std::fs::write(
+        m.join("inner/kustomization.yaml"),
+        "resources: [cm2.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("inner/cm2.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inner-settings}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "own flux object"]);
+    git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
+    let src = format!("{}//p@1.1.0", file_url(&repo));
+    assert_success(&env.install(&gitops, &src, "own", &[]));
+    let inner = std::fs::read_to_string(
+        gitops.join("clusters/default/profiles/own/artifacts/config/inner.yaml"),
+    )
+    .unwrap();
+    assert!(
+        inner.contains("path: ./clusters/default/profiles/own/artifacts/config/inner"),
+        "{inner}"
+    );
+    let out = env.pctl(["check", "--repo", &g]);
+    assert_success(&out);
+}
+
 /// A profile's own kustomization.yaml is applied by Flux from inside the GitOps
 /// repository: `resources: [../../../../team-b/secrets]` would pull another team's
 /// Secrets into this installation's build (and move them into its namespace), and a
