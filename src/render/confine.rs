@@ -130,6 +130,13 @@ pub fn repository_reads(
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };
+        // Only a file that names a Flux API group can hold such an object: as YAML
+        // writes it, or spelled with escapes, which only a double-quoted scalar has
+        // (folding a scalar over lines adds a space). The rest, nearly every file,
+        // is not parsed a second time.
+        if !text.contains("toolkit.fluxcd.io") && !text.contains('\\') {
+            continue;
+        }
         // A file pctl cannot read is reported by the build that reads it.
         let Ok(docs) = crate::yaml::documents(rel, text) else {
             continue;
@@ -548,6 +555,13 @@ mod tests {
             assert!(err.contains(why), "{y}\n{err}");
             assert!(err.starts_with("artifact \"a\": flux.yaml: "), "{err}");
         }
+        // The API group spelled with escapes is the same group.
+        let escaped = kustomization("  path: ./team-b\n", REPO).replace(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+            "apiVersion: \"kustomize.toolkit.fluxcd\\x2eio/v1\"",
+        );
+        assert!(!escaped.contains("toolkit.fluxcd.io"), "{escaped}");
+        assert!(reads(&escaped).is_err(), "{escaped}");
         // A second document is read too.
         let two = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n{}",
