@@ -5,6 +5,7 @@
 //! that come with a profile and read the GitOps repository itself (through its own
 //! GitRepository) may read only the installation's directory.
 use crate::flux::GitRepositoryRef;
+use crate::ownership::flux_path;
 use crate::yaml::Value;
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
@@ -220,8 +221,9 @@ impl Reader {
             && namespace.is_none_or(|ns| ns == repo.namespace)
     }
 
-    /// (field, path as written, path resolved in the repository) for every file or
-    /// directory the object reads from its source.
+    /// (field, path as written, path resolved in the repository as Flux resolves it,
+    /// `ownership::flux_path`) for every file or directory the object reads from its
+    /// source.
     fn paths(&self, doc: &Value) -> Vec<(String, String, String)> {
         let text = |p: &str| doc.pointer(p).and_then(Value::as_str);
         let list = |p: &str| -> Vec<String> {
@@ -238,9 +240,9 @@ impl Reader {
             "Kustomization" => {
                 // No path: the source's root, all of it.
                 let path = text("/spec/path").unwrap_or("").to_string();
-                let base = flux_join("", &path);
+                let base = flux_path(&path);
                 for c in list("/spec/components") {
-                    let resolved = flux_join(&base, &c);
+                    let resolved = flux_path(&format!("{base}/{c}"));
                     out.push(("components".to_string(), c, resolved));
                 }
                 out.push(("path".to_string(), path, base));
@@ -252,38 +254,18 @@ impl Reader {
                     ("/spec/chart", "/spec")
                 };
                 if let Some(c) = text(chart) {
-                    out.push(("chart".to_string(), c.to_string(), flux_join("", c)));
+                    out.push(("chart".to_string(), c.to_string(), flux_path(c)));
                 }
                 let mut files = list(&format!("{values}/valuesFiles"));
                 files.extend(text(&format!("{values}/valuesFile")).map(str::to_string));
                 for f in files {
-                    let resolved = flux_join("", &f);
+                    let resolved = flux_path(&f);
                     out.push(("valuesFiles".to_string(), f, resolved));
                 }
             }
         }
         out
     }
-}
-
-/// `path` resolved against `base` inside a source, as Flux resolves it: from the
-/// source's root (a leading `/` too), `..` never above it. "" is the root.
-fn flux_join(base: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = if path.starts_with('/') {
-        Vec::new()
-    } else {
-        base.split('/').filter(|s| !s.is_empty()).collect()
-    };
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
 }
 
 /// (field, path) for every file or directory the kustomization names.
