@@ -115,8 +115,12 @@ pub fn chart_dependencies(origin: &str, files: &BTreeMap<String, Vec<u8>>) -> Re
 /// only inside `install_dir`, the installation's directory: a Kustomization naming
 /// `./team-b/secrets`, or the repository's root, would make Flux apply another team's
 /// objects (or another cluster's) with the profile's settings. Paths resolve as Flux
-/// resolves them in the source, from its root, `..` stopping there. Returns whether
-/// any object reads the repository (such a rendering depends on its directory).
+/// resolves them in the source, from its root, `..` stopping there. The objects are
+/// read as the files hold them, so an artifact whose kustomizations may rewrite
+/// objects (patches, replacements, transformers) may not also hold such Flux objects
+/// (whatever their source): pctl cannot tell what the build makes of them. Returns
+/// whether any object reads the repository (such a rendering depends on its
+/// directory).
 pub fn repository_reads(
     origin: &str,
     files: &BTreeMap<String, Vec<u8>>,
@@ -124,13 +128,25 @@ pub fn repository_reads(
     repo: &GitRepositoryRef,
 ) -> Result<bool> {
     let mut reads = false;
+    // The first Flux object that reads a source, and the first kustomization field
+    // that may rewrite objects.
+    let mut flux_object: Option<String> = None;
+    let mut rewrites: Option<String> = None;
     for (rel, bytes) in files {
-        if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
-            continue;
-        }
+        // Any file: a kustomization may list a resource under any name.
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        if rewrites.is_none()
+            && NAMES.contains(&base)
+            && let Ok(doc) = crate::yaml::from_str::<Value>(rel, text)
+        {
+            rewrites = REWRITES
+                .iter()
+                .find(|f| doc.get(**f).is_some_and(|v| !v.is_null()))
+                .map(|f| format!("{rel}: `{f}`"));
+        }
         // Only a file that names a Flux API group can hold such an object: as YAML
         // writes it, or spelled with escapes, which only a double-quoted scalar has
         // (folding a scalar over lines adds a space). The rest, nearly every file,
@@ -146,6 +162,11 @@ pub fn repository_reads(
             let Some(reader) = Reader::of(doc) else {
                 continue;
             };
+            let name = doc
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            flux_object.get_or_insert_with(|| format!("{rel}: {} {name:?}", reader.kind));
             if !reader.names(doc, repo) {
                 continue;
             }
@@ -160,12 +181,7 @@ pub fn repository_reads(
                     bail!(crate::error::user(
                         format!(
                             "{origin}: {rel}: {} {:?} reads `{field}` {path:?} from the GitOps repository (GitRepository {}/{}): {shown}, outside the installation's directory {install_dir}",
-                            reader.kind,
-                            doc.pointer("/metadata/name")
-                                .and_then(Value::as_str)
-                                .unwrap_or(""),
-                            repo.namespace,
-                            repo.name,
+                            reader.kind, name, repo.namespace, repo.name,
                         ),
                         "a profile's Flux objects may read only the installation's own files from the GitOps repository; ship what they need in the profile, or give them a source of their own",
                     ));
@@ -173,8 +189,25 @@ pub fn repository_reads(
             }
         }
     }
+    if let (Some(object), Some(field)) = (flux_object, rewrites) {
+        bail!(crate::error::user(
+            format!(
+                "{origin}: {object} is a Flux object that reads a source, and {field} may rewrite objects when kustomize builds the artifact: pctl cannot tell what the build makes of its source and paths"
+            ),
+            "set what the Flux object needs in the object itself, or move it to an artifact without patches, replacements or transformers",
+        ));
+    }
     Ok(reads)
 }
+
+/// The kustomization fields that may rewrite objects of the build.
+const REWRITES: [&str; 5] = [
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "replacements",
+    "transformers",
+];
 
 /// A Flux object that reads files from a source: which kind, and where its source
 /// reference and paths are.
@@ -544,6 +577,68 @@ mod tests {
         );
         assert!(!escaped.contains("toolkit.fluxcd.io"), "{escaped}");
         assert!(reads(&escaped).is_err(), "{escaped}");
+        // A patch in the artifact's kustomization could rewrite any Flux object's
+        // source or path: refused while one is there, whatever its source.
+        let own = kustomization(
+            "  path: ./anything\n",
+            "{kind: GitRepository, name: podinfo}",
+        );
+        for (k, field) in [
+            (
+                "resources: [flux.yaml]\npatches:\n- path: p.yaml\n",
+                "`patches`",
+            ),
+            (
+                "resources: [flux.yaml]\nreplacements:\n- path: r.yaml\n",
+                "`replacements`",
+            ),
+            (
+                "resources: [flux.yaml]\ntransformers: [t.yaml]\n",
+                "`transformers`",
+            ),
+        ] {
+            for at in ["kustomization.yaml", "sub/kustomization.yaml"] {
+                let f = files(&[("flux.yaml", &own), (at, k)]);
+                let err = repository_reads("a", &f, DIR, &repo())
+                    .expect_err(k)
+                    .to_string();
+                assert!(
+                    err.contains(&format!("a: flux.yaml: Kustomization \"k\" is a Flux object that reads a source, and {at}: {field} may rewrite objects")),
+                    "{err}"
+                );
+            }
+        }
+        let plain = files(&[
+            ("flux.yaml", &own),
+            (
+                "kustomization.yaml",
+                "resources: [flux.yaml]\nnamePrefix: x-\n",
+            ),
+        ]);
+        assert!(!repository_reads("a", &plain, DIR, &repo()).unwrap());
+        let no_flux = files(&[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            ),
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\npatches:\n- path: p.yaml\n",
+            ),
+        ]);
+        assert!(!repository_reads("a", &no_flux, DIR, &repo()).unwrap());
+        // Any file name: kustomize reads a resource whatever it is called.
+        let json = files(&[(
+            "steal.json",
+            "{\"apiVersion\": \"kustomize.toolkit.fluxcd.io/v1\", \"kind\": \"Kustomization\", \"metadata\": {\"name\": \"j\"}, \"spec\": {\"path\": \"./team-b\", \"sourceRef\": {\"kind\": \"GitRepository\", \"name\": \"flux-system\"}}}\n",
+        )]);
+        let err = repository_reads("a", &json, DIR, &repo())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a: steal.json: Kustomization \"j\" reads `path`"),
+            "{err}"
+        );
         // A second document is read too.
         let two = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n{}",

@@ -683,6 +683,33 @@ fn a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installat
             describe(&out)
         );
     }
+    // A patch in the profile's kustomization could rewrite a Flux object's source in
+    // kustomize's build, which pctl does not follow: refused while both are there.
+    let repo = profile_repo(&env, "patching", &definition(GOOD));
+    let m = repo.join("p/manifests");
+    std::fs::write(
+        m.join("flux.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: harmless, namespace: flux-system}\nspec:\n  interval: 10m\n  prune: false\n  path: ./deploy\n  sourceRef: {kind: GitRepository, name: own-source}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("kustomization.yaml"),
+        "resources: [cm.yaml, flux.yaml]\npatches:\n- target: {kind: Kustomization, name: harmless}\n  patch: |\n    - {op: replace, path: /spec/sourceRef/name, value: flux-system}\n    - {op: replace, path: /spec/path, value: ./team-b/secrets}\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "patched flux object"]);
+    git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
+    let src = format!("{}//p@1.1.0", file_url(&repo));
+    refused(
+        &env,
+        &gitops,
+        &["install", &src, "--name", "patching", "--repo", &g],
+        &[
+            "artifact \"config\": flux.yaml: Kustomization \"harmless\" is a Flux object that reads a source, and kustomization.yaml: `patches` may rewrite objects",
+            "hint: set what the Flux object needs in the object itself",
+        ],
+    );
     // The profile's own directory, found through `install.path`: installed, and the
     // tree passes the check Flux's walk makes.
     let repo = profile_repo(
