@@ -33,6 +33,15 @@ fn definition(artifacts: &str) -> String {
     )
 }
 
+/// Commit what changed in `repo` as version 1.1.0 of `p` (`what`: the message);
+/// returns its SOURCE.
+fn tag_1_1_0(repo: &Path, what: &str) -> String {
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", what]);
+    git(repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
+    format!("{}//p@1.1.0", file_url(repo))
+}
+
 const GOOD: &str = "    - name: config\n      kustomize: {path: manifests}\n";
 
 /// `pctl ARGS` fails with exit 1, says every needle, and leaves `gitops` as it was.
@@ -659,10 +668,7 @@ fn a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installat
     {
         let repo = profile_repo(&env, &format!("up{i}"), &definition(GOOD));
         std::fs::write(repo.join("p/manifests/steal.yaml"), &file).unwrap();
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "flux object"]);
-        git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
-        let src = format!("{}//p@1.1.0", file_url(&repo));
+        let src = tag_1_1_0(&repo, "flux object");
         refused(
             &env,
             &gitops,
@@ -697,10 +703,7 @@ fn a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installat
         "resources: [cm.yaml, flux.yaml]\npatches:\n- target: {kind: Kustomization, name: harmless}\n  patch: |\n    - {op: replace, path: /spec/sourceRef/name, value: flux-system}\n    - {op: replace, path: /spec/path, value: ./team-b/secrets}\n",
     )
     .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "patched flux object"]);
-    git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
-    let src = format!("{}//p@1.1.0", file_url(&repo));
+    let src = tag_1_1_0(&repo, "patched flux object");
     refused(
         &env,
         &gitops,
@@ -741,10 +744,7 @@ fn a_profile_flux_object_cannot_read_the_gitops_repository_outside_its_installat
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inner-settings}\ndata: {a: b}\n",
     )
     .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "own flux object"]);
-    git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
-    let src = format!("{}//p@1.1.0", file_url(&repo));
+    let src = tag_1_1_0(&repo, "own flux object");
     assert_success(&env.install(&gitops, &src, "own", &[]));
     let inner = std::fs::read_to_string(
         gitops.join("clusters/default/profiles/own/artifacts/config/inner.yaml"),
@@ -800,10 +800,7 @@ fn a_profile_kustomization_cannot_reach_out_of_its_artifact() {
     {
         let repo = profile_repo(&env, &format!("up{i}"), &definition(GOOD));
         std::fs::write(repo.join("p/manifests/kustomization.yaml"), kustomization).unwrap();
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "k"]);
-        git(&repo, &["tag", "-a", "p/v1.1.0", "-m", "p 1.1.0"]);
-        let src = format!("{}//p@1.1.0", file_url(&repo));
+        let src = tag_1_1_0(&repo, "k");
         refused(
             &env,
             &gitops,
