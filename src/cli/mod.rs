@@ -85,20 +85,21 @@ thread_local! {
     static LAZY_ARGS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// `define` applied to `cmd` now, or when clap reaches it while [`LAZY_ARGS`] is set.
+fn lazily(cmd: clap::Command, define: fn(clap::Command) -> clap::Command) -> clap::Command {
+    if LAZY_ARGS.get() {
+        cmd.defer(define)
+    } else {
+        define(cmd)
+    }
+}
+
 impl<T: clap::Args> clap::Args for Lazy<T> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        if LAZY_ARGS.get() {
-            cmd.defer(T::augment_args)
-        } else {
-            T::augment_args(cmd)
-        }
+        lazily(cmd, T::augment_args)
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        if LAZY_ARGS.get() {
-            cmd.defer(T::augment_args_for_update)
-        } else {
-            T::augment_args_for_update(cmd)
-        }
+        lazily(cmd, T::augment_args_for_update)
     }
 }
 
