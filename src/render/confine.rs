@@ -128,25 +128,13 @@ pub fn repository_reads(
     repo: &GitRepositoryRef,
 ) -> Result<bool> {
     let mut reads = false;
-    // The first Flux object that reads a source, and the first kustomization field
-    // that may rewrite objects.
+    // The first Flux object that reads a source.
     let mut flux_object: Option<String> = None;
-    let mut rewrites: Option<String> = None;
     for (rel, bytes) in files {
         // Any file: a kustomization may list a resource under any name.
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };
-        let base = rel.rsplit('/').next().unwrap_or(rel);
-        if rewrites.is_none()
-            && NAMES.contains(&base)
-            && let Ok(doc) = crate::yaml::from_str::<Value>(rel, text)
-        {
-            rewrites = REWRITES
-                .iter()
-                .find(|f| doc.get(**f).is_some_and(|v| !v.is_null()))
-                .map(|f| format!("{rel}: `{f}`"));
-        }
         // Only a file that names a Flux API group can hold such an object: as YAML
         // writes it, or spelled with escapes, which only a double-quoted scalar has
         // (folding a scalar over lines adds a space). The rest, nearly every file,
@@ -189,7 +177,10 @@ pub fn repository_reads(
             }
         }
     }
-    if let (Some(object), Some(field)) = (flux_object, rewrites) {
+    // The kustomizations are read again only beside a Flux object (rarely).
+    if let Some(object) = flux_object
+        && let Some(field) = rewriting(files)
+    {
         bail!(crate::error::user(
             format!(
                 "{origin}: {object} is a Flux object that reads a source, and {field} may rewrite objects when kustomize builds the artifact: pctl cannot tell what the build makes of its source and paths"
@@ -198,6 +189,22 @@ pub fn repository_reads(
         ));
     }
     Ok(reads)
+}
+
+/// The first field of a kustomization among `files` that may rewrite objects of the
+/// build ("FILE: `field`").
+fn rewriting(files: &BTreeMap<String, Vec<u8>>) -> Option<String> {
+    files.iter().find_map(|(rel, bytes)| {
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        if !NAMES.contains(&base) {
+            return None;
+        }
+        let doc: Value = crate::yaml::from_str(rel, std::str::from_utf8(bytes).ok()?).ok()?;
+        REWRITES
+            .iter()
+            .find(|f| doc.get(**f).is_some_and(|v| !v.is_null()))
+            .map(|f| format!("{rel}: `{f}`"))
+    })
 }
 
 /// The kustomization fields that may rewrite objects of the build.
