@@ -7,8 +7,10 @@ use crate::ops::lint::{LintOptions, run as op};
 /// parameters (types, defaults, enums, patterns, ranges, presets), paths (they exist
 /// and stay inside the repository), nested profiles (resolvable, fetched, no cycle),
 /// templates (rendered with the defaults and with each preset; required parameters
-/// without a default get a placeholder, reported as info) and the Flux objects the
-/// profile generates (graph and schema). Each finding reads
+/// without a default get a placeholder, reported as info), the Flux objects the
+/// profile generates (graph and schema), and what its own kustomizations and Flux
+/// objects may read of the GitOps repository (only their artifact, and their
+/// installation). Each finding reads
 /// `FILE:LINE: error|warning|info: message`. DIR may be inside a Git repository or
 /// not; its files are read as they are on disk. Exit code 1 when there is an error.
 #[derive(clap::Args, Debug)]
